@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+
+.PHONY: run test lint typecheck browser clean
+
+$(VENV)/.stamp-run: requirements.txt
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-dev: $(VENV)/.stamp-run requirements-dev.txt
+	$(VPY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+## Start the whole exchange with demo data (bundled Redis + SQLite unless REDIS_URL/DATABASE_URL).
+run: $(VENV)/.stamp-run
+	$(VPY) -m tradehive.launcher
+
+## Chromium for the browser tests (Debian's package; Playwright drives it by path).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## Run the whole suite (bundled Redis + SQLite unless REDIS_URL/DATABASE_URL are set).
+test: $(VENV)/.stamp-dev browser
+	$(VPY) -m ruff check .
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.stamp-dev
+	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+
+typecheck: $(VENV)/.stamp-dev
+	$(VPY) -m mypy .
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .mypy_cache

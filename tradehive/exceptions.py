@@ -1,0 +1,125 @@
+"""One place that turns every error into the API envelope of API.md:
+
+    {"error": {"code": "insufficient_funds", "message": "...", "fields": {"quantity": ["..."]}}}
+
+``api_exception_handler`` is DRF's EXCEPTION_HANDLER; ``handler404``/``handler500`` answer with
+the same envelope for ``/api/`` paths and with HTML pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from tradehive.errors import DomainError, RateLimited
+
+logger = logging.getLogger(__name__)
+
+# DRF's own exception classes -> our stable codes.
+_DRF_CODES: dict[type[drf.APIException], str] = {
+    drf.ParseError: "malformed_request",
+    drf.AuthenticationFailed: "authentication_failed",
+    drf.NotAuthenticated: "not_authenticated",
+    drf.PermissionDenied: "permission_denied",
+    drf.NotFound: "not_found",
+    drf.MethodNotAllowed: "method_not_allowed",
+    drf.NotAcceptable: "not_acceptable",
+    drf.UnsupportedMediaType: "unsupported_media_type",
+    drf.Throttled: "rate_limited",
+}
+
+
+def envelope(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested ValidationError detail -> {"field" or "field.sub": [messages]}."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            fields.update(_flatten_fields(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            fields[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                fields.update(_flatten_fields(item, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        fields[prefix or "non_field_errors"] = [str(detail)]
+    return fields
+
+
+def _code_of(exc: drf.APIException) -> str:
+    # Errors raised with an explicit code (e.g. simplejwt's "token_not_valid") keep it.
+    codes = exc.get_codes()
+    generic = {"invalid", "error", "parse_error"}
+    if isinstance(codes, str) and codes not in generic and not isinstance(exc, drf.ValidationError):
+        return codes
+    for cls, code in _DRF_CODES.items():
+        if isinstance(exc, cls):
+            return code
+    return "error"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        set_rollback()
+        response = Response(envelope(exc.code, exc.message, exc.fields), status=exc.status)
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if not isinstance(exc, drf.APIException):
+        return None  # a real bug: Django's handler500 answers (with the envelope under /api/)
+
+    set_rollback()
+    headers: dict[str, str] = {}
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait)))
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+
+    if isinstance(exc, drf.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        body = envelope("invalid_input", "The request contains invalid values.", fields)
+    else:
+        detail = exc.detail
+        if isinstance(detail, dict):  # simplejwt puts {"detail", "code", "messages"} here
+            message = str(detail.get("detail", exc.default_detail))
+        else:
+            message = str(detail)
+        body = envelope(_code_of(exc), message)
+    status = exc.status_code
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        status = 401
+    return Response(body, status=status, headers=headers)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(envelope("not_found", "Not found."), status=404)
+    return render(request, "404.html", status=404)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            envelope("server_error", "An internal error occurred; it has been logged."),
+            status=500,
+        )
+    return render(request, "500.html", status=500)

@@ -1,0 +1,49 @@
+"""``GET /healthz``: 200 ``{db, redis, engine_lag_ms, feed_age_ms}`` or 503 naming what is down."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from tradehive.redis_client import get_redis
+
+logger = logging.getLogger(__name__)
+
+
+def check_db() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any driver error means "down"; the reason goes to the log
+        logger.exception("health: database check failed")
+        return "down"
+    return "ok"
+
+
+def check_redis() -> str:
+    try:
+        get_redis().ping()
+    except Exception:  # any client error means "down"
+        logger.exception("health: redis check failed")
+        return "down"
+    return "ok"
+
+
+def health_report() -> dict[str, Any]:
+    """Status of each dependency. Engine lag and feed age are added by later subsystems."""
+    return {"db": check_db(), "redis": check_redis(), "engine_lag_ms": None, "feed_age_ms": None}
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health_report()
+    down = [name for name in ("db", "redis") if report[name] != "ok"]
+    if down:
+        report["down"] = down
+        return JsonResponse(report, status=503)
+    return JsonResponse(report)

@@ -1,0 +1,90 @@
+"""``make run``: start every process of the exchange in the foreground until Ctrl-C.
+
+With no ``REDIS_URL`` a bundled redis-server is started on loopback (and stopped on exit); with
+no ``DATABASE_URL`` the SQLite file in ``var/`` is used. Then: migrate, seed demo data, create the
+demo admin, and run the ASGI server, Celery worker, Celery beat and the engine's processes. If
+any process dies, everything is stopped so the failure is visible."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tradehive.embedded_redis import ensure_redis_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def process_table(port: int) -> dict[str, list[str]]:
+    """Name -> command of every long-running process of the exchange."""
+    table = {
+        "web": [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host",
+                os.environ.get("HOST", "127.0.0.1"), "--port", str(port),
+                "--ws-per-message-deflate", "false", "--no-access-log"],
+        "worker": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-P", "threads", "-c", "8",
+                   "-l", "warning", "-n", f"worker-{os.getpid()}@%h"],
+        "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
+                 str(ROOT / "var" / "celerybeat-schedule")],
+    }
+    return table
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.dev")
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    port = int(os.environ.get("PORT", "8000"))
+    started = ensure_redis_url()
+    print(f"Redis: {os.environ['REDIS_URL']}" + (" (bundled)" if started else ""))
+    print(f"Database: {os.environ.get('DATABASE_URL') or 'SQLite file var/tradehive.sqlite3'}")
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo")
+
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    for name, command in process_table(port).items():
+        children[name] = subprocess.Popen(command, cwd=ROOT)
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"\nTradeHive is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)\n", flush=True)
+
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"process '{name}' exited with {child.returncode}; stopping everything")
+                exit_code = 1
+                stopping = True
+                break
+        time.sleep(0.5)
+
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print("TradeHive stopped.")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

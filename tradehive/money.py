@@ -1,0 +1,80 @@
+"""Decimal money at the boundary: strict parsing of decimal strings and fixed-precision output.
+
+Money is ``Decimal`` end to end; nothing here ever touches a float."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+# Plain positional decimals only: no sign, no exponent, no NaN/Infinity, no spaces.
+DECIMAL_RE = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d+)?$|^0?\.\d+$")
+MAX_DIGITS = 38  # the widest NumericField in the schema is (38, 18)
+
+
+class DecimalParseError(ValueError):
+    """Raised with a human-readable message when a string is not a finite positive decimal."""
+
+
+def parse_decimal(raw: object, *, max_places: int | None = None, allow_zero: bool = False,
+                  max_value: Decimal | None = None) -> Decimal:
+    """Parse a decimal string strictly.
+
+    Rejects JSON numbers (they were floats before we saw them), signs, exponents, NaN,
+    Infinity, values with more than ``max_places`` decimals, zero (unless ``allow_zero``) and
+    values above ``max_value``."""
+    if not isinstance(raw, str):
+        raise DecimalParseError('Must be a decimal string, e.g. "0.0012".')
+    text = raw.strip()
+    if not DECIMAL_RE.match(text):
+        raise DecimalParseError('Must be a plain positive decimal string, e.g. "0.0012".')
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
+        raise DecimalParseError("Not a decimal number.") from None
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        raise DecimalParseError("Too many digits.")
+    if value == 0 and not allow_zero:
+        raise DecimalParseError("Must be greater than zero.")
+    if max_places is not None and decimal_places(value) > max_places:
+        raise DecimalParseError(f"At most {max_places} decimal places are allowed.")
+    if max_value is not None and value > max_value:
+        raise DecimalParseError(f"Must be at most {format_decimal(max_value)}.")
+    return value
+
+
+def decimal_places(value: Decimal) -> int:
+    """Decimal places actually used (trailing zeros do not count): 1.2300 -> 2."""
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def quantize_down(value: Decimal, places: int) -> Decimal:
+    """Truncate toward zero to ``places`` decimals (what an exchange does to what it pays)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def format_decimal(value: Decimal, places: int | None = None) -> str:
+    """A decimal string without exponent; with ``places``, exactly that many decimals."""
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places))
+        return f"{value:f}"
+    text = f"{value.normalize():f}"
+    return text
+
+
+def is_multiple_of(value: Decimal, step: Decimal) -> bool:
+    """True when ``value`` is a whole number of ``step`` (tick and lot checks)."""
+    return step > 0 and (value % step) == 0
+
+
+def iso_ms(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds: 2026-11-21T09:00:00.123Z (API.md)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

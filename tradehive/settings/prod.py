@@ -1,0 +1,16 @@
+"""Production: behind nginx with TLS. SECRET_KEY, DATABASE_URL and REDIS_URL must be set."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import env_bool
+
+if "SECRET_KEY" not in os.environ:
+    raise RuntimeError("SECRET_KEY must be set in production")
+DEBUG = False
+SERVE_STATIC = env_bool("SERVE_STATIC", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = 31536000
+SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,31 @@
+"""pytest plugin loaded with ``-p tradehive.testing.plugin`` (see pyproject.toml).
+
+It runs before Django's settings are imported, so it can give the suite its services:
+- ``REDIS_URL`` unset: start the bundled redis-server (``make test`` on a fresh machine);
+  under CI (``CI=true``) a missing ``REDIS_URL`` is an error, never a silent fallback.
+- Checks that Redis answers before any test runs, and fails the run loudly if not."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tradehive.embedded_redis import ensure_redis_url
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.test")
+
+if not os.environ.get("REDIS_URL"):
+    if os.environ.get("CI", "").lower() == "true":
+        raise pytest.UsageError("CI must provide REDIS_URL (the machine's real Redis)")
+    ensure_redis_url()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import redis
+
+    url = os.environ["REDIS_URL"]
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise pytest.UsageError(f"Redis at {url} is not reachable: {exc}") from exc

@@ -1,0 +1,38 @@
+from decimal import Decimal
+
+import pytest
+
+from tradehive.money import DecimalParseError, format_decimal, iso_ms, parse_decimal
+
+
+@pytest.mark.parametrize("raw", ["1", "0.5", "123.456", ".5", "100000000"])
+def test_parse_accepts_plain_positive_decimals(raw: str) -> None:
+    assert parse_decimal(raw) == Decimal(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["-1", "0", "0.000", "NaN", "nan", "Infinity", "-Infinity", "1e5", "1E-3", "", " ", "1,5",
+     "+1", "0x10", "1.2.3", 1, 1.5, None, True, [], {}],
+)
+def test_parse_refuses_anything_else(raw: object) -> None:
+    with pytest.raises(DecimalParseError):
+        parse_decimal(raw)
+
+
+def test_parse_enforces_places_and_maximum() -> None:
+    assert parse_decimal("1.2300", max_places=2) == Decimal("1.23")  # trailing zeros are free
+    with pytest.raises(DecimalParseError, match="decimal places"):
+        parse_decimal("1.234", max_places=2)
+    with pytest.raises(DecimalParseError, match="at most"):
+        parse_decimal("1000000000000000000001", max_value=Decimal("1e18"))
+    with pytest.raises(DecimalParseError, match="Too many digits"):
+        parse_decimal("1." + "1" * 40)
+
+
+def test_format_and_timestamps() -> None:
+    from datetime import UTC, datetime
+
+    assert format_decimal(Decimal("1E+3")) == "1000"
+    assert format_decimal(Decimal("1.5"), 8) == "1.50000000"
+    assert iso_ms(datetime(2026, 11, 21, 9, 0, 0, 123456, tzinfo=UTC)) == "2026-11-21T09:00:00.123Z"
