@@ -25,3 +25,26 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class AuditEvent(models.Model):
+    """An append-only security/operations log entry (read-only in admin).
+
+    ``event`` is a short dotted name; the ones in use are listed in ``accounts.audit``."""
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="audit_events")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="audit_actions",
+                              help_text="Who did it, when not the user (an admin).")
+    event = models.CharField(max_length=50, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.user_id or '-'} {self.created_at:%Y-%m-%d %H:%M:%S}"

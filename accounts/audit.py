@@ -1,0 +1,40 @@
+"""The audit log: ``audit_record`` is the only writer of ``AuditEvent``.
+
+Event names in use (dotted, stable; add new ones here):
+- ``login.ok``, ``login.failed``, ``login.locked``, ``logout``
+- ``mfa.enabled``, ``mfa.disabled``, ``mfa.reset_by_admin``
+- ``password.changed``, ``token.refresh_reuse``, ``account.deleted``, ``account.disabled``
+- ``wallet.adjustment``, ``withdrawal.requested``, ``withdrawal.completed``,
+  ``withdrawal.rejected``, ``withdrawal.cancelled``
+- ``market.created``, ``market.changed``, ``market.status_changed``"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import AuditEvent, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address. Behind nginx, REMOTE_ADDR is set from X-Real-IP by the proxy."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(*, event: str, user: User | None = None, actor: User | None = None,
+                 request: HttpRequest | None = None, **details: Any) -> AuditEvent:
+    """Append one audit entry (inside the caller's transaction, if any)."""
+    user_agent = ""
+    if request is not None:
+        user_agent = str(request.META.get("HTTP_USER_AGENT", ""))[:300]
+    return AuditEvent.objects.create(
+        user=user if user is not None and user.pk else None,
+        actor=actor,
+        event=event,
+        ip=client_ip(request),
+        user_agent=user_agent,
+        details=details,
+    )
