@@ -4,8 +4,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tradehive.health import healthz
 
+# Each app owns its URL modules; this file only mounts them.
 api_v1 = [
     path("auth/", include("accounts.urls_api")),
+    path("wallet/", include("wallets.urls_api")),
+    path("", include("markets.urls_api")),  # markets, tickers, markets/{symbol}/...
+    path("", include("orders.urls_api")),  # orders, fills
 ]
 
 urlpatterns = [
@@ -14,7 +18,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("", include("accounts.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("wallet/", include("wallets.urls")),
+    path("orders/", include("orders.urls")),
+    path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market
 ]
 
 handler404 = "tradehive.exceptions.handler404"

@@ -1,0 +1,5 @@
+"""REST endpoints of markets under /api/v1/ (API.md)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
