@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('wallets', '0002_ledger'),
+        ('wallets', '0001_initial'),
     ]
 
     operations = [
