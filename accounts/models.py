@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 handle_validator = RegexValidator(
     r"^[A-Za-z0-9_]{3,30}$", "3-30 letters, digits or underscores.", code="invalid_handle"
@@ -22,6 +23,14 @@ class User(AbstractUser):
     )
 
     REQUIRED_FIELDS = ["email", "handle"]
+
+    class Meta(AbstractUser.Meta):
+        # "Alice" and "alice" are one person to other users: names are unique ignoring case.
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(Lower("handle"), name="accounts_user_handle_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.username

@@ -1,14 +1,75 @@
-"""Account writes: registration and the demo admin."""
+"""Account writes: registration, sign-in, tokens, profile, password, MFA, closing an account.
+
+Every function here is the one place its operation happens; the REST views (``apis``), the web
+views (``views``) and the admin call them. Errors are domain errors (``accounts.errors``,
+``accounts.mfa.MfaRequired``, ``tradehive.errors``) carrying the API code."""
 
 from __future__ import annotations
 
+import re
 import secrets
+from dataclasses import dataclass
+from typing import TypedDict
 
+import qrcode
+import qrcode.image.svg
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts.models import User
+from accounts import ratelimit
+from accounts.audit import audit_record, client_ip
+from accounts.errors import (
+    AuthenticationFailed,
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    MfaNotSetUp,
+    OtpInvalid,
+    TokenNotValid,
+)
+from accounts.mfa import MfaRequired, mfa_check, mfa_enabled
+from accounts.models import User, handle_validator
+from accounts.signals import account_closing
+from tradehive.errors import InvalidInput, RateLimited
 
+# Usernames follow the handle rule, so a username can always serve as the public handle.
+NAME_RULE: re.Pattern[str] = handle_validator.regex
+NAME_RULE_MESSAGE = str(handle_validator.message)
+# Closed accounts are renamed ``closed_<id>``; nobody else may take such a name.
+RESERVED_PREFIX = "closed_"
+
+
+def _name_problem(name: str) -> str | None:
+    if not NAME_RULE.match(name):
+        return NAME_RULE_MESSAGE
+    if name.lower().startswith(RESERVED_PREFIX):
+        return f"Names starting with {RESERVED_PREFIX!r} are reserved."
+    return None
+
+
+class TokenPair(TypedDict):
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class MfaEnrollment:
+    otpauth_url: str
+    qr_svg: str
+
+
+# --- users -----------------------------------------------------------------------------------
 
 @transaction.atomic
 def user_create(*, username: str, email: str, password: str, handle: str | None = None,
@@ -20,6 +81,327 @@ def user_create(*, username: str, email: str, password: str, handle: str | None 
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+def _names_taken(*, username: str | None = None, email: str | None = None,
+                 handle: str | None = None, exclude_pk: int | None = None) -> dict[str, list[str]]:
+    """Field errors for names another user already has (compared ignoring case)."""
+    others = User.objects.all()
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    errors: dict[str, list[str]] = {}
+    if username is not None and others.filter(username__iexact=username).exists():
+        errors["username"] = ["This username is taken."]
+    if email is not None and others.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this email address exists."]
+    if handle is not None and others.filter(handle__iexact=handle).exists():
+        errors["handle"] = ["This handle is taken."]
+    return errors
+
+
+def _password_errors(password: str, user: User) -> list[str]:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+def user_register(*, username: str, email: str, password: str, handle: str | None = None,
+                  request: HttpRequest | None = None) -> User:
+    """Open an account. Usernames and handles follow the handle rule (3-30 letters, digits, _),
+    so a username can always be the public handle. Raises ``InvalidInput`` with field errors,
+    429 past the per-address hourly limit."""
+    ratelimit.registration_throttle_hit(ip=client_ip(request))
+    email = email.strip().lower()
+    handle = handle or username
+    errors: dict[str, list[str]] = {}
+    if problem := _name_problem(username):
+        errors["username"] = [problem]
+    if problem := _name_problem(handle):
+        errors["handle"] = [problem]
+    for name, messages in _names_taken(username=username, email=email, handle=handle).items():
+        errors.setdefault(name, messages)
+    if problems := _password_errors(password, User(username=username, email=email)):
+        errors["password"] = problems
+    if errors:
+        raise InvalidInput(fields=errors)
+    try:
+        return user_create(username=username, email=email, password=password, handle=handle)
+    except (IntegrityError, ValidationError) as exc:
+        # A concurrent registration took a name between the check and the insert.
+        raise InvalidInput("This username, email address or handle is taken.") from exc
+
+
+@transaction.atomic
+def user_update(*, user: User, email: str | None = None, handle: str | None = None,
+                first_name: str | None = None, last_name: str | None = None) -> User:
+    """Change profile fields; ``None`` leaves a field as it is."""
+    changes: dict[str, str] = {}
+    if email is not None:
+        changes["email"] = email.strip().lower()
+    if handle is not None:
+        if problem := _name_problem(handle):
+            raise InvalidInput(fields={"handle": [problem]})
+        changes["handle"] = handle
+    if first_name is not None:
+        changes["first_name"] = first_name.strip()
+    if last_name is not None:
+        changes["last_name"] = last_name.strip()
+    errors = _names_taken(email=changes.get("email"), handle=changes.get("handle"),
+                          exclude_pk=user.pk)
+    if errors:
+        raise InvalidInput(fields=errors)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=list(changes))
+        except IntegrityError as exc:
+            user.refresh_from_db()
+            raise InvalidInput("This email address or handle is taken.") from exc
+    return user
+
+
+# --- signing in --------------------------------------------------------------------------------
+
+def user_login(*, username: str, password: str, otp: str | None,
+               request: HttpRequest | None = None) -> User:
+    """Check a password (and the one-time code when the user has MFA) for a new session or JWT.
+
+    Refused with 429 while the account or the address is locked out (``accounts.ratelimit``);
+    401 ``authentication_failed`` for a wrong password, unknown or closed account; 401
+    ``mfa_required`` for a missing or wrong code. A wrong code counts as a failure, so codes
+    cannot be guessed either. Every outcome is audited."""
+    ip = client_ip(request)
+    try:
+        ratelimit.login_throttle_check(username=username, ip=ip)
+    except RateLimited:
+        audit_record(event="login.locked", request=request, username=username[:150])
+        raise
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        ratelimit.login_failure_note(username=username, ip=ip)
+        known = User.objects.filter(username=username).first()
+        audit_record(event="login.failed", user=known, request=request,
+                     username=username[:150], reason="password")
+        raise AuthenticationFailed()
+    assert isinstance(user, User)
+    try:
+        mfa_check(user=user, otp=otp)
+    except MfaRequired:
+        ratelimit.login_failure_note(username=username, ip=ip)
+        audit_record(event="login.failed", user=user, request=request, reason="otp",
+                     otp_given=bool(otp))
+        raise
+    ratelimit.login_failures_clear(username=username)
+    update_last_login(None, user)
+    audit_record(event="login.ok", user=user, request=request)
+    return user
+
+
+def _password_confirm(*, user: User, password: str, field: str,
+                      request: HttpRequest | None) -> None:
+    """Re-check the password of a signed-in user before a sensitive change. Failures count
+    towards the login lockout, so a stolen token cannot be used to guess the password."""
+    ip = client_ip(request)
+    ratelimit.login_throttle_check(username=user.username, ip=ip)
+    if not user.check_password(password):
+        ratelimit.login_failure_note(username=user.username, ip=ip)
+        audit_record(event="login.failed", user=user, request=request, reason=field)
+        raise InvalidInput(fields={field: ["The password is not correct."]})
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+def token_pair_issue(*, user: User) -> TokenPair:
+    """A new access + refresh token for ``user`` (the refresh token is recorded as outstanding,
+    so it can be rotated, revoked and recognised when reused)."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _refresh_payload(raw: str) -> dict:
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError as exc:
+        raise TokenNotValid() from exc
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or not payload.get("jti"):
+        raise TokenNotValid("This is not a refresh token.")
+    return payload
+
+
+def token_refresh(*, refresh: str, request: HttpRequest | None = None) -> TokenPair:
+    """Rotate a refresh token: the presented one is blacklisted and a new pair returned.
+
+    Presenting a refresh token that was already rotated or revoked means it leaked (or a client
+    raced itself): every refresh token of that user is revoked and ``token.refresh_reuse`` is
+    audited, then 401 ``token_not_valid``. The outstanding row is locked, so two concurrent
+    refreshes of one token cannot both succeed."""
+    payload = _refresh_payload(refresh)
+    with transaction.atomic():
+        outstanding = (OutstandingToken.objects.select_for_update(of=("self",))
+                       .select_related("user").filter(jti=payload["jti"]).first())
+        if outstanding is None or outstanding.user is None:
+            raise TokenNotValid()
+        user = outstanding.user
+        reused = BlacklistedToken.objects.filter(token=outstanding).exists()
+        if reused:
+            revoked = tokens_revoke_all(user=user)
+            audit_record(event="token.refresh_reuse", user=user, request=request,
+                         jti=payload["jti"], revoked=revoked)
+        else:
+            password_claim = payload.get(jwt_settings.REVOKE_TOKEN_CLAIM)
+            if not user.is_active or (
+                jwt_settings.CHECK_REVOKE_TOKEN
+                and password_claim != get_md5_hash_password(user.password)
+            ):
+                raise TokenNotValid()
+            BlacklistedToken.objects.create(token=outstanding)
+            pair = token_pair_issue(user=user)
+    if reused:  # raised after the revocation committed
+        raise TokenNotValid("This refresh token was already used; every session of this "
+                            "account has been signed out.")
+    return pair
+
+
+def token_revoke(*, refresh: str, request: HttpRequest | None = None) -> None:
+    """Log out a REST client: blacklist its refresh token (idempotent). Its access token stays
+    valid until it expires (``JWT_ACCESS_MINUTES``)."""
+    payload = _refresh_payload(refresh)
+    outstanding = OutstandingToken.objects.select_related("user").filter(
+        jti=payload["jti"]).first()
+    if outstanding is None:
+        raise TokenNotValid()
+    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    if created:
+        audit_record(event="logout", user=outstanding.user, request=request, via="token")
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    """Blacklist every refresh token of ``user`` still outstanding; the number revoked."""
+    pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    rows = [BlacklistedToken(token=token) for token in pending]
+    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- password ------------------------------------------------------------------------------------
+
+def password_change(*, user: User, old_password: str, new_password: str,
+                    request: HttpRequest | None = None) -> None:
+    """Set a new password. Every refresh token is revoked; access tokens and browser sessions
+    issued before stop working because both are bound to the password hash (the caller keeps
+    its own browser session with ``update_session_auth_hash``)."""
+    _password_confirm(user=user, password=old_password, field="old_password", request=request)
+    if problems := _password_errors(new_password, user):
+        raise InvalidInput(fields={"new_password": problems})
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoked = tokens_revoke_all(user=user)
+        audit_record(event="password.changed", user=user, request=request,
+                     tokens_revoked=revoked)
+
+
+# --- MFA -----------------------------------------------------------------------------------------
+
+def _otp_digits(otp: str | None) -> str | None:
+    if not isinstance(otp, str) or not otp.strip().isdigit():
+        return None
+    return otp.strip()
+
+
+@transaction.atomic
+def mfa_setup(*, user: User) -> MfaEnrollment:
+    """Start TOTP enrolment: a new unconfirmed device (replacing an earlier unconfirmed one).
+    MFA is not required until ``mfa_confirm`` proves the app holds the secret."""
+    if mfa_enabled(user):
+        raise MfaAlreadyEnabled()
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    url = device.config_url
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return MfaEnrollment(otpauth_url=url, qr_svg=image.to_string(encoding="unicode"))
+
+
+@transaction.atomic
+def mfa_confirm(*, user: User, otp: str | None, request: HttpRequest | None = None) -> None:
+    """Confirm the device from ``mfa_setup`` with a code from the app; MFA is on from now."""
+    if mfa_enabled(user):
+        raise MfaAlreadyEnabled()
+    device = (TOTPDevice.objects.select_for_update()
+              .filter(user=user, confirmed=False).order_by("-id").first())
+    if device is None:
+        raise MfaNotSetUp()
+    code = _otp_digits(otp)
+    if code is None or not device.verify_token(code):
+        raise OtpInvalid(fields={"otp": ["The code does not match; check the clock of the "
+                                         "device and type the current code."]})
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(event="mfa.enabled", user=user, request=request)
+
+
+@transaction.atomic
+def mfa_disable(*, user: User, otp: str | None, request: HttpRequest | None = None) -> None:
+    """Turn MFA off; needs a current code (401 ``mfa_required`` otherwise)."""
+    if not mfa_enabled(user):
+        raise MfaNotEnabled()
+    mfa_check(user=user, otp=otp)
+    TOTPDevice.objects.filter(user=user).delete()
+    audit_record(event="mfa.disabled", user=user, request=request)
+
+
+@transaction.atomic
+def mfa_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> None:
+    """An admin removes a user's devices (lost phone); audited with the admin as actor."""
+    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    audit_record(event="mfa.reset_by_admin", user=user, actor=actor, request=request,
+                 devices=deleted)
+
+
+# --- closing accounts ------------------------------------------------------------------------
+
+def _close(*, user: User) -> None:
+    """Deactivate and anonymise ``user``. The row stays: ledger entries, orders and trades keep
+    pointing at it. Caller holds the transaction."""
+    account_closing.send(sender=User, user=user)
+    user.is_active = False
+    user.set_unusable_password()
+    user.email = f"closed-{user.pk}@closed.invalid"
+    user.username = f"closed_{user.pk}"
+    user.handle = f"closed_{user.pk}"
+    user.first_name = ""
+    user.last_name = ""
+    user.save(update_fields=["is_active", "password", "email", "username", "handle",
+                             "first_name", "last_name"])
+    TOTPDevice.objects.filter(user=user).delete()
+    tokens_revoke_all(user=user)
+
+
+def user_delete(*, user: User, password: str, otp: str | None,
+                request: HttpRequest | None = None) -> None:
+    """The user closes their account (password, and a code when MFA is on). Receivers of
+    ``accounts.signals.account_closing`` may refuse by raising a domain error."""
+    _password_confirm(user=user, password=password, field="password", request=request)
+    mfa_check(user=user, otp=otp)
+    username = user.username
+    with transaction.atomic():
+        _close(user=user)
+        audit_record(event="account.deleted", user=user, request=request, username=username)
+
+
+@transaction.atomic
+def user_disable(*, user: User, actor: User, request: HttpRequest | None = None) -> None:
+    """An admin disables an account: it cannot sign in and its tokens are revoked. Unlike a
+    deletion the personal data stays, and an admin can re-activate it (with a password reset)."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    revoked = tokens_revoke_all(user=user)
+    audit_record(event="account.disabled", user=user, actor=actor, request=request,
+                 tokens_revoked=revoked)
 
 
 def demo_admin_ensure() -> tuple[User, str]:

@@ -1,0 +1,40 @@
+"""JWT authentication for REST (and the websocket ``auth`` op).
+
+API.md promises one answer for "this token does not work", whatever the reason (tampered,
+expired, blacklisted, a deleted or disabled user, issued before a password change):
+401 ``token_not_valid`` with a plain message, which simplejwt's own class does not give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.errors import TokenNotValid
+from accounts.models import User
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    """``Authorization: Bearer <access JWT>``; every refusal of a token is ``token_not_valid``."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        try:
+            return super().authenticate(request)
+        except (InvalidToken, exceptions.AuthenticationFailed) as exc:
+            raise exceptions.AuthenticationFailed(TokenNotValid.default_message,
+                                                  code=TokenNotValid.code) from exc
+
+
+def user_from_access_token(raw: str) -> User:
+    """The active user an access JWT belongs to (for websocket auth); raises ``TokenNotValid``."""
+    try:
+        token = AccessToken(raw)
+        user = authentication.JWTAuthentication().get_user(token)
+    except (TokenError, InvalidToken, exceptions.AuthenticationFailed) as exc:
+        raise TokenNotValid() from exc
+    assert isinstance(user, User)
+    return user
