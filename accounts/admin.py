@@ -1,0 +1,64 @@
+"""Admin: users (with MFA status and the reset/disable actions) and the read-only audit log."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.models import AuditEvent, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "handle", "is_bot", "mfa_on", "is_active", "is_staff",
+                    "date_joined")
+    list_filter = ("is_active", "is_staff", "is_bot")
+    search_fields = ("username", "email", "handle")
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Exchange", {"fields": ("handle", "is_bot")}))
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": (
+        "username", "email", "handle", "usable_password", "password1", "password2")}),)
+    actions = ["reset_mfa", "disable_accounts"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return super().get_queryset(request).annotate(has_mfa=Exists(confirmed))
+
+    @admin.display(boolean=True, description="MFA", ordering="has_mfa")
+    def mfa_on(self, user: User) -> bool:
+        return bool(getattr(user, "has_mfa", False))
+
+    @admin.action(description="Reset two-factor authentication (lost device)")
+    def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.mfa_reset(user=user, actor=request.user, request=request)
+        self.message_user(request, f"MFA reset for {queryset.count()} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Disable accounts (block sign-in, revoke tokens)")
+    def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset.exclude(pk=request.user.pk):
+            services.user_disable(user=user, actor=request.user, request=request)
+        self.message_user(request, "Accounts disabled.", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Append-only: nobody edits or deletes audit entries, not even superusers."""
+
+    list_display = ("created_at", "event", "user", "actor", "ip")
+    list_filter = ("event",)
+    search_fields = ("user__username", "actor__username", "ip", "event")
+    list_select_related = ("user", "actor")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

@@ -1,0 +1,62 @@
+"""Web forms. They only parse input; the services in ``accounts.services`` decide."""
+
+from __future__ import annotations
+
+from django import forms
+
+from tradehive.errors import DomainError
+
+
+def form_error_apply(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's error on the form: per-field messages where it named fields."""
+    if not exc.fields:
+        form.add_error(None, exc.message)
+        return
+    for name, messages in exc.fields.items():
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(max_length=30, help_text="3-30 letters, digits or underscores.")
+    email = forms.EmailField(max_length=254)
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), max_length=128,
+                               strip=False, help_text="At least 10 characters.")
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=128, strip=False)
+    otp = forms.CharField(
+        label="Authenticator code", required=False, max_length=12,
+        help_text="Only if you turned on two-factor authentication.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    handle = forms.CharField(max_length=30, help_text="Your public name in rankings.")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label="Current password", widget=forms.PasswordInput,
+                                   max_length=128, strip=False)
+    new_password = forms.CharField(label="New password", widget=forms.PasswordInput,
+                                   max_length=128, strip=False)
+
+
+class OtpForm(forms.Form):
+    otp = forms.CharField(
+        label="Authenticator code", max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, max_length=128, strip=False)
+    otp = forms.CharField(label="Authenticator code", required=False, max_length=12,
+                          help_text="Needed when two-factor authentication is on.")
+    confirm = forms.BooleanField(label="I understand that closing the account cannot be undone.")

@@ -1,0 +1,201 @@
+"""Web pages of accounts (session auth). Each POST calls the same service as the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as session_login
+from django.contrib.auth import logout as session_logout
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.audit import audit_record
+from accounts.forms import (
+    DeleteAccountForm,
+    LoginForm,
+    OtpForm,
+    PasswordChangeForm,
+    ProfileForm,
+    SignupForm,
+    form_error_apply,
+)
+from accounts.mfa import mfa_enabled
+from accounts.selectors import audit_events_recent_for_user
+from tradehive.errors import DomainError
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after signing in: ``?next=`` when it is on this site, else the home page."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return settings.LOGIN_REDIRECT_URL
+
+
+def _status_of(form: Any) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(**form.cleaned_data, request=request)
+        except DomainError as exc:
+            form_error_apply(form, exc)
+        else:
+            session_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to TradeHive.")
+            return redirect(_next_url(request))
+    return render(request, "accounts/signup.html", {"form": form}, status=_status_of(form))
+
+
+@sensitive_post_parameters("password", "otp")
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_login(**form.cleaned_data, request=request)
+        except DomainError as exc:
+            form_error_apply(form, exc)
+            status = exc.status
+        else:
+            session_login(request, user)
+            return redirect(_next_url(request))
+    if status == 200:
+        status = _status_of(form)
+    return render(request, "accounts/login.html",
+                  {"form": form, "next": _next_url(request)}, status=status)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        audit_record(event="logout", user=request.user, request=request, via="session")
+    session_logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+def _profile_page(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+    user = request.user
+    enabled = mfa_enabled(user)
+    context = {
+        "profile_form": forms.get("profile_form") or ProfileForm(initial={
+            "email": user.email, "handle": user.handle,
+            "first_name": user.first_name, "last_name": user.last_name}),
+        "password_form": forms.get("password_form") or PasswordChangeForm(),
+        "mfa_form": forms.get("mfa_form") or OtpForm(),
+        "delete_form": forms.get("delete_form") or DeleteAccountForm(),
+        "mfa_enabled": enabled,
+        "events": audit_events_recent_for_user(user=user),
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _profile_page(request)
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_update(user=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form_error_apply(form, exc)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:profile")
+    return _profile_page(request, status=400, profile_form=form)
+
+
+@sensitive_post_parameters("old_password", "new_password")
+@login_required
+@require_POST
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.password_change(user=request.user, **form.cleaned_data, request=request)
+        except DomainError as exc:
+            form_error_apply(form, exc)
+        else:
+            # Keep this browser signed in; every other session ends with the old password.
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Password changed. Other sessions were signed out.")
+            return redirect("accounts:profile")
+    return _profile_page(request, status=400, password_form=form)
+
+
+@login_required
+@require_POST
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    try:
+        enrollment = services.mfa_setup(user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("accounts:profile")
+    return render(request, "accounts/mfa_setup.html",
+                  {"enrollment": enrollment, "form": OtpForm()})
+
+
+@login_required
+@require_POST
+def mfa_confirm(request: HttpRequest) -> HttpResponse:
+    form = OtpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.mfa_confirm(user=request.user, otp=form.cleaned_data["otp"],
+                                 request=request)
+        except DomainError as exc:
+            messages.error(request, exc.fields.get("otp", [exc.message])[0])
+        else:
+            messages.success(request, "Two-factor authentication is on.")
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
+def mfa_disable(request: HttpRequest) -> HttpResponse:
+    form = OtpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.mfa_disable(user=request.user, otp=form.cleaned_data["otp"],
+                                 request=request)
+        except DomainError as exc:
+            form_error_apply(form, exc)
+        else:
+            messages.success(request, "Two-factor authentication is off.")
+            return redirect("accounts:profile")
+    return _profile_page(request, status=400, mfa_form=form)
+
+
+@sensitive_post_parameters("password", "otp")
+@login_required
+@require_POST
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_delete(user=request.user, password=form.cleaned_data["password"],
+                                 otp=form.cleaned_data["otp"], request=request)
+        except DomainError as exc:
+            form_error_apply(form, exc)
+        else:
+            session_logout(request)
+            messages.success(request, "Your account is closed.")
+            return redirect(settings.LOGOUT_REDIRECT_URL)
+    return _profile_page(request, status=400, delete_form=form)
