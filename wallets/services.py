@@ -1,12 +1,56 @@
-"""Wallet writes. Money moves only through the ledger services in this module."""
+"""Wallet writes. Money moves only through the ledger services in this module.
+
+``ledger_post`` is the one function that changes balances: it posts many journals at once
+(settlement batches) and takes the Balance row locks itself, in primary-key order. The single
+movement services (``wallet_credit``, ``wallet_debit``, ``wallet_hold``, ``wallet_release``,
+``wallet_transfer_locked``) are thin wrappers around it.
+
+Lock order across the project: domain rows first (the order, the withdrawal, the user's Account
+for the deposit cap), Balance rows last, and Balance rows only through ``ledger_post``."""
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Literal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.expressions import RawSQL
+from django.http import HttpRequest
+from django.utils import timezone
 
-from wallets.models import Asset
+from accounts.audit import audit_record
+from accounts.mfa import mfa_check
+from accounts.models import User
+from tradehive.errors import InvalidInput, NotFound
+from tradehive.money import decimal_places, format_decimal
+from wallets import conf
+from wallets.errors import (
+    DepositLimitExceeded,
+    DepositsDisabled,
+    InsufficientFunds,
+    InvalidAddress,
+    WithdrawalBelowMinimum,
+    WithdrawalNotPending,
+    WithdrawalsDisabled,
+)
+from wallets.holds import open_holds
+from wallets.models import (
+    Account,
+    Asset,
+    Balance,
+    Bucket,
+    Deposit,
+    JournalTransaction,
+    LedgerEntry,
+    Withdrawal,
+)
+from wallets.selectors import asset_active_get
 
 # symbol, name, decimals, withdrawal fee, withdrawal minimum, address pattern
 DEFAULT_ASSETS: list[tuple[str, str, int, str, str, str]] = [
@@ -18,6 +62,14 @@ DEFAULT_ASSETS: list[tuple[str, str, int, str, str, str]] = [
     ("XRP", "XRP", 6, "0.4", "20", r"^r[1-9A-HJ-NP-Za-km-z]{24,34}$"),
     ("LPJ", "LPJ house coin", 4, "1", "10", r"^lpj1[0-9a-z]{20,60}$"),
 ]
+
+# An address for an asset without its own pattern: 8-100 printable ASCII characters, no spaces.
+DEFAULT_ADDRESS_PATTERN = r"^[\x21-\x7e]{8,100}$"
+# Largest single amount accepted from a user (the API's DecimalString bound too).
+MAX_AMOUNT = Decimal("1e18")
+
+_KINDS = frozenset(JournalTransaction.Kind.values)
+_BUCKETS = frozenset(Bucket.values)
 
 
 @transaction.atomic
@@ -32,3 +84,564 @@ def asset_seed_defaults() -> list[Asset]:
         )
         assets.append(asset)
     return assets
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+def wallet_account_get(*, user: User) -> Account:
+    """The user's account, created on first use. Race-free: ``Account.user`` is unique and
+    ``get_or_create`` re-reads after losing an insert race."""
+    account, _ = Account.objects.get_or_create(user=user, defaults={"kind": Account.Kind.USER})
+    return account
+
+
+def wallet_system_account(*, kind: str) -> Account:
+    """The one system account of ``kind`` (``fee``, ``house`` or ``external``), created on first
+    use (a partial unique constraint keeps it one)."""
+    if kind not in {Account.Kind.FEE, Account.Kind.HOUSE, Account.Kind.EXTERNAL}:
+        raise ValueError(f"not a system account kind: {kind!r}")
+    account, _ = Account.objects.get_or_create(kind=kind, user=None)
+    return account
+
+
+# --- the ledger --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One signed change of one bucket (``"available"`` or ``"locked"``) of one balance."""
+
+    account_id: int
+    asset_id: int
+    bucket: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One journal to post: its legs must sum to zero per asset."""
+
+    kind: str
+    reference: str
+    legs: Sequence[Leg]
+    memo: str = ""
+
+
+def _posting_check(posting: Posting, decimals: dict[int, int]) -> None:
+    if posting.kind not in _KINDS:
+        raise ValueError(f"unknown journal kind {posting.kind!r}")
+    if len(posting.legs) < 2:
+        raise ValueError("a journal needs at least two legs")
+    sums: dict[int, Decimal] = defaultdict(Decimal)
+    for leg in posting.legs:
+        if leg.bucket not in _BUCKETS:
+            raise ValueError(f"unknown bucket {leg.bucket!r}")
+        if leg.asset_id not in decimals:
+            raise ValueError(f"unknown asset id {leg.asset_id}")
+        amount = leg.amount
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
+            raise ValueError(f"a leg amount must be a finite non-zero Decimal, not {amount!r}")
+        if decimal_places(amount) > decimals[leg.asset_id]:
+            raise InvalidInput(
+                f"At most {decimals[leg.asset_id]} decimal places are allowed for this asset.",
+                fields={"amount": ["Too many decimal places for this asset."]},
+            )
+        sums[leg.asset_id] += amount
+    if any(total != 0 for total in sums.values()):
+        raise ValueError(f"journal {posting.reference!r} does not balance: {dict(sums)}")
+
+
+def _balances_lock(keys: list[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+    """SELECT ... FOR UPDATE the balances of ``keys`` in primary-key order; insert missing ones.
+
+    Existing rows are locked first (pk order), then missing rows are inserted in key order; a
+    row we insert is ours until commit. Two callers that each hold no other Balance lock can
+    therefore never wait on each other in a cycle."""
+    found = {(b.account_id, b.asset_id): b for b in _balances_select(keys)}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        kinds = dict(
+            Account.objects.filter(id__in={account_id for account_id, _ in missing})
+            .values_list("id", "kind")
+        )
+        unknown = {account_id for account_id, _ in missing} - kinds.keys()
+        if unknown:
+            raise ValueError(f"unknown account ids {sorted(unknown)}")
+        Balance.objects.bulk_create(
+            [Balance(account_id=account_id, asset_id=asset_id,
+                     may_go_negative=kinds[account_id] == Account.Kind.EXTERNAL)
+             for account_id, asset_id in missing],
+            ignore_conflicts=True,  # a concurrent caller created it first: lock theirs below
+        )
+        found.update({(b.account_id, b.asset_id): b for b in _balances_select(missing)})
+    return found
+
+
+def _balances_select(keys: list[tuple[int, int]]) -> Iterable[Balance]:
+    queryset = Balance.objects.select_for_update().order_by("pk")
+    if connection.vendor == "postgresql":
+        account_ids, asset_ids = zip(*keys, strict=True)
+        return queryset.filter(pk__in=RawSQL(
+            "SELECT b.id FROM wallets_balance b JOIN unnest(%s::bigint[], %s::bigint[])"
+            " AS k(account_id, asset_id) USING (account_id, asset_id)",
+            (list(account_ids), list(asset_ids)),
+        ))
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for account_id, asset_id in keys:
+        by_account[account_id].append(asset_id)
+    condition = Q()
+    for account_id, asset_ids_of in by_account.items():
+        condition |= Q(account_id=account_id, asset_id__in=asset_ids_of)
+    return queryset.filter(condition)
+
+
+def _balances_save(balances: list[Balance]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE wallets_balance AS b SET available = v.available, locked = v.locked"
+                " FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[])"
+                " AS v(id, available, locked) WHERE b.id = v.id",
+                ([b.pk for b in balances], [b.available for b in balances],
+                 [b.locked for b in balances]),
+            )
+        return
+    Balance.objects.bulk_update(balances, ["available", "locked"], batch_size=500)
+
+
+def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
+    """Post many journals at once; the only writer of ``Balance`` and ``LedgerEntry``.
+
+    Contract:
+    - The caller owns the transaction (``transaction.atomic``) and holds no Balance locks; this
+      takes them all at once with SELECT ... FOR UPDATE in primary-key order (creating missing
+      Balance rows first), so concurrent callers never deadlock.
+    - Legs are applied in order (postings in order, legs in order); ``balance_after`` is the
+      bucket after each leg. If any bucket of a non-external account would go below zero,
+      ``InsufficientFunds`` is raised and nothing is written.
+    - Each posting must have >= 2 legs summing to zero per asset, non-zero amounts with no more
+      decimals than the asset has (finer amounts: ``InvalidInput``; the caller quantizes).
+    - Queries: 5 for any number of postings when every Balance row exists.
+    Returns the journals, in the order of ``postings``, with their ids."""
+    if not postings:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_post must run inside the caller's transaction.atomic()")
+    asset_ids = {leg.asset_id for posting in postings for leg in posting.legs}
+    decimals = dict(Asset.objects.filter(id__in=asset_ids).values_list("id", "decimals"))
+    for posting in postings:
+        _posting_check(posting, decimals)
+
+    keys = sorted({(leg.account_id, leg.asset_id) for p in postings for leg in p.legs})
+    balances = _balances_lock(keys)
+
+    afters: list[list[Decimal]] = []
+    for posting in postings:
+        after_of_posting = []
+        for leg in posting.legs:
+            balance = balances[(leg.account_id, leg.asset_id)]
+            if leg.bucket == Bucket.AVAILABLE:
+                balance.available += leg.amount
+                after = balance.available
+            else:
+                balance.locked += leg.amount
+                after = balance.locked
+            if after < 0 and not balance.may_go_negative:
+                raise InsufficientFunds(
+                    f"Insufficient {leg.bucket} funds for {posting.reference}.",
+                )
+            after_of_posting.append(after)
+        afters.append(after_of_posting)
+
+    _balances_save(list(balances.values()))
+    now = timezone.now()
+    journals = JournalTransaction.objects.bulk_create([
+        JournalTransaction(kind=p.kind, reference=p.reference, memo=p.memo, created_at=now)
+        for p in postings
+    ])
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(journal_id=journal.pk, account_id=leg.account_id, asset_id=leg.asset_id,
+                    bucket=leg.bucket, amount=leg.amount, balance_after=after)
+        for journal, posting, after_of_posting in zip(journals, postings, afters, strict=True)
+        for leg, after in zip(posting.legs, after_of_posting, strict=True)
+    ], batch_size=2000)
+    return journals
+
+
+# --- single movements --------------------------------------------------------------------------
+
+def wallet_amount_check(*, asset: Asset, amount: Decimal, field: str = "amount") -> Decimal:
+    """Refuse (``invalid_input``) an amount that is not a finite positive Decimal of at most the
+    asset's decimals and at most 10^18; return it unchanged."""
+    problem = None
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        problem = "Must be a finite decimal."
+    elif amount <= 0:
+        problem = "Must be greater than zero."
+    elif amount > MAX_AMOUNT:
+        problem = f"Must be at most {format_decimal(MAX_AMOUNT)}."
+    elif decimal_places(amount) > asset.decimals:
+        problem = f"At most {asset.decimals} decimal places are allowed for {asset.symbol}."
+    if problem:
+        raise InvalidInput(problem, fields={field: [problem]})
+    return amount
+
+
+def _post_one(kind: str, reference: str, legs: list[Leg], memo: str = "") -> JournalTransaction:
+    with transaction.atomic():
+        return ledger_post(postings=[Posting(kind=kind, reference=reference, legs=legs,
+                                             memo=memo)])[0]
+
+
+def wallet_credit(*, account: Account, asset: Asset, amount: Decimal, reference: str,
+                  kind: str = JournalTransaction.Kind.DEPOSIT, source: Account | None = None,
+                  memo: str = "") -> JournalTransaction:
+    """Move ``amount`` from ``source``'s available (default: the external account) to
+    ``account``'s available. Takes its own Balance locks (caller holds none)."""
+    wallet_amount_check(asset=asset, amount=amount)
+    source = source or wallet_system_account(kind=Account.Kind.EXTERNAL)
+    return _post_one(kind, reference, [
+        Leg(source.pk, asset.pk, Bucket.AVAILABLE, -amount),
+        Leg(account.pk, asset.pk, Bucket.AVAILABLE, amount),
+    ], memo)
+
+
+def wallet_debit(*, account: Account, asset: Asset, amount: Decimal, reference: str,
+                 kind: str = JournalTransaction.Kind.WITHDRAWAL,
+                 destination: Account | None = None, memo: str = "") -> JournalTransaction:
+    """Move ``amount`` from ``account``'s available to ``destination``'s available (default:
+    external). ``InsufficientFunds`` when the account has less available."""
+    wallet_amount_check(asset=asset, amount=amount)
+    destination = destination or wallet_system_account(kind=Account.Kind.EXTERNAL)
+    return _post_one(kind, reference, [
+        Leg(account.pk, asset.pk, Bucket.AVAILABLE, -amount),
+        Leg(destination.pk, asset.pk, Bucket.AVAILABLE, amount),
+    ], memo)
+
+
+def wallet_hold(*, account: Account, asset: Asset, amount: Decimal, reference: str,
+                kind: str = JournalTransaction.Kind.HOLD) -> JournalTransaction:
+    """available -> locked of one account. ``InsufficientFunds`` when available is short."""
+    wallet_amount_check(asset=asset, amount=amount)
+    return _post_one(kind, reference, [
+        Leg(account.pk, asset.pk, Bucket.AVAILABLE, -amount),
+        Leg(account.pk, asset.pk, Bucket.LOCKED, amount),
+    ])
+
+
+def wallet_release(*, account: Account, asset: Asset, amount: Decimal, reference: str,
+                   kind: str = JournalTransaction.Kind.RELEASE) -> JournalTransaction:
+    """locked -> available of one account. ``InsufficientFunds`` when locked is short."""
+    wallet_amount_check(asset=asset, amount=amount)
+    return _post_one(kind, reference, [
+        Leg(account.pk, asset.pk, Bucket.LOCKED, -amount),
+        Leg(account.pk, asset.pk, Bucket.AVAILABLE, amount),
+    ])
+
+
+def wallet_transfer_locked(*, from_account: Account, to_account: Account, asset: Asset,
+                           amount: Decimal, reference: str,
+                           kind: str = JournalTransaction.Kind.TRADE) -> JournalTransaction:
+    """``from_account``'s locked -> ``to_account``'s available (settling a trade)."""
+    wallet_amount_check(asset=asset, amount=amount)
+    return _post_one(kind, reference, [
+        Leg(from_account.pk, asset.pk, Bucket.LOCKED, -amount),
+        Leg(to_account.pk, asset.pk, Bucket.AVAILABLE, amount),
+    ])
+
+
+@transaction.atomic
+def wallet_adjust(*, account: Account, asset: Asset, direction: Literal["credit", "debit"],
+                  amount: Decimal, reason: str, admin: User,
+                  request: HttpRequest | None = None) -> JournalTransaction:
+    """An admin's correction against the external account (an ``adjustment`` journal), audited
+    as ``wallet.adjustment``. A debit cannot take more than the account has available."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("A reason is required.", fields={"reason": ["A reason is required."]})
+    reference = f"adjustment:{admin.pk}"
+    kind = JournalTransaction.Kind.ADJUSTMENT
+    if direction == "credit":
+        journal = wallet_credit(account=account, asset=asset, amount=amount, kind=kind,
+                                reference=reference, memo=reason[:200])
+    elif direction == "debit":
+        journal = wallet_debit(account=account, asset=asset, amount=amount, kind=kind,
+                               reference=reference, memo=reason[:200])
+    else:
+        raise InvalidInput(fields={"direction": ["Must be credit or debit."]})
+    audit_record(event="wallet.adjustment", user=account.user, actor=admin, request=request,
+                 account_id=account.pk, asset=asset.symbol, direction=direction,
+                 amount=format_decimal(amount), reason=reason, journal_id=journal.pk)
+    return journal
+
+
+# --- deposits ----------------------------------------------------------------------------------
+
+def _utc_day_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@transaction.atomic
+def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit:
+    """A simulated on-chain deposit, credited at once from the external account (demo mode).
+
+    Capped per user per asset per UTC day (``WALLET_DEPOSIT_DAILY_CAPS``): over the cap is
+    ``deposit_limit_exceeded`` and nothing is credited. Locks the user's Account row so two
+    concurrent deposits cannot both slip under the cap."""
+    asset = asset_active_get(symbol=asset_symbol)
+    if not conf.demo_deposits_enabled():
+        raise DepositsDisabled("Deposits are disabled on this exchange.")
+    if not asset.deposit_enabled:
+        raise DepositsDisabled()
+    wallet_amount_check(asset=asset, amount=amount)
+    account = wallet_account_get(user=user)
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    cap = conf.deposit_daily_cap(asset.symbol)
+    now = timezone.now()
+    if cap is not None:
+        used = Deposit.objects.filter(
+            user=user, asset=asset, created_at__gte=_utc_day_start(now)
+        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        if used + amount > cap:
+            left = format_decimal(max(cap - used, Decimal(0)), asset.decimals)
+            message = (f"The daily deposit limit for {asset.symbol} is "
+                       f"{format_decimal(cap, asset.decimals)}; {left} is left today.")
+            raise DepositLimitExceeded(message, fields={"amount": [message]})
+    deposit = Deposit.objects.create(user=user, asset=asset, amount=amount, created_at=now)
+    wallet_credit(account=account, asset=asset, amount=amount, reference=f"deposit:{deposit.pk}")
+    return deposit
+
+
+# --- withdrawals -------------------------------------------------------------------------------
+
+def _address_check(*, asset: Asset, address: str) -> str:
+    address = (address or "").strip()
+    pattern = asset.address_pattern or DEFAULT_ADDRESS_PATTERN
+    if len(address) > 120 or not re.fullmatch(pattern, address):
+        message = f"Not a valid {asset.symbol} address."
+        raise InvalidAddress(message, fields={"address": [message]})
+    return address
+
+
+def withdrawal_request(*, user: User, asset_symbol: str, amount: Decimal, address: str,
+                       otp: str | None = None, request: HttpRequest | None = None) -> Withdrawal:
+    """Request a withdrawal: MFA first (``mfa_required``), then asset, amount (>= the asset's
+    minimum), address format; ``amount + fee`` moves available -> locked (``insufficient_funds``
+    when short). The answer is a ``pending`` withdrawal."""
+    # Outside the transaction: a used code stays used even if the request fails later.
+    mfa_check(user=user, otp=otp)
+    with transaction.atomic():
+        asset = asset_active_get(symbol=asset_symbol)
+        if not asset.withdrawal_enabled:
+            raise WithdrawalsDisabled()
+        wallet_amount_check(asset=asset, amount=amount)
+        if amount < asset.withdrawal_min:
+            message = (f"The minimum {asset.symbol} withdrawal is "
+                       f"{format_decimal(asset.withdrawal_min, asset.decimals)}.")
+            raise WithdrawalBelowMinimum(message, fields={"amount": [message]})
+        address = _address_check(asset=asset, address=address)
+        account = wallet_account_get(user=user)
+        withdrawal = Withdrawal.objects.create(
+            user=user, account=account, asset=asset, amount=amount,
+            fee=asset.withdrawal_fee, address=address,
+        )
+        wallet_hold(account=account, asset=asset, amount=withdrawal.held,
+                    reference=f"withdrawal:{withdrawal.pk}")
+        audit_record(event="withdrawal.requested", user=user, request=request,
+                     withdrawal_id=withdrawal.pk, asset=asset.symbol,
+                     amount=format_decimal(amount), fee=format_decimal(withdrawal.fee))
+    return withdrawal
+
+
+def _withdrawal_lock(*, withdrawal_id: int, user: User | None = None) -> Withdrawal:
+    """SELECT ... FOR UPDATE the withdrawal (of ``user`` when given: another's is 404) and check
+    it is still pending. Taken before any Balance lock."""
+    queryset = Withdrawal.objects.select_for_update()
+    if user is not None:
+        queryset = queryset.filter(user=user)
+    withdrawal = queryset.filter(pk=withdrawal_id).first()
+    if withdrawal is None:
+        raise NotFound("No such withdrawal.")
+    if withdrawal.status != Withdrawal.Status.PENDING:
+        raise WithdrawalNotPending(f"This withdrawal is {withdrawal.status}.")
+    return withdrawal
+
+
+def _withdrawal_release(withdrawal: Withdrawal, status: str, *, reason: str = "",
+                        admin: User | None = None) -> None:
+    wallet_release(account=withdrawal.account, asset=withdrawal.asset, amount=withdrawal.held,
+                   reference=f"withdrawal:{withdrawal.pk}")
+    withdrawal.status = status
+    withdrawal.reason = reason[:200]
+    withdrawal.decided_by = admin
+    withdrawal.updated_at = timezone.now()
+    withdrawal.save(update_fields=["status", "reason", "decided_by", "updated_at"])
+
+
+@transaction.atomic
+def withdrawal_cancel(*, user: User, withdrawal_id: int,
+                      request: HttpRequest | None = None) -> Withdrawal:
+    """The user cancels a pending withdrawal: ``amount + fee`` is released exactly.
+    404 for another user's id; ``withdrawal_not_pending`` (409) once decided."""
+    withdrawal = _withdrawal_lock(withdrawal_id=withdrawal_id, user=user)
+    _withdrawal_release(withdrawal, Withdrawal.Status.CANCELLED)
+    audit_record(event="withdrawal.cancelled", user=user, request=request,
+                 withdrawal_id=withdrawal.pk)
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_reject(*, withdrawal_id: int, admin: User, reason: str = "",
+                      request: HttpRequest | None = None) -> Withdrawal:
+    """An admin rejects a pending withdrawal: ``amount + fee`` is released exactly."""
+    withdrawal = _withdrawal_lock(withdrawal_id=withdrawal_id)
+    _withdrawal_release(withdrawal, Withdrawal.Status.REJECTED, reason=reason, admin=admin)
+    audit_record(event="withdrawal.rejected", user=withdrawal.user, actor=admin,
+                 request=request, withdrawal_id=withdrawal.pk, reason=reason)
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_complete(*, withdrawal_id: int, admin: User,
+                        request: HttpRequest | None = None) -> Withdrawal:
+    """An admin marks a pending withdrawal sent: the locked amount goes to the external account
+    and the fee to the fee account (one ``withdrawal`` journal)."""
+    withdrawal = _withdrawal_lock(withdrawal_id=withdrawal_id)
+    external = wallet_system_account(kind=Account.Kind.EXTERNAL)
+    legs = [
+        Leg(withdrawal.account_id, withdrawal.asset_id, Bucket.LOCKED, -withdrawal.held),
+        Leg(external.pk, withdrawal.asset_id, Bucket.AVAILABLE, withdrawal.amount),
+    ]
+    if withdrawal.fee > 0:
+        fee_account = wallet_system_account(kind=Account.Kind.FEE)
+        legs.append(Leg(fee_account.pk, withdrawal.asset_id, Bucket.AVAILABLE, withdrawal.fee))
+    ledger_post(postings=[Posting(kind=JournalTransaction.Kind.WITHDRAWAL,
+                                  reference=f"withdrawal:{withdrawal.pk}", legs=legs)])
+    withdrawal.status = Withdrawal.Status.COMPLETED
+    withdrawal.decided_by = admin
+    withdrawal.updated_at = timezone.now()
+    withdrawal.save(update_fields=["status", "decided_by", "updated_at"])
+    audit_record(event="withdrawal.completed", user=withdrawal.user, actor=admin,
+                 request=request, withdrawal_id=withdrawal.pk)
+    return withdrawal
+
+
+# --- verification ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    check: str  # entries_sum, journal_sum, balance_mismatch, negative, flag, holds
+    asset: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.asset}: {self.detail}"
+
+
+def ledger_verify() -> list[LedgerProblem]:
+    """Check the ledger's invariants; an empty list means all hold.
+
+    - all entries of each asset, and of each journal per asset, sum to zero;
+    - every balance's available/locked equals the sum of its entries per bucket;
+    - no balance of a non-external account is negative (and only external may be);
+    - every locked amount equals the open holds registered in ``wallets.holds``.
+    Read-only; run it when writers are quiet (a posting between two queries shows up as a
+    transient mismatch)."""
+    symbols = dict(Asset.objects.values_list("id", "symbol"))
+    problems: list[LedgerProblem] = []
+
+    for row in LedgerEntry.objects.values("asset_id").annotate(total=Sum("amount")):
+        if row["total"] != 0:
+            problems.append(LedgerProblem("entries_sum", symbols[row["asset_id"]],
+                                          f"entries sum to {row['total']}, not 0"))
+    unbalanced = (LedgerEntry.objects.values("journal_id", "asset_id")
+                  .annotate(total=Sum("amount")).exclude(total=0))
+    for row in unbalanced:
+        problems.append(LedgerProblem("journal_sum", symbols[row["asset_id"]],
+                                      f"journal {row['journal_id']} sums to {row['total']}"))
+
+    sums: dict[tuple[int, int, str], Decimal] = {
+        (row["account_id"], row["asset_id"], row["bucket"]): row["total"]
+        for row in LedgerEntry.objects.values("account_id", "asset_id", "bucket")
+        .annotate(total=Sum("amount"))
+    }
+    holds = open_holds()
+    seen: set[tuple[int, int]] = set()
+    for balance in Balance.objects.select_related("account").order_by("pk"):
+        key = (balance.account_id, balance.asset_id)
+        seen.add(key)
+        symbol = symbols[balance.asset_id]
+        where = f"account {balance.account_id} ({balance.account.kind})"
+        for bucket, value in ((Bucket.AVAILABLE, balance.available),
+                              (Bucket.LOCKED, balance.locked)):
+            expected = sums.get((*key, bucket), Decimal(0))
+            if value != expected:
+                problems.append(LedgerProblem(
+                    "balance_mismatch", symbol,
+                    f"{where} {bucket} is {value} but its entries sum to {expected}"))
+        external = balance.account.kind == Account.Kind.EXTERNAL
+        if balance.may_go_negative != external:
+            problems.append(LedgerProblem("flag", symbol,
+                                          f"{where} may_go_negative={balance.may_go_negative}"))
+        if not external and (balance.available < 0 or balance.locked < 0):
+            problems.append(LedgerProblem(
+                "negative", symbol,
+                f"{where} available {balance.available}, locked {balance.locked}"))
+        if not external and balance.locked != holds.get(key, Decimal(0)):
+            problems.append(LedgerProblem(
+                "holds", symbol,
+                f"{where} locked {balance.locked} but open holds are "
+                f"{holds.get(key, Decimal(0))}"))
+    for (account_id, asset_id, bucket), total in sums.items():
+        if (account_id, asset_id) not in seen:
+            problems.append(LedgerProblem(
+                "balance_mismatch", symbols[asset_id],
+                f"account {account_id} has {bucket} entries summing to {total} but no balance"))
+    for (account_id, asset_id), amount in holds.items():
+        if (account_id, asset_id) not in seen and amount != 0:
+            problems.append(LedgerProblem(
+                "holds", symbols.get(asset_id, str(asset_id)),
+                f"account {account_id} has open holds of {amount} but no balance"))
+    return problems
+
+
+@dataclass(frozen=True)
+class AssetSummary:
+    symbol: str
+    entries: int
+    entries_sum: Decimal
+    users_available: Decimal
+    users_locked: Decimal
+    fee: Decimal
+    house: Decimal
+    external: Decimal
+
+
+def ledger_summary() -> list[AssetSummary]:
+    """Per asset: entry count and sum, and what each kind of account holds in total."""
+    totals: dict[tuple[int, str, str], Decimal] = {}
+    for row in (Balance.objects.values("asset_id", "account__kind")
+                .annotate(available=Sum("available"), locked=Sum("locked"))):
+        totals[(row["asset_id"], row["account__kind"], "available")] = row["available"]
+        totals[(row["asset_id"], row["account__kind"], "locked")] = row["locked"]
+    entries = {row["asset_id"]: row for row in LedgerEntry.objects.values("asset_id")
+               .annotate(count=Count("id"), total=Sum("amount"))}
+    zero = Decimal(0)
+
+    def held(asset_id: int, kind: str) -> Decimal:
+        return (totals.get((asset_id, kind, "available"), zero)
+                + totals.get((asset_id, kind, "locked"), zero))
+
+    return [
+        AssetSummary(
+            symbol=asset.symbol,
+            entries=entries.get(asset.pk, {}).get("count", 0),
+            entries_sum=entries.get(asset.pk, {}).get("total", zero),
+            users_available=totals.get((asset.pk, Account.Kind.USER, "available"), zero),
+            users_locked=totals.get((asset.pk, Account.Kind.USER, "locked"), zero),
+            fee=held(asset.pk, Account.Kind.FEE),
+            house=held(asset.pk, Account.Kind.HOUSE),
+            external=held(asset.pk, Account.Kind.EXTERNAL),
+        )
+        for asset in Asset.objects.order_by("symbol")
+    ]
