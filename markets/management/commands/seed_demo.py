@@ -3,11 +3,17 @@
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_admin_ensure
+from markets.services import pair_seed_defaults
+from wallets.services import asset_seed_defaults
 
 
 class Command(BaseCommand):
     help = "Create the demo admin, assets and trading pairs (safe to run repeatedly)."
 
     def handle(self, *args: object, **options: object) -> None:
-        _, password = demo_admin_ensure()
+        admin, password = demo_admin_ensure()
         self.stdout.write(f"Demo admin: username 'admin', password '{password}' (/admin/)")
+        assets = asset_seed_defaults()
+        self.stdout.write(f"Assets: {', '.join(a.symbol for a in assets)}")
+        pairs = pair_seed_defaults(actor=admin)
+        self.stdout.write(f"Markets: {', '.join(p.symbol for p in pairs)}")

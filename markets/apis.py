@@ -1,0 +1,178 @@
+"""Public market REST endpoints under /api/v1/ (API.md "Markets"). No authentication."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from markets import indicators
+from markets.models import Candle, TradingPair
+from markets.params import CandlesQuery, IndicatorsQuery, TradesQuery
+from markets.selectors import candle_list, candle_list_before, pair_get, pair_list, trade_list
+from markets.ticker import ticker_get, ticker_get_many
+from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.money import format_decimal, iso_ms
+
+# Indicator values carry this many decimals more than the market's prices.
+INDICATOR_EXTRA_PLACES = 4
+# EMA warm-up: candles before the requested range fed in (x the longest period asked for).
+WARMUP_PERIODS = 4
+
+
+class PairDecimal(DecimalString):
+    """A decimal string with the places of the market in the serializer's ``pair`` context."""
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        self.kind = kind
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal) -> str:
+        pair: TradingPair = self.context["pair"]
+        places = {"price": pair.price_places, "quantity": pair.quantity_places,
+                  "quote": pair.quote.decimals}[self.kind]
+        return format_decimal(Decimal(value), places)
+
+
+class PairOut(serializers.Serializer):
+    symbol = serializers.CharField()
+    base = serializers.CharField(source="base.symbol")
+    quote = serializers.CharField(source="quote.symbol")
+    tick_size = DecimalString()
+    lot_size = DecimalString()
+    min_notional = DecimalString()
+    maker_fee = DecimalString()
+    taker_fee = DecimalString()
+    status = serializers.ChoiceField(choices=TradingPair.Status.choices)
+    price_source = serializers.CharField()
+
+
+class TickerOut(serializers.Serializer):
+    symbol = serializers.CharField()
+    last = DecimalString(allow_null=True)
+    best_bid = DecimalString(allow_null=True)
+    best_ask = DecimalString(allow_null=True)
+    open_24h = DecimalString(allow_null=True)
+    high_24h = DecimalString(allow_null=True)
+    low_24h = DecimalString(allow_null=True)
+    volume_24h = DecimalString()
+    quote_volume_24h = DecimalString()
+    change_24h_pct = serializers.CharField(allow_null=True, help_text='e.g. "-1.25"')
+    ts = serializers.DateTimeField()
+
+
+class TradeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    price = PairDecimal(kind="price")
+    quantity = PairDecimal(kind="quantity")
+    taker_side = serializers.CharField()
+    created_at = Timestamp()
+
+
+class CandleOut(serializers.Serializer):
+    t = Timestamp(source="bucket")
+    o = PairDecimal(kind="price", source="open")
+    h = PairDecimal(kind="price", source="high")
+    l = PairDecimal(kind="price", source="low")  # noqa: E741 - the contract's field name
+    c = PairDecimal(kind="price", source="close")
+    v = PairDecimal(kind="quantity", source="volume")
+
+
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+class PublicApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+
+class PairListApi(PublicApi):
+    @extend_schema(responses=PairOut(many=True), tags=["markets"])
+    def get(self, request: Request) -> Response:
+        return Response(PairOut(pair_list(), many=True).data)
+
+
+class PairDetailApi(PublicApi):
+    @extend_schema(responses=PairOut, tags=["markets"])
+    def get(self, request: Request, symbol: str) -> Response:
+        return Response(PairOut(pair_get(symbol=symbol)).data)
+
+
+class TickerListApi(PublicApi):
+    @extend_schema(responses=TickerOut(many=True), tags=["markets"])
+    def get(self, request: Request) -> Response:
+        return Response(ticker_get_many(pairs=list(pair_list())))
+
+
+class TickerApi(PublicApi):
+    @extend_schema(responses=TickerOut, tags=["markets"])
+    def get(self, request: Request, symbol: str) -> Response:
+        return Response(ticker_get(pair=pair_get(symbol=symbol)))
+
+
+class TradeListApi(PublicApi):
+    @extend_schema(parameters=[TradesQuery], responses=TradeOut(many=True), tags=["markets"])
+    def get(self, request: Request, symbol: str) -> Response:
+        pair = pair_get(symbol=symbol)
+        query = _query(TradesQuery, request)
+        trades = trade_list(pair=pair, limit=query["limit"])
+        return Response(TradeOut(trades, many=True, context={"pair": pair}).data)
+
+
+class CandleListApi(PublicApi):
+    @extend_schema(parameters=[CandlesQuery], responses=CandleOut(many=True), tags=["markets"])
+    def get(self, request: Request, symbol: str) -> Response:
+        pair = pair_get(symbol=symbol)
+        query = _query(CandlesQuery, request)
+        candles = candle_list(pair=pair, **query)
+        return Response(CandleOut(candles, many=True, context={"pair": pair}).data)
+
+
+class IndicatorsApi(PublicApi):
+    @extend_schema(
+        parameters=[IndicatorsQuery,
+                    OpenApiParameter("sma", str, description="periods, e.g. 20 or 20,50"),
+                    OpenApiParameter("ema", str, description="periods, e.g. 20"),
+                    OpenApiParameter("bollinger", str, description="period,k e.g. 20,2")],
+        responses={200: dict}, tags=["markets"],
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        pair = pair_get(symbol=symbol)
+        query = _query(IndicatorsQuery, request)
+        sma_periods: list[int] = query.get("sma", [])
+        ema_periods: list[int] = query.get("ema", [])
+        bollinger: tuple[int, Decimal] | None = query.get("bollinger")
+        candles = candle_list(pair=pair, interval=query["interval"], start=query.get("start"),
+                              end=query.get("end"), limit=query["limit"])
+        longest = max([*sma_periods, *ema_periods, bollinger[0] if bollinger else 1])
+        warmup: list[Candle] = []
+        if candles:
+            warmup = candle_list_before(pair=pair, interval=query["interval"],
+                                        before=candles[0].bucket, limit=WARMUP_PERIODS * longest)
+        closes = [c.close for c in (*warmup, *candles)]
+        skip = len(warmup)
+        places = pair.price_places + INDICATOR_EXTRA_PLACES
+
+        def tail(series: list[Decimal | None]) -> list[str | None]:
+            return [None if v is None else format_decimal(v, places) for v in series[skip:]]
+
+        body: dict[str, list[Any]] = {"t": [iso_ms(c.bucket) for c in candles]}
+        for period in sma_periods:
+            body[f"sma_{period}"] = tail(indicators.sma(closes, period))
+        for period in ema_periods:
+            body[f"ema_{period}"] = tail(indicators.ema(closes, period))
+        if bollinger:
+            middle, upper, lower = indicators.bollinger(closes, *bollinger)
+            body["bb_mid"], body["bb_upper"], body["bb_lower"] = (
+                tail(middle), tail(upper), tail(lower))
+        return Response(body)

@@ -1,0 +1,53 @@
+"""Reads of markets: pairs, public trades and candles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from markets.errors import UnknownMarket
+from markets.models import Candle, Trade, TradingPair
+
+
+def pair_list() -> QuerySet[TradingPair]:
+    """Every market in display order, with its assets."""
+    return TradingPair.objects.select_related("base", "quote").order_by("display_order", "symbol")
+
+
+def pair_get(*, symbol: str) -> TradingPair:
+    """The market ``symbol`` (``BASE-QUOTE``, any case), with its assets.
+
+    Raises ``UnknownMarket`` (404 ``unknown_market``)."""
+    try:
+        return pair_list().get(symbol=symbol.strip().upper())
+    except TradingPair.DoesNotExist:
+        raise UnknownMarket(f"No market {symbol!r}.") from None
+
+
+def trade_list(*, pair: TradingPair, limit: int) -> list[Trade]:
+    """The newest ``limit`` trades of ``pair``, newest first (engine sequence order)."""
+    return list(Trade.objects.filter(pair=pair).order_by("-sequence")[:limit])
+
+
+def candle_list(*, pair: TradingPair, interval: str, start: datetime | None = None,
+                end: datetime | None = None, limit: int) -> list[Candle]:
+    """Candles whose open time lies in [start, end], oldest first, at most ``limit``.
+
+    With ``start`` the first ``limit`` from there; without it the latest ``limit`` up to
+    ``end`` (what the big exchanges' kline endpoints do)."""
+    candles = Candle.objects.filter(pair=pair, interval=interval)
+    if start is not None:
+        candles = candles.filter(bucket__gte=start)
+    if end is not None:
+        candles = candles.filter(bucket__lte=end)
+    if start is not None:
+        return list(candles.order_by("bucket")[:limit])
+    return list(reversed(candles.order_by("-bucket")[:limit]))
+
+
+def candle_list_before(*, pair: TradingPair, interval: str, before: datetime,
+                       limit: int) -> list[Candle]:
+    """Up to ``limit`` candles opening before ``before``, oldest first (indicator warm-up)."""
+    candles = Candle.objects.filter(pair=pair, interval=interval, bucket__lt=before)
+    return list(reversed(candles.order_by("-bucket")[:limit]))
