@@ -1,0 +1,357 @@
+"""The matching engine facade: typed Python calls onto the per-market Lua scripts.
+
+Works on plain integers and ids only (no Django models): prices in ticks, quantities in lots,
+quote budgets in quote units (tick*lot); see ``matching.units`` for the conversions and
+docs/engine.md for keys, events and guarantees. Works with ``redis.Redis`` and
+``redis.cluster.RedisCluster`` (each script touches one market, i.e. one slot)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+import redis
+
+from matching.events import Event, Triggered, parse_script_answer
+from matching.keys import epoch_key, market_keys
+from matching.scripts import SCRIPT_NAMES, script_source
+from matching.units import MAX_ENGINE_INT
+from tradehive.errors import DomainError
+
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+DEFAULT_SEEN_WINDOW_MS = 24 * 3600 * 1000
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+    STOP_LIMIT = "stop_limit"
+    STOP_MARKET = "stop_market"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class StpMode(StrEnum):
+    EXPIRE_TAKER = "expire_taker"
+    EXPIRE_MAKER = "expire_maker"
+    EXPIRE_BOTH = "expire_both"
+
+
+class EngineStateMissing(DomainError):
+    """The market has no engine epoch (new market or a flushed Redis): rebuild it first."""
+
+    code = "engine_state_missing"
+    status = 503
+    default_message = "The market's order book is being recovered."
+
+
+class InvalidEngineOrder(ValueError):
+    """An order the engine cannot take; the orders service validates before submitting."""
+
+
+def _check_int(name: str, value: int | None, *, required: bool) -> None:
+    if value is None:
+        if required:
+            raise InvalidEngineOrder(f"{name} is required")
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidEngineOrder(f"{name} must be an int, not {type(value).__name__}")
+    if not 0 < value <= MAX_ENGINE_INT:
+        raise InvalidEngineOrder(f"{name} must be in 1..2**53-1, got {value}")
+
+
+def _opt(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOrder:
+    """An order as the engine sees it. ``quantity`` in lots, ``price``/``stop_price`` in ticks,
+    ``quote_amount`` in quote units (market or stop-market buys by budget instead of quantity).
+    Market orders never rest (their time in force is ignored: they are IOC by nature)."""
+
+    order_id: str
+    owner: int
+    side: Side
+    order_type: OrderType
+    quantity: int | None = None
+    price: int | None = None
+    quote_amount: int | None = None
+    stop_price: int | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    stp: StpMode = StpMode.EXPIRE_TAKER
+
+    def check(self) -> None:
+        """Raise ``InvalidEngineOrder`` unless the engine can take this order as it is."""
+        if not isinstance(self.order_id, str) or not ORDER_ID_RE.match(self.order_id):
+            raise InvalidEngineOrder(f"order_id must match {ORDER_ID_RE.pattern}")
+        if not isinstance(self.owner, int) or isinstance(self.owner, bool) or self.owner < 0:
+            raise InvalidEngineOrder("owner must be a non-negative int")
+        Side(self.side), OrderType(self.order_type), TimeInForce(self.time_in_force)
+        StpMode(self.stp)
+        priced = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        stop = self.order_type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
+        _check_int("stop_price", self.stop_price, required=stop)
+        if not stop and self.stop_price is not None:
+            raise InvalidEngineOrder("stop_price is for stop orders only")
+        if priced:
+            _check_int("price", self.price, required=True)
+            _check_int("quantity", self.quantity, required=True)
+            if self.quote_amount is not None:
+                raise InvalidEngineOrder("limit orders take a quantity, not a quote amount")
+        else:
+            if self.price is not None:
+                raise InvalidEngineOrder("market orders have no price")
+            if (self.quantity is None) == (self.quote_amount is None):
+                raise InvalidEngineOrder("market orders take exactly one of quantity/quote")
+            _check_int("quantity", self.quantity, required=False)
+            _check_int("quote_amount", self.quote_amount, required=False)
+            if self.quote_amount is not None and self.side != Side.BUY:
+                raise InvalidEngineOrder("only market buys spend a quote amount")
+        if self.post_only and (self.order_type != OrderType.LIMIT
+                               or self.time_in_force != TimeInForce.GTC):
+            raise InvalidEngineOrder("post_only is for GTC limit orders only")
+
+    def script_args(self) -> list[str]:
+        """ARGV 1..11 of submit.lua (and the first fields of a rebuild row)."""
+        tif = self.time_in_force
+        if self.order_type in (OrderType.MARKET, OrderType.STOP_MARKET):
+            tif = TimeInForce.IOC
+        return [
+            self.order_id, str(self.owner), str(self.side), str(self.order_type), str(tif),
+            "1" if self.post_only else "0", _opt(self.price), _opt(self.quantity),
+            _opt(self.quote_amount), _opt(self.stop_price), str(self.stp),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    """An order the engine holds: in the book (``untriggered`` False) or a parked stop.
+
+    ``remaining`` lots (None for a stop-market buy by quote budget), ``seq`` its engine sequence
+    (its priority), ``accepted_ms`` when it became eligible to match (Redis TIME)."""
+
+    order: EngineOrder
+    remaining: int | None
+    seq: int | None = None
+    accepted_ms: int | None = None
+    untriggered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Depth:
+    """Price levels best first as (price ticks, lots); ``sequence`` = the market's last seq."""
+
+    sequence: int
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot:
+    sequence: int
+    epoch: str | None
+    bids: list[RestingOrder]
+    asks: list[RestingOrder]
+    stops: list[RestingOrder]
+
+
+def _int_or_none(raw: str) -> int | None:
+    return int(raw) if raw != "" else None
+
+
+def _resting_from_hash(flat: Sequence[Any]) -> RestingOrder:
+    h = dict(zip(flat[::2], flat[1::2], strict=True))
+    h = {_text(k): _text(v) for k, v in h.items()}
+    order = EngineOrder(
+        order_id=h["id"], owner=int(h["owner"]), side=Side(h["side"]),
+        order_type=OrderType(h["type"]), quantity=_int_or_none(h["qty"]),
+        price=_int_or_none(h["price"]), quote_amount=_int_or_none(h["quote"]),
+        stop_price=_int_or_none(h["stop"]), time_in_force=TimeInForce(h["tif"]),
+        post_only=h["post_only"] == "1", stp=StpMode(h["stp"]),
+    )
+    return RestingOrder(order=order, remaining=_int_or_none(h["rem"]), seq=int(h["seq"]),
+                        accepted_ms=int(h["ts"]), untriggered=h["state"] == "untriggered")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@lru_cache(maxsize=4096)
+def _keys(symbol: str) -> tuple[str, ...]:
+    return tuple(market_keys(symbol))
+
+
+class Engine:
+    """One instance per Redis client; scripts are registered once and reloaded on NOSCRIPT.
+
+    Every call is atomic for its market. Events come back parsed and are also appended to
+    ``events:{SYMBOL}`` for settlement. Calls on a market without an epoch raise
+    ``EngineStateMissing`` (a flushed or new Redis): the caller rebuilds from PostgreSQL."""
+
+    def __init__(self, client: redis.Redis | redis.cluster.RedisCluster, *,
+                 seen_window_ms: int = DEFAULT_SEEN_WINDOW_MS, trigger_batch: int = 100) -> None:
+        self.redis = client
+        self.seen_window_ms = seen_window_ms
+        self.trigger_batch = trigger_batch
+        self._scripts = {name: client.register_script(script_source(name))
+                         for name in SCRIPT_NAMES}
+
+    def _run(self, name: str, symbol: str, args: Sequence[str]) -> Any:
+        try:
+            return self._scripts[name](keys=_keys(symbol), args=args)
+        except redis.ResponseError as exc:
+            if str(exc).startswith("NOSTATE"):
+                raise EngineStateMissing(f"{symbol}: {exc}") from exc
+            raise
+
+    def submit(self, symbol: str, order: EngineOrder) -> list[Event]:
+        """Accept and match one order. Idempotent by ``order_id``: an id seen within the
+        ``seen_window_ms`` window (or still resting) returns [] and changes nothing."""
+        order.check()
+        return parse_script_answer(
+            self._run("submit", symbol, [*order.script_args(), str(self.seen_window_ms)]))
+
+    def submit_many(self, orders: Iterable[tuple[str, EngineOrder]], *,
+                    batch: int = 500) -> list[list[Event]]:
+        """Pipelined submits (one round trip per ``batch``), answers in order. Scripts run in
+        the given order per market. Resubmitting after a failure is safe (idempotent ids)."""
+        submit = self._scripts["submit"]
+        window = str(self.seen_window_ms)
+        results: list[list[Event]] = []
+        chunk: list[tuple[str, EngineOrder]] = []
+
+        def run_chunk() -> None:
+            calls = [(_keys(symbol), [*order.script_args(), window]) for symbol, order in chunk]
+            answers = self._pipeline(submit.sha, calls)
+            if any(isinstance(a, redis.exceptions.NoScriptError) for a in answers):
+                submit.sha = self.redis.script_load(submit.script)
+                retry = [i for i, a in enumerate(answers)
+                         if isinstance(a, redis.exceptions.NoScriptError)]
+                for i, answer in zip(retry, self._pipeline(submit.sha, [calls[i] for i in retry]),
+                                     strict=True):
+                    answers[i] = answer
+            for (symbol, _), answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, Exception):
+                    if str(answer).startswith("NOSTATE"):
+                        raise EngineStateMissing(f"{symbol}: {answer}") from answer
+                    raise answer
+                results.append(parse_script_answer(answer))
+            chunk.clear()
+
+        for symbol, order in orders:
+            order.check()
+            chunk.append((symbol, order))
+            if len(chunk) >= batch:
+                run_chunk()
+        if chunk:
+            run_chunk()
+        return results
+
+    def _pipeline(self, sha: str, calls: Sequence[tuple[Sequence[str], Sequence[str]]]
+                  ) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        for keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        return list(pipe.execute(raise_on_error=False))
+
+    def cancel(self, symbol: str, order_id: str) -> list[Event]:
+        """Cancel one order: [Done(reason='user')], or [CancelRejected] if it is already gone."""
+        return parse_script_answer(self._run("cancel", symbol, [order_id]))
+
+    def cancel_all(self, symbol: str, owner: int) -> list[Event]:
+        """Cancel all of ``owner``'s open and untriggered orders in this market, oldest first."""
+        return parse_script_answer(self._run("cancel_all", symbol, [str(owner)]))
+
+    def trigger(self, symbol: str, last_price_ticks: int) -> list[Event]:
+        """Activate the stops crossed by ``last_price_ticks`` (several script calls of at most
+        ``trigger_batch`` stops each, so no single call blocks Redis for long)."""
+        _check_int("last_price_ticks", last_price_ticks, required=True)
+        events: list[Event] = []
+        while True:
+            batch = parse_script_answer(self._run(
+                "trigger", symbol, [str(last_price_ticks), str(self.trigger_batch)]))
+            events.extend(batch)
+            if sum(isinstance(e, Triggered) for e in batch) < self.trigger_batch:
+                return events
+
+    def depth(self, symbol: str, limit: int = 50) -> Depth:
+        """The best ``limit`` levels per side, aggregated; O(limit), read atomically."""
+        seq, bids, asks = self._run("depth", symbol, [str(limit)])
+        return Depth(sequence=int(seq), bids=_pairs(bids), asks=_pairs(asks))
+
+    def best_bid_ask(self, symbol: str) -> tuple[int | None, int | None]:
+        book = self.depth(symbol, 1)
+        return (book.bids[0][0] if book.bids else None, book.asks[0][0] if book.asks else None)
+
+    def snapshot(self, symbol: str) -> BookSnapshot:
+        """Every resting order in priority order and every untriggered stop in trigger order."""
+        seq, epoch, bids, asks, stops = self._run("snapshot", symbol, [])
+        return BookSnapshot(
+            sequence=int(seq), epoch=_text(epoch) or None,
+            bids=[_resting_from_hash(h) for h in bids], asks=[_resting_from_hash(h) for h in asks],
+            stops=[_resting_from_hash(h) for h in stops])
+
+    def rebuild(self, symbol: str, open_orders: Sequence[RestingOrder], *,
+                min_seq: int = 0) -> str:
+        """Replace the market's engine state with ``open_orders`` and set a new epoch.
+
+        Pass the orders in their original priority (engine sequence / creation order). Orders
+        carrying ``seq`` keep it (then seqs must strictly increase); orders without one get
+        fresh seqs after ``min_seq`` (pass the last seq settlement applied, so the event
+        sequence never goes back after a flushed Redis). One atomic script call; the market
+        should not take orders meanwhile. Returns the new epoch."""
+        with_seq = [o.seq is not None for o in open_orders]
+        if any(with_seq) and not all(with_seq):
+            raise InvalidEngineOrder("either every open order carries its seq or none does")
+        rows: list[str] = []
+        previous = min_seq if not all(with_seq) or not open_orders else 0
+        for position, resting in enumerate(open_orders, start=1):
+            resting.order.check()
+            seq = resting.seq if resting.seq is not None else min_seq + position
+            if seq <= previous:
+                raise InvalidEngineOrder("open orders must be in strictly increasing seq order")
+            previous = seq
+            stop = resting.order.order_type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
+            if resting.untriggered and not stop:
+                raise InvalidEngineOrder(f"{resting.order.order_id}: only stops are untriggered")
+            if not resting.untriggered:
+                if resting.order.price is None or resting.remaining is None:
+                    raise InvalidEngineOrder(f"{resting.order.order_id}: only limits rest")
+                _check_int("remaining", resting.remaining, required=True)
+            args = resting.order.script_args()
+            rows += [
+                *args[:7], _opt(resting.order.quantity), _opt(resting.remaining), args[8],
+                args[9], args[10], str(seq), _opt(resting.accepted_ms),
+                "untriggered" if resting.untriggered else "open",
+            ]
+        epoch = uuid.uuid4().hex
+        self._scripts["rebuild"](keys=_keys(symbol), args=[epoch, str(min_seq), *rows])
+        return epoch
+
+    def epoch(self, symbol: str) -> str | None:
+        value = self.redis.get(epoch_key(symbol))
+        return None if value is None else _text(value)
+
+    def has_state(self, symbol: str) -> bool:
+        return self.epoch(symbol) is not None
+
+
+def _pairs(flat: Sequence[Any]) -> list[tuple[int, int]]:
+    return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]

@@ -1,0 +1,174 @@
+"""The engine's events, as appended to ``events:{SYMBOL}`` and returned by ``Engine`` calls.
+
+Stream entries are flat string fields: ``type``, ``seq``, ``ts_ms`` and the fields of the
+dataclass named by ``type`` (same names). Integers are ticks (prices), lots (quantities) and
+quote units (tick*lot, budgets). Optional fields are absent from the stream when None.
+``parse_event`` turns one entry's fields (from XREAD/XREADGROUP or a script's answer) into one of
+these classes, so settlement and the facade read events the same way.
+
+``seq`` is per market, gap-free within the stream and strictly increasing (also across rebuilds);
+settlement applies each event exactly once by ``(symbol, seq)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The engine took the order (stop orders: parked, untriggered). ``resting``: its remainder
+    rests in the book after this call (then no done event follows)."""
+
+    kind: ClassVar[str] = "accepted"
+    seq: int
+    ts_ms: int
+    order_id: str
+    owner: int
+    side: str
+    order_type: str
+    time_in_force: str
+    post_only: bool
+    stp: str
+    resting: bool
+    price: int | None = None
+    quantity: int | None = None
+    quote_amount: int | None = None
+    stop_price: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One trade at the maker's price. ``taker_remaining`` is None for a market buy by quote
+    budget, which reports ``taker_quote_remaining`` (unspent quote units) instead."""
+
+    kind: ClassVar[str] = "fill"
+    seq: int
+    ts_ms: int
+    maker_order_id: str
+    taker_order_id: str
+    maker_owner: int
+    taker_owner: int
+    taker_side: str
+    price: int
+    quantity: int
+    maker_remaining: int
+    taker_remaining: int | None = None
+    taker_quote_remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The order left the engine. ``reason``: filled, user, ioc, fok, self_trade,
+    insufficient_liquidity. ``remaining`` lots never filled (None for a market buy by quote),
+    ``quote_remaining`` unspent quote units (market buy by quote only)."""
+
+    kind: ClassVar[str] = "done"
+    seq: int
+    ts_ms: int
+    order_id: str
+    owner: int
+    side: str
+    reason: str
+    remaining: int | None = None
+    quote_remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Refused without matching (``would_take``: a post-only order would have taken)."""
+
+    kind: ClassVar[str] = "rejected"
+    seq: int
+    ts_ms: int
+    order_id: str
+    owner: int
+    side: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SelfTradePrevented:
+    """A match between two orders of ``owner`` did not happen; ``mode`` is the taker's STP mode,
+    ``quantity`` what would have traded at ``price``. The done events of expired orders follow."""
+
+    kind: ClassVar[str] = "stp"
+    seq: int
+    ts_ms: int
+    taker_order_id: str
+    maker_order_id: str
+    owner: int
+    mode: str
+    price: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    """A stop order was activated at ``last_price``; it now runs as ``order_type`` (limit or
+    market) with this event's ``seq`` as its time priority."""
+
+    kind: ClassVar[str] = "triggered"
+    seq: int
+    ts_ms: int
+    order_id: str
+    owner: int
+    side: str
+    order_type: str
+    stop_price: int
+    last_price: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """A cancel found nothing to cancel (already filled/cancelled, or never seen): a no-op."""
+
+    kind: ClassVar[str] = "cancel_rejected"
+    seq: int
+    ts_ms: int
+    order_id: str
+    reason: str
+
+
+Event = Accepted | Fill | Done | Rejected | SelfTradePrevented | Triggered | CancelRejected
+
+_INT_FIELDS = frozenset({
+    "seq", "ts_ms", "owner", "maker_owner", "taker_owner", "price", "quantity", "quote_amount",
+    "stop_price", "maker_remaining", "taker_remaining", "taker_quote_remaining", "remaining",
+    "quote_remaining", "last_price",
+})
+_BOOL_FIELDS = frozenset({"post_only", "resting"})
+_CLASSES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (Accepted, Fill, Done, Rejected, SelfTradePrevented, Triggered, CancelRejected)
+}
+
+
+def parse_event(fields: Mapping[str, str]) -> Event:
+    """One stream entry's fields -> its event (raises KeyError on an unknown ``type``)."""
+    cls = _CLASSES[fields["type"]]
+    values: dict[str, object] = {}
+    for name, raw in fields.items():
+        if name == "type":
+            continue
+        if name in _INT_FIELDS:
+            values[name] = int(raw)
+        elif name in _BOOL_FIELDS:
+            values[name] = raw == "1"
+        else:
+            values[name] = raw
+    return cls(**values)  # type: ignore[arg-type]
+
+
+def parse_script_answer(answer: str | bytes | None) -> list[Event]:
+    """A script's answer: events joined by newlines, fields (name, value, ...) by tabs."""
+    if not answer:
+        return []
+    if isinstance(answer, bytes):
+        answer = answer.decode()
+    events: list[Event] = []
+    for line in answer.split("\n"):
+        parts = line.split("\t")
+        events.append(parse_event(dict(zip(parts[::2], parts[1::2], strict=True))))
+    return events

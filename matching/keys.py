@@ -1,0 +1,50 @@
+"""Redis key names of one market's engine state (see matching/lua/lib.lua and docs/engine.md).
+
+Every key carries the hash tag ``{SYMBOL}``: Redis Cluster hashes only the tagged part, so a
+market's keys share one slot and each engine script runs on one node."""
+
+from __future__ import annotations
+
+import re
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,16}-[A-Z0-9]{1,16}$")
+
+
+def check_symbol(symbol: str) -> str:
+    """The symbol, if it is ``BASE-QUOTE`` in upper case (no braces that would break the tag)."""
+    if not SYMBOL_RE.match(symbol):
+        raise ValueError(f"not a market symbol: {symbol!r}")
+    return symbol
+
+
+def market_keys(symbol: str) -> list[str]:
+    """The 14 KEYS every engine script receives, in the order lib.lua numbers them.
+
+    The last two are prefixes (``order:{S}:``, ``owner:{S}:``): scripts append an order id or an
+    owner id to them. Those derived keys hash to the same slot as the others (same tag)."""
+    tag = "{" + check_symbol(symbol) + "}"
+    return [
+        f"book:{tag}:bids",
+        f"book:{tag}:asks",
+        f"book:{tag}:bids:levels",
+        f"book:{tag}:asks:levels",
+        f"book:{tag}:bids:depth",
+        f"book:{tag}:asks:depth",
+        f"stops:{tag}:buy",
+        f"stops:{tag}:sell",
+        f"events:{tag}",
+        f"seq:{tag}",
+        f"epoch:{tag}",
+        f"seen:{tag}",
+        f"order:{tag}:",
+        f"owner:{tag}:",
+    ]
+
+
+def events_key(symbol: str) -> str:
+    """The market's event stream, which settlement reads with a consumer group."""
+    return f"events:{{{check_symbol(symbol)}}}"
+
+
+def epoch_key(symbol: str) -> str:
+    return f"epoch:{{{check_symbol(symbol)}}}"

@@ -1,0 +1,18 @@
+-- cancel.lua (lib.lua is prepended): cancel one order by id (resting or untriggered stop).
+-- KEYS: the 14 market keys described in lib.lua.
+-- ARGV: 1 order id.
+-- Returns the events appended: done (reason user) or, when the order is already gone (filled,
+-- cancelled, never seen), cancel_rejected with reason not_found. Never an error for that.
+assert(#KEYS == 14, 'cancel: 14 keys')
+assert(#ARGV == 1, 'cancel: 1 arg')
+
+local missing = require_state()
+if missing then return missing end
+
+local o = load_order(ARGV[1])
+if o == nil then
+    emit('cancel_rejected', {'order_id', ARGV[1], 'reason', 'not_found'})
+else
+    remove_order(o, 'user')
+end
+return flush()

@@ -1,0 +1,19 @@
+-- cancel_all.lua (lib.lua is prepended): cancel every open or untriggered order of one owner in
+-- this market, oldest first (engine sequence order). Touches only that owner's orders.
+-- KEYS: the 14 market keys described in lib.lua.
+-- ARGV: 1 owner id.
+-- Returns the events appended: one done (reason user) per order; '' when the owner has none.
+assert(#KEYS == 14, 'cancel_all: 14 keys')
+assert(#ARGV == 1, 'cancel_all: 1 arg')
+
+local missing = require_state()
+if missing then return missing end
+
+local ids = redis.call('ZRANGE', KEYS[OWNER] .. ARGV[1], 0, -1)
+for _, id in ipairs(ids) do
+    local o = load_order(id)
+    if o ~= nil then
+        remove_order(o, 'user')
+    end
+end
+return flush()

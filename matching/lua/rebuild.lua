@@ -1,0 +1,44 @@
+-- rebuild.lua (lib.lua is prepended): replace a market's book and stop sets with the given open
+-- orders (from PostgreSQL), keeping each order's engine sequence, so priority is unchanged.
+-- Clears the old book/stops/order hashes/owner indexes first (O(book): a recovery operation).
+-- Keeps events:{S} (unsettled events are settlement's) and seen:{S}. Sets epoch:{S}, and
+-- seq:{S} to max(current, min seq, highest order seq) so sequences never go back.
+-- KEYS: the 14 market keys described in lib.lua.
+-- ARGV: 1 epoch token, 2 min seq, then 15 fields per order: id, owner, side, type, tif,
+--       post_only, price, qty, rem, quote, stop, stp, seq, accepted ms, state open|untriggered.
+-- Returns the number of orders loaded. Emits no events.
+assert(#KEYS == 14, 'rebuild: 14 keys')
+assert(#ARGV >= 2 and (#ARGV - 2) % 15 == 0, 'rebuild: 2 + 15*n args')
+
+for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[index], 0, -1)) do
+        local key = KEYS[ORDER] .. id_of(member)
+        local owner = redis.call('HGET', key, 'owner')
+        if owner then redis.call('DEL', KEYS[OWNER] .. owner) end
+        redis.call('DEL', key)
+    end
+end
+redis.call('DEL', KEYS[BIDS], KEYS[ASKS], KEYS[BID_LEVELS], KEYS[ASK_LEVELS], KEYS[BID_DEPTH],
+    KEYS[ASK_DEPTH], KEYS[STOPS_BUY], KEYS[STOPS_SELL])
+
+local top = math.max(tonumber(redis.call('GET', KEYS[SEQ]) or '0'), int_arg(ARGV[2]))
+local count = (#ARGV - 2) / 15
+for i = 0, count - 1 do
+    local a = 2 + i * 15
+    local o = {id = ARGV[a + 1], owner = ARGV[a + 2], side = ARGV[a + 3], type = ARGV[a + 4],
+        tif = ARGV[a + 5], post_only = ARGV[a + 6], price = int_arg(ARGV[a + 7]),
+        qty = int_arg(ARGV[a + 8]), rem = int_arg(ARGV[a + 9]), quote = int_arg(ARGV[a + 10]),
+        stop = int_arg(ARGV[a + 11]), stp = ARGV[a + 12], seq = int_arg(ARGV[a + 13]),
+        ts = int_arg(ARGV[a + 14]) or now_ms}
+    assert(o.side == 'buy' or o.side == 'sell', 'rebuild: side')
+    if ARGV[a + 15] == 'untriggered' then
+        park_stop(o)
+    else
+        assert(ARGV[a + 15] == 'open' and o.price and o.rem and o.rem > 0, 'rebuild: open order')
+        rest(o)
+    end
+    if o.seq > top then top = o.seq end
+end
+redis.call('SET', KEYS[SEQ], n2s(top))
+redis.call('SET', KEYS[EPOCH], ARGV[1])
+return count

@@ -1,0 +1,24 @@
+-- snapshot.lua (lib.lua is prepended): every resting order of a market in priority order
+-- (bids best first, asks best first, FIFO inside a level) and every untriggered stop (buy stops
+-- then sell stops, in trigger order), read atomically. O(book): for recovery checks and tests.
+-- KEYS: the 14 market keys described in lib.lua.
+-- ARGV: none.
+-- Returns {last seq, epoch or '', bids, asks, stops}; each a list of flat order hashes.
+assert(#KEYS == 14, 'snapshot: 14 keys')
+assert(#ARGV == 0, 'snapshot: no args')
+
+local result = {redis.call('GET', KEYS[SEQ]) or '0', redis.call('GET', KEYS[EPOCH]) or ''}
+local stops = {}
+for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
+    local orders = {}
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[index], 0, -1)) do
+        orders[#orders + 1] = redis.call('HGETALL', KEYS[ORDER] .. id_of(member))
+    end
+    if index == BIDS or index == ASKS then
+        result[#result + 1] = orders
+    else
+        for _, order in ipairs(orders) do stops[#stops + 1] = order end
+    end
+end
+result[#result + 1] = stops
+return result

@@ -1,0 +1,51 @@
+-- trigger.lua (lib.lua is prepended): activate stop orders crossed by a last price.
+-- Buy stops with stop <= last (lowest stop first), then sell stops with stop >= last (highest
+-- stop first); equal stops by engine sequence. Each gets a triggered event (whose seq becomes its
+-- book priority) and runs as a limit (stop_limit) or market (stop_market) order through the same
+-- matching code as submit. Fills made here do not re-trigger within the call: the caller calls
+-- again with the new last trade price.
+-- KEYS: the 14 market keys described in lib.lua.
+-- ARGV: 1 last price ticks, 2 at most this many stops per call.
+-- Returns the events appended ('' when none crossed).
+assert(#KEYS == 14, 'trigger: 14 keys')
+assert(#ARGV == 2, 'trigger: 2 args')
+
+local missing = require_state()
+if missing then return missing end
+
+local last = int_arg(ARGV[1])
+local budget = int_arg(ARGV[2])
+assert(last and last > 0 and budget and budget > 0, 'trigger: last price, max count')
+
+local crossed = {}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[STOPS_BUY], '-inf', n2s(last),
+    'LIMIT', 0, budget)) do
+    crossed[#crossed + 1] = {KEYS[STOPS_BUY], member}
+end
+if #crossed < budget then
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[STOPS_SELL], '-inf', n2s(-last),
+        'LIMIT', 0, budget - #crossed)) do
+        crossed[#crossed + 1] = {KEYS[STOPS_SELL], member}
+    end
+end
+
+for _, entry in ipairs(crossed) do
+    redis.call('ZREM', entry[1], entry[2])
+    local o = load_order(id_of(entry[2]))
+    local kind = 'limit'
+    if o.type == 'stop_market' then kind = 'market' end
+    emit('triggered', {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', kind,
+        'stop_price', n2s(o.stop), 'last_price', n2s(last)})
+    -- The old owner-index entry carries the old sequence; rest() rewrites it.
+    o.seq = last_seq
+    o.ts = now_ms
+    o.type = kind
+    o.stored = true
+    o.budget = o.quote
+    local rests = run_taker(o)
+    if rests then
+        -- rest() stored type 'limit'; keep the original type for snapshots and rebuilds.
+        redis.call('HSET', KEYS[ORDER] .. o.id, 'type', 'stop_limit')
+    end
+end
+return flush()
