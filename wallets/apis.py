@@ -1,0 +1,158 @@
+"""REST endpoints of the wallet (API.md "Wallet"), mounted at /api/v1/wallet/."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.money import format_decimal
+from tradehive.pagination import Cursor
+from wallets import selectors, services
+
+
+class AssetAmount(DecimalString):
+    """Output only: a money value with the decimals of its row's asset (``row.asset``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> tuple[Decimal, int]:
+        return super().get_attribute(instance), instance.asset.decimals
+
+    def to_representation(self, value: tuple[Decimal, int]) -> str:  # type: ignore[override]
+        amount, places = value
+        return format_decimal(Decimal(amount), places)
+
+
+class AssetSymbol(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("source", "asset.symbol")
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+
+class BalanceListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        asset = AssetSymbol()
+        available = AssetAmount()
+        locked = AssetAmount()
+        total = AssetAmount()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        rows = selectors.balance_list_for_user(user=request.user)
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+
+class LedgerListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        asset = AssetSymbol()
+        bucket = serializers.CharField()
+        amount = serializers.SerializerMethodField()
+        balance_after = AssetAmount()
+        kind = serializers.CharField(source="journal.kind")
+        reference = serializers.CharField(source="journal.reference")
+        created_at = Timestamp(source="journal.created_at")
+
+        def get_amount(self, entry: Any) -> str:
+            """Signed: a debit is ``"-0.50000000"``."""
+            return format_decimal(entry.amount, entry.asset.decimals)
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        entries = selectors.ledger_entry_list_for_user(
+            user=request.user, asset_symbol=request.query_params.get("asset") or None
+        )
+        paginator = Cursor()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class DepositOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = AssetSymbol()
+    amount = AssetAmount()
+    status = serializers.CharField()
+    created_at = Timestamp()
+
+
+class DepositListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        asset = serializers.CharField(max_length=20)
+        amount = DecimalString()
+
+    @extend_schema(responses=DepositOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Cursor()
+        page = paginator.paginate_queryset(
+            selectors.deposit_list_for_user(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(DepositOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: DepositOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deposit = services.deposit_create(
+            user=request.user, asset_symbol=data.validated_data["asset"],
+            amount=data.validated_data["amount"],
+        )
+        return Response(DepositOutputSerializer(deposit).data, status=status.HTTP_201_CREATED)
+
+
+class WithdrawalOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = AssetSymbol()
+    amount = AssetAmount()
+    fee = AssetAmount()
+    address = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class WithdrawalListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        asset = serializers.CharField(max_length=20)
+        amount = DecimalString()
+        address = serializers.CharField(max_length=200)
+        otp = serializers.CharField(max_length=12, required=False, allow_blank=True,
+                                    allow_null=True)
+
+    @extend_schema(responses=WithdrawalOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Cursor()
+        page = paginator.paginate_queryset(
+            selectors.withdrawal_list_for_user(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(WithdrawalOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: WithdrawalOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        withdrawal = services.withdrawal_request(
+            user=request.user, asset_symbol=data.validated_data["asset"],
+            amount=data.validated_data["amount"], address=data.validated_data["address"],
+            otp=data.validated_data.get("otp"), request=request._request,
+        )
+        return Response(WithdrawalOutputSerializer(withdrawal).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class WithdrawalCancelApi(APIView):
+    @extend_schema(request=None, responses=WithdrawalOutputSerializer)
+    def post(self, request: Request, withdrawal_id: int) -> Response:
+        withdrawal = services.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
+                                                request=request._request)
+        return Response(WithdrawalOutputSerializer(withdrawal).data)
