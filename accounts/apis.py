@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -49,6 +49,7 @@ class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="RegisterInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=30)
         email = serializers.EmailField(max_length=254)
@@ -69,6 +70,7 @@ class TokenApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="TokenInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
@@ -109,12 +111,14 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
+    @extend_schema_serializer(component_name="ProfileUpdateInput")
     class UpdateSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254, required=False)
         handle = serializers.CharField(max_length=30, required=False)
         first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
         last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
+    @extend_schema_serializer(component_name="AccountDeleteInput")
     class DeleteSerializer(serializers.Serializer):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         otp = _otp_field()
@@ -139,6 +143,7 @@ class MeApi(APIView):
 
 
 class PasswordApi(APIView):
+    @extend_schema_serializer(component_name="PasswordChangeInput")
     class InputSerializer(serializers.Serializer):
         old_password = serializers.CharField(max_length=128, trim_whitespace=False)
         new_password = serializers.CharField(max_length=128, trim_whitespace=False)
@@ -152,6 +157,7 @@ class PasswordApi(APIView):
 
 
 class MfaSetupApi(APIView):
+    @extend_schema_serializer(component_name="MfaEnrollment")
     class OutputSerializer(serializers.Serializer):
         otpauth_url = serializers.CharField()
         qr_svg = serializers.CharField()

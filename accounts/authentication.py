@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
@@ -27,6 +28,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
         except (InvalidToken, exceptions.AuthenticationFailed) as exc:
             raise exceptions.AuthenticationFailed(TokenNotValid.default_message,
                                                   code=TokenNotValid.code) from exc
+
+
+class JWTScheme(SimpleJWTScheme):
+    """OpenAPI: document our subclass as the Bearer JWT scheme simplejwt's class is."""
+
+    target_class = "accounts.authentication.JWTAuthentication"
 
 
 def user_from_access_token(raw: str) -> User:
