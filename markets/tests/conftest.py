@@ -1,0 +1,46 @@
+"""Fixtures of the markets tests: the default assets and a plain market on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import User
+from markets import ticker
+from markets.models import TradingPair
+from markets.services import pair_create
+from wallets.models import Asset
+from wallets.services import asset_seed_defaults
+
+
+@pytest.fixture
+def assets(db) -> dict[str, Asset]:
+    return {a.symbol: a for a in asset_seed_defaults()}
+
+
+@pytest.fixture
+def btc_krw(assets) -> TradingPair:
+    """BTC-KRW with a 1 KRW tick so hand-computed prices stay small."""
+    return pair_create(base=assets["BTC"], quote=assets["KRW"], tick_size=Decimal(1),
+                       lot_size=Decimal("0.0001"), min_notional=Decimal(5000), actor=None)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(username="ops", email="ops@example.com",
+                                         password="a-long-password-1", handle="ops")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _no_book_top_provider() -> Iterator[None]:
+    ticker.set_book_top_provider(None)
+    yield
+    ticker.set_book_top_provider(None)
