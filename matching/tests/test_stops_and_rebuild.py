@@ -1,0 +1,212 @@
+"""Stop orders and trigger(); rebuild from open orders giving the same book."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.engine import (
+    Engine,
+    EngineOrder,
+    InvalidEngineOrder,
+    OrderType,
+    RestingOrder,
+    Side,
+)
+from matching.events import Accepted, Done, Triggered
+from matching.tests.conftest import SYMBOL
+from matching.tests.factories import fills, kinds, limit
+
+
+def stop(order_id: str, side: str, stop_price: int, *, price: int | None = None,
+         quantity: int | None = 1, quote: int | None = None, owner: int = 5) -> EngineOrder:
+    kind = OrderType.STOP_LIMIT if price is not None else OrderType.STOP_MARKET
+    return EngineOrder(order_id=order_id, owner=owner, side=Side(side), order_type=kind,
+                       price=price, quantity=quantity, quote_amount=quote,
+                       stop_price=stop_price)
+
+
+def test_stop_orders_wait_outside_the_book(engine: Engine) -> None:
+    # given
+    engine.submit(SYMBOL, limit("a1", "sell", 101, 5, owner=1))
+
+    # when
+    events = engine.submit(SYMBOL, stop("s1", "buy", 105, price=101, quantity=2))
+
+    # then
+    assert kinds(events) == ["accepted"]
+    assert isinstance(events[0], Accepted) and not events[0].resting
+    snapshot = engine.snapshot(SYMBOL)
+    assert [o.order.order_id for o in snapshot.stops] == ["s1"]
+    assert snapshot.stops[0].untriggered
+    assert engine.depth(SYMBOL).bids == []
+
+
+def test_trigger_activates_only_crossed_stops_in_stop_then_sequence_order(
+        engine: Engine) -> None:
+    # given
+    engine.submit(SYMBOL, limit("a1", "sell", 110, 10, owner=1))
+    engine.submit(SYMBOL, limit("b1", "buy", 90, 10, owner=1))
+    engine.submit(SYMBOL, stop("buy105", "buy", 105, quantity=1))
+    engine.submit(SYMBOL, stop("buy100a", "buy", 100, quantity=1))
+    engine.submit(SYMBOL, stop("buy100b", "buy", 100, quantity=1))
+    engine.submit(SYMBOL, stop("buy120", "buy", 120, quantity=1))
+    engine.submit(SYMBOL, stop("sell95", "sell", 95, price=90, quantity=1))
+    engine.submit(SYMBOL, stop("sell99", "sell", 99, quantity=1))
+
+    # when: last 105 crosses buy stops <= 105; nothing crosses the sells
+    up = engine.trigger(SYMBOL, 105)
+    down = engine.trigger(SYMBOL, 95)
+
+    # then
+    assert [e.order_id for e in up if isinstance(e, Triggered)] == [
+        "buy100a", "buy100b", "buy105"]
+    assert fills(up) == [("a1", "buy100a", 110, 1), ("a1", "buy100b", 110, 1),
+                         ("a1", "buy105", 110, 1)]
+    assert [e.order_id for e in down if isinstance(e, Triggered)] == ["sell99", "sell95"]
+    assert fills(down) == [("b1", "sell99", 90, 1), ("b1", "sell95", 90, 1)]
+    assert [o.order.order_id for o in engine.snapshot(SYMBOL).stops] == ["buy120"]
+    assert engine.trigger(SYMBOL, 100) == []
+
+
+def test_triggered_stop_limit_rests_with_the_trigger_as_its_priority(engine: Engine) -> None:
+    # given
+    engine.submit(SYMBOL, stop("s1", "buy", 100, price=95, quantity=2))
+    engine.submit(SYMBOL, limit("b1", "buy", 95, 1, owner=1))
+
+    # when
+    events = engine.trigger(SYMBOL, 100)
+
+    # then
+    triggered = events[0]
+    assert isinstance(triggered, Triggered)
+    assert (triggered.order_type, triggered.stop_price, triggered.last_price) == ("limit", 100, 100)
+    bids = engine.snapshot(SYMBOL).bids
+    assert [(o.order.order_id, o.seq) for o in bids] == [("b1", 2), ("s1", triggered.seq)]
+    assert not bids[1].untriggered
+    assert bids[1].order.order_type == OrderType.STOP_LIMIT
+
+
+def test_triggered_stop_market_by_quote_spends_its_budget(engine: Engine) -> None:
+    # given
+    engine.submit(SYMBOL, limit("a1", "sell", 100, 3, owner=1))
+    engine.submit(SYMBOL, stop("s1", "buy", 100, quantity=None, quote=250))
+
+    # when
+    events = engine.trigger(SYMBOL, 100)
+
+    # then
+    assert fills(events) == [("a1", "s1", 100, 2)]
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert (done.order_id, done.reason, done.quote_remaining) == ("s1", "filled", 50)
+    assert engine.snapshot(SYMBOL).stops == []
+
+
+def test_cancelling_an_untriggered_stop_removes_it_from_its_trigger_set(engine: Engine) -> None:
+    # given
+    engine.submit(SYMBOL, stop("s1", "sell", 90, quantity=4))
+
+    # when
+    events = engine.cancel(SYMBOL, "s1")
+
+    # then
+    assert isinstance(events[0], Done)
+    assert (events[0].reason, events[0].remaining) == ("user", 4)
+    assert engine.trigger(SYMBOL, 80) == []
+
+
+def test_trigger_works_in_batches(redis_client) -> None:  # noqa: ANN001 - fixture
+    # given
+    engine = Engine(redis_client, trigger_batch=2)
+    engine.rebuild(SYMBOL, [])
+    engine.submit(SYMBOL, limit("a1", "sell", 100, 50, owner=1))
+    for i in range(5):
+        engine.submit(SYMBOL, stop(f"s{i}", "buy", 100))
+
+    # when
+    events = engine.trigger(SYMBOL, 100)
+
+    # then
+    assert [e.order_id for e in events if isinstance(e, Triggered)] == [f"s{i}" for i in range(5)]
+    assert len(fills(events)) == 5
+
+
+def build_mixed_book(engine: Engine) -> None:
+    for i, (side, price, quantity, owner) in enumerate([
+        ("sell", 103, 4, 1), ("sell", 101, 2, 2), ("sell", 101, 5, 3), ("sell", 102, 1, 1),
+        ("buy", 99, 3, 4), ("buy", 100, 2, 5), ("buy", 99, 6, 6), ("buy", 100, 1, 7),
+    ]):
+        engine.submit(SYMBOL, limit(f"o{i}", side, price, quantity, owner=owner))
+    engine.submit(SYMBOL, limit("t", "buy", 101, 3, owner=8))  # partly fills o1, o2
+    engine.submit(SYMBOL, stop("s1", "sell", 95, price=94, quantity=2))
+    engine.submit(SYMBOL, stop("s2", "buy", 110, quantity=None, quote=900))
+
+
+def test_rebuild_from_a_snapshot_gives_the_same_book_and_the_same_fills(
+        engine: Engine, redis_client) -> None:  # noqa: ANN001 - fixture
+    # given
+    build_mixed_book(engine)
+    before = engine.snapshot(SYMBOL)
+    open_orders = [*before.bids, *before.asks, *before.stops]
+    open_orders.sort(key=lambda o: o.seq or 0)
+    first_epoch = engine.epoch(SYMBOL)
+    redis_client.flushdb()  # Redis lost everything
+
+    # when
+    epoch = engine.rebuild(SYMBOL, open_orders, min_seq=before.sequence)
+
+    # then
+    after = engine.snapshot(SYMBOL)
+    assert (after.bids, after.asks, after.stops) == (before.bids, before.asks, before.stops)
+    assert after.sequence == before.sequence
+    assert epoch != first_epoch and engine.epoch(SYMBOL) == epoch
+    taker = limit("big", "buy", 103, 9, owner=9)
+    rebuilt_fills = fills(engine.submit(SYMBOL, taker))
+    assert rebuilt_fills == [("o2", "big", 101, 4), ("o3", "big", 102, 1), ("o0", "big", 103, 4)]
+
+
+def test_rebuild_without_sequences_keeps_the_given_order_after_min_seq(engine: Engine) -> None:
+    # given: open orders as PostgreSQL lists them, oldest first, without engine seqs
+    open_orders = [
+        RestingOrder(limit("x1", "sell", 101, 5, owner=1), remaining=2),
+        RestingOrder(limit("x2", "sell", 101, 1, owner=2), remaining=1),
+        RestingOrder(limit("x3", "buy", 99, 4, owner=3), remaining=4),
+        RestingOrder(stop("x4", "sell", 90, quantity=3), remaining=3, untriggered=True),
+    ]
+
+    # when
+    engine.rebuild(SYMBOL, open_orders, min_seq=1000)
+
+    # then
+    snapshot = engine.snapshot(SYMBOL)
+    assert [(o.order.order_id, o.seq, o.remaining) for o in snapshot.asks] == [
+        ("x1", 1001, 2), ("x2", 1002, 1)]
+    assert engine.depth(SYMBOL).asks == [(101, 3)]
+    assert [o.order.order_id for o in snapshot.stops] == ["x4"]
+    next_event = engine.submit(SYMBOL, limit("n", "buy", 50, 1, owner=3))[0]
+    assert next_event.seq == 1005
+
+
+def test_rebuild_replaces_an_existing_book(engine: Engine) -> None:
+    # given
+    build_mixed_book(engine)
+
+    # when
+    engine.rebuild(SYMBOL, [RestingOrder(limit("only", "buy", 50, 1, owner=1), remaining=1)])
+
+    # then
+    snapshot = engine.snapshot(SYMBOL)
+    assert [o.order.order_id for o in snapshot.bids] == ["only"]
+    assert snapshot.asks == [] and snapshot.stops == []
+    assert engine.depth(SYMBOL).asks == []
+    assert engine.cancel_all(SYMBOL, 1)[0].order_id == "only"
+
+
+def test_rebuild_refuses_orders_out_of_sequence(engine: Engine) -> None:
+    # given
+    rows = [RestingOrder(limit("a", "sell", 101, 1), remaining=1, seq=5),
+            RestingOrder(limit("b", "sell", 101, 1), remaining=1, seq=3)]
+
+    # when / then
+    with pytest.raises(InvalidEngineOrder):
+        engine.rebuild(SYMBOL, rows)

@@ -1,0 +1,62 @@
+"""Decimal <-> engine integers: exact or refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from matching.units import (
+    OffGrid,
+    lots_to_quantity,
+    price_to_ticks,
+    quantity_to_lots,
+    quote_to_units,
+    ticks_to_price,
+    units_to_quote,
+)
+
+
+def test_values_on_the_grid_convert_exactly_both_ways() -> None:
+    # given
+    tick, lot = D("0.5"), D("0.0001")
+
+    # when
+    ticks = price_to_ticks(D("50000000.5"), tick)
+    lots = quantity_to_lots(D("1.2345"), lot)
+    units = quote_to_units(D("10000"), tick, lot)
+
+    # then
+    assert (ticks, lots, units) == (100000001, 12345, 200000000)
+    assert ticks_to_price(ticks, tick) == D("50000000.5")
+    assert lots_to_quantity(lots, lot) == D("1.2345")
+    assert units_to_quote(ticks * lots, tick, lot) == D("50000000.5") * D("1.2345")
+
+
+@pytest.mark.parametrize(
+    "value", [D("1.00001"), D("0"), D("-1"), D("NaN"), D("Infinity"), D("1E+40")])
+def test_off_grid_or_out_of_range_values_are_refused_not_rounded(value: D) -> None:
+    # when / then
+    with pytest.raises(OffGrid):
+        quantity_to_lots(value, D("0.0001"))
+
+
+def test_floats_are_refused() -> None:
+    # when / then
+    with pytest.raises(TypeError):
+        price_to_ticks(0.1, D("0.1"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ticks_to_price(1.0, D("0.1"))  # type: ignore[arg-type]
+
+
+def test_a_long_tick_times_many_ticks_does_not_round() -> None:
+    # given
+    tick = D("0.123456789012345")
+
+    # when
+    price = ticks_to_price(2**53 - 1, tick)
+
+    # then
+    # the default 28-digit context would round this 31-digit product; the exact value:
+    assert price == D((2**53 - 1) * 123456789012345).scaleb(-15)
+    assert price_to_ticks(price, tick) == 2**53 - 1
