@@ -70,7 +70,8 @@ def test_taker_walks_many_levels_and_makers_at_the_makers_prices(engine: Engine)
     assert kinds(events) == ["accepted", "fill", "done", "fill", "done", "fill", "done", "fill",
                              "done"]
     accepted = events[0]
-    assert isinstance(accepted, Accepted) and accepted.resting
+    assert isinstance(accepted, Accepted)
+    assert accepted.resting
     last_fill = events[-2]
     assert isinstance(last_fill, Fill)
     assert (last_fill.maker_remaining, last_fill.taker_remaining) == (0, 3)
@@ -117,7 +118,8 @@ def test_fok_that_cannot_fill_entirely_does_nothing(engine: Engine) -> None:
 
     # then
     assert kinds(events) == ["accepted", "done"]
-    assert isinstance(events[1], Done) and events[1].reason == "fok"
+    assert isinstance(events[1], Done)
+    assert events[1].reason == "fok"
     assert events[1].remaining == 5
     after = engine.snapshot(SYMBOL)
     assert (after.bids, after.asks) == (before.bids, before.asks)
@@ -132,7 +134,8 @@ def test_fok_that_can_fill_fills_across_levels(engine: Engine) -> None:
 
     # then
     assert fills(events) == [("a1", "t", 101, 2), ("a2", "t", 102, 2), ("a3", "t", 102, 1)]
-    assert isinstance(events[-1], Done) and events[-1].reason == "filled"
+    assert isinstance(events[-1], Done)
+    assert events[-1].reason == "filled"
 
 
 def test_fok_counts_nothing_past_an_own_order_when_the_taker_would_expire(
@@ -147,7 +150,8 @@ def test_fok_counts_nothing_past_an_own_order_when_the_taker_would_expire(
 
     # then
     assert fills(expire_taker) == []
-    assert isinstance(expire_taker[-1], Done) and expire_taker[-1].reason == "fok"
+    assert isinstance(expire_taker[-1], Done)
+    assert expire_taker[-1].reason == "fok"
     assert fills(expire_maker) == [("a1", "t2", 101, 1), ("a2", "t2", 101, 2)]
     assert any(isinstance(e, Done) and e.order_id == "own" and e.reason == "self_trade"
                for e in expire_maker)
@@ -163,7 +167,8 @@ def test_post_only_that_would_take_is_rejected_and_never_fills(engine: Engine) -
 
     # then
     assert kinds(taking) == ["rejected"]
-    assert isinstance(taking[0], Rejected) and taking[0].reason == "would_take"
+    assert isinstance(taking[0], Rejected)
+    assert taking[0].reason == "would_take"
     assert kinds(making) == ["accepted"]
     assert engine.depth(SYMBOL).bids == [(100, 1)]
     assert engine.depth(SYMBOL).asks == [(101, 2)]
@@ -179,7 +184,8 @@ def test_market_sell_by_quantity_walks_bids_best_first(engine: Engine) -> None:
 
     # then
     assert fills(events) == [("b2", "m", 100, 2), ("b1", "m", 99, 1)]
-    assert isinstance(events[-1], Done) and events[-1].reason == "filled"
+    assert isinstance(events[-1], Done)
+    assert events[-1].reason == "filled"
     assert engine.depth(SYMBOL).bids == [(99, 1)]
 
 
@@ -197,7 +203,8 @@ def test_market_order_never_rests_and_reports_insufficient_liquidity(engine: Eng
     assert (done.reason, done.remaining) == ("insufficient_liquidity", 3)
     assert engine.depth(SYMBOL).bids == []
     accepted = events[0]
-    assert isinstance(accepted, Accepted) and not accepted.resting
+    assert isinstance(accepted, Accepted)
+    assert not accepted.resting
 
 
 def test_market_buy_by_quote_spends_whole_lots_and_leaves_dust(engine: Engine) -> None:
@@ -320,7 +327,8 @@ def test_cancel_all_cancels_only_that_owners_orders_oldest_first(engine: Engine)
         ("a1", "user"), ("a2", "user"), ("b1", "user"), ("s1", "user")]
     snapshot = engine.snapshot(SYMBOL)
     assert [o.order.order_id for o in snapshot.asks] == ["x"]
-    assert snapshot.bids == [] and snapshot.stops == []
+    assert snapshot.bids == []
+    assert snapshot.stops == []
     assert engine.cancel_all(SYMBOL, 1) == []
 
 

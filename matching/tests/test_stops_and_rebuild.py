@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis as redis_lib
 
 from matching.engine import (
     Engine,
@@ -34,7 +35,8 @@ def test_stop_orders_wait_outside_the_book(engine: Engine) -> None:
 
     # then
     assert kinds(events) == ["accepted"]
-    assert isinstance(events[0], Accepted) and not events[0].resting
+    assert isinstance(events[0], Accepted)
+    assert not events[0].resting
     snapshot = engine.snapshot(SYMBOL)
     assert [o.order.order_id for o in snapshot.stops] == ["s1"]
     assert snapshot.stops[0].untriggered
@@ -115,7 +117,7 @@ def test_cancelling_an_untriggered_stop_removes_it_from_its_trigger_set(engine: 
     assert engine.trigger(SYMBOL, 80) == []
 
 
-def test_trigger_works_in_batches(redis_client) -> None:  # noqa: ANN001 - fixture
+def test_trigger_works_in_batches(redis_client: redis_lib.Redis) -> None:
     # given
     engine = Engine(redis_client, trigger_batch=2)
     engine.rebuild(SYMBOL, [])
@@ -143,7 +145,7 @@ def build_mixed_book(engine: Engine) -> None:
 
 
 def test_rebuild_from_a_snapshot_gives_the_same_book_and_the_same_fills(
-        engine: Engine, redis_client) -> None:  # noqa: ANN001 - fixture
+        engine: Engine, redis_client: redis_lib.Redis) -> None:
     # given
     build_mixed_book(engine)
     before = engine.snapshot(SYMBOL)
@@ -159,7 +161,8 @@ def test_rebuild_from_a_snapshot_gives_the_same_book_and_the_same_fills(
     after = engine.snapshot(SYMBOL)
     assert (after.bids, after.asks, after.stops) == (before.bids, before.asks, before.stops)
     assert after.sequence == before.sequence
-    assert epoch != first_epoch and engine.epoch(SYMBOL) == epoch
+    assert epoch != first_epoch
+    assert engine.epoch(SYMBOL) == epoch
     taker = limit("big", "buy", 103, 9, owner=9)
     rebuilt_fills = fills(engine.submit(SYMBOL, taker))
     assert rebuilt_fills == [("o2", "big", 101, 4), ("o3", "big", 102, 1), ("o0", "big", 103, 4)]
@@ -197,7 +200,8 @@ def test_rebuild_replaces_an_existing_book(engine: Engine) -> None:
     # then
     snapshot = engine.snapshot(SYMBOL)
     assert [o.order.order_id for o in snapshot.bids] == ["only"]
-    assert snapshot.asks == [] and snapshot.stops == []
+    assert snapshot.asks == []
+    assert snapshot.stops == []
     assert engine.depth(SYMBOL).asks == []
     assert engine.cancel_all(SYMBOL, 1)[0].order_id == "only"
 
