@@ -20,6 +20,7 @@ from markets.models import Side, Trade, TradingPair
 from markets.selectors import pair_get
 from markets.ticker import ticker_refresh
 from tradehive.errors import InvalidInput
+from tradehive.money import format_decimal
 from wallets.models import Asset
 
 __all__ = [
@@ -62,7 +63,12 @@ def pair_validate(*, pair: TradingPair) -> None:
 
 
 def _pair_snapshot(pair: TradingPair) -> dict[str, str]:
-    return {name: str(getattr(pair, name)) for name in (*PAIR_EDITABLE_FIELDS, "status")}
+    """Field values as audit-log strings (decimals normalised, so 0.0015 == 0.00150000)."""
+    values = {}
+    for name in (*PAIR_EDITABLE_FIELDS, "status"):
+        value = getattr(pair, name)
+        values[name] = format_decimal(value) if isinstance(value, Decimal) else str(value)
+    return values
 
 
 @transaction.atomic
