@@ -32,3 +32,7 @@ def open_holds() -> HoldMap:
         for key, amount in source().items():
             total[key] += amount
     return dict(total)
+
+
+def unregister_hold_source(name: str) -> None:
+    _sources.pop(name, None)

@@ -177,7 +177,7 @@ def _balances_lock(keys: list[tuple[int, int]]) -> dict[tuple[int, int], Balance
 
 
 def _balances_select(keys: list[tuple[int, int]]) -> Iterable[Balance]:
-    queryset = Balance.objects.select_for_update().order_by("pk")
+    queryset = Balance.objects.select_for_update(no_key=True).order_by("pk")
     if connection.vendor == "postgresql":
         account_ids, asset_ids = zip(*keys, strict=True)
         return queryset.filter(pk__in=RawSQL(
@@ -395,7 +395,9 @@ def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit
         raise DepositsDisabled()
     wallet_amount_check(asset=asset, amount=amount)
     account = wallet_account_get(user=user)
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    # NO KEY UPDATE: concurrent inserts that reference the account (deferred FK checks take
+    # KEY SHARE at commit) must not wait on this lock, or they could deadlock with us.
+    Account.objects.select_for_update(no_key=True).filter(pk=account.pk).first()
     cap = conf.deposit_daily_cap(asset.symbol)
     now = timezone.now()
     if cap is not None:
@@ -456,7 +458,7 @@ def withdrawal_request(*, user: User, asset_symbol: str, amount: Decimal, addres
 def _withdrawal_lock(*, withdrawal_id: int, user: User | None = None) -> Withdrawal:
     """SELECT ... FOR UPDATE the withdrawal (of ``user`` when given: another's is 404) and check
     it is still pending. Taken before any Balance lock."""
-    queryset = Withdrawal.objects.select_for_update()
+    queryset = Withdrawal.objects.select_for_update(no_key=True)
     if user is not None:
         queryset = queryset.filter(user=user)
     withdrawal = queryset.filter(pk=withdrawal_id).first()
