@@ -180,10 +180,12 @@ def user_login(*, username: str, password: str, otp: str | None,
     except RateLimited:
         audit_record(event="login.locked", request=request, username=username[:150])
         raise
-    user = authenticate(request, username=username, password=password)
+    # Names are unique ignoring case, so "Alice" signs in as "alice".
+    known = User.objects.filter(username__iexact=username).first()
+    user = authenticate(request, username=known.username if known else username,
+                        password=password)
     if user is None:
         ratelimit.login_failure_note(username=username, ip=ip)
-        known = User.objects.filter(username=username).first()
         audit_record(event="login.failed", user=known, request=request,
                      username=username[:150], reason="password")
         raise AuthenticationFailed()

@@ -145,3 +145,8 @@ def test_mfa_setup_again_replaces_the_unconfirmed_device(user: User) -> None:
     second = services.mfa_setup(user=user)
     assert first.otpauth_url != second.otpauth_url
     assert user.totpdevice_set.count() == 1
+
+
+def test_sign_in_ignores_the_case_of_the_username() -> None:
+    user = UserFactory(username="Satoshi")
+    assert services.user_login(username="satoshi", password=DEFAULT_PASSWORD, otp=None) == user
