@@ -268,7 +268,9 @@ class Engine:
                   ) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
         for keys, args in calls:
-            pipe.evalsha(sha, len(keys), *keys, *args)
+            # execute_command: redis-py's ClusterPipeline blocks its evalsha() helper, yet routes
+            # a raw EVALSHA by its keys (all in one slot here).
+            pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
         return list(pipe.execute(raise_on_error=False))
 
     def cancel(self, symbol: str, order_id: str) -> list[Event]:
