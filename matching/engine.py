@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from matching.events import Event, Triggered, parse_script_answer
 from matching.keys import epoch_key, market_keys
@@ -140,6 +141,13 @@ class EngineOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """A cancel inside ``Engine.submit_many`` (pipelined flows mixing submits and cancels)."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RestingOrder:
     """An order the engine holds: in the book (``untriggered`` False) or a parked stop.
 
@@ -228,26 +236,26 @@ class Engine:
         return parse_script_answer(
             self._run("submit", symbol, [*order.script_args(), str(self.seen_window_ms)]))
 
-    def submit_many(self, orders: Iterable[tuple[str, EngineOrder]], *,
+    def submit_many(self, orders: Iterable[tuple[str, EngineOrder | CancelRequest]], *,
                     batch: int = 500) -> list[list[Event]]:
-        """Pipelined submits (one round trip per ``batch``), answers in order. Scripts run in
-        the given order per market. Resubmitting after a failure is safe (idempotent ids)."""
-        submit = self._scripts["submit"]
+        """Pipelined submits (and cancels), one round trip per ``batch``; answers in order.
+        Scripts run in the given order per market. Resubmitting after a failure is safe
+        (idempotent ids)."""
         window = str(self.seen_window_ms)
         results: list[list[Event]] = []
-        chunk: list[tuple[str, EngineOrder]] = []
+        chunk: list[tuple[str, Script, list[str]]] = []
 
         def run_chunk() -> None:
-            calls = [(_keys(symbol), [*order.script_args(), window]) for symbol, order in chunk]
-            answers = self._pipeline(submit.sha, calls)
-            if any(isinstance(a, redis.exceptions.NoScriptError) for a in answers):
-                submit.sha = self.redis.script_load(submit.script)
-                retry = [i for i, a in enumerate(answers)
-                         if isinstance(a, redis.exceptions.NoScriptError)]
-                for i, answer in zip(retry, self._pipeline(submit.sha, [calls[i] for i in retry]),
+            answers = self._pipeline(chunk)
+            missing = [i for i, a in enumerate(answers)
+                       if isinstance(a, redis.exceptions.NoScriptError)]
+            if missing:
+                for script in {id(c[1]): c[1] for c in chunk}.values():
+                    script.sha = self.redis.script_load(script.script)
+                for i, answer in zip(missing, self._pipeline([chunk[i] for i in missing]),
                                      strict=True):
                     answers[i] = answer
-            for (symbol, _), answer in zip(chunk, answers, strict=True):
+            for (symbol, _, _), answer in zip(chunk, answers, strict=True):
                 if isinstance(answer, Exception):
                     if str(answer).startswith("NOSTATE"):
                         raise EngineStateMissing(f"{symbol}: {answer}") from answer
@@ -255,22 +263,25 @@ class Engine:
                 results.append(parse_script_answer(answer))
             chunk.clear()
 
-        for symbol, order in orders:
-            order.check()
-            chunk.append((symbol, order))
+        for symbol, item in orders:
+            if isinstance(item, CancelRequest):
+                chunk.append((symbol, self._scripts["cancel"], [item.order_id]))
+            else:
+                item.check()
+                chunk.append((symbol, self._scripts["submit"], [*item.script_args(), window]))
             if len(chunk) >= batch:
                 run_chunk()
         if chunk:
             run_chunk()
         return results
 
-    def _pipeline(self, sha: str, calls: Sequence[tuple[Sequence[str], Sequence[str]]]
-                  ) -> list[Any]:
+    def _pipeline(self, calls: Sequence[tuple[str, Script, list[str]]]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
-        for keys, args in calls:
+        for symbol, script, args in calls:
+            keys = _keys(symbol)
             # execute_command: redis-py's ClusterPipeline blocks its evalsha() helper, yet routes
             # a raw EVALSHA by its keys (all in one slot here).
-            pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         return list(pipe.execute(raise_on_error=False))
 
     def cancel(self, symbol: str, order_id: str) -> list[Event]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import redis as redis_lib
 
-from matching.engine import Engine, EngineOrder, EngineStateMissing, InvalidEngineOrder, Side
+from matching.engine import (
+    CancelRequest,
+    Engine,
+    EngineOrder,
+    EngineStateMissing,
+    InvalidEngineOrder,
+    Side,
+)
 from matching.engine import OrderType as T
 from matching.events import (
     Accepted,
@@ -417,12 +424,15 @@ def test_submit_many_pipelines_in_order(engine: Engine) -> None:
     # given
     orders = [(SYMBOL, limit(f"a{i}", "sell", 100 + i % 3, 1, owner=1)) for i in range(20)]
     orders.append((SYMBOL, limit("t", "buy", 101, 5, owner=2)))
+    cancels = [(SYMBOL, CancelRequest("a0")), (SYMBOL, CancelRequest("a1"))]
 
     # when
-    answers = engine.submit_many(orders, batch=7)
+    answers = engine.submit_many([*orders, *cancels], batch=7)
 
     # then
-    assert len(answers) == 21
-    assert fills(answers[-1]) == [("a0", "t", 100, 1), ("a3", "t", 100, 1), ("a6", "t", 100, 1),
+    assert len(answers) == 23
+    assert kinds(answers[-2]) == ["cancel_rejected"]
+    assert kinds(answers[-1]) == ["done"]
+    assert fills(answers[20]) == [("a0", "t", 100, 1), ("a3", "t", 100, 1), ("a6", "t", 100, 1),
                                   ("a9", "t", 100, 1), ("a12", "t", 100, 1)]
     assert engine.submit_many(orders[:3]) == [[], [], []]
