@@ -39,7 +39,7 @@ class JWTScheme(SimpleJWTScheme):
 def user_from_access_token(raw: str) -> User:
     """The active user an access JWT belongs to (for websocket auth); raises ``TokenNotValid``."""
     try:
-        token = AccessToken(raw)
+        token = AccessToken(raw)  # type: ignore[arg-type]  # stubs miss the str form
         user = authentication.JWTAuthentication().get_user(token)
     except (TokenError, InvalidToken, exceptions.AuthenticationFailed) as exc:
         raise TokenNotValid() from exc

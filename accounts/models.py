@@ -7,8 +7,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+HANDLE_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
 handle_validator = RegexValidator(
-    r"^[A-Za-z0-9_]{3,30}$", "3-30 letters, digits or underscores.", code="invalid_handle"
+    HANDLE_PATTERN, "3-30 letters, digits or underscores.", code="invalid_handle"
 )
 
 

@@ -39,12 +39,12 @@ from accounts.errors import (
     TokenNotValid,
 )
 from accounts.mfa import MfaRequired, mfa_check, mfa_enabled
-from accounts.models import User, handle_validator
+from accounts.models import HANDLE_PATTERN, User, handle_validator
 from accounts.signals import account_closing
 from tradehive.errors import InvalidInput, RateLimited
 
 # Usernames follow the handle rule, so a username can always serve as the public handle.
-NAME_RULE: re.Pattern[str] = handle_validator.regex
+NAME_RULE = re.compile(HANDLE_PATTERN)
 NAME_RULE_MESSAGE = str(handle_validator.message)
 # Closed accounts are renamed ``closed_<id>``; nobody else may take such a name.
 RESERVED_PREFIX = "closed_"
@@ -198,7 +198,7 @@ def user_login(*, username: str, password: str, otp: str | None,
                      otp_given=bool(otp))
         raise
     ratelimit.login_failures_clear(username=username)
-    update_last_login(None, user)
+    update_last_login(User, user)
     audit_record(event="login.ok", user=user, request=request)
     return user
 
@@ -226,7 +226,7 @@ def token_pair_issue(*, user: User) -> TokenPair:
 
 def _refresh_payload(raw: str) -> dict:
     try:
-        payload = token_backend.decode(raw, verify=True)
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # stubs: str
     except TokenBackendError as exc:
         raise TokenNotValid() from exc
     if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or not payload.get("jti"):
