@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 
@@ -118,13 +119,13 @@ def candles_apply(*, pair: TradingPair, deltas: Sequence[CandleDelta]) -> None:
     """Upsert the candles ``deltas`` touch (caller owns the transaction)."""
     ops = connection.ops
 
-    def money(value: Decimal) -> object:
+    def money(value: Decimal) -> Any:
         return ops.adapt_decimalfield_value(value, MONEY_DIGITS, MONEY_PLACES)
 
     with connection.cursor() as cursor:
         for offset in range(0, len(deltas), _ROWS_PER_STATEMENT):
             chunk = deltas[offset:offset + _ROWS_PER_STATEMENT]
-            params: list[object] = []
+            params: list[Any] = []
             for d in chunk:
                 params += [pair.pk, d.interval, ops.adapt_datetimefield_value(d.bucket),
                            money(d.open), money(d.high), money(d.low), money(d.close),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -16,7 +17,7 @@ FEE_DIGITS = 10
 FEE_PLACES = 8
 
 
-def _money(**kwargs: object) -> models.DecimalField:
+def _money(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
 
 

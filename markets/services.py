@@ -85,7 +85,7 @@ def pair_create(*, base: Asset, quote: Asset, tick_size: Decimal, lot_size: Deci
     pair_validate(pair=pair)
     pair.save()
     audit_record(event="market.created", actor=actor, symbol=pair.symbol,
-                 **_pair_snapshot(pair))
+                 rules=_pair_snapshot(pair))
     return pair
 
 

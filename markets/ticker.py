@@ -134,7 +134,8 @@ def ticker_get_many(*, pairs: Sequence[TradingPair]) -> list[dict[str, Any]]:
     if not pairs:
         return []
     try:
-        cached = get_redis().mget([ticker_key(p.symbol) for p in pairs])
+        cached: list[str | None] = list(
+            get_redis().mget([ticker_key(p.symbol) for p in pairs]))  # type: ignore[arg-type]
     except redis.RedisError:
         logger.warning("ticker cache read failed", exc_info=True)
         cached = [None] * len(pairs)

@@ -60,7 +60,7 @@ def test_pair_create_derives_the_symbol_and_audits(assets, superuser) -> None:
     event = AuditEvent.objects.get(event="market.created")
     assert event.actor == superuser
     assert event.details["symbol"] == "ETH-USDT"
-    assert event.details["taker_fee"] == "0.002"
+    assert event.details["rules"]["taker_fee"] == "0.002"
 
 
 def test_a_second_pair_of_the_same_assets_is_refused(btc_krw, assets) -> None:
