@@ -8,16 +8,13 @@ from accounts.models import User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A user without a usable password (hashing is slow; tests authenticate with
+    ``force_authenticate``/``force_login``)."""
+
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"walletuser{n}")
     handle = factory.LazyAttribute(lambda user: user.username)
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
-
-    @factory.post_generation
-    def _save(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
-        if create:
-            obj.save()
+    password = "!unusable"
