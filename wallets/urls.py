@@ -1,6 +1,14 @@
-"""Web pages of wallets (templates, session auth)."""
+"""Web pages of wallets (templates, session auth), mounted at /wallet/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from wallets import views
 
 app_name = "wallets"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.wallet_page, name="home"),
+    path("deposit", views.deposit, name="deposit"),
+    path("withdraw", views.withdraw, name="withdraw"),
+    path("withdrawals/<int:withdrawal_id>/cancel", views.withdrawal_cancel,
+         name="withdrawal-cancel"),
+]

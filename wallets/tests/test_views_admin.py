@@ -1,0 +1,219 @@
+"""The wallet web page and the admin (withdrawal queue actions, adjustments, read-only)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AuditEvent
+from wallets.models import Balance, Deposit, JournalTransaction, Withdrawal
+from wallets.services import ledger_verify, wallet_account_get, withdrawal_request
+from wallets.tests.conftest import BTC_ADDRESS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_wallet_page_needs_login(client, db):
+    # when
+    answer = client.get("/wallet/")
+
+    # then
+    assert answer.status_code == 302
+    assert "/accounts/" in answer["Location"]
+
+
+def test_wallet_page_shows_balances_forms_withdrawals_and_history(assets, user, browser, fund):
+    # given
+    fund(user, assets["BTC"], "1.25")
+    withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.2"), address=BTC_ADDRESS)
+
+    # when
+    page = browser.get("/wallet/").content.decode()
+
+    # then
+    assert "1.04950000" in page  # available after the 0.2 + 0.0005 fee hold
+    assert "0.20050000" in page  # locked
+    assert 'action="/wallet/deposit"' in page
+    assert 'action="/wallet/withdraw"' in page
+    assert "pending" in page
+    assert "withdrawal:" in page  # ledger history reference
+    assert 'name="otp"' not in page  # MFA is off
+
+
+def test_deposit_form_credits_and_redirects(assets, user, browser):
+    # when
+    answer = browser.post("/wallet/deposit", {"asset": "KRW", "amount": "50000"})
+
+    # then
+    assert answer.status_code == 302
+    balance = Balance.objects.get(account__user=user, asset=assets["KRW"])
+    assert balance.available == Decimal(50000)
+    assert "Deposited 50000 KRW." in browser.get("/wallet/").content.decode()
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"asset": "KRW", "amount": "1.5"}, "At most 0 decimal places"),
+    ({"asset": "KRW", "amount": "-3"}, "plain positive decimal"),
+    ({"asset": "BTC", "amount": "10.5"}, "daily deposit limit"),
+])
+def test_deposit_form_shows_errors_next_to_the_field(assets, browser, form, message):
+    # when
+    answer = browser.post("/wallet/deposit", form)
+
+    # then
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert 'id="deposit-amount-errors"' in page
+    assert message in page
+    assert not Deposit.objects.exists()
+
+
+def test_withdrawal_form_with_otp_field_and_errors(assets, user, browser, fund):
+    # given
+    fund(user, assets["BTC"], "1")
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+    # when
+    page = browser.get("/wallet/").content.decode()
+    answer = browser.post("/wallet/withdraw", {"asset": "BTC", "amount": "0.1",
+                                               "address": BTC_ADDRESS, "otp": ""})
+    bad_address = browser.post("/wallet/withdraw", {"asset": "BTC", "amount": "0.1",
+                                                    "address": "nope", "otp": ""})
+
+    # then
+    assert 'name="otp"' in page
+    assert answer.status_code == 400
+    assert 'id="withdraw-otp-errors"' in answer.content.decode()
+    assert bad_address.status_code == 400
+    assert not Withdrawal.objects.exists()
+
+
+def test_withdrawal_form_and_cancel_button(assets, user, browser, fund):
+    # given
+    fund(user, assets["BTC"], "1")
+
+    # when
+    browser.post("/wallet/withdraw", {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS})
+    withdrawal = Withdrawal.objects.get()
+    answer = browser.post(f"/wallet/withdrawals/{withdrawal.pk}/cancel")
+
+    # then
+    assert answer.status_code == 302
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "cancelled"
+    assert Balance.objects.get(account__user=user, asset=assets["BTC"]).available == Decimal(1)
+    assert ledger_verify() == []
+
+
+def test_cancel_of_another_users_withdrawal_on_the_page_is_404(assets, user, other_user,
+                                                                browser, fund):
+    # given
+    fund(other_user, assets["BTC"], "1")
+    theirs = withdrawal_request(user=other_user, asset_symbol="BTC", amount=Decimal("0.1"),
+                                address=BTC_ADDRESS)
+
+    # when
+    answer = browser.post(f"/wallet/withdrawals/{theirs.pk}/cancel")
+
+    # then
+    assert answer.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == "pending"
+
+
+def test_admin_queue_lists_pending_and_complete_action_pays_out(assets, user, fund, admin_client,
+                                                                 admin_user):
+    # given
+    fund(user, assets["BTC"], "1")
+    pending = withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.1"),
+                                 address=BTC_ADDRESS)
+
+    # when
+    queue = admin_client.get("/admin/wallets/withdrawal/")
+    answer = admin_client.post("/admin/wallets/withdrawal/", {
+        "action": "complete_selected", "_selected_action": [pending.pk]})
+
+    # then
+    assert queue.status_code == 200
+    assert BTC_ADDRESS in queue.content.decode()
+    assert answer.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "completed"
+    assert pending.decided_by == admin_user
+    balance = Balance.objects.get(account__user=user, asset=assets["BTC"])
+    assert (balance.available, balance.locked) == (Decimal("0.8995"), Decimal(0))
+    fee = Balance.objects.get(account__kind="fee", asset=assets["BTC"])
+    assert fee.available == Decimal("0.0005")
+    assert AuditEvent.objects.filter(event="withdrawal.completed", actor=admin_user).exists()
+    assert ledger_verify() == []
+
+
+def test_admin_reject_releases_exactly_and_a_decided_one_cannot_be_decided_again(
+        assets, user, fund, admin_client):
+    # given
+    fund(user, assets["BTC"], "1")
+    pending = withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.1"),
+                                 address=BTC_ADDRESS)
+
+    # when
+    admin_client.post("/admin/wallets/withdrawal/", {
+        "action": "reject_selected", "_selected_action": [pending.pk]})
+    admin_client.post("/admin/wallets/withdrawal/?status=all", {
+        "action": "complete_selected", "_selected_action": [pending.pk]})
+
+    # then
+    pending.refresh_from_db()
+    assert pending.status == "rejected"
+    balance = Balance.objects.get(account__user=user, asset=assets["BTC"])
+    assert (balance.available, balance.locked) == (Decimal(1), Decimal(0))
+    assert AuditEvent.objects.filter(event="withdrawal.rejected").count() == 1
+    assert ledger_verify() == []
+
+
+def test_admin_adjustment_posts_an_audited_journal(assets, user, admin_client, admin_user):
+    # given
+    account = wallet_account_get(user=user)
+
+    # when
+    page = admin_client.get(f"/admin/wallets/account/{account.pk}/adjust/")
+    answer = admin_client.post(f"/admin/wallets/account/{account.pk}/adjust/", {
+        "asset": assets["KRW"].pk, "direction": "credit", "amount": "7000",
+        "reason": "compensation for ticket 42"})
+    too_much = admin_client.post(f"/admin/wallets/account/{account.pk}/adjust/", {
+        "asset": assets["KRW"].pk, "direction": "debit", "amount": "7001", "reason": "oops"})
+
+    # then
+    assert page.status_code == 200
+    assert answer.status_code == 302
+    assert too_much.status_code == 200
+    journal = JournalTransaction.objects.get(kind="adjustment")
+    assert journal.memo == "compensation for ticket 42"
+    assert Balance.objects.get(account=account, asset=assets["KRW"]).available == Decimal(7000)
+    event = AuditEvent.objects.get(event="wallet.adjustment")
+    assert event.actor == admin_user
+    assert event.details["reason"] == "compensation for ticket 42"
+    assert ledger_verify() == []
+
+
+def test_money_rows_are_read_only_in_admin(assets, user, fund, admin_client):
+    # given
+    account = fund(user, assets["KRW"], "10")
+    balance = Balance.objects.get(account=account)
+
+    # when / then
+    for url in ("/admin/wallets/balance/", "/admin/wallets/ledgerentry/",
+                "/admin/wallets/journaltransaction/", "/admin/wallets/account/",
+                f"/admin/wallets/balance/{balance.pk}/change/", "/admin/wallets/asset/"):
+        assert admin_client.get(url).status_code == 200, url
+    assert admin_client.get("/admin/wallets/balance/add/").status_code == 403
+    assert admin_client.post(f"/admin/wallets/balance/{balance.pk}/change/",
+                             {"available": "999"}).status_code == 403
+    assert admin_client.get("/admin/wallets/asset/add/").status_code == 200
