@@ -238,51 +238,82 @@ class Engine:
 
     def submit_many(self, orders: Iterable[tuple[str, EngineOrder | CancelRequest]], *,
                     batch: int = 500) -> list[list[Event]]:
-        """Pipelined submits (and cancels), one round trip per ``batch``; answers in order.
-        Scripts run in the given order per market. Resubmitting after a failure is safe
-        (idempotent ids)."""
+        """Pipelined submits (and cancels), answers in order; every item is validated before
+        anything is sent. Scripts run in the given order per market. Resubmitting after a
+        failure is safe (idempotent ids).
+
+        On a plain ``redis.Redis`` batch k+1 is written before batch k's answers are read (one
+        connection, so Redis still runs them in order): Python's encoding and parsing overlap
+        the scripts' run time. ``RedisCluster`` gets one cluster pipeline per batch."""
         window = str(self.seen_window_ms)
-        results: list[list[Event]] = []
-        chunk: list[tuple[str, Script, list[str]]] = []
-
-        def run_chunk() -> None:
-            answers = self._pipeline(chunk)
-            missing = [i for i, a in enumerate(answers)
-                       if isinstance(a, redis.exceptions.NoScriptError)]
-            if missing:
-                for script in {id(c[1]): c[1] for c in chunk}.values():
-                    script.sha = self.redis.script_load(script.script)
-                for i, answer in zip(missing, self._pipeline([chunk[i] for i in missing]),
-                                     strict=True):
-                    answers[i] = answer
-            for (symbol, _, _), answer in zip(chunk, answers, strict=True):
-                if isinstance(answer, Exception):
-                    if str(answer).startswith("NOSTATE"):
-                        raise EngineStateMissing(f"{symbol}: {answer}") from answer
-                    raise answer
-                results.append(parse_script_answer(answer))
-            chunk.clear()
-
+        calls: list[tuple[str, Script, list[str]]] = []
         for symbol, item in orders:
             if isinstance(item, CancelRequest):
-                chunk.append((symbol, self._scripts["cancel"], [item.order_id]))
+                calls.append((symbol, self._scripts["cancel"], [item.order_id]))
             else:
                 item.check()
-                chunk.append((symbol, self._scripts["submit"], [*item.script_args(), window]))
-            if len(chunk) >= batch:
-                run_chunk()
-        if chunk:
-            run_chunk()
+                calls.append((symbol, self._scripts["submit"], [*item.script_args(), window]))
+        self._load_scripts()
+        chunks = [calls[i:i + batch] for i in range(0, len(calls), batch)]
+        if isinstance(self.redis, redis.Redis):
+            answers = self._stream(chunks)
+        else:
+            answers = [answer for chunk in chunks for answer in self._pipeline(chunk)]
+        missing = [i for i, a in enumerate(answers)
+                   if isinstance(a, redis.exceptions.NoScriptError)]
+        if missing:  # Redis restarted mid-run: reload, then rerun those calls in order
+            self._load_scripts()
+            for i in missing:
+                answers[i] = self._pipeline([calls[i]])[0]
+        results: list[list[Event]] = []
+        for (symbol, _, _), answer in zip(calls, answers, strict=True):
+            if isinstance(answer, Exception):
+                if str(answer).startswith("NOSTATE"):
+                    raise EngineStateMissing(f"{symbol}: {answer}") from answer
+                raise answer
+            results.append(parse_script_answer(answer))
         return results
+
+    def _load_scripts(self) -> None:
+        scripts = list(self._scripts.values())
+        for script, exists in zip(scripts, self.redis.script_exists(*[s.sha for s in scripts]),
+                                  strict=True):
+            if not exists:
+                script.sha = self.redis.script_load(script.script)
+
+    @staticmethod
+    def _command(call: tuple[str, Script, list[str]]) -> tuple[Any, ...]:
+        symbol, script, args = call
+        keys = _keys(symbol)
+        return ("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def _pipeline(self, calls: Sequence[tuple[str, Script, list[str]]]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
-        for symbol, script, args in calls:
-            keys = _keys(symbol)
+        for call in calls:
             # execute_command: redis-py's ClusterPipeline blocks its evalsha() helper, yet routes
             # a raw EVALSHA by its keys (all in one slot here).
-            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            pipe.execute_command(*self._command(call))
         return list(pipe.execute(raise_on_error=False))
+
+    def _stream(self, chunks: Sequence[Sequence[tuple[str, Script, list[str]]]]) -> list[Any]:
+        assert isinstance(self.redis, redis.Redis)
+        pool = self.redis.connection_pool
+        connection = pool.get_connection("EVALSHA")
+        answers: list[Any] = []
+        in_flight = 0
+        try:
+            for chunk in chunks:
+                connection.send_packed_command(
+                    connection.pack_commands([self._command(call) for call in chunk]))
+                answers += _read_answers(connection, in_flight)
+                in_flight = len(chunk)
+            answers += _read_answers(connection, in_flight)
+        except BaseException:
+            connection.disconnect()  # answers may be half read: never reuse this connection
+            raise
+        finally:
+            pool.release(connection)
+        return answers
 
     def cancel(self, symbol: str, order_id: str) -> list[Event]:
         """Cancel one order: [Done(reason='user')], or [CancelRejected] if it is already gone."""
@@ -364,6 +395,16 @@ class Engine:
 
     def has_state(self, symbol: str) -> bool:
         return self.epoch(symbol) is not None
+
+
+def _read_answers(connection: Any, count: int) -> list[Any]:
+    answers: list[Any] = []
+    for _ in range(count):
+        try:
+            answers.append(connection.read_response())
+        except redis.ResponseError as exc:  # a script error is that call's answer
+            answers.append(exc)
+    return answers
 
 
 def _pairs(flat: Sequence[Any]) -> list[tuple[int, int]]:
