@@ -116,6 +116,15 @@ class TradingPair(models.Model):
                 errors.setdefault(name, []).append(
                     f"{asset.symbol} has {asset.decimals} decimal places; "
                     f"{step.normalize():f} is finer than that.")
+        tick, lot = self.tick_size, self.lot_size
+        if (quote is not None and tick is not None and lot is not None and tick > 0 and lot > 0
+                and "tick_size" not in errors and "lot_size" not in errors
+                and decimal_places(tick * lot) > quote.decimals):
+            # Every fill is a whole number of ticks times a whole number of lots; this keeps its
+            # value a whole number of the quote's smallest unit, so settlement never rounds.
+            errors.setdefault("lot_size", []).append(
+                f"tick x lot = {(tick * lot).normalize():f} {quote.symbol} is finer than "
+                f"{quote.symbol}'s {quote.decimals} decimal places; use a coarser tick or lot.")
         if self.min_notional is not None:
             if self.min_notional < 0:
                 errors.setdefault("min_notional", []).append("Must be zero or more.")

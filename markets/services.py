@@ -171,11 +171,12 @@ def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> list[Tr
 
 # symbol, tick, lot, min notional, maker fee, taker fee, price source, feed symbol
 DEFAULT_PAIRS: list[tuple[str, str, str, str, str, str, str, str]] = [
-    ("BTC-KRW", "1000", "0.0001", "5000", "0.0005", "0.0015", "sim", ""),
-    ("ETH-KRW", "1000", "0.0001", "5000", "0.0005", "0.0015", "sim", ""),
-    ("XRP-KRW", "1", "0.01", "5000", "0.0005", "0.0015", "sim", ""),
-    ("LPJ-KRW", "1", "0.01", "1000", "0.0005", "0.0015", "book", ""),
-    ("BTC-USDT", "0.01", "0.00001", "5", "0.001", "0.001", "book", ""),
+    # tick x lot must be a whole number of the quote's smallest unit (TradingPair.clean).
+    ("BTC-KRW", "1000", "0.001", "5000", "0.0005", "0.0015", "sim", ""),
+    ("ETH-KRW", "1000", "0.001", "5000", "0.0005", "0.0015", "sim", ""),
+    ("XRP-KRW", "1", "1", "5000", "0.0005", "0.0015", "sim", ""),
+    ("LPJ-KRW", "1", "1", "1000", "0.0005", "0.0015", "book", ""),
+    ("BTC-USDT", "0.01", "0.0001", "5", "0.001", "0.001", "book", ""),
 ]
 
 

@@ -48,3 +48,8 @@ def events_key(symbol: str) -> str:
 
 def epoch_key(symbol: str) -> str:
     return f"epoch:{{{check_symbol(symbol)}}}"
+
+
+def seq_key(symbol: str) -> str:
+    """The market's last engine sequence (the ``seq`` of its newest event)."""
+    return f"seq:{{{check_symbol(symbol)}}}"

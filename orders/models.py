@@ -1,1 +1,166 @@
-"""Models of this app."""
+"""Orders, their fills, and the outbox that guarantees every committed order reaches the engine."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from wallets.models import money_field
+
+
+class Side(models.TextChoices):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(models.TextChoices):
+    LIMIT = "limit"
+    MARKET = "market"
+    STOP_LIMIT = "stop_limit"
+    STOP_MARKET = "stop_market"
+
+
+class TimeInForce(models.TextChoices):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending"  # committed, not yet acknowledged by the engine
+    UNTRIGGERED = "untriggered"  # a stop order waiting for its stop price
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.UNTRIGGERED, OrderStatus.OPEN,
+                 OrderStatus.PARTIALLY_FILLED)
+CLOSED_STATUSES = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class CancelReason(models.TextChoices):
+    USER = "user"
+    IOC = "ioc"
+    FOK = "fok"
+    SELF_TRADE = "self_trade"
+    MARKET_HALTED = "market_halted"
+    INSUFFICIENT_LIQUIDITY = "insufficient_liquidity"
+    ADMIN = "admin"
+    WOULD_TAKE = "would_take"
+
+
+class Order(models.Model):
+    """One order. Money columns are exact decimals; ``held``/``hold_remaining`` track the funds
+    this order locked (quote for buys, base for sells) so that ``locked`` always equals the sum
+    of open holds (``ledger_check``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="orders")
+    pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT,
+                             related_name="orders")
+    # NULL (not ""): many orders have none, and the per-user unique constraint skips NULLs.
+    client_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    side = models.CharField(max_length=4, choices=Side.choices)
+    type = models.CharField(max_length=12, choices=OrderType.choices)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices,
+                                     default=TimeInForce.GTC)
+    post_only = models.BooleanField(default=False)
+    price = money_field(null=True, blank=True)
+    stop_price = money_field(null=True, blank=True)
+    quantity = money_field(null=True, blank=True)
+    quote_amount = money_field(null=True, blank=True)
+    filled_quantity = money_field(default=Decimal(0))
+    filled_quote = money_field(default=Decimal(0))
+    fee_paid = money_field(default=Decimal(0))
+    held = money_field(default=Decimal(0))
+    hold_remaining = money_field(default=Decimal(0))
+    status = models.CharField(max_length=16, choices=OrderStatus.choices,
+                              default=OrderStatus.PENDING, db_index=True)
+    cancel_reason = models.CharField(max_length=24, choices=CancelReason.choices, blank=True)
+    stp_mode = models.CharField(max_length=12, default="expire_taker",
+                                help_text="Self-trade prevention: expire_taker|maker|both.")
+    engine_seq = models.BigIntegerField(null=True, blank=True,
+                                        help_text="Engine sequence at acceptance (book priority).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "client_order_id"],
+                                    condition=Q(client_order_id__isnull=False),
+                                    name="order_client_id_unique_per_user"),
+            models.CheckConstraint(condition=Q(filled_quantity__gte=0), name="order_filled_nonneg"),
+            models.CheckConstraint(condition=Q(hold_remaining__gte=0), name="order_hold_nonneg"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="order_user_status"),
+            models.Index(fields=["pair", "status"], name="order_pair_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.side} {self.type} {self.pair_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def average_price(self) -> Decimal | None:
+        if not self.filled_quantity:
+            return None
+        return self.filled_quote / self.filled_quantity
+
+
+class Fill(models.Model):
+    """One side of one trade, as the order's owner sees it (API.md ``fills``)."""
+
+    class Liquidity(models.TextChoices):
+        MAKER = "maker"
+        TAKER = "taker"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="fills")
+    pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT, related_name="+")
+    engine_seq = models.BigIntegerField()
+    side = models.CharField(max_length=4, choices=Side.choices)
+    price = money_field()
+    quantity = money_field()
+    quote_quantity = money_field()
+    fee = money_field()
+    fee_asset = models.ForeignKey("wallets.Asset", on_delete=models.PROTECT, related_name="+")
+    liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Exactly once: one maker and one taker fill per engine fill event.
+            models.UniqueConstraint(fields=["pair", "engine_seq", "liquidity"],
+                                    name="fill_once_per_engine_event"),
+        ]
+        indexes = [models.Index(fields=["user", "-id"], name="fill_user_recent")]
+
+    def __str__(self) -> str:
+        return f"fill {self.engine_seq} {self.side} {self.quantity}@{self.price}"
+
+
+class OrderOutbox(models.Model):
+    """Written with the order in one transaction; cleared once the engine has the order.
+
+    A relay re-submits rows older than a few seconds (a crash between commit and submit), and
+    the engine ignores order ids it has seen, so re-submission is safe."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="outbox")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"outbox {self.order_id}"

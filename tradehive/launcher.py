@@ -34,6 +34,7 @@ def process_table(port: int) -> dict[str, list[str]]:
                    "-l", "warning", "-n", f"worker-{os.getpid()}@%h"],
         "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
                  str(ROOT / "var" / "celerybeat-schedule")],
+        "settle": [PYTHON, "manage.py", "settle"],
     }
     return table
 

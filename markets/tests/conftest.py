@@ -22,8 +22,11 @@ def assets(db) -> dict[str, Asset]:
 
 @pytest.fixture
 def btc_krw(assets) -> TradingPair:
-    """BTC-KRW with a 1 KRW tick so hand-computed prices stay small."""
-    return pair_create(base=assets["BTC"], quote=assets["KRW"], tick_size=Decimal(1),
+    """BTC-KRW with lot 0.0001 BTC and tick 10,000 KRW (tick x lot = 1 KRW, a whole won).
+
+    Market-data tests record trades directly, so their hand-picked prices need not sit on the
+    tick grid; only the displayed decimals (0 for KRW, 4 for quantities) matter."""
+    return pair_create(base=assets["BTC"], quote=assets["KRW"], tick_size=Decimal(10000),
                        lot_size=Decimal("0.0001"), min_notional=Decimal(5000), actor=None)
 
 

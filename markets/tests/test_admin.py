@@ -17,7 +17,7 @@ LIST_URL = "/admin/markets/tradingpair/"
 
 def form(assets, **overrides) -> dict:
     data = {"base": assets["ETH"].pk, "quote": assets["KRW"].pk, "status": "active",
-            "tick_size": "1000", "lot_size": "0.0001", "min_notional": "5000",
+            "tick_size": "1000", "lot_size": "0.001", "min_notional": "5000",
             "maker_fee": "0.0005", "taker_fee": "0.0015", "price_source": "book",
             "feed_symbol": "", "display_order": "3"}
     return data | overrides
@@ -54,7 +54,7 @@ def test_admin_refuses_invalid_pairs(admin_client, assets, overrides, message) -
 
 def test_admin_edit_goes_through_the_service_and_is_audited(admin_client, btc_krw) -> None:
     # when the taker fee is edited
-    data = {"tick_size": "1", "lot_size": "0.0001", "min_notional": "5000",
+    data = {"tick_size": "10000", "lot_size": "0.0001", "min_notional": "5000",
             "maker_fee": "0.0005", "taker_fee": "0.0025", "price_source": "book",
             "feed_symbol": "", "display_order": "0"}
     response = admin_client.post(f"{LIST_URL}{btc_krw.pk}/change/", data)

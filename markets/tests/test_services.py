@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
     ({"tick_size": D(0)}, "tick_size"),
     ({"lot_size": D("0.000000001")}, "lot_size"),  # BTC has 8
     ({"lot_size": D("-1")}, "lot_size"),
+    ({"lot_size": D("0.0001")}, "lot_size"),  # 1000 x 0.0001 = 0.1 KRW: finer than a won
     ({"maker_fee": D("0.0501")}, "maker_fee"),
     ({"taker_fee": D("-0.001")}, "taker_fee"),
     ({"min_notional": D("-1")}, "min_notional"),
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.django_db
 ])
 def test_pair_create_refuses_bad_rules(assets, changes, field) -> None:
     # given otherwise valid rules with one bad value
-    rules = {"tick_size": D(1000), "lot_size": D("0.0001"), "min_notional": D(5000)} | changes
+    rules = {"tick_size": D(1000), "lot_size": D("0.001"), "min_notional": D(5000)} | changes
     # when / then
     with pytest.raises(InvalidInput) as caught:
         pair_create(base=assets["BTC"], quote=assets["KRW"], actor=None, **rules)

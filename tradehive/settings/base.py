@@ -154,7 +154,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat wakes this often at most; sub-second schedules need a small loop interval (DESIGN.md).
 CELERY_BEAT_MAX_LOOP_INTERVAL = 0.05
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Re-submit committed orders the engine has not acknowledged (crash between commit/submit).
+    "orders-relay-outbox": {"task": "orders.tasks.relay_outbox", "schedule": 1.0,
+                            "options": {"expires": 5}},
+}
+
+# Market buys by quantity run as IOC limits at the reference price raised by this fraction.
+ORDER_MARKET_PROTECTION = os.environ.get("ORDER_MARKET_PROTECTION", "0.05")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

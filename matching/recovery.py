@@ -1,0 +1,64 @@
+"""Recovery: rebuild a market's engine state from PostgreSQL's open orders.
+
+Used when the engine epoch of a market is missing (a flushed/restarted Redis, or a new market)
+and by ``python manage.py engine_rebuild``. The market's ``MarketCursor`` row is locked while the
+open orders are read and the book is rebuilt, so no settlement batch of that market commits in
+between; the rebuilt sequence continues from the last applied one."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from markets.models import TradingPair
+from matching.engine import RestingOrder
+from matching.keys import seq_key
+from matching.models import MarketCursor
+from matching.runtime import get_engine
+from matching.units import quantity_to_lots
+from orders.models import OrderStatus
+from orders.selectors import open_orders_for_rebuild
+from tradehive.redis_client import get_redis
+
+logger = logging.getLogger(__name__)
+
+
+class UnsettledEvents(RuntimeError):
+    """A forced rebuild was asked for while the engine has events settlement has not applied."""
+
+
+def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
+    """Rebuild ``pair``'s book and stop sets unless it already has engine state (or ``force``).
+
+    Returns the new epoch, or None when nothing was done. With ``force`` the caller must have
+    settled every event of the market first (``engine_rebuild`` does), or the rebuilt book would
+    miss fills that settlement is about to apply."""
+    from orders.services import engine_order_for
+
+    engine = get_engine()
+    symbol = pair.symbol
+    with transaction.atomic():
+        MarketCursor.objects.get_or_create(pair=pair)
+        cursor = MarketCursor.objects.select_for_update().get(pair=pair)
+        if not force and engine.has_state(symbol):
+            return None
+        if force:
+            engine_seq = int(get_redis().get(seq_key(symbol)) or 0)
+            if engine_seq > cursor.last_seq:
+                raise UnsettledEvents(f"{symbol}: events up to {engine_seq} are not settled yet "
+                                      f"(applied: {cursor.last_seq}); settle them first")
+        resting = []
+        for order in open_orders_for_rebuild(pair=pair):
+            untriggered = order.status == OrderStatus.UNTRIGGERED
+            remaining = None
+            if not untriggered:
+                assert order.quantity is not None
+                remaining = quantity_to_lots(order.quantity - order.filled_quantity,
+                                             pair.lot_size)
+            resting.append(RestingOrder(order=engine_order_for(order), remaining=remaining,
+                                        seq=order.engine_seq, untriggered=untriggered))
+        epoch = engine.rebuild(symbol, resting, min_seq=cursor.last_seq)
+    logger.warning("engine state of %s rebuilt from %d open orders (epoch %s)", symbol,
+                   len(resting), epoch)
+    return epoch

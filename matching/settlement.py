@@ -1,0 +1,317 @@
+"""Settlement: apply each market's engine events to PostgreSQL exactly once, in order.
+
+A consumer (``python manage.py settle``, one or more processes) loops over the markets. For one
+market it takes a short Redis lease (so one consumer works a market at a time), claims entries
+left pending by a crashed consumer (XAUTOCLAIM), else reads new ones (XREADGROUP), and applies the
+batch in ONE transaction: the market's ``MarketCursor`` row is locked and only events with
+``seq == last_seq + 1, ...`` are applied, so redelivered events are skipped and an out-of-order
+batch is refused (and retried). Then it acknowledges the entries (XACK). A crash after commit and
+before XACK redelivers events whose seq is already applied: they are skipped.
+
+Per fill (at the maker's price): the seller's locked base goes to the buyer's available, the
+buyer's locked quote (price x quantity + the buyer's fee) to the seller's available less the
+seller's fee, and both fees to the fee account; the orders' filled quantity, quote, fee and
+remaining hold move; a public ``Trade`` and one ``Fill`` per side are written; candles and the
+ticker follow. Fees are charged in the quote asset, rounded down to its decimals. When an order
+leaves the engine (``done``/``rejected``) whatever it still holds is released."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+from functools import partial
+
+import redis
+from django.db import transaction
+
+from markets.models import TradingPair
+from markets.services import TradeInput, trades_record
+from matching import events as ev
+from matching.keys import events_key
+from matching.models import MarketCursor
+from matching.publish import SettledBatch, publish_settled
+from matching.runtime import get_engine
+from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
+from wallets.models import Account, JournalTransaction
+from wallets.services import Leg, Posting, ledger_post, wallet_system_account
+
+logger = logging.getLogger(__name__)
+
+GROUP = "settlement"
+LEASE_SECONDS = 10
+
+_DONE_STATUS = {"filled": OrderStatus.FILLED}
+# Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
+# (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
+_MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)
+
+
+class SettlementGap(RuntimeError):
+    """A batch does not continue the market's applied sequence: retried later, never applied."""
+
+
+@dataclass
+class SettleOutcome:
+    applied: int = 0
+    fills: int = 0
+    last_price_ticks: int | None = None
+    batch: SettledBatch | None = None
+
+
+@dataclass
+class _Batch:
+    pair: TradingPair
+    orders: dict[int, Order]
+    fee_account_id: int
+    account_ids: dict[int, int]  # user id -> wallet account id
+    postings: list[Posting] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    trades: list[TradeInput] = field(default_factory=list)
+    acknowledged: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)
+    triggered: list[int] = field(default_factory=list)
+
+
+def _event_order_ids(events: Sequence[ev.Event]) -> set[int]:
+    ids: set[int] = set()
+    for event in events:
+        if isinstance(event, ev.Fill):
+            ids.update((int(event.maker_order_id), int(event.taker_order_id)))
+        elif isinstance(event, ev.Accepted | ev.Done | ev.Rejected | ev.Triggered):
+            ids.add(int(event.order_id))
+    return ids
+
+
+def _moment(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+
+
+def _fee(amount: Decimal, rate: Decimal, places: int) -> Decimal:
+    return (amount * rate).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def _legs(*legs: Leg) -> list[Leg]:
+    return [leg for leg in legs if leg.amount != 0]
+
+
+def _release(batch: _Batch, order: Order) -> None:
+    """Give back whatever ``order`` still holds (it has left the engine)."""
+    amount = order.hold_remaining
+    if amount <= 0:
+        return
+    pair = batch.pair
+    asset_id = pair.quote_id if order.side == Side.BUY else pair.base_id
+    account_id = batch.account_ids[order.user_id]
+    batch.postings.append(Posting(
+        kind=JournalTransaction.Kind.RELEASE, reference=f"order:{order.pk}",
+        legs=[Leg(account_id, asset_id, "locked", -amount),
+              Leg(account_id, asset_id, "available", amount)],
+    ))
+    order.hold_remaining = Decimal(0)
+
+
+def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
+    pair = batch.pair
+    maker = batch.orders[int(event.maker_order_id)]
+    taker = batch.orders[int(event.taker_order_id)]
+    price = event.price * pair.tick_size
+    quantity = event.quantity * pair.lot_size
+    quote = price * quantity
+    places = pair.quote.decimals
+    if quote != quote.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"{pair.symbol}: fill {event.seq} quote {quote} is finer than "
+                         f"{pair.quote.symbol}'s {places} decimals (tick x lot off grid)")
+    buyer, seller = (taker, maker) if event.taker_side == Side.BUY else (maker, taker)
+    buyer_rate = pair.taker_fee if buyer is taker else pair.maker_fee
+    seller_rate = pair.taker_fee if seller is taker else pair.maker_fee
+    buyer_fee = _fee(quote, buyer_rate, places)
+    seller_fee = _fee(quote, seller_rate, places)
+    buyer_account = batch.account_ids[buyer.user_id]
+    seller_account = batch.account_ids[seller.user_id]
+    batch.postings.append(Posting(
+        kind=JournalTransaction.Kind.TRADE, reference=f"trade:{pair.symbol}:{event.seq}",
+        legs=_legs(
+            Leg(seller_account, pair.base_id, "locked", -quantity),
+            Leg(buyer_account, pair.base_id, "available", quantity),
+            Leg(buyer_account, pair.quote_id, "locked", -(quote + buyer_fee)),
+            Leg(seller_account, pair.quote_id, "available", quote - seller_fee),
+            Leg(batch.fee_account_id, pair.quote_id, "available", buyer_fee + seller_fee),
+        ),
+    ))
+    for order, fee, consumed in ((buyer, buyer_fee, quote + buyer_fee),
+                                 (seller, seller_fee, quantity)):
+        order.filled_quantity += quantity
+        order.filled_quote += quote
+        order.fee_paid += fee
+        order.hold_remaining -= consumed
+        if order.hold_remaining < 0:
+            raise ValueError(f"order {order.pk} consumed more than it held (fill {event.seq})")
+        if order.status in (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.UNTRIGGERED):
+            order.status = OrderStatus.PARTIALLY_FILLED
+        batch.touched.add(order.pk)
+    created = _moment(event.ts_ms)
+    for order, fee, liquidity in ((maker, buyer_fee if maker is buyer else seller_fee,
+                                   Fill.Liquidity.MAKER),
+                                  (taker, buyer_fee if taker is buyer else seller_fee,
+                                   Fill.Liquidity.TAKER)):
+        batch.fills.append(Fill(
+            order=order, user_id=order.user_id, pair=pair, engine_seq=event.seq,
+            side=order.side, price=price, quantity=quantity, quote_quantity=quote, fee=fee,
+            fee_asset_id=pair.quote_id, liquidity=liquidity, created_at=created,
+        ))
+    batch.trades.append(TradeInput(
+        sequence=event.seq, price=price, quantity=quantity, taker_side=event.taker_side,
+        created_at=created, quote_quantity=quote, maker_order_id=maker.pk,
+        taker_order_id=taker.pk,
+    ))
+
+
+def _apply(batch: _Batch, event: ev.Event) -> None:
+    if isinstance(event, ev.Fill):
+        _apply_fill(batch, event)
+        return
+    if isinstance(event, ev.SelfTradePrevented | ev.CancelRejected):
+        return  # informational: the done events of expired orders follow
+    order = batch.orders[int(event.order_id)]
+    batch.touched.add(order.pk)
+    if isinstance(event, ev.Accepted):
+        batch.acknowledged.add(order.pk)
+        order.engine_seq = event.seq
+        if order.status == OrderStatus.PENDING:
+            stop = order.type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
+            order.status = OrderStatus.UNTRIGGERED if stop else OrderStatus.OPEN
+    elif isinstance(event, ev.Triggered):
+        order.engine_seq = event.seq
+        if order.status == OrderStatus.UNTRIGGERED:
+            order.status = OrderStatus.OPEN
+        batch.triggered.append(order.pk)
+    elif isinstance(event, ev.Done):
+        _release(batch, order)
+        if event.reason == "filled":
+            order.status = OrderStatus.FILLED
+        else:
+            order.status = OrderStatus.CANCELLED
+            reason = event.reason
+            if reason == "ioc" and order.type in _MARKET_TYPES:
+                reason = "insufficient_liquidity"
+            order.cancel_reason = reason
+    elif isinstance(event, ev.Rejected):
+        batch.acknowledged.add(order.pk)
+        _release(batch, order)
+        order.status = OrderStatus.REJECTED
+        order.cancel_reason = event.reason
+
+
+def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOutcome:
+    """Apply ``events`` (one market's, in stream order) exactly once. Owns the transaction.
+
+    Events at or below the market's cursor are skipped; the rest must continue it without a gap
+    (``SettlementGap`` otherwise: nothing is written). Lock order: the cursor row, then the
+    orders by primary key, then balances (inside ``ledger_post``, by primary key)."""
+    outcome = SettleOutcome()
+    with transaction.atomic():
+        MarketCursor.objects.get_or_create(pair=pair)
+        cursor = MarketCursor.objects.select_for_update().get(pair=pair)
+        todo = sorted((e for e in events if e.seq > cursor.last_seq), key=lambda e: e.seq)
+        if not todo:
+            return outcome
+        expected = cursor.last_seq + 1
+        for event in todo:
+            if event.seq != expected:
+                raise SettlementGap(f"{pair.symbol}: expected seq {expected}, got {event.seq}")
+            expected += 1
+
+        order_ids = _event_order_ids(todo)
+        orders = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=order_ids)
+                  .order_by("pk")}
+        missing = order_ids - orders.keys()
+        if missing:
+            # Orders the engine has but PostgreSQL does not: never settle money for them.
+            raise ValueError(f"{pair.symbol}: events name unknown orders {sorted(missing)[:5]}")
+        # Every user with an order has an account: order_place created it with the hold.
+        account_ids = dict(Account.objects.filter(user_id__in={o.user_id for o in orders.values()})
+                           .values_list("user_id", "id"))
+        batch = _Batch(pair=pair, orders=orders, account_ids=account_ids,
+                       fee_account_id=wallet_system_account(kind="fee").pk)
+        for event in todo:
+            _apply(batch, event)
+            if isinstance(event, ev.Fill):
+                outcome.fills += 1
+                outcome.last_price_ticks = event.price
+
+        ledger_post(postings=batch.postings)
+        if batch.fills:
+            Fill.objects.bulk_create(batch.fills)
+        trades_record(pair=pair, trades=batch.trades)
+        touched = [orders[pk] for pk in sorted(batch.touched)]
+        Order.objects.bulk_update(
+            touched, ["status", "cancel_reason", "filled_quantity", "filled_quote", "fee_paid",
+                      "hold_remaining", "engine_seq", "updated_at"], batch_size=500)
+        if batch.acknowledged:
+            OrderOutbox.objects.filter(order_id__in=batch.acknowledged).delete()
+        cursor.last_seq = todo[-1].seq
+        cursor.save(update_fields=["last_seq", "updated_at"])
+        outcome.applied = len(todo)
+        outcome.batch = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
+                                     trades=batch.trades, sequence=cursor.last_seq)
+        transaction.on_commit(partial(publish_settled, batch=outcome.batch), robust=True)
+    return outcome
+
+
+# --- the consumer --------------------------------------------------------------------------------
+
+def settlement_group_ensure(client: redis.Redis, symbol: str) -> None:
+    """Create the consumer group (and the stream) if missing; from the stream's start."""
+    try:
+        client.xgroup_create(events_key(symbol), GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _read(client: redis.Redis, symbol: str, consumer: str, count: int
+          ) -> list[tuple[str, dict[str, str]]]:
+    key = events_key(symbol)
+    # Entries another (crashed) consumer read but never acknowledged come first, oldest first.
+    claimed = client.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0",
+                                count=count)
+    entries = [entry for entry in claimed[1] if entry and entry[1]]
+    if entries:
+        return entries
+    answer = client.xreadgroup(GROUP, consumer, {key: ">"}, count=count)
+    return answer[0][1] if answer else []
+
+
+def settle_market(*, pair: TradingPair, consumer: str, count: int = 1000,
+                  client: redis.Redis | None = None) -> SettleOutcome:
+    """Settle up to ``count`` pending events of one market, if no other consumer holds it."""
+    from tradehive.redis_client import get_redis
+
+    client = client or get_redis()
+    symbol = pair.symbol
+    lease = client.lock(f"settle-lease:{{{symbol}}}", timeout=LEASE_SECONDS, blocking=False)
+    if not lease.acquire():
+        return SettleOutcome()
+    try:
+        try:
+            entries = _read(client, symbol, consumer, count)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            settlement_group_ensure(client, symbol)
+            entries = _read(client, symbol, consumer, count)
+        if not entries:
+            return SettleOutcome()
+        outcome = settle_events(pair=pair, events=[ev.parse_event(f) for _, f in entries])
+        client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])
+        if outcome.last_price_ticks is not None and pair.price_source == TradingPair.BOOK:
+            get_engine().trigger(symbol, outcome.last_price_ticks)
+        return outcome
+    finally:
+        try:
+            lease.release()
+        except redis.exceptions.LockError:
+            logger.warning("settlement lease of %s expired while settling", symbol)

@@ -1,0 +1,193 @@
+"""REST endpoints for orders and fills (API.md "Orders"). Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders.errors import OrderNotFound
+from orders.models import Fill, Order, OrderType, Side, TimeInForce
+from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
+from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
+from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.money import format_decimal
+from tradehive.pagination import Cursor
+
+
+class StrictBoolean(serializers.BooleanField):
+    """Only JSON ``true``/``false``: ``"yes"``, ``1`` and friends are wrong types here."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError  # pragma: no cover - fail() raises
+
+
+class StrictChoice(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(source="pair.symbol")
+    price = serializers.SerializerMethodField()
+    stop_price = serializers.SerializerMethodField()
+    quantity = serializers.SerializerMethodField()
+    quote_amount = serializers.SerializerMethodField()
+    filled_quantity = serializers.SerializerMethodField()
+    filled_quote = serializers.SerializerMethodField()
+    average_price = serializers.SerializerMethodField()
+    fee_paid = serializers.SerializerMethodField()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+    class Meta:
+        model = Order
+        fields = ["id", "client_order_id", "symbol", "side", "type", "time_in_force",
+                  "post_only", "price", "stop_price", "quantity", "quote_amount",
+                  "filled_quantity", "filled_quote", "average_price", "fee_paid", "status",
+                  "cancel_reason", "created_at", "updated_at"]
+
+    @staticmethod
+    def _fmt(value: Any, places: int) -> str | None:
+        return None if value is None else format_decimal(value, places)
+
+    def get_price(self, order: Order) -> str | None:
+        return self._fmt(order.price, order.pair.quote.decimals)
+
+    def get_stop_price(self, order: Order) -> str | None:
+        return self._fmt(order.stop_price, order.pair.quote.decimals)
+
+    def get_quantity(self, order: Order) -> str | None:
+        return self._fmt(order.quantity, order.pair.base.decimals)
+
+    def get_quote_amount(self, order: Order) -> str | None:
+        return self._fmt(order.quote_amount, order.pair.quote.decimals)
+
+    def get_filled_quantity(self, order: Order) -> str:
+        return format_decimal(order.filled_quantity, order.pair.base.decimals)
+
+    def get_filled_quote(self, order: Order) -> str:
+        return format_decimal(order.filled_quote, order.pair.quote.decimals)
+
+    def get_average_price(self, order: Order) -> str | None:
+        average = order.average_price
+        # Average price gets the quote's decimals plus a few, so it never reads as a tick it isn't.
+        return None if average is None else format_decimal(average, order.pair.quote.decimals + 4)
+
+    def get_fee_paid(self, order: Order) -> str:
+        return format_decimal(order.fee_paid, order.pair.quote.decimals)
+
+
+class FillOutputSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField()
+    symbol = serializers.CharField(source="pair.symbol")
+    price = DecimalString()
+    quantity = DecimalString()
+    quote_quantity = DecimalString()
+    fee = DecimalString()
+    fee_asset = serializers.CharField(source="fee_asset.symbol")
+    created_at = Timestamp()
+
+    class Meta:
+        model = Fill
+        fields = ["id", "order_id", "symbol", "side", "price", "quantity", "quote_quantity",
+                  "fee", "fee_asset", "liquidity", "created_at"]
+
+
+class OrderListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        symbol = serializers.CharField(max_length=21)
+        side = StrictChoice(choices=Side.values)
+        type = StrictChoice(choices=OrderType.values)
+        quantity = DecimalString(required=False)
+        quote_amount = DecimalString(required=False)
+        price = DecimalString(required=False)
+        stop_price = DecimalString(required=False)
+        time_in_force = StrictChoice(choices=TimeInForce.values, required=False)
+        post_only = StrictBoolean(required=False, default=False)
+        client_order_id = serializers.RegexField(r"^[A-Za-z0-9_.:-]{1,64}$", required=False)
+        self_trade_prevention = StrictChoice(choices=list(STP_MODES), required=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            unknown = set(self.initial_data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in sorted(unknown)})
+            return attrs
+
+    class ListQuery(serializers.Serializer):
+        symbol = serializers.CharField(max_length=21, required=False)
+        status = StrictChoice(choices=["open", "closed", "all"], required=False, default="all")
+
+    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = order_place(
+            user=request.user, symbol=data["symbol"], side=data["side"], type=data["type"],
+            quantity=data.get("quantity"), quote_amount=data.get("quote_amount"),
+            price=data.get("price"), stop_price=data.get("stop_price"),
+            time_in_force=data.get("time_in_force"), post_only=data["post_only"],
+            client_order_id=data.get("client_order_id"),
+            stp_mode=data.get("self_trade_prevention"),
+        )
+        order = order_get_for_user(user=request.user, order_id=order.pk) or order
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),
+                               OpenApiParameter("cursor", str)],
+                   responses=OrderOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = self.ListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        orders: QuerySet[Order] = order_list_for_user(
+            user=request.user, symbol=query.validated_data.get("symbol"),
+            status=query.validated_data["status"])
+        paginator = Cursor()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[OpenApiParameter("symbol", str)],
+                   responses=OrderOutputSerializer(many=True))
+    def delete(self, request: Request) -> Response:
+        symbol = request.query_params.get("symbol")
+        orders = order_cancel_all(user=request.user, symbol=symbol)
+        return Response(OrderOutputSerializer(orders, many=True).data)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses=OrderOutputSerializer)
+    def get(self, request: Request, order_id: int) -> Response:
+        order = order_get_for_user(user=request.user, order_id=order_id)
+        if order is None:
+            raise OrderNotFound()
+        return Response(OrderOutputSerializer(order).data)
+
+    @extend_schema(responses=OrderOutputSerializer)
+    def delete(self, request: Request, order_id: int) -> Response:
+        order = order_cancel(user=request.user, order_id=order_id)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class FillListApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("symbol", str), OpenApiParameter("limit", int),
+                               OpenApiParameter("cursor", str)],
+                   responses=FillOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        fills = fill_list_for_user(user=request.user, symbol=request.query_params.get("symbol"))
+        paginator = Cursor()
+        page = paginator.paginate_queryset(fills, request, view=self)
+        return paginator.get_paginated_response(FillOutputSerializer(page, many=True).data)

@@ -1,0 +1,417 @@
+"""Order writes: placement (validate, hold, insert, outbox), submission to the engine, cancels.
+
+The order lifecycle (DESIGN.md): ``order_place`` validates against the pair, holds the funds the
+order can consume and inserts the order with an outbox row in one transaction; after commit the
+order is submitted to the engine. Settlement (``matching.settlement``) applies the engine's events
+and deletes the outbox row when the engine acknowledged the order; ``outbox_relay`` re-submits
+rows left behind by a crash. Submission is idempotent (the engine ignores ids it has seen)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import partial
+
+import redis
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from markets.models import TradingPair
+from markets.selectors import pair_get
+from markets.services import pair_assert_accepts_orders
+from matching.engine import EngineOrder, EngineStateMissing, StpMode
+from matching.engine import OrderType as EngineType
+from matching.engine import Side as EngineSide
+from matching.engine import TimeInForce as EngineTif
+from matching.runtime import get_engine
+from matching.units import price_to_ticks, quantity_to_lots
+from orders.errors import (
+    BelowMinNotional,
+    DuplicateClientOrderId,
+    EngineUnavailable,
+    InsufficientLiquidity,
+    OrderNotFound,
+    OrderNotOpen,
+    StopWouldTrigger,
+)
+from orders.models import (
+    OPEN_STATUSES,
+    Order,
+    OrderOutbox,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from orders.selectors import last_trade_price
+from tradehive.errors import InvalidInput
+from tradehive.money import decimal_places
+from wallets.models import Asset, JournalTransaction
+from wallets.services import Leg, Posting, ledger_post, wallet_account_get
+
+logger = logging.getLogger(__name__)
+
+STP_MODES = tuple(mode.value for mode in StpMode)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTerms:
+    """A validated order request, and what it must hold."""
+
+    side: str
+    type: str
+    time_in_force: str
+    post_only: bool
+    price: Decimal | None
+    stop_price: Decimal | None
+    quantity: Decimal | None
+    quote_amount: Decimal | None
+    stp_mode: str
+    hold_asset: Asset
+    hold_amount: Decimal
+    # The limit the engine enforces for a market/stop-market buy by quantity (see
+    # ``protective_price``); None when the engine needs no price.
+    engine_price: Decimal | None
+
+
+def _invalid(field: str, message: str, *, code: str | None = None,
+             error: type[InvalidInput] = InvalidInput) -> InvalidInput:
+    return error(message, code=code, fields={field: [message]})
+
+
+def _ceil_to(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING)
+
+
+def _on_grid(value: Decimal, step: Decimal) -> bool:
+    return value % step == 0
+
+
+def protective_price(*, pair: TradingPair, reference: Decimal) -> Decimal:
+    """``reference`` raised by ``ORDER_MARKET_PROTECTION`` (default 5%), rounded up to the tick.
+
+    A market buy by quantity must hold funds before it knows its fill prices; it goes to the
+    engine as an IOC limit at this price, so it can never spend more than it holds (the
+    "market protection" of the big exchanges). What it cannot fill within the band is cancelled
+    with ``insufficient_liquidity``."""
+    band = Decimal(str(settings.ORDER_MARKET_PROTECTION))
+    raised = reference * (1 + band)
+    ticks = (raised / pair.tick_size).to_integral_value(rounding=ROUND_CEILING)
+    return ticks * pair.tick_size
+
+
+def _fee_rate(pair: TradingPair) -> Decimal:
+    # Hold for the dearer of the two fees: a resting order can end up either maker or taker.
+    return max(pair.maker_fee, pair.taker_fee)
+
+
+def _book_ask_walk(*, pair: TradingPair, quantity: Decimal) -> Decimal | None:
+    """The worst ask price a buy of ``quantity`` reaches in the book now (None: empty book)."""
+    lots_needed = int(quantity / pair.lot_size)
+    depth = get_engine().depth(pair.symbol, 1000)
+    worst = None
+    for price_ticks, lots in depth.asks:
+        worst = price_ticks
+        lots_needed -= lots
+        if lots_needed <= 0:
+            break
+    return None if worst is None else worst * pair.tick_size
+
+
+def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Decimal | None,
+                      quote_amount: Decimal | None, price: Decimal | None,
+                      stop_price: Decimal | None, time_in_force: str | None, post_only: bool,
+                      stp_mode: str | None) -> OrderTerms:
+    """Validate an order request against ``pair``; raise ``InvalidInput`` (with the field) or a
+    more specific error. Returns the terms and the funds to hold."""
+    if side not in Side.values:
+        raise _invalid("side", "Must be buy or sell.")
+    if type not in OrderType.values:
+        raise _invalid("type", "Must be limit, market, stop_limit or stop_market.")
+    tif = time_in_force or TimeInForce.GTC
+    if tif not in TimeInForce.values:
+        raise _invalid("time_in_force", "Must be GTC, IOC or FOK.")
+    stp = stp_mode or StpMode.EXPIRE_TAKER.value
+    if stp not in STP_MODES:
+        raise _invalid("self_trade_prevention", f"Must be one of {', '.join(STP_MODES)}.")
+    priced = type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    stop = type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
+
+    if priced and price is None:
+        raise _invalid("price", "Required for limit and stop-limit orders.")
+    if not priced and price is not None:
+        raise _invalid("price", "Market orders take no price.")
+    if stop and stop_price is None:
+        raise _invalid("stop_price", "Required for stop orders.")
+    if not stop and stop_price is not None:
+        raise _invalid("stop_price", "Only stop orders take a stop price.")
+    if post_only and (type != OrderType.LIMIT or tif != TimeInForce.GTC):
+        raise _invalid("post_only", "Only GTC limit orders can be post-only.")
+    if not priced and time_in_force not in (None, TimeInForce.IOC, TimeInForce.GTC):
+        raise _invalid("time_in_force", "Market orders are immediate-or-cancel by nature.")
+    if quantity is not None and quote_amount is not None:
+        raise _invalid("quote_amount", "Give either quantity or quote_amount, not both.")
+    if quote_amount is not None and (priced or side != Side.BUY):
+        raise _invalid("quote_amount", "Only market and stop-market buys spend a quote amount.")
+    if quantity is None and quote_amount is None:
+        raise _invalid("quantity", "Required.")
+
+    quote_places = pair.quote.decimals
+    for field, value, step in (("price", price, pair.tick_size),
+                               ("stop_price", stop_price, pair.tick_size),
+                               ("quantity", quantity, pair.lot_size)):
+        if value is not None and not _on_grid(value, step):
+            raise _invalid(field, f"Must be a multiple of {step.normalize():f}.",
+                           code="invalid_precision")
+    if quote_amount is not None and decimal_places(quote_amount) > quote_places:
+        raise _invalid("quote_amount", f"At most {quote_places} decimal places.",
+                       code="invalid_precision")
+
+    last = last_trade_price(pair=pair)
+    if stop and last is not None:
+        assert stop_price is not None
+        crossed = stop_price <= last if side == Side.BUY else stop_price >= last
+        if crossed:
+            raise _invalid("stop_price", f"The last price {last.normalize():f} already crossed "
+                           "it: use a limit or market order.", error=StopWouldTrigger)
+
+    engine_price: Decimal | None = None
+    rate = _fee_rate(pair)
+    # The value the order is worth, for the minimum-notional check and the hold.
+    if priced:
+        assert price is not None
+        assert quantity is not None
+        notional = price * quantity
+    elif quote_amount is not None:
+        notional = quote_amount
+    else:
+        assert quantity is not None
+        reference = stop_price if stop else None
+        if reference is None and side == Side.BUY:
+            reference = _book_ask_walk(pair=pair, quantity=quantity)
+            if reference is None:
+                raise _invalid("quantity", "There are no sell orders to buy from.",
+                               error=InsufficientLiquidity)
+        if reference is None:  # a market sell: value it at the best bid or the last price
+            best_bid = get_engine().best_bid_ask(pair.symbol)[0]
+            reference = best_bid * pair.tick_size if best_bid is not None else last
+            if reference is None:
+                raise _invalid("quantity", "There are no buy orders to sell to.",
+                               error=InsufficientLiquidity)
+        if side == Side.BUY:
+            engine_price = protective_price(pair=pair, reference=reference)
+            notional = engine_price * quantity
+        else:
+            notional = reference * quantity
+    if notional < pair.min_notional:
+        raise _invalid("quantity" if quote_amount is None else "quote_amount",
+                       f"The order's value must be at least {pair.min_notional.normalize():f} "
+                       f"{pair.quote.symbol}.", error=BelowMinNotional)
+
+    if side == Side.SELL:
+        assert quantity is not None
+        hold_asset, hold_amount = pair.base, quantity
+    else:
+        hold_asset = pair.quote
+        hold_amount = _ceil_to(notional * (1 + rate), quote_places)
+    return OrderTerms(side=side, type=type, time_in_force=tif if priced else TimeInForce.IOC,
+                      post_only=post_only, price=price, stop_price=stop_price, quantity=quantity,
+                      quote_amount=quote_amount, stp_mode=stp, hold_asset=hold_asset,
+                      hold_amount=hold_amount, engine_price=engine_price)
+
+
+def _same_request(order: Order, pair: TradingPair, terms: OrderTerms) -> bool:
+    return (order.pair_id == pair.pk and order.side == terms.side and order.type == terms.type
+            and order.time_in_force == terms.time_in_force and order.post_only == terms.post_only
+            and order.price == terms.price and order.stop_price == terms.stop_price
+            and order.quantity == terms.quantity and order.quote_amount == terms.quote_amount)
+
+
+def order_place(*, user: User, symbol: str, side: str, type: str,
+                quantity: Decimal | None = None, quote_amount: Decimal | None = None,
+                price: Decimal | None = None, stop_price: Decimal | None = None,
+                time_in_force: str | None = None, post_only: bool = False,
+                client_order_id: str | None = None, stp_mode: str | None = None) -> Order:
+    """Place an order: validate, hold its funds, insert it with an outbox row, submit after commit.
+
+    Idempotent by ``client_order_id``: the same id with the same parameters returns the existing
+    order; with other parameters ``DuplicateClientOrderId`` (409). Raises ``UnknownMarket``,
+    ``MarketHalted`` (423), ``InvalidInput`` and friends, ``InsufficientFunds``. The returned
+    order is ``pending`` (or ``untriggered``): settlement moves it on as the engine reports."""
+    pair = pair_get(symbol=symbol)
+    pair_assert_accepts_orders(pair=pair)
+    terms = order_terms_check(pair=pair, side=side, type=type, quantity=quantity,
+                              quote_amount=quote_amount, price=price, stop_price=stop_price,
+                              time_in_force=time_in_force, post_only=post_only, stp_mode=stp_mode)
+    if client_order_id is not None:
+        existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
+        if existing is not None:
+            if _same_request(existing, pair, terms):
+                return existing
+            raise DuplicateClientOrderId(fields={"client_order_id": ["Already used."]})
+    try:
+        return _order_insert(user=user, pair=pair, terms=terms, client_order_id=client_order_id)
+    except IntegrityError:
+        # A concurrent request with the same client_order_id won the insert.
+        existing = Order.objects.filter(user=user, client_order_id=client_order_id).first()
+        if existing is not None and _same_request(existing, pair, terms):
+            return existing
+        raise DuplicateClientOrderId(fields={"client_order_id": ["Already used."]}) from None
+
+
+@transaction.atomic
+def _order_insert(*, user: User, pair: TradingPair, terms: OrderTerms,
+                  client_order_id: str | None) -> Order:
+    order = Order.objects.create(
+        user=user, pair=pair, client_order_id=client_order_id, side=terms.side, type=terms.type,
+        time_in_force=terms.time_in_force, post_only=terms.post_only, price=terms.price,
+        stop_price=terms.stop_price, quantity=terms.quantity, quote_amount=terms.quote_amount,
+        held=terms.hold_amount, hold_remaining=terms.hold_amount, stp_mode=terms.stp_mode,
+        status=OrderStatus.PENDING,
+    )
+    account = wallet_account_get(user=user)
+    asset_id = terms.hold_asset.pk
+    ledger_post(postings=[Posting(
+        kind=JournalTransaction.Kind.HOLD, reference=f"order:{order.pk}",
+        legs=[Leg(account.pk, asset_id, "available", -terms.hold_amount),
+              Leg(account.pk, asset_id, "locked", terms.hold_amount)],
+    )])
+    OrderOutbox.objects.create(order=order)
+    transaction.on_commit(partial(order_submit, order_id=order.pk, engine_price=terms.engine_price))
+    return order
+
+
+def engine_order_for(order: Order, *, engine_price: Decimal | None = None) -> EngineOrder:
+    """The engine's integer view of ``order``.
+
+    Market and stop-market buys by quantity go to the engine as (stop-)limit IOC orders at their
+    protective price (recomputed from the stop price when not given)."""
+    pair = order.pair
+    tick, lot = pair.tick_size, pair.lot_size
+    quantity = quantity_to_lots(order.quantity, lot) if order.quantity is not None else None
+    stop = price_to_ticks(order.stop_price, tick) if order.stop_price is not None else None
+    quote_units = None
+    if order.quote_amount is not None:
+        units = (order.quote_amount / (tick * lot)).to_integral_value(rounding=ROUND_FLOOR)
+        quote_units = int(units)
+    engine_type = EngineType(order.type)
+    price = price_to_ticks(order.price, tick) if order.price is not None else None
+    tif = EngineTif(order.time_in_force)
+    if order.side == Side.BUY and order.quote_amount is None and order.type in (
+            OrderType.MARKET, OrderType.STOP_MARKET):
+        if engine_price is None:
+            # Recompute from what the order holds: hold = price x quantity x (1 + fee) rounded up.
+            per_unit = order.held / (order.quantity * (1 + _fee_rate(pair)))
+            ticks = (per_unit / tick).to_integral_value(rounding=ROUND_FLOOR)
+            engine_price = ticks * tick
+        price = price_to_ticks(engine_price, tick)
+        engine_type = EngineType.LIMIT if order.type == OrderType.MARKET else EngineType.STOP_LIMIT
+        tif = EngineTif.IOC
+    return EngineOrder(order_id=str(order.pk), owner=order.user_id, side=EngineSide(order.side),
+                       order_type=engine_type, quantity=quantity, price=price,
+                       quote_amount=quote_units, stop_price=stop, time_in_force=tif,
+                       post_only=order.post_only, stp=StpMode(order.stp_mode))
+
+
+def order_submit(*, order_id: int, engine_price: Decimal | None = None) -> bool:
+    """Hand an order to the engine (after its transaction committed). Idempotent.
+
+    Returns False when the engine could not be reached (the outbox relay retries). A market whose
+    engine state is missing is recovered from PostgreSQL first."""
+    from matching.recovery import engine_recover
+
+    order = Order.objects.select_related("pair", "pair__base", "pair__quote").get(pk=order_id)
+    if order.status != OrderStatus.PENDING:
+        return True
+    engine_order = engine_order_for(order, engine_price=engine_price)
+    engine = get_engine()
+    try:
+        try:
+            engine.submit(order.pair.symbol, engine_order)
+        except EngineStateMissing:
+            engine_recover(pair=order.pair)
+            engine.submit(order.pair.symbol, engine_order)
+    except redis.RedisError:
+        logger.exception("engine submit of order %s failed; the relay will retry", order_id)
+        OrderOutbox.objects.filter(order_id=order_id).update(attempts=F("attempts") + 1)
+        return False
+    return True
+
+
+def outbox_relay(*, older_than_s: float = 2.0, limit: int = 500) -> int:
+    """Re-submit orders whose outbox row is older than ``older_than_s`` (the engine has not
+    acknowledged them: a crash between commit and submit, or Redis was down). Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    order_ids = list(OrderOutbox.objects.filter(created_at__lt=cutoff).order_by("order_id")
+                     .values_list("order_id", flat=True)[:limit])
+    for order_id in order_ids:
+        order_submit(order_id=order_id)
+    return len(order_ids)
+
+
+def _user_order(*, user: User, order_id: int) -> Order:
+    order = (Order.objects.select_related("pair", "pair__base", "pair__quote")
+             .filter(user=user, pk=order_id).first())
+    if order is None:
+        raise OrderNotFound(fields={"id": ["No such order."]})
+    return order
+
+
+def order_cancel(*, user: User, order_id: int, wait_s: float = 1.0) -> Order:
+    """Ask the engine to cancel one of ``user``'s open orders; settlement releases the unfilled
+    hold exactly once when it applies the engine's ``done``. Waits up to ``wait_s`` for that, so
+    the answer usually shows the order cancelled. Another user's order: ``OrderNotFound``;
+    a closed order: ``OrderNotOpen`` (409)."""
+    order = _user_order(user=user, order_id=order_id)
+    if order.status not in OPEN_STATUSES:
+        raise OrderNotOpen()
+    _engine_cancel(order)
+    return _wait_closed(order, wait_s)
+
+
+def _engine_cancel(order: Order) -> None:
+    engine = get_engine()
+    try:
+        if order.status == OrderStatus.PENDING:
+            order_submit(order_id=order.pk)  # make sure the engine has it before cancelling
+        engine.cancel(order.pair.symbol, str(order.pk))
+    except redis.RedisError as exc:
+        raise EngineUnavailable() from exc
+
+
+def _wait_closed(order: Order, wait_s: float) -> Order:
+    deadline = time.monotonic() + wait_s
+    while True:
+        order.refresh_from_db()
+        if order.status not in OPEN_STATUSES or time.monotonic() >= deadline:
+            return order
+        time.sleep(0.01)
+
+
+def order_cancel_all(*, user: User, symbol: str | None = None) -> list[Order]:
+    """Cancel all of ``user``'s open orders (in one market when ``symbol``). Returns the orders
+    that were open, refreshed after the engine's answers settled (waits up to 1 s)."""
+    orders = Order.objects.select_related("pair", "pair__base", "pair__quote").filter(
+        user=user, status__in=OPEN_STATUSES)
+    if symbol is not None:
+        orders = orders.filter(pair=pair_get(symbol=symbol))
+    orders = list(orders.order_by("pk"))
+    engine = get_engine()
+    try:
+        for order in orders:
+            if order.status == OrderStatus.PENDING:
+                order_submit(order_id=order.pk)
+        for pair_symbol in sorted({order.pair.symbol for order in orders}):
+            engine.cancel_all(pair_symbol, user.pk)
+    except redis.RedisError as exc:
+        raise EngineUnavailable() from exc
+    deadline = time.monotonic() + 1.0
+    for order in orders:
+        _wait_closed(order, max(0.0, deadline - time.monotonic()))
+    return orders
