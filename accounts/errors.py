@@ -15,6 +15,14 @@ class TokenNotValid(Unauthenticated):
     default_message = "The token is invalid, expired or revoked."
 
 
+class LoginExpired(Unauthenticated):
+    """The one-time code step of a browser sign-in has no live password step: it never happened,
+    it timed out, or its code attempts are used up. Web pages only; never an API answer."""
+
+    code = "login_expired"
+    default_message = "Your sign-in timed out; enter your password again."
+
+
 class OtpInvalid(InvalidInput):
     code = "otp_invalid"
     default_message = "The one-time code is not valid."

@@ -25,13 +25,13 @@ class SignupForm(forms.Form):
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, max_length=128, strip=False)
-    otp = forms.CharField(
-        label="Authenticator code", required=False, max_length=12,
-        help_text="Only if you turned on two-factor authentication.",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+    """Step 1 of signing in; accounts with MFA then get ``OtpForm`` (step 2)."""
+
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        max_length=128, strip=False)
 
 
 class ProfileForm(forms.Form):
@@ -51,7 +51,8 @@ class PasswordChangeForm(forms.Form):
 class OtpForm(forms.Form):
     otp = forms.CharField(
         label="Authenticator code", max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                      "pattern": "[0-9]*"}),
     )
 
 

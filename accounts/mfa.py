@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_otp import devices_for_user
+from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
@@ -23,11 +23,13 @@ def mfa_verify(*, user: User, otp: str | None) -> bool:
     """True when ``otp`` is a valid, unused code of one of the user's confirmed devices.
 
     django-otp's TOTP device refuses a code at or before the last one used, so a code cannot
-    be replayed."""
+    be replayed. The device rows are locked while checking, so two requests racing with one
+    code cannot both see it unused."""
     if not otp or not isinstance(otp, str) or not otp.strip().isdigit():
         return False
-    devices = devices_for_user(user, confirmed=True)
-    return any(device.verify_token(otp.strip()) for device in devices)
+    with transaction.atomic():
+        devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True)
+        return any(device.verify_token(otp.strip()) for device in devices.order_by("pk"))
 
 
 def mfa_check(*, user: User, otp: str | None) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+from base64 import b32encode
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import qrcode
 import qrcode.image.svg
@@ -20,6 +22,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -32,6 +35,7 @@ from accounts import ratelimit
 from accounts.audit import audit_record, client_ip
 from accounts.errors import (
     AuthenticationFailed,
+    LoginExpired,
     MfaAlreadyEnabled,
     MfaNotEnabled,
     MfaNotSetUp,
@@ -67,6 +71,7 @@ class TokenPair(TypedDict):
 class MfaEnrollment:
     otpauth_url: str
     qr_svg: str
+    secret: str  # base32, for typing into an app that cannot scan
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -166,14 +171,26 @@ def user_update(*, user: User, email: str | None = None, handle: str | None = No
 
 # --- signing in --------------------------------------------------------------------------------
 
-def user_login(*, username: str, password: str, otp: str | None,
-               request: HttpRequest | None = None) -> User:
-    """Check a password (and the one-time code when the user has MFA) for a new session or JWT.
+# A browser that passed the password step of an MFA account has this long, and this many codes,
+# to finish signing in; then the password is asked again. Overridable in settings (tests use 0).
+LOGIN_OTP_STEP_SECONDS = 5 * 60
+LOGIN_OTP_ATTEMPTS = 3
+PENDING_LOGIN_SESSION_KEY = "accounts.pending_login"
 
-    Refused with 429 while the account or the address is locked out (``accounts.ratelimit``);
-    401 ``authentication_failed`` for a wrong password, unknown or closed account; 401
-    ``mfa_required`` for a missing or wrong code. A wrong code counts as a failure, so codes
-    cannot be guessed either. Every outcome is audited."""
+
+@dataclass(frozen=True)
+class SessionLoginStart:
+    """The outcome of the password step. ``otp_needed``: the user has MFA and the browser must
+    now send a code to ``session_login_finish``; otherwise ``user`` may be logged in."""
+
+    user: User
+    otp_needed: bool
+
+
+def _password_authenticate(*, username: str, password: str,
+                           request: HttpRequest | None) -> User:
+    """The password half of a sign-in: lockout check, password check, failures counted and
+    audited. Does not look at MFA and records no success."""
     ip = client_ip(request)
     try:
         ratelimit.login_throttle_check(username=username, ip=ip)
@@ -190,16 +207,118 @@ def user_login(*, username: str, password: str, otp: str | None,
                      username=username[:150], reason="password")
         raise AuthenticationFailed()
     assert isinstance(user, User)
+    return user
+
+
+def _otp_authenticate(*, user: User, otp: str | None, request: HttpRequest | None,
+                      **details: Any) -> None:
+    """The code half of a sign-in (a no-op without MFA). A wrong or replayed code counts as a
+    failed login, so codes cannot be guessed faster than passwords."""
     try:
         mfa_check(user=user, otp=otp)
     except MfaRequired:
-        ratelimit.login_failure_note(username=username, ip=ip)
+        ratelimit.login_failure_note(username=user.username, ip=client_ip(request))
         audit_record(event="login.failed", user=user, request=request, reason="otp",
-                     otp_given=bool(otp))
+                     otp_given=bool(otp), **details)
         raise
-    ratelimit.login_failures_clear(username=username)
+
+
+def _login_succeeded(*, user: User, request: HttpRequest | None, **details: Any) -> None:
+    ratelimit.login_failures_clear(username=user.username)
     update_last_login(User, user)
-    audit_record(event="login.ok", user=user, request=request)
+    audit_record(event="login.ok", user=user, request=request, **details)
+
+
+def user_login(*, username: str, password: str, otp: str | None,
+               request: HttpRequest | None = None) -> User:
+    """Check a password and, when the user has MFA, the one-time code in one go (REST tokens).
+
+    Refused with 429 while the account or the address is locked out (``accounts.ratelimit``);
+    401 ``authentication_failed`` for a wrong password, unknown or closed account; 401
+    ``mfa_required`` for a missing or wrong code. A wrong code counts as a failure, so codes
+    cannot be guessed either. Every outcome is audited."""
+    user = _password_authenticate(username=username, password=password, request=request)
+    _otp_authenticate(user=user, otp=otp, request=request)
+    _login_succeeded(user=user, request=request)
+    return user
+
+
+def _pending_login_drop(request: HttpRequest) -> None:
+    request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
+
+
+def session_login_start(*, username: str, password: str,
+                        request: HttpRequest) -> SessionLoginStart:
+    """Step 1 of a browser sign-in: the password.
+
+    Without MFA the sign-in is complete (``login.ok`` audited). With MFA nobody is logged in
+    yet: the half-authenticated user is remembered in ``request.session`` for
+    ``LOGIN_OTP_STEP_SECONDS`` and ``LOGIN_OTP_ATTEMPTS`` codes, bound to the password hash
+    (a password change in between voids it). Errors as ``user_login``."""
+    _pending_login_drop(request)
+    user = _password_authenticate(username=username, password=password, request=request)
+    if not mfa_enabled(user):
+        _login_succeeded(user=user, request=request)
+        return SessionLoginStart(user=user, otp_needed=False)
+    seconds = getattr(settings, "LOGIN_OTP_STEP_SECONDS", LOGIN_OTP_STEP_SECONDS)
+    request.session[PENDING_LOGIN_SESSION_KEY] = {
+        "user_id": user.pk,
+        # authenticate() named the backend that accepted the password; login() needs it.
+        "backend": getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[0]),
+        "auth_hash": user.get_session_auth_hash(),
+        "expires_at": time.time() + seconds,
+        "attempts_left": getattr(settings, "LOGIN_OTP_ATTEMPTS", LOGIN_OTP_ATTEMPTS),
+    }
+    return SessionLoginStart(user=user, otp_needed=True)
+
+
+def session_login_pending(*, request: HttpRequest) -> User | None:
+    """The user waiting for step 2 in this browser, or ``None`` (and the stale state dropped)
+    when there is none, it expired, or the account changed since step 1."""
+    state = request.session.get(PENDING_LOGIN_SESSION_KEY)
+    if not isinstance(state, dict) or time.time() >= state["expires_at"]:
+        _pending_login_drop(request)
+        return None
+    user = User.objects.filter(pk=int(state["user_id"]), is_active=True).first()
+    if user is None or not constant_time_compare(user.get_session_auth_hash(),
+                                                 state["auth_hash"]):
+        _pending_login_drop(request)
+        return None
+    user.backend = state["backend"]  # type: ignore[attr-defined]  # what login() reads
+    return user
+
+
+def session_login_finish(*, otp: str | None, request: HttpRequest) -> User:
+    """Step 2 of a browser sign-in: the one-time code. Returns the user for ``login()``.
+
+    401 ``login_expired`` without a live step 1 (never started, timed out, account changed) or
+    when this code used up the attempts; 401 ``mfa_required`` for a wrong or replayed code with
+    attempts left; 429 while locked out. Every wrong code also counts towards the lockout of
+    ``accounts.ratelimit``, which bounds guessing across restarts of step 1."""
+    user = session_login_pending(request=request)
+    if user is None:
+        raise LoginExpired()
+    ip = client_ip(request)
+    try:
+        ratelimit.login_throttle_check(username=user.username, ip=ip)
+    except RateLimited:
+        _pending_login_drop(request)
+        audit_record(event="login.locked", user=user, request=request, username=user.username)
+        raise
+    state = request.session[PENDING_LOGIN_SESSION_KEY]
+    try:
+        _otp_authenticate(user=user, otp=otp, request=request, step="otp")
+    except MfaRequired as exc:
+        attempts_left = int(state["attempts_left"]) - 1
+        if attempts_left <= 0:
+            _pending_login_drop(request)
+            raise LoginExpired("Too many wrong codes; enter your password again.") from exc
+        request.session[PENDING_LOGIN_SESSION_KEY] = {**state, "attempts_left": attempts_left}
+        raise MfaRequired(fields={"otp": [
+            f"The code is not valid or was already used; {attempts_left} "
+            f"{'attempt' if attempts_left == 1 else 'attempts'} left."]}) from exc
+    _pending_login_drop(request)
+    _login_succeeded(user=user, request=request, mfa=True)
     return user
 
 
@@ -325,7 +444,8 @@ def mfa_setup(*, user: User) -> MfaEnrollment:
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     url = device.config_url
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    return MfaEnrollment(otpauth_url=url, qr_svg=image.to_string(encoding="unicode"))
+    return MfaEnrollment(otpauth_url=url, qr_svg=image.to_string(encoding="unicode"),
+                         secret=b32encode(device.bin_key).decode().rstrip("="))
 
 
 @transaction.atomic

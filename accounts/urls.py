@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.login, name="login"),
+    path("login/otp/", views.login_otp, name="login_otp"),
     path("logout/", views.logout, name="logout"),
     path("profile/", views.profile, name="profile"),
     path("password/", views.password_change, name="password"),

@@ -12,12 +12,14 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.audit import audit_record
+from accounts.errors import LoginExpired
 from accounts.forms import (
     DeleteAccountForm,
     LoginForm,
@@ -27,7 +29,7 @@ from accounts.forms import (
     SignupForm,
     form_error_apply,
 )
-from accounts.mfa import mfa_enabled
+from accounts.mfa import MfaRequired, mfa_enabled
 from accounts.selectors import audit_events_recent_for_user
 from tradehive.errors import DomainError
 
@@ -61,23 +63,64 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form}, status=_status_of(form))
 
 
-@sensitive_post_parameters("password", "otp")
+def _login_url(request: HttpRequest, view: str = "accounts:login") -> str:
+    """The URL of a sign-in step, carrying ``next`` along."""
+    url = reverse(view)
+    target = _next_url(request)
+    if target != settings.LOGIN_REDIRECT_URL:
+        url = f"{url}?{urlencode({'next': target})}"
+    return url
+
+
+@sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
+    """Step 1: username and password. Accounts with MFA continue at ``login_otp``."""
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_login(**form.cleaned_data, request=request)
+            started = services.session_login_start(**form.cleaned_data, request=request)
         except DomainError as exc:
             form_error_apply(form, exc)
             status = exc.status
+        else:
+            if started.otp_needed:
+                return redirect(_login_url(request, "accounts:login_otp"))
+            session_login(request, started.user)
+            return redirect(_next_url(request))
+    if status == 200:
+        status = _status_of(form)
+    return render(request, "accounts/login.html",
+                  {"form": form, "next": _next_url(request)}, status=status)
+
+
+@sensitive_post_parameters("otp")
+@require_http_methods(["GET", "POST"])
+def login_otp(request: HttpRequest) -> HttpResponse:
+    """Step 2 for accounts with MFA: the code from the authenticator app."""
+    if request.method == "GET" and services.session_login_pending(request=request) is None:
+        messages.error(request, LoginExpired.default_message)
+        return redirect(_login_url(request))
+    form = OtpForm(request.POST or None)
+    form.fields["otp"].widget.attrs["autofocus"] = True
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.session_login_finish(otp=form.cleaned_data["otp"], request=request)
+        except MfaRequired as exc:
+            form_error_apply(form, exc)
+            status = exc.status
+        except DomainError as exc:
+            # No live step 1 (any more), or locked out: start again with the password.
+            messages.error(request, exc.message)
+            return redirect(_login_url(request))
         else:
             session_login(request, user)
             return redirect(_next_url(request))
     if status == 200:
         status = _status_of(form)
-    return render(request, "accounts/login.html",
+    return render(request, "accounts/login_otp.html",
                   {"form": form, "next": _next_url(request)}, status=status)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -55,14 +56,147 @@ def test_login_with_a_wrong_password_shows_the_error(client: Client, user: User)
     assert b"Wrong username or password." in response.content
 
 
-def test_login_with_mfa_needs_the_code(client: Client, mfa_user: User, otp_for) -> None:
-    without = client.post("/accounts/login/", {
-        "username": mfa_user.username, "password": DEFAULT_PASSWORD})
-    assert without.status_code == 401
-    assert b"one-time code" in without.content
-    with_code = client.post("/accounts/login/", {
-        "username": mfa_user.username, "password": DEFAULT_PASSWORD, "otp": otp_for(mfa_user)})
-    assert with_code.status_code == 302
+def _password_step(client: Client, user: User, query: str = "") -> HttpResponse:
+    return client.post(f"/accounts/login/{query}", {
+        "username": user.username, "password": DEFAULT_PASSWORD})
+
+
+def _signed_in(client: Client) -> bool:
+    return client.get("/accounts/profile/").status_code == 200
+
+
+def test_login_form_asks_only_for_username_and_password(client: Client) -> None:
+    # when a visitor opens the login page
+    page = client.get("/accounts/login/")
+    # then there is no code field yet
+    assert page.status_code == 200
+    assert b'name="password"' in page.content
+    assert b'name="otp"' not in page.content
+
+
+def test_login_with_mfa_asks_for_the_code_at_a_second_step(
+        client: Client, mfa_user: User, otp_for) -> None:
+    # when a user with MFA passes the password step
+    response = _password_step(client, mfa_user, "?next=/accounts/profile/")
+    # then they are sent to the code step, carrying next along, and not signed in yet
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/otp/?next=%2Faccounts%2Fprofile%2F"
+    assert not _signed_in(client)
+    assert not AuditEvent.objects.filter(user=mfa_user, event="login.ok").exists()
+    # and the code step offers a one-time-code field
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert b'autocomplete="one-time-code"' in page.content
+    assert b'inputmode="numeric"' in page.content
+    # when they type the current code
+    done = client.post("/accounts/login/otp/", {
+        "otp": otp_for(mfa_user), "next": "/accounts/profile/"})
+    # then they are signed in, sent on, and the login is audited once
+    assert done.status_code == 302
+    assert done["Location"] == "/accounts/profile/"
+    assert _signed_in(client)
+    assert AuditEvent.objects.filter(user=mfa_user, event="login.ok").count() == 1
+
+
+def test_login_otp_step_with_a_wrong_code_stays_on_the_step(
+        client: Client, mfa_user: User) -> None:
+    # given a browser at the code step
+    _password_step(client, mfa_user)
+    # when a wrong code is typed
+    response = client.post("/accounts/login/otp/", {"otp": "000000"})
+    # then the step is shown again with the error, nobody is signed in, and it is audited
+    assert response.status_code == 401
+    assert b"2 attempts left" in response.content
+    assert not _signed_in(client)
+    failed = AuditEvent.objects.get(user=mfa_user, event="login.failed")
+    assert failed.details["reason"] == "otp"
+    assert client.get("/accounts/login/otp/").status_code == 200
+
+
+def test_login_otp_step_allows_a_bounded_number_of_codes(
+        client: Client, mfa_user: User, otp_for) -> None:
+    # given a browser that typed three wrong codes
+    _password_step(client, mfa_user)
+    for _ in range(3):
+        last = client.post("/accounts/login/otp/", {"otp": "000000"}, follow=True)
+    # then it is back at the password step with the reason
+    assert last.redirect_chain[-1][0] == "/accounts/login/"
+    assert b"Too many wrong codes" in last.content
+    # and even the right code is refused until the password is typed again
+    response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)})
+    assert response["Location"] == "/accounts/login/"
+    assert not _signed_in(client)
+
+
+def test_wrong_codes_count_towards_the_account_lockout(
+        client: Client, mfa_user: User, otp_for, settings) -> None:
+    # given an account locked out after two failures, and two wrong codes typed
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    _password_step(client, mfa_user)
+    client.post("/accounts/login/otp/", {"otp": "000000"})
+    client.post("/accounts/login/otp/", {"otp": "111111"})
+    # when the right code follows
+    response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)}, follow=True)
+    # then the lockout refuses it, and the password step too
+    assert b"Too many failed attempts" in response.content
+    assert not _signed_in(client)
+    assert _password_step(client, mfa_user).status_code == 429
+    assert AuditEvent.objects.filter(user=mfa_user, event="login.locked").exists()
+
+
+def test_login_otp_step_expires(client: Client, mfa_user: User, otp_for, settings) -> None:
+    # given a code step that has timed out
+    settings.LOGIN_OTP_STEP_SECONDS = 0
+    _password_step(client, mfa_user)
+    # when the right code is typed
+    response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)}, follow=True)
+    # then the browser is back at the password step, not signed in
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
+    assert b"Your sign-in timed out" in response.content
+    assert not _signed_in(client)
+    assert not AuditEvent.objects.filter(event="login.ok").exists()
+
+
+def test_login_otp_step_without_the_password_step_is_refused(
+        client: Client, mfa_user: User, otp_for) -> None:
+    # when a browser that never passed the password step opens or posts the code step
+    page = client.get("/accounts/login/otp/")
+    response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)})
+    # then both send it to the password step and nobody is signed in
+    assert page.status_code == 302
+    assert page["Location"] == "/accounts/login/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert not _signed_in(client)
+    assert not AuditEvent.objects.filter(event="login.ok").exists()
+
+
+def test_login_otp_step_refuses_a_replayed_code(
+        client: Client, mfa_user: User, otp_for) -> None:
+    # given a code that already signed the user in once
+    code = otp_for(mfa_user)
+    _password_step(client, mfa_user)
+    assert client.post("/accounts/login/otp/", {"otp": code}).status_code == 302
+    client.post("/accounts/logout/")
+    # when the same code is used for a new sign-in
+    _password_step(client, mfa_user)
+    response = client.post("/accounts/login/otp/", {"otp": code})
+    # then it is refused
+    assert response.status_code == 401
+    assert not _signed_in(client)
+
+
+def test_login_otp_step_is_void_after_a_password_change(
+        client: Client, mfa_user: User, otp_for) -> None:
+    # given a browser at the code step, and the password changed meanwhile
+    _password_step(client, mfa_user)
+    mfa_user.set_password(NEW_PASSWORD)
+    mfa_user.save(update_fields=["password"])
+    # when the right code is typed
+    response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)})
+    # then the old password step no longer counts
+    assert response["Location"] == "/accounts/login/"
+    assert not _signed_in(client)
 
 
 def test_logout_is_post_only_and_audited(client: Client, user: User) -> None:
