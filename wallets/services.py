@@ -401,9 +401,10 @@ def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit
     cap = conf.deposit_daily_cap(asset.symbol)
     now = timezone.now()
     if cap is not None:
-        used = Deposit.objects.filter(
+        # Summed in Python: SQLite's SUM of decimals is a float sum.
+        used = sum(Deposit.objects.filter(
             user=user, asset=asset, created_at__gte=_utc_day_start(now)
-        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        ).values_list("amount", flat=True), Decimal(0))
         if used + amount > cap:
             left = format_decimal(max(cap - used, Decimal(0)), asset.decimals)
             message = (f"The daily deposit limit for {asset.symbol} is "
@@ -540,6 +541,37 @@ class LedgerProblem:
         return f"[{self.check}] {self.asset}: {self.detail}"
 
 
+EntrySums = tuple[dict[int, Decimal], dict[tuple[int, int], Decimal],
+                  dict[tuple[int, int, str], Decimal]]
+
+
+def _entry_sums() -> EntrySums:
+    """Entry sums per asset, per (journal, asset) and per (account, asset, bucket).
+
+    PostgreSQL sums NUMERIC exactly in SQL; SQLite's SUM would add floats, so there the
+    (Decimal) amounts are summed in Python."""
+    by_asset: dict[int, Decimal] = defaultdict(Decimal)
+    by_journal: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    by_bucket: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
+    if connection.vendor == "postgresql":
+        for row in LedgerEntry.objects.values("asset_id").annotate(total=Sum("amount")):
+            by_asset[row["asset_id"]] = row["total"]
+        for row in (LedgerEntry.objects.values("journal_id", "asset_id")
+                    .annotate(total=Sum("amount")).exclude(total=0)):
+            by_journal[(row["journal_id"], row["asset_id"])] = row["total"]
+        for row in (LedgerEntry.objects.values("account_id", "asset_id", "bucket")
+                    .annotate(total=Sum("amount"))):
+            by_bucket[(row["account_id"], row["asset_id"], row["bucket"])] = row["total"]
+        return dict(by_asset), dict(by_journal), dict(by_bucket)
+    rows = LedgerEntry.objects.values_list("journal_id", "account_id", "asset_id", "bucket",
+                                           "amount").iterator(chunk_size=5000)
+    for journal_id, account_id, asset_id, bucket, amount in rows:
+        by_asset[asset_id] += amount
+        by_journal[(journal_id, asset_id)] += amount
+        by_bucket[(account_id, asset_id, bucket)] += amount
+    return dict(by_asset), dict(by_journal), dict(by_bucket)
+
+
 def ledger_verify() -> list[LedgerProblem]:
     """Check the ledger's invariants; an empty list means all hold.
 
@@ -551,22 +583,15 @@ def ledger_verify() -> list[LedgerProblem]:
     transient mismatch)."""
     symbols = dict(Asset.objects.values_list("id", "symbol"))
     problems: list[LedgerProblem] = []
-
-    for row in LedgerEntry.objects.values("asset_id").annotate(total=Sum("amount")):
-        if row["total"] != 0:
-            problems.append(LedgerProblem("entries_sum", symbols[row["asset_id"]],
-                                          f"entries sum to {row['total']}, not 0"))
-    unbalanced = (LedgerEntry.objects.values("journal_id", "asset_id")
-                  .annotate(total=Sum("amount")).exclude(total=0))
-    for row in unbalanced:
-        problems.append(LedgerProblem("journal_sum", symbols[row["asset_id"]],
-                                      f"journal {row['journal_id']} sums to {row['total']}"))
-
-    sums: dict[tuple[int, int, str], Decimal] = {
-        (row["account_id"], row["asset_id"], row["bucket"]): row["total"]
-        for row in LedgerEntry.objects.values("account_id", "asset_id", "bucket")
-        .annotate(total=Sum("amount"))
-    }
+    by_asset, by_journal, sums = _entry_sums()
+    for asset_id, total in by_asset.items():
+        if total != 0:
+            problems.append(LedgerProblem("entries_sum", symbols[asset_id],
+                                          f"entries sum to {total}, not 0"))
+    for (journal_id, asset_id), total in by_journal.items():
+        if total != 0:
+            problems.append(LedgerProblem("journal_sum", symbols[asset_id],
+                                          f"journal {journal_id} sums to {total}"))
     holds = open_holds()
     seen: set[tuple[int, int]] = set()
     for balance in Balance.objects.select_related("account").order_by("pk"):
