@@ -91,10 +91,10 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 class FillOutputSerializer(serializers.ModelSerializer):
     order_id = serializers.IntegerField()
     symbol = serializers.CharField(source="pair.symbol")
-    price = DecimalString()
-    quantity = DecimalString()
-    quote_quantity = DecimalString()
-    fee = DecimalString()
+    price = serializers.SerializerMethodField()
+    quantity = serializers.SerializerMethodField()
+    quote_quantity = serializers.SerializerMethodField()
+    fee = serializers.SerializerMethodField()
     fee_asset = serializers.CharField(source="fee_asset.symbol")
     created_at = Timestamp()
 
@@ -102,6 +102,18 @@ class FillOutputSerializer(serializers.ModelSerializer):
         model = Fill
         fields = ["id", "order_id", "symbol", "side", "price", "quantity", "quote_quantity",
                   "fee", "fee_asset", "liquidity", "created_at"]
+
+    def get_price(self, fill: Fill) -> str:
+        return format_decimal(fill.price, fill.pair.quote.decimals)
+
+    def get_quantity(self, fill: Fill) -> str:
+        return format_decimal(fill.quantity, fill.pair.base.decimals)
+
+    def get_quote_quantity(self, fill: Fill) -> str:
+        return format_decimal(fill.quote_quantity, fill.pair.quote.decimals)
+
+    def get_fee(self, fill: Fill) -> str:
+        return format_decimal(fill.fee, fill.fee_asset.decimals)
 
 
 class OrderListApi(APIView):

@@ -1,0 +1,85 @@
+"""Real processes for integration tests: the test database's URL and a process runner.
+
+pytest-django's test database is a real database (PostgreSQL, or the SQLite file in var/), so a
+subprocess pointed at it with ``DATABASE_URL`` sees what a ``transaction=True`` test committed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def database_url_of_tests() -> str:
+    """A ``DATABASE_URL`` for the current test database."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that uses the test database and Redis."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url_of_tests(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "tradehive.settings.test",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def start_manage(*args: str, **env: str) -> subprocess.Popen[bytes]:
+    """``python manage.py <args>`` on the test database, in the background."""
+    # S603: our own interpreter and manage.py with literal arguments from the tests.
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=process_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+
+
+def run_python(code: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``code`` in a fresh interpreter with Django set up on the test database."""
+    prelude = "import django; django.setup()\n"
+    # S603: our own interpreter running code written in the tests.
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", prelude + code], cwd=ROOT, env=process_env(**env),
+        capture_output=True, timeout=timeout, check=False,
+    )
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float = 20.0,
+               interval: float = 0.05, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    """Terminate ``process`` and return what it printed."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    out = process.stdout.read() if process.stdout else b""
+    return out.decode(errors="replace")
