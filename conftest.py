@@ -9,6 +9,9 @@ import redis as redis_lib
 from django.conf import settings
 from rest_framework.test import APIClient
 
+# Browser fixtures (browser, page, screenshot) for tests marked ``browser``.
+pytest_plugins = ["tradehive.testing.browser"]
+
 
 @pytest.fixture
 def redis_client() -> Iterator[redis_lib.Redis]:

@@ -60,7 +60,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             session_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to TradeHive.")
             return redirect(_next_url(request))
-    return render(request, "accounts/signup.html", {"form": form}, status=_status_of(form))
+    return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)},
+                  status=_status_of(form))
 
 
 def _login_url(request: HttpRequest, view: str = "accounts:login") -> str:
