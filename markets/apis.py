@@ -52,6 +52,27 @@ class PairOut(serializers.Serializer):
     taker_fee = DecimalString()
     status = serializers.ChoiceField(choices=TradingPair.Status.choices)
     price_source = serializers.CharField()
+    # --- feeds: a feed market's newest observed price time and age (null for book markets) ---
+    last_price_at = serializers.SerializerMethodField()
+    feed_age_ms = serializers.SerializerMethodField()
+
+    def _feed_latest(self, pair: TradingPair) -> Any:
+        from feeds.selectors import feed_latest_many
+
+        latest = self.context.get("feed_latest")
+        if latest is None:
+            latest = self.context["feed_latest"] = feed_latest_many(
+                pairs=list(self.parent.instance) if self.parent is not None else [pair])
+        return latest.get(pair.symbol)
+
+    def get_last_price_at(self, pair: TradingPair) -> str | None:
+        latest = self._feed_latest(pair)
+        return iso_ms(latest.received_at) if latest is not None else None
+
+    def get_feed_age_ms(self, pair: TradingPair) -> int | None:
+        latest = self._feed_latest(pair)
+        return latest.age_ms if latest is not None else None
+    # --- end feeds ---
 
 
 class TickerOut(serializers.Serializer):

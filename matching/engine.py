@@ -19,7 +19,7 @@ import redis
 from redis.commands.core import Script
 
 from matching.events import Event, Triggered, parse_script_answer
-from matching.keys import epoch_key, market_keys
+from matching.keys import epoch_key, feed_stats_key, market_keys, prices_key, seq_key
 from matching.scripts import SCRIPT_NAMES, script_source
 from matching.units import MAX_ENGINE_INT
 from tradehive.errors import DomainError
@@ -395,6 +395,115 @@ class Engine:
 
     def has_state(self, symbol: str) -> bool:
         return self.epoch(symbol) is not None
+
+    # --- price feeds (docs/feeds.md): additive; the house is the counterparty ----------------
+
+    def _feed_pipeline(self, calls: Sequence[tuple[str, Script, Sequence[str], Sequence[str]]]
+                       ) -> list[Any]:
+        """EVALSHA each (symbol, script, keys, args) in one pipeline; NOSCRIPT reloads once."""
+        self._load_scripts()
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for _, script, keys, args in calls:
+                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            answers = list(pipe.execute(raise_on_error=False))
+            if attempt == 0 and any(isinstance(a, redis.exceptions.NoScriptError)
+                                    for a in answers):
+                self._load_scripts()  # Redis restarted between the check and the pipeline
+                continue
+            return answers
+        return answers
+
+    def feed_observe_many(self, observations: Sequence[tuple[str, PriceObservation]], *,
+                          maxlen: int, max_age_ms: int) -> list[str]:
+        """Append each observation to its market's window ``prices:{S}`` (one pipeline).
+        Returns the entry ids (``<received ms>-<n>``). Needs no engine state."""
+        script = self._scripts["feed_observe"]
+        calls = []
+        for symbol, obs in observations:
+            _check_int("price_ticks", obs.price_ticks, required=True)
+            calls.append((symbol, script,
+                          (prices_key(symbol), seq_key(symbol), feed_stats_key(symbol)),
+                          (str(obs.price_ticks), obs.raw, _opt(obs.source_ts_ms), str(maxlen),
+                           str(max_age_ms))))
+        answers = self._feed_pipeline(calls)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return [_text(a) for a in answers]
+
+    def feed_fill_many(self, symbols: Sequence[str], *, window_limit: int = 256
+                       ) -> dict[str, FeedPass | EngineStateMissing]:
+        """One matching pass per market against its window since the last pass (one pipeline).
+        A market without engine state maps to ``EngineStateMissing`` (its window is kept)."""
+        script = self._scripts["feed_fill"]
+        calls = [(symbol, script, (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol)),
+                  (str(window_limit),)) for symbol in symbols]
+        results: dict[str, FeedPass | EngineStateMissing] = {}
+        for (symbol, *_), answer in zip(calls, self._feed_pipeline(calls), strict=True):
+            if isinstance(answer, Exception):
+                if str(answer).startswith("NOSTATE"):
+                    results[symbol] = EngineStateMissing(f"{symbol}: {answer}")
+                    continue
+                raise answer
+            events, stop_prices, observations, distinct = answer
+            results[symbol] = FeedPass(events=parse_script_answer(events),
+                                       stop_prices=[int(p) for p in stop_prices],
+                                       observations=int(observations),
+                                       distinct_prices=int(distinct))
+        return results
+
+    def feed_fill(self, symbol: str, *, window_limit: int = 256) -> FeedPass:
+        """``feed_fill_many`` for one market; raises ``EngineStateMissing``."""
+        result = self.feed_fill_many([symbol], window_limit=window_limit)[symbol]
+        if isinstance(result, EngineStateMissing):
+            raise result
+        return result
+
+    def feed_take(self, symbol: str, order: EngineOrder, *, stale_after_ms: int) -> list[Event]:
+        """Accept a market (or IOC limit) order of a feed-priced market and fill it whole
+        against the house at the latest observation no older than ``stale_after_ms``.
+        Idempotent by ``order_id`` like ``submit``."""
+        order.check()
+        if order.order_type not in (OrderType.MARKET, OrderType.LIMIT) or (
+                order.order_type == OrderType.LIMIT and order.time_in_force != TimeInForce.IOC):
+            raise InvalidEngineOrder("feed_take takes market orders or IOC limits")
+        keys = (*_keys(symbol), prices_key(symbol))
+        args = [*order.script_args(), str(self.seen_window_ms), str(stale_after_ms)]
+        try:
+            answer = self._scripts["feed_take"](keys=keys, args=args)
+        except redis.ResponseError as exc:
+            if str(exc).startswith("NOSTATE"):
+                raise EngineStateMissing(f"{symbol}: {exc}") from exc
+            raise
+        return parse_script_answer(answer)
+
+
+# --- price feeds: value types ---------------------------------------------------------------------
+
+HOUSE_ORDER_ID = "house"  # the counterparty id in feed fills (owner HOUSE_OWNER)
+HOUSE_OWNER = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceObservation:
+    """One price from a feed: ``price_ticks`` on the market's grid, ``raw`` as the source sent
+    it, ``source_ts_ms`` the source's own timestamp (None when the source gives none)."""
+
+    price_ticks: int
+    raw: str
+    source_ts_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPass:
+    """What one matching pass did: its events, the distinct window prices that cross a parked
+    stop (the caller runs ``trigger`` with each, in order), observations read, distinct prices."""
+
+    events: list[Event]
+    stop_prices: list[int]
+    observations: int
+    distinct_prices: int
 
 
 def _read_answers(connection: Any, count: int) -> list[Any]:

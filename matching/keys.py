@@ -53,3 +53,15 @@ def epoch_key(symbol: str) -> str:
 def seq_key(symbol: str) -> str:
     """The market's last engine sequence (the ``seq`` of its newest event)."""
     return f"seq:{{{check_symbol(symbol)}}}"
+
+
+# --- price feeds (docs/feeds.md) -----------------------------------------------------------------
+
+def prices_key(symbol: str) -> str:
+    """The market's price window: a stream of feed observations (id = received ms)."""
+    return f"prices:{{{check_symbol(symbol)}}}"
+
+
+def feed_stats_key(symbol: str) -> str:
+    """Hash of the market's feed bookkeeping: polls, passes, last_poll_ms, last_pass_ms, cursor."""
+    return f"feedstats:{{{check_symbol(symbol)}}}"

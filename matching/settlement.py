@@ -13,7 +13,13 @@ buyer's locked quote (price x quantity + the buyer's fee) to the seller's availa
 seller's fee, and both fees to the fee account; the orders' filled quantity, quote, fee and
 remaining hold move; a public ``Trade`` and one ``Fill`` per side are written; candles and the
 ticker follow. Fees are charged in the quote asset, rounded down to its decimals. When an order
-leaves the engine (``done``/``rejected``) whatever it still holds is released."""
+leaves the engine (``done``/``rejected``) whatever it still holds is released.
+
+Feed fills (docs/feeds.md): a fill whose maker or taker is ``house`` (owner 0) trades the user's
+order against the house liquidity account (``wallet_system_account(kind="house")``): the house
+gives or takes from its *available* balance, pays no fee, and gets no ``Fill`` row; the user's
+side is settled exactly as above (maker or taker fee by its role). The house is funded from the
+external account (``seed_demo``); it never goes negative (``ledger_post`` refuses)."""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from django.db import transaction
 from markets.models import TradingPair
 from markets.services import TradeInput, trades_record
 from matching import events as ev
+from matching.engine import HOUSE_ORDER_ID
 from matching.keys import events_key
 from matching.models import MarketCursor
 from matching.publish import SettledBatch, publish_settled
@@ -73,13 +80,15 @@ class _Batch:
     acknowledged: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
     triggered: list[int] = field(default_factory=list)
+    house_account_id: int | None = None  # set when the batch has feed (house) fills
 
 
 def _event_order_ids(events: Sequence[ev.Event]) -> set[int]:
     ids: set[int] = set()
     for event in events:
         if isinstance(event, ev.Fill):
-            ids.update((int(event.maker_order_id), int(event.taker_order_id)))
+            ids.update(int(i) for i in (event.maker_order_id, event.taker_order_id)
+                       if i != HOUSE_ORDER_ID)
         elif isinstance(event, ev.Accepted | ev.Done | ev.Rejected | ev.Triggered):
             ids.add(int(event.order_id))
     return ids
@@ -113,10 +122,15 @@ def _release(batch: _Batch, order: Order) -> None:
     order.hold_remaining = Decimal(0)
 
 
+def _fill_order(batch: _Batch, order_id: str) -> Order | None:
+    """The order of one side of a fill; None for the house (a feed fill's counterparty)."""
+    return None if order_id == HOUSE_ORDER_ID else batch.orders[int(order_id)]
+
+
 def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
     pair = batch.pair
-    maker = batch.orders[int(event.maker_order_id)]
-    taker = batch.orders[int(event.taker_order_id)]
+    maker = _fill_order(batch, event.maker_order_id)
+    taker = _fill_order(batch, event.taker_order_id)
     price = event.price * pair.tick_size
     quantity = event.quantity * pair.lot_size
     quote = price * quantity
@@ -127,22 +141,25 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
     buyer, seller = (taker, maker) if event.taker_side == Side.BUY else (maker, taker)
     buyer_rate = pair.taker_fee if buyer is taker else pair.maker_fee
     seller_rate = pair.taker_fee if seller is taker else pair.maker_fee
-    buyer_fee = _fee(quote, buyer_rate, places)
-    seller_fee = _fee(quote, seller_rate, places)
-    buyer_account = batch.account_ids[buyer.user_id]
-    seller_account = batch.account_ids[seller.user_id]
+    # The house (None) pays no fee and trades from its available balance, having no hold.
+    buyer_fee = _fee(quote, buyer_rate, places) if buyer is not None else Decimal(0)
+    seller_fee = _fee(quote, seller_rate, places) if seller is not None else Decimal(0)
+    buyer_account, buyer_bucket = _fill_account(batch, buyer)
+    seller_account, seller_bucket = _fill_account(batch, seller)
     batch.postings.append(Posting(
         kind=JournalTransaction.Kind.TRADE, reference=f"trade:{pair.symbol}:{event.seq}",
         legs=_legs(
-            Leg(seller_account, pair.base_id, "locked", -quantity),
+            Leg(seller_account, pair.base_id, seller_bucket, -quantity),
             Leg(buyer_account, pair.base_id, "available", quantity),
-            Leg(buyer_account, pair.quote_id, "locked", -(quote + buyer_fee)),
+            Leg(buyer_account, pair.quote_id, buyer_bucket, -(quote + buyer_fee)),
             Leg(seller_account, pair.quote_id, "available", quote - seller_fee),
             Leg(batch.fee_account_id, pair.quote_id, "available", buyer_fee + seller_fee),
         ),
     ))
     for order, fee, consumed in ((buyer, buyer_fee, quote + buyer_fee),
                                  (seller, seller_fee, quantity)):
+        if order is None:
+            continue
         order.filled_quantity += quantity
         order.filled_quote += quote
         order.fee_paid += fee
@@ -157,6 +174,8 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
                                    Fill.Liquidity.MAKER),
                                   (taker, buyer_fee if taker is buyer else seller_fee,
                                    Fill.Liquidity.TAKER)):
+        if order is None:
+            continue
         batch.fills.append(Fill(
             order=order, user_id=order.user_id, pair=pair, engine_seq=event.seq,
             side=order.side, price=price, quantity=quantity, quote_quantity=quote, fee=fee,
@@ -164,9 +183,20 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
         ))
     batch.trades.append(TradeInput(
         sequence=event.seq, price=price, quantity=quantity, taker_side=event.taker_side,
-        created_at=created, quote_quantity=quote, maker_order_id=maker.pk,
-        taker_order_id=taker.pk,
+        created_at=created, quote_quantity=quote,
+        maker_order_id=maker.pk if maker is not None else None,
+        taker_order_id=taker.pk if taker is not None else None,
     ))
+
+
+def _fill_account(batch: _Batch, order: Order | None) -> tuple[int, str]:
+    """(wallet account id, bucket paid from) of one side: a user's hold, or the house's
+    available balance."""
+    if order is not None:
+        return batch.account_ids[order.user_id], "locked"
+    if batch.house_account_id is None:
+        batch.house_account_id = wallet_system_account(kind="house").pk
+    return batch.house_account_id, "available"
 
 
 def _apply(batch: _Batch, event: ev.Event) -> None:

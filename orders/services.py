@@ -173,6 +173,15 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         raise _invalid("quote_amount", f"At most {quote_places} decimal places.",
                        code="invalid_precision")
 
+    # --- feeds: a feed-priced market prices market orders at its latest fresh observation
+    # (StalePrice when there is none within FEED_STALE_AFTER_S; docs/feeds.md) ---
+    feed_price: Decimal | None = None
+    if pair.is_feed_priced and type == OrderType.MARKET:
+        from feeds.selectors import feed_price_fresh
+
+        feed_price = feed_price_fresh(pair=pair)
+    # --- end feeds ---
+
     last = last_trade_price(pair=pair)
     if stop and last is not None:
         assert stop_price is not None
@@ -192,7 +201,7 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         notional = quote_amount
     else:
         assert quantity is not None
-        reference = stop_price if stop else None
+        reference = stop_price if stop else feed_price  # feeds: None for book markets
         if reference is None and side == Side.BUY:
             reference = _book_ask_walk(pair=pair, quantity=quantity)
             if reference is None:
@@ -331,12 +340,19 @@ def order_submit(*, order_id: int, engine_price: Decimal | None = None) -> bool:
         return True
     engine_order = engine_order_for(order, engine_price=engine_price)
     engine = get_engine()
+    submit = engine.submit
+    # --- feeds: market orders of feed-priced markets fill against the house at the latest
+    # observation (docs/feeds.md) ---
+    if order.pair.is_feed_priced and order.type == OrderType.MARKET:
+        submit = partial(engine.feed_take,
+                         stale_after_ms=int(settings.FEED_STALE_AFTER_S * 1000))
+    # --- end feeds ---
     try:
         try:
-            engine.submit(order.pair.symbol, engine_order)
+            submit(order.pair.symbol, engine_order)
         except EngineStateMissing:
             engine_recover(pair=order.pair)
-            engine.submit(order.pair.symbol, engine_order)
+            submit(order.pair.symbol, engine_order)
     except redis.RedisError:
         logger.exception("engine submit of order %s failed; the relay will retry", order_id)
         OrderOutbox.objects.filter(order_id=order_id).update(attempts=F("attempts") + 1)

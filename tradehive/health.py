@@ -34,9 +34,25 @@ def check_redis() -> str:
     return "ok"
 
 
+def check_feed() -> tuple[int | None, str | None]:
+    """(age in ms of the stalest feed market's newest price, "ok"/"stale"/None); feeds app."""
+    from feeds.selectors import feed_age_ms
+
+    try:
+        age, stale = feed_age_ms()
+    except Exception:  # a feed read failing must not fail the health check itself
+        logger.exception("health: feed age check failed")
+        return None, "unknown"
+    if age is None and not stale:
+        return None, None
+    return age, "stale" if stale else "ok"
+
+
 def health_report() -> dict[str, Any]:
-    """Status of each dependency. Engine lag and feed age are added by later subsystems."""
-    return {"db": check_db(), "redis": check_redis(), "engine_lag_ms": None, "feed_age_ms": None}
+    """Status of each dependency. Engine lag is added by a later subsystem."""
+    feed_age, feed = check_feed()
+    return {"db": check_db(), "redis": check_redis(), "engine_lag_ms": None,
+            "feed_age_ms": feed_age, "feed": feed}
 
 
 @require_GET

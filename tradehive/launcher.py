@@ -32,6 +32,10 @@ def process_table(port: int) -> dict[str, list[str]]:
                 "--ws-per-message-deflate", "false", "--no-access-log"],
         "worker": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-P", "threads", "-c", "8",
                    "-l", "warning", "-n", f"worker-{os.getpid()}@%h"],
+        # Price feed polls/matching passes (0.25 s / 0.5 s) get their own worker and queue, so
+        # slow tasks elsewhere never delay them (docs/feeds.md).
+        "feeds": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-Q", "feeds", "-P",
+                  "threads", "-c", "4", "-l", "warning", "-n", f"feeds-{os.getpid()}@%h"],
         "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
                  str(ROOT / "var" / "celerybeat-schedule")],
         "settle": [PYTHON, "manage.py", "settle"],

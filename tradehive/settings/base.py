@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "markets",
     "orders",
     "matching",
+    "feeds",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +160,40 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "orders-relay-outbox": {"task": "orders.tasks.relay_outbox", "schedule": 1.0,
                             "options": {"expires": 5}},
 }
+
+# --- Price feeds (docs/feeds.md) ---------------------------------------------------------------
+# Market orders of feed-priced markets need an observation at most this old (else stale_price).
+FEED_STALE_AFTER_S = float(os.environ.get("FEED_STALE_AFTER_S", "10"))
+FEED_POLL_INTERVAL_S = 0.25
+FEED_MATCH_INTERVAL_S = 0.5
+# A price window prices:{SYMBOL} keeps about this many observations, none older than this.
+FEED_WINDOW_MAXLEN = 1000
+FEED_WINDOW_MAX_AGE_S = 300
+FEED_SIM = {
+    "seed": int(os.environ.get("FEED_SIM_SEED", "20240901")),
+    "drift": 0.0,  # annualised
+    "volatility": float(os.environ.get("FEED_SIM_VOLATILITY", "1.5")),  # annualised
+    "markets": {"BTC-KRW": {"start": "95000000"}, "ETH-KRW": {"start": "4500000"},
+                "XRP-KRW": {"start": "3000"}},
+    "default_start_ticks": 10000,  # markets not listed start at 10,000 ticks
+}
+FEED_SOURCES = {
+    "upbit": {"url": os.environ.get("FEED_UPBIT_URL", "https://api.upbit.com")},
+    "bithumb": {"url": os.environ.get("FEED_BITHUMB_URL", "https://api.bithumb.com")},
+    "binance": {"url": os.environ.get("FEED_BINANCE_URL", "https://api.binance.com")},
+}
+CELERY_TASK_ROUTES = {"feeds.tasks.*": {"queue": "feeds"}}
+# Float schedules keep beat's sub-second cadence (CELERY_BEAT_MAX_LOOP_INTERVAL above); expires
+# drops a message that waited a whole interval, so a backlog never runs late in a burst.
+CELERY_BEAT_SCHEDULE.update({
+    f"feeds-poll-{source}": {"task": "feeds.tasks.poll_source", "schedule": FEED_POLL_INTERVAL_S,
+                             "args": (source,), "options": {"expires": FEED_POLL_INTERVAL_S}}
+    for source in ("sim", *FEED_SOURCES)
+})
+CELERY_BEAT_SCHEDULE["feeds-match"] = {
+    "task": "feeds.tasks.match_markets", "schedule": FEED_MATCH_INTERVAL_S,
+    "options": {"expires": FEED_MATCH_INTERVAL_S}}
+# --- end price feeds ------------------------------------------------------------------------
 
 # Market buys by quantity run as IOC limits at the reference price raised by this fraction.
 ORDER_MARKET_PROTECTION = os.environ.get("ORDER_MARKET_PROTECTION", "0.05")

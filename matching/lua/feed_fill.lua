@@ -1,0 +1,85 @@
+-- feed_fill.lua (lib.lua is prepended): one matching pass of a feed-priced market against the
+-- tumbling window of price observations appended since the previous pass.
+-- Rules (docs/feeds.md): duplicate prices in the window collapse to one observation (the latest,
+-- whose engine sequence admits the most orders); for each distinct observed price p, in time
+-- order, every resting bid with price >= p and every resting ask with price <= p that the
+-- engine accepted before that observation (order seq <= the observation's seq) is filled WHOLE
+-- (its full remaining quantity) at ITS OWN limit price against the house: a fill event with
+-- counterparty 'house' (owner 0), then the order's done(filled). The house takes the other
+-- side, so taker_order_id = 'house', taker_side = the opposite of the order's side.
+-- KEYS: the 14 market keys described in lib.lua, 15 prices:{S}, 16 feedstats:{S}.
+-- ARGV: 1 at most this many observations per pass (the rest wait for the next pass).
+-- Returns {events ('' if none), distinct prices that cross a parked stop (caller calls
+-- trigger with each, in order), observations read, distinct prices}.
+assert(#KEYS == 16, 'feed_fill: 16 keys')
+assert(#ARGV == 1, 'feed_fill: 1 arg')
+local PRICES, FEEDSTATS = 15, 16
+
+local missing = require_state()
+if missing then return missing end
+local limit = int_arg(ARGV[1])
+assert(limit and limit > 0, 'feed_fill: window limit')
+
+redis.call('HINCRBY', KEYS[FEEDSTATS], 'passes', 1)
+redis.call('HSET', KEYS[FEEDSTATS], 'last_pass_ms', n2s(now_ms))
+local cursor = redis.call('HGET', KEYS[FEEDSTATS], 'cursor') or '0-0'
+local entries = redis.call('XRANGE', KEYS[PRICES], '(' .. cursor, '+', 'COUNT', n2s(limit))
+if #entries == 0 then
+    return {'', {}, 0, 0}
+end
+redis.call('HSET', KEYS[FEEDSTATS], 'cursor', entries[#entries][1])
+
+-- Collapse duplicates: one slot per distinct price, keeping its latest sequence, ordered by
+-- the time of that latest occurrence.
+local last_at, seq_of = {}, {}
+for i, entry in ipairs(entries) do
+    local f = entry[2]
+    local price, seq
+    for j = 1, #f, 2 do
+        if f[j] == 'p' then price = tonumber(f[j + 1]) elseif f[j] == 'seq' then
+            seq = tonumber(f[j + 1]) end
+    end
+    last_at[price] = i
+    seq_of[price] = seq
+end
+local prices = {}
+for price, _ in pairs(last_at) do prices[#prices + 1] = price end
+table.sort(prices, function(a, b) return last_at[a] < last_at[b] end)
+
+local function seq_of_member(member)
+    return tonumber(string.sub(member, 1, 16))
+end
+
+-- Fills every eligible order in `members` (all on `side`, already crossed) whole.
+local function fill_whole(members, side, obs_seq)
+    local book, levels, depth = side_keys(side)
+    local house_side = 'sell'
+    if side == 'sell' then house_side = 'buy' end
+    for _, member in ipairs(members) do
+        if seq_of_member(member) <= obs_seq then
+            local id = id_of(member)
+            local o = load_order(id)
+            redis.call('ZREM', book, member)
+            level_sub(levels, depth, o.price, o.rem)
+            drop_order(o)
+            emit('fill', {'maker_order_id', o.id, 'taker_order_id', 'house',
+                'maker_owner', o.owner, 'taker_owner', '0', 'taker_side', house_side,
+                'price', n2s(o.price), 'quantity', n2s(o.rem), 'maker_remaining', '0'})
+            emit('done', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
+                'reason', 'filled', 'remaining', '0'})
+        end
+    end
+end
+
+local crossing_stops = {}
+for _, price in ipairs(prices) do
+    local obs_seq = seq_of[price]
+    fill_whole(redis.call('ZRANGEBYSCORE', KEYS[BIDS], '-inf', n2s(-price)), 'buy', obs_seq)
+    fill_whole(redis.call('ZRANGEBYSCORE', KEYS[ASKS], '-inf', n2s(price)), 'sell', obs_seq)
+    if #redis.call('ZRANGEBYSCORE', KEYS[STOPS_BUY], '-inf', n2s(price), 'LIMIT', 0, 1) > 0
+        or #redis.call('ZRANGEBYSCORE', KEYS[STOPS_SELL], '-inf', n2s(-price), 'LIMIT', 0, 1)
+        > 0 then
+        crossing_stops[#crossing_stops + 1] = n2s(price)
+    end
+end
+return {flush(), crossing_stops, #entries, #prices}
