@@ -284,3 +284,15 @@ def test_admin_actions_reset_mfa_and_disable(client: Client, mfa_user: User) -> 
     # and the audit log is readable but not editable
     assert client.get("/admin/accounts/auditevent/").status_code == 200
     assert client.get("/admin/accounts/auditevent/add/").status_code == 403
+
+
+def test_login_otp_step_refuses_an_account_disabled_meanwhile(
+        client: Client, mfa_user: User, otp_for) -> None:
+    # given a browser at the code step, and the account disabled meanwhile
+    _password_step(client, mfa_user)
+    User.objects.filter(pk=mfa_user.pk).update(is_active=False)
+    # when the right code is typed
+    response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)})
+    # then nobody is signed in
+    assert response["Location"] == "/accounts/login/"
+    assert not AuditEvent.objects.filter(event="login.ok").exists()
