@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -23,6 +25,11 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market
 ]
+
+if os.environ.get("TRADEHIVE_BENCH_ENDPOINTS") == "1":  # bench/orders.py only; never deployed
+    from tradehive.bench_views import BenchInsertApi
+
+    urlpatterns.insert(0, path("api/v1/bench/insert", BenchInsertApi.as_view()))
 
 handler404 = "tradehive.exceptions.handler404"
 handler500 = "tradehive.exceptions.handler500"
