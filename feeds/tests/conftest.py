@@ -16,12 +16,9 @@ from markets.models import TradingPair
 from markets.services import pair_create
 from matching.recovery import engine_recover
 from matching.settlement import settlement_group_ensure
-from orders.tests.conftest import (  # noqa: F401 - fixtures shared with the trade-loop tests
-    engine_redis,
-    ledger_clean,
-    make_user,
-    settle,
-)
+
+# Fixtures shared with the trade-loop tests.
+from orders.tests.conftest import ledger_clean, make_user, settle  # noqa: F401
 from tradehive.redis_client import get_redis
 from wallets.services import asset_seed_defaults
 
@@ -39,7 +36,7 @@ def _fresh_caches() -> Iterator[None]:
 
 
 @pytest.fixture
-def xrp_krw(engine_redis) -> TradingPair:
+def xrp_krw(redis_client: object) -> TradingPair:
     """A sim-priced market: tick 1 KRW, lot 1 XRP, min notional 100 KRW, fees 0.1%/0.2%;
     the house holds 1,000,000 XRP and 1,000,000,000 KRW; the engine state exists."""
     assets = {a.symbol: a for a in asset_seed_defaults()}

