@@ -197,3 +197,46 @@ class IndicatorsApi(PublicApi):
             body["bb_mid"], body["bb_upper"], body["bb_lower"] = (
                 tail(middle), tail(upper), tail(lower))
         return Response(body)
+
+
+# --- order book depth (the engine's live book) ---------------------------------------------------
+
+MAX_DEPTH_LEVELS = 500
+
+
+class DepthQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
+
+
+def book_levels(pair: TradingPair, levels: list[tuple[int, int]]) -> list[list[str]]:
+    """Engine levels (price ticks, lots) -> ``[[price, quantity], ...]`` decimal strings in the
+    market's places. The websocket ``depth:SYM`` channel formats with this too, so both agree."""
+    from matching.units import lots_to_quantity, ticks_to_price
+
+    return [[format_decimal(ticks_to_price(price, pair.tick_size), pair.price_places),
+             format_decimal(lots_to_quantity(lots, pair.lot_size), pair.quantity_places)]
+            for price, lots in levels]
+
+
+class DepthOut(serializers.Serializer):
+    symbol = serializers.CharField()
+    sequence = serializers.IntegerField()
+    bids = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    asks = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    ts = serializers.DateTimeField()
+
+
+class DepthApi(PublicApi):
+    @extend_schema(parameters=[DepthQuery], responses=DepthOut, tags=["markets"])
+    def get(self, request: Request, symbol: str) -> Response:
+        # The engine lives in matching, which depends on markets: imported at call time.
+        from django.utils import timezone
+
+        from matching.runtime import get_engine
+
+        pair = pair_get(symbol=symbol)
+        query = _query(DepthQuery, request)
+        depth = get_engine().depth(pair.symbol, query["limit"])
+        return Response({"symbol": pair.symbol, "sequence": depth.sequence,
+                         "bids": book_levels(pair, depth.bids),
+                         "asks": book_levels(pair, depth.asks), "ts": iso_ms(timezone.now())})

@@ -1,5 +1,9 @@
 """Websocket routes. The realtime consumer (API.md "WebSocket") is mounted at ``/ws/``."""
 
-from django.urls import path  # noqa: F401 - used as routes are added
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from realtime.consumers import RealtimeConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/", RealtimeConsumer.as_asgi()),
+]

@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.mfa import mfa_check
 from accounts.models import User
+from realtime.services import withdrawal_notify
 from tradehive.errors import InvalidInput, NotFound
 from tradehive.money import decimal_places, format_decimal
 from wallets import conf
@@ -501,6 +502,7 @@ def withdrawal_reject(*, withdrawal_id: int, admin: User, reason: str = "",
     _withdrawal_release(withdrawal, Withdrawal.Status.REJECTED, reason=reason, admin=admin)
     audit_record(event="withdrawal.rejected", user=withdrawal.user, actor=admin,
                  request=request, withdrawal_id=withdrawal.pk, reason=reason)
+    transaction.on_commit(lambda: withdrawal_notify(withdrawal=withdrawal), robust=True)
     return withdrawal
 
 
@@ -526,6 +528,7 @@ def withdrawal_complete(*, withdrawal_id: int, admin: User,
     withdrawal.save(update_fields=["status", "decided_by", "updated_at"])
     audit_record(event="withdrawal.completed", user=withdrawal.user, actor=admin,
                  request=request, withdrawal_id=withdrawal.pk)
+    transaction.on_commit(lambda: withdrawal_notify(withdrawal=withdrawal), robust=True)
     return withdrawal
 
 

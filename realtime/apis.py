@@ -1,0 +1,59 @@
+"""REST endpoints of notifications under /api/v1/ (docs/api.md "Notifications")."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from realtime.models import Notification
+from realtime.selectors import notification_list_for_user
+from realtime.services import notification_mark_all_read, notification_mark_read
+from tradehive.api_fields import Timestamp
+from tradehive.pagination import Cursor
+
+
+class NotificationOut(serializers.ModelSerializer):
+    read = serializers.BooleanField(source="is_read")
+    created_at = Timestamp()
+    read_at = Timestamp(allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "data", "read", "created_at", "read_at"]
+
+
+class NotificationListApi(APIView):
+    class ListQuery(serializers.Serializer):
+        unread = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),
+                               OpenApiParameter("cursor", str)],
+                   responses=NotificationOut(many=True), tags=["notifications"])
+    def get(self, request: Request) -> Response:
+        query = self.ListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        notifications = notification_list_for_user(user_id=request.user.pk,
+                                                    unread=query.validated_data["unread"])
+        paginator = Cursor()
+        page = paginator.paginate_queryset(notifications, request, view=self)
+        return paginator.get_paginated_response(NotificationOut(page, many=True).data)
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(request=None, responses=NotificationOut, tags=["notifications"])
+    def post(self, request: Request, notification_id: int) -> Response:
+        notification = notification_mark_read(user_id=request.user.pk,
+                                              notification_id=notification_id)
+        return Response(NotificationOut(notification).data)
+
+
+class NotificationReadAllApi(APIView):
+    class ReadAllOut(serializers.Serializer):
+        marked = serializers.IntegerField()
+
+    @extend_schema(request=None, responses=ReadAllOut, tags=["notifications"])
+    def post(self, request: Request) -> Response:
+        return Response({"marked": notification_mark_all_read(user_id=request.user.pk)})

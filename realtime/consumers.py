@@ -1,0 +1,278 @@
+"""The ``/ws/`` consumer (API.md "WebSocket"): authenticate, subscribe, forward. No writes.
+
+Every frame to the client goes through the connection's outbox and one writer task, so frames
+keep their order and a client that stops reading only fills its own outbox: past
+``OUTBOX_LIMIT`` queued frames it is closed with 4009, never slowing the hub or other clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts.errors import TokenNotValid
+from realtime import protocol
+from realtime.hub import Hub, hub_get
+from realtime.protocol import Channel, CloseCode, ProtocolError
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 2000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _market_exists(symbol: str) -> bool:
+    from realtime.selectors import market_get_cached
+
+    return market_get_cached(symbol) is not None
+
+
+def _parse_channels(names: tuple[str, ...]) -> list[Channel | ProtocolError]:
+    parsed: list[Channel | ProtocolError] = []
+    for name in names:
+        try:
+            parsed.append(protocol.parse_channel(name, market_exists=_market_exists))
+        except ProtocolError as exc:
+            parsed.append(exc)
+    return parsed
+
+
+def _initial_data(channel: Channel) -> Any:
+    """What a new subscriber gets first: the ticker, the depth snapshot, the current candle."""
+    from markets.apis import CandleOut
+    from markets.ticker import ticker_get
+    from realtime.depth import depth_snapshot
+    from realtime.selectors import candle_latest, market_get_cached
+
+    pair = market_get_cached(channel.symbol or "")
+    if pair is None:
+        return None
+    if channel.kind == "ticker":
+        return ticker_get(pair=pair)
+    if channel.kind == "depth":
+        return depth_snapshot(pair=pair)
+    if channel.kind == "candles":
+        candle = candle_latest(pair=pair, interval=channel.interval or "")
+        return CandleOut([candle] if candle else [], many=True, context={"pair": pair}).data
+    return None
+
+
+def _user_from_token(token: str) -> Any:
+    from accounts.authentication import user_from_access_token
+
+    return user_from_access_token(token)
+
+
+class RealtimeConsumer(AsyncWebsocketConsumer):
+    hub: Hub
+    user_id: int | None
+    subscriptions: dict[str, Channel]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.subscriptions = {}
+        self.depth_seq: dict[str, int | None] = {}
+        self.depth_buffer: dict[str, list[tuple[dict[str, Any], str]]] = {}
+        self.limiter = protocol.RateLimiter()
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self.closing = False
+        await self.accept()
+        self.writer = asyncio.create_task(self._write_forever())
+        self.hub = await hub_get()
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        for channel in list(getattr(self, "subscriptions", {}).values()):
+            with contextlib.suppress(Exception):
+                await self._leave(channel)
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    # --- outbound --------------------------------------------------------------------------------
+
+    async def _write_forever(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            if frame is None:
+                await self.close(code=CloseCode.SLOW_CONSUMER)
+                return
+            await self.send(text_data=frame)
+
+    def enqueue(self, frame: str) -> None:
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.closing = True
+            logger.info("closing a websocket that does not read (%s frames queued)",
+                        OUTBOX_LIMIT)
+            # Drop what is queued: the close must not wait behind it.
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+            self.outbox.put_nowait(None)
+
+    def error(self, exc: ProtocolError) -> None:
+        self.enqueue(protocol.op_message("error", code=exc.code, message=exc.message))
+
+    def deliver(self, channel: str, data: Any, frame: str) -> None:
+        """A public message from the hub (runs in the hub's task: never awaits)."""
+        if channel.startswith("depth:") and isinstance(data, dict):
+            self._deliver_depth(channel, data, frame)
+        else:
+            self.enqueue(frame)
+
+    def _deliver_depth(self, channel: str, data: dict[str, Any], frame: str) -> None:
+        symbol = channel.partition(":")[2]
+        if symbol not in self.depth_seq:
+            return
+        if data.get("type") == "snapshot":
+            self.depth_seq[symbol] = data["sequence"]
+            self.depth_buffer.pop(symbol, None)
+            self.enqueue(frame)
+            return
+        current = self.depth_seq[symbol]
+        if current is None:
+            self.depth_buffer.setdefault(symbol, []).append((data, frame))
+            return
+        action = protocol.depth_accepts(current, data)
+        if action == "apply":
+            self.depth_seq[symbol] = data["sequence"]
+            self.enqueue(frame)
+        elif action == "gap":
+            # An update was lost (layer capacity, a failed send): start this book over.
+            self.depth_seq[symbol] = None
+            self.depth_buffer[symbol] = [(data, frame)]
+            asyncio.get_running_loop().create_task(self._depth_restart(channel))
+
+    def _depth_start(self, channel: Channel, snapshot: dict[str, Any]) -> None:
+        symbol = channel.symbol or ""
+        if symbol not in self.depth_seq:
+            return
+        self.enqueue(protocol.server_message(channel.name, snapshot, _now_ms()))
+        current: int = snapshot["sequence"]
+        self.depth_seq[symbol] = current
+        for data, frame in self.depth_buffer.pop(symbol, []):
+            self._deliver_depth(channel.name, data, frame)
+
+    async def _depth_restart(self, name: str) -> None:
+        channel = self.subscriptions.get(name)
+        if channel is None:
+            return
+        snapshot = await database_sync_to_async(_initial_data)(channel)
+        self._depth_start(channel, snapshot)
+
+    async def push(self, event: dict[str, Any]) -> None:
+        """A private message from the layer (``matching.publish``)."""
+        self.enqueue(protocol.server_message(event["channel"], event["data"], event["ts"]))
+
+    # --- inbound ---------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if not self.limiter.allow():
+            self.closing = True
+            await self.close(code=CloseCode.RATE_LIMITED)
+            return
+        try:
+            op = protocol.parse_message(text_data)
+            if isinstance(op, protocol.Subscribe):
+                await self._subscribe(op.channels)
+            elif isinstance(op, protocol.Unsubscribe):
+                await self._unsubscribe(op.channels)
+            elif isinstance(op, protocol.Auth):
+                await self._auth(op.token)
+            else:
+                self.enqueue(protocol.op_message("pong"))
+        except ProtocolError as exc:
+            self.error(exc)
+
+    async def _auth(self, token: str) -> None:
+        try:
+            user = await database_sync_to_async(_user_from_token)(token)
+        except TokenNotValid:
+            raise ProtocolError("invalid_token",
+                                "The token is invalid, expired or revoked.") from None
+        if self.user_id is not None and self.user_id != user.pk:
+            for channel in [c for c in self.subscriptions.values() if c.private]:
+                await self._leave(channel)
+                del self.subscriptions[channel.name]
+        self.user_id = user.pk
+        self.enqueue(protocol.op_message("authenticated", user_id=user.pk))
+
+    async def _subscribe(self, names: tuple[str, ...]) -> None:
+        parsed = await database_sync_to_async(_parse_channels)(names)
+        channels: list[Channel] = []
+        for item in parsed:
+            if isinstance(item, ProtocolError):
+                self.error(item)
+            elif item.private and self.user_id is None:
+                self.error(ProtocolError("auth_required",
+                                         f"Authenticate before subscribing to {item.name!r}."))
+            elif item.name not in self.subscriptions:
+                channels.append(item)
+        if len(self.subscriptions) + len(channels) > protocol.MAX_SUBSCRIPTIONS:
+            raise ProtocolError("too_many_subscriptions",
+                                f"At most {protocol.MAX_SUBSCRIPTIONS} channels per connection.")
+        if not channels:
+            return
+        for channel in channels:
+            self.subscriptions[channel.name] = channel
+            if channel.kind == "depth":
+                self.depth_seq[channel.symbol or ""] = None
+            await self._join(channel)
+        self.enqueue(protocol.op_message("subscribed", channels=[c.name for c in channels]))
+        for channel in channels:
+            if channel.kind in ("ticker", "depth", "candles"):
+                data = await database_sync_to_async(_initial_data)(channel)
+                if channel.kind == "depth":
+                    self._depth_start(channel, data)
+                elif data is not None:
+                    self.enqueue(protocol.server_message(channel.name, data, _now_ms()))
+
+    async def _unsubscribe(self, names: tuple[str, ...]) -> None:
+        gone = []
+        for name in names:
+            channel = self.subscriptions.pop(name, None)
+            if channel is None:
+                try:
+                    canonical = protocol.parse_channel(name, market_exists=lambda _: True).name
+                except ProtocolError:
+                    canonical = name
+                channel = self.subscriptions.pop(canonical, None)
+            if channel is not None:
+                await self._leave(channel)
+                gone.append(channel.name)
+        self.enqueue(protocol.op_message("unsubscribed", channels=gone))
+
+    async def _join(self, channel: Channel) -> None:
+        if channel.private:
+            await self.channel_layer.group_add(channel.group(user_id=self.user_id),
+                                               self.channel_name)
+        else:
+            await self.hub.join(channel.group(), self)
+
+    async def _leave(self, channel: Channel) -> None:
+        if channel.private:
+            await self.channel_layer.group_discard(channel.group(user_id=self.user_id),
+                                                   self.channel_name)
+            return
+        if channel.kind == "depth":
+            self.depth_seq.pop(channel.symbol or "", None)
+            self.depth_buffer.pop(channel.symbol or "", None)
+        await self.hub.leave(channel.group(), self)
+
+
