@@ -52,6 +52,9 @@ class PairOut(serializers.Serializer):
     taker_fee = DecimalString()
     status = serializers.ChoiceField(choices=TradingPair.Status.choices)
     price_source = serializers.CharField()
+    # web UI: the assets' own precision, for balances and quote amounts
+    base_decimals = serializers.IntegerField(source="base.decimals")
+    quote_decimals = serializers.IntegerField(source="quote.decimals")
     # --- feeds: a feed market's newest observed price time and age (null for book markets) ---
     last_price_at = serializers.SerializerMethodField()
     feed_age_ms = serializers.SerializerMethodField()

@@ -1,0 +1,144 @@
+// The order book from the "depth:SYM" channel: a snapshot, then updates whose prev_sequence
+// must equal the book's sequence (a gap means resubscribe for a new snapshot). Levels show
+// cumulative depth bars; selecting a level hands its price to the order form.
+import { api } from "../api.js";
+import { compare, isZero, subtract } from "../decimal.js";
+import { formatNumber } from "../format.js";
+import * as realtime from "../realtime.js";
+
+const LEVELS = 12;
+
+export function createBook(section, market, { onPick, lastPrice }) {
+  const asksEl = section.querySelector("[data-asks]");
+  const bidsEl = section.querySelector("[data-bids]");
+  const spreadLast = section.querySelector("[data-spread-last]");
+  const spreadText = section.querySelector("[data-spread-text]");
+  const channel = `depth:${market.symbol}`;
+  const bids = new Map();
+  const asks = new Map();
+  let sequence = null;
+  const listeners = new Set();
+
+  function pool(element, side) {
+    const rows = [];
+    for (let i = 0; i < LEVELS; i++) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `level ${side}`;
+      button.hidden = true;
+      button.innerHTML = '<span class="depth-bar" aria-hidden="true"></span>'
+        + '<span class="price num"></span><span class="qty num"></span><span class="cum num"></span>';
+      button.addEventListener("click", () => onPick(button.dataset.price));
+      element.append(button);
+      rows.push(button);
+    }
+    return rows;
+  }
+  const askRows = pool(asksEl, "sell");
+  const bidRows = pool(bidsEl, "buy");
+
+  function sorted(map, descending) {
+    const levels = [...map.entries()];
+    levels.sort((a, b) => (descending ? -1 : 1) * compare(a[0], b[0]));
+    return levels.slice(0, LEVELS);
+  }
+
+  function fill(rows, levels, maxTotal, label) {
+    let total = 0;
+    const cumulative = levels.map(([, qty]) => (total += Number(qty)));
+    rows.forEach((row, i) => {
+      const level = levels[i];
+      row.hidden = !level;
+      if (!level) return;
+      const [price, qty] = level;
+      row.dataset.price = price;
+      row.querySelector(".price").textContent = formatNumber(price, market.price_places);
+      row.querySelector(".qty").textContent = formatNumber(qty, market.quantity_places);
+      row.querySelector(".cum").textContent =
+        formatNumber(cumulative[i].toFixed(market.quantity_places), market.quantity_places);
+      row.querySelector(".depth-bar").style.width =
+        `${maxTotal ? (cumulative[i] / maxTotal) * 100 : 0}%`;
+      row.setAttribute("aria-label", `${label} ${formatNumber(qty, market.quantity_places)} `
+        + `${market.base} at ${formatNumber(price, market.price_places)} ${market.quote}; `
+        + "use this price");
+    });
+  }
+
+  function render() {
+    const topAsks = sorted(asks, false);
+    const topBids = sorted(bids, true);
+    const sum = (levels) => levels.reduce((s, [, q]) => s + Number(q), 0);
+    const maxTotal = Math.max(sum(topAsks), sum(topBids));
+    // Asks are drawn worst first so the best ask sits next to the spread.
+    fill(askRows.slice().reverse(), topAsks, maxTotal, "Sell");
+    fill(bidRows, topBids, maxTotal, "Buy");
+    const bestAsk = topAsks.length ? topAsks[0][0] : null;
+    const bestBid = topBids.length ? topBids[0][0] : null;
+    const last = lastPrice();
+    spreadLast.textContent = formatNumber(last, market.price_places);
+    if (bestAsk && bestBid) {
+      const spread = subtract(bestAsk, bestBid);
+      const pct = (Number(spread) / ((Number(bestAsk) + Number(bestBid)) / 2)) * 100;
+      spreadText.textContent = `Spread ${formatNumber(spread, market.price_places)} (${pct.toFixed(3)}%)`;
+    } else {
+      spreadText.textContent = bestAsk || bestBid ? "One side is empty" : "The book is empty";
+    }
+    for (const listener of listeners) listener({ bestBid, bestAsk });
+  }
+
+  function applyLevels(map, levels) {
+    for (const [price, qty] of levels) {
+      if (isZero(qty)) map.delete(price);
+      else map.set(price, qty);
+    }
+  }
+
+  function applySnapshot(book) {
+    bids.clear();
+    asks.clear();
+    applyLevels(bids, book.bids);
+    applyLevels(asks, book.asks);
+    sequence = book.sequence;
+    render();
+  }
+
+  function onDepth(data) {
+    if (data.type === "snapshot" || data.type === undefined) {
+      applySnapshot(data);
+      return;
+    }
+    if (sequence === null || data.sequence <= sequence) return;
+    if (data.prev_sequence !== sequence) {
+      sequence = null;
+      realtime.resubscribe(channel);
+      return;
+    }
+    applyLevels(bids, data.bids);
+    applyLevels(asks, data.asks);
+    sequence = data.sequence;
+    render();
+  }
+
+  async function refresh() {
+    try {
+      applySnapshot(await api(`markets/${market.symbol}/depth`, { query: { limit: 50 } }));
+    } catch {
+      /* the websocket snapshot (or the next poll) fills the book */
+    }
+  }
+
+  if (realtime.available()) {
+    realtime.subscribe(channel, onDepth);
+  } else {
+    refresh();
+  }
+  render();
+
+  return {
+    refresh,
+    render,
+    best: () => ({ bestBid: sorted(bids, true)[0]?.[0] ?? null,
+                   bestAsk: sorted(asks, false)[0]?.[0] ?? null }),
+    onChange: (listener) => listeners.add(listener),
+  };
+}

@@ -1,0 +1,328 @@
+// The order form: buy/sell, limit / market (by quantity or by amount to spend) / stop-limit /
+// stop-market, time in force and post-only, the available balance, 25-100% shortcuts, the
+// estimated total and fee, and the API's errors shown next to their fields.
+import { api } from "../api.js";
+import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros } from "../decimal.js";
+import { formatNumber } from "../format.js";
+
+const FIELDS = ["stop_price", "price", "quantity", "quote_amount", "time_in_force", "post_only"];
+// Market buys by quantity hold a protective price 5% above the book (ORDER_MARKET_PROTECTION).
+const MARKET_PROTECTION = "1.05";
+
+function randomId() {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return "web-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function createOrderForm(form, market, { balances, book, onPlaced }) {
+  const $ = (selector) => form.querySelector(selector);
+  const input = (name) => form.elements.namedItem(name);
+  const sideTabs = [...form.querySelectorAll("[data-side]")];
+  const controls = $("[data-controls]");
+  const submit = $("[data-submit]");
+  const formError = $("[data-form-error]");
+  const formOk = $("[data-form-ok]");
+  const reason = $("[data-disabled-reason]");
+  const panel = $('[role="tabpanel"]');
+  let side = "buy";
+  let submitting = false;
+
+  const state = () => ({
+    side,
+    type: input("type").value,
+    buyBy: form.querySelector('input[name="buy_by"]:checked').value,
+    tif: input("time_in_force").value,
+  });
+
+  function shown(s) {
+    const stop = s.type === "stop_limit" || s.type === "stop_market";
+    const priced = s.type === "limit" || s.type === "stop_limit";
+    const byAmount = !priced && s.side === "buy" && s.buyBy === "amount";
+    return {
+      "buy-by": !priced && s.side === "buy",
+      stop_price: stop,
+      price: priced,
+      quantity: !byAmount,
+      quote_amount: byAmount,
+      tif: priced,
+      post_only: s.type === "limit" && s.tif === "GTC",
+    };
+  }
+
+  function layout() {
+    const s = state();
+    const visible = shown(s);
+    for (const element of form.querySelectorAll("[data-show]")) {
+      element.hidden = !visible[element.dataset.show];
+    }
+    if (!visible.post_only) input("post_only").checked = false;
+    submit.className = `submit ${side}`;
+    submit.textContent = `${side === "buy" ? "Buy" : "Sell"} ${market.base}`;
+    estimate();
+  }
+
+  function setSide(next, focus = false) {
+    side = next;
+    for (const tab of sideTabs) {
+      const selected = tab.dataset.side === side;
+      tab.setAttribute("aria-selected", String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      if (selected) {
+        panel.setAttribute("aria-labelledby", tab.id);
+        if (focus) tab.focus();
+      }
+    }
+    clearErrors();
+    layout();
+  }
+
+  sideTabs.forEach((tab) => {
+    tab.addEventListener("click", () => setSide(tab.dataset.side));
+    tab.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+        setSide(side === "buy" ? "sell" : "buy", true);
+      }
+    });
+  });
+
+  // --- balances and estimates --------------------------------------------------------------
+
+  function available() {
+    const asset = side === "buy" ? market.quote : market.base;
+    const row = balances.get(asset);
+    return { asset, amount: row ? row.available : null,
+             places: side === "buy" ? market.quote_decimals : market.base_decimals };
+  }
+
+  function value(name) {
+    const text = input(name).value.trim().replace(/,/g, "");
+    return isDecimal(text) && !isZero(text) ? text : null;
+  }
+
+  /** The price an order is valued at: its limit, else the book's other side (or the stop). */
+  function referencePrice(s) {
+    if (s.type === "limit" || s.type === "stop_limit") return value("price");
+    if (s.type === "stop_market" && value("stop_price")) return value("stop_price");
+    const { bestBid, bestAsk } = book.best();
+    return (s.side === "buy" ? bestAsk : bestBid) || market.last || null;
+  }
+
+  function feeRate(s) {
+    return s.type === "limit" && input("post_only").checked ? market.maker_fee : market.taker_fee;
+  }
+
+  function estimate() {
+    const s = state();
+    const have = available();
+    $("[data-available]").textContent = have.amount === null ? "—"
+      : `${formatNumber(have.amount, have.places)} ${have.asset}`;
+    const visible = shown(s);
+    let total = null;
+    if (visible.quote_amount) {
+      total = value("quote_amount");
+    } else {
+      const qty = value("quantity");
+      const ref = referencePrice(s);
+      if (qty && ref) total = multiply(ref, qty);
+    }
+    const approx = s.type !== "limit" && s.type !== "stop_limit" && !visible.quote_amount ? "≈ " : "";
+    const rate = feeRate(s);
+    const places = market.quote_decimals;
+    const feePct = trimZeros(multiply(rate, "100"));
+    $("[data-fee-label]").textContent = `Fee (${feePct}%${s.type === "limit" && !input("post_only").checked ? " max" : ""})`;
+    $("[data-net-label]").textContent = side === "buy" ? "You pay" : "You receive";
+    if (total === null) {
+      for (const key of ["total", "fee", "net"]) $(`[data-${key}]`).textContent = "—";
+      return;
+    }
+    const fee = round(multiply(total, rate), places, "down");
+    const net = side === "buy" ? add(total, fee) : subtract(total, fee);
+    $("[data-total]").textContent = `${approx}${formatNumber(round(total, places, "half"), places)} ${market.quote}`;
+    $("[data-fee]").textContent = `${approx}${formatNumber(fee, places)} ${market.quote}`;
+    $("[data-net]").textContent = `${approx}${formatNumber(round(net, places, "half"), places)} ${market.quote}`;
+  }
+
+  function applyPercent(pct) {
+    clearErrors();
+    const s = state();
+    const have = available();
+    if (!have.amount) return;
+    const share = round(multiply(have.amount, String(pct / 100)), have.places, "down");
+    const visible = shown(s);
+    if (side === "sell") {
+      input("quantity").value = floorToStep(share, market.lot_size);
+    } else if (visible.quote_amount) {
+      // Spend so much that amount + taker fee fits in the share.
+      const spend = divide(share, add("1", market.taker_fee), market.quote_decimals);
+      input("quote_amount").value = spend;
+    } else {
+      let ref = referencePrice(s);
+      if (!ref) {
+        showFormError("Enter a price first (or wait for the book) to size the order.");
+        return;
+      }
+      if (s.type === "market" || s.type === "stop_market") ref = multiply(ref, MARKET_PROTECTION);
+      // A buy holds price x quantity x (1 + the larger of the two fees).
+      const maxFee = compare(market.maker_fee, market.taker_fee) > 0 ? market.maker_fee : market.taker_fee;
+      const perUnit = multiply(ref, add("1", maxFee));
+      const qty = divide(share, perUnit, market.quantity_places + 2);
+      input("quantity").value = qty === null ? "" : floorToStep(qty, market.lot_size);
+    }
+    for (const name of ["quantity", "quote_amount"]) {
+      const element = input(name);
+      if (element.value && isZero(element.value)) element.value = "";
+    }
+    estimate();
+  }
+
+  for (const button of form.querySelectorAll("[data-pct]")) {
+    button.addEventListener("click", () => applyPercent(Number(button.dataset.pct)));
+  }
+
+  // --- errors --------------------------------------------------------------------------------
+
+  function clearErrors() {
+    for (const name of FIELDS) {
+      const box = form.querySelector(`[data-error-for="${name}"]`);
+      if (box) box.textContent = "";
+      input(name)?.removeAttribute("aria-invalid");
+    }
+    formError.hidden = true;
+    formError.textContent = "";
+  }
+
+  function showFormError(message) {
+    formError.textContent = message;
+    formError.hidden = false;
+  }
+
+  function showErrors(error) {
+    const s = shown(state());
+    let placed = false;
+    let first = null;
+    for (const [name, messages] of Object.entries(error.fields || {})) {
+      const box = form.querySelector(`[data-error-for="${name}"]`);
+      const visible = name === "time_in_force" ? s.tif : s[name];
+      if (!box || !visible) continue;
+      box.textContent = messages.join(" ");
+      input(name).setAttribute("aria-invalid", "true");
+      first = first || input(name);
+      placed = true;
+    }
+    if (!placed) showFormError(error.message);
+    if (first) first.focus();
+  }
+
+  // --- submit --------------------------------------------------------------------------------
+
+  function body() {
+    const s = state();
+    const visible = shown(s);
+    const order = { symbol: market.symbol, side, type: s.type, client_order_id: randomId() };
+    const problems = {};
+    for (const name of ["stop_price", "price", "quantity", "quote_amount"]) {
+      if (!visible[name]) continue;
+      const text = input(name).value.trim().replace(/,/g, "");
+      if (!text) problems[name] = ["Required."];
+      else if (!isDecimal(text)) problems[name] = ["Enter a positive number, such as 0.5."];
+      else order[name] = text;
+    }
+    if (visible.tif) order.time_in_force = s.tif;
+    if (visible.post_only && input("post_only").checked) order.post_only = true;
+    return { order, problems };
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submitting || controls.disabled) return;
+    clearErrors();
+    formOk.textContent = "";
+    const { order, problems } = body();
+    if (Object.keys(problems).length) {
+      showErrors({ fields: problems, message: "Check the highlighted fields." });
+      return;
+    }
+    submitting = true;
+    submit.disabled = true;
+    try {
+      const placed = await api("orders", { method: "POST", body: order });
+      const what = placed.quantity ? `${formatNumber(placed.quantity, market.quantity_places)} ${market.base}`
+        : `${formatNumber(placed.quote_amount, market.quote_decimals)} ${market.quote} of ${market.base}`;
+      const at = placed.price ? ` at ${formatNumber(placed.price, market.price_places)}` : "";
+      formOk.textContent = `Order placed: ${placed.side} ${what}${at} (${placed.status.replace("_", " ")}).`;
+      input("quantity").value = "";
+      input("quote_amount").value = "";
+      estimate();
+      onPlaced(placed);
+    } catch (error) {
+      showErrors(error);
+    } finally {
+      submitting = false;
+      submit.disabled = false;
+    }
+  });
+
+  form.addEventListener("input", (event) => {
+    const name = event.target.name;
+    if (FIELDS.includes(name)) {
+      const box = form.querySelector(`[data-error-for="${name}"]`);
+      if (box) box.textContent = "";
+      event.target.removeAttribute("aria-invalid");
+    }
+    estimate();
+  });
+  form.addEventListener("change", layout);
+
+  // --- market status -------------------------------------------------------------------------
+
+  function setMarket(next) {
+    Object.assign(market, next);
+    const marketTypes = [...input("type").options].filter((o) => o.value.endsWith("market"));
+    let why = "";
+    if (market.status === "halted") {
+      why = "Trading is halted in this market: new orders are not accepted. You can still cancel open orders.";
+    } else if (market.status === "cancel_only") {
+      why = "This market accepts cancels only right now: new orders are not accepted.";
+    }
+    controls.disabled = Boolean(why);
+    reason.textContent = why;
+    reason.hidden = !why;
+    for (const option of marketTypes) option.disabled = Boolean(market.feed_stale);
+    if (market.feed_stale && input("type").value.endsWith("market")) {
+      input("type").value = input("type").value === "stop_market" ? "stop_limit" : "limit";
+      layout();
+    }
+    const stale = $("[data-stale-note]");
+    if (stale) stale.remove();
+    if (market.feed_stale && !why) {
+      const note = document.createElement("p");
+      note.className = "disabled-reason";
+      note.dataset.staleNote = "";
+      note.textContent = "The price feed is stale: market orders are paused until a fresh price arrives. Limit orders still work.";
+      input("type").insertAdjacentElement("afterend", note);
+    }
+  }
+
+  return {
+    setPrice(price) {
+      const s = state();
+      const target = s.type === "stop_market" ? "stop_price"
+        : s.type === "market" ? null : "price";
+      if (!target) {
+        input("type").value = "limit";
+        layout();
+      }
+      const element = input(target || "price");
+      element.value = price;
+      element.dispatchEvent(new Event("input", { bubbles: true }));
+      element.focus();
+    },
+    setMarket,
+    refresh: estimate,
+    init() {
+      setMarket({});
+      layout();
+    },
+  };
+}
