@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -57,7 +58,7 @@ def _counts(client: redis.Redis, symbols: Sequence[str]
             ) -> tuple[list[tuple[int, int, int, int]], int, int]:
     pipe = client.pipeline(transaction=False)
     for symbol in symbols:
-        pipe.hmget(feed_stats_key(symbol), "polls", "last_poll_ms", "passes", "last_pass_ms")
+        pipe.hmget(feed_stats_key(symbol), ["polls", "last_poll_ms", "passes", "last_pass_ms"])
     pipe.hget(MATCH_STATS_KEY, "skipped")
     pipe.hget(MATCH_STATS_KEY, "passes")
     answers = pipe.execute()
@@ -74,7 +75,8 @@ def cadence_measure(*, client: redis.Redis, symbols: Sequence[str], seconds: flo
     time.sleep(max(0.0, start + seconds - time.time()))
     after, skipped_after, passes_after = _counts(client, symbols)
     finished = passes_after - passes_before
-    durations = [int(d) for d in client.lrange(MATCH_DURATIONS_KEY, 0, max(0, finished - 1))]
+    kept: list[Any] = client.lrange(MATCH_DURATIONS_KEY, 0, max(0, finished - 1))  # type: ignore[assignment]
+    durations = [int(d) for d in kept]
     polls, passes = {}, {}
     for symbol, a, b in zip(symbols, after, before, strict=True):
         polls[symbol] = (a[0] - b[0]) / seconds

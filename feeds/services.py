@@ -5,7 +5,9 @@ and ``feeds.tasks.match_markets`` every 0.5 s, each with ``expires`` = its inter
 ``feeds`` queue. Each run is skip-if-running: it takes a Redis lock (``SET NX PX``) and returns
 at once when the previous run still holds it, so a slow run never piles up behind itself. A
 matching pass also takes a lock per market (``feedlock:{S}``) around the market's fill +
-trigger work, so no two passes (beat, a manual run, a bench) work one market at once."""
+trigger work: taken inside ``feed_fill.lua`` only when the window crosses parked stops (the
+fills themselves are one atomic script call; the triggers that follow are further calls), so
+no two passes (beat, a manual run, a bench) interleave on one market."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -33,6 +36,7 @@ from feeds.sources import (
 )
 from markets.models import TradingPair
 from matching.engine import EngineStateMissing, FeedPass, PriceObservation
+from matching.keys import feed_lock_key
 from matching.runtime import get_engine
 from matching.units import MAX_ENGINE_INT
 from tradehive.redis_client import get_redis
@@ -63,7 +67,7 @@ def source_stats_key(name: str) -> str:
 # --- sources ---
 
 def _sim_params(symbol: str) -> SimParams:
-    config = settings.FEED_SIM
+    config: dict[str, Any] = settings.FEED_SIM
     market = config.get("markets", {}).get(symbol, {})
     start = market.get("start")
     if start is None:
@@ -84,10 +88,11 @@ def _sim_params_cached(symbol: str) -> SimParams:
 def source_get(name: str) -> PriceSource:
     """The process's source named ``name`` (from settings ``FEED_SIM`` / ``FEED_SOURCES``)."""
     if name == "sim":
-        return SimSource(client=get_redis(), seed=int(settings.FEED_SIM["seed"]),
+        sim: dict[str, Any] = settings.FEED_SIM
+        return SimSource(client=get_redis(), seed=int(sim["seed"]),
                          step_s=settings.FEED_POLL_INTERVAL_S, params=_sim_params_cached)
     if name in HTTP_SOURCES and name in settings.FEED_SOURCES:
-        config = settings.FEED_SOURCES[name]
+        config: dict[str, Any] = settings.FEED_SOURCES[name]
         return HTTP_SOURCES[name](base_url=config["url"],
                                   timeout_s=float(config.get("timeout_s", 1.0)),
                                   retries=int(config.get("retries", 2)),
@@ -177,7 +182,7 @@ def feed_poll(*, source: str) -> PollOutcome:
         outcome.observed = observations_record(markets=markets, quotes=quotes)
         pipe = client.pipeline(transaction=False)
         pipe.hincrby(source_stats_key(source), "polls", 1)
-        pipe.hset(source_stats_key(source), "last_ok_ms", int(time.time() * 1000))
+        pipe.hset(source_stats_key(source), "last_ok_ms", str(int(time.time() * 1000)))
         pipe.execute()
         return outcome
     finally:
@@ -230,38 +235,31 @@ def feed_match_pass(*, symbols: Sequence[str] | None = None,
         _unlock(client, MATCH_LOCK_KEY, token)
 
 
-def _market_lock_key(symbol: str) -> str:
-    return f"feedlock:{{{symbol}}}"
-
-
 def _pass_markets(client: redis.Redis, symbols: list[str], outcome: MatchOutcome,
                   window_limit: int) -> None:
     token = uuid.uuid4().hex
-    pipe = client.pipeline(transaction=False)
-    for symbol in symbols:
-        pipe.set(_market_lock_key(symbol), token, nx=True, px=LOCK_MS)
-    held = [s for s, ok in zip(symbols, pipe.execute(), strict=True) if ok]
-    outcome.busy = [s for s in symbols if s not in set(held)]
-    outcome.markets = len(held)
     engine = get_engine()
-    try:
-        results = engine.feed_fill_many(held, window_limit=window_limit)
-        for symbol, result in results.items():
-            if isinstance(result, EngineStateMissing):
-                _recover(symbol)
-                outcome.recovered.append(symbol)
-                continue
-            outcome.passes[symbol] = result
-            outcome.fills += sum(e.kind == "fill" for e in result.events)
+    results = engine.feed_fill_many(symbols, window_limit=window_limit, lock_token=token,
+                                    lock_ms=LOCK_MS)
+    for symbol, result in results.items():
+        if isinstance(result, EngineStateMissing):
+            _recover(symbol)
+            outcome.recovered.append(symbol)
+            continue
+        if result.busy:
+            outcome.busy.append(symbol)
+            continue
+        outcome.markets += 1
+        outcome.passes[symbol] = result
+        outcome.fills += sum(e.kind == "fill" for e in result.events)
+        if not result.stop_prices:
+            continue
+        try:
             for price in result.stop_prices:
                 triggered = engine.trigger(symbol, price)
                 outcome.triggered += sum(e.kind == "triggered" for e in triggered)
-    finally:
-        release = client.register_script(_RELEASE)
-        pipe = client.pipeline(transaction=False)
-        for symbol in held:
-            release(keys=[_market_lock_key(symbol)], args=[token], client=pipe)
-        pipe.execute()
+        finally:
+            _unlock(client, feed_lock_key(symbol), token)
 
 
 def _recover(symbol: str) -> None:

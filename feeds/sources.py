@@ -108,7 +108,7 @@ class SimSource:
         if not markets:
             return {}
         symbols = [m.symbol for m in markets]
-        state = self.client.hmget(SIM_STATE_KEY, symbols)
+        state: list[Any] = self.client.hmget(SIM_STATE_KEY, symbols)  # type: ignore[assignment]
         now_ms = int(time.time() * 1000)
         quotes: dict[str, Quote] = {}
         updates: dict[str, str] = {}
@@ -169,6 +169,9 @@ class HttpTickerSource:
                 last_error = exc
         raise SourceUnavailable(f"{self.name}: {path} failed after {self.retries + 1} "
                                 f"attempts: {last_error}") from last_error
+
+    def fetch(self, markets: Sequence[FeedMarket]) -> dict[str, Quote]:
+        raise NotImplementedError  # each exchange's adapter reads its own payload
 
     def close(self) -> None:
         if self._client is not None:

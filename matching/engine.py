@@ -19,7 +19,14 @@ import redis
 from redis.commands.core import Script
 
 from matching.events import Event, Triggered, parse_script_answer
-from matching.keys import epoch_key, feed_stats_key, market_keys, prices_key, seq_key
+from matching.keys import (
+    epoch_key,
+    feed_lock_key,
+    feed_stats_key,
+    market_keys,
+    prices_key,
+    seq_key,
+)
 from matching.scripts import SCRIPT_NAMES, script_source
 from matching.units import MAX_ENGINE_INT
 from tradehive.errors import DomainError
@@ -432,13 +439,18 @@ class Engine:
                 raise answer
         return [_text(a) for a in answers]
 
-    def feed_fill_many(self, symbols: Sequence[str], *, window_limit: int = 256
+    def feed_fill_many(self, symbols: Sequence[str], *, window_limit: int = 256,
+                       lock_token: str | None = None, lock_ms: int = 5000
                        ) -> dict[str, FeedPass | EngineStateMissing]:
         """One matching pass per market against its window since the last pass (one pipeline).
-        A market without engine state maps to ``EngineStateMissing`` (its window is kept)."""
+        A market without engine state maps to ``EngineStateMissing`` (its window is kept).
+        A pass whose ``stop_prices`` is not empty holds ``feedlock:{S}`` with ``lock_token``
+        for ``lock_ms``: the caller triggers those stops, then releases it."""
         script = self._scripts["feed_fill"]
-        calls = [(symbol, script, (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol)),
-                  (str(window_limit),)) for symbol in symbols]
+        lock_token = lock_token or uuid.uuid4().hex
+        calls = [(symbol, script, (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol),
+                                   feed_lock_key(symbol)),
+                  (str(window_limit), lock_token, str(lock_ms))) for symbol in symbols]
         results: dict[str, FeedPass | EngineStateMissing] = {}
         for (symbol, *_), answer in zip(calls, self._feed_pipeline(calls), strict=True):
             if isinstance(answer, Exception):
@@ -446,11 +458,11 @@ class Engine:
                     results[symbol] = EngineStateMissing(f"{symbol}: {answer}")
                     continue
                 raise answer
-            events, stop_prices, observations, distinct = answer
+            events, stop_prices, observations, distinct, busy = answer
             results[symbol] = FeedPass(events=parse_script_answer(events),
                                        stop_prices=[int(p) for p in stop_prices],
                                        observations=int(observations),
-                                       distinct_prices=int(distinct))
+                                       distinct_prices=int(distinct), busy=busy == 1)
         return results
 
     def feed_fill(self, symbol: str, *, window_limit: int = 256) -> FeedPass:
@@ -498,12 +510,14 @@ class PriceObservation:
 @dataclass(frozen=True, slots=True)
 class FeedPass:
     """What one matching pass did: its events, the distinct window prices that cross a parked
-    stop (the caller runs ``trigger`` with each, in order), observations read, distinct prices."""
+    stop (the caller runs ``trigger`` with each, in order, then releases the market's lock),
+    observations read, distinct prices."""
 
     events: list[Event]
     stop_prices: list[int]
     observations: int
     distinct_prices: int
+    busy: bool = False  # another pass held the market's lock: nothing was done
 
 
 def _read_answers(connection: Any, count: int) -> list[Any]:

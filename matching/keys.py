@@ -65,3 +65,8 @@ def prices_key(symbol: str) -> str:
 def feed_stats_key(symbol: str) -> str:
     """Hash of the market's feed bookkeeping: polls, passes, last_poll_ms, last_pass_ms, cursor."""
     return f"feedstats:{{{check_symbol(symbol)}}}"
+
+
+def feed_lock_key(symbol: str) -> str:
+    """Held by a matching pass between its fills and its stop triggers (feed_fill.lua)."""
+    return f"feedlock:{{{check_symbol(symbol)}}}"

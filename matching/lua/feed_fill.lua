@@ -7,25 +7,37 @@
 -- (its full remaining quantity) at ITS OWN limit price against the house: a fill event with
 -- counterparty 'house' (owner 0), then the order's done(filled). The house takes the other
 -- side, so taker_order_id = 'house', taker_side = the opposite of the order's side.
--- KEYS: the 14 market keys described in lib.lua, 15 prices:{S}, 16 feedstats:{S}.
--- ARGV: 1 at most this many observations per pass (the rest wait for the next pass).
+-- The market lock feedlock:{S} covers the one non-atomic step of a pass: when window prices
+-- cross parked stops, this script takes the lock (token, lock ms) and the caller releases it
+-- after calling trigger with those prices; a pass finding the lock held by another token does
+-- nothing (the window waits for the next pass).
+-- KEYS: the 14 market keys described in lib.lua, 15 prices:{S}, 16 feedstats:{S},
+--       17 feedlock:{S}.
+-- ARGV: 1 at most this many observations per pass (the rest wait for the next pass),
+--       2 this pass's lock token, 3 lock ms.
 -- Returns {events ('' if none), distinct prices that cross a parked stop (caller calls
--- trigger with each, in order), observations read, distinct prices}.
-assert(#KEYS == 16, 'feed_fill: 16 keys')
-assert(#ARGV == 1, 'feed_fill: 1 arg')
-local PRICES, FEEDSTATS = 15, 16
+-- trigger with each, in order, then releases the lock), observations read, distinct prices,
+-- 1 if the market was locked by another pass else 0}.
+assert(#KEYS == 17, 'feed_fill: 17 keys')
+assert(#ARGV == 3, 'feed_fill: 3 args')
+local PRICES, FEEDSTATS, FEEDLOCK = 15, 16, 17
 
 local missing = require_state()
 if missing then return missing end
 local limit = int_arg(ARGV[1])
-assert(limit and limit > 0, 'feed_fill: window limit')
+local lock_ms = int_arg(ARGV[3])
+assert(limit and limit > 0 and lock_ms and lock_ms > 0, 'feed_fill: window limit, lock ms')
+local holder = redis.call('GET', KEYS[FEEDLOCK])
+if holder and holder ~= ARGV[2] then
+    return {'', {}, 0, 0, 1}
+end
 
 redis.call('HINCRBY', KEYS[FEEDSTATS], 'passes', 1)
 redis.call('HSET', KEYS[FEEDSTATS], 'last_pass_ms', n2s(now_ms))
 local cursor = redis.call('HGET', KEYS[FEEDSTATS], 'cursor') or '0-0'
 local entries = redis.call('XRANGE', KEYS[PRICES], '(' .. cursor, '+', 'COUNT', n2s(limit))
 if #entries == 0 then
-    return {'', {}, 0, 0}
+    return {'', {}, 0, 0, 0}
 end
 redis.call('HSET', KEYS[FEEDSTATS], 'cursor', entries[#entries][1])
 
@@ -82,4 +94,7 @@ for _, price in ipairs(prices) do
         crossing_stops[#crossing_stops + 1] = n2s(price)
     end
 end
-return {flush(), crossing_stops, #entries, #prices}
+if #crossing_stops > 0 then
+    redis.call('SET', KEYS[FEEDLOCK], ARGV[2], 'PX', n2s(lock_ms))
+end
+return {flush(), crossing_stops, #entries, #prices, 0}
