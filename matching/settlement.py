@@ -31,7 +31,8 @@ from decimal import ROUND_DOWN, Decimal
 from functools import partial
 
 import redis
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from markets.models import TradingPair
 from markets.services import TradeInput, trades_record
@@ -179,7 +180,7 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
         batch.fills.append(Fill(
             order=order, user_id=order.user_id, pair=pair, engine_seq=event.seq,
             side=order.side, price=price, quantity=quantity, quote_quantity=quote, fee=fee,
-            fee_asset_id=pair.quote_id, liquidity=liquidity, created_at=created,
+            fee_asset=pair.quote, liquidity=liquidity, created_at=created,
         ))
     batch.trades.append(TradeInput(
         sequence=event.seq, price=price, quantity=quantity, taker_side=event.taker_side,
@@ -257,6 +258,8 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         order_ids = _event_order_ids(todo)
         orders = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=order_ids)
                   .order_by("pk")}
+        for order in orders.values():
+            order.pair = pair  # the batch's pair (with its assets), not a query per order
         missing = order_ids - orders.keys()
         if missing:
             # Orders the engine has but PostgreSQL does not: never settle money for them.
@@ -277,9 +280,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
             Fill.objects.bulk_create(batch.fills)
         trades_record(pair=pair, trades=batch.trades)
         touched = [orders[pk] for pk in sorted(batch.touched)]
-        Order.objects.bulk_update(
-            touched, ["status", "cancel_reason", "filled_quantity", "filled_quote", "fee_paid",
-                      "hold_remaining", "engine_seq", "updated_at"], batch_size=500)
+        _orders_save(touched)
         if batch.acknowledged:
             OrderOutbox.objects.filter(order_id__in=batch.acknowledged).delete()
         cursor.last_seq = todo[-1].seq
@@ -289,6 +290,41 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
                                      trades=batch.trades, sequence=cursor.last_seq)
         transaction.on_commit(partial(publish_settled, batch=outcome.batch), robust=True)
     return outcome
+
+
+_ORDER_PROGRESS = ("status", "cancel_reason", "filled_quantity", "filled_quote", "fee_paid",
+                   "hold_remaining", "engine_seq", "updated_at")
+
+
+def _orders_save(orders: list[Order]) -> None:
+    """Write the settled fields of ``orders`` (rows the caller has locked) in one statement.
+
+    Django's ``bulk_update`` builds a CASE per field and row, which dominated settlement; on
+    PostgreSQL one ``UPDATE ... FROM unnest(...)`` does the same work."""
+    if not orders:
+        return
+    now = timezone.now()
+    for order in orders:
+        order.updated_at = now
+    if connection.vendor != "postgresql":
+        Order.objects.bulk_update(orders, list(_ORDER_PROGRESS), batch_size=500)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE orders_order AS o SET status = v.status, cancel_reason = v.cancel_reason,"
+            " filled_quantity = v.filled_quantity, filled_quote = v.filled_quote,"
+            " fee_paid = v.fee_paid, hold_remaining = v.hold_remaining,"
+            " engine_seq = v.engine_seq, updated_at = v.updated_at"
+            " FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::numeric[],"
+            " %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[], %s::timestamptz[])"
+            " AS v(id, status, cancel_reason, filled_quantity, filled_quote, fee_paid,"
+            " hold_remaining, engine_seq, updated_at) WHERE o.id = v.id",
+            ([o.pk for o in orders], [o.status for o in orders],
+             [o.cancel_reason for o in orders], [o.filled_quantity for o in orders],
+             [o.filled_quote for o in orders], [o.fee_paid for o in orders],
+             [o.hold_remaining for o in orders], [o.engine_seq for o in orders],
+             [o.updated_at for o in orders]),
+        )
 
 
 # --- the consumer --------------------------------------------------------------------------------

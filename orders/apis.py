@@ -13,10 +13,10 @@ from rest_framework.views import APIView
 
 from orders.errors import OrderNotFound
 from orders.models import Fill, Order, OrderType, Side, TimeInForce
+from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
 from tradehive.api_fields import DecimalString, Timestamp
-from tradehive.money import format_decimal
 from tradehive.pagination import Cursor
 
 
@@ -38,15 +38,17 @@ class StrictChoice(serializers.ChoiceField):
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
+    """API.md's order object (rendered by ``orders.payloads.order_payload``)."""
+
     symbol = serializers.CharField(source="pair.symbol")
-    price = serializers.SerializerMethodField()
-    stop_price = serializers.SerializerMethodField()
-    quantity = serializers.SerializerMethodField()
-    quote_amount = serializers.SerializerMethodField()
-    filled_quantity = serializers.SerializerMethodField()
-    filled_quote = serializers.SerializerMethodField()
-    average_price = serializers.SerializerMethodField()
-    fee_paid = serializers.SerializerMethodField()
+    price = DecimalString(allow_null=True)
+    stop_price = DecimalString(allow_null=True)
+    quantity = DecimalString(allow_null=True)
+    quote_amount = DecimalString(allow_null=True)
+    filled_quantity = DecimalString()
+    filled_quote = DecimalString()
+    average_price = DecimalString(allow_null=True)
+    fee_paid = DecimalString()
     created_at = Timestamp()
     updated_at = Timestamp()
 
@@ -57,44 +59,19 @@ class OrderOutputSerializer(serializers.ModelSerializer):
                   "filled_quantity", "filled_quote", "average_price", "fee_paid", "status",
                   "cancel_reason", "created_at", "updated_at"]
 
-    @staticmethod
-    def _fmt(value: Any, places: int) -> str | None:
-        return None if value is None else format_decimal(value, places)
-
-    def get_price(self, order: Order) -> str | None:
-        return self._fmt(order.price, order.pair.quote.decimals)
-
-    def get_stop_price(self, order: Order) -> str | None:
-        return self._fmt(order.stop_price, order.pair.quote.decimals)
-
-    def get_quantity(self, order: Order) -> str | None:
-        return self._fmt(order.quantity, order.pair.base.decimals)
-
-    def get_quote_amount(self, order: Order) -> str | None:
-        return self._fmt(order.quote_amount, order.pair.quote.decimals)
-
-    def get_filled_quantity(self, order: Order) -> str:
-        return format_decimal(order.filled_quantity, order.pair.base.decimals)
-
-    def get_filled_quote(self, order: Order) -> str:
-        return format_decimal(order.filled_quote, order.pair.quote.decimals)
-
-    def get_average_price(self, order: Order) -> str | None:
-        average = order.average_price
-        # Average price gets the quote's decimals plus a few, so it never reads as a tick it isn't.
-        return None if average is None else format_decimal(average, order.pair.quote.decimals + 4)
-
-    def get_fee_paid(self, order: Order) -> str:
-        return format_decimal(order.fee_paid, order.pair.quote.decimals)
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        return order_payload(instance)
 
 
 class FillOutputSerializer(serializers.ModelSerializer):
+    """API.md's fill object (rendered by ``orders.payloads.fill_payload``)."""
+
     order_id = serializers.IntegerField()
     symbol = serializers.CharField(source="pair.symbol")
-    price = serializers.SerializerMethodField()
-    quantity = serializers.SerializerMethodField()
-    quote_quantity = serializers.SerializerMethodField()
-    fee = serializers.SerializerMethodField()
+    price = DecimalString()
+    quantity = DecimalString()
+    quote_quantity = DecimalString()
+    fee = DecimalString()
     fee_asset = serializers.CharField(source="fee_asset.symbol")
     created_at = Timestamp()
 
@@ -103,17 +80,8 @@ class FillOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "order_id", "symbol", "side", "price", "quantity", "quote_quantity",
                   "fee", "fee_asset", "liquidity", "created_at"]
 
-    def get_price(self, fill: Fill) -> str:
-        return format_decimal(fill.price, fill.pair.quote.decimals)
-
-    def get_quantity(self, fill: Fill) -> str:
-        return format_decimal(fill.quantity, fill.pair.base.decimals)
-
-    def get_quote_quantity(self, fill: Fill) -> str:
-        return format_decimal(fill.quote_quantity, fill.pair.quote.decimals)
-
-    def get_fee(self, fill: Fill) -> str:
-        return format_decimal(fill.fee, fill.fee_asset.decimals)
+    def to_representation(self, instance: Fill) -> dict[str, Any]:
+        return fill_payload(instance)
 
 
 class OrderListApi(APIView):

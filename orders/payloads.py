@@ -1,0 +1,62 @@
+"""Orders and fills as API.md shows them, as plain dicts.
+
+The one representation used by REST (``orders.apis``) and websocket pushes (``matching.publish``).
+Plain functions rather than DRF field machinery: settlement renders thousands of these a second.
+Callers pass objects whose ``pair`` (with ``base``/``quote``) and ``fee_asset`` are loaded."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from orders.models import Fill, Order
+from tradehive.money import format_decimal, iso_ms
+
+
+def _fixed(value: Decimal | None, places: int) -> str | None:
+    return None if value is None else format_decimal(value, places)
+
+
+def order_payload(order: Order) -> dict[str, Any]:
+    pair = order.pair
+    price_places, quantity_places = pair.quote.decimals, pair.base.decimals
+    average = order.average_price
+    return {
+        "id": order.pk,
+        "client_order_id": order.client_order_id,
+        "symbol": pair.symbol,
+        "side": order.side,
+        "type": order.type,
+        "time_in_force": order.time_in_force,
+        "post_only": order.post_only,
+        "price": _fixed(order.price, price_places),
+        "stop_price": _fixed(order.stop_price, price_places),
+        "quantity": _fixed(order.quantity, quantity_places),
+        "quote_amount": _fixed(order.quote_amount, price_places),
+        "filled_quantity": format_decimal(order.filled_quantity, quantity_places),
+        "filled_quote": format_decimal(order.filled_quote, price_places),
+        # Four more decimals than the quote, so an average never reads as a tick it isn't.
+        "average_price": _fixed(average, price_places + 4),
+        "fee_paid": format_decimal(order.fee_paid, price_places),
+        "status": order.status,
+        "cancel_reason": order.cancel_reason,
+        "created_at": iso_ms(order.created_at),
+        "updated_at": iso_ms(order.updated_at),
+    }
+
+
+def fill_payload(fill: Fill) -> dict[str, Any]:
+    pair = fill.pair
+    return {
+        "id": fill.pk,
+        "order_id": fill.order_id,
+        "symbol": pair.symbol,
+        "side": fill.side,
+        "price": format_decimal(fill.price, pair.quote.decimals),
+        "quantity": format_decimal(fill.quantity, pair.base.decimals),
+        "quote_quantity": format_decimal(fill.quote_quantity, pair.quote.decimals),
+        "fee": format_decimal(fill.fee, fill.fee_asset.decimals),
+        "fee_asset": fill.fee_asset.symbol,
+        "liquidity": fill.liquidity,
+        "created_at": iso_ms(fill.created_at),
+    }
