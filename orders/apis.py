@@ -124,7 +124,6 @@ class OrderListApi(APIView):
             client_order_id=data.get("client_order_id"),
             stp_mode=data.get("self_trade_prevention"),
         )
-        order = order_get_for_user(user=request.user, order_id=order.pk) or order
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),

@@ -182,7 +182,9 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         feed_price = feed_price_fresh(pair=pair)
     # --- end feeds ---
 
-    last = last_trade_price(pair=pair)
+    # The last price matters to stops (already crossed?) and to valuing a market sell.
+    needs_last = stop or (type == OrderType.MARKET and side == Side.SELL)
+    last = last_trade_price(pair=pair) if needs_last else None
     if stop and last is not None:
         assert stop_price is not None
         crossed = stop_price <= last if side == Side.BUY else stop_price >= last
@@ -284,15 +286,16 @@ def _order_insert(*, user: User, pair: TradingPair, terms: OrderTerms,
         held=terms.hold_amount, hold_remaining=terms.hold_amount, stp_mode=terms.stp_mode,
         status=OrderStatus.PENDING,
     )
-    account = wallet_account_get(user=user)
+    account_id = wallet_account_get(user=user).pk
     asset_id = terms.hold_asset.pk
     ledger_post(postings=[Posting(
         kind=JournalTransaction.Kind.HOLD, reference=f"order:{order.pk}",
-        legs=[Leg(account.pk, asset_id, "available", -terms.hold_amount),
-              Leg(account.pk, asset_id, "locked", terms.hold_amount)],
+        legs=[Leg(account_id, asset_id, "available", -terms.hold_amount),
+              Leg(account_id, asset_id, "locked", terms.hold_amount)],
     )])
     OrderOutbox.objects.create(order=order)
-    transaction.on_commit(partial(order_submit, order_id=order.pk, engine_price=terms.engine_price))
+    transaction.on_commit(partial(order_submit, order_id=order.pk, order=order,
+                                  engine_price=terms.engine_price))
     return order
 
 
@@ -328,14 +331,16 @@ def engine_order_for(order: Order, *, engine_price: Decimal | None = None) -> En
                        post_only=order.post_only, stp=StpMode(order.stp_mode))
 
 
-def order_submit(*, order_id: int, engine_price: Decimal | None = None) -> bool:
+def order_submit(*, order_id: int, order: Order | None = None,
+                 engine_price: Decimal | None = None) -> bool:
     """Hand an order to the engine (after its transaction committed). Idempotent.
 
     Returns False when the engine could not be reached (the outbox relay retries). A market whose
     engine state is missing is recovered from PostgreSQL first."""
     from matching.recovery import engine_recover
 
-    order = Order.objects.select_related("pair", "pair__base", "pair__quote").get(pk=order_id)
+    if order is None:  # the relay; right after placement the caller passes the fresh order
+        order = Order.objects.select_related("pair", "pair__base", "pair__quote").get(pk=order_id)
     if order.status != OrderStatus.PENDING:
         return True
     engine_order = engine_order_for(order, engine_price=engine_price)
