@@ -26,10 +26,14 @@ def manage(*args: str) -> None:
 
 def process_table(port: int) -> dict[str, list[str]]:
     """Name -> command of every long-running process of the exchange."""
+    var_dir = Path(os.environ.get("TRADEHIVE_VAR_DIR", ROOT / "var"))  # as the settings do
     table = {
         "web": [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host",
                 os.environ.get("HOST", "127.0.0.1"), "--port", str(port),
-                "--ws-per-message-deflate", "false", "--no-access-log"],
+                "--ws-per-message-deflate", "false", "--no-access-log",
+                # bench/ws.py: the sans-I/O websockets protocol connects 10k clients in half the
+                # time with less memory; a larger backlog absorbs reconnect storms.
+                "--ws", "websockets-sansio", "--backlog", "4096"],
         "worker": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-P", "threads", "-c", "8",
                    "-l", "warning", "-n", f"worker-{os.getpid()}@%h"],
         # Price feed polls/matching passes (0.25 s / 0.5 s) get their own worker and queue, so
@@ -37,9 +41,12 @@ def process_table(port: int) -> dict[str, list[str]]:
         "feeds": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-Q", "feeds", "-P",
                   "threads", "-c", "4", "-l", "warning", "-n", f"feeds-{os.getpid()}@%h"],
         "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
-                 str(ROOT / "var" / "celerybeat-schedule")],
+                 str(var_dir / "celerybeat-schedule")],
         "settle": [PYTHON, "manage.py", "settle"],
     }
+    # The living demo: bots quote and trade the book-priced markets (README "Demo"); DEMO=0 off.
+    if os.environ.get("DEMO", "1") != "0":
+        table["demo"] = [PYTHON, "manage.py", "simulate_market"]
     return table
 
 

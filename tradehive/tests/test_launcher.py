@@ -1,0 +1,34 @@
+"""``make run``'s process table (tradehive.launcher)."""
+
+from __future__ import annotations
+
+from tradehive.launcher import process_table
+
+
+def test_the_demo_bots_run_by_default(monkeypatch) -> None:
+    # given no DEMO setting
+    monkeypatch.delenv("DEMO", raising=False)
+    # when the launcher builds its process table
+    table = process_table(8000)
+    # then the simulator is one of the children
+    assert table["demo"][-2:] == ["manage.py", "simulate_market"]
+
+
+def test_demo_0_leaves_the_bots_out(monkeypatch) -> None:
+    # given DEMO=0
+    monkeypatch.setenv("DEMO", "0")
+    # when the launcher builds its process table
+    table = process_table(8000)
+    # then no simulator runs, and the rest of the exchange still does
+    assert "demo" not in table
+    assert not any("simulate_market" in command for command in table.values())
+    assert {"web", "worker", "beat", "settle"} <= set(table)
+
+
+def test_beat_keeps_its_schedule_in_the_var_dir(monkeypatch, tmp_path) -> None:
+    # given a var directory of one's own
+    monkeypatch.setenv("TRADEHIVE_VAR_DIR", str(tmp_path))
+    # when the launcher builds its process table
+    table = process_table(8000)
+    # then celery beat's schedule file lives there, not in the checkout's var/
+    assert table["beat"][-1] == str(tmp_path / "celerybeat-schedule")
