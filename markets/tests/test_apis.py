@@ -30,7 +30,9 @@ def test_markets_list_and_detail(api_client, btc_krw) -> None:
     body = api_client.get("/api/v1/markets").json()
     assert body == [{"symbol": "BTC-KRW", "base": "BTC", "quote": "KRW", "tick_size": "10000",
                      "lot_size": "0.0001", "min_notional": "5000", "maker_fee": "0.0005",
-                     "taker_fee": "0.0015", "status": "active", "price_source": "book"}]
+                     "taker_fee": "0.0015", "status": "active", "price_source": "book",
+                     "base_decimals": 8, "quote_decimals": 0, "last_price_at": None,
+                     "feed_age_ms": None}]
     assert api_client.get("/api/v1/markets/BTC-KRW").json() == body[0]
 
 

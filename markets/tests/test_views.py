@@ -46,3 +46,46 @@ def test_market_page_shows_rules_ticker_and_trades(client, btc_krw, redis_client
 def test_market_page_canonical_symbol_and_404(client, btc_krw) -> None:
     assert client.get("/markets/btc-krw/")["Location"] == "/markets/BTC-KRW/"
     assert client.get("/markets/DOGE-KRW/").status_code == 404
+
+
+def test_trade_page_embeds_the_market_with_its_precision(client, btc_krw) -> None:
+    # when
+    response = client.get("/markets/BTC-KRW/")
+    # then the scripts get the market as the API shows it, plus its decimals
+    market = response.context["market"]
+    assert market["symbol"] == "BTC-KRW"
+    assert (market["base_decimals"], market["quote_decimals"]) == (8, 0)
+    assert (market["price_places"], market["quantity_places"]) == (0, 4)
+    assert market["feed_stale"] is False
+    assert 'id="market-data"' in response.content.decode()
+
+
+def test_anonymous_visitors_get_a_login_prompt_instead_of_the_form(client, btc_krw) -> None:
+    # when
+    html = client.get("/markets/BTC-KRW/").content.decode()
+    # then
+    assert "data-order-form" not in html
+    assert 'href="/accounts/login/?next=/markets/BTC-KRW/"' in html
+
+
+def test_logged_in_users_get_the_order_form_and_their_orders(client, btc_krw) -> None:
+    from accounts.tests.factories import UserFactory
+
+    # given
+    client.force_login(UserFactory())
+    # when
+    html = client.get("/markets/BTC-KRW/").content.decode()
+    # then
+    assert "data-order-form" in html
+    assert "Open orders" in html
+    assert 'data-notifications' in html
+
+
+def test_a_halted_market_page_says_why_no_orders_are_taken(client, btc_krw) -> None:
+    # given
+    pair_set_status(pair=btc_krw, status="cancel_only", actor=None)
+    # when
+    html = client.get("/markets/BTC-KRW/").content.decode()
+    # then
+    assert "Cancel only" in html
+    assert "accepts cancels only" in html
