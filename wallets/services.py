@@ -255,6 +255,8 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
 
     _balances_save(list(balances.values()))
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _journals_insert_pg(postings, afters, now)
     journals = JournalTransaction.objects.bulk_create([
         JournalTransaction(kind=p.kind, reference=p.reference, memo=p.memo, created_at=now)
         for p in postings
@@ -266,6 +268,40 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
         for leg, after in zip(posting.legs, after_of_posting, strict=True)
     ], batch_size=2000)
     return journals
+
+
+def _journals_insert_pg(postings: Sequence[Posting], afters: list[list[Decimal]],
+                        now: datetime) -> list[JournalTransaction]:
+    """The same rows as the ``bulk_create`` path, in two statements fed by arrays.
+
+    Settlement posts thousands of journals a second; building model instances and a VALUES
+    list per row cost more than the database work. ``ORDER BY n`` makes the sequence hand out
+    ids in the postings' order, which RETURNING reports in that order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO wallets_journaltransaction (kind, reference, memo, created_at)"
+            " SELECT kind, reference, memo, %s FROM unnest(%s::varchar[], %s::varchar[],"
+            " %s::varchar[]) WITH ORDINALITY AS t(kind, reference, memo, n) ORDER BY n"
+            " RETURNING id",
+            (now, [p.kind for p in postings], [p.reference for p in postings],
+             [p.memo for p in postings]),
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        columns: tuple[list, list, list, list, list, list] = ([], [], [], [], [], [])
+        for journal_id, posting, after_of_posting in zip(ids, postings, afters, strict=True):
+            for leg, after in zip(posting.legs, after_of_posting, strict=True):
+                for column, value in zip(columns, (journal_id, leg.account_id, leg.asset_id,
+                                                   leg.bucket, leg.amount, after), strict=True):
+                    column.append(value)
+        cursor.execute(
+            "INSERT INTO wallets_ledgerentry"
+            " (journal_id, account_id, asset_id, bucket, amount, balance_after)"
+            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[],"
+            " %s::numeric[], %s::numeric[])",
+            columns,
+        )
+    return [JournalTransaction(pk=journal_id, kind=p.kind, reference=p.reference, memo=p.memo,
+                               created_at=now) for journal_id, p in zip(ids, postings, strict=True)]
 
 
 # --- single movements --------------------------------------------------------------------------
