@@ -9,7 +9,7 @@ django_asgi_app = get_asgi_application()  # sets Django up before consumers are 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
@@ -17,10 +17,27 @@ from tradehive.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
+
+
+class BrowserOriginValidator(OriginValidator):
+    """``ALLOWED_HOSTS`` origins only, like channels' AllowedHostsOriginValidator, for pages in
+    a browser (which always sends ``Origin``); clients with no ``Origin`` at all (bots, using a
+    JWT) are let in: they carry no ambient cookie that a foreign page could ride on."""
+
+    def __init__(self, application):
+        hosts = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not hosts:
+            hosts = ["localhost", "127.0.0.1", "[::1]"]
+        super().__init__(application, hosts)
+
+    def valid_origin(self, parsed_origin):
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -13,7 +13,10 @@ import pytest
 
 from tradehive.embedded_redis import ensure_redis_url
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.test")
+# Importing this module imported the ``tradehive`` package, whose Celery app set a default of
+# ``settings.dev``; pytest-django prefers the environment over pyproject's setting, so force the
+# test settings here (``--ds`` still overrides).
+os.environ["DJANGO_SETTINGS_MODULE"] = "tradehive.settings.test"
 
 if not os.environ.get("REDIS_URL"):
     if os.environ.get("CI", "").lower() == "true":

@@ -63,3 +63,24 @@ def test_openapi_schema_and_swagger_ui_are_served(client) -> None:
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("headers", "accepted"), [
+    ([], True),  # a bot: no Origin, authenticates with a JWT later
+    ([(b"origin", b"http://127.0.0.1:8000")], True),  # our own pages
+    ([(b"origin", b"https://evil.example")], False),  # someone else's page
+])
+def test_websocket_origins(headers: list[tuple[bytes, bytes]], accepted: bool) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    from tradehive.asgi import application
+
+    async def attempt() -> bool:
+        communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert async_to_sync(attempt)() is accepted
