@@ -4,17 +4,57 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
+import threading
 import time
 
+import redis
 from django.db import close_old_connections
 
 from markets.models import TradingPair
+from matching.publish import SettledBatch, publish_settled
 from matching.recovery import engine_recover
-from matching.settlement import SettlementGap, settle_market, settlement_group_ensure
+from matching.settlement import (
+    SettlementGap,
+    settle_market,
+    settlement_group_ensure,
+    settlement_publisher_set,
+)
 from tradehive.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
+
+
+class BackgroundPublisher:
+    """Pushes settled batches to websockets from one thread, in commit order.
+
+    Settlement's transaction is the truth; pushing is a copy for live clients, so it can trail
+    by a moment without ever holding up the next batch. A bounded queue gives back-pressure
+    if pushing falls far behind."""
+
+    def __init__(self, max_pending: int = 256) -> None:
+        self._queue: queue.Queue[SettledBatch | None] = queue.Queue(maxsize=max_pending)
+        self._thread = threading.Thread(target=self._run, name="settlement-publisher",
+                                        daemon=True)
+        self._thread.start()
+
+    def __call__(self, batch: SettledBatch) -> None:
+        self._queue.put(batch)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            try:
+                publish_settled(batch=batch)
+            except Exception:  # a push failure must never stop settlement; clients resync
+                logger.exception("publishing settled batch %s of %s failed", batch.sequence,
+                                 batch.pair.symbol)
+            finally:
+                close_old_connections()
 
 
 def consumer_name() -> str:
@@ -27,6 +67,17 @@ def settle_forever(*, count: int = 1000, idle_sleep_s: float = 0.01,
     ones are picked up; a market whose engine state is missing is recovered first."""
     client = get_redis()
     consumer = consumer_name()
+    publisher = BackgroundPublisher()
+    settlement_publisher_set(publisher)
+    try:
+        _settle_loop(client, consumer, count, idle_sleep_s, stop_after_s)
+    finally:
+        settlement_publisher_set(None)
+        publisher.close()
+
+
+def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: float,
+                 stop_after_s: float | None) -> None:
     started = time.monotonic()
     pairs: list[TradingPair] = []
     pairs_loaded_at = 0.0

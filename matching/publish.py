@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ class SettledBatch:
     fills: list[Fill]
     trades: list[TradeInput]
     sequence: int
+    notifications: list[Notification] = field(default_factory=list)
 
 
 def group_for(channel: str, *, user_id: int | None = None) -> str:
@@ -165,6 +166,25 @@ def _candle_messages(batch: SettledBatch, now_ms: int) -> list[Message]:
             for interval, rows in by_interval.items()]
 
 
+def _balance_payloads(batch: SettledBatch, user_ids: set[int]) -> dict[int, list[dict[str, str]]]:
+    """The market's two balances of every user in the batch, in one query."""
+    from wallets.models import Balance
+
+    pair = batch.pair
+    assets = {pair.base_id: pair.base, pair.quote_id: pair.quote}
+    payloads: dict[int, list[dict[str, str]]] = {user_id: [] for user_id in user_ids}
+    rows = (Balance.objects.filter(account__user_id__in=user_ids, asset_id__in=assets)
+            .values_list("account__user_id", "asset_id", "available", "locked")
+            .order_by("account__user_id", "asset_id"))
+    for user_id, asset_id, available, locked in rows:
+        asset = assets[asset_id]
+        payloads[user_id].append({
+            "asset": asset.symbol, "available": format_decimal(available, asset.decimals),
+            "locked": format_decimal(locked, asset.decimals),
+            "total": format_decimal(available + locked, asset.decimals)})
+    return payloads
+
+
 def publish_settled(*, batch: SettledBatch) -> None:
     """Push what one settled batch changed (called on commit; failures are logged, not raised:
     PostgreSQL already holds the truth and clients resync from REST)."""
@@ -172,8 +192,6 @@ def publish_settled(*, batch: SettledBatch) -> None:
 
     from orders.apis import FillOutputSerializer, OrderOutputSerializer
     from realtime.depth import market_mark_dirty
-    from realtime.services import notifications_create
-    from wallets.selectors import balance_list_for_user
 
     now_ms = epoch_ms(timezone.now())
     symbol = batch.pair.symbol
@@ -199,15 +217,7 @@ def publish_settled(*, batch: SettledBatch) -> None:
     for user_id, fills in fills_by_user.items():
         messages.append(push_message("fills", FillOutputSerializer(fills, many=True).data,
                                      now_ms, user_id=user_id))
-    from accounts.models import User
-
-    for user_id in orders_by_user:
-        rows = balance_list_for_user(user=User(pk=user_id))
-        data = [{"asset": r.asset.symbol,
-                 "available": format_decimal(r.available, r.asset.decimals),
-                 "locked": format_decimal(r.locked, r.asset.decimals),
-                 "total": format_decimal(r.total, r.asset.decimals)}
-                for r in rows if r.asset.pk in (batch.pair.base_id, batch.pair.quote_id)]
+    for user_id, data in _balance_payloads(batch, set(orders_by_user)).items():
         messages.append(push_message("balances", data, now_ms, user_id=user_id))
     send_many(messages)
-    notifications_create(items=order_notifications(batch=batch))
+    publish_notifications(notifications=batch.notifications)

@@ -24,7 +24,7 @@ external account (``seed_demo``); it never goes negative (``ledger_post`` refuse
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -40,9 +40,10 @@ from matching import events as ev
 from matching.engine import HOUSE_ORDER_ID
 from matching.keys import events_key
 from matching.models import MarketCursor
-from matching.publish import SettledBatch, publish_settled
+from matching.publish import SettledBatch, order_notifications, publish_settled
 from matching.runtime import get_engine
 from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
+from realtime.services import notifications_store
 from wallets.models import Account, JournalTransaction
 from wallets.services import Leg, Posting, ledger_post, wallet_system_account
 
@@ -55,6 +56,20 @@ _DONE_STATUS = {"filled": OrderStatus.FILLED}
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
 _MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)
+
+
+def _publish_now(batch: SettledBatch) -> None:
+    publish_settled(batch=batch)
+
+
+# What runs after a batch commits. In-line by default; the ``settle`` process installs a
+# background publisher so pushing to websockets never holds up the next batch.
+_publisher: Callable[[SettledBatch], None] = _publish_now
+
+
+def settlement_publisher_set(publisher: Callable[[SettledBatch], None] | None) -> None:
+    global _publisher
+    _publisher = publisher or _publish_now
 
 
 class SettlementGap(RuntimeError):
@@ -285,9 +300,11 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         cursor.last_seq = todo[-1].seq
         cursor.save(update_fields=["last_seq", "updated_at"])
         outcome.applied = len(todo)
-        outcome.batch = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
-                                     trades=batch.trades, sequence=cursor.last_seq)
-        transaction.on_commit(partial(publish_settled, batch=outcome.batch), robust=True)
+        settled = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
+                               trades=batch.trades, sequence=cursor.last_seq)
+        settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
+        outcome.batch = settled
+        transaction.on_commit(partial(_publisher, settled), robust=True)
     return outcome
 
 

@@ -57,6 +57,21 @@ def notifications_create(*, items: Sequence[NotificationInput]) -> list[Notifica
     return created
 
 
+def notifications_store(*, items: Sequence[NotificationInput]) -> list[Notification]:
+    """Insert the notifications of ``items`` not reported before, inside the caller's
+    transaction, without pushing them (settlement stores them with the fills they report, so
+    they exist exactly once, and pushes them after commit). Returns the rows created."""
+    if not items:
+        return []
+    wanted = {(i.user_id, i.key): i for i in items}
+    existing = set(Notification.objects.filter(
+        user_id__in={i.user_id for i in items}, key__in={i.key for i in items},
+    ).values_list("user_id", "key"))
+    rows = [Notification(user_id=i.user_id, kind=i.kind, key=i.key, title=i.title, data=i.data)
+            for k, i in wanted.items() if k not in existing]
+    return Notification.objects.bulk_create(rows) if rows else []
+
+
 def notification_create(*, user_id: int, kind: str, key: str, title: str,
                         data: dict[str, Any] | None = None) -> Notification | None:
     """One notification (see ``notifications_create``); None when ``key`` was reported before."""
