@@ -8,8 +8,8 @@ order form and watch the book, trades, fills and balances change without reloadi
 from __future__ import annotations
 
 import math
-import random
 import os
+import random
 import shutil
 import subprocess
 import sys
