@@ -418,11 +418,11 @@ def _wait_closed(order: Order, wait_s: float) -> Order:
 def order_cancel_all(*, user: User, symbol: str | None = None) -> list[Order]:
     """Cancel all of ``user``'s open orders (in one market when ``symbol``). Returns the orders
     that were open, refreshed after the engine's answers settled (waits up to 1 s)."""
-    orders = Order.objects.select_related("pair", "pair__base", "pair__quote").filter(
+    open_orders = Order.objects.select_related("pair", "pair__base", "pair__quote").filter(
         user=user, status__in=OPEN_STATUSES)
     if symbol is not None:
-        orders = orders.filter(pair=pair_get(symbol=symbol))
-    orders = list(orders.order_by("pk"))
+        open_orders = open_orders.filter(pair=pair_get(symbol=symbol))
+    orders = list(open_orders.order_by("pk"))
     engine = get_engine()
     try:
         for order in orders:

@@ -638,13 +638,13 @@ def ledger_verify() -> list[LedgerProblem]:
         seen.add(key)
         symbol = symbols[balance.asset_id]
         where = f"account {balance.account_id} ({balance.account.kind})"
-        for bucket, value in ((Bucket.AVAILABLE, balance.available),
-                              (Bucket.LOCKED, balance.locked)):
-            expected = sums.get((*key, bucket), Decimal(0))
+        for bucket_name, value in ((Bucket.AVAILABLE.value, balance.available),
+                                   (Bucket.LOCKED.value, balance.locked)):
+            expected = sums.get((*key, bucket_name), Decimal(0))
             if value != expected:
                 problems.append(LedgerProblem(
                     "balance_mismatch", symbol,
-                    f"{where} {bucket} is {value} but its entries sum to {expected}"))
+                    f"{where} {bucket_name} is {value} but its entries sum to {expected}"))
         external = balance.account.kind == Account.Kind.EXTERNAL
         if balance.may_go_negative != external:
             problems.append(LedgerProblem("flag", symbol,
