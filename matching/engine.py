@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -33,6 +33,9 @@ from tradehive.errors import DomainError
 
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 DEFAULT_SEEN_WINDOW_MS = 24 * 3600 * 1000
+# Prefix of every epoch token (EPOCH_FORMAT in lib.lua): names the layout of the market's state.
+# State of an older layout (order hashes) has an epoch without it and counts as missing.
+EPOCH_FORMAT = "v2."
 
 
 class Side(StrEnum):
@@ -190,18 +193,24 @@ def _int_or_none(raw: str) -> int | None:
     return int(raw) if raw != "" else None
 
 
-def _resting_from_hash(flat: Sequence[Any]) -> RestingOrder:
-    h = dict(zip(flat[::2], flat[1::2], strict=True))
-    h = {_text(k): _text(v) for k, v in h.items()}
+def _resting_from_string(order_id: Any, value: Any) -> RestingOrder:
+    """One order string of lib.lua (fields tab-joined: rem owner side price seq state type tif
+    post_only qty quote stop stp ts) -> its RestingOrder."""
+    (rem, owner, side, price, seq, state, order_type, tif, post_only, qty, quote, stop, stp,
+     ts) = _text(value).split("\t")
     order = EngineOrder(
-        order_id=h["id"], owner=int(h["owner"]), side=Side(h["side"]),
-        order_type=OrderType(h["type"]), quantity=_int_or_none(h["qty"]),
-        price=_int_or_none(h["price"]), quote_amount=_int_or_none(h["quote"]),
-        stop_price=_int_or_none(h["stop"]), time_in_force=TimeInForce(h["tif"]),
-        post_only=h["post_only"] == "1", stp=StpMode(h["stp"]),
+        order_id=_text(order_id), owner=int(owner), side=Side(side),
+        order_type=OrderType(order_type), quantity=_int_or_none(qty),
+        price=_int_or_none(price), quote_amount=_int_or_none(quote),
+        stop_price=_int_or_none(stop), time_in_force=TimeInForce(tif),
+        post_only=post_only == "1", stp=StpMode(stp),
     )
-    return RestingOrder(order=order, remaining=_int_or_none(h["rem"]), seq=int(h["seq"]),
-                        accepted_ms=int(h["ts"]), untriggered=h["state"] == "untriggered")
+    return RestingOrder(order=order, remaining=_int_or_none(rem), seq=int(seq),
+                        accepted_ms=int(ts), untriggered=state == "untriggered")
+
+
+def _resting_list(flat: Sequence[Any]) -> list[RestingOrder]:
+    return [_resting_from_string(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
 def _text(value: Any) -> str:
@@ -249,36 +258,38 @@ class Engine:
         anything is sent. Scripts run in the given order per market. Resubmitting after a
         failure is safe (idempotent ids).
 
-        On a plain ``redis.Redis`` batch k+1 is written before batch k's answers are read (one
-        connection, so Redis still runs them in order): Python's encoding and parsing overlap
-        the scripts' run time. ``RedisCluster`` gets one cluster pipeline per batch."""
+        On a plain ``redis.Redis`` batch k+1 is written before batch k's answers are read and
+        parsed (one connection, so Redis still runs them in order): Python's encoding and
+        parsing overlap the scripts' run time. ``RedisCluster`` gets one cluster pipeline per
+        batch."""
         window = str(self.seen_window_ms)
         calls: list[tuple[str, Script, list[str]]] = []
         for symbol, item in orders:
             if isinstance(item, CancelRequest):
-                calls.append((symbol, self._scripts["cancel"], [item.order_id]))
+                calls.append((symbol, self._scripts["cancel"], [item.order_id, window]))
             else:
                 item.check()
                 calls.append((symbol, self._scripts["submit"], [*item.script_args(), window]))
         self._load_scripts()
         chunks = [calls[i:i + batch] for i in range(0, len(calls), batch)]
         if isinstance(self.redis, redis.Redis):
-            answers = self._stream(chunks)
+            answers = self._stream(chunks, parse=_parse_answer)
         else:
-            answers = [answer for chunk in chunks for answer in self._pipeline(chunk)]
+            answers = [_parse_answer(answer) for chunk in chunks
+                       for answer in self._pipeline(chunk)]
         missing = [i for i, a in enumerate(answers)
                    if isinstance(a, redis.exceptions.NoScriptError)]
         if missing:  # Redis restarted mid-run: reload, then rerun those calls in order
             self._load_scripts()
             for i in missing:
-                answers[i] = self._pipeline([calls[i]])[0]
+                answers[i] = _parse_answer(self._pipeline([calls[i]])[0])
         results: list[list[Event]] = []
         for (symbol, _, _), answer in zip(calls, answers, strict=True):
             if isinstance(answer, Exception):
                 if str(answer).startswith("NOSTATE"):
                     raise EngineStateMissing(f"{symbol}: {answer}") from answer
                 raise answer
-            results.append(parse_script_answer(answer))
+            results.append(answer)
         return results
 
     def _load_scripts(self) -> None:
@@ -302,7 +313,10 @@ class Engine:
             pipe.execute_command(*self._command(call))
         return list(pipe.execute(raise_on_error=False))
 
-    def _stream(self, chunks: Sequence[Sequence[tuple[str, Script, list[str]]]]) -> list[Any]:
+    def _stream(self, chunks: Sequence[Sequence[tuple[str, Script, list[str]]]],
+                parse: Callable[[Any], Any] | None = None) -> list[Any]:
+        """Writes batch k+1, then reads batch k's answers (``parse``d, if given, while Redis
+        runs batch k+1)."""
         assert isinstance(self.redis, redis.Redis)
         pool = self.redis.connection_pool
         connection = pool.get_connection("EVALSHA")
@@ -312,9 +326,9 @@ class Engine:
             for chunk in chunks:
                 connection.send_packed_command(
                     connection.pack_commands([self._command(call) for call in chunk]))
-                answers += _read_answers(connection, in_flight)
+                answers += _read_answers(connection, in_flight, parse)
                 in_flight = len(chunk)
-            answers += _read_answers(connection, in_flight)
+            answers += _read_answers(connection, in_flight, parse)
         except BaseException:
             connection.disconnect()  # answers may be half read: never reuse this connection
             raise
@@ -324,11 +338,13 @@ class Engine:
 
     def cancel(self, symbol: str, order_id: str) -> list[Event]:
         """Cancel one order: [Done(reason='user')], or [CancelRejected] if it is already gone."""
-        return parse_script_answer(self._run("cancel", symbol, [order_id]))
+        return parse_script_answer(
+            self._run("cancel", symbol, [order_id, str(self.seen_window_ms)]))
 
     def cancel_all(self, symbol: str, owner: int) -> list[Event]:
         """Cancel all of ``owner``'s open and untriggered orders in this market, oldest first."""
-        return parse_script_answer(self._run("cancel_all", symbol, [str(owner)]))
+        return parse_script_answer(
+            self._run("cancel_all", symbol, [str(owner), str(self.seen_window_ms)]))
 
     def trigger(self, symbol: str, last_price_ticks: int) -> list[Event]:
         """Activate the stops crossed by ``last_price_ticks`` (several script calls of at most
@@ -337,7 +353,8 @@ class Engine:
         events: list[Event] = []
         while True:
             batch = parse_script_answer(self._run(
-                "trigger", symbol, [str(last_price_ticks), str(self.trigger_batch)]))
+                "trigger", symbol,
+                [str(last_price_ticks), str(self.trigger_batch), str(self.seen_window_ms)]))
             events.extend(batch)
             if sum(isinstance(e, Triggered) for e in batch) < self.trigger_batch:
                 return events
@@ -356,8 +373,7 @@ class Engine:
         seq, epoch, bids, asks, stops = self._run("snapshot", symbol, [])
         return BookSnapshot(
             sequence=int(seq), epoch=_text(epoch) or None,
-            bids=[_resting_from_hash(h) for h in bids], asks=[_resting_from_hash(h) for h in asks],
-            stops=[_resting_from_hash(h) for h in stops])
+            bids=_resting_list(bids), asks=_resting_list(asks), stops=_resting_list(stops))
 
     def rebuild(self, symbol: str, open_orders: Sequence[RestingOrder], *,
                 min_seq: int = 0) -> str:
@@ -392,13 +408,17 @@ class Engine:
                 args[9], args[10], str(seq), _opt(resting.accepted_ms),
                 "untriggered" if resting.untriggered else "open",
             ]
-        epoch = uuid.uuid4().hex
+        epoch = EPOCH_FORMAT + uuid.uuid4().hex
         self._scripts["rebuild"](keys=_keys(symbol), args=[epoch, str(min_seq), *rows])
         return epoch
 
     def epoch(self, symbol: str) -> str | None:
+        """The market's epoch token; None when it has no state (or state of an older layout,
+        which the scripts refuse too: recovery rebuilds it)."""
         value = self.redis.get(epoch_key(symbol))
-        return None if value is None else _text(value)
+        if value is None or not _text(value).startswith(EPOCH_FORMAT):
+            return None
+        return _text(value)
 
     def has_state(self, symbol: str) -> bool:
         return self.epoch(symbol) is not None
@@ -450,7 +470,8 @@ class Engine:
         lock_token = lock_token or uuid.uuid4().hex
         calls = [(symbol, script, (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol),
                                    feed_lock_key(symbol)),
-                  (str(window_limit), lock_token, str(lock_ms))) for symbol in symbols]
+                  (str(window_limit), lock_token, str(lock_ms), str(self.seen_window_ms)))
+                 for symbol in symbols]
         results: dict[str, FeedPass | EngineStateMissing] = {}
         for (symbol, *_), answer in zip(calls, self._feed_pipeline(calls), strict=True):
             if isinstance(answer, Exception):
@@ -520,14 +541,19 @@ class FeedPass:
     busy: bool = False  # another pass held the market's lock: nothing was done
 
 
-def _read_answers(connection: Any, count: int) -> list[Any]:
+def _read_answers(connection: Any, count: int, parse: Callable[[Any], Any] | None) -> list[Any]:
     answers: list[Any] = []
     for _ in range(count):
         try:
             answers.append(connection.read_response())
         except redis.ResponseError as exc:  # a script error is that call's answer
             answers.append(exc)
-    return answers
+    return answers if parse is None else [parse(answer) for answer in answers]
+
+
+def _parse_answer(answer: Any) -> Any:
+    """A submit/cancel answer -> its events; an error (NOSTATE, NOSCRIPT, ...) stays as it is."""
+    return answer if isinstance(answer, Exception) else parse_script_answer(answer)
 
 
 def _pairs(flat: Sequence[Any]) -> list[tuple[int, int]]:

@@ -11,9 +11,11 @@ settlement applies each event exactly once by ``(symbol, seq)``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass
+from dataclasses import fields as dataclass_fields
+from functools import lru_cache
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,24 +147,48 @@ _CLASSES: dict[str, type[Event]] = {
 }
 
 
+_FIELDS = {kind: {f.name: f for f in dataclass_fields(cls)} for kind, cls in _CLASSES.items()}
+
+
+@lru_cache(maxsize=256)
+def _layout_builder(kind: str, names: tuple[str, ...]) -> Callable[[Sequence[str]], Event]:
+    """A function making the event ``kind`` from the raw values of ``names``, in that order.
+
+    Generated once per layout (the engine emits a few dozen: a type and which optional fields it
+    carries), so parsing an answer is one call per event without a per-field loop: it is on the
+    engine's hot path. Raises TypeError/KeyError like the dataclass on unknown or missing
+    fields."""
+    cls = _CLASSES[kind]
+    known = _FIELDS[kind]
+    unknown = [name for name in names if name not in known]
+    if unknown or len(set(names)) != len(names):
+        raise TypeError(f"{kind}: unknown or repeated fields {names}")
+    missing = [n for n, f in known.items() if f.default is MISSING and n not in names]
+    if missing:
+        raise TypeError(f"{kind}: missing fields {missing}")
+    args = []
+    for i, name in enumerate(names):
+        if name in _INT_FIELDS:
+            args.append(f"{name}=int(v[{i}])")
+        elif name in _BOOL_FIELDS:
+            args.append(f"{name}=v[{i}] == '1'")
+        else:
+            args.append(f"{name}=v[{i}]")
+    namespace: dict[str, Any] = {"cls": cls}
+    exec(f"def build(v):\n    return cls({', '.join(args)})\n", namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
 def parse_event(fields: Mapping[str, str]) -> Event:
     """One stream entry's fields -> its event (raises KeyError on an unknown ``type``)."""
-    cls = _CLASSES[fields["type"]]
-    values: dict[str, object] = {}
-    for name, raw in fields.items():
-        if name == "type":
-            continue
-        if name in _INT_FIELDS:
-            values[name] = int(raw)
-        elif name in _BOOL_FIELDS:
-            values[name] = raw == "1"
-        else:
-            values[name] = raw
-    return cls(**values)  # type: ignore[arg-type]
+    values = dict(fields)
+    kind = values.pop("type")
+    return _layout_builder(kind, tuple(values))(tuple(values.values()))
 
 
 def parse_script_answer(answer: str | bytes | None) -> list[Event]:
-    """A script's answer: events joined by newlines, fields (name, value, ...) by tabs."""
+    """A script's answer: events joined by newlines, fields (name, value, ...) by tabs, the first
+    pair being ``type``."""
     if not answer:
         return []
     if isinstance(answer, bytes):
@@ -170,5 +196,7 @@ def parse_script_answer(answer: str | bytes | None) -> list[Event]:
     events: list[Event] = []
     for line in answer.split("\n"):
         parts = line.split("\t")
-        events.append(parse_event(dict(zip(parts[::2], parts[1::2], strict=True))))
+        if len(parts) % 2 or parts[0] != "type":
+            raise ValueError(f"not an engine event: {line!r}")
+        events.append(_layout_builder(parts[1], tuple(parts[2::2]))(parts[3::2]))
     return events

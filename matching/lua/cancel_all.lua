@@ -1,10 +1,13 @@
 -- cancel_all.lua (lib.lua is prepended): cancel every open or untriggered order of one owner in
 -- this market, oldest first (engine sequence order). Touches only that owner's orders.
 -- KEYS: the 14 market keys described in lib.lua.
--- ARGV: 1 owner id.
+-- ARGV: 1 owner id, 2 idempotency window ms (flush trims seen:{S} with it when due).
 -- Returns the events appended: one done (reason user) per order; '' when the owner has none.
 assert(#KEYS == 14, 'cancel_all: 14 keys')
-assert(#ARGV == 1, 'cancel_all: 1 arg')
+assert(#ARGV == 2, 'cancel_all: 2 args')
+
+seen_window_ms = int_arg(ARGV[2])
+assert(seen_window_ms, 'cancel_all: window ms')
 
 local missing = require_state()
 if missing then return missing end

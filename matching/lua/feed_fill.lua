@@ -14,19 +14,21 @@
 -- KEYS: the 14 market keys described in lib.lua, 15 prices:{S}, 16 feedstats:{S},
 --       17 feedlock:{S}.
 -- ARGV: 1 at most this many observations per pass (the rest wait for the next pass),
---       2 this pass's lock token, 3 lock ms.
+--       2 this pass's lock token, 3 lock ms, 4 idempotency window ms (flush trims seen:{S}).
 -- Returns {events ('' if none), distinct prices that cross a parked stop (caller calls
 -- trigger with each, in order, then releases the lock), observations read, distinct prices,
 -- 1 if the market was locked by another pass else 0}.
 assert(#KEYS == 17, 'feed_fill: 17 keys')
-assert(#ARGV == 3, 'feed_fill: 3 args')
+assert(#ARGV == 4, 'feed_fill: 4 args')
 local PRICES, FEEDSTATS, FEEDLOCK = 15, 16, 17
 
 local missing = require_state()
 if missing then return missing end
 local limit = int_arg(ARGV[1])
 local lock_ms = int_arg(ARGV[3])
-assert(limit and limit > 0 and lock_ms and lock_ms > 0, 'feed_fill: window limit, lock ms')
+seen_window_ms = int_arg(ARGV[4])
+assert(limit and limit > 0 and lock_ms and lock_ms > 0 and seen_window_ms,
+    'feed_fill: window limit, lock ms, window ms')
 local holder = redis.call('GET', KEYS[FEEDLOCK])
 if holder and holder ~= ARGV[2] then
     return {'', {}, 0, 0, 1}

@@ -1,6 +1,6 @@
 -- feed_observe.lua (lib.lua is prepended): append one price observation to a market's window.
 -- The stream entry id is Redis TIME in ms (the received time, on the same clock as the order
--- hashes' ts); the entry also records the market's engine sequence at that moment, so the
+-- strings' ts); the entry also records the market's engine sequence at that moment, so the
 -- matcher knows exactly which orders were accepted before the observation (seq <= obs seq).
 -- KEYS: 1 prices:{S} (stream), 2 seq:{S}, 3 feedstats:{S} (hash: polls, last_poll_ms, ...).
 -- ARGV: 1 price ticks, 2 price as the source sent it, 3 source timestamp ms ('' if none),

@@ -20,7 +20,7 @@ if missing then return missing end
 local o = {id = ARGV[1], owner = ARGV[2], side = ARGV[3], type = ARGV[4], tif = ARGV[5],
     post_only = ARGV[6], price = int_arg(ARGV[7]), qty = int_arg(ARGV[8]),
     quote = int_arg(ARGV[9]), stp = ARGV[11], ts = now_ms}
-local window_ms = int_arg(ARGV[12])
+seen_window_ms = int_arg(ARGV[12])
 local stale_ms = int_arg(ARGV[13])
 assert(o.side == 'buy' or o.side == 'sell', 'bad side')
 assert(ARGV[10] == '' and o.post_only == '0', 'feed_take: no stops, no post-only')
@@ -31,11 +31,11 @@ else
         or (o.side == 'buy' and o.quote and not o.qty)), 'feed_take: market qty or quote')
 end
 
-if redis.call('ZSCORE', KEYS[SEEN], o.id) or redis.call('EXISTS', KEYS[ORDER] .. o.id) == 1 then
+assert(seen_window_ms, 'window ms')
+
+if already_seen(o.id) then
     return ''
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[SEEN], '-inf', '(' .. n2s(now_ms - window_ms))
-redis.call('ZADD', KEYS[SEEN], n2s(now_ms), o.id)
 
 local accepted = {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', o.type,
     'time_in_force', o.tif, 'post_only', '0'}

@@ -1,7 +1,7 @@
 -- lib.lua: functions shared by the engine scripts. Not a script on its own: matching/scripts.py
--- prepends it to submit/cancel/cancel_all/trigger/rebuild, so each loaded script is one EVALSHA
--- body. It reads KEYS only through the names below; every script receives the same 14 KEYS
--- (built by matching/keys.py, all carrying the hash tag {SYMBOL}, so one cluster slot):
+-- prepends it to each script, so each loaded script is one EVALSHA body. It reads KEYS only
+-- through the names below; the book scripts receive the same 14 KEYS (built by
+-- matching/keys.py, all carrying the hash tag {SYMBOL}, so one cluster slot):
 --   1 book:{S}:bids         zset  score -price, member <seq:16 digits>:<order id>
 --   2 book:{S}:asks         zset  score  price, member <seq:16 digits>:<order id>
 --   3 book:{S}:bids:levels  zset  score -price, member price     (distinct levels, best first)
@@ -12,10 +12,16 @@
 --   8 stops:{S}:sell        zset  score -stop,  member <seq16>:<id>  (trigger when last <= stop)
 --   9 events:{S}            stream of engine events, never trimmed here
 --  10 seq:{S}               last engine sequence (events and order priority share it)
---  11 epoch:{S}             set by rebuild; scripts refuse to run without it (NOSTATE)
---  12 seen:{S}              zset order id -> first-seen ms (idempotency window)
---  13 order:{S}:            prefix of per-order hashes order:{S}:<id>   (same slot: hash tag)
+--  11 epoch:{S}             set by rebuild (value starts with EPOCH_FORMAT); scripts refuse to
+--                           run without it (NOSTATE)
+--  12 seen:{S}              zset order id -> first-seen ms: every id of the window, and every
+--                           id the engine holds (so one ZADD NX answers both; see trim_seen)
+--  13 order:{S}:            prefix of per-order strings order:{S}:<id>   (same slot: hash tag)
 --  14 owner:{S}:            prefix of per-owner zsets owner:{S}:<owner> id -> seq
+-- An order is one string (not a hash: one SET/GET, and MGET for a batch of makers), its fields
+-- joined by a tab (ids and owners never contain one), '' for an absent number, in this order:
+--   rem owner side price seq state type tif post_only qty quote stop stp ts
+-- Remaining lots and owner come first: the matcher reads only those (ORDER_HEAD).
 -- Inside a price level, equal scores order members lexicographically; the zero-padded sequence
 -- makes that FIFO. Scores are exact integers (|price| < 2^53), no composite score.
 -- Every number goes to Redis through n2s: Lua's own tostring would print 1e+15.
@@ -23,9 +29,22 @@
 local BIDS, ASKS, BID_LEVELS, ASK_LEVELS, BID_DEPTH, ASK_DEPTH = 1, 2, 3, 4, 5, 6
 local STOPS_BUY, STOPS_SELL, EVENTS, SEQ, EPOCH, SEEN, ORDER, OWNER = 7, 8, 9, 10, 11, 12, 13, 14
 local MAX_INT = 9007199254740991
+-- State written by an older layout (order hashes) has an epoch without this prefix: the
+-- scripts treat it as missing, so recovery rebuilds it (rebuild.lua clears either layout).
+local EPOCH_FORMAT = 'v2.'
+-- seen:{S} is trimmed when the market's sequence crosses a multiple of TRIM_EVERY (by any script
+-- that emits events and knows the window), not on every submit, by at most TRIM_BATCH ids: more
+-- than the at most TRIM_EVERY ids added meanwhile, so it stays bounded. Ids stay a few calls
+-- longer than the window, never shorter.
+local TRIM_EVERY, TRIM_BATCH = 32, 128
+-- At most this many values per variadic call (ZREM/DEL/HDEL with many members).
+local CHUNK = 500
+local ORDER_HEAD = '^(%d*)\t([^\t]*)\t'
+
+local format, sub = string.format, string.sub
 
 local function n2s(n)
-    return string.format('%d', n)
+    return format('%d', n)
 end
 
 local function int_arg(s)
@@ -36,49 +55,94 @@ local function int_arg(s)
 end
 
 local function member_of(seq, id)
-    return string.format('%016d:', seq) .. id
+    return format('%016d:', seq) .. id
 end
 
 local function id_of(member)
-    return string.sub(member, 18)
+    return sub(member, 18)
 end
 
-local function require_state()
-    if redis.call('EXISTS', KEYS[EPOCH]) == 0 then
-        return redis.error_reply('NOSTATE engine state missing: rebuild the market first')
+-- redis.call(command, key, values...) in chunks of CHUNK values (Lua's unpack has a stack limit).
+local function call_many(command, key, values)
+    for i = 1, #values, CHUNK do
+        redis.call(command, key, unpack(values, i, math.min(i + CHUNK - 1, #values)))
     end
-    return nil
 end
 
 local time = redis.call('TIME')
 local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now_s = n2s(now_ms)
 
 -- Events are collected here and written to the stream (in order) by flush().
 local events = {}
-local last_seq = nil
+local first_seq, last_seq = nil, nil
+local seen_window_ms = nil  -- set by scripts that get the idempotency window: flush() trims
+
+-- Checks the epoch and reads the sequence in one call; returns an error reply when the market
+-- has no (current-layout) state.
+local function require_state()
+    local state = redis.call('MGET', KEYS[EPOCH], KEYS[SEQ])
+    if not state[1] or sub(state[1], 1, #EPOCH_FORMAT) ~= EPOCH_FORMAT then
+        return redis.error_reply('NOSTATE engine state missing: rebuild the market first')
+    end
+    first_seq = tonumber(state[2] or '0')
+    last_seq = first_seq
+    return nil
+end
 
 local function next_seq()
     if last_seq == nil then
-        last_seq = tonumber(redis.call('GET', KEYS[SEQ]) or '0')
+        first_seq = tonumber(redis.call('GET', KEYS[SEQ]) or '0')
+        last_seq = first_seq
     end
     last_seq = last_seq + 1
     return last_seq
 end
 
-local function emit(kind, fields)
-    local event = {'type', kind, 'seq', n2s(next_seq()), 'ts_ms', n2s(now_ms)}
-    for i = 1, #fields do
-        event[#event + 1] = fields[i]
-    end
-    events[#events + 1] = event
-    return event
+-- Appends an event: its type, next seq, time and the given fields (name, value, ...). Returns
+-- the event (a flat list): optional fields may still be appended to it before flush().
+local function event(kind, ...)
+    local e = {'type', kind, 'seq', n2s(next_seq()), 'ts_ms', now_s, ...}
+    events[#events + 1] = e
+    return e
 end
 
--- Writes the events to the stream and returns them as one string: events joined by "\n", fields
--- by "\t" (ids and owners never contain either; one bulk string is cheap to parse in Python).
+local function emit(kind, fields)
+    return event(kind, unpack(fields))
+end
+
+-- Drops ids past the window from seen:{S}, except ids the engine still holds (resting orders
+-- and stops older than the window), which get a fresh score: checked again a window later.
+local function trim_seen()
+    local ids = redis.call('ZRANGEBYSCORE', KEYS[SEEN], '-inf', '(' .. n2s(now_ms - seen_window_ms),
+        'LIMIT', 0, TRIM_BATCH)
+    if #ids == 0 then return end
+    local keys = {}
+    for i = 1, #ids do keys[i] = KEYS[ORDER] .. ids[i] end
+    local held = redis.call('MGET', unpack(keys))
+    local drop, keep = {}, {}
+    for i = 1, #ids do
+        if held[i] then
+            keep[#keep + 1] = now_s
+            keep[#keep + 1] = ids[i]
+        else
+            drop[#drop + 1] = ids[i]
+        end
+    end
+    if #drop > 0 then redis.call('ZREM', KEYS[SEEN], unpack(drop)) end
+    if #keep > 0 then redis.call('ZADD', KEYS[SEEN], unpack(keep)) end
+end
+
+-- Stores the sequence, trims seen:{S} when due, writes the events to the stream (one entry per
+-- event, in order) and returns them as one string: events joined by "\n", fields by "\t" (ids
+-- and owners never contain either; one bulk string is cheap to parse in Python).
 local function flush()
-    if last_seq ~= nil then
+    if last_seq ~= first_seq then
         redis.call('SET', KEYS[SEQ], n2s(last_seq))
+        if seen_window_ms ~= nil
+            and math.floor(first_seq / TRIM_EVERY) ~= math.floor(last_seq / TRIM_EVERY) then
+            trim_seen()
+        end
     end
     local lines = {}
     for i = 1, #events do
@@ -86,6 +150,12 @@ local function flush()
         lines[i] = table.concat(events[i], '\t')
     end
     return table.concat(lines, '\n')
+end
+
+-- Idempotency: true (a silent no-op) when the id was seen in the window or is still held by the
+-- engine (both are in seen:{S}); otherwise remembers it (first-seen ms) and returns false.
+local function already_seen(id)
+    return redis.call('ZADD', KEYS[SEEN], 'NX', now_s, id) == 0
 end
 
 -- The book keys of a resting order of this side, and the sign mapping price to score.
@@ -117,24 +187,35 @@ local function opt(n)
     return n2s(n)
 end
 
--- Stores the order hash (fields mirror matching.engine.RestingOrder).
+local function pack_order(o, state)
+    return table.concat({opt(o.rem), o.owner, o.side, opt(o.price), n2s(o.seq), state,
+        o.stored_type or o.type, o.tif, o.post_only, opt(o.qty), opt(o.quote), opt(o.stop), o.stp,
+        n2s(o.ts)}, '\t')
+end
+
+local function unpack_order(id, value)
+    local f, n = {}, 0
+    for field in string.gmatch(value .. '\t', '([^\t]*)\t') do
+        n = n + 1
+        f[n] = field
+    end
+    assert(n == 14, 'order string: 14 fields')
+    return {id = id, rem = int_arg(f[1]), owner = f[2], side = f[3], price = int_arg(f[4]),
+        seq = tonumber(f[5]), state = f[6], type = f[7], tif = f[8], post_only = f[9],
+        qty = int_arg(f[10]), quote = int_arg(f[11]), stop = int_arg(f[12]), stp = f[13],
+        ts = tonumber(f[14])}
+end
+
+-- Stores the order string (fields mirror matching.engine.RestingOrder) and its owner index.
 local function store_order(o, state)
-    redis.call('HSET', KEYS[ORDER] .. o.id,
-        'id', o.id, 'owner', o.owner, 'side', o.side, 'type', o.type, 'tif', o.tif,
-        'post_only', o.post_only, 'price', opt(o.price), 'qty', opt(o.qty), 'rem', opt(o.rem),
-        'quote', opt(o.quote), 'stop', opt(o.stop), 'stp', o.stp, 'seq', n2s(o.seq),
-        'ts', n2s(o.ts), 'state', state)
+    redis.call('SET', KEYS[ORDER] .. o.id, pack_order(o, state))
     redis.call('ZADD', KEYS[OWNER] .. o.owner, n2s(o.seq), o.id)
 end
 
 local function load_order(id)
-    local h = redis.call('HMGET', KEYS[ORDER] .. id, 'id', 'owner', 'side', 'type', 'tif',
-        'post_only', 'price', 'qty', 'rem', 'quote', 'stop', 'stp', 'seq', 'ts', 'state')
-    if not h[1] then return nil end
-    return {id = h[1], owner = h[2], side = h[3], type = h[4], tif = h[5], post_only = h[6],
-        price = int_arg(h[7]), qty = int_arg(h[8]), rem = int_arg(h[9]), quote = int_arg(h[10]),
-        stop = int_arg(h[11]), stp = h[12], seq = tonumber(h[13]), ts = tonumber(h[14]),
-        state = h[15]}
+    local value = redis.call('GET', KEYS[ORDER] .. id)
+    if not value then return nil end
+    return unpack_order(id, value)
 end
 
 local function drop_order(o)
@@ -160,16 +241,15 @@ local function park_stop(o)
 end
 
 local function done(o, reason)
-    local fields = {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'reason', reason}
+    local e = event('done', 'order_id', o.id, 'owner', o.owner, 'side', o.side, 'reason', reason)
     if o.rem ~= nil then
-        fields[#fields + 1] = 'remaining'
-        fields[#fields + 1] = n2s(o.rem)
+        e[#e + 1] = 'remaining'
+        e[#e + 1] = n2s(o.rem)
     end
     if o.budget ~= nil then
-        fields[#fields + 1] = 'quote_remaining'
-        fields[#fields + 1] = n2s(o.budget)
+        e[#e + 1] = 'quote_remaining'
+        e[#e + 1] = n2s(o.budget)
     end
-    emit('done', fields)
 end
 
 -- Takes a resting (open or untriggered) order off the engine; emits its done event.
@@ -194,23 +274,39 @@ local function opposite(side)
     return KEYS[BIDS], KEYS[BID_LEVELS], KEYS[BID_DEPTH], -1, 'buy'
 end
 
+-- One batch of the opposite side from rank `offset`: the members (and scores) within `bound`
+-- (nil: no bound), the order strings of those makers (one MGET), and whether the batch ended
+-- on the bound or the book's end (nothing beyond it can match).
+local function maker_batch(opp, offset, size, bound)
+    local flat = redis.call('ZRANGE', opp, offset, offset + size - 1, 'WITHSCORES')
+    local members, scores, keys = {}, {}, {}
+    for i = 1, #flat, 2 do
+        local score = tonumber(flat[i + 1])
+        if bound ~= nil and score > bound then break end
+        local n = #members + 1
+        members[n], scores[n], keys[n] = flat[i], score, KEYS[ORDER] .. id_of(flat[i])
+    end
+    local values = {}
+    if #keys > 0 then values = redis.call('MGET', unpack(keys)) end
+    return members, scores, values, #members < size
+end
+
 -- FOK: lots fillable for o without side effects, walking only until o.rem is covered. Own
 -- orders stop the walk (the taker would expire there) unless STP expires makers instead.
-local function fok_fillable(o, opp, sign, bound)
+local function fok_fillable(o, opp, bound)
     local acc, offset = 0, 0
     while acc < o.rem do
-        local batch = redis.call('ZRANGE', opp, offset, offset + 31, 'WITHSCORES')
-        if #batch == 0 then return acc end
-        for i = 1, #batch, 2 do
-            if tonumber(batch[i + 1]) > bound then return acc end
-            local m = redis.call('HMGET', KEYS[ORDER] .. id_of(batch[i]), 'owner', 'rem')
-            if m[1] == o.owner then
+        local members, _, values, last = maker_batch(opp, offset, 32, bound)
+        for i = 1, #members do
+            local rem, owner = string.match(values[i], ORDER_HEAD)
+            if owner == o.owner then
                 if o.stp ~= 'expire_maker' then return acc end
             else
-                acc = acc + tonumber(m[2])
+                acc = acc + tonumber(rem)
                 if acc >= o.rem then return acc end
             end
         end
+        if last then return acc end
         offset = offset + 32
     end
     return acc
@@ -218,86 +314,150 @@ end
 
 -- Walks the opposite side best price first, FIFO inside a level, filling o (fields: id, owner,
 -- side, price or nil for market, rem lots or nil, budget quote units or nil, stp). Sets
--- o.filled, o.self_trade, o.out_of_budget.
+-- o.filled, o.self_trade, o.out_of_budget. Makers are read a batch at a time (ZRANGE + MGET);
+-- the makers it takes off the book always form a prefix of the side (best first), so their
+-- removal and the depth changes (one HINCRBY per level touched) are written once at the end.
 local function match(o)
     local opp, opp_levels, opp_depth, sign, maker_side = opposite(o.side)
     local bound = nil
     if o.price ~= nil then bound = sign * o.price end
     o.filled = 0
-    while o.rem == nil or o.rem > 0 do
-        local top = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')
-        if #top == 0 then break end
-        local score = tonumber(top[2])
-        if bound ~= nil and score > bound then break end
-        local price = sign * score
-        local member = top[1]
-        local maker_id = id_of(member)
-        local maker_key = KEYS[ORDER] .. maker_id
-        local m = redis.call('HMGET', maker_key, 'owner', 'rem')
-        local maker_rem = tonumber(m[2])
-        local take = maker_rem
-        if o.rem ~= nil and o.rem < take then take = o.rem end
-        if o.budget ~= nil then
-            local affordable = math.floor(o.budget / price)
-            if affordable < take then take = affordable end
-            if take == 0 then
-                o.out_of_budget = true
-                break
+    local offset, size = 0, 4
+    local members, scores, values, last = maker_batch(opp, offset, size, bound)
+    if #members == 0 then return end  -- nothing crosses (a maker): no more work
+    local gone, gone_keys, gone_by_owner = {}, {}, {}
+    local level_price, level_lots, emptied = nil, 0, {}
+
+    local function level_commit()
+        if level_price ~= nil then
+            local p = n2s(level_price)
+            if redis.call('HINCRBY', opp_depth, p, n2s(-level_lots)) == 0 then
+                emptied[#emptied + 1] = p
             end
         end
-        if m[1] == o.owner then
-            emit('stp', {'taker_order_id', o.id, 'maker_order_id', maker_id, 'owner', o.owner,
-                'mode', o.stp, 'price', n2s(price), 'quantity', n2s(take)})
-            if o.stp ~= 'expire_taker' then
-                local maker = {id = maker_id, owner = m[1], side = maker_side, price = price,
-                    rem = maker_rem, seq = tonumber(string.sub(member, 1, 16)), state = 'open'}
-                remove_order(maker, 'self_trade')
-            end
-            if o.stp ~= 'expire_maker' then
-                o.self_trade = true
+    end
+    local function level_out(price, lots)
+        if price ~= level_price then
+            level_commit()
+            level_price, level_lots = price, 0
+        end
+        level_lots = level_lots + lots
+    end
+    local function take_off(member, key, id, owner, price, lots)
+        gone[#gone + 1] = member
+        gone_keys[#gone_keys + 1] = key
+        local ids = gone_by_owner[owner]
+        if ids == nil then
+            ids = {}
+            gone_by_owner[owner] = ids
+        end
+        ids[#ids + 1] = id
+        level_out(price, lots)
+    end
+
+    local walking = true
+    while walking do
+        local i = 1
+        while i <= #members do
+            if o.rem ~= nil and o.rem <= 0 then
+                walking = false
                 break
             end
-        else
-            maker_rem = maker_rem - take
-            if o.rem ~= nil then o.rem = o.rem - take end
-            if o.budget ~= nil then o.budget = o.budget - take * price end
-            o.filled = o.filled + take
-            o.last_price = price
-            if maker_rem == 0 then
-                redis.call('ZREM', opp, member)
-                redis.call('DEL', maker_key)
-                redis.call('ZREM', KEYS[OWNER] .. m[1], maker_id)
-            else
-                redis.call('HSET', maker_key, 'rem', n2s(maker_rem))
-            end
-            level_sub(opp_levels, opp_depth, price, take)
-            local fill = {'maker_order_id', maker_id, 'taker_order_id', o.id,
-                'maker_owner', m[1], 'taker_owner', o.owner, 'taker_side', o.side,
-                'price', n2s(price), 'quantity', n2s(take), 'maker_remaining', n2s(maker_rem)}
-            if o.rem ~= nil then
-                fill[#fill + 1] = 'taker_remaining'
-                fill[#fill + 1] = n2s(o.rem)
-            end
+            local member = members[i]
+            local price = sign * scores[i]
+            local maker_id = id_of(member)
+            local maker_key = KEYS[ORDER] .. maker_id
+            local rem_s, owner = string.match(values[i], ORDER_HEAD)
+            local maker_rem = tonumber(rem_s)
+            local take = maker_rem
+            if o.rem ~= nil and o.rem < take then take = o.rem end
             if o.budget ~= nil then
-                fill[#fill + 1] = 'taker_quote_remaining'
-                fill[#fill + 1] = n2s(o.budget)
+                local affordable = math.floor(o.budget / price)
+                if affordable < take then take = affordable end
+                if take == 0 then
+                    o.out_of_budget = true
+                    walking = false
+                    break
+                end
             end
-            emit('fill', fill)
-            if maker_rem == 0 then
-                emit('done', {'order_id', maker_id, 'owner', m[1], 'side', maker_side,
-                    'reason', 'filled', 'remaining', '0'})
+            if owner == o.owner then
+                event('stp', 'taker_order_id', o.id, 'maker_order_id', maker_id, 'owner', o.owner,
+                    'mode', o.stp, 'price', n2s(price), 'quantity', n2s(take))
+                if o.stp ~= 'expire_taker' then
+                    take_off(member, maker_key, maker_id, owner, price, maker_rem)
+                    done({id = maker_id, owner = owner, side = maker_side, rem = maker_rem},
+                        'self_trade')
+                end
+                if o.stp ~= 'expire_maker' then
+                    o.self_trade = true
+                    walking = false
+                    break
+                end
+                i = i + 1
+            else
+                maker_rem = maker_rem - take
+                if o.rem ~= nil then o.rem = o.rem - take end
+                if o.budget ~= nil then o.budget = o.budget - take * price end
+                o.filled = o.filled + take
+                o.last_price = price
+                if maker_rem == 0 then
+                    take_off(member, maker_key, maker_id, owner, price, take)
+                else
+                    level_out(price, take)
+                    values[i] = n2s(maker_rem) .. sub(values[i], #rem_s + 1)
+                    redis.call('SET', maker_key, values[i])
+                end
+                local fill = event('fill', 'maker_order_id', maker_id, 'taker_order_id', o.id,
+                    'maker_owner', owner, 'taker_owner', o.owner, 'taker_side', o.side,
+                    'price', n2s(price), 'quantity', n2s(take), 'maker_remaining', n2s(maker_rem))
+                if o.rem ~= nil then
+                    fill[#fill + 1] = 'taker_remaining'
+                    fill[#fill + 1] = n2s(o.rem)
+                end
+                if o.budget ~= nil then
+                    fill[#fill + 1] = 'taker_quote_remaining'
+                    fill[#fill + 1] = n2s(o.budget)
+                end
+                if maker_rem == 0 then
+                    event('done', 'order_id', maker_id, 'owner', owner, 'side', maker_side,
+                        'reason', 'filled', 'remaining', '0')
+                    i = i + 1
+                end
             end
         end
+        -- A whole batch taken off: the next one starts after it (still in the zset until below).
+        if walking and i > #members and not last and (o.rem == nil or o.rem > 0) then
+            offset, size = #gone, 16
+            members, scores, values, last = maker_batch(opp, offset, size, bound)
+            walking = #members > 0
+        else
+            walking = false
+        end
+    end
+
+    if #gone > 0 then
+        call_many('ZREM', opp, gone)
+        for i = 1, #gone_keys, CHUNK do
+            redis.call('DEL', unpack(gone_keys, i, math.min(i + CHUNK - 1, #gone_keys)))
+        end
+        for owner, ids in pairs(gone_by_owner) do
+            call_many('ZREM', KEYS[OWNER] .. owner, ids)
+        end
+    end
+    level_commit()
+    if #emptied > 0 then
+        call_many('HDEL', opp_depth, emptied)
+        call_many('ZREM', opp_levels, emptied)
     end
 end
 
 -- Runs an accepted (or just triggered) limit/market order o as a taker and settles its fate:
--- rests (GTC remainder) or ends with a done event. o.stored: its hash exists (a stop).
+-- rests (GTC remainder) or ends with a done event. o.stored: its string exists (a stop).
 -- Returns true when it rests.
 local function run_taker(o)
     local opp, _, _, sign = opposite(o.side)
     if o.type == 'limit' and o.tif == 'FOK' then
-        if fok_fillable(o, opp, sign, sign * o.price) < o.rem then
+        if fok_fillable(o, opp, sign * o.price) < o.rem then
             if o.stored then drop_order(o) end
             done(o, 'fok')
             return false

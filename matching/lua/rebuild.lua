@@ -1,19 +1,32 @@
 -- rebuild.lua (lib.lua is prepended): replace a market's book and stop sets with the given open
 -- orders (from PostgreSQL), keeping each order's engine sequence, so priority is unchanged.
--- Clears the old book/stops/order hashes/owner indexes first (O(book): a recovery operation).
--- Keeps events:{S} (unsettled events are settlement's) and seen:{S}. Sets epoch:{S}, and
--- seq:{S} to max(current, min seq, highest order seq) so sequences never go back.
+-- Clears the old book/stops/order strings/owner indexes first (O(book): a recovery operation),
+-- also order hashes of the older layout (state whose epoch lacks EPOCH_FORMAT).
+-- Keeps events:{S} (unsettled events are settlement's) and seen:{S}, to which it adds the id of
+-- every order loaded (seen holds every id the engine holds). Sets epoch:{S} (the token
+-- must start with EPOCH_FORMAT), and seq:{S} to max(current, min seq, highest order seq) so
+-- sequences never go back.
 -- KEYS: the 14 market keys described in lib.lua.
--- ARGV: 1 epoch token, 2 min seq, then 15 fields per order: id, owner, side, type, tif,
---       post_only, price, qty, rem, quote, stop, stp, seq, accepted ms, state open|untriggered.
+-- ARGV: 1 epoch token ('v2.' + hex), 2 min seq, then 15 fields per order: id, owner, side,
+--       type, tif, post_only, price, qty, rem, quote, stop, stp, seq, accepted ms,
+--       state open|untriggered.
 -- Returns the number of orders loaded. Emits no events.
 assert(#KEYS == 14, 'rebuild: 14 keys')
 assert(#ARGV >= 2 and (#ARGV - 2) % 15 == 0, 'rebuild: 2 + 15*n args')
+assert(sub(ARGV[1], 1, #EPOCH_FORMAT) == EPOCH_FORMAT, 'rebuild: epoch format')
 
 for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
     for _, member in ipairs(redis.call('ZRANGE', KEYS[index], 0, -1)) do
         local key = KEYS[ORDER] .. id_of(member)
-        local owner = redis.call('HGET', key, 'owner')
+        -- An order string, or an order hash of the older layout (its epoch had no prefix).
+        local value = redis.pcall('GET', key)
+        local owner = nil
+        if type(value) == 'table' then
+            owner = redis.call('HGET', key, 'owner')
+        elseif value then
+            local _
+            _, owner = string.match(value, ORDER_HEAD)
+        end
         if owner then redis.call('DEL', KEYS[OWNER] .. owner) end
         redis.call('DEL', key)
     end
@@ -37,6 +50,7 @@ for i = 0, count - 1 do
         assert(ARGV[a + 15] == 'open' and o.price and o.rem and o.rem > 0, 'rebuild: open order')
         rest(o)
     end
+    redis.call('ZADD', KEYS[SEEN], 'NX', now_s, o.id)
     if o.seq > top then top = o.seq end
 end
 redis.call('SET', KEYS[SEQ], n2s(top))

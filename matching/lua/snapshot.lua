@@ -3,7 +3,8 @@
 -- then sell stops, in trigger order), read atomically. O(book): for recovery checks and tests.
 -- KEYS: the 14 market keys described in lib.lua.
 -- ARGV: none.
--- Returns {last seq, epoch or '', bids, asks, stops}; each a list of flat order hashes.
+-- Returns {last seq, epoch or '', bids, asks, stops}; each a flat list id, order string, id, ...
+-- (the order string layout is in lib.lua).
 assert(#KEYS == 14, 'snapshot: 14 keys')
 assert(#ARGV == 0, 'snapshot: no args')
 
@@ -12,12 +13,14 @@ local stops = {}
 for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
     local orders = {}
     for _, member in ipairs(redis.call('ZRANGE', KEYS[index], 0, -1)) do
-        orders[#orders + 1] = redis.call('HGETALL', KEYS[ORDER] .. id_of(member))
+        local id = id_of(member)
+        orders[#orders + 1] = id
+        orders[#orders + 1] = redis.call('GET', KEYS[ORDER] .. id)
     end
     if index == BIDS or index == ASKS then
         result[#result + 1] = orders
     else
-        for _, order in ipairs(orders) do stops[#stops + 1] = order end
+        for _, item in ipairs(orders) do stops[#stops + 1] = item end
     end
 end
 result[#result + 1] = stops

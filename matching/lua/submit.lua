@@ -6,6 +6,9 @@
 --       11 stp expire_taker|expire_maker|expire_both, 12 idempotency window ms.
 -- Returns the events it appended to events:{S} ("\n"-joined, fields "\t"-joined); '' when the
 -- order id was already seen (a silent no-op). Error NOSTATE when the market has no epoch.
+-- Redis calls for a maker that rests without crossing: TIME, MGET (epoch + seq), EXISTS + ZADD NX
+-- (idempotency), ZRANGE (best opposite), SET + ZADD (order string, owner index), ZADD (book),
+-- HINCRBY (+ ZADD on a new level), SET (seq), XADD.
 assert(#KEYS == 14, 'submit: 14 keys')
 assert(#ARGV == 12, 'submit: 12 args')
 
@@ -15,7 +18,7 @@ if missing then return missing end
 local o = {id = ARGV[1], owner = ARGV[2], side = ARGV[3], type = ARGV[4], tif = ARGV[5],
     post_only = ARGV[6], price = int_arg(ARGV[7]), qty = int_arg(ARGV[8]),
     quote = int_arg(ARGV[9]), stop = int_arg(ARGV[10]), stp = ARGV[11], ts = now_ms}
-local window_ms = int_arg(ARGV[12])
+seen_window_ms = int_arg(ARGV[12])
 assert(o.side == 'buy' or o.side == 'sell', 'bad side')
 assert(o.tif == 'GTC' or o.tif == 'IOC' or o.tif == 'FOK', 'bad time in force')
 assert(o.stp == 'expire_taker' or o.stp == 'expire_maker' or o.stp == 'expire_both', 'bad stp')
@@ -29,12 +32,12 @@ else
 end
 assert(not is_stop or (o.stop and o.stop > 0), 'stop price')
 
+assert(seen_window_ms, 'window ms')
+
 -- Idempotency: an id in the window, or still resting after it, is a silent no-op.
-if redis.call('ZSCORE', KEYS[SEEN], o.id) or redis.call('EXISTS', KEYS[ORDER] .. o.id) == 1 then
+if already_seen(o.id) then
     return ''
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[SEEN], '-inf', '(' .. n2s(now_ms - window_ms))
-redis.call('ZADD', KEYS[SEEN], n2s(now_ms), o.id)
 
 o.rem = o.qty
 if o.post_only == '1' then
@@ -47,20 +50,14 @@ if o.post_only == '1' then
     end
 end
 
-local accepted = {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', o.type,
-    'time_in_force', o.tif, 'post_only', o.post_only}
-for _, pair in ipairs({{'price', o.price}, {'quantity', o.qty}, {'quote_amount', o.quote},
-    {'stop_price', o.stop}}) do
-    if pair[2] ~= nil then
-        accepted[#accepted + 1] = pair[1]
-        accepted[#accepted + 1] = n2s(pair[2])
-    end
-end
-accepted[#accepted + 1] = 'stp'
-accepted[#accepted + 1] = o.stp
-accepted[#accepted + 1] = 'resting'
-accepted[#accepted + 1] = '0'
-local event = emit('accepted', accepted)
+local accepted = event('accepted', 'order_id', o.id, 'owner', o.owner, 'side', o.side,
+    'order_type', o.type, 'time_in_force', o.tif, 'post_only', o.post_only)
+local n = #accepted
+if o.price then accepted[n + 1], accepted[n + 2], n = 'price', n2s(o.price), n + 2 end
+if o.qty then accepted[n + 1], accepted[n + 2], n = 'quantity', n2s(o.qty), n + 2 end
+if o.quote then accepted[n + 1], accepted[n + 2], n = 'quote_amount', n2s(o.quote), n + 2 end
+if o.stop then accepted[n + 1], accepted[n + 2], n = 'stop_price', n2s(o.stop), n + 2 end
+accepted[n + 1], accepted[n + 2], accepted[n + 3], accepted[n + 4] = 'stp', o.stp, 'resting', '0'
 o.seq = last_seq
 
 if is_stop then
@@ -69,6 +66,6 @@ if is_stop then
 end
 o.budget = o.quote
 if run_taker(o) then
-    event[#event] = '1'
+    accepted[#accepted] = '1'
 end
 return flush()

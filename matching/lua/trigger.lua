@@ -5,17 +5,20 @@
 -- matching code as submit. Fills made here do not re-trigger within the call: the caller calls
 -- again with the new last trade price.
 -- KEYS: the 14 market keys described in lib.lua.
--- ARGV: 1 last price ticks, 2 at most this many stops per call.
+-- ARGV: 1 last price ticks, 2 at most this many stops per call, 3 idempotency window ms (flush
+--       trims seen:{S} with it when due).
 -- Returns the events appended ('' when none crossed).
 assert(#KEYS == 14, 'trigger: 14 keys')
-assert(#ARGV == 2, 'trigger: 2 args')
+assert(#ARGV == 3, 'trigger: 3 args')
 
 local missing = require_state()
 if missing then return missing end
 
 local last = int_arg(ARGV[1])
 local budget = int_arg(ARGV[2])
-assert(last and last > 0 and budget and budget > 0, 'trigger: last price, max count')
+seen_window_ms = int_arg(ARGV[3])
+assert(last and last > 0 and budget and budget > 0 and seen_window_ms,
+    'trigger: last price, max count, window ms')
 
 local crossed = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[STOPS_BUY], '-inf', n2s(last),
@@ -36,16 +39,14 @@ for _, entry in ipairs(crossed) do
     if o.type == 'stop_market' then kind = 'market' end
     emit('triggered', {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', kind,
         'stop_price', n2s(o.stop), 'last_price', n2s(last)})
-    -- The old owner-index entry carries the old sequence; rest() rewrites it.
+    -- The old owner-index entry carries the old sequence; rest() rewrites it. A stop-limit
+    -- that rests keeps its original type (snapshots and rebuilds) but runs as a limit.
     o.seq = last_seq
     o.ts = now_ms
+    o.stored_type = o.type
     o.type = kind
     o.stored = true
     o.budget = o.quote
-    local rests = run_taker(o)
-    if rests then
-        -- rest() stored type 'limit'; keep the original type for snapshots and rebuilds.
-        redis.call('HSET', KEYS[ORDER] .. o.id, 'type', 'stop_limit')
-    end
+    run_taker(o)
 end
 return flush()
