@@ -11,11 +11,13 @@ no two passes (beat, a manual run, a bench) interleave on one market."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from typing import Any
@@ -25,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 
 from feeds.errors import SourceUnavailable
-from feeds.selectors import feed_market_list
+from feeds.selectors import feed_latest_many, feed_market_list
 from feeds.sources import (
     HTTP_SOURCES,
     FeedMarket,
@@ -34,11 +36,14 @@ from feeds.sources import (
     SimParams,
     SimSource,
 )
+from markets.candles import CandleDelta, candles_apply_many, feed_candle_deltas
 from markets.models import TradingPair
+from markets.ticker import ticker_key, ticker_refresh, ticker_store_many, ticker_with_price
 from matching.engine import EngineStateMissing, FeedPass, PriceObservation
-from matching.keys import feed_lock_key
+from matching.keys import feed_lock_key, feed_stats_key, prices_key
 from matching.runtime import get_engine
 from matching.units import MAX_ENGINE_INT
+from tradehive.money import decimal_places
 from tradehive.redis_client import get_redis
 from wallets.models import Account, Asset, JournalTransaction
 from wallets.selectors import balance_get
@@ -290,3 +295,188 @@ def house_fund(*, amounts: dict[str, Decimal]) -> list[JournalTransaction]:
                                           reference="house:fund",
                                           kind=JournalTransaction.Kind.ADJUSTMENT))
     return journals
+
+
+# --- candles and tickers of feed-priced markets (docs/feeds.md "Candles and ticker") ---
+
+CANDLES_LOCK_KEY = "feeds:candles:lock"
+CANDLES_STATS_KEY = "feeds:candles:stats"
+CANDLES_DURATIONS_KEY = "feeds:candles:durations_us"
+CANDLES_CURSOR_FIELD = "candles_cursor"  # in feedstats:{S}: the last window entry rolled
+TICKERS_LOCK_KEY = "feeds:tickers:lock"
+TICKERS_DURATIONS_KEY = "feeds:tickers:durations_us"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _window_price(fields: dict[Any, Any], tick_size: Decimal) -> Decimal:
+    """The price of a window entry (field ``p``, in ticks)."""
+    ticks = fields.get(b"p", fields.get("p"))
+    return int(_text(ticks)) * tick_size
+
+
+@dataclass
+class CandleRollOutcome:
+    skipped: bool = False
+    markets: int = 0
+    observations: int = 0
+    rows: int = 0
+    duration_us: int = 0
+
+
+def _durations_record(client: redis.Redis, key: str, duration_us: int) -> None:
+    pipe = client.pipeline(transaction=False)
+    pipe.lpush(key, duration_us)
+    pipe.ltrim(key, 0, DURATIONS_KEPT - 1)
+    pipe.execute()
+
+
+def feed_candles_roll(*, symbols: Sequence[str] | None = None,
+                      limit: int = 1000) -> CandleRollOutcome:
+    """Roll the observations of every feed-priced market's price window (or ``symbols``') since
+    its cursor into its candles: one upsert row per touched (market, interval, bucket), 500
+    rows a statement, OHLC only (volume comes from trades). Beat runs it every
+    ``FEED_CANDLE_INTERVAL_S`` on the ``feeds`` queue; skip-if-running.
+
+    Each observation is rolled once: the cursor (``feedstats:{S}`` ``candles_cursor``) moves
+    past it after its rows are written. Should a run die between the two, the next one re-rolls
+    those observations, which changes nothing: OHLC merges are idempotent and add no volume."""
+    started = time.perf_counter()
+    outcome = CandleRollOutcome()
+    client = get_redis()
+    token = _lock(client, CANDLES_LOCK_KEY)
+    if token is None:
+        outcome.skipped = True
+        client.hincrby(CANDLES_STATS_KEY, "skipped", 1)
+        return outcome
+    try:
+        markets = [m for m in feed_market_list() if symbols is None or m.symbol in symbols]
+        if not markets:
+            return outcome
+        pipe = client.pipeline(transaction=False)
+        for market in markets:
+            pipe.hget(feed_stats_key(market.symbol), CANDLES_CURSOR_FIELD)
+        cursors = [_text(c) if c else None for c in pipe.execute()]
+        pipe = client.pipeline(transaction=False)
+        for market, cursor in zip(markets, cursors, strict=True):
+            pipe.xrange(prices_key(market.symbol), min=f"({cursor}" if cursor else "-",
+                        count=limit)
+        windows = pipe.execute()
+        ids = dict(TradingPair.objects.filter(symbol__in=[m.symbol for m in markets])
+                   .values_list("symbol", "pk"))
+        rows: list[tuple[int, CandleDelta]] = []
+        moved: dict[str, str] = {}
+        for market, entries in zip(markets, windows, strict=True):
+            if not entries or market.symbol not in ids:
+                continue
+            observations = [(_text(entry_id), _window_price(fields, market.tick_size))
+                            for entry_id, fields in entries]
+            rows += [(ids[market.symbol], d) for d in feed_candle_deltas(observations)]
+            moved[market.symbol] = observations[-1][0]
+            outcome.markets += 1
+            outcome.observations += len(observations)
+        candles_apply_many(rows=rows)  # autocommit: each statement is atomic, rows re-appliable
+        outcome.rows = len(rows)
+        pipe = client.pipeline(transaction=False)
+        for symbol, entry_id in moved.items():
+            pipe.hset(feed_stats_key(symbol), CANDLES_CURSOR_FIELD, entry_id)
+        pipe.hincrby(CANDLES_STATS_KEY, "runs", 1)
+        pipe.execute()
+        outcome.duration_us = int((time.perf_counter() - started) * 1e6)
+        _durations_record(client, CANDLES_DURATIONS_KEY, outcome.duration_us)
+        return outcome
+    finally:
+        _unlock(client, CANDLES_LOCK_KEY, token)
+
+
+@dataclass
+class TickerRefreshOutcome:
+    skipped: bool = False
+    moved: list[str] = field(default_factory=list)
+    recomputed: list[str] = field(default_factory=list)
+    duration_us: int = 0
+
+
+# Full recomputes per refresh run (~3 ms each on PostgreSQL): bounds a run after a cold start
+# (500 missing tickers) and spreads expiries out; readers recompute a missing one themselves.
+TICKER_RECOMPUTES_PER_RUN = 50
+# Newest window entries a refresh reads per market (2 s at 4 polls/s: two refresh periods), and
+# how far before the cached ticker's time they count for high/low (the candles a recompute read
+# lag up to one roll, 2 s). Reading 32 entries instead cost 16,000 parsed entries a run at 500
+# markets (~80 ms more).
+TICKER_RECENT_ENTRIES = 8
+TICKER_OVERLAP_MS = 2500
+
+
+def _iso_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefreshOutcome:
+    """Keep the cached tickers (``ticker:{S}``) of feed-priced markets on the feed: a cached
+    ticker whose ``last`` differs from the newest observation is moved to it in Redis (no
+    database read: ``ticker_with_price``); a missing one (expired after
+    ``FEED_TICKER_TTL_SECONDS``) is recomputed from the candles, at most
+    ``TICKER_RECOMPUTES_PER_RUN`` a run. Every changed market is marked
+    for the websocket ticker push (the coalescer throttles it). Beat runs it every
+    ``FEED_TICKER_INTERVAL_S`` (1 s): at most one refresh a second per market."""
+    from realtime.depth import tickers_mark_dirty
+
+    started = time.perf_counter()
+    outcome = TickerRefreshOutcome()
+    client = get_redis()
+    token = _lock(client, TICKERS_LOCK_KEY)
+    if token is None:
+        outcome.skipped = True
+        return outcome
+    try:
+        markets = [m for m in feed_market_list() if symbols is None or m.symbol in symbols]
+        if not markets:
+            return outcome
+        pipe = client.pipeline(transaction=False)
+        for market in markets:
+            pipe.xrevrange(prices_key(market.symbol), count=TICKER_RECENT_ENTRIES)
+        pipe.mget([ticker_key(m.symbol) for m in markets])
+        answers = pipe.execute()
+        moved = []
+        for market, entries, raw in zip(markets, answers[:-1], answers[-1], strict=True):
+            if not entries:
+                continue
+            price = _window_price(entries[0][1], market.tick_size)
+            if raw is None:
+                if len(outcome.recomputed) < TICKER_RECOMPUTES_PER_RUN:
+                    outcome.recomputed.append(market.symbol)
+                continue
+            ticker = json.loads(raw)
+            if ticker.get("last") is not None and Decimal(ticker["last"]) == price:
+                continue
+            # Prices since shortly before the ticker's time (its candles lag up to one roll)
+            # widen high/low, so they never miss an extreme the chart shows.
+            since_ms = _iso_ms(ticker["ts"]) - TICKER_OVERLAP_MS
+            seen = [_window_price(fields, market.tick_size) for entry_id, fields in entries
+                    if int(_text(entry_id).split("-")[0]) >= since_ms]
+            moved.append(ticker_with_price(ticker=ticker, price=price, seen=seen,
+                                           places=decimal_places(market.tick_size)))
+            outcome.moved.append(market.symbol)
+        ticker_store_many(tickers=moved)
+        if outcome.recomputed:
+            for pair in TradingPair.objects.select_related("base", "quote").filter(
+                    symbol__in=outcome.recomputed):
+                ticker_refresh(pair=pair)
+        changed = outcome.moved + outcome.recomputed
+        if changed:
+            tickers_mark_dirty(symbols=changed, client=client)
+        outcome.duration_us = int((time.perf_counter() - started) * 1e6)
+        _durations_record(client, TICKERS_DURATIONS_KEY, outcome.duration_us)
+        return outcome
+    finally:
+        _unlock(client, TICKERS_LOCK_KEY, token)
+
+
+def feed_last_price(pair: TradingPair) -> Decimal | None:
+    """The newest observation of a feed-priced ``pair`` (any age), for its ticker's ``last``
+    (registered with ``markets.ticker.set_feed_price_provider`` at start-up)."""
+    latest = feed_latest_many(pairs=[pair]).get(pair.symbol)
+    return None if latest is None else latest.price

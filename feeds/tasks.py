@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from feeds.services import feed_match_pass, feed_poll
+from feeds.services import feed_candles_roll, feed_match_pass, feed_poll, feed_tickers_refresh
 
 
 @shared_task(ignore_result=True)
@@ -15,3 +15,16 @@ def poll_source(source: str) -> int:
 def match_markets() -> int:
     """One matching pass over every feed-priced market (beat, every 0.5 s)."""
     return feed_match_pass().fills
+
+
+@shared_task(ignore_result=True)
+def roll_candles() -> int:
+    """Roll the price windows' new observations into candles (beat, every 2 s)."""
+    return feed_candles_roll().rows
+
+
+@shared_task(ignore_result=True)
+def refresh_tickers() -> int:
+    """Move the cached tickers of feed-priced markets to the feed (beat, every 1 s)."""
+    outcome = feed_tickers_refresh()
+    return len(outcome.moved) + len(outcome.recomputed)

@@ -1,7 +1,12 @@
 """The 24h rolling ticker: computed from 1m candles plus the trades of the window's first,
 partial minute, cached in Redis as ``ticker:{SYMBOL}`` (JSON) and refreshed after every batch of
 trades commits (``trades_record``). Best bid/ask are not cached: they come from the order book at
-read time through the provider the matching app registers (``set_book_top_provider``)."""
+read time through the provider the matching app registers (``set_book_top_provider``).
+
+Feed-priced markets (docs/feeds.md "Candles and ticker"): ``last`` is the feed's latest
+observation (through the provider the feeds app registers, ``set_feed_price_provider``),
+open/high/low come from the candles (which follow the feed), volume from trades. The feeds app
+keeps the cached ticker moving with the feed (``ticker_with_price``, about once a second)."""
 
 from __future__ import annotations
 
@@ -27,11 +32,16 @@ WINDOW = timedelta(hours=24)
 # A cached ticker older than this is recomputed on read, so trades leave the 24h window on time
 # even in a market nobody trades in.
 TICKER_TTL_SECONDS = 10
+# A feed-priced market's cached ticker is kept on the feed every second by the feeds app
+# (last/high/low/change), so its full recompute (open, volume leaving the window) may be rarer.
+FEED_TICKER_TTL_SECONDS = 60
 MINUTE = timedelta(minutes=1)
 
 BookTop = tuple[Decimal | None, Decimal | None]
 BookTopProvider = Callable[[str], BookTop]
 _book_top_provider: BookTopProvider | None = None
+FeedPriceProvider = Callable[[TradingPair], Decimal | None]
+_feed_price_provider: FeedPriceProvider | None = None
 
 
 def set_book_top_provider(provider: BookTopProvider | None) -> None:
@@ -42,6 +52,23 @@ def set_book_top_provider(provider: BookTopProvider | None) -> None:
     _book_top_provider = provider
 
 
+def set_feed_price_provider(provider: FeedPriceProvider | None) -> None:
+    """Register ``provider(pair) -> latest observed price or None`` for feed-priced markets (the
+    feeds app, at start-up). Without one, their ``last`` is the last candle's close."""
+    global _feed_price_provider
+    _feed_price_provider = provider
+
+
+def _feed_price(pair: TradingPair) -> Decimal | None:
+    if _feed_price_provider is None or not pair.is_feed_priced:
+        return None
+    try:
+        return _feed_price_provider(pair)
+    except Exception:  # the feed is optional here: fall back to the candles
+        logger.warning("feed price provider failed for %s", pair.symbol, exc_info=True)
+        return None
+
+
 def ticker_key(symbol: str) -> str:
     return f"ticker:{symbol}"
 
@@ -50,7 +77,9 @@ def ticker_compute(*, pair: TradingPair, now: datetime | None = None) -> dict[st
     """The 24h window (now - 24h, now] of ``pair``, formatted for the API (decimal strings).
 
     With no trade in the window but an older one, open/high/low equal the last price and the
-    volumes are 0; with no trade ever, every price is null."""
+    volumes are 0; with no trade ever, every price is null. A feed-priced market with an
+    observation: ``last`` is the observation, open the first full minute's candle open (the
+    feed's), high/low the candles' and trades' extremes including ``last``."""
     now = now or timezone.now()
     start = now - WINDOW
     first_full_minute = bucket_start(start, Interval.M1) + MINUTE
@@ -77,7 +106,12 @@ def ticker_compute(*, pair: TradingPair, now: datetime | None = None) -> dict[st
     volume = (edge["volume"] or Decimal(0)) + (full["volume"] or Decimal(0))
     quote_volume = (edge["quote_volume"] or Decimal(0)) + (full["quote_volume"] or Decimal(0))
     last = last_candle
-    if open_24h is None:  # no trade in the window: the price stood still at the last one
+    feed_last = _feed_price(pair)
+    if feed_last is not None:
+        last = feed_last
+        open_24h = minutes.order_by("bucket").values_list("open", flat=True).first() or last
+        high, low = max([*highs, last]), min([*lows, last])
+    elif open_24h is None:  # no trade in the window: the price stood still at the last one
         open_24h, high, low = last, last, last
     else:
         high, low = max(highs), min(lows)
@@ -108,10 +142,48 @@ def ticker_refresh(*, pair: TradingPair) -> dict[str, Any]:
     """Recompute and cache the ticker (called after each committed batch of trades)."""
     ticker = ticker_compute(pair=pair)
     try:
-        get_redis().set(ticker_key(pair.symbol), json.dumps(ticker), ex=TICKER_TTL_SECONDS)
+        ttl = FEED_TICKER_TTL_SECONDS if pair.is_feed_priced else TICKER_TTL_SECONDS
+        get_redis().set(ticker_key(pair.symbol), json.dumps(ticker), ex=ttl)
     except redis.RedisError:
         logger.warning("ticker cache write failed for %s", pair.symbol, exc_info=True)
     return ticker
+
+
+def ticker_with_price(*, ticker: dict[str, Any], price: Decimal, places: int,
+                      seen: Sequence[Decimal] = (), now: datetime | None = None
+                      ) -> dict[str, Any]:
+    """``ticker`` moved to a new feed price without a database read: ``last`` = ``price``
+    (``places`` decimals, the market's price places), high/low widened to it and to the other
+    prices ``seen`` since the ticker was computed, the change recomputed from ``open_24h``."""
+    moved = dict(ticker)
+    open_24h = Decimal(ticker["open_24h"]) if ticker.get("open_24h") is not None else price
+    prices = [price, *seen]
+    high = max(prices + ([Decimal(ticker["high_24h"])] if ticker.get("high_24h") else []))
+    low = min(prices + ([Decimal(ticker["low_24h"])] if ticker.get("low_24h") else []))
+    change = (price - open_24h) / open_24h * 100 if open_24h else None
+    moved.update({
+        "last": format_decimal(price, places),
+        "open_24h": format_decimal(open_24h, places),
+        "high_24h": format_decimal(high, places),
+        "low_24h": format_decimal(low, places),
+        "change_24h_pct": None if change is None else format_decimal(change, 2),
+        "ts": iso_ms(now or timezone.now()),
+        "best_bid": None,
+        "best_ask": None,
+    })
+    return moved
+
+
+def ticker_store_many(*, tickers: Sequence[dict[str, Any]]) -> None:
+    """Overwrite cached tickers in one round trip, only those still cached and keeping their
+    expiry (``SET XX KEEPTTL``): the full recompute still happens when it expires, and an
+    expired ticker is never revived without a TTL."""
+    if not tickers:
+        return
+    pipe = get_redis().pipeline(transaction=False)
+    for ticker in tickers:
+        pipe.set(ticker_key(ticker["symbol"]), json.dumps(ticker), xx=True, keepttl=True)
+    pipe.execute()
 
 
 def _with_book_top(pair: TradingPair, ticker: dict[str, Any]) -> dict[str, Any]:

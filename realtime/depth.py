@@ -63,6 +63,13 @@ def market_mark_dirty(*, symbol: str, client: redis.Redis | None = None) -> None
     pipe.execute()
 
 
+def tickers_mark_dirty(*, symbols: list[str], client: redis.Redis | None = None) -> None:
+    """These markets' tickers changed without a book change (a price feed moved): only the
+    ticker coalescer publishes them, throttled like any ticker."""
+    if symbols:
+        (client or get_redis()).sadd(DIRTY_TICKER, *symbols)
+
+
 def markets_take_due(*, dirty_key: str, kind: str, interval_ms: int,
                      client: redis.Redis | None = None) -> list[str]:
     """Dirty markets whose throttle window is open, taken off the dirty set (each is due in one

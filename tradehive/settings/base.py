@@ -208,6 +208,15 @@ CELERY_BEAT_SCHEDULE.update({
 CELERY_BEAT_SCHEDULE["feeds-match"] = {
     "task": "feeds.tasks.match_markets", "schedule": GridSchedule(FEED_MATCH_INTERVAL_S),
     "options": {"expires": FEED_MATCH_INTERVAL_S}}
+# Feed-priced markets' candles roll from the price windows, their cached tickers follow the feed.
+FEED_CANDLE_INTERVAL_S = 2.0
+FEED_TICKER_INTERVAL_S = 1.0
+CELERY_BEAT_SCHEDULE["feeds-candles"] = {
+    "task": "feeds.tasks.roll_candles", "schedule": GridSchedule(FEED_CANDLE_INTERVAL_S),
+    "options": {"expires": FEED_CANDLE_INTERVAL_S}}
+CELERY_BEAT_SCHEDULE["feeds-tickers"] = {
+    "task": "feeds.tasks.refresh_tickers", "schedule": GridSchedule(FEED_TICKER_INTERVAL_S),
+    "options": {"expires": FEED_TICKER_INTERVAL_S}}
 # --- end price feeds ------------------------------------------------------------------------
 
 # Market buys by quantity run as IOC limits at the reference price raised by this fraction.
