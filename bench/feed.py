@@ -152,8 +152,14 @@ def main() -> None:
            "REDIS_URL": settings.REDIS_URL, "LOG_LEVEL": "WARNING"}
     load_before = os.getloadavg()[0]
     processes = [
+        # The same workers as tradehive/launcher.py: polls, passes and roll-ups apart.
         _start(["worker", "-Q", "feeds", "-P", "threads", "-c", str(options.threads),
                 "-l", "warning", "-n", f"feeds-bench-{os.getpid()}@%h"], env, "worker"),
+        _start(["worker", "-Q", "feeds-match", "-P", "threads", "-c", "2",
+                "-l", "warning", "-n", f"feeds-match-bench-{os.getpid()}@%h"], env,
+               "worker-match"),
+        _start(["worker", "-Q", "celery", "-P", "threads", "-c", "2",
+                "-l", "warning", "-n", f"default-bench-{os.getpid()}@%h"], env, "worker-default"),
         _start(["beat", "-l", "warning", "-s", str(LOG_DIR / "beat-schedule")], env, "beat"),
     ]
     try:
@@ -178,8 +184,9 @@ def main() -> None:
         HEADING, "",
         f"Run {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; Python "
         f"{platform.python_version()}, Redis {client.info('server')['redis_version']}, "
-        f"{os.cpu_count()} CPUs shared by beat, the worker (threads pool, {options.threads} "
-        f"threads, queue `feeds`), Redis and PostgreSQL; load average {load_before:.1f} before, "
+        f"{os.cpu_count()} CPUs shared by beat, three workers (queue `feeds`: polls, "
+        f"{options.threads} threads; `feeds-match`: passes; `celery`: candle and ticker "
+        f"roll-ups), Redis and PostgreSQL; load average {load_before:.1f} before, "
         f"{load_after:.1f} after. {len(symbols)} sim-priced markets, {loaded:,} resting orders "
         f"loaded into the engine, {options.seconds:.0f} s measured after {WARM_UP_S:.0f} s "
         f"warm-up on beat's 0.25 s / 0.5 s grid (feeds/schedules.py). A pass = one "

@@ -40,6 +40,9 @@ def process_table(port: int) -> dict[str, list[str]]:
         # slow tasks elsewhere never delay them (docs/feeds.md).
         "feeds": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-Q", "feeds", "-P",
                   "threads", "-c", "4", "-l", "warning", "-n", f"feeds-{os.getpid()}@%h"],
+        "feeds-match": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-Q", "feeds-match",
+                        "-P", "threads", "-c", "2", "-l", "warning", "-n",
+                        f"feeds-match-{os.getpid()}@%h"],
         "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
                  str(var_dir / "celerybeat-schedule")],
         "settle": [PYTHON, "manage.py", "settle"],

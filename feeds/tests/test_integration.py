@@ -60,6 +60,8 @@ def test_beat_and_worker_keep_4_polls_and_2_passes_per_second_per_market(
     processes = [
         _start(["worker", "-Q", "feeds", "-P", "threads", "-c", "4", "-l", "warning",
                 "-n", f"feeds-test-{os.getpid()}@%h"], tmp_path, "worker"),
+        _start(["worker", "-Q", "feeds-match", "-P", "threads", "-c", "2", "-l", "warning",
+                "-n", f"feeds-match-test-{os.getpid()}@%h"], tmp_path, "worker-match"),
         _start(["beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")],
                tmp_path, "beat"),
     ]
