@@ -22,31 +22,41 @@ class NotificationInput:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def notifications_create(*, items: Sequence[NotificationInput]) -> list[Notification]:
-    """Persist ``items`` and push each new one live on its owner's ``notifications`` channel.
-
-    Idempotent per ``(user_id, key)``: an event reported again creates and pushes nothing.
-    Call it after the reported change committed (from ``transaction.on_commit`` or the
-    settlement push path, which already runs after commit). Returns the rows created."""
-    from matching.publish import publish_notifications
-
-    if not items:
-        return []
+def _unreported(items: Sequence[NotificationInput]) -> list[Notification]:
+    """Rows for the items whose ``(user_id, key)`` was not reported before."""
     wanted = {(i.user_id, i.key): i for i in items}
     existing = set(Notification.objects.filter(
         user_id__in={i.user_id for i in items}, key__in={i.key for i in items},
     ).values_list("user_id", "key"))
-    rows = [Notification(user_id=i.user_id, kind=i.kind, key=i.key, title=i.title, data=i.data)
+    return [Notification(user_id=i.user_id, kind=i.kind, key=i.key, title=i.title, data=i.data)
             for k, i in wanted.items() if k not in existing]
-    if not rows:
+
+
+def notifications_store(*, items: Sequence[NotificationInput]) -> list[Notification]:
+    """Insert the notifications of ``items`` not reported before, inside the caller's
+    transaction, without pushing them (settlement stores them with the fills they report, so
+    they exist exactly once, and pushes them after commit). Returns the rows created."""
+    rows = _unreported(items) if items else []
+    return Notification.objects.bulk_create(rows) if rows else []
+
+
+def notifications_create(*, items: Sequence[NotificationInput]) -> list[Notification]:
+    """Persist ``items`` and push each new one live on its owner's ``notifications`` channel.
+
+    Idempotent per ``(user_id, key)``: an event reported again creates and pushes nothing.
+    Call it after the reported change committed (e.g. from ``transaction.on_commit``).
+    Returns the rows created."""
+    from matching.publish import publish_notifications
+
+    if not items:
         return []
     try:
         with transaction.atomic():
-            created = Notification.objects.bulk_create(rows)
+            created = notifications_store(items=items)
     except IntegrityError:
         # Another process reported one of these events at the same moment: go one by one.
         created = []
-        for row in rows:
+        for row in _unreported(items):
             try:
                 with transaction.atomic():
                     row.save()
@@ -55,21 +65,6 @@ def notifications_create(*, items: Sequence[NotificationInput]) -> list[Notifica
             created.append(row)
     publish_notifications(notifications=created)
     return created
-
-
-def notifications_store(*, items: Sequence[NotificationInput]) -> list[Notification]:
-    """Insert the notifications of ``items`` not reported before, inside the caller's
-    transaction, without pushing them (settlement stores them with the fills they report, so
-    they exist exactly once, and pushes them after commit). Returns the rows created."""
-    if not items:
-        return []
-    wanted = {(i.user_id, i.key): i for i in items}
-    existing = set(Notification.objects.filter(
-        user_id__in={i.user_id for i in items}, key__in={i.key for i in items},
-    ).values_list("user_id", "key"))
-    rows = [Notification(user_id=i.user_id, kind=i.kind, key=i.key, title=i.title, data=i.data)
-            for k, i in wanted.items() if k not in existing]
-    return Notification.objects.bulk_create(rows) if rows else []
 
 
 def notification_create(*, user_id: int, kind: str, key: str, title: str,
