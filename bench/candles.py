@@ -21,10 +21,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import bench_database_url, benchmarks_section_write  # noqa: E402
+
 BENCH_DB = "th_bench_candles"
 HEADING = "## Candles and ticker (bench/candles.py)"
 # batch size -> trades to record (enough batches for a stable rate, bounded in time)
@@ -32,24 +33,8 @@ PLAN = {1: 3000, 100: 30000, 1000: 60000}
 HEADLINE_BATCH = 100
 
 
-def _bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (the bench makes its own db)")
-    parts = urlparse(url)
-    import psycopg
-
-    admin = urlunparse(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              [BENCH_DB]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(parts._replace(path=f"/{BENCH_DB}"))
-
-
 def main() -> None:
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = bench_database_url(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.base")
     import django
 
@@ -130,22 +115,8 @@ def main() -> None:
                   f"{headline:,.0f} trades/s.", ""]
     text = "\n".join(table)
     print(text)
-    _write_section(text)
+    benchmarks_section_write(HEADING, text)
     print(f"RESULT candle_trades_per_s {headline:.0f} trades/s")
-
-
-def _write_section(section: str) -> None:
-    """Replace this bench's section of docs/benchmarks.md (or append it)."""
-    path = ROOT / "docs" / "benchmarks.md"
-    content = path.read_text()
-    start = content.find(HEADING)
-    if start == -1:
-        content = content.rstrip("\n") + "\n\n" + section
-    else:
-        following = content.find("\n## ", start + len(HEADING))
-        tail = "" if following == -1 else content[following:]
-        content = content[:start] + section + tail
-    path.write_text(content.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.common import benchmarks_section_write  # noqa: E402
+
 HEADING = "## Channel layers (bench/channel_layers.py)"
 
 
@@ -87,18 +90,6 @@ async def run_case(kind: str, url: str, members: int, messages: int,
     }
 
 
-def record(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    content = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = content.find(HEADING)
-    if start == -1:
-        content = content.rstrip("\n") + "\n\n" + section
-    else:
-        following = content.find("\n## ", start + len(HEADING))
-        content = content[:start] + section + ("" if following == -1 else content[following:])
-    path.write_text(content.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200)
@@ -137,7 +128,7 @@ def main() -> None:
     text = "\n".join(table) + "\n"
     print(text)
     if not args.no_record:
-        record(text)
+        benchmarks_section_write(HEADING, text)
     print(f"RESULT channel_layer_deliveries_per_s {best:.0f} deliveries/s")
 
 

@@ -25,30 +25,15 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import bench_database_url, benchmarks_section_write  # noqa: E402
+
 BENCH_DB = "th_bench_feed"
 HEADING = "## Price feeds (bench/feed.py)"
 WARM_UP_S = 8.0
 LOG_DIR = Path(os.environ.get("TRADEHIVE_VAR_DIR", ROOT / "var")) / "bench_feed"
-
-
-def _bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (the bench makes its own db)")
-    parts = urlparse(url)
-    import psycopg
-
-    admin = urlunparse(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              [BENCH_DB]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(parts._replace(path=f"/{BENCH_DB}"))
 
 
 def _markets(count: int) -> list[str]:
@@ -131,7 +116,7 @@ def main() -> None:
     options = parser.parse_args()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
 
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = bench_database_url(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.base")
     import django
 
@@ -198,22 +183,8 @@ def main() -> None:
     ]
     section = "\n".join(lines) + "\n"
     print(section)
-    _write_section(section)
+    benchmarks_section_write(HEADING, section)
     print(f"RESULT feed_match_passes_per_s {min(passes):.2f} passes/s")
-
-
-def _write_section(section: str) -> None:
-    """Replace this bench's section of docs/benchmarks.md (or append it)."""
-    path = ROOT / "docs" / "benchmarks.md"
-    content = path.read_text()
-    start = content.find(HEADING)
-    if start == -1:
-        content = content.rstrip("\n") + "\n\n" + section
-    else:
-        following = content.find("\n## ", start + len(HEADING))
-        tail = "" if following == -1 else content[following:]
-        content = content[:start] + section + tail
-    path.write_text(content.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -28,29 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import benchmarks_section_write, postgres_database_ensure  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/th_bench_ledger"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 # Base settings: DEBUG off, so Django does not keep every query in memory.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.base")
 HEADING = "## Ledger (bench/ledger.py)"
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if not config["ENGINE"].startswith("django.db.backends.postgresql"):
-        sys.exit("bench/ledger.py measures PostgreSQL: set DATABASE_URL to a postgres:// URL")
-    admin = psycopg.connect(host=config["HOST"] or None, port=config["PORT"] or None,
-                            user=config["USER"] or None, password=config["PASSWORD"] or None,
-                            dbname="postgres", autocommit=True)
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                               (config["NAME"],)).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
 
 
 def main() -> None:
@@ -59,7 +43,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2000, help="pairs for the single modes")
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"])
+    postgres_database_ensure(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
@@ -157,26 +141,12 @@ def main() -> None:
               f"{'clean' if not problems else f'{len(problems)} problems'}.", ""]
     text = "\n".join(table)
     print(text)
-    _write_section(text)
+    benchmarks_section_write(HEADING, text)
     if problems:
         for problem in problems[:10]:
             print(problem)
         sys.exit(1)
     print(f"RESULT ledger_postings_per_s {headline:.0f} postings/s")
-
-
-def _write_section(section: str) -> None:
-    """Replace this bench's section of docs/benchmarks.md (or append it)."""
-    path = ROOT / "docs" / "benchmarks.md"
-    content = path.read_text()
-    start = content.find(HEADING)
-    if start == -1:
-        content = content.rstrip("\n") + "\n\n" + section
-    else:
-        following = content.find("\n## ", start + len(HEADING))
-        tail = "" if following == -1 else content[following:]
-        content = content[:start] + section + tail
-    path.write_text(content.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -46,9 +46,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import postgres_database_ensure  # noqa: E402
+
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/th_bench_orders"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -72,23 +75,9 @@ REQUEST_TIMEOUT_S = 30.0
 # --- setup -----------------------------------------------------------------------------------
 
 def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if not config["ENGINE"].startswith("django.db.backends.postgresql"):
-        sys.exit("bench/orders.py measures PostgreSQL: TH_BENCH_DATABASE_URL must be postgres://")
-    if config["HOST"] not in ("127.0.0.1", "localhost", ""):
+    if urlparse(url).hostname not in ("127.0.0.1", "localhost", None):
         sys.exit("bench/orders.py only talks to 127.0.0.1")
-    admin = psycopg.connect(host=config["HOST"] or None, port=config["PORT"] or None,
-                            user=config["USER"] or None, password=config["PASSWORD"] or None,
-                            dbname="postgres", autocommit=True)
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                               (config["NAME"],)).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+    postgres_database_ensure(url)
 
 
 def reset_database() -> None:
