@@ -80,8 +80,8 @@ def _sim_params(symbol: str) -> SimParams:
         tick = TradingPair.objects.filter(symbol=symbol).values_list("tick_size", flat=True)
         start = Decimal(config["default_start_ticks"]) * (tick.first() or Decimal(1))
     return SimParams(start=Decimal(str(start)),
-                     drift=float(market.get("drift", config["drift"])),
-                     volatility=float(market.get("volatility", config["volatility"])))
+                     drift=Decimal(str(market.get("drift", config["drift"]))),
+                     volatility=Decimal(str(market.get("volatility", config["volatility"]))))
 
 
 @cache

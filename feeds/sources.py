@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +32,7 @@ from feeds.errors import SourceUnavailable
 
 logger = logging.getLogger(__name__)
 
-SECONDS_PER_YEAR = 365 * 24 * 3600
+SECONDS_PER_YEAR = Decimal(365 * 24 * 3600)
 SIM_STATE_KEY = "feeds:sim"
 
 
@@ -71,8 +70,8 @@ class PriceSource(Protocol):
 @dataclass(frozen=True, slots=True)
 class SimParams:
     start: Decimal
-    drift: float  # annualised mu
-    volatility: float  # annualised sigma
+    drift: Decimal  # annualised mu
+    volatility: Decimal  # annualised sigma
 
 
 @dataclass
@@ -90,19 +89,23 @@ class SimSource:
 
     def path(self, symbol: str, steps: int) -> list[Decimal]:
         """The first ``steps`` prices of ``symbol``'s path (for tests and inspection)."""
-        price = float(self.params(symbol).start)
+        price = self.params(symbol).start
         prices = []
         for k in range(1, steps + 1):
             price = self._step(symbol, k, price)
-            prices.append(_decimal(price))
+            prices.append(price)
         return prices
 
-    def _step(self, symbol: str, k: int, price: float) -> float:
+    def _step(self, symbol: str, k: int, price: Decimal) -> Decimal:
+        """The next price, in Decimal like every price here (only the random draw is a float,
+        and it enters as its shortest exact decimal repr)."""
         p = self.params(symbol)
-        dt = self.step_s / SECONDS_PER_YEAR
-        z = random.Random(f"{self.seed}:{symbol}:{k}").gauss(0.0, 1.0)  # noqa: S311 - a simulation
-        return price * math.exp((p.drift - p.volatility ** 2 / 2) * dt
-                                + p.volatility * math.sqrt(dt) * z)
+        dt = Decimal(str(self.step_s)) / SECONDS_PER_YEAR
+        draw = random.Random(f"{self.seed}:{symbol}:{k}").gauss(0.0, 1.0)  # noqa: S311 - a simulation
+        z = Decimal(repr(draw))
+        growth = ((p.drift - p.volatility * p.volatility / 2) * dt
+                  + p.volatility * dt.sqrt() * z).exp()
+        return _significant(price * growth)
 
     def fetch(self, markets: Sequence[FeedMarket]) -> dict[str, Quote]:
         if not markets:
@@ -115,19 +118,19 @@ class SimSource:
         for symbol, raw in zip(symbols, state, strict=True):
             if raw:
                 step_text, price_text = (raw.decode() if isinstance(raw, bytes) else raw).split()
-                step, price = int(step_text), float(price_text)
+                step, price = int(step_text), Decimal(price_text)
             else:
-                step, price = 0, float(self.params(symbol).start)
+                step, price = 0, self.params(symbol).start
             step += 1
             price = self._step(symbol, step, price)
-            updates[symbol] = f"{step} {price!r}"
-            quotes[symbol] = Quote(price=_decimal(price), source_ts_ms=now_ms)
+            updates[symbol] = f"{step} {price}"
+            quotes[symbol] = Quote(price=price, source_ts_ms=now_ms)
         self.client.hset(SIM_STATE_KEY, mapping=updates)
         return quotes
 
 
-def _decimal(value: float) -> Decimal:
-    # 12 significant digits: far finer than any tick, and free of float noise.
+def _significant(value: Decimal) -> Decimal:
+    # 12 significant digits: far finer than any tick, and a bounded length across many steps.
     return Decimal(f"{value:.12g}")
 
 

@@ -170,8 +170,8 @@ def test_a_hanging_source_times_out_within_its_bound(stub) -> None:
 
 def _sim(client, seed: int) -> SimSource:
     return SimSource(client=client, seed=seed, step_s=0.25,
-                     params=lambda symbol: SimParams(start=Decimal(1000), drift=0.0,
-                                                     volatility=50.0))
+                     params=lambda symbol: SimParams(start=Decimal(1000), drift=Decimal(0),
+                                                     volatility=Decimal(50)))
 
 
 def test_the_simulator_is_deterministic_for_a_seed(redis_client) -> None:
