@@ -65,10 +65,14 @@ def _initial_data(channel: Channel) -> Any:
     return None
 
 
-def _user_from_token(token: str) -> Any:
+def _user_from_token(token: str) -> tuple[Any, float]:
+    """The token's user and the epoch second it expires at (it was just verified)."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
     from accounts.authentication import user_from_access_token
 
-    return user_from_access_token(token)
+    user = user_from_access_token(token)
+    return user, float(AccessToken(token)["exp"])  # type: ignore[arg-type]
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
@@ -85,12 +89,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.limiter = protocol.RateLimiter()
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self.closing = False
+        self.token_expiry: asyncio.Task[None] | None = None
         await self.accept()
         self.writer = asyncio.create_task(self._write_forever())
         self.hub = await hub_get()
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        if getattr(self, "token_expiry", None) is not None:
+            self.token_expiry.cancel()
         for channel in list(getattr(self, "subscriptions", {}).values()):
             with contextlib.suppress(Exception):
                 await self._leave(channel)
@@ -202,16 +209,33 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _auth(self, token: str) -> None:
         try:
-            user = await database_sync_to_async(_user_from_token)(token)
+            user, expires_at = await database_sync_to_async(_user_from_token)(token)
         except TokenNotValid:
             raise ProtocolError("invalid_token",
                                 "The token is invalid, expired or revoked.") from None
         if self.user_id is not None and self.user_id != user.pk:
-            for channel in [c for c in self.subscriptions.values() if c.private]:
-                await self._leave(channel)
-                del self.subscriptions[channel.name]
+            await self._leave_private()
         self.user_id = user.pk
+        if self.token_expiry is not None:
+            self.token_expiry.cancel()
+        self.token_expiry = asyncio.create_task(self._expire_at(expires_at))
         self.enqueue(protocol.op_message("authenticated", user_id=user.pk))
+
+    async def _leave_private(self) -> None:
+        for channel in [c for c in self.subscriptions.values() if c.private]:
+            await self._leave(channel)
+            del self.subscriptions[channel.name]
+
+    async def _expire_at(self, expires_at: float) -> None:
+        """When the access token expires, private data stops: the private channels are left and
+        the client is told (``token_expired``); public channels go on, and a fresh ``auth``
+        brings the private ones back."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await self._leave_private()
+        self.user_id = None
+        self.token_expiry = None
+        self.error(ProtocolError("token_expired",
+                                 "The access token expired: send a fresh one with op auth."))
 
     async def _subscribe(self, names: tuple[str, ...]) -> None:
         parsed = await database_sync_to_async(_parse_channels)(names)

@@ -81,6 +81,33 @@ def test_private_channels_need_auth_and_bad_tokens_are_refused(lpj_krw, make_use
     run(scenario)
 
 
+def test_private_channels_close_when_the_access_token_expires(lpj_krw, make_user) -> None:
+    # given a token that expires in a second (and a fresh one for later)
+    user = make_user()
+    short = AccessToken.for_user(user)
+    short.set_exp(lifetime=timedelta(seconds=1))
+    fresh = access_token(user)
+
+    async def scenario() -> None:
+        client = Client()
+        await client.connect()
+        await client.send({"op": "auth", "token": str(short)})
+        await client.recv_until(lambda m: m.get("op") == "authenticated")
+        await client.send({"op": "subscribe", "channels": ["orders"]})
+        await client.recv_until(lambda m: m.get("op") == "subscribed")
+        # when it expires
+        expired = await client.recv_until(lambda m: m.get("op") == "error")
+        # then the client is told, and private channels need auth again
+        assert expired["code"] == "token_expired"
+        await client.send({"op": "subscribe", "channels": ["fills"]})
+        assert (await client.recv())["code"] == "auth_required"
+        await client.send({"op": "auth", "token": fresh})
+        await client.recv_until(lambda m: m.get("op") == "authenticated")
+        await client.close()
+
+    run(scenario)
+
+
 def test_private_data_goes_only_to_its_owner(lpj_krw, make_user, settle) -> None:
     # given a seller authenticated by JWT, a buyer by session cookie, and a third user
     seller = make_user(LPJ="50")
