@@ -61,9 +61,11 @@ class Order(models.Model):
     of open holds (``ledger_check``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="orders")
+                             related_name="orders", db_index=False)
+    # user and pair are indexed by the composite indexes in Meta (and the client id constraint);
+    # settlement rewrites orders thousands of times a second, so no index is kept twice.
     pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT,
-                             related_name="orders")
+                             related_name="orders", db_index=False)
     # NULL (not ""): many orders have none, and the per-user unique constraint skips NULLs.
     client_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     side = models.CharField(max_length=4, choices=Side.choices)
@@ -81,13 +83,13 @@ class Order(models.Model):
     held = money_field(default=Decimal(0))
     hold_remaining = money_field(default=Decimal(0))
     status = models.CharField(max_length=16, choices=OrderStatus.choices,
-                              default=OrderStatus.PENDING, db_index=True)
+                              default=OrderStatus.PENDING)
     cancel_reason = models.CharField(max_length=24, choices=CancelReason.choices, blank=True)
     stp_mode = models.CharField(max_length=12, default="expire_taker",
                                 help_text="Self-trade prevention: expire_taker|maker|both.")
     engine_seq = models.BigIntegerField(null=True, blank=True,
                                         help_text="Engine sequence at acceptance (book priority).")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -126,18 +128,21 @@ class Fill(models.Model):
         TAKER = "taker"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    # user and pair are indexed by fill_user_recent and fill_once_per_engine_event.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="fills")
-    pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT, related_name="+")
+                             related_name="fills", db_index=False)
+    pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
     engine_seq = models.BigIntegerField()
     side = models.CharField(max_length=4, choices=Side.choices)
     price = money_field()
     quantity = money_field()
     quote_quantity = money_field()
     fee = money_field()
-    fee_asset = models.ForeignKey("wallets.Asset", on_delete=models.PROTECT, related_name="+")
+    fee_asset = models.ForeignKey("wallets.Asset", on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)
     liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-id"]

@@ -17,8 +17,9 @@ class Notification(models.Model):
         WITHDRAWAL_COMPLETED = "withdrawal_completed", "Withdrawal completed"
         WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
 
+    # Indexed by realtime_notif_user_id and the (user, key) constraint.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notifications")
+                             related_name="notifications", db_index=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     key = models.CharField(max_length=100)
     title = models.CharField(max_length=200)

@@ -154,8 +154,12 @@ class LedgerEntry(models.Model):
 
     journal = models.ForeignKey(JournalTransaction, on_delete=models.PROTECT,
                                 related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="entries")
+    # account is indexed by the composite indexes in Meta; entries are never looked up by asset
+    # alone (ledger_check scans them all). Settlement inserts thousands a second.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries",
+                                db_index=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="entries",
+                              db_index=False)
     bucket = models.CharField(max_length=9, choices=Bucket.choices)
     amount = money_field()
     balance_after = money_field()
