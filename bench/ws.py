@@ -2,7 +2,7 @@
 to the tickers of 20 markets that update 4 times a second.
 
 Usage: ``.venv/bin/python bench/ws.py [--connections 10000] [--workers 2] [--clients 2]
-[--seconds 20] [--markets-per-connection 1] [--no-record]``.
+[--seconds 20] [--markets-per-connection 1] [--client lean] [--no-record]``.
 
 Own stores only: a fresh SQLite database in a temporary ``TRADEHIVE_VAR_DIR`` (migrated, 20
 markets ``W00-KRW`` .. ``W19-KRW``) and Redis ``TH_BENCH_REDIS_URL`` (default
@@ -10,7 +10,9 @@ markets ``W00-KRW`` .. ``W19-KRW``) and Redis ``TH_BENCH_REDIS_URL`` (default
 
 1. Starts ``--workers`` uvicorn processes (``tradehive.asgi:application``, one port each, the
    launcher's flags: no per-message deflate, no access log, large backlog).
-2. ``--clients`` client processes (the ``websockets`` library, asyncio) open their share of
+2. ``--clients`` client processes (``--client lean``, the default: a minimal asyncio.Protocol
+   client that finds the send time by a byte search, so the bench measures the server, not its
+   own JSON decoding; ``--client websockets``: the websockets library) open their share of
    ``--connections`` spread over the workers (at most 500 handshakes in flight per client), and
    each connection subscribes to ``--markets-per-connection`` tickers (round robin).
 3. Once everyone is connected, a publisher sends each market's ticker 4 times a second for
@@ -79,6 +81,37 @@ def prepare_database(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
+def cpu_seconds(groups: dict[str, list[int]]) -> dict[str, float]:
+    """utime + stime (children not included) of each group of processes, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    # the whole machine (all processes, interrupts included): user+nice+system+irq+softirq+steal
+    cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    used["machine"] = sum(int(cpu[i]) for i in (0, 1, 2, 5, 6, 7)) / tick
+    for name, pids in groups.items():
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        used[name] = total / tick
+    return used
+
+
+def redis_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "redis-server":
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
 def rss_kib(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -91,7 +124,7 @@ def rss_kib(pids: list[int]) -> int:
 # --- the client processes ------------------------------------------------------------------------
 
 def client_main(index: int, ports: list[int], count: int, first: int, per_conn: int,
-                seconds: float, inbox: mp.Queue, go: mp.Event) -> None:
+                seconds: float, inbox: mp.Queue, go: mp.Event, kind: str = "lean") -> None:
     raise_fd_limit()
     try:
         import uvloop
@@ -99,7 +132,8 @@ def client_main(index: int, ports: list[int], count: int, first: int, per_conn: 
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(client_run(index, ports, count, first, per_conn, seconds, inbox, go))
+    run = lean_client_run if kind == "lean" else client_run
+    asyncio.run(run(index, ports, count, first, per_conn, seconds, inbox, go))
 
 
 async def client_run(index: int, ports: list[int], count: int, first: int, per_conn: int,
@@ -155,6 +189,156 @@ async def client_run(index: int, ports: list[int], count: int, first: int, per_c
         task.cancel()
 
 
+# --- the lean client (default): one asyncio.Protocol per connection ---------------------------
+# The handshake is written by hand, server frames (unmasked) are split by their header, and
+# the latency comes from a byte search for the publisher's ``"sent":`` in each text frame: no
+# JSON decoding, one clock read per socket read (every frame of that read arrived then).
+
+SENT_KEY = b'"sent":'
+
+
+def ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A client frame: FIN, masked with the all-zero key (RFC 6455 allows any key), so the
+    payload goes out as is."""
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x80 | opcode, 0x80 | size])
+    elif size < 65536:
+        head = bytes([0x80 | opcode, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 0x80 | 127]) + size.to_bytes(8, "big")
+    return head + b"\0\0\0\0" + payload
+
+
+class LeanClient(asyncio.Protocol):
+    def __init__(self, request: bytes, subscribe: bytes, latencies, state: dict) -> None:
+        self.request = request
+        self.subscribe = subscribe
+        self.latencies = latencies
+        self.state = state
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.upgraded = False
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("closed before subscribed"))
+        elif not self.state["stopping"]:
+            self.state["dropped"] += 1
+
+    def fail(self, why: str) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(RuntimeError(why))
+        if self.transport is not None:
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self.buffer + data if self.buffer else data
+        pos = 0
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end == -1:
+                self.buffer = buf
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.fail(buf[:buf.find(b"\r\n")].decode(errors="replace"))
+                return
+            self.upgraded = True
+            self.transport.write(self.subscribe)
+            pos = end + 4
+        size = len(buf)
+        latencies = self.latencies
+        while size - pos >= 2:
+            length = buf[pos + 1] & 0x7F
+            start = pos + 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = int.from_bytes(buf[start:start + 2], "big")
+                start += 2
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(buf[start:start + 8], "big")
+                start += 8
+            end = start + length
+            if end > size:
+                break
+            opcode = buf[pos] & 0x0F
+            if opcode == 0x1:
+                i = buf.find(SENT_KEY, start, end)
+                if i != -1:
+                    i += 7
+                    j = buf.find(b"}", i, end)
+                    comma = buf.find(b",", i, j)
+                    latencies.append(now - float(buf[i:j if comma == -1 else comma]))
+                elif not self.ready.done():
+                    frame = buf[start:end]
+                    if b'"op":"subscribed"' in frame:
+                        self.ready.set_result(None)
+                    elif b'"op":"error"' in frame:
+                        self.fail(frame.decode(errors="replace"))
+                        return
+            elif opcode == 0x9:  # ping: pong with the same payload
+                self.transport.write(ws_frame(buf[start:end], 0xA))
+            elif opcode == 0x8:
+                self.transport.close()
+                return
+            pos = end
+        self.buffer = buf[pos:] if pos < size else b""
+
+
+async def lean_client_run(index: int, ports: list[int], count: int, first: int, per_conn: int,
+                          seconds: float, inbox: mp.Queue, go: mp.Event) -> None:
+    from array import array
+
+    loop = asyncio.get_running_loop()
+    latencies = array("d")
+    state = {"dropped": 0, "stopping": False}
+    failures: dict[str, int] = {}
+    clients: list[LeanClient] = []
+    handshake = asyncio.Semaphore(500)
+
+    async def one(n: int) -> None:
+        port = ports[n % len(ports)]
+        request = (f"GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   f"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n\r\n"
+                   ).encode()
+        names = [f"ticker:{MARKETS[(n + k) % len(MARKETS)]}" for k in range(per_conn)]
+        subscribe = ws_frame(json.dumps({"op": "subscribe", "channels": names}).encode())
+        try:
+            async with handshake:
+                _, client = await asyncio.wait_for(loop.create_connection(
+                    lambda: LeanClient(request, subscribe, latencies, state),
+                    "127.0.0.1", port), 60)
+                await asyncio.wait_for(asyncio.shield(client.ready), 60)
+        except Exception as exc:  # a refused or failed connection is counted, not fatal
+            key = type(exc).__name__
+            failures[key] = failures.get(key, 0) + 1
+            return
+        clients.append(client)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(first + i) for i in range(count)))
+    inbox.put(("connected", index, len(clients), dict(failures), time.monotonic() - started))
+    while not go.is_set():
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(seconds + 3)  # the publisher's run plus time for stragglers
+    state["stopping"] = True
+    if state["dropped"]:
+        failures["dropped"] = state["dropped"]
+    inbox.put(("done", index, len(latencies), latencies.tobytes(), dict(failures)))
+    for client in clients:
+        client.transport.abort()
+
+
 # --- the publisher -------------------------------------------------------------------------------
 
 async def publish(seconds: float) -> int:
@@ -203,6 +387,9 @@ def main() -> None:
     parser.add_argument("--markets-per-connection", type=int, default=1)
     parser.add_argument("--ws", default="websockets-sansio",
                         help="uvicorn's websocket implementation")
+    parser.add_argument("--client", choices=["lean", "websockets"], default="lean",
+                        help="lean: a minimal asyncio.Protocol client (byte search for the send "
+                        "time, no JSON); websockets: the websockets library + json.loads")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     limit = raise_fd_limit()
@@ -238,7 +425,8 @@ def main() -> None:
         first = 0
         for i, count in enumerate(share):
             process = mp.Process(target=client_main, args=(
-                i, ports, count, first, args.markets_per_connection, args.seconds, inbox, go))
+                i, ports, count, first, args.markets_per_connection, args.seconds, inbox, go,
+                args.client))
             process.start()
             clients.append(process)
             first += count
@@ -254,12 +442,23 @@ def main() -> None:
         print(f"connected {connected}/{args.connections} in {connect_s:.1f}s {failures}",
               file=sys.stderr)
 
+        watched = {"server": [w.pid for w in workers], "clients": [c.pid for c in clients],
+                   "publisher": [os.getpid()], "redis": redis_pids()}
+        cpu_before, wall_before = cpu_seconds(watched), time.monotonic()
         go.set()
         sent = asyncio.run(publish(args.seconds))
+        cpu_after, wall = cpu_seconds(watched), time.monotonic() - wall_before
+        cpu_use = {k: (cpu_after[k] - cpu_before[k]) / wall for k in cpu_after}
         received, latencies = 0, []
         for _ in clients:
             _, _, got, lat, failed = inbox.get(timeout=120)
             received += got
+            if isinstance(lat, bytes):
+                from array import array
+
+                lat_array = array("d")
+                lat_array.frombytes(lat)
+                lat = lat_array.tolist()
             latencies += lat
             for key, value in failed.items():
                 if key == "dropped":
@@ -284,21 +483,27 @@ def main() -> None:
     section = "\n".join([
         f"{time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} cores (server and clients on the "
         f"same machine), {args.workers} uvicorn workers, {args.clients} client processes, "
-        f"{args.markets_per_connection} ticker(s) per connection, 20 markets x "
+        f"{args.client} client, {args.markets_per_connection} ticker(s) per connection, "
+        f"20 markets x "
         f"{TICKS_PER_SECOND}/s for {args.seconds:.0f}s, uvicorn --ws {args.ws}, fd limit {limit}, "
         f"channel layer "
         f"{os.environ.get('TH_CHANNEL_LAYER', 'from settings')}.", "",
         "| connections asked | connected | success | connect time | msgs expected | "
-        "msgs delivered | delivery p50 | delivery p99 | server RSS / connection |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "msgs delivered | delivery p50 | delivery p99 | server RSS / connection | "
+        "CPU cores server / clients / publisher / redis / whole machine |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         f"| {args.connections:,} | {connected:,} | {100 * connected / args.connections:.1f}% | "
         f"{connect_s:.1f} s | {expected:,} | {received:,} | {p50:.0f} ms | {p99:.0f} ms | "
-        f"{per_conn:.1f} KiB |", "",
+        f"{per_conn:.1f} KiB | {cpu_use['server']:.2f} / {cpu_use['clients']:.2f} / "
+        f"{cpu_use['publisher']:.2f} / {cpu_use['redis']:.2f} / {cpu_use['machine']:.2f} |",
+        "",
         f"Failures: {failures or 'none'}.", ""])
     print(section)
     if not args.no_record:
         record(section)
-    print(f"RESULT ws_connections {connected} connections")
+    met = connected == args.connections and p99 < 500
+    print(f"goal (100% connected, p99 < 500 ms) {'met' if met else 'NOT met'}", file=sys.stderr)
+    print(f"RESULT ws_connections {connected if met else 0} connections")
 
 
 if __name__ == "__main__":
