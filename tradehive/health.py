@@ -48,10 +48,23 @@ def check_feed() -> tuple[int | None, str | None]:
     return age, "stale" if stale else "ok"
 
 
+def check_engine_lag() -> int | None:
+    """How far settlement trails the engine (ms), or None when it cannot be read."""
+    from markets.selectors import pair_list
+    from matching.selectors import settlement_lag_ms
+
+    try:
+        symbols = [pair.symbol for pair in pair_list()]
+        return settlement_lag_ms(client=get_redis(), symbols=symbols)
+    except Exception:  # a lag read failing must not fail the health check itself
+        logger.exception("health: engine lag check failed")
+        return None
+
+
 def health_report() -> dict[str, Any]:
-    """Status of each dependency. Engine lag is added by a later subsystem."""
+    """Status of each dependency, settlement's lag behind the engine and the feeds' age."""
     feed_age, feed = check_feed()
-    return {"db": check_db(), "redis": check_redis(), "engine_lag_ms": None,
+    return {"db": check_db(), "redis": check_redis(), "engine_lag_ms": check_engine_lag(),
             "feed_age_ms": feed_age, "feed": feed}
 
 
