@@ -2,7 +2,8 @@
 
 Cadence (docs/feeds.md): Celery beat sends ``feeds.tasks.poll_source`` per source every 0.25 s
 and ``feeds.tasks.match_markets`` every 0.5 s, each with ``expires`` = its interval, to the
-``feeds`` queue. Each run is skip-if-running: it takes a Redis lock (``SET NX PX``) and returns
+``feeds`` and ``feeds-match`` queues. Each run is skip-if-running (``_exclusive``): it takes a
+Redis lock (``SET NX PX``) and returns
 at once when the previous run still holds it, so a slow run never piles up behind itself. A
 matching pass also takes a lock per market (``feedlock:{S}``) around the market's fill +
 trigger work: taken inside ``feed_fill.lua`` only when the window crosses parked stops (the
@@ -15,7 +16,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -138,6 +140,24 @@ def _unlock(client: redis.Redis, key: str, token: str) -> None:
     client.eval(_RELEASE, 1, key, token)
 
 
+@contextmanager
+def _exclusive(client: redis.Redis, key: str, *, stats_key: str | None = None
+               ) -> Iterator[bool]:
+    """Skip-if-running: yields True while this run holds ``key`` (released on exit), False
+    when another run holds it (counted as ``skipped`` in ``stats_key``). The lock expires after
+    ``LOCK_MS`` so a crashed run never blocks the next ones for long."""
+    token = _lock(client, key)
+    if token is None:
+        if stats_key is not None:
+            client.hincrby(stats_key, "skipped", 1)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        _unlock(client, key, token)
+
+
 def observations_record(*, markets: Sequence[FeedMarket], quotes: dict[str, Quote]) -> int:
     """Append each market's quote to its price window (one pipeline). Returns how many."""
     observations = []
@@ -170,12 +190,10 @@ def feed_poll(*, source: str) -> PollOutcome:
         return outcome
     client = get_redis()
     lock_key = f"feeds:poll:{source}:lock"
-    token = _lock(client, lock_key)
-    if token is None:
-        outcome.skipped = True
-        client.hincrby(source_stats_key(source), "skipped", 1)
-        return outcome
-    try:
+    with _exclusive(client, lock_key, stats_key=source_stats_key(source)) as held:
+        if not held:
+            outcome.skipped = True
+            return outcome
         outcome.markets = len(markets)
         try:
             quotes = source_get(source).fetch(markets)
@@ -190,8 +208,6 @@ def feed_poll(*, source: str) -> PollOutcome:
         pipe.hset(source_stats_key(source), "last_ok_ms", str(int(time.time() * 1000)))
         pipe.execute()
         return outcome
-    finally:
-        _unlock(client, lock_key, token)
 
 
 # --- matching passes ---
@@ -219,12 +235,10 @@ def feed_match_pass(*, symbols: Sequence[str] | None = None,
     started = time.perf_counter()
     outcome = MatchOutcome()
     client = get_redis()
-    token = _lock(client, MATCH_LOCK_KEY)
-    if token is None:
-        outcome.skipped = True
-        client.hincrby(MATCH_STATS_KEY, "skipped", 1)
-        return outcome
-    try:
+    with _exclusive(client, MATCH_LOCK_KEY, stats_key=MATCH_STATS_KEY) as held:
+        if not held:
+            outcome.skipped = True
+            return outcome
         if symbols is None:
             symbols = [m.symbol for m in feed_market_list()]
         if symbols:
@@ -236,8 +250,6 @@ def feed_match_pass(*, symbols: Sequence[str] | None = None,
         pipe.ltrim(MATCH_DURATIONS_KEY, 0, DURATIONS_KEPT - 1)
         pipe.execute()
         return outcome
-    finally:
-        _unlock(client, MATCH_LOCK_KEY, token)
 
 
 def _pass_markets(client: redis.Redis, symbols: list[str], outcome: MatchOutcome,
@@ -338,7 +350,7 @@ def feed_candles_roll(*, symbols: Sequence[str] | None = None,
     """Roll the observations of every feed-priced market's price window (or ``symbols``') since
     its cursor into its candles: one upsert row per touched (market, interval, bucket), 500
     rows a statement, OHLC only (volume comes from trades). Beat runs it every
-    ``FEED_CANDLE_INTERVAL_S`` on the ``feeds`` queue; skip-if-running.
+    ``FEED_CANDLE_INTERVAL_S`` on the default queue; skip-if-running.
 
     Each observation is rolled once: the cursor (``feedstats:{S}`` ``candles_cursor``) moves
     past it after its rows are written. Should a run die between the two, the next one re-rolls
@@ -346,12 +358,10 @@ def feed_candles_roll(*, symbols: Sequence[str] | None = None,
     started = time.perf_counter()
     outcome = CandleRollOutcome()
     client = get_redis()
-    token = _lock(client, CANDLES_LOCK_KEY)
-    if token is None:
-        outcome.skipped = True
-        client.hincrby(CANDLES_STATS_KEY, "skipped", 1)
-        return outcome
-    try:
+    with _exclusive(client, CANDLES_LOCK_KEY, stats_key=CANDLES_STATS_KEY) as held:
+        if not held:
+            outcome.skipped = True
+            return outcome
         markets = [m for m in feed_market_list() if symbols is None or m.symbol in symbols]
         if not markets:
             return outcome
@@ -387,8 +397,6 @@ def feed_candles_roll(*, symbols: Sequence[str] | None = None,
         outcome.duration_us = int((time.perf_counter() - started) * 1e6)
         _durations_record(client, CANDLES_DURATIONS_KEY, outcome.duration_us)
         return outcome
-    finally:
-        _unlock(client, CANDLES_LOCK_KEY, token)
 
 
 @dataclass
@@ -427,11 +435,10 @@ def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefre
     started = time.perf_counter()
     outcome = TickerRefreshOutcome()
     client = get_redis()
-    token = _lock(client, TICKERS_LOCK_KEY)
-    if token is None:
-        outcome.skipped = True
-        return outcome
-    try:
+    with _exclusive(client, TICKERS_LOCK_KEY) as held:
+        if not held:
+            outcome.skipped = True
+            return outcome
         markets = [m for m in feed_market_list() if symbols is None or m.symbol in symbols]
         if not markets:
             return outcome
@@ -471,8 +478,6 @@ def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefre
         outcome.duration_us = int((time.perf_counter() - started) * 1e6)
         _durations_record(client, TICKERS_DURATIONS_KEY, outcome.duration_us)
         return outcome
-    finally:
-        _unlock(client, TICKERS_LOCK_KEY, token)
 
 
 def feed_last_price(pair: TradingPair) -> Decimal | None:
