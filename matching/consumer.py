@@ -15,6 +15,7 @@ from django.db import close_old_connections
 from markets.models import TradingPair
 from matching.publish import SettledBatch, publish_settled
 from matching.recovery import engine_recover
+from matching.runtime import get_engine
 from matching.settlement import (
     SettlementGap,
     settle_market,
@@ -85,9 +86,12 @@ def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: f
         if time.monotonic() - pairs_loaded_at > 5:
             close_old_connections()
             pairs = list(TradingPair.objects.select_related("base", "quote"))
+            engine = get_engine()
             for pair in pairs:
                 settlement_group_ensure(client, pair.symbol)
-                engine_recover(pair=pair)
+                # A cheap Redis read first: recovery locks the market's cursor row.
+                if not engine.has_state(pair.symbol):
+                    engine_recover(pair=pair)
             pairs_loaded_at = time.monotonic()
         busy = False
         for pair in pairs:

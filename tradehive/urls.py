@@ -23,7 +23,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
-    path("orders/", include("orders.urls")),
     path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market
 ]
 
