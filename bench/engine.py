@@ -1,15 +1,19 @@
 """Matching engine throughput from Python, against the bare EVALSHA ceiling.
 
-Usage: ``.venv/bin/python bench/engine.py [--orders 30000] [--batch 500] [--no-hiredis]``. Uses
+Usage: ``.venv/bin/python bench/engine.py [--orders 30000] [--batch 500] [--per-call 64]
+[--no-hiredis]``. Uses
 ``REDIS_URL`` (else starts the bundled redis-server). Only touches the BENCH-KRW market's keys.
 redis-py uses hiredis (requirements.txt) to pack commands and parse replies; ``--no-hiredis``
 hides it, for the pure-Python client the first runs were measured with.
 
 1. Builds a book of 10,000 resting orders (2,500 levels a side, 1-5 lots each).
 2. Runs a mixed, pipelined flow: 75 % makers near the spread, 15 % takers crossing several
-   levels (half limit IOC, half market), 10 % cancels of earlier makers.
+   levels (half limit IOC, half market), 10 % cancels of earlier makers, through
+   ``Engine.submit_many`` twice from the same book: one operation per script call, then
+   ``--per-call`` operations per ``submit_batch.lua`` call (the headline figure).
 3. In the same run, the ceiling: EVALSHA of a ``return 1`` script with the same keys and
-   arguments, same client, same pipelining.
+   arguments as one order, same client, same pipelining.
+Also reports redis-server CPU per operation (INFO cpu) and this process's CPU per operation.
 Prints a markdown table, records it in docs/benchmarks.md, ends with ``RESULT`` line."""
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -130,10 +135,53 @@ def record(table: str) -> None:
     path.write_text(text)
 
 
+@dataclass
+class EngineRun:
+    per_call: int
+    operations: int
+    rate: float
+    fills: int
+    resting_before: int
+    resting_after: int
+    redis_us: float  # redis-server CPU per operation
+    python_us: float  # this process's CPU per operation
+
+
+def _redis_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def engine_run(client: redis.Redis, operations: int, batch: int, per_call: int) -> EngineRun:
+    """The book and the flow from a fixed seed, so every run sees the same work."""
+    rng = random.Random(20261121)
+    clear_market(client)
+    engine = Engine(client)
+    engine.rebuild(SYMBOL, [])
+    maker_ids = build_book(engine, rng, batch)
+    snapshot = engine.snapshot(SYMBOL)
+    resting_before = len(snapshot.bids) + len(snapshot.asks)
+    flow = mixed_flow(operations, rng, maker_ids)
+    redis_before, python_before = _redis_cpu(client), time.process_time()
+    started = time.perf_counter()
+    answers = engine.submit_many(flow, batch=batch, per_call=per_call)
+    elapsed = time.perf_counter() - started
+    redis_cpu, python_cpu = _redis_cpu(client) - redis_before, time.process_time() - python_before
+    snapshot = engine.snapshot(SYMBOL)
+    return EngineRun(per_call=per_call, operations=len(flow), rate=len(flow) / elapsed,
+                     fills=sum(isinstance(e, Fill) for events in answers for e in events),
+                     resting_before=resting_before,
+                     resting_after=len(snapshot.bids) + len(snapshot.asks),
+                     redis_us=redis_cpu / len(flow) * 1e6, python_us=python_cpu / len(flow) * 1e6)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=30_000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=500,
+                        help="operations per pipeline write")
+    parser.add_argument("--per-call", type=int, default=64,
+                        help="operations per submit_batch.lua call in the headline run")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--no-hiredis", action="store_true",
                         help="pure-Python redis-py (handled before redis is imported)")
@@ -141,41 +189,38 @@ def main() -> None:
     ensure_redis_url()
     client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     server = client.info("server")["redis_version"]
-    rng = random.Random(20261121)
-    clear_market(client)
-    engine = Engine(client)
-    engine.rebuild(SYMBOL, [])
-
-    maker_ids = build_book(engine, rng, options.batch)
-    resting_before = len(engine.snapshot(SYMBOL).bids) + len(engine.snapshot(SYMBOL).asks)
-    flow = mixed_flow(options.orders, rng, maker_ids)
-
-    started = time.perf_counter()
-    answers = engine.submit_many(flow, batch=options.batch)
-    engine_rate = len(flow) / (time.perf_counter() - started)
-    fills = sum(isinstance(e, Fill) for events in answers for e in events)
-    snapshot = engine.snapshot(SYMBOL)
-    resting_after = len(snapshot.bids) + len(snapshot.asks)
-    bare_rate = bare_ceiling(engine, options.orders, options.batch)
+    single = engine_run(client, options.orders, options.batch, 1)
+    batched = engine_run(client, options.orders, options.batch, options.per_call)
+    assert (single.fills, single.resting_after) == (batched.fills, batched.resting_after)
+    ceiling_engine = Engine(client)
+    redis_before = _redis_cpu(client)
+    bare_rate = bare_ceiling(ceiling_engine, options.orders, options.batch)
+    bare_redis_us = (_redis_cpu(client) - redis_before) / options.orders * 1e6
     clear_market(client)
 
-    ratio = engine_rate / bare_rate
+    def row(label: str, run: EngineRun) -> str:
+        return (f"| {label} | {run.rate:,.0f} | {run.rate / bare_rate:.2f} | "
+                f"{run.redis_us:.1f} | {run.python_us:.1f} |")
+
     table = "\n".join([
-        f"Redis {server}, redis-py {redis.__version__} ({_client_parser()}), pipeline batch "
-        f"{options.batch}, {len(flow)} operations (75 % makers, 15 % takers of 10-14 lots, "
-        f"10 % cancels); book {resting_before} resting orders before, {resting_after} after; "
-        f"{fills} fills ({fills / len(flow):.2f} per operation).",
+        f"Redis {server}, redis-py {redis.__version__} ({_client_parser()}), {options.batch} "
+        f"operations per pipeline write, {batched.operations} operations (75 % makers, 15 % "
+        f"takers of 10-14 lots, 10 % cancels); book {batched.resting_before} resting orders "
+        f"before, {batched.resting_after} after; {batched.fills} fills "
+        f"({batched.fills / batched.operations:.2f} per operation); both engine runs start from "
+        f"the same book and get the same flow (same fills, same book after).",
         "",
-        "| measure | operations/s |",
-        "|---|---|",
-        f"| engine (submit.lua / cancel.lua via Engine.submit_many) | {engine_rate:,.0f} |",
-        f"| bare ceiling (EVALSHA `return 1`, same keys/args/pipelining) | {bare_rate:,.0f} |",
-        f"| ratio engine / ceiling | {ratio:.2f} |",
+        "| measure | operations/s | ratio to ceiling | redis-server CPU us/op | client CPU us/op |",
+        "|---|---:|---:|---:|---:|",
+        row("engine, one script call per operation (submit_batch.lua of 1)", single),
+        row(f"engine, {options.per_call} operations per submit_batch.lua call", batched),
+        f"| bare ceiling (EVALSHA `return 1`, one order's keys/args, same pipelining) | "
+        f"{bare_rate:,.0f} | 1.00 | {bare_redis_us:.1f} | |",
     ])
     print(table)
     if not options.no_record:
         record(table)
-    print(f"RESULT engine_orders_per_s {engine_rate:.0f} orders/s")
+    print(f"RESULT engine_orders_per_s {batched.rate:.0f} orders/s")
 
 
 if __name__ == "__main__":

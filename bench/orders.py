@@ -604,7 +604,7 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
                 entries = answer[0][1] if answer else []
                 if not entries:
                     break
-                events = [ev.parse_event(fields) for _, fields in entries]
+                events = [e for _, fields in entries for e in ev.parse_entry(fields)]
                 started = time.perf_counter()
                 prof.enable()
                 outcome = settle_events(pair=pair, events=events)

@@ -253,43 +253,58 @@ class Engine:
             self._run("submit", symbol, [*order.script_args(), str(self.seen_window_ms)]))
 
     def submit_many(self, orders: Iterable[tuple[str, EngineOrder | CancelRequest]], *,
-                    batch: int = 500) -> list[list[Event]]:
-        """Pipelined submits (and cancels), answers in order; every item is validated before
-        anything is sent. Scripts run in the given order per market. Resubmitting after a
+                    batch: int = 500, per_call: int = 64) -> list[list[Event]]:
+        """Submits (and cancels) in bulk, answers in order; every item is validated before
+        anything is sent. Operations run in the given order per market. Resubmitting after a
         failure is safe (idempotent ids).
 
-        On a plain ``redis.Redis`` batch k+1 is written before batch k's answers are read and
-        parsed (one connection, so Redis still runs them in order): Python's encoding and
-        parsing overlap the scripts' run time. ``RedisCluster`` gets one cluster pipeline per
-        batch."""
+        Consecutive operations of one market share one ``submit_batch.lua`` call (at most
+        ``per_call`` of them): one script run and one stream entry, each operation exactly as
+        ``submit``/``cancel`` would run it. Calls are pipelined about ``batch`` operations per
+        write; on a plain ``redis.Redis`` write k+1 goes out before write k's answers are read
+        and parsed (one connection, so Redis still runs them in order), so Python's encoding
+        and parsing overlap the scripts' run time. ``RedisCluster`` gets one cluster pipeline
+        per write."""
+        if per_call < 1 or batch < 1:
+            raise ValueError("batch and per_call must be positive")
+        script = self._scripts["submit_batch"]
         window = str(self.seen_window_ms)
         calls: list[tuple[str, Script, list[str]]] = []
+        previous, in_call = None, 0
         for symbol, item in orders:
-            if isinstance(item, CancelRequest):
-                calls.append((symbol, self._scripts["cancel"], [item.order_id, window]))
-            else:
+            if not isinstance(item, CancelRequest):
                 item.check()
-                calls.append((symbol, self._scripts["submit"], [*item.script_args(), window]))
+            if symbol != previous or in_call == per_call:
+                calls.append((symbol, script, [window]))
+                previous, in_call = symbol, 0
+            args = calls[-1][2]
+            if isinstance(item, CancelRequest):
+                args += ("c", item.order_id)
+            else:
+                args.append("s")
+                args += item.script_args()
+            in_call += 1
         self._load_scripts()
-        chunks = [calls[i:i + batch] for i in range(0, len(calls), batch)]
+        calls_per_write = max(1, batch // per_call)
+        chunks = [calls[i:i + calls_per_write] for i in range(0, len(calls), calls_per_write)]
         if isinstance(self.redis, redis.Redis):
-            answers = self._stream(chunks, parse=_parse_answer)
+            answers = self._stream(chunks, parse=_parse_batch_answer)
         else:
-            answers = [_parse_answer(answer) for chunk in chunks
+            answers = [_parse_batch_answer(answer) for chunk in chunks
                        for answer in self._pipeline(chunk)]
         missing = [i for i, a in enumerate(answers)
                    if isinstance(a, redis.exceptions.NoScriptError)]
         if missing:  # Redis restarted mid-run: reload, then rerun those calls in order
             self._load_scripts()
             for i in missing:
-                answers[i] = _parse_answer(self._pipeline([calls[i]])[0])
+                answers[i] = _parse_batch_answer(self._pipeline([calls[i]])[0])
         results: list[list[Event]] = []
         for (symbol, _, _), answer in zip(calls, answers, strict=True):
             if isinstance(answer, Exception):
                 if str(answer).startswith("NOSTATE"):
                     raise EngineStateMissing(f"{symbol}: {answer}") from answer
                 raise answer
-            results.append(answer)
+            results += answer
         return results
 
     def _load_scripts(self) -> None:
@@ -551,9 +566,12 @@ def _read_answers(connection: Any, count: int, parse: Callable[[Any], Any] | Non
     return answers if parse is None else [parse(answer) for answer in answers]
 
 
-def _parse_answer(answer: Any) -> Any:
-    """A submit/cancel answer -> its events; an error (NOSTATE, NOSCRIPT, ...) stays as it is."""
-    return answer if isinstance(answer, Exception) else parse_script_answer(answer)
+def _parse_batch_answer(answer: Any) -> Any:
+    """A submit_batch answer -> each operation's events; an error (NOSTATE, NOSCRIPT, ...) stays
+    as it is."""
+    if isinstance(answer, Exception):
+        return answer
+    return [parse_script_answer(events) for events in answer]
 
 
 def _pairs(flat: Sequence[Any]) -> list[tuple[int, int]]:

@@ -1,10 +1,14 @@
 """The engine's events, as appended to ``events:{SYMBOL}`` and returned by ``Engine`` calls.
 
-Stream entries are flat string fields: ``type``, ``seq``, ``ts_ms`` and the fields of the
-dataclass named by ``type`` (same names). Integers are ticks (prices), lots (quantities) and
-quote units (tick*lot, budgets). Optional fields are absent from the stream when None.
-``parse_event`` turns one entry's fields (from XREAD/XREADGROUP or a script's answer) into one of
-these classes, so settlement and the facade read events the same way.
+An event is flat string fields: ``type``, ``seq``, ``ts_ms`` and the fields of the dataclass
+named by ``type`` (same names). Integers are ticks (prices), lots (quantities) and quote units
+(tick*lot, budgets). Optional fields are absent when None. A script call's events travel as one
+text, events joined by newlines and fields (name, value, ...) by tabs: the call's answer, and
+one stream entry (field ``events``) per call, so a taker walking twenty makers or a batch of
+orders costs one XADD. ``parse_entry`` turns one stream entry (from XREAD/XREADGROUP) into its
+events, ``parse_script_answer`` a script's answer, so settlement and the facade read events the
+same way. Entries written before that layout (one event per entry, its fields as the entry's
+fields) still parse.
 
 ``seq`` is per market, gap-free within the stream and strictly increasing (also across rebuilds);
 settlement applies each event exactly once by ``(symbol, seq)``."""
@@ -180,10 +184,18 @@ def _layout_builder(kind: str, names: tuple[str, ...]) -> Callable[[Sequence[str
 
 
 def parse_event(fields: Mapping[str, str]) -> Event:
-    """One stream entry's fields -> its event (raises KeyError on an unknown ``type``)."""
+    """One event's fields -> the event (raises KeyError on an unknown ``type``)."""
     values = dict(fields)
     kind = values.pop("type")
     return _layout_builder(kind, tuple(values))(tuple(values.values()))
+
+
+def parse_entry(fields: Mapping[str, str]) -> list[Event]:
+    """One stream entry's fields -> its events, in order: field ``events`` (one script call's
+    events), or an entry of the older one-event-per-entry layout."""
+    if "events" in fields:
+        return parse_script_answer(fields["events"])
+    return [parse_event(fields)]
 
 
 def parse_script_answer(answer: str | bytes | None) -> list[Event]:

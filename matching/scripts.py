@@ -9,7 +9,8 @@ from functools import cache
 from pathlib import Path
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
-SCRIPT_NAMES = ("submit", "cancel", "cancel_all", "trigger", "rebuild", "depth", "snapshot",
+SCRIPT_NAMES = ("submit", "submit_batch", "cancel", "cancel_all", "trigger", "rebuild", "depth",
+                "snapshot",
                 # price feeds (docs/feeds.md)
                 "feed_observe", "feed_fill", "feed_take")
 

@@ -412,7 +412,8 @@ def settle_market(*, pair: TradingPair, consumer: str, count: int = 1000,
             entries = _read(client, symbol, consumer, count)
         if not entries:
             return SettleOutcome()
-        outcome = settle_events(pair=pair, events=[ev.parse_event(f) for _, f in entries])
+        events = [event for _, fields in entries for event in ev.parse_entry(fields)]
+        outcome = settle_events(pair=pair, events=events)
         client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])
         if outcome.last_price_ticks is not None and pair.price_source == TradingPair.BOOK:
             get_engine().trigger(symbol, outcome.last_price_ticks)

@@ -12,10 +12,5 @@ assert(seen_window_ms, 'cancel: window ms')
 local missing = require_state()
 if missing then return missing end
 
-local o = load_order(ARGV[1])
-if o == nil then
-    emit('cancel_rejected', {'order_id', ARGV[1], 'reason', 'not_found'})
-else
-    remove_order(o, 'user')
-end
+cancel_order(ARGV[1])
 return flush()

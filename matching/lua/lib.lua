@@ -10,7 +10,8 @@
 --   6 book:{S}:asks:depth   hash  price -> resting lots at that level
 --   7 stops:{S}:buy         zset  score  stop,  member <seq16>:<id>  (trigger when last >= stop)
 --   8 stops:{S}:sell        zset  score -stop,  member <seq16>:<id>  (trigger when last <= stop)
---   9 events:{S}            stream of engine events, never trimmed here
+--   9 events:{S}            stream of engine events: one entry per script call that emitted
+--                           any (see flush_lines), never trimmed here
 --  10 seq:{S}               last engine sequence (events and order priority share it)
 --  11 epoch:{S}             set by rebuild (value starts with EPOCH_FORMAT); scripts refuse to
 --                           run without it (NOSTATE)
@@ -133,10 +134,11 @@ local function trim_seen()
     if #keep > 0 then redis.call('ZADD', KEYS[SEEN], unpack(keep)) end
 end
 
--- Stores the sequence, trims seen:{S} when due, writes the events to the stream (one entry per
--- event, in order) and returns them as one string: events joined by "\n", fields by "\t" (ids
--- and owners never contain either; one bulk string is cheap to parse in Python).
-local function flush()
+-- Stores the sequence, trims seen:{S} when due, and writes the call's events to the stream as
+-- ONE entry (field 'events': events joined by "\n", fields by "\t"; ids and owners never
+-- contain either): one XADD per call, however many events (a taker walking many makers, a
+-- batch of orders). Returns the events as lines (one string per event).
+local function flush_lines()
     if last_seq ~= first_seq then
         redis.call('SET', KEYS[SEQ], n2s(last_seq))
         if seen_window_ms ~= nil
@@ -146,10 +148,17 @@ local function flush()
     end
     local lines = {}
     for i = 1, #events do
-        redis.call('XADD', KEYS[EVENTS], '*', unpack(events[i]))
         lines[i] = table.concat(events[i], '\t')
     end
-    return table.concat(lines, '\n')
+    if #lines > 0 then
+        redis.call('XADD', KEYS[EVENTS], '*', 'events', table.concat(lines, '\n'))
+    end
+    return lines
+end
+
+-- flush_lines(), returning the events as one string (the same text as the stream entry).
+local function flush()
+    return table.concat(flush_lines(), '\n')
 end
 
 -- Idempotency: true (a silent no-op) when the id was seen in the window or is still held by the
@@ -491,4 +500,82 @@ local function run_taker(o)
     if o.stored then drop_order(o) end
     done(o, reason)
     return false
+end
+
+-- One order from 11 script arguments starting at argv[i]: id, owner, side buy|sell,
+-- type limit|market|stop_limit|stop_market, time in force GTC|IOC|FOK, post_only 0|1,
+-- price ticks or '', quantity lots or '', quote budget (tick*lot units) or '', stop price ticks
+-- or '', stp expire_taker|expire_maker|expire_both. Asserts it is well formed (so a batch
+-- checks every order before it changes anything).
+local function submit_args(argv, i)
+    local o = {id = argv[i], owner = argv[i + 1], side = argv[i + 2], type = argv[i + 3],
+        tif = argv[i + 4], post_only = argv[i + 5], price = int_arg(argv[i + 6]),
+        qty = int_arg(argv[i + 7]), quote = int_arg(argv[i + 8]), stop = int_arg(argv[i + 9]),
+        stp = argv[i + 10], ts = now_ms}
+    assert(o.id and o.id ~= '' and o.owner and o.owner ~= '', 'order id, owner')
+    assert(o.side == 'buy' or o.side == 'sell', 'bad side')
+    assert(o.tif == 'GTC' or o.tif == 'IOC' or o.tif == 'FOK', 'bad time in force')
+    assert(o.stp == 'expire_taker' or o.stp == 'expire_maker' or o.stp == 'expire_both',
+        'bad stp')
+    assert(o.post_only == '0' or o.post_only == '1', 'bad post_only')
+    o.is_stop = o.type == 'stop_limit' or o.type == 'stop_market'
+    assert(o.type == 'limit' or o.type == 'market' or o.is_stop, 'bad type')
+    if o.type == 'limit' or o.type == 'stop_limit' then
+        assert(o.price and o.price > 0 and o.qty and o.qty > 0 and not o.quote,
+            'limit: price, qty')
+    else
+        assert(not o.price and ((o.qty and o.qty > 0 and not o.quote)
+            or (o.side == 'buy' and o.quote and o.quote > 0 and not o.qty)),
+            'market: qty or quote')
+    end
+    assert(not o.is_stop or (o.stop and o.stop > 0), 'stop price')
+    return o
+end
+
+-- Accepts one checked order (submit_args) and matches it: emits its events (nothing when its id
+-- was already seen: a silent no-op). Caller: require_state() done, seen_window_ms set.
+local function submit_order(o)
+    -- Idempotency: an id in the window, or still resting after it, is a silent no-op.
+    if already_seen(o.id) then
+        return
+    end
+    o.rem = o.qty
+    if o.post_only == '1' then
+        local opp, _, _, sign = opposite(o.side)
+        local best = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')
+        if #best > 0 and tonumber(best[2]) <= sign * o.price then
+            emit('rejected', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
+                'reason', 'would_take'})
+            return
+        end
+    end
+    local accepted = event('accepted', 'order_id', o.id, 'owner', o.owner, 'side', o.side,
+        'order_type', o.type, 'time_in_force', o.tif, 'post_only', o.post_only)
+    local n = #accepted
+    if o.price then accepted[n + 1], accepted[n + 2], n = 'price', n2s(o.price), n + 2 end
+    if o.qty then accepted[n + 1], accepted[n + 2], n = 'quantity', n2s(o.qty), n + 2 end
+    if o.quote then accepted[n + 1], accepted[n + 2], n = 'quote_amount', n2s(o.quote), n + 2 end
+    if o.stop then accepted[n + 1], accepted[n + 2], n = 'stop_price', n2s(o.stop), n + 2 end
+    accepted[n + 1], accepted[n + 2], accepted[n + 3], accepted[n + 4] =
+        'stp', o.stp, 'resting', '0'
+    o.seq = last_seq
+    if o.is_stop then
+        park_stop(o)
+        return
+    end
+    o.budget = o.quote
+    if run_taker(o) then
+        accepted[#accepted] = '1'
+    end
+end
+
+-- Cancels one order by id (resting or untriggered stop): done (reason user), or
+-- cancel_rejected (reason not_found) when it is already gone. Caller: require_state() done.
+local function cancel_order(id)
+    local o = load_order(id)
+    if o == nil then
+        emit('cancel_rejected', {'order_id', id, 'reason', 'not_found'})
+    else
+        remove_order(o, 'user')
+    end
 end

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import redis as redis_lib
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from matching.engine import (
     CancelRequest,
@@ -21,9 +25,9 @@ from matching.events import (
     Fill,
     Rejected,
     SelfTradePrevented,
-    parse_event,
+    parse_entry,
 )
-from matching.keys import events_key
+from matching.keys import events_key, market_keys
 from matching.tests.conftest import SYMBOL
 from matching.tests.factories import fills, kinds, limit, market
 
@@ -365,7 +369,8 @@ def test_stream_holds_the_same_events_in_order_with_gap_free_seq(
     returned += engine.cancel(SYMBOL, "t")
 
     # when
-    streamed = [parse_event(fields) for _, fields in redis_client.xrange(events_key(SYMBOL))]
+    entries = redis_client.xrange(events_key(SYMBOL))
+    streamed = [e for _, fields in entries for e in parse_entry(fields)]
 
     # then
     assert streamed == returned
@@ -436,3 +441,97 @@ def test_submit_many_pipelines_in_order(engine: Engine) -> None:
     assert fills(answers[20]) == [("a0", "t", 100, 1), ("a3", "t", 100, 1), ("a6", "t", 100, 1),
                                   ("a9", "t", 100, 1), ("a12", "t", 100, 1)]
     assert engine.submit_many(orders[:3]) == [[], [], []]
+
+
+def _without_time(events: list) -> list:
+    return [dataclasses.replace(e, ts_ms=0) for e in events]
+
+
+def test_submit_many_runs_a_markets_operations_in_one_call_and_one_stream_entry(
+        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    # given
+    flow = [(SYMBOL, limit(f"a{i}", "sell", 100 + i, 2, owner=1)) for i in range(5)]
+    flow += [(SYMBOL, market("t", "buy", quantity=5, owner=2)), (SYMBOL, CancelRequest("a4"))]
+
+    # when
+    answers = engine.submit_many(flow)
+
+    # then one entry carries every event, in the order the answers give them
+    entries = redis_client.xrange(events_key(SYMBOL))
+    assert len(entries) == 1
+    streamed = parse_entry(entries[0][1])
+    assert streamed == [e for events in answers for e in events]
+    assert [e.seq for e in streamed] == list(range(1, len(streamed) + 1))
+    assert fills(answers[5]) == [("a0", "t", 100, 2), ("a1", "t", 101, 2), ("a2", "t", 102, 1)]
+    assert kinds(answers[6]) == ["done"]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # flushes itself
+@given(ops=st.lists(st.tuples(st.sampled_from(["limit", "market", "cancel"]),
+                              st.sampled_from(["buy", "sell"]), st.integers(95, 105),
+                              st.integers(1, 6), st.integers(1, 3),
+                              st.sampled_from(["GTC", "IOC", "FOK"])),
+                    min_size=1, max_size=40),
+       per_call=st.integers(1, 9))
+def test_batched_operations_do_exactly_what_one_call_each_does(
+        redis_client: redis_lib.Redis, ops: list, per_call: int) -> None:
+    # given two empty markets, one fed call by call and one in batches
+    redis_client.flushdb()
+    engine = Engine(redis_client)
+    engine.rebuild("ONE-KRW", [])
+    engine.rebuild("BAT-KRW", [])
+    flow: list[EngineOrder | CancelRequest] = []
+    for i, (kind, side, price, quantity, owner, tif) in enumerate(ops):
+        if kind == "cancel":
+            flow.append(CancelRequest(f"o{(i * 7) % max(i, 1)}"))
+        elif kind == "market":
+            flow.append(market(f"o{i}", side, quantity=quantity, owner=owner))
+        else:
+            flow.append(limit(f"o{i}", side, price, quantity, owner=owner, tif=tif))
+
+    # when
+    single = [engine.cancel("ONE-KRW", item.order_id) if isinstance(item, CancelRequest)
+              else engine.submit("ONE-KRW", item) for item in flow]
+    batched = engine.submit_many([("BAT-KRW", item) for item in flow], batch=per_call * 2,
+                                 per_call=per_call)
+
+    # then the same events and the same book
+    assert [_without_time(events) for events in batched] == [
+        _without_time(events) for events in single]
+    one, bat = engine.snapshot("ONE-KRW"), engine.snapshot("BAT-KRW")
+    assert one.sequence == bat.sequence
+    assert ([dataclasses.replace(o, accepted_ms=None) for o in [*one.bids, *one.asks]]
+            == [dataclasses.replace(o, accepted_ms=None) for o in [*bat.bids, *bat.asks]])
+
+
+def test_a_malformed_operation_fails_the_whole_batch_before_anything_changes(
+        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    # given a batch whose second operation is malformed (Python would refuse it: sent raw)
+    engine.submit(SYMBOL, limit("a1", "sell", 101, 2, owner=1))
+    before, entries_before = engine.snapshot(SYMBOL), redis_client.xlen(events_key(SYMBOL))
+    good = ["s", *limit("t", "buy", 101, 1, owner=2).script_args()]
+    bad = ["s", *limit("u", "buy", 101, 1, owner=2).script_args()]
+    bad[5] = "GTX"  # no such time in force (bad[0] is the tag)
+
+    # when
+    with pytest.raises(redis_lib.ResponseError, match="bad time in force"):
+        engine._scripts["submit_batch"](keys=market_keys(SYMBOL),
+                                        args=[str(engine.seen_window_ms), *good, *bad])
+
+    # then
+    assert engine.snapshot(SYMBOL) == before
+    assert redis_client.xlen(events_key(SYMBOL)) == entries_before
+
+
+def test_stream_entries_of_the_one_event_per_entry_layout_still_parse() -> None:
+    # given an entry written before one entry carried a whole call's events
+    fields = {"type": "done", "seq": "7", "ts_ms": "1", "order_id": "9", "owner": "3",
+              "side": "buy", "reason": "user", "remaining": "2"}
+
+    # when
+    events = parse_entry(fields)
+
+    # then
+    assert events == [Done(seq=7, ts_ms=1, order_id="9", owner=3, side="buy", reason="user",
+                           remaining=2)]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from markets.models import Trade
-from matching.events import parse_event
+from matching.events import parse_entry
 from matching.keys import events_key
 from matching.models import MarketCursor
 from matching.runtime import get_engine
@@ -37,7 +37,8 @@ def test_redelivered_events_are_applied_once(lpj_krw, make_user, settle) -> None
     settle(lpj_krw)
     # when every event of the stream is delivered again (a crash after commit, before XACK)
     entries = get_redis().xrange(events_key("LPJ-KRW"))
-    outcome = settle_events(pair=lpj_krw, events=[parse_event(fields) for _, fields in entries])
+    events = [event for _, fields in entries for event in parse_entry(fields)]
+    outcome = settle_events(pair=lpj_krw, events=events)
     # then nothing more happens
     assert outcome.applied == 0
     assert Fill.objects.count() == 2
