@@ -13,7 +13,7 @@ import redis
 from django.db import close_old_connections
 
 from markets.models import TradingPair
-from matching.publish import SettledBatch, publish_settled
+from matching.publish import LoopRunner, SettledBatch, publish_settled
 from matching.recovery import engine_recover
 from matching.runtime import get_engine
 from matching.settlement import (
@@ -48,44 +48,76 @@ class BackgroundPublisher:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        while (batch := self._queue.get()) is not None:
-            try:
-                publish_settled(batch=batch)
-            except Exception:  # a push failure must never stop settlement; clients resync
-                logger.exception("publishing settled batch %s of %s failed", batch.sequence,
-                                 batch.pair.symbol)
-            finally:
-                close_old_connections()
+        # One event loop for the thread's life: the channel layer's connections are per loop.
+        runner = LoopRunner()
+        try:
+            while (batch := self._queue.get()) is not None:
+                try:
+                    publish_settled(batch=batch, run=runner)
+                except Exception:  # a push failure must never stop settlement; clients resync
+                    logger.exception("publishing settled batch %s of %s failed", batch.sequence,
+                                     batch.pair.symbol)
+                finally:
+                    close_old_connections()
+        finally:
+            runner.close()
 
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+Shard = tuple[int, int]  # (index, count): this process settles the markets with pk % count == index
+
+
+def shard_parse(text: str) -> Shard:
+    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``; raises ValueError otherwise."""
+    index, sep, count = text.partition("/")
+    if not sep:
+        raise ValueError(f"a shard is written i/n, not {text!r}")
+    shard = int(index), int(count)
+    if not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"shard {text!r}: need 0 <= i < n")
+    return shard
+
+
+def shard_pairs(pairs: list[TradingPair], shard: Shard | None) -> list[TradingPair]:
+    """The markets of ``shard`` (all of them without one). A market's shard is its primary key
+    modulo the shard count: it never moves while markets are added, and shards 0..n-1 together
+    cover every market exactly once. The settlement lease still guards each market, so a
+    misconfigured overlap costs only skipped turns, never a double application."""
+    if shard is None:
+        return pairs
+    index, count = shard
+    return [pair for pair in pairs if pair.pk % count == index]
+
+
 def settle_forever(*, count: int = 1000, idle_sleep_s: float = 0.01,
-                   stop_after_s: float | None = None) -> None:
-    """Settle every market's events until stopped. Markets are re-read every few seconds so new
-    ones are picked up; a market whose engine state is missing is recovered first."""
+                   stop_after_s: float | None = None, shard: Shard | None = None) -> None:
+    """Settle every market's events (or those of ``shard``) until stopped. Markets are re-read
+    every few seconds so new ones are picked up; a market whose engine state is missing is
+    recovered first."""
     client = get_redis()
     consumer = consumer_name()
     publisher = BackgroundPublisher()
     settlement_publisher_set(publisher)
     try:
-        _settle_loop(client, consumer, count, idle_sleep_s, stop_after_s)
+        _settle_loop(client, consumer, count, idle_sleep_s, stop_after_s, shard)
     finally:
         settlement_publisher_set(None)
         publisher.close()
 
 
 def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: float,
-                 stop_after_s: float | None) -> None:
+                 stop_after_s: float | None, shard: Shard | None = None) -> None:
     started = time.monotonic()
     pairs: list[TradingPair] = []
     pairs_loaded_at = 0.0
     while stop_after_s is None or time.monotonic() - started < stop_after_s:
         if time.monotonic() - pairs_loaded_at > 5:
             close_old_connections()
-            pairs = list(TradingPair.objects.select_related("base", "quote"))
+            pairs = shard_pairs(list(TradingPair.objects.select_related("base", "quote")
+                                     .order_by("pk")), shard)
             engine = get_engine()
             for pair in pairs:
                 settlement_group_ensure(client, pair.symbol)

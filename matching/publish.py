@@ -8,16 +8,24 @@ round of the channel layer, so a burst of fills costs a handful of sends, not on
 
 Depth and tickers are not sent from here: the batch only marks its market dirty and the
 coalescer of the websocket processes publishes them, at most 10 depth updates (gap-free
-sequence) and 4 tickers a second per market (``realtime.depth``)."""
+sequence) and 4 tickers a second per market (``realtime.depth``).
+
+Only groups someone listens to are rendered and sent: one pipelined Redis round asks the
+channel layer which of a batch's groups have live members (``groups_listened``), so a trader
+without an open websocket (most API clients) costs no serialization and no sends; before, every
+order, fill, balance and notification of a batch cost a ``group_send`` of two Redis round trips
+whether or not anyone was subscribed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -34,6 +42,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Message = tuple[str, dict[str, Any]]  # (group, layer message)
+T = TypeVar("T")
+# Runs a coroutine to completion from synchronous code: ``async_to_sync`` by default; the
+# settlement's background publisher passes its own long-lived event loop, so the channel layer's
+# Redis connections (kept per loop) are reused instead of reopened for every batch.
+Runner = Callable[[Awaitable[Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -68,10 +81,67 @@ async def _send_all(messages: Sequence[Message]) -> None:
         await layer.group_send(group, message)
 
 
-def send_many(messages: Sequence[Message]) -> None:
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def run_sync(awaitable: Awaitable[T]) -> T:
+    """The default ``Runner``: ``async_to_sync`` (a fresh event loop round per call)."""
+    return async_to_sync(_awaited)(awaitable)
+
+
+def send_many(messages: Sequence[Message], *, run: Runner = run_sync) -> None:
     """Send ``messages`` in order, in one event-loop round (from synchronous code)."""
     if messages:
-        async_to_sync(_send_all)(messages)
+        run(_send_all(messages))
+
+
+async def groups_listened(groups: Sequence[str]) -> set[str]:
+    """The groups among ``groups`` that have at least one live member, in one pipelined round
+    per Redis host. With another layer than ``RedisChannelLayer`` (in-memory, pub/sub) every
+    group counts as listened: sending to a group without members is a no-op anyway.
+
+    Reads the layer's own group keys the way its ``group_send`` does (members are zset entries
+    scored by join time; those older than ``group_expiry`` are dead). A member that joins right
+    after this check misses this batch, as it would have had it joined right after the send:
+    subscribers start from a snapshot (API.md), never from the pushes before it."""
+    from channels_redis.core import RedisChannelLayer
+
+    layer = get_channel_layer()
+    if not groups or layer is None:
+        return set()
+    if type(layer) is not RedisChannelLayer:
+        return set(groups)
+    by_host: dict[int, list[str]] = defaultdict(list)
+    for group in dict.fromkeys(groups):
+        by_host[layer.consistent_hash(group)].append(group)
+    alive_after = int(time.time()) - layer.group_expiry
+    listened: set[str] = set()
+    for index, names in by_host.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for name in names:
+            pipe.zcount(layer._group_key(name), f"({alive_after}", "+inf")
+        counts = await pipe.execute()
+        listened.update(name for name, count in zip(names, counts, strict=True) if count)
+    return listened
+
+
+class LoopRunner:
+    """A ``Runner`` owning one event loop, for one thread (the settlement publisher's): the
+    channel layer keeps its Redis connections per loop, so they live as long as this does."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self, awaitable: Awaitable[T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(_awaited(awaitable))
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
 
 
 def send(group: str, channel: str, data: Any, ts_ms: int) -> None:
@@ -84,13 +154,19 @@ def _notification_data(notification: Notification) -> dict[str, Any]:
             "created_at": iso_ms(notification.created_at)}
 
 
-def publish_notifications(*, notifications: Sequence[Notification]) -> None:
+def publish_notifications(*, notifications: Sequence[Notification],
+                          run: Runner = run_sync) -> None:
     """Push new notifications to their owners' ``notifications`` channel."""
     from django.utils import timezone
 
+    if not notifications:
+        return
+    listened = run(groups_listened(
+        [group_for("notifications", user_id=n.user_id) for n in notifications]))
     now_ms = epoch_ms(timezone.now())
     send_many([push_message("notifications", _notification_data(n), now_ms, user_id=n.user_id)
-               for n in notifications])
+               for n in notifications
+               if group_for("notifications", user_id=n.user_id) in listened], run=run)
 
 
 _TRIGGERED_CANCEL_REASONS = {"ioc", "fok", "insufficient_liquidity", "self_trade"}
@@ -149,18 +225,21 @@ def order_notifications(*, batch: SettledBatch) -> list[NotificationInput]:
     return items
 
 
-def _candle_messages(batch: SettledBatch, now_ms: int) -> list[Message]:
+def _candle_messages(batch: SettledBatch, now_ms: int, listened: set[str]) -> list[Message]:
     from markets.apis import CandleOut
     from markets.intervals import INTERVALS, bucket_start
     from realtime.selectors import candle_list_since
 
+    symbol = batch.pair.symbol
+    wanted = [i for i in INTERVALS if group_for(f"candles:{symbol}:{i}") in listened]
+    if not wanted:
+        return []
     first = min(t.created_at for t in batch.trades)
     candles = candle_list_since(pair=batch.pair,
-                                since={i: bucket_start(first, i) for i in INTERVALS})
+                                since={i: bucket_start(first, i) for i in wanted})
     by_interval: dict[str, list[Any]] = defaultdict(list)
     for candle in candles:
         by_interval[candle.interval].append(candle)
-    symbol = batch.pair.symbol
     return [push_message(f"candles:{symbol}:{interval}",
                          CandleOut(rows, many=True, context={"pair": batch.pair}).data, now_ms)
             for interval, rows in by_interval.items()]
@@ -173,6 +252,8 @@ def _balance_payloads(batch: SettledBatch, user_ids: set[int]) -> dict[int, list
     pair = batch.pair
     assets = {pair.base_id: pair.base, pair.quote_id: pair.quote}
     payloads: dict[int, list[dict[str, str]]] = {user_id: [] for user_id in user_ids}
+    if not user_ids:
+        return payloads
     rows = (Balance.objects.filter(account__user_id__in=user_ids, asset_id__in=assets)
             .values_list("account__user_id", "asset_id", "available", "locked")
             .order_by("account__user_id", "asset_id"))
@@ -185,39 +266,67 @@ def _balance_payloads(batch: SettledBatch, user_ids: set[int]) -> dict[int, list
     return payloads
 
 
-def publish_settled(*, batch: SettledBatch) -> None:
-    """Push what one settled batch changed (called on commit; failures are logged, not raised:
-    PostgreSQL already holds the truth and clients resync from REST)."""
+def _batch_groups(batch: SettledBatch) -> list[str]:
+    """Every group a push of ``batch`` could go to."""
+    from markets.intervals import INTERVALS
+
+    symbol = batch.pair.symbol
+    groups = []
+    if batch.trades:
+        groups.append(group_for(f"trades:{symbol}"))
+        groups += [group_for(f"candles:{symbol}:{i}") for i in INTERVALS]
+    for user_id in {order.user_id for order in batch.orders}:
+        groups += [group_for("orders", user_id=user_id), group_for("balances", user_id=user_id)]
+    groups += [group_for("fills", user_id=user_id) for user_id in {f.user_id for f in batch.fills}]
+    groups += [group_for("notifications", user_id=n.user_id) for n in batch.notifications]
+    return groups
+
+
+def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
+    """Push what one settled batch changed to the groups someone listens to (called on commit;
+    failures are logged, not raised: PostgreSQL already holds the truth and clients resync from
+    REST)."""
     from django.utils import timezone
 
-    from orders.apis import FillOutputSerializer, OrderOutputSerializer
+    from orders.payloads import fill_payload, order_payload
     from realtime.depth import market_mark_dirty
 
     now_ms = epoch_ms(timezone.now())
-    symbol = batch.pair.symbol
+    pair = batch.pair
+    symbol = pair.symbol
     market_mark_dirty(symbol=symbol)
+    listened = run(groups_listened(_batch_groups(batch)))
+    if not listened:
+        return
     messages: list[Message] = []
-    if batch.trades:
-        trades = [{"id": t.sequence, "price": format_decimal(t.price, batch.pair.price_places),
-                   "quantity": format_decimal(t.quantity, batch.pair.quantity_places),
+    if batch.trades and group_for(f"trades:{symbol}") in listened:
+        trades = [{"id": t.sequence, "price": format_decimal(t.price, pair.price_places),
+                   "quantity": format_decimal(t.quantity, pair.quantity_places),
                    "taker_side": t.taker_side, "created_at": iso_ms(t.created_at)}
                   for t in batch.trades]
         messages.append(push_message(f"trades:{symbol}", trades, now_ms))
-        messages += _candle_messages(batch, now_ms)
+    if batch.trades:
+        messages += _candle_messages(batch, now_ms, listened)
 
     orders_by_user: dict[int, list[Order]] = defaultdict(list)
     for order in batch.orders:
-        orders_by_user[order.user_id].append(order)
+        if group_for("orders", user_id=order.user_id) in listened:
+            orders_by_user[order.user_id].append(order)
     fills_by_user: dict[int, list[Fill]] = defaultdict(list)
     for fill in batch.fills:
-        fills_by_user[fill.user_id].append(fill)
+        if group_for("fills", user_id=fill.user_id) in listened:
+            fills_by_user[fill.user_id].append(fill)
     for user_id, orders in orders_by_user.items():
-        messages.append(push_message("orders", OrderOutputSerializer(orders, many=True).data,
-                                     now_ms, user_id=user_id))
+        messages.append(push_message("orders", [order_payload(o) for o in orders], now_ms,
+                                     user_id=user_id))
     for user_id, fills in fills_by_user.items():
-        messages.append(push_message("fills", FillOutputSerializer(fills, many=True).data,
-                                     now_ms, user_id=user_id))
-    for user_id, data in _balance_payloads(batch, set(orders_by_user)).items():
+        messages.append(push_message("fills", [fill_payload(f) for f in fills], now_ms,
+                                     user_id=user_id))
+    balance_users = {o.user_id for o in batch.orders
+                     if group_for("balances", user_id=o.user_id) in listened}
+    for user_id, data in _balance_payloads(batch, balance_users).items():
         messages.append(push_message("balances", data, now_ms, user_id=user_id))
-    send_many(messages)
-    publish_notifications(notifications=batch.notifications)
+    messages += [push_message("notifications", _notification_data(n), now_ms, user_id=n.user_id)
+                 for n in batch.notifications
+                 if group_for("notifications", user_id=n.user_id) in listened]
+    send_many(messages, run=run)

@@ -45,8 +45,14 @@ def process_table(port: int) -> dict[str, list[str]]:
                         f"feeds-match-{os.getpid()}@%h"],
         "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
                  str(var_dir / "celerybeat-schedule")],
-        "settle": [PYTHON, "manage.py", "settle"],
     }
+    # Settlement runs one process per share of the markets (``settle --shard i/n``), so markets
+    # settle in parallel; each market's lease still admits one consumer at a time.
+    shards = max(1, int(os.environ.get("SETTLE_PROCESSES", "2")))
+    for index in range(shards):
+        name = "settle" if shards == 1 else f"settle-{index}"
+        table[name] = [PYTHON, "manage.py", "settle",
+                       *(["--shard", f"{index}/{shards}"] if shards > 1 else [])]
     # The living demo: bots quote and trade the book-priced markets (README "Demo"); DEMO=0 off.
     if os.environ.get("DEMO", "1") != "0":
         table["demo"] = [PYTHON, "manage.py", "simulate_market"]

@@ -22,7 +22,27 @@ def test_demo_0_leaves_the_bots_out(monkeypatch) -> None:
     # then no simulator runs, and the rest of the exchange still does
     assert "demo" not in table
     assert not any("simulate_market" in command for command in table.values())
-    assert {"web", "worker", "beat", "settle"} <= set(table)
+    assert {"web", "worker", "beat", "settle-0", "settle-1"} <= set(table)
+
+
+def test_settlement_runs_one_process_per_shard(monkeypatch) -> None:
+    # given three settlement processes asked for
+    monkeypatch.setenv("SETTLE_PROCESSES", "3")
+    # when the launcher builds its process table
+    table = process_table(8000)
+    # then each settles its own share of the markets, and together they cover them all
+    settles = [command for name, command in table.items() if name.startswith("settle")]
+    assert [command[-3:] for command in settles] == [
+        ["settle", "--shard", "0/3"], ["settle", "--shard", "1/3"], ["settle", "--shard", "2/3"]]
+
+
+def test_one_settlement_process_takes_every_market(monkeypatch) -> None:
+    # given SETTLE_PROCESSES=1
+    monkeypatch.setenv("SETTLE_PROCESSES", "1")
+    # when the launcher builds its process table
+    table = process_table(8000)
+    # then the single process has no shard
+    assert table["settle"][-2:] == ["manage.py", "settle"]
 
 
 def test_beat_keeps_its_schedule_in_the_var_dir(monkeypatch, tmp_path) -> None:
