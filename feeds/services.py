@@ -273,7 +273,7 @@ def _pass_markets(client: redis.Redis, symbols: list[str], outcome: MatchOutcome
             continue
         try:
             for price in result.stop_prices:
-                triggered = engine.trigger(symbol, price)
+                triggered = engine.trigger(symbol, price, house=True)
                 outcome.triggered += sum(e.kind == "triggered" for e in triggered)
         finally:
             _unlock(client, feed_lock_key(symbol), token)

@@ -361,15 +361,22 @@ class Engine:
         return parse_script_answer(
             self._run("cancel_all", symbol, [str(owner), str(self.seen_window_ms)]))
 
-    def trigger(self, symbol: str, last_price_ticks: int) -> list[Event]:
+    def trigger(self, symbol: str, last_price_ticks: int, *, house: bool = False
+                ) -> list[Event]:
         """Activate the stops crossed by ``last_price_ticks`` (several script calls of at most
-        ``trigger_batch`` stops each, so no single call blocks Redis for long)."""
+        ``trigger_batch`` stops each, so no single call blocks Redis for long).
+
+        ``house`` (feed-priced markets, ``last_price_ticks`` an observed feed price): triggered
+        orders that cannot rest (stop-market; stop-limit IOC/FOK) fill whole against the house
+        at that price, like market orders there (``feed_take``); GTC stop-limits go to the
+        book."""
         _check_int("last_price_ticks", last_price_ticks, required=True)
         events: list[Event] = []
         while True:
             batch = parse_script_answer(self._run(
                 "trigger", symbol,
-                [str(last_price_ticks), str(self.trigger_batch), str(self.seen_window_ms)]))
+                [str(last_price_ticks), str(self.trigger_batch), str(self.seen_window_ms),
+                 "1" if house else "0"]))
             events.extend(batch)
             if sum(isinstance(e, Triggered) for e in batch) < self.trigger_batch:
                 return events

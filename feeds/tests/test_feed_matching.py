@@ -216,6 +216,75 @@ def test_a_stop_limit_triggered_by_the_feed_can_fill_against_the_book(
     assert balance(seller, "KRW") == (D(276) - D(0), D(0))  # taker fee 0.552 rounds to 0
 
 
+def test_a_stop_market_sell_triggered_by_the_feed_sells_to_the_house_at_the_feed_price(
+        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    # given a stop-market sell of 3 XRP at stop 95, and nothing in the users' book
+    seller = make_user(XRP="3")
+    stop = place(seller, "sell", "3", type="stop_market", stop_price=D(95))
+    settle(xrp_krw)
+    house_krw, house_xrp = house("KRW"), house("XRP")
+    # when the feed observes 96 (no trigger), then 95
+    observe(xrp_krw, "96")
+    assert match_pass().triggered == 0
+    observe(xrp_krw, "95")
+    outcome = match_pass()
+    settle(xrp_krw)
+    # then it sold all 3 to the house at 95 (285 KRW; taker fee 0.57 rounds down to 0)
+    assert outcome.triggered == 1
+    stop.refresh_from_db()
+    assert (stop.status, stop.filled_quantity, stop.filled_quote, stop.fee_paid) == (
+        "filled", D(3), D(285), D(0))
+    assert balance(seller, "XRP") == (D(0), D(0))
+    assert balance(seller, "KRW") == (D(285), D(0))
+    assert (house("KRW"), house("XRP")) == (house_krw - 285, house_xrp + 3)
+    trade = Trade.objects.get(pair=xrp_krw)
+    assert (trade.price, trade.quantity, trade.maker_order_id) == (D(95), D(3), None)
+
+
+def test_a_stop_market_buy_triggered_by_the_feed_buys_from_the_house_within_its_protection(
+        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    # given a stop-market buy of 5 XRP at stop 105: protective price ceil(105 x 1.05) = 111,
+    # so it holds ceil(111 x 5 x 1.002) = 557
+    buyer = make_user(KRW="1000")
+    stop = place(buyer, "buy", "5", type="stop_market", stop_price=D(105))
+    settle(xrp_krw)
+    assert balance(buyer, "KRW") == (D(1000 - 557), D(557))
+    # when the feed observes 105
+    observe(xrp_krw, "104")
+    match_pass()
+    observe(xrp_krw, "105")
+    outcome = match_pass()
+    settle(xrp_krw)
+    # then it bought all 5 from the house at 105 (525 + taker fee 1.05 -> 1) and the rest of the
+    # hold came back
+    assert outcome.triggered == 1
+    stop.refresh_from_db()
+    assert (stop.status, stop.filled_quantity, stop.filled_quote, stop.fee_paid) == (
+        "filled", D(5), D(525), D(1))
+    assert balance(buyer, "KRW") == (D(1000 - 526), D(0))
+    assert balance(buyer, "XRP") == (D(5), D(0))
+
+
+def test_a_stop_market_buy_the_feed_jumped_past_its_protection_is_cancelled_unfilled(
+        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    # given a stop-market buy of 5 XRP at stop 105 (protective price 111)
+    buyer = make_user(KRW="1000")
+    stop = place(buyer, "buy", "5", type="stop_market", stop_price=D(105))
+    settle(xrp_krw)
+    # when the feed jumps from 100 to 120
+    observe(xrp_krw, "100")
+    match_pass()
+    observe(xrp_krw, "120")
+    outcome = match_pass()
+    settle(xrp_krw)
+    # then it triggered but could not buy within its protection: cancelled, hold released
+    assert outcome.triggered == 1
+    stop.refresh_from_db()
+    assert (stop.status, stop.cancel_reason, stop.filled_quantity) == (
+        "cancelled", "insufficient_liquidity", D(0))
+    assert balance(buyer, "KRW") == (D(1000), D(0))
+
+
 def test_a_stale_feed_blocks_market_orders(xrp_krw, make_user, settle, observe) -> None:
     # given a funded buyer and a feed that never observed XRP-KRW
     buyer = make_user(KRW="10000")

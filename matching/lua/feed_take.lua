@@ -64,37 +64,5 @@ if #latest > 0 then
         end
     end
 end
-if price == nil then
-    done(o, 'insufficient_liquidity')
-    return flush()
-end
-if o.type == 'limit' and ((o.side == 'buy' and price > o.price)
-    or (o.side == 'sell' and price < o.price)) then
-    done(o, 'ioc')
-    return flush()
-end
-
-local lots = o.rem
-if o.budget ~= nil then
-    lots = math.floor(o.budget / price)
-    if lots == 0 then
-        done(o, 'insufficient_liquidity')
-        return flush()
-    end
-end
-local fill = {'maker_order_id', 'house', 'taker_order_id', o.id, 'maker_owner', '0',
-    'taker_owner', o.owner, 'taker_side', o.side, 'price', n2s(price), 'quantity', n2s(lots),
-    'maker_remaining', '0'}
-if o.rem ~= nil then
-    o.rem = o.rem - lots
-    fill[#fill + 1] = 'taker_remaining'
-    fill[#fill + 1] = n2s(o.rem)
-end
-if o.budget ~= nil then
-    o.budget = o.budget - lots * price
-    fill[#fill + 1] = 'taker_quote_remaining'
-    fill[#fill + 1] = n2s(o.budget)
-end
-emit('fill', fill)
-done(o, 'filled')
+house_take(o, price)
 return flush()

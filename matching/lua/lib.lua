@@ -579,3 +579,42 @@ local function cancel_order(id)
         remove_order(o, 'user')
     end
 end
+
+-- Fills o (fields as for run_taker; o.rem and o.budget set) whole against the house at
+-- `price` (ticks; nil: no usable observation), the house being the maker ('house', owner 0):
+-- a market order always, an IOC/FOK limit only when `price` is within its limit. A budget buys
+-- the whole lots it covers; the rest is reported unspent. Emits the fill (if any) and o's done.
+local function house_take(o, price)
+    if price == nil then
+        done(o, 'insufficient_liquidity')
+        return
+    end
+    if o.type == 'limit' and ((o.side == 'buy' and price > o.price)
+        or (o.side == 'sell' and price < o.price)) then
+        done(o, string.lower(o.tif))
+        return
+    end
+    local lots = o.rem
+    if o.budget ~= nil then
+        lots = math.floor(o.budget / price)
+        if lots == 0 then
+            done(o, 'insufficient_liquidity')
+            return
+        end
+    end
+    local fill = {'maker_order_id', 'house', 'taker_order_id', o.id, 'maker_owner', '0',
+        'taker_owner', o.owner, 'taker_side', o.side, 'price', n2s(price), 'quantity', n2s(lots),
+        'maker_remaining', '0'}
+    if o.rem ~= nil then
+        o.rem = o.rem - lots
+        fill[#fill + 1] = 'taker_remaining'
+        fill[#fill + 1] = n2s(o.rem)
+    end
+    if o.budget ~= nil then
+        o.budget = o.budget - lots * price
+        fill[#fill + 1] = 'taker_quote_remaining'
+        fill[#fill + 1] = n2s(o.budget)
+    end
+    emit('fill', fill)
+    done(o, 'filled')
+end

@@ -4,12 +4,16 @@
 -- book priority) and runs as a limit (stop_limit) or market (stop_market) order through the same
 -- matching code as submit. Fills made here do not re-trigger within the call: the caller calls
 -- again with the new last trade price.
+-- House mode (feed-priced markets, called with an observed feed price): a triggered order that
+-- cannot rest (stop-market, or a stop-limit IOC/FOK: a stop-market buy by quantity arrives as a
+-- stop-limit IOC at its protective price) is filled whole against the house at that price, as
+-- feed_take.lua fills market orders; a GTC stop-limit still goes to the users' book.
 -- KEYS: the 14 market keys described in lib.lua.
 -- ARGV: 1 last price ticks, 2 at most this many stops per call, 3 idempotency window ms (flush
---       trims seen:{S} with it when due).
+--       trims seen:{S} with it when due), 4 house mode 1|0.
 -- Returns the events appended ('' when none crossed).
 assert(#KEYS == 14, 'trigger: 14 keys')
-assert(#ARGV == 3, 'trigger: 3 args')
+assert(#ARGV == 4, 'trigger: 4 args')
 
 local missing = require_state()
 if missing then return missing end
@@ -17,8 +21,10 @@ if missing then return missing end
 local last = int_arg(ARGV[1])
 local budget = int_arg(ARGV[2])
 seen_window_ms = int_arg(ARGV[3])
+local house = ARGV[4] == '1'
 assert(last and last > 0 and budget and budget > 0 and seen_window_ms,
     'trigger: last price, max count, window ms')
+assert(house or ARGV[4] == '0', 'trigger: house mode 1|0')
 
 local crossed = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[STOPS_BUY], '-inf', n2s(last),
@@ -47,6 +53,11 @@ for _, entry in ipairs(crossed) do
     o.type = kind
     o.stored = true
     o.budget = o.quote
-    run_taker(o)
+    if house and (kind == 'market' or o.tif ~= 'GTC') then
+        drop_order(o)
+        house_take(o, last)
+    else
+        run_taker(o)
+    end
 end
 return flush()

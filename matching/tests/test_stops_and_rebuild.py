@@ -214,3 +214,48 @@ def test_rebuild_refuses_orders_out_of_sequence(engine: Engine) -> None:
     # when / then
     with pytest.raises(InvalidEngineOrder):
         engine.rebuild(SYMBOL, rows)
+
+
+def test_house_mode_fills_stops_that_cannot_rest_against_the_house_at_the_trigger_price(
+        engine: Engine) -> None:
+    # given a user's ask in the book, a stop-market sell, a stop-market buy by quote, a
+    # stop-limit IOC buy capped at 104 and a GTC stop-limit buy
+    engine.submit(SYMBOL, limit("a1", "sell", 110, 10, owner=1))
+    engine.submit(SYMBOL, stop("sell", "sell", 105, quantity=3))
+    engine.submit(SYMBOL, stop("quote", "buy", 100, quantity=None, quote=250))
+    capped = EngineOrder(order_id="ioc", owner=5, side=Side.BUY, order_type=OrderType.STOP_LIMIT,
+                         price=104, quantity=2, stop_price=100, time_in_force="IOC")
+    engine.submit(SYMBOL, capped)
+    engine.submit(SYMBOL, stop("gtc", "buy", 100, price=99, quantity=1))
+
+    # when the feed observes 102 (house mode; the sell stop at 105 triggers too: 102 <= 105)
+    events = engine.trigger(SYMBOL, 102, house=True)
+
+    # then the stops that cannot rest filled whole against the house at 102, the GTC one rests
+    assert fills(events) == [("house", "quote", 102, 2), ("house", "ioc", 102, 2),
+                             ("house", "sell", 102, 3)]
+    done = {e.order_id: e for e in events if isinstance(e, Done)}
+    assert done["quote"].reason == "filled"
+    assert done["quote"].quote_remaining == 250 - 204
+    assert {done["ioc"].reason, done["sell"].reason} == {"filled"}
+    assert "gtc" not in done
+    assert engine.depth(SYMBOL).bids == [(99, 1)]
+    assert engine.depth(SYMBOL).asks == [(110, 10)]
+    snapshot = engine.snapshot(SYMBOL)
+    assert snapshot.stops == []
+    assert [o.order.order_id for o in snapshot.bids] == ["gtc"]
+
+
+def test_house_mode_cancels_an_ioc_stop_whose_limit_the_price_passed(engine: Engine) -> None:
+    # given a stop-limit IOC buy capped at 104
+    capped = EngineOrder(order_id="ioc", owner=5, side=Side.BUY, order_type=OrderType.STOP_LIMIT,
+                         price=104, quantity=2, stop_price=100, time_in_force="IOC")
+    engine.submit(SYMBOL, capped)
+
+    # when the feed jumps to 106
+    events = engine.trigger(SYMBOL, 106, house=True)
+
+    # then it triggered and ended ioc without a fill, leaving nothing behind
+    assert kinds(events) == ["triggered", "done"]
+    assert events[-1].reason == "ioc"
+    assert engine.snapshot(SYMBOL).bids == []
