@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,7 +20,6 @@ from typing import Literal
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
-from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -96,6 +95,18 @@ def wallet_account_get(*, user: User) -> Account:
     return account
 
 
+def wallet_account_id_get(*, user: User) -> int:
+    """The id of the user's account (created on first use): one indexed read, no model built.
+    Order placement asks for it on every order."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCOUNT_ID_SQL, [user.pk])
+        row = cursor.fetchone()
+    return row[0] if row is not None else wallet_account_get(user=user).pk
+
+
+_ACCOUNT_ID_SQL = "SELECT id FROM wallets_account WHERE user_id = %s"
+
+
 def wallet_system_account(*, kind: str) -> Account:
     """The one system account of ``kind`` (``fee``, ``house`` or ``external``), created on first
     use (a partial unique constraint keeps it one)."""
@@ -127,7 +138,9 @@ class Posting:
     memo: str = ""
 
 
-def _posting_check(posting: Posting, decimals: dict[int, int]) -> None:
+def _posting_check(posting: Posting) -> None:
+    """Kinds, buckets, amounts and the zero sum; the precision check needs the assets'
+    decimals and runs once the balances are locked (``_posting_places_check``)."""
     if posting.kind not in _KINDS:
         raise ValueError(f"unknown journal kind {posting.kind!r}")
     if len(posting.legs) < 2:
@@ -136,30 +149,40 @@ def _posting_check(posting: Posting, decimals: dict[int, int]) -> None:
     for leg in posting.legs:
         if leg.bucket not in _BUCKETS:
             raise ValueError(f"unknown bucket {leg.bucket!r}")
-        if leg.asset_id not in decimals:
-            raise ValueError(f"unknown asset id {leg.asset_id}")
         amount = leg.amount
         if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
             raise ValueError(f"a leg amount must be a finite non-zero Decimal, not {amount!r}")
-        if decimal_places(amount) > decimals[leg.asset_id]:
-            raise InvalidInput(
-                f"At most {decimals[leg.asset_id]} decimal places are allowed for this asset.",
-                fields={"amount": ["Too many decimal places for this asset."]},
-            )
         sums[leg.asset_id] += amount
     if any(total != 0 for total in sums.values()):
         raise ValueError(f"journal {posting.reference!r} does not balance: {dict(sums)}")
 
 
-def _balances_lock(keys: list[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+def _posting_places_check(posting: Posting, decimals: dict[int, int]) -> None:
+    for leg in posting.legs:
+        if decimal_places(leg.amount) > decimals[leg.asset_id]:
+            raise InvalidInput(
+                f"At most {decimals[leg.asset_id]} decimal places are allowed for this asset.",
+                fields={"amount": ["Too many decimal places for this asset."]},
+            )
+
+
+def _balances_lock(keys: list[tuple[int, int]]
+                   ) -> tuple[dict[tuple[int, int], Balance], dict[int, int]]:
     """SELECT ... FOR UPDATE the balances of ``keys`` in primary-key order; insert missing ones.
+    Returns them by key, and the decimals of their assets (read with the locks on PostgreSQL).
 
     Existing rows are locked first (pk order), then missing rows are inserted in key order; a
     row we insert is ours until commit. Two callers that each hold no other Balance lock can
-    therefore never wait on each other in a cycle."""
-    found = {(b.account_id, b.asset_id): b for b in _balances_select(keys)}
+    therefore never wait on each other in a cycle. An asset id that does not exist is a
+    ``ValueError`` before anything is written."""
+    found, decimals = _balances_select(keys)
     missing = [key for key in keys if key not in found]
     if missing:
+        decimals.update(Asset.objects.filter(id__in={asset_id for _, asset_id in missing})
+                        .values_list("id", "decimals"))
+        unknown_assets = {asset_id for _, asset_id in missing} - decimals.keys()
+        if unknown_assets:
+            raise ValueError(f"unknown asset id {min(unknown_assets)}")
         kinds = dict(
             Account.objects.filter(id__in={account_id for account_id, _ in missing})
             .values_list("id", "kind")
@@ -173,26 +196,52 @@ def _balances_lock(keys: list[tuple[int, int]]) -> dict[tuple[int, int], Balance
              for account_id, asset_id in missing],
             ignore_conflicts=True,  # a concurrent caller created it first: lock theirs below
         )
-        found.update({(b.account_id, b.asset_id): b for b in _balances_select(missing)})
-    return found
+        created, _ = _balances_select(missing)
+        found.update(created)
+    return found, decimals
 
 
-def _balances_select(keys: list[tuple[int, int]]) -> Iterable[Balance]:
-    queryset = Balance.objects.select_for_update(no_key=True).order_by("pk")
+# The rows ``ledger_post`` changes, locked in primary-key order (the LockRows step takes them as
+# the sort yields them), with their assets' decimals; OF b: the asset rows are not locked.
+_BALANCES_LOCK_SQL = (
+    "SELECT b.id, b.account_id, b.asset_id, b.available, b.locked, b.may_go_negative, a.decimals"
+    " FROM wallets_balance b"
+    " JOIN unnest(%s::bigint[], %s::bigint[]) AS k(account_id, asset_id)"
+    " ON b.account_id = k.account_id AND b.asset_id = k.asset_id"
+    " JOIN wallets_asset a ON a.id = b.asset_id"
+    " ORDER BY b.id FOR NO KEY UPDATE OF b"
+)
+
+
+def _balances_select(keys: list[tuple[int, int]]
+                     ) -> tuple[dict[tuple[int, int], Balance], dict[int, int]]:
     if connection.vendor == "postgresql":
         account_ids, asset_ids = zip(*keys, strict=True)
-        return queryset.filter(pk__in=RawSQL(
-            "SELECT b.id FROM wallets_balance b JOIN unnest(%s::bigint[], %s::bigint[])"
-            " AS k(account_id, asset_id) USING (account_id, asset_id)",
-            (list(account_ids), list(asset_ids)),
-        ))
+        with connection.cursor() as cursor:
+            cursor.execute(_BALANCES_LOCK_SQL, [list(account_ids), list(asset_ids)])
+            rows = cursor.fetchall()
+        balances, decimals = {}, {}
+        alias = connection.alias
+        for row in rows:
+            balance = Balance.from_db(alias, _BALANCE_FIELDS, row[:6])
+            balances[(balance.account_id, balance.asset_id)] = balance
+            decimals[balance.asset_id] = row[6]
+        return balances, decimals
     by_account: dict[int, list[int]] = defaultdict(list)
     for account_id, asset_id in keys:
         by_account[account_id].append(asset_id)
     condition = Q()
     for account_id, asset_ids_of in by_account.items():
         condition |= Q(account_id=account_id, asset_id__in=asset_ids_of)
-    return queryset.filter(condition)
+    selected = Balance.objects.select_for_update(no_key=True).order_by("pk").filter(condition)
+    found = {(b.account_id, b.asset_id): b for b in selected}
+    return found, dict(Asset.objects.filter(id__in={asset_id for _, asset_id in found})
+                       .values_list("id", "decimals"))
+
+
+_BALANCE_FIELDS = tuple(field.attname for field in Balance._meta.concrete_fields)
+assert _BALANCE_FIELDS == ("id", "account_id", "asset_id", "available", "locked",
+                           "may_go_negative"), _BALANCE_FIELDS  # _BALANCES_LOCK_SQL's columns
 
 
 def _balances_save(balances: list[Balance]) -> None:
@@ -221,19 +270,25 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
       ``InsufficientFunds`` is raised and nothing is written.
     - Each posting must have >= 2 legs summing to zero per asset, non-zero amounts with no more
       decimals than the asset has (finer amounts: ``InvalidInput``; the caller quantizes).
-    - Queries: 5 for any number of postings when every Balance row exists.
+    - Queries: 4 for any number of postings when every Balance row exists (the lock
+      reads the assets' decimals too); 1 for a single posting between the two buckets of one
+      balance (a hold or a release, ``_one_balance_post_pg``) that goes through.
     Returns the journals, in the order of ``postings``, with their ids."""
     if not postings:
         return []
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the caller's transaction.atomic()")
-    asset_ids = {leg.asset_id for posting in postings for leg in posting.legs}
-    decimals = dict(Asset.objects.filter(id__in=asset_ids).values_list("id", "decimals"))
     for posting in postings:
-        _posting_check(posting, decimals)
+        _posting_check(posting)
+    if len(postings) == 1 and connection.vendor == "postgresql":
+        journal = _one_balance_post_pg(postings[0])
+        if journal is not None:
+            return [journal]
 
     keys = sorted({(leg.account_id, leg.asset_id) for p in postings for leg in p.legs})
-    balances = _balances_lock(keys)
+    balances, decimals = _balances_lock(keys)
+    for posting in postings:
+        _posting_places_check(posting, decimals)
 
     afters: list[list[Decimal]] = []
     for posting in postings:
@@ -268,6 +323,66 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
         for leg, after in zip(posting.legs, after_of_posting, strict=True)
     ], batch_size=2000)
     return journals
+
+
+# One posting between the two buckets of one balance (a hold or a release) in one statement:
+# the UPDATE locks the row and applies both legs only if neither bucket goes below zero (the
+# WHERE is re-checked on the latest row version after a lock wait, so concurrent holds cannot
+# both pass) and the amount fits the asset's decimals; the journal and its entries are inserted
+# only when it did. balance_after of each leg is its bucket's new value (one leg per bucket).
+_ONE_BALANCE_POST_SQL = """
+WITH b AS (
+    UPDATE wallets_balance
+    SET available = available + %(available)s, locked = locked + %(locked)s
+    WHERE account_id = %(account)s AND asset_id = %(asset)s
+      AND (may_go_negative OR (available + %(available)s >= 0 AND locked + %(locked)s >= 0))
+      AND EXISTS (SELECT 1 FROM wallets_asset a WHERE a.id = %(asset)s AND a.decimals >= %(places)s)
+    RETURNING available, locked
+), j AS (
+    INSERT INTO wallets_journaltransaction (kind, reference, memo, created_at)
+    SELECT %(kind)s, %(reference)s, %(memo)s, %(now)s FROM b
+    RETURNING id
+), e AS (
+    INSERT INTO wallets_ledgerentry
+        (journal_id, account_id, asset_id, bucket, amount, balance_after)
+    SELECT j.id, %(account)s, %(asset)s, leg.bucket, leg.amount,
+           CASE leg.bucket WHEN 'available' THEN b.available ELSE b.locked END
+    FROM j, b, (VALUES (1, %(bucket1)s, %(amount1)s::numeric),
+                       (2, %(bucket2)s, %(amount2)s::numeric)) AS leg(n, bucket, amount)
+    ORDER BY leg.n
+)
+SELECT id FROM j
+"""
+
+
+def _one_balance_post_pg(posting: Posting) -> JournalTransaction | None:
+    """``ledger_post`` of one checked posting whose two legs move an amount between the
+    ``available`` and ``locked`` buckets of one balance, in one statement (one row lock: no lock
+    order to keep). None when the posting has another shape or the statement changed nothing
+    (no Balance row yet, too few funds, too many decimals): the general path then creates the
+    row, or raises with the usual error, in the same transaction."""
+    if len(posting.legs) != 2:
+        return None
+    first, second = posting.legs
+    if ((first.account_id, first.asset_id) != (second.account_id, second.asset_id)
+            or first.bucket == second.bucket):
+        return None
+    by_bucket = {first.bucket: first.amount, second.bucket: second.amount}
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_ONE_BALANCE_POST_SQL, {
+            "account": first.account_id, "asset": first.asset_id,
+            "available": by_bucket[Bucket.AVAILABLE], "locked": by_bucket[Bucket.LOCKED],
+            "places": decimal_places(first.amount), "kind": posting.kind,
+            "reference": posting.reference, "memo": posting.memo, "now": now,
+            "bucket1": first.bucket, "amount1": first.amount,
+            "bucket2": second.bucket, "amount2": second.amount,
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return JournalTransaction(pk=row[0], kind=posting.kind, reference=posting.reference,
+                              memo=posting.memo, created_at=now)
 
 
 def _journals_insert_pg(postings: Sequence[Posting], afters: list[list[Decimal]],

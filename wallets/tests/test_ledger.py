@@ -208,7 +208,7 @@ def test_database_refuses_a_negative_user_balance(assets, user, fund):
         Balance.objects.filter(account=account).update(available=Decimal(-1))
 
 
-def test_posting_with_existing_balances_takes_five_queries(assets, user, other_user, fund,
+def test_posting_with_existing_balances_takes_four_queries(assets, user, other_user, fund,
                                                            django_assert_num_queries):
     # given
     alice = fund(user, assets["KRW"], "1000")
@@ -220,7 +220,7 @@ def test_posting_with_existing_balances_takes_five_queries(assets, user, other_u
     ]) for i in range(50)]
 
     # when / then
-    with django_assert_num_queries(5), transaction.atomic(savepoint=False):
+    with django_assert_num_queries(4), transaction.atomic(savepoint=False):
         ledger_post(postings=postings)
 
 
@@ -260,3 +260,66 @@ def test_new_users_account_is_created_once_under_factory(db):
 
     # then
     assert len(accounts) == 3
+
+
+def test_a_hold_between_the_buckets_of_one_balance_takes_one_query(assets, user, fund,
+                                                                  django_assert_num_queries):
+    # given
+    account = fund(user, assets["KRW"], "1000")
+    krw = assets["KRW"].pk
+    hold = Posting("hold", "order:7", [Leg(account.pk, krw, Bucket.AVAILABLE, Decimal(-300)),
+                                       Leg(account.pk, krw, Bucket.LOCKED, Decimal(300))])
+
+    # when
+    with django_assert_num_queries(1), transaction.atomic(savepoint=False):
+        [journal] = ledger_post(postings=[hold])
+
+    # then: the same rows the general path writes
+    assert (journal.kind, journal.reference) == ("hold", "order:7")
+    entries = list(LedgerEntry.objects.filter(journal_id=journal.pk).order_by("id")
+                   .values_list("bucket", "amount", "balance_after"))
+    assert entries == [("available", Decimal(-300), Decimal(700)),
+                       ("locked", Decimal(300), Decimal(300))]
+    balance = Balance.objects.get(account=account, asset_id=krw)
+    assert (balance.available, balance.locked) == (Decimal(700), Decimal(300))
+
+
+def test_a_release_takes_the_same_single_statement(assets, user, fund):
+    # given 300 of 1000 held
+    account = fund(user, assets["KRW"], "1000")
+    wallet_hold(account=account, asset=assets["KRW"], amount=Decimal(300), reference="x")
+
+    # when
+    wallet_release(account=account, asset=assets["KRW"], amount=Decimal(120), reference="x")
+
+    # then
+    balance = Balance.objects.get(account=account, asset=assets["KRW"])
+    assert (balance.available, balance.locked) == (Decimal(820), Decimal(180))
+    last = list(LedgerEntry.objects.order_by("-id").values_list("bucket", "balance_after")[:2])
+    assert last == [("available", Decimal(820)), ("locked", Decimal(180))]
+
+
+def test_a_hold_finer_than_the_asset_is_refused_by_the_general_path(assets, user, fund):
+    # given KRW has no decimals
+    account = fund(user, assets["KRW"], "1000")
+    krw = assets["KRW"].pk
+    hold = Posting("hold", "x", [Leg(account.pk, krw, Bucket.AVAILABLE, Decimal("-1.5")),
+                                 Leg(account.pk, krw, Bucket.LOCKED, Decimal("1.5"))])
+
+    # when / then
+    with pytest.raises(InvalidInput), transaction.atomic():
+        ledger_post(postings=[hold])
+    assert not LedgerEntry.objects.filter(journal__kind="hold").exists()
+
+
+def test_a_hold_without_a_balance_row_is_insufficient_funds(assets, user):
+    # given an account that never held BTC
+    account = wallet_account_get(user=user)
+    btc = assets["BTC"].pk
+    hold = Posting("hold", "x", [Leg(account.pk, btc, Bucket.AVAILABLE, Decimal("-0.1")),
+                                 Leg(account.pk, btc, Bucket.LOCKED, Decimal("0.1"))])
+
+    # when / then
+    with pytest.raises(InsufficientFunds), transaction.atomic():
+        ledger_post(postings=[hold])
+    assert not LedgerEntry.objects.filter(journal__kind="hold").exists()
