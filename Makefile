@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck browser clean
+.PHONY: run test lint typecheck browser nginx clean
 
 $(VENV)/.stamp-run: requirements.txt
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## nginx for the deployment tests (tradehive/tests/test_deploy.py runs nginx/tradehive.conf).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "installing Debian's nginx for the deployment tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
 ## Run the whole suite (bundled Redis + SQLite unless REDIS_URL/DATABASE_URL are set).
-test: $(VENV)/.stamp-dev browser
+test: $(VENV)/.stamp-dev browser nginx
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)
 

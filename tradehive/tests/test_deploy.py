@@ -1,0 +1,353 @@
+"""The deployment files, exercised for real where this machine can.
+
+- ``docker/compose.yml`` (no Docker engine here): every Celery queue the settings route tasks
+  to has a worker, settlement shards cover every market, nginx mounts the tested config.
+- ``nginx/tradehive.conf`` with Debian's nginx in front of a real uvicorn process running the
+  production settings: TLS, the plain-HTTP redirect, security headers, static files, the JSON
+  API and the browser login (CSRF over TLS), websocket upgrade, the body limit and the rate
+  limits with API.md's 429 envelope.
+
+The nginx config is the very file compose mounts, rendered for loopback: upstream servers,
+listen ports, certificate paths and the static root are replaced, and each replacement must match
+exactly once, so the test breaks if the file changes shape instead of testing something else.
+Each test gets a fresh nginx (its rate-limit counters start empty); the app server is shared."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import secrets
+import shutil
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+
+from tradehive.embedded_redis import free_port, wait_for_port
+from tradehive.testing.processes import ROOT, process_env, stop
+
+NGINX_CONF = ROOT / "nginx" / "tradehive.conf"
+COMPOSE = ROOT / "docker" / "compose.yml"
+
+
+# --- docker/compose.yml ---------------------------------------------------------------------------
+
+def _compose_commands() -> dict[str, list[str]]:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    return {name: service.get("command") or [] for name, service in services.items()}
+
+
+def test_every_celery_queue_the_settings_route_to_has_a_compose_worker() -> None:
+    # given the queues tasks are routed to (and Celery's default queue)
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"celery"}
+    # when reading the workers' -Q options
+    consumed: set[str] = set()
+    for command in _compose_commands().values():
+        if command[:4] == ["celery", "-A", "tradehive", "worker"]:
+            assert "-Q" in command, f"a worker without -Q only serves 'celery': {command}"
+            consumed |= set(command[command.index("-Q") + 1].split(","))
+    # then every routed queue is served
+    assert routed <= consumed, f"no worker for {sorted(routed - consumed)}"
+    assert any(c[:4] == ["celery", "-A", "tradehive", "beat"] for c in _compose_commands().values())
+
+
+def test_compose_settlement_shards_cover_every_market_once() -> None:
+    shards = [c[c.index("--shard") + 1] for c in _compose_commands().values()
+              if c[:3] == ["python", "manage.py", "settle"] and "--shard" in c]
+    unsharded = [c for c in _compose_commands().values()
+                 if c[:3] == ["python", "manage.py", "settle"] and "--shard" not in c]
+    if unsharded:
+        assert (len(unsharded), shards) == (1, [])
+        return
+    counts = {int(shard.split("/")[1]) for shard in shards}
+    assert len(counts) == 1, shards
+    count = counts.pop()
+    assert sorted(int(shard.split("/")[0]) for shard in shards) == list(range(count))
+
+
+def test_compose_nginx_mounts_the_tested_config() -> None:
+    nginx = yaml.safe_load(COMPOSE.read_text())["services"]["nginx"]
+    assert "../nginx/tradehive.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+
+
+# --- nginx in front of the app --------------------------------------------------------------------
+
+def _nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                       else None)
+    if found is None:
+        pytest.fail("nginx is not installed; `make test` installs Debian's nginx "
+                    "(apt-get install nginx)", pytrace=False)
+    return found
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    crt, pem = directory / "tls.crt", directory / "tls.key"
+    crt.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return crt, pem
+
+
+def render_site(*, app_port: int, http_port: int, https_port: int, crt: Path, key: Path) -> str:
+    """nginx/tradehive.conf with compose's names replaced by loopback ones."""
+    text = NGINX_CONF.read_text()
+    replacements = [
+        (r"server web1:8000 ", f"server 127.0.0.1:{app_port} "),
+        (r"server web2:8000 ", f"server 127.0.0.1:{app_port} "),
+        (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
+        (r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        (r"/etc/nginx/certs/tls.crt", str(crt)),
+        (r"/etc/nginx/certs/tls.key", str(key)),
+        (r"alias /srv/static/;", f"alias {ROOT / 'static'}/;"),
+    ]
+    for old, new in replacements:
+        assert text.count(old) == 1, f"nginx/tradehive.conf: expected one {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+@dataclass(frozen=True)
+class Stack:
+    app_port: int
+    http_port: int
+    https_port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://localhost:{self.http_port}"
+
+    @property
+    def https(self) -> str:
+        return f"https://localhost:{self.https_port}"
+
+
+@pytest.fixture(scope="module")
+def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
+    """uvicorn with the production settings on the test database, as the Dockerfile runs it."""
+    stack = Stack(app_port=free_port(), http_port=free_port(), https_port=free_port())
+    env = process_env(
+        DJANGO_SETTINGS_MODULE="tradehive.settings.prod", SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="localhost", CSRF_TRUSTED_ORIGINS=stack.https, SERVE_STATIC="0")
+    # S603: our own interpreter running uvicorn with the Dockerfile's arguments.
+    web = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
+         "--port", str(stack.app_port), "--proxy-headers", "--forwarded-allow-ips", "*",
+         "--ws-per-message-deflate", "false", "--no-access-log"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(stack.app_port, timeout=30)
+        yield stack
+    finally:
+        output = stop(web)
+        if "Traceback" in output:
+            print(output[-4000:])  # noqa: T201 - shown by pytest only when a test fails
+
+
+@pytest.fixture
+def proxy(app_server: Stack, tmp_path: Path) -> Iterator[Stack]:
+    """A fresh nginx with the rendered config in front of ``app_server``."""
+    binary = _nginx_binary()
+    crt, key = _self_signed(tmp_path)
+    site = tmp_path / "tradehive.conf"
+    site.write_text(render_site(app_port=app_server.app_port, http_port=app_server.http_port,
+                                https_port=app_server.https_port, crt=crt, key=key))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    temp.chmod(0o777)  # nginx workers drop to an unprivileged user when started as root
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"""
+daemon off;
+worker_processes 1;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    include {site};
+}}
+""")
+    checked = subprocess.run([binary, "-t", "-c", str(main), "-p", str(tmp_path)],  # noqa: S603
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    nginx = subprocess.Popen([binary, "-c", str(main), "-p", str(tmp_path)],  # noqa: S603
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(app_server.https_port, timeout=10)
+        yield app_server
+    finally:
+        stop(nginx)
+
+
+def tls_client(stack: Stack) -> httpx.Client:
+    # The certificate is the test's own self-signed one.
+    return httpx.Client(base_url=stack.https, verify=False, timeout=10)  # noqa: S501
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_plain_http_redirects_to_https_except_the_health_check(proxy: Stack) -> None:
+    # when
+    page = httpx.get(f"{proxy.http}/trade/LPJ-KRW?x=1", follow_redirects=False, timeout=10)
+    health = httpx.get(f"{proxy.http}/healthz", timeout=10)
+    # then
+    assert page.status_code == 308
+    assert page.headers["location"] == "https://localhost/trade/LPJ-KRW?x=1"
+    assert health.status_code == 200
+    assert health.json()["db"] == "ok"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_https_serves_pages_api_and_static_files_with_security_headers(proxy: Stack) -> None:
+    with tls_client(proxy) as client:
+        # when
+        health = client.get("/healthz")
+        markets = client.get("/api/v1/markets")
+        css = client.get("/static/css/site.css")
+        missing = client.get("/api/v1/no-such-thing")
+    # then
+    assert health.status_code == 200
+    assert markets.status_code == 200
+    assert isinstance(markets.json(), list)
+    assert (css.status_code, css.headers["content-type"]) == (200, "text/css")
+    assert "max-age=604800" in css.headers["cache-control"]
+    assert missing.status_code == 404
+    for answer in (health, markets, missing):
+        assert answer.http_version == "HTTP/1.1" or answer.http_version == "HTTP/2"
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["server"] == "nginx"  # server_tokens off: no version
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_an_api_client_registers_signs_in_and_trades_over_tls(proxy: Stack, lpj_krw) -> None:
+    with tls_client(proxy) as client:
+        # given a new account, signed in over the API
+        registered = client.post("/api/v1/auth/register", json={
+            "username": "tls_trader", "email": "tls@example.com",
+            "password": "a long enough passphrase 42"})
+        assert registered.status_code == 201, registered.text
+        tokens = client.post("/api/v1/auth/token", json={
+            "username": "tls_trader", "password": "a long enough passphrase 42"})
+        assert tokens.status_code == 200, tokens.text
+        bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}
+        # when it reads its profile and places an order it cannot pay for
+        me = client.get("/api/v1/auth/me", headers=bearer)
+        order = client.post("/api/v1/orders", headers=bearer, json={
+            "symbol": "LPJ-KRW", "side": "buy", "type": "limit", "quantity": "1",
+            "price": "1000"})
+    # then the API answered through the proxy, errors in the envelope
+    assert me.json()["username"] == "tls_trader"
+    assert order.status_code == 400
+    assert order.json()["error"]["code"] == "insufficient_funds"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_browser_login_form_works_over_tls_with_secure_cookies(proxy: Stack) -> None:
+    # given a user (registered through the app: the suite's own password hasher is a fast test
+    # one that the production settings do not accept)
+    with tls_client(proxy) as client:
+        registered = client.post("/api/v1/auth/register", json={
+            "username": "tls_browser", "email": "tls_browser@example.com",
+            "password": "a long enough passphrase 42"})
+        assert registered.status_code == 201, registered.text
+        # when the login page is fetched and its form posted back (as a browser would)
+        page = client.get("/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert token, page.text[:500]
+        answer = client.post("/accounts/login/", data={
+            "csrfmiddlewaretoken": token.group(1), "username": "tls_browser",
+            "password": "a long enough passphrase 42"},
+            headers={"Referer": f"{proxy.https}/accounts/login/"})
+        profile = client.get("/accounts/profile/")
+    # then the CSRF check passed behind the proxy and the session works; cookies are Secure
+    assert answer.status_code == 302, (answer.status_code, re.findall(r"(?s)<main.*?</main>", answer.text)[:1])
+    assert profile.status_code == 200
+    assert "tls_browser" in profile.text
+    cookies = page.headers.get_list("set-cookie") + answer.headers.get_list("set-cookie")
+    assert cookies
+    assert all("; Secure" in cookie for cookie in cookies), cookies
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_websockets_upgrade_through_nginx(proxy: Stack, lpj_krw) -> None:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
+
+    async def scenario() -> list[dict]:
+        async with websockets.connect(f"wss://localhost:{proxy.https_port}/ws/",
+                                      ssl=context) as ws:
+            await ws.send(json.dumps({"op": "ping"}))
+            pong = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            await ws.send(json.dumps({"op": "subscribe", "channels": ["ticker:LPJ-KRW"]}))
+            subscribed = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            return [pong, subscribed]
+
+    # when
+    pong, subscribed = asyncio.run(scenario())
+    # then
+    assert pong["op"] == "pong"
+    assert subscribed["op"] == "subscribed"
+    assert subscribed["channels"] == ["ticker:LPJ-KRW"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_credential_endpoints_are_rate_limited_with_the_api_envelope(proxy: Stack) -> None:
+    # when one address sends 15 registrations at once (5/min, burst 10)
+    with tls_client(proxy) as client:
+        answers = [client.post("/api/v1/auth/register", json={}) for _ in range(15)]
+    # then the first 11 reach the app (400: empty body), the rest get nginx's 429 envelope
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [400] * 11 + [429] * 4, statuses
+    limited = answers[-1]
+    assert limited.headers["retry-after"] == "1"
+    assert limited.headers["content-type"].startswith("application/json")
+    assert limited.json()["error"]["code"] == "rate_limited"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_oversized_request_bodies_are_refused_before_the_app(proxy: Stack) -> None:
+    with tls_client(proxy) as client:
+        answer = client.post("/api/v1/orders", content=b"x" * 100_000,
+                             headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413
