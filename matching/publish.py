@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,9 +36,10 @@ from tradehive.money import epoch_ms, format_decimal, iso_ms
 if TYPE_CHECKING:
     from markets.models import TradingPair
     from markets.services import TradeInput
-    from orders.models import Fill, Order
+    from orders.models import Order
     from realtime.models import Notification
-    from realtime.services import NotificationInput
+    from realtime.services import NotificationInput, StoredNotification
+    from wallets.models import Asset
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +51,35 @@ T = TypeVar("T")
 Runner = Callable[[Awaitable[Any]], Any]
 
 
+@dataclass(slots=True)
+class SettledFill:
+    """One side of one settled trade: the ``orders_fill`` row settlement writes, with the
+    attributes ``orders.payloads.fill_payload`` reads. A plain object rather than a ``Fill``
+    model instance: settlement writes thousands a second and never needs the model."""
+
+    order_id: int
+    user_id: int
+    pair: TradingPair
+    engine_seq: int
+    side: str
+    price: Decimal
+    quantity: Decimal
+    quote_quantity: Decimal
+    fee: Decimal
+    fee_asset: Asset
+    liquidity: str
+    created_at: datetime
+    pk: int | None = None
+
+
 @dataclass(frozen=True)
 class SettledBatch:
     pair: TradingPair
     orders: list[Order]
-    fills: list[Fill]
+    fills: list[SettledFill]
     trades: list[TradeInput]
     sequence: int
-    notifications: list[Notification] = field(default_factory=list)
+    notifications: list[StoredNotification] = field(default_factory=list)
 
 
 def group_for(channel: str, *, user_id: int | None = None) -> str:
@@ -148,13 +171,13 @@ def send(group: str, channel: str, data: Any, ts_ms: int) -> None:
     send_many([(group, {"type": "push", "channel": channel, "data": data, "ts": ts_ms})])
 
 
-def _notification_data(notification: Notification) -> dict[str, Any]:
+def _notification_data(notification: Notification | StoredNotification) -> dict[str, Any]:
     return {"id": notification.pk, "kind": notification.kind, "title": notification.title,
             "data": notification.data, "read": notification.read_at is not None,
             "created_at": iso_ms(notification.created_at)}
 
 
-def publish_notifications(*, notifications: Sequence[Notification],
+def publish_notifications(*, notifications: Sequence[Notification | StoredNotification],
                           run: Runner = run_sync) -> None:
     """Push new notifications to their owners' ``notifications`` channel."""
     from django.utils import timezone
@@ -312,7 +335,7 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     for order in batch.orders:
         if group_for("orders", user_id=order.user_id) in listened:
             orders_by_user[order.user_id].append(order)
-    fills_by_user: dict[int, list[Fill]] = defaultdict(list)
+    fills_by_user: dict[int, list[SettledFill]] = defaultdict(list)
     for fill in batch.fills:
         if group_for("fills", user_id=fill.user_id) in listened:
             fills_by_user[fill.user_id].append(fill)

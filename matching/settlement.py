@@ -35,15 +35,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from markets.models import TradingPair
-from markets.services import TradeInput, trades_record
+from markets.services import TradeInput, trades_append
 from matching import events as ev
 from matching.engine import HOUSE_ORDER_ID
 from matching.keys import events_key
 from matching.models import MarketCursor
-from matching.publish import SettledBatch, order_notifications, publish_settled
+from matching.publish import SettledBatch, SettledFill, order_notifications, publish_settled
 from matching.runtime import get_engine
 from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
-from realtime.services import notifications_store
+from realtime.services import notifications_append
+from tradehive.sql_arrays import array_cursor
 from wallets.models import Account, JournalTransaction
 from wallets.services import Leg, Posting, ledger_post, wallet_system_account
 
@@ -91,7 +92,7 @@ class _Batch:
     fee_account_id: int
     account_ids: dict[int, int]  # user id -> wallet account id
     postings: list[Posting] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
+    fills: list[SettledFill] = field(default_factory=list)
     trades: list[TradeInput] = field(default_factory=list)
     acknowledged: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
@@ -192,11 +193,9 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
                                    Fill.Liquidity.TAKER)):
         if order is None:
             continue
-        batch.fills.append(Fill(
-            order=order, user_id=order.user_id, pair=pair, engine_seq=event.seq,
-            side=order.side, price=price, quantity=quantity, quote_quantity=quote, fee=fee,
-            fee_asset=pair.quote, liquidity=liquidity, created_at=created,
-        ))
+        batch.fills.append(SettledFill(
+            order.pk, order.user_id, pair, event.seq, order.side, price, quantity, quote, fee,
+            pair.quote, liquidity, created))
     batch.trades.append(TradeInput(
         sequence=event.seq, price=price, quantity=quantity, taker_side=event.taker_side,
         created_at=created, quote_quantity=quote,
@@ -292,7 +291,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
 
         ledger_post(postings=batch.postings)
         _fills_insert(batch.fills)
-        trades_record(pair=pair, trades=batch.trades)
+        trades_append(pair=pair, trades=batch.trades)
         touched = [orders[pk] for pk in sorted(batch.touched)]
         _orders_save(touched)
         if batch.acknowledged:
@@ -302,35 +301,44 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         outcome.applied = len(todo)
         settled = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
                                trades=batch.trades, sequence=cursor.last_seq)
-        settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
+        settled.notifications.extend(notifications_append(items=order_notifications(batch=settled)))
         outcome.batch = settled
         transaction.on_commit(partial(_publisher, settled), robust=True)
     return outcome
 
 
-def _fills_insert(fills: list[Fill]) -> None:
+def _fills_insert(fills: list[SettledFill]) -> None:
     """Insert ``fills`` and set their ids; on PostgreSQL one statement fed by arrays (the
     model-instance path of ``bulk_create`` cost more than the database work)."""
     if not fills:
         return
     if connection.vendor != "postgresql":
-        Fill.objects.bulk_create(fills)
+        rows = Fill.objects.bulk_create([Fill(
+            order_id=f.order_id, user_id=f.user_id, pair=f.pair, engine_seq=f.engine_seq,
+            side=f.side, price=f.price, quantity=f.quantity, quote_quantity=f.quote_quantity,
+            fee=f.fee, fee_asset=f.fee_asset, liquidity=f.liquidity, created_at=f.created_at,
+        ) for f in fills])
+        for fill, row in zip(fills, rows, strict=True):
+            fill.pk = row.pk
         return
     names = ("order_id", "user_id", "pair_id", "engine_seq", "side", "price", "quantity",
              "quote_quantity", "fee", "fee_asset_id", "liquidity", "created_at")
     types = ("bigint", "bigint", "bigint", "bigint", "varchar", "numeric", "numeric", "numeric",
              "numeric", "bigint", "varchar", "timestamptz")
-    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-    with connection.cursor() as cursor:
+    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+    with array_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO orders_fill ({', '.join(names)}) SELECT {', '.join(names)}"  # noqa: S608 - fixed names
             f" FROM unnest({arrays}) WITH ORDINALITY AS t({', '.join(names)}, n) ORDER BY n"
             " RETURNING id",
-            [[getattr(fill, name) for fill in fills] for name in names],
+            [[f.order_id for f in fills], [f.user_id for f in fills], [f.pair.pk for f in fills],
+             [f.engine_seq for f in fills], [f.side for f in fills], [f.price for f in fills],
+             [f.quantity for f in fills], [f.quote_quantity for f in fills],
+             [f.fee for f in fills], [f.fee_asset.pk for f in fills],
+             [f.liquidity for f in fills], [f.created_at for f in fills]],
         )
         for fill, (fill_id,) in zip(fills, cursor.fetchall(), strict=True):
             fill.pk = fill_id
-            fill._state.adding = False
 
 
 _ORDER_PROGRESS = ("status", "cancel_reason", "filled_quantity", "filled_quote", "fee_paid",
@@ -350,14 +358,14 @@ def _orders_save(orders: list[Order]) -> None:
     if connection.vendor != "postgresql":
         Order.objects.bulk_update(orders, list(_ORDER_PROGRESS), batch_size=500)
         return
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:
         cursor.execute(
             "UPDATE orders_order AS o SET status = v.status, cancel_reason = v.cancel_reason,"
             " filled_quantity = v.filled_quantity, filled_quote = v.filled_quote,"
             " fee_paid = v.fee_paid, hold_remaining = v.hold_remaining,"
             " engine_seq = v.engine_seq, updated_at = v.updated_at"
-            " FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::numeric[],"
-            " %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[], %s::timestamptz[])"
+            " FROM unnest(%b::bigint[], %b::varchar[], %b::varchar[], %b::numeric[],"
+            " %b::numeric[], %b::numeric[], %b::numeric[], %b::bigint[], %b::timestamptz[])"
             " AS v(id, status, cancel_reason, filled_quantity, filled_quote, fee_paid,"
             " hold_remaining, engine_seq, updated_at) WHERE o.id = v.id",
             ([o.pk for o in orders], [o.status for o in orders],

@@ -6,10 +6,11 @@ Callers pass objects whose ``pair`` (with ``base``/``quote``) and ``fee_asset`` 
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from orders.models import Fill, Order
+from orders.models import Order
 from tradehive.money import format_decimal, iso_ms
 
 
@@ -45,7 +46,39 @@ def order_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def fill_payload(fill: Fill) -> dict[str, Any]:
+if TYPE_CHECKING:
+    from markets.models import TradingPair
+    from wallets.models import Asset
+
+
+class FillView(Protocol):
+    """What a fill payload reads: a ``Fill`` row, or settlement's ``SettledFill``."""
+
+    @property
+    def pk(self) -> int | None: ...
+    @property
+    def order_id(self) -> int: ...
+    @property
+    def pair(self) -> TradingPair: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def quote_quantity(self) -> Decimal: ...
+    @property
+    def fee(self) -> Decimal: ...
+    @property
+    def fee_asset(self) -> Asset: ...
+    @property
+    def liquidity(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def fill_payload(fill: FillView) -> dict[str, Any]:
     pair = fill.pair
     return {
         "id": fill.pk,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from realtime.errors import NotificationNotFound
 from realtime.models import Notification
+from tradehive.sql_arrays import array_cursor
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,51 @@ def notifications_store(*, items: Sequence[NotificationInput]) -> list[Notificat
     they exist exactly once, and pushes them after commit). Returns the rows created."""
     rows = _unreported(items) if items else []
     return Notification.objects.bulk_create(rows) if rows else []
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    """A notification row ``notifications_append`` wrote, with what a push shows of it."""
+
+    pk: int
+    user_id: int
+    kind: str
+    key: str
+    title: str
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+def notifications_append(*, items: Sequence[NotificationInput]) -> list[StoredNotification]:
+    """``notifications_store`` for settlement's hot path: the same rows, once per
+    ``(user_id, key)``, inside the caller's transaction, without pushing. On PostgreSQL one
+    ``INSERT ... ON CONFLICT DO NOTHING`` fed by column arrays (no read of existing keys, no
+    model instances); an event reported before, even by a concurrent transaction, is skipped.
+    Returns the rows created, in the order of ``items``."""
+    if not items:
+        return []
+    if connection.vendor != "postgresql":
+        return [StoredNotification(pk=n.pk, user_id=n.user_id, kind=n.kind, key=n.key,
+                                   title=n.title, data=n.data, created_at=n.created_at)
+                for n in notifications_store(items=items)]
+    wanted = list({(i.user_id, i.key): i for i in items}.values())
+    now = timezone.now()
+    with array_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO realtime_notification (user_id, kind, key, title, data, created_at)"
+            " SELECT user_id, kind, key, title, data, %b::timestamptz FROM unnest(%b::bigint[],"
+            " %b::varchar[], %b::varchar[], %b::varchar[], %b::jsonb[]) WITH ORDINALITY"
+            " AS t(user_id, kind, key, title, data, n) ORDER BY n"
+            " ON CONFLICT (user_id, key) DO NOTHING RETURNING id, user_id, key",
+            [now, [i.user_id for i in wanted], [i.kind for i in wanted],
+             [i.key for i in wanted], [i.title for i in wanted],
+             [json.dumps(i.data) for i in wanted]],
+        )
+        created = {(user_id, key): pk for pk, user_id, key in cursor.fetchall()}
+    return [StoredNotification(pk=created[(i.user_id, i.key)], user_id=i.user_id, kind=i.kind,
+                               key=i.key, title=i.title, data=i.data, created_at=now)
+            for i in wanted if (i.user_id, i.key) in created]
 
 
 def notifications_create(*, items: Sequence[NotificationInput]) -> list[Notification]:

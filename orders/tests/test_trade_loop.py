@@ -12,8 +12,10 @@ import pytest
 from markets.errors import MarketHalted
 from markets.models import Trade
 from markets.services import pair_set_status
+from matching.settlement import settle_market
 from orders.errors import DuplicateClientOrderId, OrderNotFound, OrderNotOpen, StopWouldTrigger
 from orders.models import Fill, Order, OrderOutbox
+from orders.payloads import fill_payload
 from orders.services import order_cancel, order_place
 from orders.tests.conftest import balance
 from wallets.errors import InsufficientFunds
@@ -292,3 +294,19 @@ def test_a_stop_already_crossed_is_refused(lpj_krw, make_user, settle) -> None:
     settle(lpj_krw)
     with pytest.raises(StopWouldTrigger):
         place(make_user(KRW="5000"), "buy", "1", "1000", type="stop_limit", stop_price=D(990))
+
+
+def test_a_settled_batch_reports_its_fill_rows_as_stored(lpj_krw, make_user) -> None:
+    # given a cross waiting in the stream
+    place(make_user(LPJ="5"), "sell", "5", "1000")
+    place(make_user(KRW="10000"), "buy", "5", "1000")
+    # when one batch settles it
+    outcome = settle_market(pair=lpj_krw, consumer="test")
+    # then the batch's fill rows (what the push renders) carry their ids and render exactly as
+    # the stored rows do
+    assert outcome.batch is not None
+    stored = {f.pk: f for f in Fill.objects.select_related("pair__base", "pair__quote",
+                                                          "fee_asset")}
+    assert sorted(f.pk for f in outcome.batch.fills) == sorted(stored)
+    for fill in outcome.batch.fills:
+        assert fill_payload(fill) == fill_payload(stored[fill.pk])

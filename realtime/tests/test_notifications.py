@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from orders.services import order_place
 from realtime.models import Notification
-from realtime.services import notification_create
+from realtime.services import NotificationInput, notification_create, notifications_append
 from realtime.tests.conftest import access_token
 from wallets.services import (
     asset_seed_defaults,
@@ -80,6 +80,31 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     assert pushed["data"]["id"] == first.pk
     assert pushed["channel"] == "notifications"
     assert Notification.objects.filter(user=user).count() == 1
+
+
+def test_notifications_append_stores_each_event_once(make_user) -> None:
+    # given an event already reported, and a batch reporting it again, twice a new one, and
+    # another user's event with the same key
+    alice, bob = make_user(), make_user()
+    notification_create(user_id=alice.pk, kind="order_filled", key="order:1:filled",
+                        title="before")
+    items = [NotificationInput(user_id=alice.pk, kind="order_filled", key="order:1:filled",
+                               title="again"),
+             NotificationInput(user_id=alice.pk, kind="order_partially_filled",
+                               key="order:2:partial:9", title="new", data={"quantity": "1.5"}),
+             NotificationInput(user_id=alice.pk, kind="order_partially_filled",
+                               key="order:2:partial:9", title="new", data={"quantity": "1.5"}),
+             NotificationInput(user_id=bob.pk, kind="order_filled", key="order:1:filled",
+                               title="bob's")]
+    # when settlement appends them
+    stored = notifications_append(items=items)
+    # then only the unreported events became rows, once each, with their data
+    assert [(n.user_id, n.key, n.title) for n in stored] == [
+        (alice.pk, "order:2:partial:9", "new"), (bob.pk, "order:1:filled", "bob's")]
+    row = Notification.objects.get(pk=stored[0].pk)
+    assert (row.kind, row.data, row.read_at) == ("order_partially_filled", {"quantity": "1.5"},
+                                                 None)
+    assert Notification.objects.filter(user=alice).count() == 2
 
 
 def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None:

@@ -1,0 +1,34 @@
+"""Column-array statements on PostgreSQL: a cursor that binds their parameters cheaply.
+
+The settlement hot path writes its rows as ``INSERT ... SELECT FROM unnest(%b::type[], ...)``:
+one statement per table and batch. Django's psycopg cursor binds on the client: it quotes every
+array element into the SQL text in Python, which for arrays of thousands of values cost about
+as much as the database work. ``array_cursor`` binds on the server, in binary for ``%b``
+placeholders (exact for ``numeric``: Decimals go as base-10000 digits, never through float)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection
+
+
+@contextmanager
+def array_cursor() -> Iterator[Any]:
+    """A cursor of the default connection that binds parameters on the server (PostgreSQL
+    only). Django's cursor wrapper is kept: query logging, execute wrappers, error translation
+    (``IntegrityError`` etc.). Placeholders: ``%b`` (binary) or ``%s``, with explicit casts."""
+    # Defined only under psycopg 3 (django-stubs don't know it); the project requires psycopg 3.
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
+
+    if connection.vendor != "postgresql":
+        raise RuntimeError("array_cursor is for PostgreSQL column-array statements")
+    connection.ensure_connection()
+    # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
+    raw = ServerBindingCursor(connection.connection)
+    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
+        yield cursor
