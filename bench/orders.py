@@ -20,8 +20,10 @@ app table emptied at start: never point it at real data) and Redis ``TH_BENCH_RE
      one INSERT, same bodies, same clients.
    While these run the settlement consumer is paused (the bench holds each market's settlement
    lease), so placement and ceiling see the same idle machine and a backlog builds up.
-4. Settlement: the leases are released and the consumer drains the backlog; fills settled per
-   second = engine fills (one ``Trade``, two ``orders_fill`` rows each) / time to drain.
+4. Settlement: ``--backlog-seconds`` more placement (not measured) grows the backlog, then the
+   leases are released and the ``--settle-processes`` consumers (``settle --shard i/n``, as
+   ``make run`` starts them) drain it; fills settled per second = engine fills (one ``Trade``,
+   two ``orders_fill`` rows each) / wall time from the release to an empty backlog.
 5. Live: placement again with the best worker count while settlement runs alongside.
 Prints a markdown table, appends it (dated) under the heading in docs/benchmarks.md, ends with
 ``RESULT order_place_per_s <value> orders/s`` (best worker count, same conditions as the ceiling).
@@ -463,6 +465,7 @@ class DrainResult:
     seconds: float = 0.0
     complete: bool = False
     settle_cpu_s: float = 0.0
+    postgres_cpu_s: float = 0.0
 
     @property
     def fills_per_s(self) -> float:
@@ -473,13 +476,54 @@ class DrainResult:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-def drain(settle: Proc, leases: list, timeout_s: float = 600.0) -> DrainResult:  # type: ignore[type-arg]
-    """Release the settlement leases and time the consumer until every engine event is applied."""
+class SettleProcs:
+    """The ``settle --shard i/n`` processes (one without ``--shard`` when n is 1), as one."""
+
+    def __init__(self, count: int, logdir: Path) -> None:
+        self.procs = [Proc(f"settle{i}", [PYTHON, "manage.py", "settle",
+                                          *(["--shard", f"{i}/{count}"] if count > 1 else [])],
+                           logdir) for i in range(count)]
+
+    def alive(self) -> bool:
+        return all(proc.alive() for proc in self.procs)
+
+    def cpu_seconds(self) -> float:
+        return sum(proc.cpu_seconds() for proc in self.procs)
+
+    def tail(self) -> str:
+        return "\n".join(f"--- {proc.name}\n{proc.tail()}" for proc in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of the PostgreSQL backends serving the bench database."""
+    import psutil
+
+    name = urlparse(DATABASE_URL).path.lstrip("/")
+    total = 0.0
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            title = " ".join(proc.info["cmdline"] or [])  # "postgres: 15/main: user db ..."
+            if title.startswith("postgres:") and f" {name} " in title:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def drain(settle: SettleProcs, leases: list, timeout_s: float = 600.0) -> DrainResult:  # type: ignore[type-arg]
+    """Release the settlement leases and time the consumers until every engine event is
+    applied: wall time from the release to an empty backlog (polled every 20 ms)."""
     from django.db import close_old_connections
 
     close_old_connections()
     backlog, fills0, _ = settlement_state()
     cpu0 = settle.cpu_seconds()
+    pg0 = postgres_cpu_seconds()
     started = time.perf_counter()
     for lease in leases:
         lease.release()
@@ -497,6 +541,7 @@ def drain(settle: Proc, leases: list, timeout_s: float = 600.0) -> DrainResult: 
     result.seconds = time.perf_counter() - started
     result.fills = settlement_state()[1] - fills0
     result.settle_cpu_s = settle.cpu_seconds() - cpu0
+    result.postgres_cpu_s = postgres_cpu_seconds() - pg0
     return result
 
 
@@ -658,6 +703,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="then profile in process")
     parser.add_argument("--no-record", action="store_true", help="do not edit benchmarks.md")
+    parser.add_argument("--settle-processes", type=int, default=2,
+                        help="settle processes (settle --shard i/n), as make run starts them")
+    parser.add_argument("--backlog-seconds", type=float, default=20.0,
+                        help="extra placement (not measured) with settlement paused, so the "
+                             "drain has a larger backlog and a steadier rate")
     parser.add_argument("--profile-only", action="store_true", help="seed, profile, no server")
     parser.add_argument("--as-configured", action="store_true",
                         help="children use tradehive.settings.base unchanged (CONN_MAX_AGE=60: "
@@ -691,8 +741,8 @@ def main() -> None:
     if not args.as_configured:
         use_settings_overlay(logdir)
     load_before = os.getloadavg()
-    settle = Proc("settle", [PYTHON, "manage.py", "settle"], logdir)
-    procs: list[Proc] = [settle]
+    settle = SettleProcs(args.settle_processes, logdir)
+    procs: list[Proc | SettleProcs] = [settle]
     results: list[LoadResult] = []
     live: LoadResult | None = None
     live_settled = (0, 0.0, 0)
@@ -712,13 +762,19 @@ def main() -> None:
                 results.append(run_load(label, path, workers=workers, server=server, port=port,
                                         tokens=seeded.tokens, concurrency=args.concurrency,
                                         seconds=args.seconds, seed=100 * n + len(results)))
+            if n == 0 and args.backlog_seconds > 0:
+                run_load("backlog (not measured)", ORDERS_PATH, workers=workers, server=server,
+                         port=port, tokens=seeded.tokens, concurrency=args.concurrency,
+                         seconds=args.backlog_seconds, seed=777)
             server.stop()
         close_old_connections()
         print("settlement: releasing the leases, draining the backlog ...", flush=True)
         drained = drain(settle, leases)
         print(f"  {drained.fills} fills ({drained.events} events) in {drained.seconds:.2f} s: "
               f"{drained.fills_per_s:,.0f} fills/s, {drained.events_per_s:,.0f} events/s, "
-              f"settle CPU {1000 * drained.settle_cpu_s / max(1, drained.fills):.2f} ms/fill"
+              f"settle CPU {1000 * drained.settle_cpu_s / max(1, drained.fills):.2f} ms/fill "
+              f"({args.settle_processes} processes), PostgreSQL CPU "
+              f"{1000 * drained.postgres_cpu_s / max(1, drained.fills):.2f} ms/fill"
               + ("" if drained.complete else " (NOT complete)"), flush=True)
 
         placements = [r for r in results if r.path == ORDERS_PATH]
@@ -763,9 +819,12 @@ def main() -> None:
         f"p99 {fmt(ceil.pct(0.99))} ms) | |",
         f"| ratio placement / ceiling | {ratio:.2f} | >= 0.70 "
         f"{'met' if ratio >= 0.7 else 'MISSED'} |",
-        f"| settlement fills/s (drain of {drained.fills:,} fills, {drained.events:,} events) | "
-        f"{fmt(drained.fills_per_s, 0)} ({fmt(drained.events_per_s, 0)} events/s) | >= 3,000 "
-        f"{'met' if drained.fills_per_s >= 3000 else 'MISSED'} |",
+        f"| settlement fills/s (drain of {drained.fills:,} fills, {drained.events:,} events, "
+        f"{args.settle_processes} settle process{'es' if args.settle_processes > 1 else ''}) | "
+        f"{fmt(drained.fills_per_s, 0)} ({fmt(drained.events_per_s, 0)} events/s; CPU per "
+        f"fill: settle {fmt(1000 * drained.settle_cpu_s / max(1, drained.fills), 2)} ms, "
+        f"PostgreSQL {fmt(1000 * drained.postgres_cpu_s / max(1, drained.fills), 2)} ms) | "
+        f">= 3,000 {'met' if drained.fills_per_s >= 3000 else 'MISSED'} |",
     ]
     if live:
         summary.append(f"| placement with settlement running | {fmt(live.rate)} orders/s, "
@@ -783,9 +842,14 @@ def main() -> None:
              f"{args.concurrency} keep-alive HTTP/1.1 clients (asyncio, one process), "
              f"{args.seconds:g} s measured per run after {WARMUP_S:g} s warm-up; LPJ-KRW and "
              f"BTC-USDT, 70 % GTC makers, 20 % IOC limit takers, 10 % market takers. Placement "
-             f"and ceiling ran with the settlement consumer paused (its lease held), then it "
-             f"drained the backlog alone (a fill = one engine fill = one Trade + two "
-             f"orders_fill rows). Best worker count: {best_w}.")
+             f"and ceiling ran with settlement paused (the markets' leases held)"
+             + (f", then {args.backlog_seconds:g} s more placement (not measured) grew the "
+                f"backlog" if args.backlog_seconds > 0 else "")
+             + f"; then {args.settle_processes} settle process"
+             f"{'es (settle --shard i/n)' if args.settle_processes > 1 else ''} drained it "
+             f"alone: settlement fills/s = engine fills applied (a fill = one Trade + two "
+             f"orders_fill rows) / wall time from releasing the leases to an empty backlog. "
+             f"Best worker count: {best_w}.")
     block = "\n".join([f"### Run {now}", "", notes, "", *summary, "", *rows])
     print("\n" + block + "\n")
     if not args.no_record:
