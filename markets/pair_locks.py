@@ -11,6 +11,7 @@ from django.db.models import Model
 from markets.errors import UnknownMarket
 from markets.models import TradingPair
 from markets.selectors import pair_get
+from tradehive.prepared_sql import prepared_cursor
 from wallets.models import Asset
 
 
@@ -46,14 +47,14 @@ def pair_lock_for_order(*, symbol: str) -> TradingPair:
     The lock makes the status check exact: a halt (``pair_set_status``, FOR UPDATE) either
     commits before this read, so the order sees ``halted``, or waits until the order's
     transaction is over. Fields not read here (``display_order``, timestamps) are deferred.
-    Caller holds an open transaction. One query on PostgreSQL; elsewhere (SQLite, whose
+    Caller holds an open transaction. One prepared query on PostgreSQL; elsewhere (SQLite, whose
     transactions already serialize writers) a plain ``pair_get``."""
     if not connection.in_atomic_block:
         raise RuntimeError("pair_lock_for_order must run inside the caller's transaction")
     normalized = symbol.strip().upper()
     if connection.vendor != "postgresql":
         return pair_get(symbol=normalized)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_PAIR_FOR_ORDER_SQL, [normalized])
         row = cursor.fetchone()
     if row is None:

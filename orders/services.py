@@ -53,6 +53,7 @@ from orders.models import (
 from orders.selectors import last_trade_price
 from tradehive.errors import InvalidInput
 from tradehive.money import decimal_places
+from tradehive.prepared_sql import prepared_cursor
 from wallets.models import Asset, Bucket, JournalTransaction
 from wallets.services import Leg, Posting, ledger_post, wallet_account_id_get
 
@@ -332,7 +333,7 @@ def _order_insert(*, user: User, pair: TradingPair, terms: OrderTerms,
     # compiling the statement each time.
     values = [field.get_db_prep_save(field.pre_save(order, True), connection)
               for field in fields]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*values, order.created_at])
         order.pk = cursor.fetchone()[0]
     order._state.adding = False

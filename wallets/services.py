@@ -29,6 +29,7 @@ from accounts.models import User
 from realtime.services import withdrawal_notify
 from tradehive.errors import InvalidInput, NotFound
 from tradehive.money import decimal_places, format_decimal
+from tradehive.prepared_sql import prepared_cursor
 from wallets import conf
 from wallets.errors import (
     DepositLimitExceeded,
@@ -98,7 +99,7 @@ def wallet_account_get(*, user: User) -> Account:
 def wallet_account_id_get(*, user: User) -> int:
     """The id of the user's account (created on first use): one indexed read, no model built.
     Order placement asks for it on every order."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() if connection.vendor == "postgresql" else connection.cursor() as cursor:
         cursor.execute(_ACCOUNT_ID_SQL, [user.pk])
         row = cursor.fetchone()
     return row[0] if row is not None else wallet_account_get(user=user).pk
@@ -369,7 +370,7 @@ def _one_balance_post_pg(posting: Posting) -> JournalTransaction | None:
         return None
     by_bucket = {first.bucket: first.amount, second.bucket: second.amount}
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_ONE_BALANCE_POST_SQL, {
             "account": first.account_id, "asset": first.asset_id,
             "available": by_bucket[Bucket.AVAILABLE], "locked": by_bucket[Bucket.LOCKED],

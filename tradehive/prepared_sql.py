@@ -1,0 +1,59 @@
+"""Prepared statements for the few statements every order runs (PostgreSQL).
+
+Django's psycopg cursor binds parameters on the client and never prepares, so PostgreSQL parses
+and plans every execution again. For the statements of order placement (the market's terms, the
+order + outbox insert, the hold) that was about half of the database's CPU per order.
+``prepared_cursor`` binds on the server and prepares each statement once per connection
+(psycopg keeps the prepared statements of a connection; the pool reuses connections), and keeps
+Django's cursor wrapper: query logging, execute wrappers, error translation (``IntegrityError``).
+
+Django turns psycopg's automatic preparing off (``prepare_threshold=None``) so that connection
+poolers in transaction mode keep working; this project connects directly, through Django's own
+pool (docs/decisions.md). Only statements run through this cursor are prepared: the threshold
+this module sets on a connection is never reached by anything else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from django.db import connection
+
+# Automatic preparing after this many executions of one statement: never, in practice. Only
+# ``prepared_cursor``'s explicit ``prepare=True`` prepares (psycopg ignores it while the
+# connection's threshold is None).
+_ONLY_WHEN_ASKED = 2**62
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A cursor of the default connection whose ``execute`` prepares the statement (PostgreSQL
+    only). Placeholders ``%s``/``%(name)s`` bound on the server: the statement's types must be
+    clear from context (columns, casts). A rollback on the connection forgets its prepared
+    statements (psycopg), so the next executions prepare again."""
+    if connection.vendor != "postgresql":
+        raise RuntimeError("prepared_cursor is for PostgreSQL")
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _ONLY_WHEN_ASKED
+    # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
+    with connection._prepare_cursor(_preparing_cursor_class()(raw)) as cursor:  # type: ignore[attr-defined]
+        yield cursor
+
+
+@cache
+def _preparing_cursor_class() -> type:
+    # Defined only under psycopg 3 (django-stubs don't know it); the project requires psycopg 3.
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
+
+    class PreparingCursor(ServerBindingCursor):  # type: ignore[misc,valid-type]
+        def execute(self, query: Any, params: Any = None, *, prepare: bool | None = True,
+                    binary: bool | None = None) -> Any:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+    return PreparingCursor
