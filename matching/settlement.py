@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 GROUP = "settlement"
 LEASE_SECONDS = 10
 
+_ZERO = Decimal(0)
 _DONE_STATUS = {"filled": OrderStatus.FILLED}
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
@@ -98,6 +99,10 @@ class _Batch:
     touched: set[int] = field(default_factory=set)
     triggered: list[int] = field(default_factory=list)
     house_account_id: int | None = None  # set when the batch has feed (house) fills
+    quote_quantum: Decimal = field(init=False)  # the quote asset's smallest unit
+
+    def __post_init__(self) -> None:
+        self.quote_quantum = Decimal(1).scaleb(-self.pair.quote.decimals)
 
 
 def _event_order_ids(events: Sequence[ev.Event]) -> set[int]:
@@ -115,12 +120,12 @@ def _moment(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
 
 
-def _fee(amount: Decimal, rate: Decimal, places: int) -> Decimal:
-    return (amount * rate).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+def _fee(amount: Decimal, rate: Decimal, quantum: Decimal) -> Decimal:
+    return (amount * rate).quantize(quantum, rounding=ROUND_DOWN)
 
 
 def _legs(*legs: Leg) -> list[Leg]:
-    return [leg for leg in legs if leg.amount != 0]
+    return [leg for leg in legs if leg.amount]  # a zero fee or a house side moves nothing
 
 
 def _release(batch: _Batch, order: Order) -> None:
@@ -151,16 +156,17 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
     price = event.price * pair.tick_size
     quantity = event.quantity * pair.lot_size
     quote = price * quantity
-    places = pair.quote.decimals
-    if quote != quote.quantize(Decimal(1).scaleb(-places)):
+    quantum = batch.quote_quantum
+    if quote != quote.quantize(quantum):
         raise ValueError(f"{pair.symbol}: fill {event.seq} quote {quote} is finer than "
-                         f"{pair.quote.symbol}'s {places} decimals (tick x lot off grid)")
+                         f"{pair.quote.symbol}'s {pair.quote.decimals} decimals "
+                         "(tick x lot off grid)")
     buyer, seller = (taker, maker) if event.taker_side == Side.BUY else (maker, taker)
     buyer_rate = pair.taker_fee if buyer is taker else pair.maker_fee
     seller_rate = pair.taker_fee if seller is taker else pair.maker_fee
     # The house (None) pays no fee and trades from its available balance, having no hold.
-    buyer_fee = _fee(quote, buyer_rate, places) if buyer is not None else Decimal(0)
-    seller_fee = _fee(quote, seller_rate, places) if seller is not None else Decimal(0)
+    buyer_fee = _fee(quote, buyer_rate, quantum) if buyer is not None else _ZERO
+    seller_fee = _fee(quote, seller_rate, quantum) if seller is not None else _ZERO
     buyer_account, buyer_bucket = _fill_account(batch, buyer)
     seller_account, seller_bucket = _fill_account(batch, seller)
     batch.postings.append(Posting(
