@@ -33,9 +33,14 @@ def test_a_statement_is_prepared_once_and_reused() -> None:
 
 
 def test_queries_are_logged_like_any_other(django_assert_num_queries) -> None:
-    with django_assert_num_queries(1), prepared_cursor() as cursor:
+    # given a statement already prepared
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT %(a)s::int * %(a)s::int", {"a": 6})
+    # when it runs again (as a prepared statement) / then it is counted and its text logged
+    with django_assert_num_queries(1) as captured, prepared_cursor() as cursor:
         cursor.execute("SELECT %(a)s::int * %(a)s::int", {"a": 7})
         assert cursor.fetchone() == (49,)
+    assert "SELECT $1::int * $1::int" in captured.captured_queries[0]["sql"]
 
 
 def test_database_errors_are_djangos() -> None:
