@@ -256,6 +256,39 @@ def _apply(batch: _Batch, event: ev.Event) -> None:
         order.cancel_reason = event.reason
 
 
+def _orders_lock(pair: TradingPair, order_ids: set[int]) -> dict[int, Order]:
+    """SELECT ... FOR UPDATE the orders a batch names, in primary-key order (caller holds the
+    market's cursor row lock), each with ``pair`` set to the batch's (no query per order).
+    Raises ValueError if PostgreSQL lacks any of them.
+
+    On PostgreSQL the ids go as one array and the rows become ``Order`` instances through
+    ``from_db`` (what the ORM does, without compiling an IN list of a thousand placeholders
+    and quoting them on the client: that cost 40 us an order)."""
+    set_pair = Order._meta.get_field("pair").set_cached_value  # type: ignore[union-attr]
+    if connection.vendor != "postgresql":
+        orders = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=order_ids)
+                  .order_by("pk")}
+    else:
+        fields = Order._meta.concrete_fields
+        with array_cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(f.column for f in fields)} FROM orders_order"  # noqa: S608 - model columns
+                " WHERE id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE", [sorted(order_ids)])
+            rows = cursor.fetchall()
+        names = [f.attname for f in fields]
+        orders = {}
+        for row in rows:
+            order = Order.from_db(connection.alias, names, row)
+            orders[order.pk] = order
+    for order in orders.values():
+        set_pair(order, pair)
+    missing = order_ids - orders.keys()
+    if missing:
+        # Orders the engine has but PostgreSQL does not: never settle money for them.
+        raise ValueError(f"{pair.symbol}: events name unknown orders {sorted(missing)[:5]}")
+    return orders
+
+
 def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOutcome:
     """Apply ``events`` (one market's, in stream order) exactly once. Owns the transaction.
 
@@ -275,15 +308,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
                 raise SettlementGap(f"{pair.symbol}: expected seq {expected}, got {event.seq}")
             expected += 1
 
-        order_ids = _event_order_ids(todo)
-        orders = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=order_ids)
-                  .order_by("pk")}
-        for order in orders.values():
-            order.pair = pair  # the batch's pair (with its assets), not a query per order
-        missing = order_ids - orders.keys()
-        if missing:
-            # Orders the engine has but PostgreSQL does not: never settle money for them.
-            raise ValueError(f"{pair.symbol}: events name unknown orders {sorted(missing)[:5]}")
+        orders = _orders_lock(pair, _event_order_ids(todo))
         # Every user with an order has an account: order_place created it with the hold.
         account_ids = dict(Account.objects.filter(user_id__in={o.user_id for o in orders.values()})
                            .values_list("user_id", "id"))
