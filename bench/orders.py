@@ -478,6 +478,7 @@ class DrainResult:
     complete: bool = False
     settle_cpu_s: float = 0.0
     postgres_cpu_s: float = 0.0
+    machine_busy_s: float = 0.0  # CPU-seconds of every process on the machine
 
     @property
     def fills_per_s(self) -> float:
@@ -536,6 +537,7 @@ def drain(settle: SettleProcs, leases: list, timeout_s: float = 600.0) -> DrainR
     backlog, fills0, _ = settlement_state()
     cpu0 = settle.cpu_seconds()
     pg0 = postgres_cpu_seconds()
+    busy0, _ = machine_busy_snapshot()
     client = redis_client()
     started = time.perf_counter()
     for lease in leases:
@@ -555,6 +557,7 @@ def drain(settle: SettleProcs, leases: list, timeout_s: float = 600.0) -> DrainR
     result.fills = settlement_state()[1] - fills0
     result.settle_cpu_s = settle.cpu_seconds() - cpu0
     result.postgres_cpu_s = postgres_cpu_seconds() - pg0
+    result.machine_busy_s = machine_busy_snapshot()[0] - busy0
     return result
 
 
@@ -787,8 +790,12 @@ def main() -> None:
               f"{drained.fills_per_s:,.0f} fills/s, {drained.events_per_s:,.0f} events/s, "
               f"settle CPU {1000 * drained.settle_cpu_s / max(1, drained.fills):.2f} ms/fill "
               f"({args.settle_processes} processes), PostgreSQL CPU "
-              f"{1000 * drained.postgres_cpu_s / max(1, drained.fills):.2f} ms/fill"
-              + ("" if drained.complete else " (NOT complete)"), flush=True)
+              f"{1000 * drained.postgres_cpu_s / max(1, drained.fills):.2f} ms/fill; machine "
+              f"busy {drained.machine_busy_s:.2f} CPU-s of "
+              f"{(os.cpu_count() or 1) * drained.seconds:.2f}, "
+              f"{drained.machine_busy_s - drained.settle_cpu_s - drained.postgres_cpu_s:.2f} "
+              f"outside settle + PostgreSQL" + ("" if drained.complete else " (NOT complete)"),
+              flush=True)
 
         placements = [r for r in results if r.path == ORDERS_PATH]
         best = max(placements, key=lambda r: r.rate)
@@ -836,7 +843,9 @@ def main() -> None:
         f"{args.settle_processes} settle process{'es' if args.settle_processes > 1 else ''}) | "
         f"{fmt(drained.fills_per_s, 0)} ({fmt(drained.events_per_s, 0)} events/s; CPU per "
         f"fill: settle {fmt(1000 * drained.settle_cpu_s / max(1, drained.fills), 2)} ms, "
-        f"PostgreSQL {fmt(1000 * drained.postgres_cpu_s / max(1, drained.fills), 2)} ms) | "
+        f"PostgreSQL {fmt(1000 * drained.postgres_cpu_s / max(1, drained.fills), 2)} ms; "
+        f"{fmt(drained.machine_busy_s - drained.settle_cpu_s - drained.postgres_cpu_s, 2)} "
+        f"CPU-s of {fmt(drained.machine_busy_s, 2)} busy went to other processes) | "
         f">= 3,000 {'met' if drained.fills_per_s >= 3000 else 'MISSED'} |",
     ]
     if live:
