@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from markets.models import TradingPair
-from markets.pair_locks import pair_lock_for_order
+from markets.pair_cache import PAIR_GUARD_SQL, pair_for_order, pair_guard_params
 from markets.selectors import pair_get
 from markets.services import pair_assert_accepts_orders
 from matching.engine import EngineOrder, EngineStateMissing, StpMode
@@ -51,11 +52,19 @@ from orders.models import (
     TimeInForce,
 )
 from orders.selectors import last_trade_price
-from tradehive.errors import InvalidInput
+from tradehive.errors import Conflict, DomainError, InvalidInput
 from tradehive.money import decimal_places
 from tradehive.prepared_sql import prepared_cursor
+from wallets.errors import InsufficientFunds
 from wallets.models import Asset, Bucket, JournalTransaction
-from wallets.services import Leg, Posting, ledger_post, wallet_account_id_get
+from wallets.services import (
+    BucketMove,
+    Posting,
+    bucket_move_params,
+    bucket_move_sql,
+    ledger_post,
+    wallet_account_id_get,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -257,20 +266,25 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
                 client_order_id: str | None = None, stp_mode: str | None = None) -> Order:
     """Place an order: validate, hold its funds, insert it with an outbox row, submit after commit.
 
-    One transaction: the market is read share-locked (``pair_lock_for_order``: a halt commits
-    before the read and refuses the order, or waits for it), the request is checked against it,
-    the order and its outbox row are inserted and ``ledger_post`` moves the hold (Balance row
-    lock). On PostgreSQL that is 7 queries with BEGIN and COMMIT (+1 with a
-    ``client_order_id``).
+    The request is checked against the market's terms as ``pair_for_order`` keeps them in
+    process; then one statement (``_order_write``) re-checks the market under a share lock,
+    moves the hold and inserts the order, its outbox row and the hold's journal, all or nothing.
+    If the market changed meanwhile (halted, new terms) nothing is written and placement starts
+    over from a fresh read, so a halted market refuses the order (``MarketHalted``, 423); a
+    request refused on cached terms is decided again on a fresh read before the error goes
+    out. On
+    PostgreSQL a placed order is that one statement once its market is cached (+1 query with a
+    ``client_order_id``, +1 for the market's first order in the process).
 
     Idempotent by ``client_order_id``: the same id with the same parameters returns the existing
     order; with other parameters ``DuplicateClientOrderId`` (409). Raises ``UnknownMarket``,
     ``MarketHalted`` (423), ``InvalidInput`` and friends, ``InsufficientFunds``. The returned
     order is ``pending`` (or ``untriggered``) with its pair and assets loaded: settlement moves
     it on as the engine reports."""
-    try:
-        with transaction.atomic():
-            pair = pair_lock_for_order(symbol=symbol)
+    fresh = False
+    for _ in range(_PLACE_ATTEMPTS):
+        pair = pair_for_order(symbol=symbol, fresh=fresh)
+        try:
             pair_assert_accepts_orders(pair=pair)
             terms = order_terms_check(
                 pair=pair, side=side, type=type, quantity=quantity, quote_amount=quote_amount,
@@ -280,26 +294,32 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
                 existing = _order_by_client_id(user=user, client_order_id=client_order_id)
                 if existing is not None:
                     return _same_or_conflict(existing, pair, terms)
-            order = _order_insert(user=user, pair=pair, terms=terms,
-                                  client_order_id=client_order_id)
-            account_id, asset_id = wallet_account_id_get(user=user), terms.hold_asset.pk
-            ledger_post(postings=[Posting(
-                kind=JournalTransaction.Kind.HOLD, reference=f"order:{order.pk}",
-                legs=[Leg(account_id, asset_id, Bucket.AVAILABLE, -terms.hold_amount),
-                      Leg(account_id, asset_id, Bucket.LOCKED, terms.hold_amount)],
-            )])
+        except DomainError:
+            if fresh:
+                raise
+            fresh = True  # refused on cached terms: decide on the market as it is now
+            continue
+        try:
+            order = _order_write(user=user, pair=pair, terms=terms,
+                                 client_order_id=client_order_id)
+        except IntegrityError:
+            if client_order_id is None:
+                raise
+            # A concurrent request with the same client_order_id won the insert.
+            existing = _order_by_client_id(user=user, client_order_id=client_order_id)
+            if existing is None:
+                raise
+            return _same_or_conflict(existing, pair, terms)
+        if order is not None:
             transaction.on_commit(partial(order_submit, order_id=order.pk, order=order,
                                           engine_price=terms.engine_price))
             return order
-    except IntegrityError:
-        if client_order_id is None:
-            raise
-        # A concurrent request with the same client_order_id won the insert (the unique
-        # constraint fails the INSERT, so ``pair`` and ``terms`` are this request's).
-        existing = _order_by_client_id(user=user, client_order_id=client_order_id)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, pair, terms)
+        fresh = True  # the market changed since it was read: read it again
+    raise Conflict("The market changed while the order was placed; try again.")
+
+
+# Each attempt after the first follows a change of the market between its read and the write.
+_PLACE_ATTEMPTS = 3
 
 
 def _order_by_client_id(*, user: User, client_order_id: str) -> Order | None:
@@ -313,10 +333,21 @@ def _same_or_conflict(existing: Order, pair: TradingPair, terms: OrderTerms) -> 
     raise DuplicateClientOrderId(fields={"client_order_id": ["Already used."]})
 
 
-def _order_insert(*, user: User, pair: TradingPair, terms: OrderTerms,
-                  client_order_id: str | None) -> Order:
-    """Insert the order and its outbox row (one statement on PostgreSQL). Caller owns the
-    transaction. Returns the order with ``pair`` (and its assets) attached."""
+def _order_write(*, user: User, pair: TradingPair, terms: OrderTerms,
+                 client_order_id: str | None) -> Order | None:
+    """Write a checked order: its hold, the order and its outbox row, all or nothing. Returns
+    the order (``pair`` and its assets attached), or None when ``pair`` no longer holds (the
+    market was halted or its terms changed: nothing was written). ``InsufficientFunds`` when
+    the hold cannot be taken.
+
+    On PostgreSQL one statement, in its own transaction or, inside the caller's, a savepoint
+    (so a failed insert leaves the caller's transaction usable):
+    - ``pair_guard`` (``markets.pair_cache``) re-reads the market, share-locked;
+    - ``moved``/``move_journal``/``move_entries`` are the ledger's one-balance move
+      (``wallets.services.bucket_move_sql``, the SQL ``ledger_post`` runs for a hold): the
+      Balance row's locked UPDATE with the funds check, then the hold's journal and entries;
+    - the order and its outbox row are inserted from the moved row, so without the hold there
+      is no order, and the journal's reference (``order:<id>``) comes from the inserted order."""
     order = Order(
         user=user, pair=pair, client_order_id=client_order_id, side=terms.side, type=terms.type,
         time_in_force=terms.time_in_force, post_only=terms.post_only, price=terms.price,
@@ -324,38 +355,66 @@ def _order_insert(*, user: User, pair: TradingPair, terms: OrderTerms,
         held=terms.hold_amount, hold_remaining=terms.hold_amount, stp_mode=terms.stp_mode,
         status=OrderStatus.PENDING,
     )
+    hold = BucketMove(asset_id=terms.hold_asset.pk, amount=terms.hold_amount,
+                      from_bucket=Bucket.AVAILABLE, kind=JournalTransaction.Kind.HOLD)
     if connection.vendor != "postgresql":
-        order.save(force_insert=True)
-        OrderOutbox.objects.create(order=order)
-        return order
-    sql, fields = _order_insert_statement()
-    # What Django's insert does per field (auto_now stamps, value adaptation), without
-    # compiling the statement each time.
-    values = [field.get_db_prep_save(field.pre_save(order, True), connection)
-              for field in fields]
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*values, order.created_at])
-        order.pk = cursor.fetchone()[0]
+        return _order_write_portable(order, hold)
+    sql, fields = _order_write_statement()
+    now = timezone.now()
+    order.created_at = order.updated_at = now
+    params = {f"order_{field.attname}": getattr(order, field.attname) for field in fields}
+    params.update(pair_guard_params(pair), **bucket_move_params(hold, now=now),
+                  user=user.pk, outbox_now=now)
+    with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
+          prepared_cursor() as cursor):
+        cursor.execute(sql, params)
+        order_id, guard_passed = cursor.fetchone()
+    if order_id is None:
+        if not guard_passed:
+            return None
+        raise InsufficientFunds(f"Insufficient available funds for an order of {pair.symbol}.")
+    order.pk = order_id
     order._state.adding = False
     order._state.db = connection.alias
     return order
 
 
+def _order_write_portable(order: Order, hold: BucketMove) -> Order:
+    # Databases other than PostgreSQL (SQLite in development): the same rows through the ORM
+    # and ledger_post, in one transaction (SQLite serializes writers; pair_for_order read the
+    # market from the database).
+    with transaction.atomic():
+        order.save(force_insert=True)
+        OrderOutbox.objects.create(order=order)
+        ledger_post(postings=[Posting(kind=hold.kind, reference=f"order:{order.pk}",
+                                      legs=hold.legs(wallet_account_id_get(user=order.user)))])
+    return order
+
+
 @cache
-def _order_insert_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[type-arg]
-    """INSERT of every concrete column of ``Order`` (so a new column needs no change here) and of
-    the outbox row in a data-modifying CTE: one round trip. Built once per process."""
+def _order_write_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[type-arg]
+    """The statement of ``_order_write``, built once per process. The order's columns are every
+    concrete column of ``Order`` (a new column needs no change here), each value cast to its
+    column's type (the statement is prepared: parameter types must not depend on NULLs)."""
     fields = tuple(field for field in Order._meta.concrete_fields if not field.primary_key)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    values = ", ".join(f"CAST(%(order_{field.attname})s AS {field.db_type(connection)})"
+                       for field in fields)
+    moved, journal = bucket_move_sql(
+        account="(SELECT id FROM wallets_account WHERE user_id = %(user)s)",
+        condition="EXISTS (SELECT 1 FROM pair_guard)",
+        reference="'order:' || (SELECT id FROM placed)")
     order_table, outbox_table = quote(Order._meta.db_table), quote(OrderOutbox._meta.db_table)
-    # Table and column names come from the models, never from input.
+    # Table and column names come from the models, the rest is constant: nothing from input.
     sql = (
-        f"WITH o AS (INSERT INTO {order_table} ({columns}) VALUES ({placeholders}) RETURNING id),"  # noqa: S608
-        f" b AS (INSERT INTO {outbox_table} (order_id, created_at, attempts)"
-        " SELECT id, %s, 0 FROM o)"
-        " SELECT id FROM o")
+        f"WITH {PAIR_GUARD_SQL}, {moved},"  # noqa: S608
+        f" placed AS (INSERT INTO {order_table} ({columns}) SELECT {values} FROM moved"
+        " RETURNING id),"
+        f" outbox AS (INSERT INTO {outbox_table} (order_id, created_at, attempts)"
+        " SELECT id, %(outbox_now)s, 0 FROM placed),"
+        f" {journal}"
+        " SELECT (SELECT id FROM placed), EXISTS (SELECT 1 FROM pair_guard)")
     return sql, fields
 
 

@@ -55,7 +55,7 @@ def _preparing_cursor_class() -> type:
         def execute(self, query: Any, params: Any = None, *, prepare: bool | None = True,
                     binary: bool | None = None) -> Any:
             result = super().execute(query, params, prepare=prepare, binary=binary)
-            if self._query is None and connection.queries_logged:
+            if self._query is None and connection.queries_logged:  # type: ignore[has-type]
                 # psycopg records the statement only when it sends its text, not when it runs
                 # a prepared one; Django's query log (DEBUG, tests) reads it from there.
                 self._query = self._convert_query(query, params)

@@ -326,59 +326,109 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
     return journals
 
 
-# One posting between the two buckets of one balance (a hold or a release) in one statement:
-# the UPDATE locks the row and applies both legs only if neither bucket goes below zero (the
-# WHERE is re-checked on the latest row version after a lock wait, so concurrent holds cannot
-# both pass) and the amount fits the asset's decimals; the journal and its entries are inserted
-# only when it did. balance_after of each leg is its bucket's new value (one leg per bucket).
-_ONE_BALANCE_POST_SQL = """
-WITH b AS (
+# --- one-balance postings in one statement -----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BucketMove:
+    """A posting between the two buckets of one balance: ``amount`` out of ``from_bucket`` into
+    the other one (``available`` -> ``locked`` is a hold, the reverse a release). Its legs, in
+    this order: ``from_bucket`` -amount, the other bucket +amount."""
+
+    asset_id: int
+    amount: Decimal
+    from_bucket: str
+    kind: str
+    memo: str = ""
+
+    def legs(self, account_id: int) -> list[Leg]:
+        to_bucket = Bucket.LOCKED if self.from_bucket == Bucket.AVAILABLE else Bucket.AVAILABLE
+        return [Leg(account_id, self.asset_id, self.from_bucket, -self.amount),
+                Leg(account_id, self.asset_id, to_bucket, self.amount)]
+
+
+def bucket_move_sql(*, account: str, reference: str, condition: str = "TRUE") -> tuple[str, str]:
+    """A ``BucketMove`` as two parts of a WITH list, for one statement that writes it (one row
+    lock, so no lock order to keep):
+
+    - ``moved``: the UPDATE of the balance of (``account``, asset), applied only if ``condition``
+      holds, the source bucket covers the amount (unless the account may go negative: the WHERE
+      is re-checked on the latest row version after a lock wait, so two moves never both spend
+      the same funds) and the amount fits the asset's decimals; it returns the row's account,
+      available and locked;
+    - ``move_journal``, ``move_entries``: the journal and its two entries (balance_after is each
+      bucket's new value, one leg per bucket), written only if ``moved`` returned a row.
+
+    ``account`` and ``reference`` are SQL expressions (``%(account)s``, a subquery, ``'order:' ||
+    ...``) and ``condition`` a boolean one, over CTEs the caller defines before ``moved``; the
+    named parameters are ``bucket_move_params``'. Used by ``ledger_post`` (one such posting) and
+    by order placement, which writes the order in the same statement (``orders.services``)."""
+    moved = f"""moved AS (
     UPDATE wallets_balance
-    SET available = available + %(available)s, locked = locked + %(locked)s
-    WHERE account_id = %(account)s AND asset_id = %(asset)s
-      AND (may_go_negative OR (available + %(available)s >= 0 AND locked + %(locked)s >= 0))
-      AND EXISTS (SELECT 1 FROM wallets_asset a WHERE a.id = %(asset)s AND a.decimals >= %(places)s)
-    RETURNING available, locked
-), j AS (
+    SET available = available + %(move_available)s, locked = locked + %(move_locked)s
+    WHERE account_id = {account} AND asset_id = %(move_asset)s AND ({condition})
+      AND (may_go_negative OR (available + %(move_available)s >= 0
+                               AND locked + %(move_locked)s >= 0))
+      AND EXISTS (SELECT 1 FROM wallets_asset a
+                  WHERE a.id = %(move_asset)s AND a.decimals >= %(move_places)s)
+    RETURNING account_id, available, locked
+)"""  # noqa: S608 - the interpolated SQL is the callers' code, never input
+    journal = f"""move_journal AS (
     INSERT INTO wallets_journaltransaction (kind, reference, memo, created_at)
-    SELECT %(kind)s, %(reference)s, %(memo)s, %(now)s FROM b
+    SELECT %(move_kind)s, {reference}, %(move_memo)s, %(move_now)s FROM moved
     RETURNING id
-), e AS (
+), move_entries AS (
     INSERT INTO wallets_ledgerentry
         (journal_id, account_id, asset_id, bucket, amount, balance_after)
-    SELECT j.id, %(account)s, %(asset)s, leg.bucket, leg.amount,
-           CASE leg.bucket WHEN 'available' THEN b.available ELSE b.locked END
-    FROM j, b, (VALUES (1, %(bucket1)s, %(amount1)s::numeric),
-                       (2, %(bucket2)s, %(amount2)s::numeric)) AS leg(n, bucket, amount)
+    SELECT move_journal.id, moved.account_id, %(move_asset)s, leg.bucket, leg.amount,
+           CASE leg.bucket WHEN 'available' THEN moved.available ELSE moved.locked END
+    FROM move_journal, moved,
+         (VALUES (1, %(move_from)s, -%(move_amount)s::numeric),
+                 (2, %(move_to)s, %(move_amount)s::numeric)) AS leg(n, bucket, amount)
     ORDER BY leg.n
-)
-SELECT id FROM j
-"""
+)"""  # noqa: S608 - the interpolated SQL is the callers' code, never input
+    return moved, journal
+
+
+def bucket_move_params(move: BucketMove, *, now: datetime) -> dict[str, object]:
+    """The named parameters of ``bucket_move_sql`` for ``move`` written at ``now``."""
+    hold = move.from_bucket == Bucket.AVAILABLE
+    return {
+        "move_asset": move.asset_id, "move_amount": move.amount,
+        "move_available": -move.amount if hold else move.amount,
+        "move_locked": move.amount if hold else -move.amount,
+        "move_from": move.from_bucket, "move_to": Bucket.LOCKED if hold else Bucket.AVAILABLE,
+        "move_places": decimal_places(move.amount), "move_kind": move.kind,
+        "move_memo": move.memo, "move_now": now,
+    }
+
+
+def _one_balance_post_sql() -> str:
+    moved, journal = bucket_move_sql(account="%(account)s", reference="%(reference)s")
+    return f"WITH {moved}, {journal} SELECT id FROM move_journal"  # noqa: S608 - constant parts
+
+
+_ONE_BALANCE_POST_SQL = _one_balance_post_sql()
 
 
 def _one_balance_post_pg(posting: Posting) -> JournalTransaction | None:
-    """``ledger_post`` of one checked posting whose two legs move an amount between the
-    ``available`` and ``locked`` buckets of one balance, in one statement (one row lock: no lock
-    order to keep). None when the posting has another shape or the statement changed nothing
-    (no Balance row yet, too few funds, too many decimals): the general path then creates the
-    row, or raises with the usual error, in the same transaction."""
+    """``ledger_post`` of one checked posting that is a ``BucketMove`` (two legs moving an
+    amount between the buckets of one balance), in one statement. None when the posting has
+    another shape or the statement changed nothing (no Balance row yet, too few funds, too many
+    decimals): the general path then creates the row, or raises with the usual error, in the
+    same transaction."""
     if len(posting.legs) != 2:
         return None
     first, second = posting.legs
     if ((first.account_id, first.asset_id) != (second.account_id, second.asset_id)
-            or first.bucket == second.bucket):
+            or first.bucket == second.bucket or first.amount >= 0):
         return None
-    by_bucket = {first.bucket: first.amount, second.bucket: second.amount}
+    move = BucketMove(asset_id=first.asset_id, amount=-first.amount, from_bucket=first.bucket,
+                      kind=posting.kind, memo=posting.memo)
     now = timezone.now()
     with prepared_cursor() as cursor:
         cursor.execute(_ONE_BALANCE_POST_SQL, {
-            "account": first.account_id, "asset": first.asset_id,
-            "available": by_bucket[Bucket.AVAILABLE], "locked": by_bucket[Bucket.LOCKED],
-            "places": decimal_places(first.amount), "kind": posting.kind,
-            "reference": posting.reference, "memo": posting.memo, "now": now,
-            "bucket1": first.bucket, "amount1": first.amount,
-            "bucket2": second.bucket, "amount2": second.amount,
-        })
+            **bucket_move_params(move, now=now), "account": first.account_id,
+            "reference": posting.reference})
         row = cursor.fetchone()
     if row is None:
         return None
