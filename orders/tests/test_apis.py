@@ -253,3 +253,16 @@ def test_a_placed_order_answers_201_with_the_order_object(lpj_krw, make_user) ->
         "price", "stop_price", "quantity", "quote_amount", "filled_quantity", "filled_quote",
         "average_price", "fee_paid", "status", "cancel_reason", "created_at", "updated_at"}
     assert response.json()["status"] == "pending"
+
+
+@pytest.mark.django_db
+def test_placing_through_the_api_is_one_statement_once_the_market_is_cached(
+        lpj_krw, make_user, django_assert_num_queries) -> None:
+    # given a client (authenticated without a query) whose market this process has read
+    client = client_for(make_user(KRW="10000"))
+    assert client.post(URL, limit(), format="json").status_code == 201
+    # when / then: the order's one statement in the test's savepoint, no re-read for the answer
+    with django_assert_num_queries(3):
+        response = client.post(URL, limit(price="999"), format="json")
+    assert response.status_code == 201
+    assert response.json()["price"] == "999"
