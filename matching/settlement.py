@@ -54,6 +54,13 @@ GROUP = "settlement"
 LEASE_SECONDS = 10
 
 _ZERO = Decimal(0)
+# Enum members as plain constants: the per-fill code reads them thousands of times a second.
+_TRADE = JournalTransaction.Kind.TRADE.value
+_BUY = Side.BUY.value
+_MAKER, _TAKER = Fill.Liquidity.MAKER.value, Fill.Liquidity.TAKER.value
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED.value
+_NOT_YET_TRADED = frozenset({OrderStatus.PENDING.value, OrderStatus.OPEN.value,
+                             OrderStatus.UNTRIGGERED.value})
 _DONE_STATUS = {"filled": OrderStatus.FILLED}
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
@@ -161,7 +168,7 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
         raise ValueError(f"{pair.symbol}: fill {event.seq} quote {quote} is finer than "
                          f"{pair.quote.symbol}'s {pair.quote.decimals} decimals "
                          "(tick x lot off grid)")
-    buyer, seller = (taker, maker) if event.taker_side == Side.BUY else (maker, taker)
+    buyer, seller = (taker, maker) if event.taker_side == _BUY else (maker, taker)
     buyer_rate = pair.taker_fee if buyer is taker else pair.maker_fee
     seller_rate = pair.taker_fee if seller is taker else pair.maker_fee
     # The house (None) pays no fee and trades from its available balance, having no hold.
@@ -170,7 +177,7 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
     buyer_account, buyer_bucket = _fill_account(batch, buyer)
     seller_account, seller_bucket = _fill_account(batch, seller)
     batch.postings.append(Posting(
-        kind=JournalTransaction.Kind.TRADE, reference=f"trade:{pair.symbol}:{event.seq}",
+        kind=_TRADE, reference=f"trade:{pair.symbol}:{event.seq}",
         legs=_legs(
             Leg(seller_account, pair.base_id, seller_bucket, -quantity),
             Leg(buyer_account, pair.base_id, "available", quantity),
@@ -189,24 +196,22 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
         order.hold_remaining -= consumed
         if order.hold_remaining < 0:
             raise ValueError(f"order {order.pk} consumed more than it held (fill {event.seq})")
-        if order.status in (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.UNTRIGGERED):
-            order.status = OrderStatus.PARTIALLY_FILLED
-        batch.touched.add(order.pk)
+        if order.status in _NOT_YET_TRADED:
+            order.status = _PARTIALLY_FILLED
+        batch.touched.add(order.id)
     created = _moment(event.ts_ms)
-    for order, fee, liquidity in ((maker, buyer_fee if maker is buyer else seller_fee,
-                                   Fill.Liquidity.MAKER),
-                                  (taker, buyer_fee if taker is buyer else seller_fee,
-                                   Fill.Liquidity.TAKER)):
+    for order, fee, liquidity in ((maker, buyer_fee if maker is buyer else seller_fee, _MAKER),
+                                  (taker, buyer_fee if taker is buyer else seller_fee, _TAKER)):
         if order is None:
             continue
         batch.fills.append(SettledFill(
-            order.pk, order.user_id, pair, event.seq, order.side, price, quantity, quote, fee,
+            order.id, order.user_id, pair, event.seq, order.side, price, quantity, quote, fee,
             pair.quote, liquidity, created))
     batch.trades.append(TradeInput(
         sequence=event.seq, price=price, quantity=quantity, taker_side=event.taker_side,
         created_at=created, quote_quantity=quote,
-        maker_order_id=maker.pk if maker is not None else None,
-        taker_order_id=taker.pk if taker is not None else None,
+        maker_order_id=maker.id if maker is not None else None,
+        taker_order_id=taker.id if taker is not None else None,
     ))
 
 
