@@ -20,15 +20,22 @@ def array_cursor() -> Iterator[Any]:
     """A cursor of the default connection that binds parameters on the server (PostgreSQL
     only). Django's cursor wrapper is kept: query logging, execute wrappers, error translation
     (``IntegrityError`` etc.). Placeholders: ``%b`` (binary) or ``%s``, with explicit casts."""
-    # Defined only under psycopg 3 (django-stubs don't know it); the project requires psycopg 3.
+    # Defined only under psycopg 3 (django-stubs don't know them); the project requires it.
     from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        TIMESTAMPTZ_OID,
         ServerBindingCursor,
     )
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
 
     if connection.vendor != "postgresql":
         raise RuntimeError("array_cursor is for PostgreSQL column-array statements")
     connection.ensure_connection()
-    # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
     raw = ServerBindingCursor(connection.connection)
+    # As Django's create_cursor: timestamps load in the connection's time zone.
+    tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != tzloader.timezone:
+        register_tzloader(connection.timezone, raw)
+    # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
     with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor

@@ -8,11 +8,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from markets.errors import MarketHalted
 from markets.models import Trade
 from markets.services import pair_set_status
-from matching.settlement import settle_market
+from matching.settlement import _orders_lock, settle_market
 from orders.errors import DuplicateClientOrderId, OrderNotFound, OrderNotOpen, StopWouldTrigger
 from orders.models import Fill, Order, OrderOutbox
 from orders.payloads import fill_payload
@@ -310,3 +311,19 @@ def test_a_settled_batch_reports_its_fill_rows_as_stored(lpj_krw, make_user) -> 
     assert sorted(f.pk for f in outcome.batch.fills) == sorted(stored)
     for fill in outcome.batch.fills:
         assert fill_payload(fill) == fill_payload(stored[fill.pk])
+
+
+def test_settlement_loads_orders_exactly_as_the_orm_does(lpj_krw, make_user) -> None:
+    # given two orders of the market
+    ask = place(make_user(LPJ="5"), "sell", "5", "1000")
+    bid = place(make_user(KRW="10000"), "buy", "2", "990")
+    # when settlement locks them (one array query, rows through from_db)
+    with transaction.atomic():
+        locked = _orders_lock(lpj_krw, {ask.pk, bid.pk})
+    # then every field is what the ORM reads, times included (aware, same instant)
+    for order in (ask, bid):
+        stored = Order.objects.get(pk=order.pk)
+        assert [getattr(locked[order.pk], f.attname) for f in Order._meta.concrete_fields] == [
+            getattr(stored, f.attname) for f in Order._meta.concrete_fields]
+        assert locked[order.pk].created_at.utcoffset() is not None
+        assert locked[order.pk].pair is lpj_krw
