@@ -272,9 +272,8 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
     If the market changed meanwhile (halted, new terms) nothing is written and placement starts
     over from a fresh read, so a halted market refuses the order (``MarketHalted``, 423); a
     request refused on cached terms is decided again on a fresh read before the error goes
-    out. On
-    PostgreSQL a placed order is that one statement once its market is cached (+1 query with a
-    ``client_order_id``, +1 for the market's first order in the process).
+    out. On PostgreSQL a placed order is that one statement once its market is cached (+1
+    query with a ``client_order_id``, +1 for the market's first order in the process).
 
     Idempotent by ``client_order_id``: the same id with the same parameters returns the existing
     order; with other parameters ``DuplicateClientOrderId`` (409). Raises ``UnknownMarket``,
