@@ -297,7 +297,7 @@ def test_the_browser_login_form_works_over_tls_with_secure_cookies(proxy: Stack)
             headers={"Referer": f"{proxy.https}/accounts/login/"})
         profile = client.get("/accounts/profile/")
     # then the CSRF check passed behind the proxy and the session works; cookies are Secure
-    assert answer.status_code == 302, (answer.status_code, re.findall(r"(?s)<main.*?</main>", answer.text)[:1])
+    assert answer.status_code == 302, re.findall(r"(?s)<main.*?</main>", answer.text)[:1]
     assert profile.status_code == 200
     assert "tls_browser" in profile.text
     cookies = page.headers.get_list("set-cookie") + answer.headers.get_list("set-cookie")
