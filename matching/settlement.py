@@ -91,6 +91,7 @@ class SettleOutcome:
     fills: int = 0
     last_price_ticks: int | None = None
     batch: SettledBatch | None = None
+    drained: bool = False  # the stream had nothing new or pending for this consumer
 
 
 @dataclass
@@ -455,7 +456,7 @@ def settle_market(*, pair: TradingPair, consumer: str, count: int = 1000,
             settlement_group_ensure(client, symbol)
             entries = _read(client, symbol, consumer, count)
         if not entries:
-            return SettleOutcome()
+            return SettleOutcome(drained=True)
         events = [event for _, fields in entries for event in ev.parse_entry(fields)]
         outcome = settle_events(pair=pair, events=events)
         client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])

@@ -8,7 +8,7 @@ import pytest
 
 from markets.models import Trade, TradingPair
 from markets.services import pair_create
-from matching.consumer import shard_pairs, shard_parse
+from matching.consumer import markets_due, shard_pairs, shard_parse
 from matching.keys import events_key
 from matching.models import MarketCursor
 from matching.settlement import GROUP, settlement_group_ensure
@@ -41,6 +41,21 @@ def test_shards_cover_every_market_exactly_once(count: int) -> None:
     taken = [pair.pk for share in shares for pair in share]
     assert sorted(taken) == [pair.pk for pair in pairs]
     assert shard_pairs(pairs, None) == pairs
+
+
+def test_only_markets_whose_engine_sequence_moved_are_read(redis_client) -> None:
+    # given two markets found drained at sequences 5 and 6, whose engines are now at 5 and 7,
+    # and a third never read
+    pairs = [TradingPair(pk=pk, symbol=symbol)
+             for pk, symbol in ((1, "AAA-KRW"), (2, "BBB-KRW"), (3, "CCC-KRW"))]
+    redis_client.set("seq:{AAA-KRW}", 5)
+    redis_client.set("seq:{BBB-KRW}", 7)
+    drained_at = {1: 5, 2: 6}
+    # when the loop asks which to read
+    due = markets_due(redis_client, pairs, drained_at, full_pass=False)
+    # then the quiet one is skipped; a full pass reads them all
+    assert [(pair.symbol, seq) for pair, seq in due] == [("BBB-KRW", 7), ("CCC-KRW", 0)]
+    assert len(markets_due(redis_client, pairs, drained_at, full_pass=True)) == 3
 
 
 @pytest.fixture
