@@ -43,6 +43,7 @@ from markets.models import TradingPair
 from markets.ticker import ticker_key, ticker_refresh, ticker_store_many, ticker_with_price
 from matching.engine import EngineStateMissing, FeedPass, PriceObservation
 from matching.keys import feed_lock_key, feed_stats_key, prices_key
+from matching.publish import publish_candles
 from matching.runtime import get_engine
 from matching.units import MAX_ENGINE_INT
 from tradehive.money import decimal_places
@@ -335,6 +336,7 @@ class CandleRollOutcome:
     markets: int = 0
     observations: int = 0
     rows: int = 0
+    pushed: int = 0  # candles messages sent to listened channels
     duration_us: int = 0
 
 
@@ -378,12 +380,18 @@ def feed_candles_roll(*, symbols: Sequence[str] | None = None,
                    .values_list("symbol", "pk"))
         rows: list[tuple[int, CandleDelta]] = []
         moved: dict[str, str] = {}
+        changed: dict[str, dict[str, datetime]] = {}
         for market, entries in zip(markets, windows, strict=True):
             if not entries or market.symbol not in ids:
                 continue
             observations = [(_text(entry_id), _window_price(fields, market.tick_size))
                             for entry_id, fields in entries]
-            rows += [(ids[market.symbol], d) for d in feed_candle_deltas(observations)]
+            deltas = feed_candle_deltas(observations)
+            rows += [(ids[market.symbol], d) for d in deltas]
+            since = changed.setdefault(market.symbol, {})
+            for delta in deltas:
+                if delta.interval not in since or delta.bucket < since[delta.interval]:
+                    since[delta.interval] = delta.bucket
             moved[market.symbol] = observations[-1][0]
             outcome.markets += 1
             outcome.observations += len(observations)
@@ -394,6 +402,9 @@ def feed_candles_roll(*, symbols: Sequence[str] | None = None,
             pipe.hset(feed_stats_key(symbol), CANDLES_CURSOR_FIELD, entry_id)
         pipe.hincrby(CANDLES_STATS_KEY, "runs", 1)
         pipe.execute()
+        # Live charts: the changed candles go to whoever watches them (feed markets' candles
+        # move with the window, not with trades, so settlement does not push them).
+        outcome.pushed = publish_candles(since_by_symbol=changed)
         outcome.duration_us = int((time.perf_counter() - started) * 1e6)
         _durations_record(client, CANDLES_DURATIONS_KEY, outcome.duration_us)
         return outcome

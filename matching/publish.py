@@ -248,24 +248,67 @@ def order_notifications(*, batch: SettledBatch) -> list[NotificationInput]:
     return items
 
 
-def _candle_messages(batch: SettledBatch, now_ms: int, listened: set[str]) -> list[Message]:
+def _candle_messages(*, pair: TradingPair, since: dict[str, datetime], now_ms: int,
+                     listened: set[str]) -> list[Message]:
+    """The candles of ``pair`` opening at or after ``since[interval]``, one message per listened
+    ``candles:SYM:interval`` channel."""
     from markets.apis import CandleOut
-    from markets.intervals import INTERVALS, bucket_start
     from realtime.selectors import candle_list_since
 
-    symbol = batch.pair.symbol
-    wanted = [i for i in INTERVALS if group_for(f"candles:{symbol}:{i}") in listened]
+    symbol = pair.symbol
+    wanted = {i: start for i, start in since.items()
+              if group_for(f"candles:{symbol}:{i}") in listened}
     if not wanted:
         return []
-    first = min(t.created_at for t in batch.trades)
-    candles = candle_list_since(pair=batch.pair,
-                                since={i: bucket_start(first, i) for i in wanted})
     by_interval: dict[str, list[Any]] = defaultdict(list)
-    for candle in candles:
+    for candle in candle_list_since(pair=pair, since=wanted):
         by_interval[candle.interval].append(candle)
     return [push_message(f"candles:{symbol}:{interval}",
-                         CandleOut(rows, many=True, context={"pair": batch.pair}).data, now_ms)
+                         CandleOut(rows, many=True, context={"pair": pair}).data, now_ms)
             for interval, rows in by_interval.items()]
+
+
+def _batch_candle_messages(batch: SettledBatch, now_ms: int,
+                           listened: set[str]) -> list[Message]:
+    from markets.intervals import INTERVALS, bucket_start
+
+    first = min(t.created_at for t in batch.trades)
+    return _candle_messages(pair=batch.pair, since={i: bucket_start(first, i) for i in INTERVALS},
+                            now_ms=now_ms, listened=listened)
+
+
+def publish_candles(*, since_by_symbol: dict[str, dict[str, datetime]],
+                    run: Runner = run_sync) -> int:
+    """Push candles that changed outside settlement (a feed market's candles follow its price
+    window: ``feeds.services.feed_candles_roll``) to the ``candles:SYM:interval`` channels
+    someone listens to. ``since_by_symbol[symbol][interval]``: the earliest bucket that changed.
+    One pipelined listener check for all of them; markets are read only for listened channels.
+    Returns the number of messages sent. Failures are logged, not raised (the candles are
+    committed; clients resync from REST)."""
+    from django.utils import timezone
+
+    from markets.models import TradingPair
+
+    groups = [group_for(f"candles:{symbol}:{interval}")
+              for symbol, since in since_by_symbol.items() for interval in since]
+    if not groups:
+        return 0
+    try:
+        listened = run(groups_listened(groups))
+        if not listened:
+            return 0
+        symbols = {symbol for symbol, since in since_by_symbol.items()
+                   if any(group_for(f"candles:{symbol}:{i}") in listened for i in since)}
+        now_ms = epoch_ms(timezone.now())
+        messages: list[Message] = []
+        for pair in TradingPair.objects.select_related("base", "quote").filter(symbol__in=symbols):
+            messages += _candle_messages(pair=pair, since=since_by_symbol[pair.symbol],
+                                         now_ms=now_ms, listened=listened)
+        send_many(messages, run=run)
+        return len(messages)
+    except Exception:  # a push is best effort: the roll-up already committed the candles
+        logger.exception("candle push failed")
+        return 0
 
 
 def _balance_payloads(batch: SettledBatch, user_ids: set[int]) -> dict[int, list[dict[str, str]]]:
@@ -329,7 +372,7 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
                   for t in batch.trades]
         messages.append(push_message(f"trades:{symbol}", trades, now_ms))
     if batch.trades:
-        messages += _candle_messages(batch, now_ms, listened)
+        messages += _batch_candle_messages(batch, now_ms, listened)
 
     orders_by_user: dict[int, list[Order]] = defaultdict(list)
     for order in batch.orders:

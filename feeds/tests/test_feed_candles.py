@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
+from channels.db import database_sync_to_async
 from django.test import override_settings
 
 from feeds.services import (
@@ -31,6 +32,7 @@ from markets.services import TradeInput, pair_create, trades_record
 from markets.ticker import ticker_get, ticker_key, ticker_refresh
 from matching.keys import feed_stats_key, prices_key
 from realtime.depth import DIRTY_TICKER
+from realtime.tests.conftest import Client, run
 from tradehive.money import format_decimal
 from tradehive.redis_client import get_redis
 
@@ -272,3 +274,38 @@ def test_a_spike_between_two_refreshes_still_widens_the_cached_high(xrp_krw, obs
     # then last is 101 and the 24h high is the spike, as the next candle will show
     cached = json.loads(redis_client.get(ticker_key("XRP-KRW")))
     assert (cached["last"], cached["high_24h"], cached["low_24h"]) == ("101", "130", "100")
+
+
+def test_a_candle_roll_pushes_the_changed_candles_to_chart_subscribers(xrp_krw) -> None:
+    # given a chart subscribed to XRP-KRW's 1m candles (not 5m), and a new observation
+    outcome = None
+
+    async def scenario() -> None:
+        nonlocal outcome
+        client = Client()
+        await client.connect()
+        await client.send({"op": "subscribe", "channels": ["candles:XRP-KRW:1m"]})
+        assert (await client.recv())["op"] == "subscribed"
+        initial = await client.recv_until(lambda m: m.get("channel") == "candles:XRP-KRW:1m")
+        assert initial["data"] == []
+        window_add(xrp_krw, datetime.now(UTC), "105")
+        # when the roll-up runs
+        outcome = await database_sync_to_async(feed_candles_roll)()
+        # then the subscriber gets the candle it changed, live
+        pushed = await client.recv_until(lambda m: m.get("channel") == "candles:XRP-KRW:1m")
+        assert [(c["o"], c["h"], c["l"], c["c"]) for c in pushed["data"]] == [
+            ("105", "105", "105", "105")]
+        await client.close()
+
+    run(scenario)
+    assert outcome is not None
+    assert (outcome.rows, outcome.pushed) == (6, 1)  # six intervals rolled, one listened to
+
+
+def test_a_candle_roll_with_no_chart_open_pushes_nothing(xrp_krw) -> None:
+    # given an observation and no subscriber
+    window_add(xrp_krw, datetime.now(UTC), "105")
+    # when
+    outcome = feed_candles_roll()
+    # then
+    assert (outcome.rows, outcome.pushed) == (6, 0)
