@@ -319,6 +319,9 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
 
 # Each attempt after the first follows a change of the market between its read and the write.
 _PLACE_ATTEMPTS = 3
+# What an order was checked against (``markets.pair_cache.PAIR_GUARD_SQL`` compares the same).
+_PAIR_TERMS = ("base_id", "quote_id", "tick_size", "lot_size", "min_notional", "maker_fee",
+               "taker_fee", "price_source")
 
 
 def _order_by_client_id(*, user: User, client_order_id: str) -> Order | None:
@@ -378,11 +381,19 @@ def _order_write(*, user: User, pair: TradingPair, terms: OrderTerms,
     return order
 
 
-def _order_write_portable(order: Order, hold: BucketMove) -> Order:
+def _order_write_portable(order: Order, hold: BucketMove) -> Order | None:
     # Databases other than PostgreSQL (SQLite in development): the same rows through the ORM
-    # and ledger_post, in one transaction (SQLite serializes writers; pair_for_order read the
-    # market from the database).
+    # and ledger_post, in one transaction. SQLite's transactions take the write lock when they
+    # begin (IMMEDIATE), so the market read inside is current until the commit: a halt or new
+    # terms committed since pair_for_order read it send placement round again (None).
+    pair = order.pair
     with transaction.atomic():
+        current = TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
+        if current.status != TradingPair.Status.ACTIVE or any(
+                getattr(current, name) != getattr(pair, name) for name in _PAIR_TERMS) or (
+                current.base.decimals, current.quote.decimals) != (
+                pair.base.decimals, pair.quote.decimals):
+            return None
         order.save(force_insert=True)
         OrderOutbox.objects.create(order=order)
         ledger_post(postings=[Posting(kind=hold.kind, reference=f"order:{order.pk}",
