@@ -357,9 +357,6 @@ def _fills_insert(fills: list[SettledFill]) -> None:
         ) for f in fills])
         for fill, row in zip(fills, rows, strict=True):
             fill.pk = row.pk
-            row.created_at = fill.created_at
-        # auto_now_add stamped the insert time; store the engine's time, as on PostgreSQL.
-        Fill.objects.bulk_update(rows, ["created_at"])
         return
     names = ("order_id", "user_id", "pair_id", "engine_seq", "side", "price", "quantity",
              "quote_quantity", "fee", "fee_asset_id", "liquidity", "created_at")

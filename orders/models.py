@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from wallets.models import money_field
 
@@ -142,7 +143,9 @@ class Fill(models.Model):
     fee_asset = models.ForeignKey("wallets.Asset", on_delete=models.PROTECT, related_name="+",
                                   db_index=False)
     liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The engine's time of the fill (settlement passes it), not the insert's: no auto_now_add,
+    # which would overwrite it on every backend's ORM insert.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]

@@ -319,9 +319,6 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
 
 # Each attempt after the first follows a change of the market between its read and the write.
 _PLACE_ATTEMPTS = 3
-# What an order was checked against (``markets.pair_cache.PAIR_GUARD_SQL`` compares the same).
-_PAIR_TERMS = ("base_id", "quote_id", "tick_size", "lot_size", "min_notional", "maker_fee",
-               "taker_fee", "price_source")
 
 
 def _order_by_client_id(*, user: User, client_order_id: str) -> Order | None:
@@ -389,10 +386,9 @@ def _order_write_portable(order: Order, hold: BucketMove) -> Order | None:
     pair = order.pair
     with transaction.atomic():
         current = TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
-        if current.status != TradingPair.Status.ACTIVE or any(
-                getattr(current, name) != getattr(pair, name) for name in _PAIR_TERMS) or (
-                current.base.decimals, current.quote.decimals) != (
-                pair.base.decimals, pair.quote.decimals):
+        # The terms PostgreSQL's pair_guard compares, compared the same way.
+        if (current.status != TradingPair.Status.ACTIVE
+                or pair_guard_params(current) != pair_guard_params(pair)):
             return None
         order.save(force_insert=True)
         OrderOutbox.objects.create(order=order)

@@ -17,39 +17,19 @@ local PRICES = 15
 local missing = require_state()
 if missing then return missing end
 
-local o = {id = ARGV[1], owner = ARGV[2], side = ARGV[3], type = ARGV[4], tif = ARGV[5],
-    post_only = ARGV[6], price = int_arg(ARGV[7]), qty = int_arg(ARGV[8]),
-    quote = int_arg(ARGV[9]), stp = ARGV[11], ts = now_ms}
+local o = submit_args(ARGV, 1)
 seen_window_ms = int_arg(ARGV[12])
 local stale_ms = int_arg(ARGV[13])
-assert(o.side == 'buy' or o.side == 'sell', 'bad side')
-assert(ARGV[10] == '' and o.post_only == '0', 'feed_take: no stops, no post-only')
-if o.type == 'limit' then
-    assert(o.tif == 'IOC' and o.price and o.qty and not o.quote, 'feed_take: IOC limit')
-else
-    assert(o.type == 'market' and not o.price and ((o.qty and not o.quote)
-        or (o.side == 'buy' and o.quote and not o.qty)), 'feed_take: market qty or quote')
-end
-
-assert(seen_window_ms, 'window ms')
+assert(seen_window_ms and stale_ms, 'feed_take: window ms, stale after ms')
+assert(not o.stop and o.post_only == '0', 'feed_take: no stops, no post-only')
+assert(o.type == 'market' or (o.type == 'limit' and o.tif == 'IOC'),
+    'feed_take: a market order or an IOC limit')
 
 if already_seen(o.id) then
     return ''
 end
 
-local accepted = {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', o.type,
-    'time_in_force', o.tif, 'post_only', '0'}
-for _, pair in ipairs({{'price', o.price}, {'quantity', o.qty}, {'quote_amount', o.quote}}) do
-    if pair[2] ~= nil then
-        accepted[#accepted + 1] = pair[1]
-        accepted[#accepted + 1] = n2s(pair[2])
-    end
-end
-accepted[#accepted + 1] = 'stp'
-accepted[#accepted + 1] = o.stp
-accepted[#accepted + 1] = 'resting'
-accepted[#accepted + 1] = '0'
-emit('accepted', accepted)
+accept(o)
 o.rem = o.qty
 o.budget = o.quote
 

@@ -532,6 +532,21 @@ local function submit_args(argv, i)
     return o
 end
 
+-- Emits o's accepted event (resting 0: the caller sets its last field to '1' if o rests) and
+-- returns it.
+local function accept(o)
+    local accepted = event('accepted', 'order_id', o.id, 'owner', o.owner, 'side', o.side,
+        'order_type', o.type, 'time_in_force', o.tif, 'post_only', o.post_only)
+    local n = #accepted
+    if o.price then accepted[n + 1], accepted[n + 2], n = 'price', n2s(o.price), n + 2 end
+    if o.qty then accepted[n + 1], accepted[n + 2], n = 'quantity', n2s(o.qty), n + 2 end
+    if o.quote then accepted[n + 1], accepted[n + 2], n = 'quote_amount', n2s(o.quote), n + 2 end
+    if o.stop then accepted[n + 1], accepted[n + 2], n = 'stop_price', n2s(o.stop), n + 2 end
+    accepted[n + 1], accepted[n + 2], accepted[n + 3], accepted[n + 4] =
+        'stp', o.stp, 'resting', '0'
+    return accepted
+end
+
 -- Accepts one checked order (submit_args) and matches it: emits its events (nothing when its id
 -- was already seen: a silent no-op). Caller: require_state() done, seen_window_ms set.
 local function submit_order(o)
@@ -549,15 +564,7 @@ local function submit_order(o)
             return
         end
     end
-    local accepted = event('accepted', 'order_id', o.id, 'owner', o.owner, 'side', o.side,
-        'order_type', o.type, 'time_in_force', o.tif, 'post_only', o.post_only)
-    local n = #accepted
-    if o.price then accepted[n + 1], accepted[n + 2], n = 'price', n2s(o.price), n + 2 end
-    if o.qty then accepted[n + 1], accepted[n + 2], n = 'quantity', n2s(o.qty), n + 2 end
-    if o.quote then accepted[n + 1], accepted[n + 2], n = 'quote_amount', n2s(o.quote), n + 2 end
-    if o.stop then accepted[n + 1], accepted[n + 2], n = 'stop_price', n2s(o.stop), n + 2 end
-    accepted[n + 1], accepted[n + 2], accepted[n + 3], accepted[n + 4] =
-        'stp', o.stp, 'resting', '0'
+    local accepted = accept(o)
     o.seq = last_seq
     if o.is_stop then
         park_stop(o)
