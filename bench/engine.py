@@ -111,7 +111,7 @@ def bare_ceiling(engine: Engine, count: int, batch: int) -> float:
 def clear_market(client: redis.Redis) -> None:
     keys = market_keys(SYMBOL)
     Engine(client).rebuild(SYMBOL, [])  # drops orders, hashes and owner indexes
-    client.delete(*keys[:12])
+    client.delete(*keys)
 
 
 def _client_parser() -> str:

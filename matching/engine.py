@@ -34,8 +34,9 @@ from tradehive.errors import DomainError
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 DEFAULT_SEEN_WINDOW_MS = 24 * 3600 * 1000
 # Prefix of every epoch token (EPOCH_FORMAT in lib.lua): names the layout of the market's state.
-# State of an older layout (order hashes) has an epoch without it and counts as missing.
-EPOCH_FORMAT = "v2."
+# State of an older layout (v2: a key per order and per owner) has an epoch without it and counts
+# as missing.
+EPOCH_FORMAT = "v3."
 
 
 class Side(StrEnum):

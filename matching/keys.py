@@ -18,10 +18,7 @@ def check_symbol(symbol: str) -> str:
 
 
 def market_keys(symbol: str) -> list[str]:
-    """The 14 KEYS every engine script receives, in the order lib.lua numbers them.
-
-    The last two are prefixes (``order:{S}:``, ``owner:{S}:``): scripts append an order id or an
-    owner id to them. Those derived keys hash to the same slot as the others (same tag)."""
+    """The 14 KEYS every engine script receives, in the order lib.lua numbers them."""
     tag = "{" + check_symbol(symbol) + "}"
     return [
         f"book:{tag}:bids",
@@ -36,8 +33,8 @@ def market_keys(symbol: str) -> list[str]:
         f"seq:{tag}",
         f"epoch:{tag}",
         f"seen:{tag}",
-        f"order:{tag}:",
-        f"owner:{tag}:",
+        f"orders:{tag}",
+        f"owners:{tag}",
     ]
 
 

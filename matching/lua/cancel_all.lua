@@ -12,7 +12,13 @@ assert(seen_window_ms, 'cancel_all: window ms')
 local missing = require_state()
 if missing then return missing end
 
-local ids = redis.call('ZRANGE', KEYS[OWNER] .. ARGV[1], 0, -1)
+local owner = int_arg(ARGV[1])
+assert(owner, 'cancel_all: owner id')
+local ids = {}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[OWNERS], ARGV[1], ARGV[1])) do
+    ids[#ids + 1] = id_of(member)
+end
+prefetch_orders(ids)
 for _, id in ipairs(ids) do
     local o = load_order(id)
     if o ~= nil then

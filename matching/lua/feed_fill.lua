@@ -37,16 +37,16 @@ end
 redis.call('HINCRBY', KEYS[FEEDSTATS], 'passes', 1)
 redis.call('HSET', KEYS[FEEDSTATS], 'last_pass_ms', n2s(now_ms))
 local cursor = redis.call('HGET', KEYS[FEEDSTATS], 'cursor') or '0-0'
-local entries = redis.call('XRANGE', KEYS[PRICES], '(' .. cursor, '+', 'COUNT', n2s(limit))
-if #entries == 0 then
+local window = redis.call('XRANGE', KEYS[PRICES], '(' .. cursor, '+', 'COUNT', n2s(limit))
+if #window == 0 then
     return {'', {}, 0, 0, 0}
 end
-redis.call('HSET', KEYS[FEEDSTATS], 'cursor', entries[#entries][1])
+redis.call('HSET', KEYS[FEEDSTATS], 'cursor', window[#window][1])
 
 -- Collapse duplicates: one slot per distinct price, keeping its latest sequence, ordered by
 -- the time of that latest occurrence.
 local last_at, seq_of = {}, {}
-for i, entry in ipairs(entries) do
+for i, entry in ipairs(window) do
     local f = entry[2]
     local price, seq
     for j = 1, #f, 2 do
@@ -60,36 +60,36 @@ local prices = {}
 for price, _ in pairs(last_at) do prices[#prices + 1] = price end
 table.sort(prices, function(a, b) return last_at[a] < last_at[b] end)
 
-local function seq_of_member(member)
-    return tonumber(string.sub(member, 1, 16))
-end
-
--- Fills every eligible order in `members` (all on `side`, already crossed) whole.
-local function fill_whole(members, side, obs_seq)
-    local book, levels, depth = side_keys(side)
+-- Fills every order of side s (a book side, lib.lua) crossed by the observed price whole, if
+-- the engine accepted it before the observation (seq <= obs_seq); later ones stay.
+local function fill_whole(s, price, obs_seq)
     local house_side = 'sell'
-    if side == 'sell' then house_side = 'buy' end
-    for _, member in ipairs(members) do
-        if seq_of_member(member) <= obs_seq then
-            local id = id_of(member)
-            local o = load_order(id)
-            redis.call('ZREM', book, member)
-            level_sub(levels, depth, o.price, o.rem)
-            drop_order(o)
-            emit('fill', {'maker_order_id', o.id, 'taker_order_id', 'house',
-                'maker_owner', o.owner, 'taker_owner', '0', 'taker_side', house_side,
-                'price', n2s(o.price), 'quantity', n2s(o.rem), 'maker_remaining', '0'})
-            emit('done', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
-                'reason', 'filled', 'remaining', '0'})
-        end
+    if s.name == 'sell' then house_side = 'buy' end
+    local bound = s.sign * price
+    local taken = {}
+    for e in entries(s) do
+        if e.score > bound then break end
+        if e.seq <= obs_seq then taken[#taken + 1] = e end
+    end
+    local ids = {}
+    for i, e in ipairs(taken) do ids[i] = e.id end
+    prefetch_orders(ids)
+    for _, e in ipairs(taken) do
+        local o = load_order(e.id)
+        take_off(s, e, o.owner, o.price, o.rem)
+        emit('fill', {'maker_order_id', o.id, 'taker_order_id', 'house',
+            'maker_owner', o.owner, 'taker_owner', '0', 'taker_side', house_side,
+            'price', n2s(o.price), 'quantity', n2s(o.rem), 'maker_remaining', '0'})
+        emit('done', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
+            'reason', 'filled', 'remaining', '0'})
     end
 end
 
 local crossing_stops = {}
 for _, price in ipairs(prices) do
     local obs_seq = seq_of[price]
-    fill_whole(redis.call('ZRANGEBYSCORE', KEYS[BIDS], '-inf', n2s(-price)), 'buy', obs_seq)
-    fill_whole(redis.call('ZRANGEBYSCORE', KEYS[ASKS], '-inf', n2s(price)), 'sell', obs_seq)
+    fill_whole(bids, price, obs_seq)
+    fill_whole(asks, price, obs_seq)
     if #redis.call('ZRANGEBYSCORE', KEYS[STOPS_BUY], '-inf', n2s(price), 'LIMIT', 0, 1) > 0
         or #redis.call('ZRANGEBYSCORE', KEYS[STOPS_SELL], '-inf', n2s(-price), 'LIMIT', 0, 1)
         > 0 then
@@ -99,4 +99,4 @@ end
 if #crossing_stops > 0 then
     redis.call('SET', KEYS[FEEDLOCK], ARGV[2], 'PX', n2s(lock_ms))
 end
-return {flush(), crossing_stops, #entries, #prices, 0}
+return {flush(), crossing_stops, #window, #prices, 0}

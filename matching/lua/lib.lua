@@ -16,33 +16,48 @@
 --  11 epoch:{S}             set by rebuild (value starts with EPOCH_FORMAT); scripts refuse to
 --                           run without it (NOSTATE)
 --  12 seen:{S}              zset order id -> first-seen ms: every id of the window, and every
---                           id the engine holds (so one ZADD NX answers both; see trim_seen)
---  13 order:{S}:            prefix of per-order strings order:{S}:<id>   (same slot: hash tag)
---  14 owner:{S}:            prefix of per-owner zsets owner:{S}:<owner> id -> seq
--- An order is one string (not a hash: one SET/GET, and MGET for a batch of makers), its fields
--- joined by a tab (ids and owners never contain one), '' for an absent number, in this order:
+--                           id the engine holds (see trim_seen)
+--  13 orders:{S}            hash order id -> order string, for every resting order and stop
+--  14 owners:{S}            zset score owner, member <seq16>:<id>: each owner's orders (resting
+--                           and stops) in sequence order (cancel-all)
+-- An order string holds the order's fields joined by a tab (ids and owners never contain one),
+-- '' for an absent number, in this order:
 --   rem owner side price seq state type tif post_only qty quote stop stp ts
 -- Remaining lots and owner come first: the matcher reads only those (ORDER_HEAD).
 -- Inside a price level, equal scores order members lexicographically; the zero-padded sequence
 -- makes that FIFO. Scores are exact integers (|price| < 2^53), no composite score.
 -- Every number goes to Redis through n2s: Lua's own tostring would print 1e+15.
+--
+-- Write-back: one script call is atomic, so Redis does not change under it. The scripts read
+-- state as they need it and remember what they read; every write to the book, the order
+-- strings, the owner index, the depth hashes and seen:{S} is kept in this call's tables and
+-- written by commit() at the end, one variadic command per key (a ZADD of all the orders that
+-- came to rest, one ZREM of all that left, one HSET/HDEL of the order strings, ...), not one
+-- command per order. While a call runs, a side of the book is the merge of the Redis members it
+-- has loaded (a prefix of the zset, best first, extended in growing chunks as matching walks
+-- deeper) minus those it took off, with the orders that came to rest in this call. Only stops
+-- (stops:{S}:*) are written at once: they are read by no matching path of the same call.
 
 local BIDS, ASKS, BID_LEVELS, ASK_LEVELS, BID_DEPTH, ASK_DEPTH = 1, 2, 3, 4, 5, 6
-local STOPS_BUY, STOPS_SELL, EVENTS, SEQ, EPOCH, SEEN, ORDER, OWNER = 7, 8, 9, 10, 11, 12, 13, 14
+local STOPS_BUY, STOPS_SELL, EVENTS, SEQ, EPOCH, SEEN, ORDERS, OWNERS =
+    7, 8, 9, 10, 11, 12, 13, 14
 local MAX_INT = 9007199254740991
--- State written by an older layout (order hashes) has an epoch without this prefix: the
--- scripts treat it as missing, so recovery rebuilds it (rebuild.lua clears either layout).
-local EPOCH_FORMAT = 'v2.'
+-- State written by an older layout (order strings per key, per-owner zsets; or order hashes)
+-- has an epoch without this prefix: the scripts treat it as missing, so recovery rebuilds it
+-- (rebuild.lua clears every older layout).
+local EPOCH_FORMAT = 'v3.'
 -- seen:{S} is trimmed when the market's sequence crosses a multiple of TRIM_EVERY (by any script
 -- that emits events and knows the window), not on every submit, by at most TRIM_BATCH ids: more
--- than the at most TRIM_EVERY ids added meanwhile, so it stays bounded. Ids stay a few calls
--- longer than the window, never shorter.
-local TRIM_EVERY, TRIM_BATCH = 32, 128
--- At most this many values per variadic call (ZREM/DEL/HDEL with many members).
+-- than the ids added meanwhile, so it stays bounded. Ids stay a few calls longer than the
+-- window, never shorter.
+local TRIM_EVERY, TRIM_BATCH = 32, 256
+-- At most this many values per variadic call (Lua's unpack has a stack limit).
 local CHUNK = 500
+-- Members of a book side loaded by the first read of a call, then twice as many each time.
+local FIRST_CHUNK = 8
 local ORDER_HEAD = '^(%d*)\t([^\t]*)\t'
 
-local format, sub = string.format, string.sub
+local format, sub, concat = string.format, string.sub, table.concat
 
 local function n2s(n)
     return format('%d', n)
@@ -63,10 +78,14 @@ local function id_of(member)
     return sub(member, 18)
 end
 
--- redis.call(command, key, values...) in chunks of CHUNK values (Lua's unpack has a stack limit).
-local function call_many(command, key, values)
+-- redis.call(command, key, [extra,] values...) in chunks of CHUNK values.
+local function call_many(command, key, values, extra)
     for i = 1, #values, CHUNK do
-        redis.call(command, key, unpack(values, i, math.min(i + CHUNK - 1, #values)))
+        if extra then
+            redis.call(command, key, extra, unpack(values, i, math.min(i + CHUNK - 1, #values)))
+        else
+            redis.call(command, key, unpack(values, i, math.min(i + CHUNK - 1, #values)))
+        end
     end
 end
 
@@ -112,15 +131,342 @@ local function emit(kind, fields)
     return event(kind, unpack(fields))
 end
 
+-- ---- order strings (write-back cache of orders:{S}) -------------------------------------------
+
+local order_cache = {}   -- id -> order string, or false: absent (read or written in this call)
+local order_dirty = {}   -- ids whose cached value commit() writes (HSET, or HDEL when false)
+
+-- Reads the strings of the given ids not yet cached, with one HMGET.
+local function prefetch_orders(ids)
+    local want = {}
+    for i = 1, #ids do
+        if order_cache[ids[i]] == nil then want[#want + 1] = ids[i] end
+    end
+    for i = 1, #want, CHUNK do
+        local last = math.min(i + CHUNK - 1, #want)
+        local values = redis.call('HMGET', KEYS[ORDERS], unpack(want, i, last))
+        for j = i, last do order_cache[want[j]] = values[j - i + 1] end
+    end
+end
+
+local function order_value(id)
+    local value = order_cache[id]
+    if value == nil then
+        value = redis.call('HGET', KEYS[ORDERS], id)
+        order_cache[id] = value
+    end
+    return value
+end
+
+local function put_order(id, value)
+    if order_dirty[id] == nil then order_dirty[#order_dirty + 1] = id end
+    order_dirty[id] = true
+    order_cache[id] = value
+end
+
+-- ---- owner index (written by commit) -----------------------------------------------------------
+
+local owner_adds, owner_added = {}, {}  -- flat score, member list; member -> its position
+local owner_gone = {}                   -- members to ZREM
+
+local function owner_add(owner, member)
+    local n = #owner_adds
+    owner_adds[n + 1], owner_adds[n + 2] = owner, member
+    owner_added[member] = n + 2
+end
+
+local function owner_remove(member)
+    local at = owner_added[member]
+    if at then  -- came in this call: never written
+        owner_adds[at - 1], owner_adds[at] = false, false
+        owner_added[member] = nil
+    else
+        owner_gone[#owner_gone + 1] = member
+    end
+end
+
+-- ---- idempotency ----------------------------------------------------------------------------------
+
+local seen = {}      -- id -> true: in seen:{S} at the call's start or first seen in this call
+local seen_new = {}  -- ids first seen in this call (ZADD at commit)
+
+-- Learns with one ZMSCORE which of these ids seen:{S} holds.
+local function prefetch_seen(ids)
+    for i = 1, #ids, CHUNK do
+        local last = math.min(i + CHUNK - 1, #ids)
+        local scores = redis.call('ZMSCORE', KEYS[SEEN], unpack(ids, i, last))
+        for j = i, last do
+            if seen[ids[j]] == nil then seen[ids[j]] = scores[j - i + 1] ~= false end
+        end
+    end
+end
+
+-- Idempotency: true (a silent no-op) when the id was seen in the window or is still held by the
+-- engine (both are in seen:{S}) or came earlier in this call; otherwise remembers it and
+-- returns false.
+local function already_seen(id)
+    local known = seen[id]
+    if known == nil then known = redis.call('ZSCORE', KEYS[SEEN], id) ~= false end
+    if known then return true end
+    seen[id] = true
+    seen_new[#seen_new + 1] = id
+    return false
+end
+
+-- ---- book sides ---------------------------------------------------------------------------------
+
+-- A side of the book as this call sees it. Entries {score, seq, id, member, fresh, gone}:
+-- R holds the Redis members loaded so far (a prefix of the zset, in its order; `done` when it
+-- holds them all), A the orders that came to rest in this call (fresh; kept sorted once the
+-- side is loaded), `at` every loaded or fresh entry by member. Taking an order off marks its
+-- entry gone; `zrem` lists the Redis members to remove at commit, `dropped` those beyond the
+-- loaded prefix. `delta` (price -> lots) is the change of each level's resting lots.
+local function new_side(book, levels, depth, sign, name)
+    return {key = book, levels = levels, depth = depth, sign = sign, name = name,
+        R = {}, head = 1, loaded = false, done = false, A = {}, at = {},
+        zrem = {}, dropped = {}, delta = {}, prices = {}}
+end
+
+local bids = new_side(KEYS[BIDS], KEYS[BID_LEVELS], KEYS[BID_DEPTH], -1, 'buy')
+local asks = new_side(KEYS[ASKS], KEYS[ASK_LEVELS], KEYS[ASK_DEPTH], 1, 'sell')
+
+local function side_of(side)
+    if side == 'buy' then return bids end
+    return asks
+end
+
+local function opposite(side)
+    if side == 'buy' then return asks, 'sell' end
+    return bids, 'buy'
+end
+
+local function before(a, b)
+    return a.score < b.score or (a.score == b.score and a.seq < b.seq)
+end
+
+-- Loads the next chunk of the side's Redis members (twice the loaded count, at least
+-- FIRST_CHUNK), skipping members taken off in this call.
+local function extend(s)
+    local from = #s.R + s.skipped_count
+    local size = math.max(FIRST_CHUNK, from)
+    local flat = redis.call('ZRANGE', s.key, from, from + size - 1, 'WITHSCORES')
+    local R = s.R
+    for i = 1, #flat, 2 do
+        local member = flat[i]
+        if s.dropped[member] then
+            s.skipped_count = s.skipped_count + 1
+        else
+            local e = {score = tonumber(flat[i + 1]), seq = tonumber(sub(member, 1, 16)),
+                id = sub(member, 18), member = member, fresh = false, gone = false}
+            R[#R + 1] = e
+            e.i = #R
+            s.at[member] = e
+        end
+    end
+    if #flat < 2 * size then s.done = true end
+end
+
+local function load(s)
+    if s.loaded then return end
+    s.loaded = true
+    s.skipped_count = 0
+    extend(s)
+    table.sort(s.A, before)
+end
+
+-- Inserts a fresh entry into A (kept sorted once the side is loaded).
+local function add_fresh(s, e)
+    local A = s.A
+    if not s.loaded then
+        A[#A + 1] = e
+        return
+    end
+    local lo, hi = 1, #A + 1
+    while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        if before(A[mid], e) then lo = mid + 1 else hi = mid end
+    end
+    table.insert(A, lo, e)
+end
+
+-- Iterator over the side's live entries, best first (loads more members as needed). It does not
+-- take anything off: callers mark entries gone (take_off) and may go on iterating.
+local function entries(s)
+    load(s)
+    local R, A = s.R, s.A
+    local ri, ai = s.head, 1
+    return function()
+        while true do
+            local r = R[ri]
+            if r == nil then
+                if s.done then break end
+                extend(s)  -- appends to R (or, if all it read was taken off, reads further)
+            elseif r.gone then
+                if ri == s.head then s.head = ri + 1 end
+                ri = ri + 1
+            else
+                break
+            end
+        end
+        local r, a = R[ri], A[ai]
+        while a and a.gone do
+            ai = ai + 1
+            a = A[ai]
+        end
+        -- A fresh entry may come first only when it is before a loaded member (or all are
+        -- loaded): members not loaded yet come after every loaded one.
+        if r and (a == nil or before(r, a)) then
+            ri = ri + 1
+            return r
+        end
+        if a then ai = ai + 1 end
+        return a
+    end
+end
+
+-- The best live entry of the side, or nil.
+local function best(s)
+    return entries(s)()
+end
+
+-- Order strings of the loaded, not yet cached makers from R[i] on (up to 16), in one HMGET.
+local function maker_value(s, e)
+    local value = order_cache[e.id]
+    if value ~= nil then return value end
+    local ids, R = {}, s.R
+    for j = e.i, math.min(e.i + 15, #R) do
+        if not R[j].gone and order_cache[R[j].id] == nil then ids[#ids + 1] = R[j].id end
+    end
+    prefetch_orders(ids)
+    return order_cache[e.id]
+end
+
+local function level_change(s, price, lots)
+    local d = s.delta[price]
+    if d == nil then
+        s.prices[#s.prices + 1] = price
+        d = 0
+    end
+    s.delta[price] = d + lots
+end
+
+-- A limit order's remainder joins the side behind the level's earlier orders (its string and
+-- owner entry too).
+local function book_add(o)
+    local s = side_of(o.side)
+    local member = member_of(o.seq, o.id)
+    local e = {score = s.sign * o.price, seq = o.seq, id = o.id, member = member, fresh = true,
+        gone = false}
+    s.at[member] = e
+    add_fresh(s, e)
+    level_change(s, o.price, o.rem)
+    return member
+end
+
+-- Takes the order with this member (lots resting at price) off the side.
+local function book_remove(s, member, price, lots)
+    local e = s.at[member]
+    if e then
+        e.gone = true
+        if not e.fresh then s.zrem[#s.zrem + 1] = member end
+    else  -- beyond the loaded prefix
+        s.dropped[member] = true
+        s.zrem[#s.zrem + 1] = member
+    end
+    level_change(s, price, -lots)
+end
+
+local function commit_side(s)
+    local adds = {}
+    for i = 1, #s.A do
+        local e = s.A[i]
+        if not e.gone then
+            adds[#adds + 1] = n2s(e.score)
+            adds[#adds + 1] = e.member
+        end
+    end
+    if #adds > 0 then call_many('ZADD', s.key, adds) end
+    if #s.zrem > 0 then call_many('ZREM', s.key, s.zrem) end
+    local changed, fields = {}, {}
+    for _, price in ipairs(s.prices) do
+        if s.delta[price] ~= 0 then
+            changed[#changed + 1] = price
+            fields[#fields + 1] = n2s(price)
+        end
+    end
+    if #changed == 0 then return end
+    local sets, emptied, new_levels = {}, {}, {}
+    for i = 1, #changed, CHUNK do
+        local last = math.min(i + CHUNK - 1, #changed)
+        local totals = redis.call('HMGET', s.depth, unpack(fields, i, last))
+        for j = i, last do
+            local before_lots = tonumber(totals[j - i + 1] or '0')
+            local after_lots = before_lots + s.delta[changed[j]]
+            assert(after_lots >= 0, 'depth below zero')
+            if after_lots == 0 then
+                emptied[#emptied + 1] = fields[j]
+            else
+                sets[#sets + 1] = fields[j]
+                sets[#sets + 1] = n2s(after_lots)
+                if before_lots == 0 then
+                    new_levels[#new_levels + 1] = n2s(s.sign * changed[j])
+                    new_levels[#new_levels + 1] = fields[j]
+                end
+            end
+        end
+    end
+    if #sets > 0 then call_many('HSET', s.depth, sets) end
+    if #emptied > 0 then
+        call_many('HDEL', s.depth, emptied)
+        call_many('ZREM', s.levels, emptied)
+    end
+    if #new_levels > 0 then call_many('ZADD', s.levels, new_levels) end
+end
+
+-- Writes everything this call changed (see Write-back at the top). Every script that changes
+-- state calls it once, at its end (flush_lines does).
+local function commit()
+    local sets, dels = {}, {}
+    for _, id in ipairs(order_dirty) do
+        local value = order_cache[id]
+        if value then
+            sets[#sets + 1] = id
+            sets[#sets + 1] = value
+        else
+            dels[#dels + 1] = id
+        end
+    end
+    if #sets > 0 then call_many('HSET', KEYS[ORDERS], sets) end
+    if #dels > 0 then call_many('HDEL', KEYS[ORDERS], dels) end
+    commit_side(bids)
+    commit_side(asks)
+    local adds = {}
+    for i = 1, #owner_adds, 2 do
+        if owner_adds[i] then
+            adds[#adds + 1] = owner_adds[i]
+            adds[#adds + 1] = owner_adds[i + 1]
+        end
+    end
+    if #adds > 0 then call_many('ZADD', KEYS[OWNERS], adds) end
+    if #owner_gone > 0 then call_many('ZREM', KEYS[OWNERS], owner_gone) end
+    if #seen_new > 0 then
+        local pairs_ = {}
+        for i = 1, #seen_new do
+            pairs_[2 * i - 1] = now_s
+            pairs_[2 * i] = seen_new[i]
+        end
+        call_many('ZADD', KEYS[SEEN], pairs_, 'NX')
+    end
+end
+
 -- Drops ids past the window from seen:{S}, except ids the engine still holds (resting orders
 -- and stops older than the window), which get a fresh score: checked again a window later.
+-- Runs after commit() (reads orders:{S}).
 local function trim_seen()
     local ids = redis.call('ZRANGEBYSCORE', KEYS[SEEN], '-inf', '(' .. n2s(now_ms - seen_window_ms),
         'LIMIT', 0, TRIM_BATCH)
     if #ids == 0 then return end
-    local keys = {}
-    for i = 1, #ids do keys[i] = KEYS[ORDER] .. ids[i] end
-    local held = redis.call('MGET', unpack(keys))
+    local held = redis.call('HMGET', KEYS[ORDERS], unpack(ids))
     local drop, keep = {}, {}
     for i = 1, #ids do
         if held[i] then
@@ -134,11 +480,12 @@ local function trim_seen()
     if #keep > 0 then redis.call('ZADD', KEYS[SEEN], unpack(keep)) end
 end
 
--- Stores the sequence, trims seen:{S} when due, and writes the call's events to the stream as
--- ONE entry (field 'events': events joined by "\n", fields by "\t"; ids and owners never
--- contain either): one XADD per call, however many events (a taker walking many makers, a
+-- Commits, stores the sequence, trims seen:{S} when due, and writes the call's events to the
+-- stream as ONE entry (field 'events': events joined by "\n", fields by "\t"; ids and owners
+-- never contain either): one XADD per call, however many events (a taker walking many makers, a
 -- batch of orders). Returns the events as lines (one string per event).
 local function flush_lines()
+    commit()
     if last_seq ~= first_seq then
         redis.call('SET', KEYS[SEQ], n2s(last_seq))
         if seen_window_ms ~= nil
@@ -148,48 +495,20 @@ local function flush_lines()
     end
     local lines = {}
     for i = 1, #events do
-        lines[i] = table.concat(events[i], '\t')
+        lines[i] = concat(events[i], '\t')
     end
     if #lines > 0 then
-        redis.call('XADD', KEYS[EVENTS], '*', 'events', table.concat(lines, '\n'))
+        redis.call('XADD', KEYS[EVENTS], '*', 'events', concat(lines, '\n'))
     end
     return lines
 end
 
 -- flush_lines(), returning the events as one string (the same text as the stream entry).
 local function flush()
-    return table.concat(flush_lines(), '\n')
+    return concat(flush_lines(), '\n')
 end
 
--- Idempotency: true (a silent no-op) when the id was seen in the window or is still held by the
--- engine (both are in seen:{S}); otherwise remembers it (first-seen ms) and returns false.
-local function already_seen(id)
-    return redis.call('ZADD', KEYS[SEEN], 'NX', now_s, id) == 0
-end
-
--- The book keys of a resting order of this side, and the sign mapping price to score.
-local function side_keys(side)
-    if side == 'buy' then
-        return KEYS[BIDS], KEYS[BID_LEVELS], KEYS[BID_DEPTH], -1
-    end
-    return KEYS[ASKS], KEYS[ASK_LEVELS], KEYS[ASK_DEPTH], 1
-end
-
-local function level_add(levels, depth, sign, price, qty)
-    local total = redis.call('HINCRBY', depth, n2s(price), n2s(qty))
-    if total == qty then
-        redis.call('ZADD', levels, n2s(sign * price), n2s(price))
-    end
-end
-
-local function level_sub(levels, depth, price, qty)
-    local p = n2s(price)
-    local total = redis.call('HINCRBY', depth, p, n2s(-qty))
-    if total == 0 then
-        redis.call('HDEL', depth, p)
-        redis.call('ZREM', levels, p)
-    end
-end
+-- ---- orders -------------------------------------------------------------------------------------
 
 local function opt(n)
     if n == nil then return '' end
@@ -197,7 +516,7 @@ local function opt(n)
 end
 
 local function pack_order(o, state)
-    return table.concat({opt(o.rem), o.owner, o.side, opt(o.price), n2s(o.seq), state,
+    return concat({opt(o.rem), o.owner, o.side, opt(o.price), n2s(o.seq), state,
         o.stored_type or o.type, o.tif, o.post_only, opt(o.qty), opt(o.quote), opt(o.stop), o.stp,
         n2s(o.ts)}, '\t')
 end
@@ -215,29 +534,27 @@ local function unpack_order(id, value)
         ts = tonumber(f[14])}
 end
 
--- Stores the order string (fields mirror matching.engine.RestingOrder) and its owner index.
-local function store_order(o, state)
-    redis.call('SET', KEYS[ORDER] .. o.id, pack_order(o, state))
-    redis.call('ZADD', KEYS[OWNER] .. o.owner, n2s(o.seq), o.id)
-end
-
 local function load_order(id)
-    local value = redis.call('GET', KEYS[ORDER] .. id)
+    local value = order_value(id)
     if not value then return nil end
     return unpack_order(id, value)
 end
 
+-- Stores the order string (fields mirror matching.engine.RestingOrder) and its owner entry.
+local function store_order(o, state)
+    put_order(o.id, pack_order(o, state))
+    owner_add(o.owner, member_of(o.seq, o.id))
+end
+
 local function drop_order(o)
-    redis.call('DEL', KEYS[ORDER] .. o.id)
-    redis.call('ZREM', KEYS[OWNER] .. o.owner, o.id)
+    put_order(o.id, false)
+    owner_remove(member_of(o.seq, o.id))
 end
 
 -- A limit order's remainder joins its side of the book behind the level's earlier orders.
 local function rest(o)
-    local book, levels, depth, sign = side_keys(o.side)
     store_order(o, 'open')
-    redis.call('ZADD', book, n2s(sign * o.price), member_of(o.seq, o.id))
-    level_add(levels, depth, sign, o.price, o.rem)
+    book_add(o)
 end
 
 local function park_stop(o)
@@ -268,206 +585,115 @@ local function remove_order(o, reason)
         if o.side == 'buy' then stops = KEYS[STOPS_BUY] end
         redis.call('ZREM', stops, member_of(o.seq, o.id))
     else
-        local book, levels, depth = side_keys(o.side)
-        redis.call('ZREM', book, member_of(o.seq, o.id))
-        level_sub(levels, depth, o.price, o.rem)
+        book_remove(side_of(o.side), member_of(o.seq, o.id), o.price, o.rem)
     end
     drop_order(o)
     done({id = o.id, owner = o.owner, side = o.side, rem = o.rem, budget = o.quote}, reason)
 end
 
-local function opposite(side)
-    if side == 'buy' then
-        return KEYS[ASKS], KEYS[ASK_LEVELS], KEYS[ASK_DEPTH], 1, 'sell'
-    end
-    return KEYS[BIDS], KEYS[BID_LEVELS], KEYS[BID_DEPTH], -1, 'buy'
-end
-
--- One batch of the opposite side from rank `offset`: the members (and scores) within `bound`
--- (nil: no bound), the order strings of those makers (one MGET), and whether the batch ended
--- on the bound or the book's end (nothing beyond it can match).
-local function maker_batch(opp, offset, size, bound)
-    local flat = redis.call('ZRANGE', opp, offset, offset + size - 1, 'WITHSCORES')
-    local members, scores, keys = {}, {}, {}
-    for i = 1, #flat, 2 do
-        local score = tonumber(flat[i + 1])
-        if bound ~= nil and score > bound then break end
-        local n = #members + 1
-        members[n], scores[n], keys[n] = flat[i], score, KEYS[ORDER] .. id_of(flat[i])
-    end
-    local values = {}
-    if #keys > 0 then values = redis.call('MGET', unpack(keys)) end
-    return members, scores, values, #members < size
+-- Takes maker entry e (lots resting at price, owner) off its side, with its string and owner
+-- entry.
+local function take_off(s, e, owner, price, lots)
+    book_remove(s, e.member, price, lots)
+    put_order(e.id, false)
+    owner_remove(e.member)
 end
 
 -- FOK: lots fillable for o without side effects, walking only until o.rem is covered. Own
 -- orders stop the walk (the taker would expire there) unless STP expires makers instead.
-local function fok_fillable(o, opp, bound)
-    local acc, offset = 0, 0
-    while acc < o.rem do
-        local members, _, values, last = maker_batch(opp, offset, 32, bound)
-        for i = 1, #members do
-            local rem, owner = string.match(values[i], ORDER_HEAD)
-            if owner == o.owner then
-                if o.stp ~= 'expire_maker' then return acc end
-            else
-                acc = acc + tonumber(rem)
-                if acc >= o.rem then return acc end
-            end
+local function fok_fillable(o, s, bound)
+    local acc = 0
+    for e in entries(s) do
+        if e.score > bound then return acc end
+        local rem, owner = string.match(maker_value(s, e), ORDER_HEAD)
+        if owner == o.owner then
+            if o.stp ~= 'expire_maker' then return acc end
+        else
+            acc = acc + tonumber(rem)
+            if acc >= o.rem then return acc end
         end
-        if last then return acc end
-        offset = offset + 32
     end
     return acc
 end
 
 -- Walks the opposite side best price first, FIFO inside a level, filling o (fields: id, owner,
 -- side, price or nil for market, rem lots or nil, budget quote units or nil, stp). Sets
--- o.filled, o.self_trade, o.out_of_budget. Makers are read a batch at a time (ZRANGE + MGET);
--- the makers it takes off the book always form a prefix of the side (best first), so their
--- removal and the depth changes (one HINCRBY per level touched) are written once at the end.
+-- o.filled, o.self_trade, o.out_of_budget.
 local function match(o)
-    local opp, opp_levels, opp_depth, sign, maker_side = opposite(o.side)
+    local s, maker_side = opposite(o.side)
     local bound = nil
-    if o.price ~= nil then bound = sign * o.price end
+    if o.price ~= nil then bound = s.sign * o.price end
     o.filled = 0
-    local offset, size = 0, 4
-    local members, scores, values, last = maker_batch(opp, offset, size, bound)
-    if #members == 0 then return end  -- nothing crosses (a maker): no more work
-    local gone, gone_keys, gone_by_owner = {}, {}, {}
-    local level_price, level_lots, emptied = nil, 0, {}
-
-    local function level_commit()
-        if level_price ~= nil then
-            local p = n2s(level_price)
-            if redis.call('HINCRBY', opp_depth, p, n2s(-level_lots)) == 0 then
-                emptied[#emptied + 1] = p
+    for e in entries(s) do
+        if (o.rem ~= nil and o.rem <= 0) or (bound ~= nil and e.score > bound) then return end
+        local value = maker_value(s, e)
+        local price = s.sign * e.score
+        local rem_s, owner = string.match(value, ORDER_HEAD)
+        local maker_rem = tonumber(rem_s)
+        local take = maker_rem
+        if o.rem ~= nil and o.rem < take then take = o.rem end
+        if o.budget ~= nil then
+            local affordable = math.floor(o.budget / price)
+            if affordable < take then take = affordable end
+            if take == 0 then
+                o.out_of_budget = true
+                return
             end
         end
-    end
-    local function level_out(price, lots)
-        if price ~= level_price then
-            level_commit()
-            level_price, level_lots = price, 0
-        end
-        level_lots = level_lots + lots
-    end
-    local function take_off(member, key, id, owner, price, lots)
-        gone[#gone + 1] = member
-        gone_keys[#gone_keys + 1] = key
-        local ids = gone_by_owner[owner]
-        if ids == nil then
-            ids = {}
-            gone_by_owner[owner] = ids
-        end
-        ids[#ids + 1] = id
-        level_out(price, lots)
-    end
-
-    local walking = true
-    while walking do
-        local i = 1
-        while i <= #members do
-            if o.rem ~= nil and o.rem <= 0 then
-                walking = false
-                break
+        if owner == o.owner then
+            event('stp', 'taker_order_id', o.id, 'maker_order_id', e.id, 'owner', o.owner,
+                'mode', o.stp, 'price', n2s(price), 'quantity', n2s(take))
+            if o.stp ~= 'expire_taker' then
+                take_off(s, e, owner, price, maker_rem)
+                done({id = e.id, owner = owner, side = maker_side, rem = maker_rem}, 'self_trade')
             end
-            local member = members[i]
-            local price = sign * scores[i]
-            local maker_id = id_of(member)
-            local maker_key = KEYS[ORDER] .. maker_id
-            local rem_s, owner = string.match(values[i], ORDER_HEAD)
-            local maker_rem = tonumber(rem_s)
-            local take = maker_rem
-            if o.rem ~= nil and o.rem < take then take = o.rem end
-            if o.budget ~= nil then
-                local affordable = math.floor(o.budget / price)
-                if affordable < take then take = affordable end
-                if take == 0 then
-                    o.out_of_budget = true
-                    walking = false
-                    break
-                end
+            if o.stp ~= 'expire_maker' then
+                o.self_trade = true
+                return
             end
-            if owner == o.owner then
-                event('stp', 'taker_order_id', o.id, 'maker_order_id', maker_id, 'owner', o.owner,
-                    'mode', o.stp, 'price', n2s(price), 'quantity', n2s(take))
-                if o.stp ~= 'expire_taker' then
-                    take_off(member, maker_key, maker_id, owner, price, maker_rem)
-                    done({id = maker_id, owner = owner, side = maker_side, rem = maker_rem},
-                        'self_trade')
-                end
-                if o.stp ~= 'expire_maker' then
-                    o.self_trade = true
-                    walking = false
-                    break
-                end
-                i = i + 1
-            else
-                maker_rem = maker_rem - take
-                if o.rem ~= nil then o.rem = o.rem - take end
-                if o.budget ~= nil then o.budget = o.budget - take * price end
-                o.filled = o.filled + take
-                o.last_price = price
-                if maker_rem == 0 then
-                    take_off(member, maker_key, maker_id, owner, price, take)
-                else
-                    level_out(price, take)
-                    values[i] = n2s(maker_rem) .. sub(values[i], #rem_s + 1)
-                    redis.call('SET', maker_key, values[i])
-                end
-                local fill = event('fill', 'maker_order_id', maker_id, 'taker_order_id', o.id,
-                    'maker_owner', owner, 'taker_owner', o.owner, 'taker_side', o.side,
-                    'price', n2s(price), 'quantity', n2s(take), 'maker_remaining', n2s(maker_rem))
-                if o.rem ~= nil then
-                    fill[#fill + 1] = 'taker_remaining'
-                    fill[#fill + 1] = n2s(o.rem)
-                end
-                if o.budget ~= nil then
-                    fill[#fill + 1] = 'taker_quote_remaining'
-                    fill[#fill + 1] = n2s(o.budget)
-                end
-                if maker_rem == 0 then
-                    event('done', 'order_id', maker_id, 'owner', owner, 'side', maker_side,
-                        'reason', 'filled', 'remaining', '0')
-                    i = i + 1
-                end
-            end
-        end
-        -- A whole batch taken off: the next one starts after it (still in the zset until below).
-        if walking and i > #members and not last and (o.rem == nil or o.rem > 0) then
-            offset, size = #gone, 16
-            members, scores, values, last = maker_batch(opp, offset, size, bound)
-            walking = #members > 0
         else
-            walking = false
+            maker_rem = maker_rem - take
+            if o.rem ~= nil then o.rem = o.rem - take end
+            if o.budget ~= nil then o.budget = o.budget - take * price end
+            o.filled = o.filled + take
+            o.last_price = price
+            if maker_rem == 0 then
+                take_off(s, e, owner, price, take)
+            else
+                level_change(s, price, -take)
+                put_order(e.id, n2s(maker_rem) .. sub(value, #rem_s + 1))
+            end
+            local fill = event('fill', 'maker_order_id', e.id, 'taker_order_id', o.id,
+                'maker_owner', owner, 'taker_owner', o.owner, 'taker_side', o.side,
+                'price', n2s(price), 'quantity', n2s(take), 'maker_remaining', n2s(maker_rem))
+            if o.rem ~= nil then
+                fill[#fill + 1] = 'taker_remaining'
+                fill[#fill + 1] = n2s(o.rem)
+            end
+            if o.budget ~= nil then
+                fill[#fill + 1] = 'taker_quote_remaining'
+                fill[#fill + 1] = n2s(o.budget)
+            end
+            if maker_rem == 0 then
+                event('done', 'order_id', e.id, 'owner', owner, 'side', maker_side,
+                    'reason', 'filled', 'remaining', '0')
+            else
+                -- a maker is left: o is filled, or its budget no longer buys a lot
+                if o.budget ~= nil then o.out_of_budget = true end
+                return
+            end
         end
-    end
-
-    if #gone > 0 then
-        call_many('ZREM', opp, gone)
-        for i = 1, #gone_keys, CHUNK do
-            redis.call('DEL', unpack(gone_keys, i, math.min(i + CHUNK - 1, #gone_keys)))
-        end
-        for owner, ids in pairs(gone_by_owner) do
-            call_many('ZREM', KEYS[OWNER] .. owner, ids)
-        end
-    end
-    level_commit()
-    if #emptied > 0 then
-        call_many('HDEL', opp_depth, emptied)
-        call_many('ZREM', opp_levels, emptied)
     end
 end
 
 -- Runs an accepted (or just triggered) limit/market order o as a taker and settles its fate:
--- rests (GTC remainder) or ends with a done event. o.stored: its string exists (a stop).
--- Returns true when it rests.
+-- rests (GTC remainder) or ends with a done event. o.stored: its string exists (a stop that
+-- was just triggered). Returns true when it rests.
 local function run_taker(o)
-    local opp, _, _, sign = opposite(o.side)
+    local s, _ = opposite(o.side)
     if o.type == 'limit' and o.tif == 'FOK' then
-        if fok_fillable(o, opp, sign * o.price) < o.rem then
-            if o.stored then drop_order(o) end
+        if fok_fillable(o, s, s.sign * o.price) < o.rem then
+            if o.stored then put_order(o.id, false) end
             done(o, 'fok')
             return false
         end
@@ -497,7 +723,7 @@ local function run_taker(o)
         rest(o)
         return true
     end
-    if o.stored then drop_order(o) end
+    if o.stored then put_order(o.id, false) end
     done(o, reason)
     return false
 end
@@ -529,6 +755,7 @@ local function submit_args(argv, i)
             'market: qty or quote')
     end
     assert(not o.is_stop or (o.stop and o.stop > 0), 'stop price')
+    assert(tonumber(o.owner), 'owner: a number')
     return o
 end
 
@@ -556,9 +783,9 @@ local function submit_order(o)
     end
     o.rem = o.qty
     if o.post_only == '1' then
-        local opp, _, _, sign = opposite(o.side)
-        local best = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')
-        if #best > 0 and tonumber(best[2]) <= sign * o.price then
+        local s = opposite(o.side)
+        local e = best(s)
+        if e and e.score <= s.sign * o.price then
             emit('rejected', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
                 'reason', 'would_take'})
             return

@@ -1,13 +1,14 @@
 -- rebuild.lua (lib.lua is prepended): replace a market's book and stop sets with the given open
 -- orders (from PostgreSQL), keeping each order's engine sequence, so priority is unchanged.
--- Clears the old book/stops/order strings/owner indexes first (O(book): a recovery operation),
--- also order hashes of the older layout (state whose epoch lacks EPOCH_FORMAT).
+-- Clears the old book/stops/order strings/owner index first (O(book): a recovery operation),
+-- also the per-order keys and per-owner zsets of older layouts (order:{S}:<id> strings or
+-- hashes, owner:{S}:<owner>: state whose epoch lacks EPOCH_FORMAT).
 -- Keeps events:{S} (unsettled events are settlement's) and seen:{S}, to which it adds the id of
 -- every order loaded (seen holds every id the engine holds). Sets epoch:{S} (the token
 -- must start with EPOCH_FORMAT), and seq:{S} to max(current, min seq, highest order seq) so
 -- sequences never go back.
 -- KEYS: the 14 market keys described in lib.lua.
--- ARGV: 1 epoch token ('v2.' + hex), 2 min seq, then 15 fields per order: id, owner, side,
+-- ARGV: 1 epoch token ('v3.' + hex), 2 min seq, then 15 fields per order: id, owner, side,
 --       type, tif, post_only, price, qty, rem, quote, stop, stp, seq, accepted ms,
 --       state open|untriggered.
 -- Returns the number of orders loaded. Emits no events.
@@ -15,27 +16,38 @@ assert(#KEYS == 14, 'rebuild: 14 keys')
 assert(#ARGV >= 2 and (#ARGV - 2) % 15 == 0, 'rebuild: 2 + 15*n args')
 assert(sub(ARGV[1], 1, #EPOCH_FORMAT) == EPOCH_FORMAT, 'rebuild: epoch format')
 
+-- Older layouts kept each order under its own key and each owner's index in its own zset.
+local tag = string.match(KEYS[BIDS], '{[^}]*}')
+local old_order, old_owner = 'order:' .. tag .. ':', 'owner:' .. tag .. ':'
 for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
-    for _, member in ipairs(redis.call('ZRANGE', KEYS[index], 0, -1)) do
-        local key = KEYS[ORDER] .. id_of(member)
-        -- An order string, or an order hash of the older layout (its epoch had no prefix).
-        local value = redis.pcall('GET', key)
-        local owner = nil
-        if type(value) == 'table' then
-            owner = redis.call('HGET', key, 'owner')
-        elseif value then
-            local _
-            _, owner = string.match(value, ORDER_HEAD)
+    local members = redis.call('ZRANGE', KEYS[index], 0, -1)
+    for i = 1, #members, CHUNK do
+        local keys = {}
+        for j = i, math.min(i + CHUNK - 1, #members) do
+            keys[#keys + 1] = old_order .. id_of(members[j])
         end
-        if owner then redis.call('DEL', KEYS[OWNER] .. owner) end
-        redis.call('DEL', key)
+        if redis.call('EXISTS', unpack(keys)) > 0 then
+            for _, key in ipairs(keys) do
+                local value = redis.pcall('GET', key)
+                local owner = nil
+                if type(value) == 'table' then  -- an order hash (first layout)
+                    owner = redis.call('HGET', key, 'owner')
+                elseif value then
+                    local _
+                    _, owner = string.match(value, ORDER_HEAD)
+                end
+                if owner then redis.call('DEL', old_owner .. owner) end
+                redis.call('DEL', key)
+            end
+        end
     end
 end
 redis.call('DEL', KEYS[BIDS], KEYS[ASKS], KEYS[BID_LEVELS], KEYS[ASK_LEVELS], KEYS[BID_DEPTH],
-    KEYS[ASK_DEPTH], KEYS[STOPS_BUY], KEYS[STOPS_SELL])
+    KEYS[ASK_DEPTH], KEYS[STOPS_BUY], KEYS[STOPS_SELL], KEYS[ORDERS], KEYS[OWNERS])
 
 local top = math.max(tonumber(redis.call('GET', KEYS[SEQ]) or '0'), int_arg(ARGV[2]))
 local count = (#ARGV - 2) / 15
+local stops = {{}, {}}
 for i = 0, count - 1 do
     local a = 2 + i * 15
     local o = {id = ARGV[a + 1], owner = ARGV[a + 2], side = ARGV[a + 3], type = ARGV[a + 4],
@@ -44,15 +56,23 @@ for i = 0, count - 1 do
         stop = int_arg(ARGV[a + 11]), stp = ARGV[a + 12], seq = int_arg(ARGV[a + 13]),
         ts = int_arg(ARGV[a + 14]) or now_ms}
     assert(o.side == 'buy' or o.side == 'sell', 'rebuild: side')
+    assert(tonumber(o.owner), 'rebuild: owner')
     if ARGV[a + 15] == 'untriggered' then
-        park_stop(o)
+        store_order(o, 'untriggered')
+        local list, score = stops[1], o.stop
+        if o.side == 'sell' then list, score = stops[2], -o.stop end
+        list[#list + 1] = n2s(score)
+        list[#list + 1] = member_of(o.seq, o.id)
     else
         assert(ARGV[a + 15] == 'open' and o.price and o.rem and o.rem > 0, 'rebuild: open order')
         rest(o)
     end
-    redis.call('ZADD', KEYS[SEEN], 'NX', now_s, o.id)
+    seen_new[#seen_new + 1] = o.id
     if o.seq > top then top = o.seq end
 end
+if #stops[1] > 0 then call_many('ZADD', KEYS[STOPS_BUY], stops[1]) end
+if #stops[2] > 0 then call_many('ZADD', KEYS[STOPS_SELL], stops[2]) end
+commit()
 redis.call('SET', KEYS[SEQ], n2s(top))
 redis.call('SET', KEYS[EPOCH], ARGV[1])
 return count

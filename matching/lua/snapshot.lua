@@ -11,11 +11,15 @@ assert(#ARGV == 0, 'snapshot: no args')
 local result = {redis.call('GET', KEYS[SEQ]) or '0', redis.call('GET', KEYS[EPOCH]) or ''}
 local stops = {}
 for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
-    local orders = {}
+    local ids = {}
     for _, member in ipairs(redis.call('ZRANGE', KEYS[index], 0, -1)) do
-        local id = id_of(member)
+        ids[#ids + 1] = id_of(member)
+    end
+    prefetch_orders(ids)
+    local orders = {}
+    for _, id in ipairs(ids) do
         orders[#orders + 1] = id
-        orders[#orders + 1] = redis.call('GET', KEYS[ORDER] .. id)
+        orders[#orders + 1] = order_cache[id]
     end
     if index == BIDS or index == ASKS then
         result[#result + 1] = orders

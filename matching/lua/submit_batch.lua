@@ -1,6 +1,7 @@
 -- submit_batch.lua (lib.lua is prepended): many submits and cancels of one market in one call,
 -- in order, each exactly as submit.lua / cancel.lua would run it; the per-call work (TIME, the
--- state check, storing the sequence, the stream entry) is paid once for the whole batch.
+-- state check, storing the sequence, the stream entry) is paid once for the whole batch, and
+-- the batch's writes are commit()ted together (lib.lua, Write-back).
 -- KEYS: the 14 market keys described in lib.lua.
 -- ARGV: 1 idempotency window ms, then operations back to back:
 --       's' followed by submit.lua's ARGV 1..11 (id owner side type tif post_only price qty
@@ -33,6 +34,19 @@ end
 
 local missing = require_state()
 if missing then return missing end
+
+-- What the batch will look up, read up front: one ZMSCORE (idempotency of every submit) and one
+-- HMGET (the orders it cancels).
+local submit_ids, cancel_ids = {}, {}
+for k = 1, #ops do
+    if ops[k].cancel then
+        cancel_ids[#cancel_ids + 1] = ops[k].cancel
+    else
+        submit_ids[#submit_ids + 1] = ops[k].id
+    end
+end
+prefetch_seen(submit_ids)
+prefetch_orders(cancel_ids)
 
 local ends = {}
 for k = 1, #ops do

@@ -38,15 +38,20 @@ if #crossed < budget then
     end
 end
 
+local ids = {}
+for i, entry in ipairs(crossed) do ids[i] = id_of(entry[2]) end
+prefetch_orders(ids)
+
 for _, entry in ipairs(crossed) do
     redis.call('ZREM', entry[1], entry[2])
+    owner_remove(entry[2])  -- the owner entry carries the stop's sequence; rest() adds the new
     local o = load_order(id_of(entry[2]))
     local kind = 'limit'
     if o.type == 'stop_market' then kind = 'market' end
     emit('triggered', {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', kind,
         'stop_price', n2s(o.stop), 'last_price', n2s(last)})
-    -- The old owner-index entry carries the old sequence; rest() rewrites it. A stop-limit
-    -- that rests keeps its original type (snapshots and rebuilds) but runs as a limit.
+    -- A stop-limit that rests keeps its original type (snapshots and rebuilds) but runs as a
+    -- limit.
     o.seq = last_seq
     o.ts = now_ms
     o.stored_type = o.type
@@ -54,7 +59,7 @@ for _, entry in ipairs(crossed) do
     o.stored = true
     o.budget = o.quote
     if house and (kind == 'market' or o.tif ~= 'GTC') then
-        drop_order(o)
+        put_order(o.id, false)
         house_take(o, last)
     else
         run_taker(o)

@@ -14,7 +14,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from matching.engine import Engine, EngineOrder, OrderType, Side, StpMode, TimeInForce
+from matching.engine import (
+    CancelRequest,
+    Engine,
+    EngineOrder,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from matching.events import Accepted, Done, Fill, Rejected
 from matching.tests.conftest import SYMBOL
 
@@ -131,11 +139,16 @@ class EngineAgainstReference(RuleBasedStateMachine):
 
     def _submit(self, order: EngineOrder) -> None:
         expected = self.reference.submit(order)
-        events = self.engine.submit(SYMBOL, order)
+        self._check_submitted(order, expected, self.engine.submit(SYMBOL, order))
+
+    def _check_submitted(self, order: EngineOrder, expected: list, events: list) -> None:
         fills = [(e.maker_order_id, e.taker_order_id, e.price, e.quantity)
                  for e in events if isinstance(e, Fill)]
         assert fills == expected
         self.ids.append(order.order_id)
+        self._account(events)
+
+    def _account(self, events: list) -> None:
         for event in events:
             if isinstance(event, Accepted) and event.quantity is not None:
                 self.quantity[event.order_id] = event.quantity
@@ -178,6 +191,44 @@ class EngineAgainstReference(RuleBasedStateMachine):
         for event in self.engine.cancel(SYMBOL, order_id):
             if isinstance(event, Done):
                 self.closed[event.order_id] = event.remaining or 0
+
+    @rule(ops=st.lists(st.tuples(
+        st.sampled_from(["limit", "limit", "limit", "market", "cancel"]),
+        st.sampled_from(["buy", "sell"]), prices, quantities, owners,
+        st.sampled_from(["GTC", "GTC", "IOC", "FOK"]), stp_modes, st.booleans(),
+        st.integers(min_value=0, max_value=10_000)), min_size=1, max_size=24),
+        per_call=st.integers(min_value=1, max_value=24))
+    def batch(self, ops: list, per_call: int) -> None:
+        """Operations sent together (Engine.submit_many, per_call in one script call): each
+        must do what the reference does one at a time, also against orders that came to rest
+        or left earlier in the same call."""
+        flow: list[EngineOrder | CancelRequest] = []
+        expected: list = []
+        for kind, side, price, quantity, owner, tif, stp, post_only, pick in ops:
+            if kind == "cancel":
+                ids = self.ids + [o.order_id for o in flow if isinstance(o, EngineOrder)]
+                order_id = ids[pick % len(ids)] if ids else "nothing"
+                self.reference.cancel(order_id)
+                flow.append(CancelRequest(order_id))
+                expected.append(None)
+                continue
+            if kind == "market":
+                order = EngineOrder(self._new_id(), owner, Side(side), OrderType.MARKET,
+                                    quantity=quantity, stp=stp)
+            else:
+                order = EngineOrder(
+                    self._new_id(), owner, Side(side), OrderType.LIMIT, quantity=quantity,
+                    price=price, time_in_force=TimeInForce(tif),
+                    post_only=post_only and tif == "GTC", stp=stp)
+            flow.append(order)
+            expected.append(self.reference.submit(order))
+        answers = self.engine.submit_many([(SYMBOL, item) for item in flow],
+                                          batch=per_call * 2, per_call=per_call)
+        for item, want, events in zip(flow, expected, answers, strict=True):
+            if isinstance(item, CancelRequest):
+                self._account(events)
+            else:
+                self._check_submitted(item, want, events)
 
     @rule(pick=st.integers(min_value=0, max_value=10_000))
     def resubmit_a_seen_id(self, pick: int) -> None:
