@@ -1,14 +1,14 @@
 """The engine's events, as appended to ``events:{SYMBOL}`` and returned by ``Engine`` calls.
 
-An event is flat string fields: ``type``, ``seq``, ``ts_ms`` and the fields of the dataclass
-named by ``type`` (same names). Integers are ticks (prices), lots (quantities) and quote units
-(tick*lot, budgets). Optional fields are absent when None. A script call's events travel as one
-text, events joined by newlines and fields (name, value, ...) by tabs: the call's answer, and
-one stream entry (field ``events``) per call, so a taker walking twenty makers or a batch of
-orders costs one XADD. ``parse_entry`` turns one stream entry (from XREAD/XREADGROUP) into its
-events, ``parse_script_answer`` a script's answer, so settlement and the facade read events the
-same way. Entries written before that layout (one event per entry, its fields as the entry's
-fields) still parse.
+An event is a line of tab-separated values: its ``type``, then the fields of the dataclass named
+by ``type`` in declaration order (``seq``, ``ts_ms``, ...), ``''`` for an absent (None) optional
+one. Integers are ticks (prices), lots (quantities) and quote units (tick*lot, budgets). A script
+call's events travel as one text, lines joined by newlines: the call's answer, and one stream
+entry (field ``ev``) per call, so a taker walking twenty makers or a batch of orders costs one
+XADD. ``parse_entry`` turns one stream entry (from XREAD/XREADGROUP) into its events,
+``parse_script_answer`` a script's answer, so settlement and the facade read events the same
+way. Entries of the two earlier layouts still parse: field ``events`` holding lines of
+name/value pairs, and one event per entry with its fields as the entry's fields.
 
 ``seq`` is per market, gap-free within the stream and strictly increasing (also across rebuilds);
 settlement applies each event exactly once by ``(symbol, seq)``."""
@@ -183,30 +183,78 @@ def _layout_builder(kind: str, names: tuple[str, ...]) -> Callable[[Sequence[str
     return namespace["build"]  # type: ignore[no-any-return]
 
 
+def _positional_builder(cls: type[Event]) -> Callable[[Sequence[str]], Event]:
+    """A function making ``cls`` from one positional line split on tabs: the type, then every
+    field of the dataclass in declaration order, ``''`` for an absent (None) optional one.
+
+    The engine's hot path (one call per event): generated once per type, it sets the slots
+    directly (what the frozen dataclass's ``__init__`` does, without its per-field
+    ``object.__setattr__`` calls) after checking the field count."""
+    names = [f.name for f in dataclass_fields(cls)]
+    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "count": len(names) + 1}
+    lines = ["def build(v):",
+             "    if len(v) != count:",
+             f"        raise ValueError('{cls.kind}: expected {len(names)} fields, got %d'"
+             " % (len(v) - 1))",
+             "    o = new(cls)"]
+    for i, f in enumerate(dataclass_fields(cls), start=1):
+        namespace[f"set_{f.name}"] = getattr(cls, f.name).__set__
+        optional = f.default is not MISSING
+        if f.name in _INT_FIELDS:
+            value = f"int(v[{i}]) if v[{i}] else None" if optional else f"int(v[{i}])"
+        elif f.name in _BOOL_FIELDS:
+            value = f"v[{i}] == '1'"
+        elif optional:
+            value = f"v[{i}] or None"
+        else:
+            value = f"v[{i}]"
+        lines.append(f"    set_{f.name}(o, {value})")
+    lines.append("    return o")
+    exec("\n".join(lines), namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+_POSITIONAL = {kind: _positional_builder(cls) for kind, cls in _CLASSES.items()}
+
+
 def parse_event(fields: Mapping[str, str]) -> Event:
-    """One event's fields -> the event (raises KeyError on an unknown ``type``)."""
+    """One event's fields (name -> value) -> the event (raises KeyError on an unknown ``type``).
+    The layout of stream entries written before events became positional lines."""
     values = dict(fields)
     kind = values.pop("type")
     return _layout_builder(kind, tuple(values))(tuple(values.values()))
 
 
 def parse_entry(fields: Mapping[str, str]) -> list[Event]:
-    """One stream entry's fields -> its events, in order: field ``events`` (one script call's
-    events), or an entry of the older one-event-per-entry layout."""
+    """One stream entry's fields -> its events, in order: field ``ev`` (one script call's events
+    as positional lines), or an entry of an older layout: field ``events`` (lines of name/value
+    pairs) or one event whose fields are the entry's."""
+    if "ev" in fields:
+        return parse_script_answer(fields["ev"])
     if "events" in fields:
-        return parse_script_answer(fields["events"])
+        return _parse_named_lines(fields["events"])
     return [parse_event(fields)]
 
 
 def parse_script_answer(answer: str | bytes | None) -> list[Event]:
-    """A script's answer: events joined by newlines, fields (name, value, ...) by tabs, the first
-    pair being ``type``."""
+    """A script's answer (and a stream entry's ``ev``): events joined by newlines, each a line of
+    tab-separated values: the type, then the fields of its dataclass in order (``''`` = None)."""
     if not answer:
         return []
     if isinstance(answer, bytes):
         answer = answer.decode()
+    builders = _POSITIONAL
+    try:
+        return [builders[line[:line.index("\t")]](line.split("\t"))
+                for line in answer.split("\n")]
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"not engine events: {answer[:200]!r}") from exc
+
+
+def _parse_named_lines(text: str) -> list[Event]:
+    """Events of the named layout: lines of tab-joined name, value pairs, the first ``type``."""
     events: list[Event] = []
-    for line in answer.split("\n"):
+    for line in text.split("\n"):
         parts = line.split("\t")
         if len(parts) % 2 or parts[0] != "type":
             raise ValueError(f"not an engine event: {line!r}")

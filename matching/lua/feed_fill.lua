@@ -76,12 +76,9 @@ local function fill_whole(s, price, obs_seq)
     prefetch_orders(ids)
     for _, e in ipairs(taken) do
         local o = load_order(e.id)
-        take_off(s, e, o.owner, o.price, o.rem)
-        emit('fill', {'maker_order_id', o.id, 'taker_order_id', 'house',
-            'maker_owner', o.owner, 'taker_owner', '0', 'taker_side', house_side,
-            'price', n2s(o.price), 'quantity', n2s(o.rem), 'maker_remaining', '0'})
-        emit('done', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
-            'reason', 'filled', 'remaining', '0'})
+        take_off(s, e, o.price, o.rem)
+        ev_fill(o.id, 'house', o.owner, '0', house_side, o.price_s, o.rem, 0, '', '')
+        ev_done(o.id, o.owner, o.side, 'filled', '0', '')
     end
 end
 

@@ -29,7 +29,7 @@ if already_seen(o.id) then
     return ''
 end
 
-accept(o)
+accepted(o, accept(o), '0')
 o.rem = o.qty
 o.budget = o.quote
 

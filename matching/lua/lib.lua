@@ -11,7 +11,7 @@
 --   7 stops:{S}:buy         zset  score  stop,  member <seq16>:<id>  (trigger when last >= stop)
 --   8 stops:{S}:sell        zset  score -stop,  member <seq16>:<id>  (trigger when last <= stop)
 --   9 events:{S}            stream of engine events: one entry per script call that emitted
---                           any (see flush_lines), never trimmed here
+--                           any (see flush), never trimmed here
 --  10 seq:{S}               last engine sequence (events and order priority share it)
 --  11 epoch:{S}             set by rebuild (value starts with EPOCH_FORMAT); scripts refuse to
 --                           run without it (NOSTATE)
@@ -63,10 +63,13 @@ local function n2s(n)
     return format('%d', n)
 end
 
+-- A non-negative integer argument in canonical form (digits, no leading zero: scripts store and
+-- echo the string itself), at most 2^53-1; nil for ''.
 local function int_arg(s)
     if s == '' or s == nil then return nil end
+    assert(string.find(s, '^[1-9]%d*$') or s == '0', 'not a canonical integer: ' .. s)
     local n = tonumber(s)
-    assert(n and n == math.floor(n) and n >= 0 and n <= MAX_INT, 'not a safe integer: ' .. s)
+    assert(n <= MAX_INT, 'not a safe integer: ' .. s)
     return n
 end
 
@@ -119,16 +122,43 @@ local function next_seq()
     return last_seq
 end
 
--- Appends an event: its type, next seq, time and the given fields (name, value, ...). Returns
--- the event (a flat list): optional fields may still be appended to it before flush().
-local function event(kind, ...)
-    local e = {'type', kind, 'seq', n2s(next_seq()), 'ts_ms', now_s, ...}
-    events[#events + 1] = e
-    return e
+-- Events are lines: the type, seq, time, then the type's fields in a fixed order (the field
+-- order of its dataclass in matching/events.py), '' for an absent one, joined by a tab. Each is
+-- built by one concatenation (no table per event).
+local T = '\t'
+
+local function ev_head(kind)
+    return kind .. T .. n2s(next_seq()) .. T .. now_s .. T
 end
 
-local function emit(kind, fields)
-    return event(kind, unpack(fields))
+local function ev_done(id, owner, side, reason, rem_s, quote_s)
+    events[#events + 1] = ev_head('done') .. id .. T .. owner .. T .. side .. T .. reason .. T
+        .. rem_s .. T .. quote_s
+end
+
+local function ev_fill(maker_id, taker_id, maker_owner, taker_owner, taker_side, price_s, lots,
+                       maker_rem, taker_rem_s, taker_quote_s)
+    events[#events + 1] = ev_head('fill') .. maker_id .. T .. taker_id .. T .. maker_owner .. T
+        .. taker_owner .. T .. taker_side .. T .. price_s .. T .. n2s(lots) .. T
+        .. n2s(maker_rem) .. T .. taker_rem_s .. T .. taker_quote_s
+end
+
+local function ev_stp(taker_id, maker_id, owner, mode, price_s, lots)
+    events[#events + 1] = ev_head('stp') .. taker_id .. T .. maker_id .. T .. owner .. T .. mode
+        .. T .. price_s .. T .. n2s(lots)
+end
+
+local function ev_rejected(id, owner, side, reason)
+    events[#events + 1] = ev_head('rejected') .. id .. T .. owner .. T .. side .. T .. reason
+end
+
+local function ev_triggered(id, owner, side, kind, stop_s, last_s)
+    events[#events + 1] = ev_head('triggered') .. id .. T .. owner .. T .. side .. T .. kind .. T
+        .. stop_s .. T .. last_s
+end
+
+local function ev_cancel_rejected(id, reason)
+    events[#events + 1] = ev_head('cancel_rejected') .. id .. T .. reason
 end
 
 -- ---- order strings (write-back cache of orders:{S}) -------------------------------------------
@@ -281,7 +311,12 @@ local function add_fresh(s, e)
         A[#A + 1] = e
         return
     end
-    local lo, hi = 1, #A + 1
+    local n = #A
+    if n == 0 or before(A[n], e) then  -- the usual case: behind every other fresh order
+        A[n + 1] = e
+        return
+    end
+    local lo, hi = 1, n
     while lo < hi do
         local mid = math.floor((lo + hi) / 2)
         if before(A[mid], e) then lo = mid + 1 else hi = mid end
@@ -350,17 +385,17 @@ local function level_change(s, price, lots)
     s.delta[price] = d + lots
 end
 
--- A limit order's remainder joins the side behind the level's earlier orders (its string and
--- owner entry too).
+-- A limit order's remainder (o.member, o.price, o.rem) joins its side behind the level's earlier
+-- orders.
 local function book_add(o)
     local s = side_of(o.side)
-    local member = member_of(o.seq, o.id)
-    local e = {score = s.sign * o.price, seq = o.seq, id = o.id, member = member, fresh = true,
-        gone = false}
-    s.at[member] = e
+    local score_s = o.price_s
+    if s.sign < 0 then score_s = '-' .. score_s end
+    local e = {score = s.sign * o.price, seq = o.seq, id = o.id, member = o.member, fresh = true,
+        gone = false, score_s = score_s, price_s = o.price_s}
+    s.at[o.member] = e
     add_fresh(s, e)
     level_change(s, o.price, o.rem)
-    return member
 end
 
 -- Takes the order with this member (lots resting at price) off the side.
@@ -381,7 +416,7 @@ local function commit_side(s)
     for i = 1, #s.A do
         local e = s.A[i]
         if not e.gone then
-            adds[#adds + 1] = n2s(e.score)
+            adds[#adds + 1] = e.score_s
             adds[#adds + 1] = e.member
         end
     end
@@ -424,7 +459,7 @@ local function commit_side(s)
 end
 
 -- Writes everything this call changed (see Write-back at the top). Every script that changes
--- state calls it once, at its end (flush_lines does).
+-- state calls it once, at its end (flush does).
 local function commit()
     local sets, dels = {}, {}
     for _, id in ipairs(order_dirty) do
@@ -481,10 +516,10 @@ local function trim_seen()
 end
 
 -- Commits, stores the sequence, trims seen:{S} when due, and writes the call's events to the
--- stream as ONE entry (field 'events': events joined by "\n", fields by "\t"; ids and owners
--- never contain either): one XADD per call, however many events (a taker walking many makers, a
--- batch of orders). Returns the events as lines (one string per event).
-local function flush_lines()
+-- stream as ONE entry (field 'ev': the event lines joined by "\n"; ids and owners never contain
+-- a tab or a newline): one XADD per call, however many events (a taker walking many makers, a
+-- batch of orders). Returns the events' text (the same as the stream entry's).
+local function flush()
     commit()
     if last_seq ~= first_seq then
         redis.call('SET', KEYS[SEQ], n2s(last_seq))
@@ -493,45 +528,45 @@ local function flush_lines()
             trim_seen()
         end
     end
-    local lines = {}
-    for i = 1, #events do
-        lines[i] = concat(events[i], '\t')
+    local text = concat(events, '\n')
+    if #events > 0 then
+        redis.call('XADD', KEYS[EVENTS], '*', 'ev', text)
     end
-    if #lines > 0 then
-        redis.call('XADD', KEYS[EVENTS], '*', 'events', concat(lines, '\n'))
-    end
-    return lines
-end
-
--- flush_lines(), returning the events as one string (the same text as the stream entry).
-local function flush()
-    return concat(flush_lines(), '\n')
+    return text
 end
 
 -- ---- orders -------------------------------------------------------------------------------------
+-- An order in a script is a table: id, owner, side, type, tif, post_only, stp (strings as
+-- stored); price, qty, quote, stop (numbers or nil) with their canonical strings price_s,
+-- qty_s, quote_s, stop_s ('' when absent); rem (lots left) or nil, budget (quote units left)
+-- or nil; seq, member (its book/owner member), ts_s (accepted ms), state.
 
-local function opt(n)
-    if n == nil then return '' end
-    return n2s(n)
+local smatch = string.match
+local ORDER_ALL = '^(%d*)\t([^\t]*)\t([^\t]*)\t(%d*)\t(%d+)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t'
+    .. '([^\t]*)\t(%d*)\t(%d*)\t(%d*)\t([^\t]*)\t(%d+)$'
+
+local function num(s)
+    if s == '' then return nil end
+    return tonumber(s)
 end
 
 local function pack_order(o, state)
-    return concat({opt(o.rem), o.owner, o.side, opt(o.price), n2s(o.seq), state,
-        o.stored_type or o.type, o.tif, o.post_only, opt(o.qty), opt(o.quote), opt(o.stop), o.stp,
-        n2s(o.ts)}, '\t')
+    local rem_s = ''
+    if o.rem then rem_s = n2s(o.rem) end
+    return rem_s .. T .. o.owner .. T .. o.side .. T .. o.price_s .. T .. n2s(o.seq) .. T .. state
+        .. T .. (o.stored_type or o.type) .. T .. o.tif .. T .. o.post_only .. T .. o.qty_s .. T
+        .. o.quote_s .. T .. o.stop_s .. T .. o.stp .. T .. o.ts_s
 end
 
 local function unpack_order(id, value)
-    local f, n = {}, 0
-    for field in string.gmatch(value .. '\t', '([^\t]*)\t') do
-        n = n + 1
-        f[n] = field
-    end
-    assert(n == 14, 'order string: 14 fields')
-    return {id = id, rem = int_arg(f[1]), owner = f[2], side = f[3], price = int_arg(f[4]),
-        seq = tonumber(f[5]), state = f[6], type = f[7], tif = f[8], post_only = f[9],
-        qty = int_arg(f[10]), quote = int_arg(f[11]), stop = int_arg(f[12]), stp = f[13],
-        ts = tonumber(f[14])}
+    local rem, owner, side, price, seq, state, kind, tif, post_only, qty, quote, stop, stp, ts =
+        smatch(value, ORDER_ALL)
+    assert(rem, 'order string: 14 fields')
+    local n = tonumber(seq)
+    return {id = id, rem = num(rem), owner = owner, side = side, price = num(price),
+        price_s = price, seq = n, member = member_of(n, id), state = state, type = kind,
+        tif = tif, post_only = post_only, qty = num(qty), qty_s = qty, quote = num(quote),
+        quote_s = quote, stop = num(stop), stop_s = stop, stp = stp, ts_s = ts}
 end
 
 local function load_order(id)
@@ -543,12 +578,12 @@ end
 -- Stores the order string (fields mirror matching.engine.RestingOrder) and its owner entry.
 local function store_order(o, state)
     put_order(o.id, pack_order(o, state))
-    owner_add(o.owner, member_of(o.seq, o.id))
+    owner_add(o.owner, o.member)
 end
 
 local function drop_order(o)
     put_order(o.id, false)
-    owner_remove(member_of(o.seq, o.id))
+    owner_remove(o.member)
 end
 
 -- A limit order's remainder joins its side of the book behind the level's earlier orders.
@@ -560,22 +595,20 @@ end
 local function park_stop(o)
     store_order(o, 'untriggered')
     if o.side == 'buy' then
-        redis.call('ZADD', KEYS[STOPS_BUY], n2s(o.stop), member_of(o.seq, o.id))
+        redis.call('ZADD', KEYS[STOPS_BUY], o.stop_s, o.member)
     else
-        redis.call('ZADD', KEYS[STOPS_SELL], n2s(-o.stop), member_of(o.seq, o.id))
+        redis.call('ZADD', KEYS[STOPS_SELL], '-' .. o.stop_s, o.member)
     end
 end
 
+local function opt(n)
+    if n == nil then return '' end
+    return n2s(n)
+end
+
+-- o's done event (remaining lots and unspent budget when it has them).
 local function done(o, reason)
-    local e = event('done', 'order_id', o.id, 'owner', o.owner, 'side', o.side, 'reason', reason)
-    if o.rem ~= nil then
-        e[#e + 1] = 'remaining'
-        e[#e + 1] = n2s(o.rem)
-    end
-    if o.budget ~= nil then
-        e[#e + 1] = 'quote_remaining'
-        e[#e + 1] = n2s(o.budget)
-    end
+    ev_done(o.id, o.owner, o.side, reason, opt(o.rem), opt(o.budget))
 end
 
 -- Takes a resting (open or untriggered) order off the engine; emits its done event.
@@ -583,17 +616,16 @@ local function remove_order(o, reason)
     if o.state == 'untriggered' then
         local stops = KEYS[STOPS_SELL]
         if o.side == 'buy' then stops = KEYS[STOPS_BUY] end
-        redis.call('ZREM', stops, member_of(o.seq, o.id))
+        redis.call('ZREM', stops, o.member)
     else
-        book_remove(side_of(o.side), member_of(o.seq, o.id), o.price, o.rem)
+        book_remove(side_of(o.side), o.member, o.price, o.rem)
     end
     drop_order(o)
-    done({id = o.id, owner = o.owner, side = o.side, rem = o.rem, budget = o.quote}, reason)
+    ev_done(o.id, o.owner, o.side, reason, opt(o.rem), o.quote_s)
 end
 
--- Takes maker entry e (lots resting at price, owner) off its side, with its string and owner
--- entry.
-local function take_off(s, e, owner, price, lots)
+-- Takes maker entry e (lots resting at price) off its side, with its string and owner entry.
+local function take_off(s, e, price, lots)
     book_remove(s, e.member, price, lots)
     put_order(e.id, false)
     owner_remove(e.member)
@@ -605,7 +637,7 @@ local function fok_fillable(o, s, bound)
     local acc = 0
     for e in entries(s) do
         if e.score > bound then return acc end
-        local rem, owner = string.match(maker_value(s, e), ORDER_HEAD)
+        local rem, owner = smatch(maker_value(s, e), ORDER_HEAD)
         if owner == o.owner then
             if o.stp ~= 'expire_maker' then return acc end
         else
@@ -621,14 +653,25 @@ end
 -- o.filled, o.self_trade, o.out_of_budget.
 local function match(o)
     local s, maker_side = opposite(o.side)
-    local bound = nil
-    if o.price ~= nil then bound = s.sign * o.price end
     o.filled = 0
+    local first = best(s)
+    if first == nil then return end
+    local bound = nil
+    if o.price ~= nil then
+        bound = s.sign * o.price
+        if first.score > bound then return end  -- nothing crosses (a maker): no more work
+    end
     for e in entries(s) do
         if (o.rem ~= nil and o.rem <= 0) or (bound ~= nil and e.score > bound) then return end
-        local value = maker_value(s, e)
+        local value = order_cache[e.id]
+        if value == nil then value = maker_value(s, e) end
         local price = s.sign * e.score
-        local rem_s, owner = string.match(value, ORDER_HEAD)
+        local price_s = e.price_s
+        if price_s == nil then
+            price_s = n2s(price)
+            e.price_s = price_s
+        end
+        local rem_s, owner = smatch(value, ORDER_HEAD)
         local maker_rem = tonumber(rem_s)
         local take = maker_rem
         if o.rem ~= nil and o.rem < take then take = o.rem end
@@ -641,11 +684,10 @@ local function match(o)
             end
         end
         if owner == o.owner then
-            event('stp', 'taker_order_id', o.id, 'maker_order_id', e.id, 'owner', o.owner,
-                'mode', o.stp, 'price', n2s(price), 'quantity', n2s(take))
+            ev_stp(o.id, e.id, o.owner, o.stp, price_s, take)
             if o.stp ~= 'expire_taker' then
-                take_off(s, e, owner, price, maker_rem)
-                done({id = e.id, owner = owner, side = maker_side, rem = maker_rem}, 'self_trade')
+                take_off(s, e, price, maker_rem)
+                ev_done(e.id, owner, maker_side, 'self_trade', rem_s, '')
             end
             if o.stp ~= 'expire_maker' then
                 o.self_trade = true
@@ -656,27 +698,16 @@ local function match(o)
             if o.rem ~= nil then o.rem = o.rem - take end
             if o.budget ~= nil then o.budget = o.budget - take * price end
             o.filled = o.filled + take
-            o.last_price = price
             if maker_rem == 0 then
-                take_off(s, e, owner, price, take)
+                take_off(s, e, price, take)
             else
                 level_change(s, price, -take)
                 put_order(e.id, n2s(maker_rem) .. sub(value, #rem_s + 1))
             end
-            local fill = event('fill', 'maker_order_id', e.id, 'taker_order_id', o.id,
-                'maker_owner', owner, 'taker_owner', o.owner, 'taker_side', o.side,
-                'price', n2s(price), 'quantity', n2s(take), 'maker_remaining', n2s(maker_rem))
-            if o.rem ~= nil then
-                fill[#fill + 1] = 'taker_remaining'
-                fill[#fill + 1] = n2s(o.rem)
-            end
-            if o.budget ~= nil then
-                fill[#fill + 1] = 'taker_quote_remaining'
-                fill[#fill + 1] = n2s(o.budget)
-            end
+            ev_fill(e.id, o.id, owner, o.owner, o.side, price_s, take, maker_rem, opt(o.rem),
+                opt(o.budget))
             if maker_rem == 0 then
-                event('done', 'order_id', e.id, 'owner', owner, 'side', maker_side,
-                    'reason', 'filled', 'remaining', '0')
+                ev_done(e.id, owner, maker_side, 'filled', '0', '')
             else
                 -- a maker is left: o is filled, or its budget no longer buys a lot
                 if o.budget ~= nil then o.out_of_budget = true end
@@ -690,7 +721,7 @@ end
 -- rests (GTC remainder) or ends with a done event. o.stored: its string exists (a stop that
 -- was just triggered). Returns true when it rests.
 local function run_taker(o)
-    local s, _ = opposite(o.side)
+    local s = opposite(o.side)
     if o.type == 'limit' and o.tif == 'FOK' then
         if fok_fillable(o, s, s.sign * o.price) < o.rem then
             if o.stored then put_order(o.id, false) end
@@ -728,25 +759,31 @@ local function run_taker(o)
     return false
 end
 
+local SIDES = {buy = true, sell = true}
+local TIFS = {GTC = true, IOC = true, FOK = true}
+local STPS = {expire_taker = true, expire_maker = true, expire_both = true}
+local TYPES = {limit = 'priced', stop_limit = 'priced', market = 'market', stop_market = 'market'}
+
 -- One order from 11 script arguments starting at argv[i]: id, owner, side buy|sell,
 -- type limit|market|stop_limit|stop_market, time in force GTC|IOC|FOK, post_only 0|1,
 -- price ticks or '', quantity lots or '', quote budget (tick*lot units) or '', stop price ticks
 -- or '', stp expire_taker|expire_maker|expire_both. Asserts it is well formed (so a batch
 -- checks every order before it changes anything).
 local function submit_args(argv, i)
+    local price_s, qty_s, quote_s, stop_s = argv[i + 6], argv[i + 7], argv[i + 8], argv[i + 9]
     local o = {id = argv[i], owner = argv[i + 1], side = argv[i + 2], type = argv[i + 3],
-        tif = argv[i + 4], post_only = argv[i + 5], price = int_arg(argv[i + 6]),
-        qty = int_arg(argv[i + 7]), quote = int_arg(argv[i + 8]), stop = int_arg(argv[i + 9]),
-        stp = argv[i + 10], ts = now_ms}
-    assert(o.id and o.id ~= '' and o.owner and o.owner ~= '', 'order id, owner')
-    assert(o.side == 'buy' or o.side == 'sell', 'bad side')
-    assert(o.tif == 'GTC' or o.tif == 'IOC' or o.tif == 'FOK', 'bad time in force')
-    assert(o.stp == 'expire_taker' or o.stp == 'expire_maker' or o.stp == 'expire_both',
-        'bad stp')
+        tif = argv[i + 4], post_only = argv[i + 5], price = int_arg(price_s), price_s = price_s,
+        qty = int_arg(qty_s), qty_s = qty_s, quote = int_arg(quote_s), quote_s = quote_s,
+        stop = int_arg(stop_s), stop_s = stop_s, stp = argv[i + 10], ts_s = now_s}
+    assert(o.id and o.id ~= '' and int_arg(o.owner), 'order id, owner')
+    assert(SIDES[o.side], 'bad side')
+    assert(TIFS[o.tif], 'bad time in force')
+    assert(STPS[o.stp], 'bad stp')
     assert(o.post_only == '0' or o.post_only == '1', 'bad post_only')
+    local kind = TYPES[o.type]
+    assert(kind, 'bad type')
     o.is_stop = o.type == 'stop_limit' or o.type == 'stop_market'
-    assert(o.type == 'limit' or o.type == 'market' or o.is_stop, 'bad type')
-    if o.type == 'limit' or o.type == 'stop_limit' then
+    if kind == 'priced' then
         assert(o.price and o.price > 0 and o.qty and o.qty > 0 and not o.quote,
             'limit: price, qty')
     else
@@ -755,23 +792,23 @@ local function submit_args(argv, i)
             'market: qty or quote')
     end
     assert(not o.is_stop or (o.stop and o.stop > 0), 'stop price')
-    assert(tonumber(o.owner), 'owner: a number')
     return o
 end
 
--- Emits o's accepted event (resting 0: the caller sets its last field to '1' if o rests) and
--- returns it.
+-- Takes o's accepted event's place and sequence (o.seq: its time priority) and returns the
+-- place; accepted() writes the event there once it is known whether o rests.
 local function accept(o)
-    local accepted = event('accepted', 'order_id', o.id, 'owner', o.owner, 'side', o.side,
-        'order_type', o.type, 'time_in_force', o.tif, 'post_only', o.post_only)
-    local n = #accepted
-    if o.price then accepted[n + 1], accepted[n + 2], n = 'price', n2s(o.price), n + 2 end
-    if o.qty then accepted[n + 1], accepted[n + 2], n = 'quantity', n2s(o.qty), n + 2 end
-    if o.quote then accepted[n + 1], accepted[n + 2], n = 'quote_amount', n2s(o.quote), n + 2 end
-    if o.stop then accepted[n + 1], accepted[n + 2], n = 'stop_price', n2s(o.stop), n + 2 end
-    accepted[n + 1], accepted[n + 2], accepted[n + 3], accepted[n + 4] =
-        'stp', o.stp, 'resting', '0'
-    return accepted
+    local slot = #events + 1
+    events[slot] = false
+    o.seq = next_seq()
+    o.member = member_of(o.seq, o.id)
+    return slot
+end
+
+local function accepted(o, slot, resting)
+    events[slot] = 'accepted' .. T .. n2s(o.seq) .. T .. now_s .. T .. o.id .. T .. o.owner
+        .. T .. o.side .. T .. o.type .. T .. o.tif .. T .. o.post_only .. T .. o.stp .. T
+        .. resting .. T .. o.price_s .. T .. o.qty_s .. T .. o.quote_s .. T .. o.stop_s
 end
 
 -- Accepts one checked order (submit_args) and matches it: emits its events (nothing when its id
@@ -786,20 +823,21 @@ local function submit_order(o)
         local s = opposite(o.side)
         local e = best(s)
         if e and e.score <= s.sign * o.price then
-            emit('rejected', {'order_id', o.id, 'owner', o.owner, 'side', o.side,
-                'reason', 'would_take'})
+            ev_rejected(o.id, o.owner, o.side, 'would_take')
             return
         end
     end
-    local accepted = accept(o)
-    o.seq = last_seq
+    local slot = accept(o)
     if o.is_stop then
         park_stop(o)
+        accepted(o, slot, '0')
         return
     end
     o.budget = o.quote
     if run_taker(o) then
-        accepted[#accepted] = '1'
+        accepted(o, slot, '1')
+    else
+        accepted(o, slot, '0')
     end
 end
 
@@ -808,7 +846,7 @@ end
 local function cancel_order(id)
     local o = load_order(id)
     if o == nil then
-        emit('cancel_rejected', {'order_id', id, 'reason', 'not_found'})
+        ev_cancel_rejected(id, 'not_found')
     else
         remove_order(o, 'user')
     end
@@ -836,19 +874,8 @@ local function house_take(o, price)
             return
         end
     end
-    local fill = {'maker_order_id', 'house', 'taker_order_id', o.id, 'maker_owner', '0',
-        'taker_owner', o.owner, 'taker_side', o.side, 'price', n2s(price), 'quantity', n2s(lots),
-        'maker_remaining', '0'}
-    if o.rem ~= nil then
-        o.rem = o.rem - lots
-        fill[#fill + 1] = 'taker_remaining'
-        fill[#fill + 1] = n2s(o.rem)
-    end
-    if o.budget ~= nil then
-        o.budget = o.budget - lots * price
-        fill[#fill + 1] = 'taker_quote_remaining'
-        fill[#fill + 1] = n2s(o.budget)
-    end
-    emit('fill', fill)
+    if o.rem ~= nil then o.rem = o.rem - lots end
+    if o.budget ~= nil then o.budget = o.budget - lots * price end
+    ev_fill('house', o.id, '0', o.owner, o.side, n2s(price), lots, 0, opt(o.rem), opt(o.budget))
     done(o, 'filled')
 end

@@ -52,9 +52,13 @@ for i = 0, count - 1 do
     local a = 2 + i * 15
     local o = {id = ARGV[a + 1], owner = ARGV[a + 2], side = ARGV[a + 3], type = ARGV[a + 4],
         tif = ARGV[a + 5], post_only = ARGV[a + 6], price = int_arg(ARGV[a + 7]),
-        qty = int_arg(ARGV[a + 8]), rem = int_arg(ARGV[a + 9]), quote = int_arg(ARGV[a + 10]),
-        stop = int_arg(ARGV[a + 11]), stp = ARGV[a + 12], seq = int_arg(ARGV[a + 13]),
-        ts = int_arg(ARGV[a + 14]) or now_ms}
+        price_s = ARGV[a + 7], qty = int_arg(ARGV[a + 8]), qty_s = ARGV[a + 8],
+        rem = int_arg(ARGV[a + 9]), quote = int_arg(ARGV[a + 10]), quote_s = ARGV[a + 10],
+        stop = int_arg(ARGV[a + 11]), stop_s = ARGV[a + 11], stp = ARGV[a + 12],
+        seq = int_arg(ARGV[a + 13]), ts_s = ARGV[a + 14]}
+    if o.ts_s == '' then o.ts_s = now_s end
+    assert(int_arg(o.ts_s), 'rebuild: accepted ms')
+    o.member = member_of(o.seq, o.id)
     assert(o.side == 'buy' or o.side == 'sell', 'rebuild: side')
     assert(tonumber(o.owner), 'rebuild: owner')
     if ARGV[a + 15] == 'untriggered' then
@@ -62,7 +66,7 @@ for i = 0, count - 1 do
         local list, score = stops[1], o.stop
         if o.side == 'sell' then list, score = stops[2], -o.stop end
         list[#list + 1] = n2s(score)
-        list[#list + 1] = member_of(o.seq, o.id)
+        list[#list + 1] = o.member
     else
         assert(ARGV[a + 15] == 'open' and o.price and o.rem and o.rem > 0, 'rebuild: open order')
         rest(o)

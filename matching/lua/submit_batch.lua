@@ -59,11 +59,11 @@ for k = 1, #ops do
     ends[k] = #events
 end
 
-local lines = flush_lines()
+flush()
 local answers = {}
 local from = 1
 for k = 1, #ops do
-    answers[k] = table.concat(lines, '\n', from, ends[k])
+    answers[k] = concat(events, '\n', from, ends[k])
     from = ends[k] + 1
 end
 return answers

@@ -48,12 +48,12 @@ for _, entry in ipairs(crossed) do
     local o = load_order(id_of(entry[2]))
     local kind = 'limit'
     if o.type == 'stop_market' then kind = 'market' end
-    emit('triggered', {'order_id', o.id, 'owner', o.owner, 'side', o.side, 'order_type', kind,
-        'stop_price', n2s(o.stop), 'last_price', n2s(last)})
+    ev_triggered(o.id, o.owner, o.side, kind, o.stop_s, n2s(last))
     -- A stop-limit that rests keeps its original type (snapshots and rebuilds) but runs as a
-    -- limit.
+    -- limit; the triggered event's seq is its time priority.
     o.seq = last_seq
-    o.ts = now_ms
+    o.member = member_of(o.seq, o.id)
+    o.ts_s = now_s
     o.stored_type = o.type
     o.type = kind
     o.stored = true
