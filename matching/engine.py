@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from redis.commands.core import Script
 
 from matching.events import Event, Triggered, parse_script_answer
 from matching.keys import (
@@ -27,7 +26,7 @@ from matching.keys import (
     prices_key,
     seq_key,
 )
-from matching.scripts import SCRIPT_NAMES, script_source
+from matching.scripts import SCRIPT_NAMES, library_source, script_source
 from matching.units import MAX_ENGINE_INT
 from tradehive.errors import DomainError
 
@@ -224,7 +223,9 @@ def _keys(symbol: str) -> tuple[str, ...]:
 
 
 class Engine:
-    """One instance per Redis client; scripts are registered once and reloaded on NOSCRIPT.
+    """One instance per Redis client. The engine's Lua runs as a Redis function library where
+    the server has one (Redis 7+: loaded once, ``FCALL``), else as ``EVALSHA`` scripts (Redis
+    6.2); either is reloaded when Redis lost it (a restart or a flush).
 
     Every call is atomic for its market. Events come back parsed and are also appended to
     ``events:{SYMBOL}`` for settlement. Calls on a market without an epoch raise
@@ -237,14 +238,54 @@ class Engine:
         self.trigger_batch = trigger_batch
         self._scripts = {name: client.register_script(script_source(name))
                          for name in SCRIPT_NAMES}
+        self._prefix, self._library = library_source()
+        self._functions: bool | None = None  # None: not known yet whether the server has them
 
-    def _run(self, name: str, symbol: str, args: Sequence[str]) -> Any:
-        try:
-            return self._scripts[name](keys=_keys(symbol), args=args)
-        except redis.ResponseError as exc:
-            if str(exc).startswith("NOSTATE"):
-                raise EngineStateMissing(f"{symbol}: {exc}") from exc
-            raise
+    def _ensure_loaded(self) -> None:
+        """Loads the function library if the server has functions and lacks it (learning which
+        on the first call); with scripts, loads any the server lacks."""
+        if self._functions is None:
+            try:  # on every primary of a cluster; REPLACE: the same code if already there
+                self.redis.function_load(self._library, replace=True)
+                self._functions = True
+            except redis.ResponseError as exc:
+                if "unknown command" not in str(exc).lower():
+                    raise
+                self._functions = False
+        if self._functions is False:
+            scripts = list(self._scripts.values())
+            exists = self.redis.script_exists(*[s.sha for s in scripts])
+            for script, present in zip(scripts, exists, strict=True):
+                if not present:
+                    script.sha = self.redis.script_load(script.script)
+
+    def _command(self, call: tuple[str, Any, Sequence[str]], keys: Sequence[str] | None = None
+                 ) -> tuple[Any, ...]:
+        """The command running ``call`` = (symbol, operation name or an object with ``sha``,
+        args) on the market's keys (or ``keys``)."""
+        symbol, operation, args = call
+        keys = _keys(symbol) if keys is None else keys
+        if not isinstance(operation, str):  # a bare script (bench/engine.py's ceiling)
+            return ("EVALSHA", operation.sha, len(keys), *keys, *args)
+        if self._functions:
+            return ("FCALL", self._prefix + operation, len(keys), *keys, *args)
+        return ("EVALSHA", self._scripts[operation].sha, len(keys), *keys, *args)
+
+    def _run(self, name: str, symbol: str, args: Sequence[str],
+             keys: Sequence[str] | None = None) -> Any:
+        """Runs one operation; NOSTATE -> ``EngineStateMissing``."""
+        for attempt in range(2):
+            self._ensure_loaded()
+            try:
+                return self.redis.execute_command(*self._command((symbol, name, args), keys))
+            except redis.ResponseError as exc:
+                if attempt == 0 and _missing(exc):  # Redis lost the library or the script
+                    self._functions = None
+                    continue
+                if str(exc).startswith("NOSTATE"):
+                    raise EngineStateMissing(f"{symbol}: {exc}") from exc
+                raise
+        raise AssertionError("unreachable")
 
     def submit(self, symbol: str, order: EngineOrder) -> list[Event]:
         """Accept and match one order. Idempotent by ``order_id``: an id seen within the
@@ -268,15 +309,14 @@ class Engine:
         per write."""
         if per_call < 1 or batch < 1:
             raise ValueError("batch and per_call must be positive")
-        script = self._scripts["submit_batch"]
         window = str(self.seen_window_ms)
-        calls: list[tuple[str, Script, list[str]]] = []
+        calls: list[tuple[str, Any, list[str]]] = []
         previous, in_call = None, 0
         for symbol, item in orders:
             if not isinstance(item, CancelRequest):
                 item.check()
             if symbol != previous or in_call == per_call:
-                calls.append((symbol, script, [window]))
+                calls.append((symbol, "submit_batch", [window]))
                 previous, in_call = symbol, 0
             args = calls[-1][2]
             if isinstance(item, CancelRequest):
@@ -285,7 +325,7 @@ class Engine:
                 args.append("s")
                 args += item.script_args()
             in_call += 1
-        self._load_scripts()
+        self._ensure_loaded()
         calls_per_write = max(1, batch // per_call)
         chunks = [calls[i:i + calls_per_write] for i in range(0, len(calls), calls_per_write)]
         if isinstance(self.redis, redis.Redis):
@@ -293,10 +333,10 @@ class Engine:
         else:
             answers = [_parse_batch_answer(answer) for chunk in chunks
                        for answer in self._pipeline(chunk)]
-        missing = [i for i, a in enumerate(answers)
-                   if isinstance(a, redis.exceptions.NoScriptError)]
+        missing = [i for i, a in enumerate(answers) if _missing(a)]
         if missing:  # Redis restarted mid-run: reload, then rerun those calls in order
-            self._load_scripts()
+            self._functions = None
+            self._ensure_loaded()
             for i in missing:
                 answers[i] = _parse_batch_answer(self._pipeline([calls[i]])[0])
         results: list[list[Event]] = []
@@ -308,20 +348,7 @@ class Engine:
             results += answer
         return results
 
-    def _load_scripts(self) -> None:
-        scripts = list(self._scripts.values())
-        for script, exists in zip(scripts, self.redis.script_exists(*[s.sha for s in scripts]),
-                                  strict=True):
-            if not exists:
-                script.sha = self.redis.script_load(script.script)
-
-    @staticmethod
-    def _command(call: tuple[str, Script, list[str]]) -> tuple[Any, ...]:
-        symbol, script, args = call
-        keys = _keys(symbol)
-        return ("EVALSHA", script.sha, len(keys), *keys, *args)
-
-    def _pipeline(self, calls: Sequence[tuple[str, Script, list[str]]]) -> list[Any]:
+    def _pipeline(self, calls: Sequence[tuple[str, Any, list[str]]]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
         for call in calls:
             # execute_command: redis-py's ClusterPipeline blocks its evalsha() helper, yet routes
@@ -329,7 +356,7 @@ class Engine:
             pipe.execute_command(*self._command(call))
         return list(pipe.execute(raise_on_error=False))
 
-    def _stream(self, chunks: Sequence[Sequence[tuple[str, Script, list[str]]]],
+    def _stream(self, chunks: Sequence[Sequence[tuple[str, Any, list[str]]]],
                 parse: Callable[[Any], Any] | None = None) -> list[Any]:
         """Writes batch k+1, then reads batch k's answers (``parse``d, if given, while Redis
         runs batch k+1)."""
@@ -432,7 +459,7 @@ class Engine:
                 "untriggered" if resting.untriggered else "open",
             ]
         epoch = EPOCH_FORMAT + uuid.uuid4().hex
-        self._scripts["rebuild"](keys=_keys(symbol), args=[epoch, str(min_seq), *rows])
+        self._run("rebuild", symbol, [epoch, str(min_seq), *rows])
         return epoch
 
     def epoch(self, symbol: str) -> str | None:
@@ -448,18 +475,18 @@ class Engine:
 
     # --- price feeds (docs/feeds.md): additive; the house is the counterparty ----------------
 
-    def _feed_pipeline(self, calls: Sequence[tuple[str, Script, Sequence[str], Sequence[str]]]
+    def _feed_pipeline(self, calls: Sequence[tuple[str, str, Sequence[str], Sequence[str]]]
                        ) -> list[Any]:
-        """EVALSHA each (symbol, script, keys, args) in one pipeline; NOSCRIPT reloads once."""
-        self._load_scripts()
+        """Runs each (symbol, operation, keys, args) in one pipeline; reloads once if Redis lost
+        the library or a script."""
         for attempt in range(2):
+            self._ensure_loaded()
             pipe = self.redis.pipeline(transaction=False)
-            for _, script, keys, args in calls:
-                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            for symbol, name, keys, args in calls:
+                pipe.execute_command(*self._command((symbol, name, args), keys))
             answers = list(pipe.execute(raise_on_error=False))
-            if attempt == 0 and any(isinstance(a, redis.exceptions.NoScriptError)
-                                    for a in answers):
-                self._load_scripts()  # Redis restarted between the check and the pipeline
+            if attempt == 0 and any(_missing(a) for a in answers):
+                self._functions = None  # Redis restarted between the check and the pipeline
                 continue
             return answers
         return answers
@@ -468,11 +495,10 @@ class Engine:
                           maxlen: int, max_age_ms: int) -> list[str]:
         """Append each observation to its market's window ``prices:{S}`` (one pipeline).
         Returns the entry ids (``<received ms>-<n>``). Needs no engine state."""
-        script = self._scripts["feed_observe"]
         calls = []
         for symbol, obs in observations:
             _check_int("price_ticks", obs.price_ticks, required=True)
-            calls.append((symbol, script,
+            calls.append((symbol, "feed_observe",
                           (prices_key(symbol), seq_key(symbol), feed_stats_key(symbol)),
                           (str(obs.price_ticks), obs.raw, _opt(obs.source_ts_ms), str(maxlen),
                            str(max_age_ms))))
@@ -489,9 +515,8 @@ class Engine:
         A market without engine state maps to ``EngineStateMissing`` (its window is kept).
         A pass whose ``stop_prices`` is not empty holds ``feedlock:{S}`` with ``lock_token``
         for ``lock_ms``: the caller triggers those stops, then releases it."""
-        script = self._scripts["feed_fill"]
         lock_token = lock_token or uuid.uuid4().hex
-        calls = [(symbol, script, (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol),
+        calls = [(symbol, "feed_fill", (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol),
                                    feed_lock_key(symbol)),
                   (str(window_limit), lock_token, str(lock_ms), str(self.seen_window_ms)))
                  for symbol in symbols]
@@ -526,13 +551,7 @@ class Engine:
             raise InvalidEngineOrder("feed_take takes market orders or IOC limits")
         keys = (*_keys(symbol), prices_key(symbol))
         args = [*order.script_args(), str(self.seen_window_ms), str(stale_after_ms)]
-        try:
-            answer = self._scripts["feed_take"](keys=keys, args=args)
-        except redis.ResponseError as exc:
-            if str(exc).startswith("NOSTATE"):
-                raise EngineStateMissing(f"{symbol}: {exc}") from exc
-            raise
-        return parse_script_answer(answer)
+        return parse_script_answer(self._run("feed_take", symbol, args, keys))
 
 
 # --- price feeds: value types ---------------------------------------------------------------------
@@ -562,6 +581,13 @@ class FeedPass:
     observations: int
     distinct_prices: int
     busy: bool = False  # another pass held the market's lock: nothing was done
+
+
+def _missing(answer: Any) -> bool:
+    """Whether a call failed because Redis lacks the script or the function library (NOSCRIPT;
+    a function library is gone after FUNCTION FLUSH or on a fresh node)."""
+    return isinstance(answer, redis.exceptions.NoScriptError) or (
+        isinstance(answer, redis.ResponseError) and "Function not found" in str(answer))
 
 
 def _read_answers(connection: Any, count: int, parse: Callable[[Any], Any] | None) -> list[Any]:

@@ -53,11 +53,14 @@ local EPOCH_FORMAT = 'v3.'
 local TRIM_EVERY, TRIM_BATCH = 32, 256
 -- At most this many values per variadic call (Lua's unpack has a stack limit).
 local CHUNK = 500
--- Members of a book side loaded by the first read of a call, then twice as many each time.
-local FIRST_CHUNK = 8
+-- Members of a book side loaded by the first read of a call (first_chunk: FIRST_CHUNK, or
+-- BATCH_CHUNK for a batch of operations), then at least twice as many each time.
+local FIRST_CHUNK, BATCH_CHUNK = 2, 16
 local ORDER_HEAD = '^(%d*)\t([^\t]*)\t'
 
-local format, sub, concat = string.format, string.sub, table.concat
+-- The string/table functions the hot paths use, as upvalues: set by begin() (a function
+-- library sees the standard libraries only when called, not while it loads).
+local format, sub, concat, smatch
 
 local function n2s(n)
     return format('%d', n)
@@ -92,14 +95,16 @@ local function call_many(command, key, values, extra)
     end
 end
 
-local time = redis.call('TIME')
-local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local now_s = n2s(now_ms)
+-- Per-call state. Every name below is (re)set by begin(keys) at the start of each call (the
+-- library's functions outlive calls when loaded as a Redis function library).
+local KEYS           -- this call's keys (the 14 market keys, for most scripts)
+local first_chunk    -- members a side's first read loads (see extend)
+local now_ms, now_s  -- Redis TIME of this call, ms
 
 -- Events are collected here and written to the stream (in order) by flush().
-local events = {}
-local first_seq, last_seq = nil, nil
-local seen_window_ms = nil  -- set by scripts that get the idempotency window: flush() trims
+local events
+local first_seq, last_seq
+local seen_window_ms  -- set by scripts that get the idempotency window: flush() trims
 
 -- Checks the epoch and reads the sequence in one call; returns an error reply when the market
 -- has no (current-layout) state.
@@ -163,8 +168,8 @@ end
 
 -- ---- order strings (write-back cache of orders:{S}) -------------------------------------------
 
-local order_cache = {}   -- id -> order string, or false: absent (read or written in this call)
-local order_dirty = {}   -- ids whose cached value commit() writes (HSET, or HDEL when false)
+local order_cache  -- id -> order string, or false: absent (read or written in this call)
+local order_dirty  -- ids whose cached value commit() writes (HSET, or HDEL when false)
 
 -- Reads the strings of the given ids not yet cached, with one HMGET.
 local function prefetch_orders(ids)
@@ -196,8 +201,8 @@ end
 
 -- ---- owner index (written by commit) -----------------------------------------------------------
 
-local owner_adds, owner_added = {}, {}  -- flat score, member list; member -> its position
-local owner_gone = {}                   -- members to ZREM
+local owner_adds, owner_added  -- flat score, member list; member -> its position
+local owner_gone               -- members to ZREM
 
 local function owner_add(owner, member)
     local n = #owner_adds
@@ -217,8 +222,8 @@ end
 
 -- ---- idempotency ----------------------------------------------------------------------------------
 
-local seen = {}      -- id -> true: in seen:{S} at the call's start or first seen in this call
-local seen_new = {}  -- ids first seen in this call (ZADD at commit)
+local seen      -- id -> true: in seen:{S} at the call's start or first seen in this call
+local seen_new  -- ids first seen in this call (ZADD at commit)
 
 -- Learns with one ZMSCORE which of these ids seen:{S} holds.
 local function prefetch_seen(ids)
@@ -236,7 +241,10 @@ end
 -- returns false.
 local function already_seen(id)
     local known = seen[id]
-    if known == nil then known = redis.call('ZSCORE', KEYS[SEEN], id) ~= false end
+    if known == nil then  -- not read up front: one ZADD NX answers and remembers at once
+        seen[id] = true
+        return redis.call('ZADD', KEYS[SEEN], 'NX', now_s, id) == 0
+    end
     if known then return true end
     seen[id] = true
     seen_new[#seen_new + 1] = id
@@ -257,8 +265,7 @@ local function new_side(book, levels, depth, sign, name)
         zrem = {}, dropped = {}, delta = {}, prices = {}}
 end
 
-local bids = new_side(KEYS[BIDS], KEYS[BID_LEVELS], KEYS[BID_DEPTH], -1, 'buy')
-local asks = new_side(KEYS[ASKS], KEYS[ASK_LEVELS], KEYS[ASK_DEPTH], 1, 'sell')
+local bids, asks
 
 local function side_of(side)
     if side == 'buy' then return bids end
@@ -275,10 +282,11 @@ local function before(a, b)
 end
 
 -- Loads the next chunk of the side's Redis members (twice the loaded count, at least
--- FIRST_CHUNK), skipping members taken off in this call.
+-- first_chunk), skipping members taken off in this call.
 local function extend(s)
     local from = #s.R + s.skipped_count
-    local size = math.max(FIRST_CHUNK, from)
+    local size = first_chunk
+    if from > 0 then size = math.max(8, from) end
     local flat = redis.call('ZRANGE', s.key, from, from + size - 1, 'WITHSCORES')
     local R = s.R
     for i = 1, #flat, 2 do
@@ -430,7 +438,24 @@ local function commit_side(s)
         end
     end
     if #changed == 0 then return end
-    local sets, emptied, new_levels = {}, {}, {}
+    local emptied = {}
+    if #changed <= 2 then  -- one call per level beats HMGET + HSET
+        for i, price in ipairs(changed) do
+            local total = redis.call('HINCRBY', s.depth, fields[i], n2s(s.delta[price]))
+            assert(total >= 0, 'depth below zero')
+            if total == 0 then
+                emptied[#emptied + 1] = fields[i]
+            elseif total == s.delta[price] then
+                redis.call('ZADD', s.levels, n2s(s.sign * price), fields[i])
+            end
+        end
+        if #emptied > 0 then
+            redis.call('HDEL', s.depth, unpack(emptied))
+            redis.call('ZREM', s.levels, unpack(emptied))
+        end
+        return
+    end
+    local sets, new_levels = {}, {}
     for i = 1, #changed, CHUNK do
         local last = math.min(i + CHUNK - 1, #changed)
         local totals = redis.call('HMGET', s.depth, unpack(fields, i, last))
@@ -541,7 +566,6 @@ end
 -- qty_s, quote_s, stop_s ('' when absent); rem (lots left) or nil, budget (quote units left)
 -- or nil; seq, member (its book/owner member), ts_s (accepted ms), state.
 
-local smatch = string.match
 local ORDER_ALL = '^(%d*)\t([^\t]*)\t([^\t]*)\t(%d*)\t(%d+)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t'
     .. '([^\t]*)\t(%d*)\t(%d*)\t(%d*)\t([^\t]*)\t(%d+)$'
 
@@ -878,4 +902,23 @@ local function house_take(o, price)
     if o.budget ~= nil then o.budget = o.budget - lots * price end
     ev_fill('house', o.id, '0', o.owner, o.side, n2s(price), lots, 0, opt(o.rem), opt(o.budget))
     done(o, 'filled')
+end
+
+-- Starts a call: its keys, Redis TIME, and fresh per-call state (events, the write-back tables,
+-- the two book sides). Every script body runs after it.
+local function begin(keys)
+    if format == nil then
+        format, sub, concat, smatch = string.format, string.sub, table.concat, string.match
+    end
+    KEYS = keys
+    first_chunk = FIRST_CHUNK
+    local time = redis.call('TIME')
+    now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    now_s = n2s(now_ms)
+    events, first_seq, last_seq, seen_window_ms = {}, nil, nil, nil
+    order_cache, order_dirty = {}, {}
+    owner_adds, owner_added, owner_gone = {}, {}, {}
+    seen, seen_new = {}, {}
+    bids = new_side(KEYS[BIDS], KEYS[BID_LEVELS], KEYS[BID_DEPTH], -1, 'buy')
+    asks = new_side(KEYS[ASKS], KEYS[ASK_LEVELS], KEYS[ASK_DEPTH], 1, 'sell')
 end

@@ -47,6 +47,7 @@ for k = 1, #ops do
 end
 prefetch_seen(submit_ids)
 prefetch_orders(cancel_ids)
+if #ops > 1 then first_chunk = BATCH_CHUNK end
 
 local ends = {}
 for k = 1, #ops do

@@ -27,7 +27,7 @@ from matching.events import (
     SelfTradePrevented,
     parse_entry,
 )
-from matching.keys import events_key, market_keys
+from matching.keys import events_key
 from matching.tests.conftest import SYMBOL
 from matching.tests.factories import fills, kinds, limit, market
 
@@ -516,8 +516,7 @@ def test_a_malformed_operation_fails_the_whole_batch_before_anything_changes(
 
     # when
     with pytest.raises(redis_lib.ResponseError, match="bad time in force"):
-        engine._scripts["submit_batch"](keys=market_keys(SYMBOL),
-                                        args=[str(engine.seen_window_ms), *good, *bad])
+        engine._run("submit_batch", SYMBOL, [str(engine.seen_window_ms), *good, *bad])
 
     # then
     assert engine.snapshot(SYMBOL) == before
