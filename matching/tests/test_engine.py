@@ -26,6 +26,7 @@ from matching.events import (
     Rejected,
     SelfTradePrevented,
     parse_entry,
+    parse_script_answer,
 )
 from matching.keys import events_key
 from matching.tests.conftest import SYMBOL
@@ -534,3 +535,53 @@ def test_stream_entries_of_the_one_event_per_entry_layout_still_parse() -> None:
     # then
     assert events == [Done(seq=7, ts_ms=1, order_id="9", owner=3, side="buy", reason="user",
                            remaining=2)]
+
+
+def test_stream_entries_of_the_named_lines_layout_still_parse() -> None:
+    # given an entry of the layout before events became positional lines
+    fields = {"events": "type\taccepted\tseq\t1\tts_ms\t5\torder_id\ta\towner\t3\tside\tsell\t"
+                        "order_type\tlimit\ttime_in_force\tGTC\tpost_only\t0\tprice\t101\t"
+                        "quantity\t2\tstp\texpire_taker\tresting\t1\n"
+                        "type\tdone\tseq\t2\tts_ms\t5\torder_id\ta\towner\t3\tside\tsell\t"
+                        "reason\tuser\tremaining\t2"}
+
+    # when
+    events = parse_entry(fields)
+
+    # then
+    assert events == [
+        Accepted(seq=1, ts_ms=5, order_id="a", owner=3, side="sell", order_type="limit",
+                 time_in_force="GTC", post_only=False, stp="expire_taker", resting=True,
+                 price=101, quantity=2),
+        Done(seq=2, ts_ms=5, order_id="a", owner=3, side="sell", reason="user", remaining=2)]
+
+
+def test_a_line_of_the_wrong_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match="not engine events"):
+        parse_script_answer("fill\t1\t2\tm\tt")
+    with pytest.raises(ValueError, match="not engine events"):
+        parse_script_answer("bogus\t1\t2")
+
+
+def test_the_function_library_and_the_scripts_do_the_same(
+        redis_client: redis_lib.Redis) -> None:
+    # given one engine on the function library (when the server has one) and one on EVALSHA
+    library, scripts = Engine(redis_client), Engine(redis_client)
+    library.rebuild("ONE-KRW", [])
+    scripts._functions = False
+    scripts.rebuild("TWO-KRW", [])
+    flow = [limit("a1", "sell", 101, 2, owner=1), limit("a2", "sell", 102, 3, owner=2),
+            limit("b1", "buy", 99, 4, owner=3), market("t", "buy", quantity=4, owner=9),
+            CancelRequest("b1"), market("q", "buy", quote=500, owner=8)]
+
+    # when
+    one = library.submit_many([("ONE-KRW", item) for item in flow])
+    two = scripts.submit_many([("TWO-KRW", item) for item in flow])
+
+    # then
+    assert [_without_time(e) for e in one] == [_without_time(e) for e in two]
+    assert library.depth("ONE-KRW") == scripts.depth("TWO-KRW")
+    if library._functions:  # Redis 7+: a lost library is loaded again
+        redis_client.function_flush()
+        assert kinds(library.submit("ONE-KRW", limit("a3", "sell", 103, 1, owner=4))) == [
+            "accepted"]
