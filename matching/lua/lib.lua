@@ -258,10 +258,10 @@ end
 -- holds them all), A the orders that came to rest in this call (fresh; kept sorted once the
 -- side is loaded), `at` every loaded or fresh entry by member. Taking an order off marks its
 -- entry gone; `zrem` lists the Redis members to remove at commit, `dropped` those beyond the
--- loaded prefix. `delta` (price -> lots) is the change of each level's resting lots.
+-- loaded prefix (`skipped`: how many of those a later load passed over). `delta` (price -> lots) is the change of each level's resting lots.
 local function new_side(book, levels, depth, sign, name)
     return {key = book, levels = levels, depth = depth, sign = sign, name = name,
-        R = {}, head = 1, loaded = false, done = false, A = {}, at = {},
+        R = {}, head = 1, skipped = 0, loaded = false, done = false, A = {}, at = {},
         zrem = {}, dropped = {}, delta = {}, prices = {}}
 end
 
@@ -281,10 +281,10 @@ local function before(a, b)
     return a.score < b.score or (a.score == b.score and a.seq < b.seq)
 end
 
--- Loads the next chunk of the side's Redis members (twice the loaded count, at least
--- first_chunk), skipping members taken off in this call.
+-- Loads the next chunk of the side's Redis members (first_chunk on the first read, then as many
+-- as were read before, at least 8), skipping members taken off in this call.
 local function extend(s)
-    local from = #s.R + s.skipped_count
+    local from = #s.R + s.skipped
     local size = first_chunk
     if from > 0 then size = math.max(8, from) end
     local flat = redis.call('ZRANGE', s.key, from, from + size - 1, 'WITHSCORES')
@@ -292,7 +292,7 @@ local function extend(s)
     for i = 1, #flat, 2 do
         local member = flat[i]
         if s.dropped[member] then
-            s.skipped_count = s.skipped_count + 1
+            s.skipped = s.skipped + 1
         else
             local e = {score = tonumber(flat[i + 1]), seq = tonumber(sub(member, 1, 16)),
                 id = sub(member, 18), member = member, fresh = false, gone = false}
@@ -307,7 +307,6 @@ end
 local function load(s)
     if s.loaded then return end
     s.loaded = true
-    s.skipped_count = 0
     extend(s)
     table.sort(s.A, before)
 end
@@ -320,7 +319,7 @@ local function add_fresh(s, e)
         return
     end
     local n = #A
-    if n == 0 or before(A[n], e) then  -- the usual case: behind every other fresh order
+    if n == 0 or before(A[n], e) then  -- behind every other fresh order: no search
         A[n + 1] = e
         return
     end
