@@ -13,6 +13,7 @@ from django.db import transaction
 from markets.errors import MarketHalted
 from markets.models import Trade
 from markets.services import pair_set_status
+from markets.ticker import ticker_get
 from matching.settlement import _orders_lock, settle_market
 from orders.errors import DuplicateClientOrderId, OrderNotFound, OrderNotOpen, StopWouldTrigger
 from orders.models import Fill, Order, OrderOutbox
@@ -327,3 +328,18 @@ def test_settlement_loads_orders_exactly_as_the_orm_does(lpj_krw, make_user) -> 
             getattr(stored, f.attname) for f in Order._meta.concrete_fields]
         assert locked[order.pk].created_at.utcoffset() is not None
         assert locked[order.pk].pair is lpj_krw
+
+
+def test_tickers_show_the_books_best_bid_and_ask(lpj_krw, make_user) -> None:
+    # given resting orders on both sides
+    seller, buyer = make_user(LPJ="50"), make_user(KRW="100000")
+    order_place(user=seller, symbol="LPJ-KRW", side="sell", type="limit", quantity=D(2),
+                price=D(1010))
+    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(3),
+                price=D(990))
+
+    # when
+    ticker = ticker_get(pair=lpj_krw)
+
+    # then
+    assert (ticker["best_bid"], ticker["best_ask"]) == ("990", "1010")
