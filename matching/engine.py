@@ -232,32 +232,37 @@ class Engine:
     ``EngineStateMissing`` (a flushed or new Redis): the caller rebuilds from PostgreSQL."""
 
     def __init__(self, client: redis.Redis | redis.cluster.RedisCluster, *,
-                 seen_window_ms: int = DEFAULT_SEEN_WINDOW_MS, trigger_batch: int = 100) -> None:
+                 seen_window_ms: int = DEFAULT_SEEN_WINDOW_MS, trigger_batch: int = 100,
+                 use_functions: bool = True) -> None:
         self.redis = client
         self.seen_window_ms = seen_window_ms
         self.trigger_batch = trigger_batch
         self._scripts = {name: client.register_script(script_source(name))
                          for name in SCRIPT_NAMES}
         self._prefix, self._library = library_source()
+        self._use_functions = use_functions  # False: EVALSHA even where FCALL is possible
         self._functions: bool | None = None  # None: not known yet whether the server has them
 
     def _ensure_loaded(self) -> None:
-        """Loads the function library if the server has functions and lacks it (learning which
-        on the first call); with scripts, loads any the server lacks."""
-        if self._functions is None:
-            try:  # on every primary of a cluster; REPLACE: the same code if already there
+        """On the first call, and again after Redis lost the code (a call failed with NOSCRIPT
+        or "Function not found"): learns whether the server runs function libraries and loads
+        the library (on every primary of a cluster), else the scripts it lacks."""
+        if self._functions is not None:
+            return
+        if self._use_functions:
+            try:  # REPLACE: the same code, if another process loaded it already
                 self.redis.function_load(self._library, replace=True)
                 self._functions = True
+                return
             except redis.ResponseError as exc:
                 if "unknown command" not in str(exc).lower():
                     raise
-                self._functions = False
-        if self._functions is False:
-            scripts = list(self._scripts.values())
-            exists = self.redis.script_exists(*[s.sha for s in scripts])
-            for script, present in zip(scripts, exists, strict=True):
-                if not present:
-                    script.sha = self.redis.script_load(script.script)
+        scripts = list(self._scripts.values())
+        exists = self.redis.script_exists(*[s.sha for s in scripts])
+        for script, present in zip(scripts, exists, strict=True):
+            if not present:
+                script.sha = self.redis.script_load(script.script)
+        self._functions = False
 
     def _command(self, call: tuple[str, Any, Sequence[str]], keys: Sequence[str] | None = None
                  ) -> tuple[Any, ...]:
