@@ -38,14 +38,14 @@ FEED_TICKER_TTL_SECONDS = 60
 MINUTE = timedelta(minutes=1)
 
 BookTop = tuple[Decimal | None, Decimal | None]
-BookTopProvider = Callable[[str], BookTop]
+BookTopProvider = Callable[[TradingPair], BookTop]
 _book_top_provider: BookTopProvider | None = None
 FeedPriceProvider = Callable[[TradingPair], Decimal | None]
 _feed_price_provider: FeedPriceProvider | None = None
 
 
 def set_book_top_provider(provider: BookTopProvider | None) -> None:
-    """Register ``provider(symbol) -> (best_bid, best_ask)`` (either may be None for an empty
+    """Register ``provider(pair) -> (best_bid, best_ask)`` (either may be None for an empty
     side). The matching app calls this once at start-up; ``None`` unregisters. Without a
     provider, tickers carry ``best_bid``/``best_ask`` null."""
     global _book_top_provider
@@ -190,7 +190,7 @@ def _with_book_top(pair: TradingPair, ticker: dict[str, Any]) -> dict[str, Any]:
     if _book_top_provider is None:
         return ticker
     try:
-        bid, ask = _book_top_provider(pair.symbol)
+        bid, ask = _book_top_provider(pair)
     except Exception:  # the book is optional in a ticker: report it missing, keep the rest
         logger.warning("book top provider failed for %s", pair.symbol, exc_info=True)
         return ticker

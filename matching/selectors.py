@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import redis
 
+from markets.models import TradingPair
 from matching.keys import events_key
 from matching.settlement import GROUP
 from matching.units import ticks_to_price
@@ -56,14 +57,12 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def book_top(symbol: str) -> tuple[Decimal | None, Decimal | None]:
-    """The best bid and best ask of market ``symbol``'s book as prices (None for an empty side),
-    read from the engine: what tickers show (registered with
-    ``markets.ticker.set_book_top_provider`` at start-up)."""
-    from markets.pair_cache import pair_for_order
+def book_top(pair: TradingPair) -> tuple[Decimal | None, Decimal | None]:
+    """The best bid and best ask of ``pair``'s book as prices (None for an empty side), read
+    from the engine: what tickers show (registered with ``markets.ticker.set_book_top_provider``
+    at start-up)."""
     from matching.runtime import get_engine
 
-    pair = pair_for_order(symbol=symbol)
     bid, ask = get_engine().best_bid_ask(pair.symbol)
     return (None if bid is None else ticks_to_price(bid, pair.tick_size),
             None if ask is None else ticks_to_price(ask, pair.tick_size))

@@ -98,7 +98,7 @@ def test_best_bid_and_ask_come_from_the_registered_book_provider(btc_krw, redis_
     assert ticker.ticker_get(pair=btc_krw)["best_bid"] is None
     # when the matching app registers one
     ticker.set_book_top_provider(
-        lambda symbol: (D("4999"), None) if symbol == "BTC-KRW" else (None, None))
+        lambda pair: (D("4999"), None) if pair.symbol == "BTC-KRW" else (None, None))
     # then it is read live (not cached), formatted to the tick
     result = ticker.ticker_get(pair=btc_krw)
     assert (result["best_bid"], result["best_ask"]) == ("4999", None)
@@ -106,7 +106,7 @@ def test_best_bid_and_ask_come_from_the_registered_book_provider(btc_krw, redis_
 
 
 def test_a_failing_book_provider_leaves_the_rest_of_the_ticker(btc_krw, redis_client) -> None:
-    def broken(symbol: str):
+    def broken(pair):
         raise ConnectionError("engine down")
 
     ticker.set_book_top_provider(broken)
