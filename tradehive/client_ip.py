@@ -35,7 +35,8 @@ def trusted_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
             networks.append(ipaddress.ip_network(entry.strip(), strict=False))
         except ValueError as exc:
             raise ImproperlyConfigured(
-                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network") from exc
+                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from exc
     return tuple(networks)
 
 
@@ -60,8 +61,9 @@ def address_parse(text: str | None) -> Address | None:
     return address
 
 
-def client_address(*, remote_addr: str | None, forwarded_for: str | None,
-                   trusted: Iterable[Network]) -> str | None:
+def client_address(
+    *, remote_addr: str | None, forwarded_for: str | None, trusted: Iterable[Network]
+) -> str | None:
     """The client's address given the peer, the ``X-Forwarded-For`` value and the trusted
     proxies: the right-most address not in ``trusted`` (the peer itself when it is not trusted).
 
