@@ -72,8 +72,11 @@ def otp_attempt(*, user: User, otp: str | None, confirmed: bool = True) -> TOTPD
     if code is None:
         return None
     with transaction.atomic():
-        devices = list(TOTPDevice.objects.select_for_update()
-                       .filter(user=user, confirmed=confirmed).order_by("pk"))
+        devices = list(
+            TOTPDevice.objects.select_for_update()
+            .filter(user=user, confirmed=confirmed)
+            .order_by("pk")
+        )
         if not confirmed:
             devices = devices[-1:]
         wait = max((_throttle_seconds(device) for device in devices), default=0)
