@@ -446,3 +446,19 @@ def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_used(
         "203.0.113.9"
     }
     assert AuditEvent.objects.get(event="login.ok").ip == "203.0.113.10"
+
+
+def test_the_admin_has_no_password_only_sign_in(client: Client, mfa_user: User) -> None:
+    # given a staff member with MFA
+    mfa_user.is_staff = True
+    mfa_user.is_superuser = True
+    mfa_user.save()
+    # when someone posts only the password to the admin's login form
+    answer = client.post(
+        "/admin/login/?next=/admin/", {"username": mfa_user.username, "password": DEFAULT_PASSWORD}
+    )
+    # then they are sent to the site's sign-in (lockout, code step) and the admin stays shut
+    assert answer.status_code == 302
+    assert answer["Location"] == "/accounts/login/?next=/admin/"
+    assert client.get("/admin/").status_code == 302
+    assert not AuditEvent.objects.filter(event="login.ok").exists()
