@@ -127,7 +127,7 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             form_error_apply(form, exc)
             status, refused = exc.status, exc
         except DomainError as exc:
-            # No live step 1 (any more), or locked out: start again with the password.
+            # No live step 1 (any more): start again with the password.
             messages.error(request, exc.message)
             return redirect(_login_url(request))
         else:
