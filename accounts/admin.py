@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import AuditEvent, User
+
+
+def admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponse:
+    """The admin has no sign-in form of its own: Django's would check the password alone, with
+    no lockout and no one-time code. Staff sign in on the site's page (lockouts, MFA) and come
+    back to ``next``."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"),
+                             login_url=reverse("accounts:login"))
+
+
+admin.site.login = admin_login  # type: ignore[method-assign]  # the site's own sign-in
 
 
 @admin.register(User)

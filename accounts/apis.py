@@ -157,14 +157,25 @@ class PasswordApi(APIView):
 
 
 class MfaSetupApi(APIView):
+    """The set-up under way (same secret until confirmed), or a new one; ``restart: true``
+    replaces the secret."""
+
+    @extend_schema_serializer(component_name="MfaSetupInput")
+    class InputSerializer(serializers.Serializer):
+        restart = serializers.BooleanField(
+            default=False, help_text="Throw away an unconfirmed set-up and start a new secret")
+
     @extend_schema_serializer(component_name="MfaEnrollment")
     class OutputSerializer(serializers.Serializer):
         otpauth_url = serializers.CharField()
         qr_svg = serializers.CharField()
 
-    @extend_schema(request=None, responses={200: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
-        enrollment = services.mfa_setup(user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrollment = services.mfa_setup(user=request.user,
+                                        restart=data.validated_data["restart"])
         return Response(self.OutputSerializer(enrollment).data)
 
 

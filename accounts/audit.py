@@ -15,18 +15,13 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import AuditEvent, User
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The client's address. Behind nginx, REMOTE_ADDR is set from X-Real-IP by the proxy."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+from tradehive.client_ip import client_ip
 
 
 def audit_record(*, event: str, user: User | None = None, actor: User | None = None,
                  request: HttpRequest | None = None, **details: Any) -> AuditEvent:
-    """Append one audit entry (inside the caller's transaction, if any)."""
+    """Append one audit entry (inside the caller's transaction, if any). The address is
+    ``tradehive.client_ip``'s: a forwarded header counts only from a trusted proxy."""
     user_agent = ""
     if request is not None:
         user_agent = str(request.META.get("HTTP_USER_AGENT", ""))[:300]

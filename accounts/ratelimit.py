@@ -4,7 +4,17 @@ A login is refused (429 with ``Retry-After``) once an account or a client addres
 ``LOGIN_FAILURES_PER_ACCOUNT`` / ``LOGIN_FAILURES_PER_IP`` failures within
 ``LOGIN_FAILURE_WINDOW_SECONDS``. The window starts at the first failure; a successful login
 clears the account's counter (not the address's, so one good account cannot launder guesses
-against others). Counters live in Redis so every web process shares them."""
+against others). Counters live in Redis so every web process shares them, and so a failure stays
+counted when the request's database transaction rolls back.
+
+One-time codes have their own per-user counter (``OTP_FAILURES_PER_USER`` per
+``OTP_FAILURE_WINDOW_SECONDS``), shared by every place that asks for a code (sign-in, MFA
+confirm and disable, withdrawals, closing the account): once it is full, every code is refused
+with 429, the right one too, until the window ends. A success does not clear it, so the owner
+using the app does not refill an attacker's guesses.
+
+Addresses come from ``tradehive.client_ip``, which believes ``X-Forwarded-For`` only from
+``TRUSTED_PROXIES``."""
 
 from __future__ import annotations
 
@@ -32,7 +42,8 @@ def _limits(*, username: str, ip: str | None) -> list[tuple[str, int]]:
     return limits
 
 
-def _refuse_if_over(limits: list[tuple[str, int]]) -> None:
+def _refuse_if_over(limits: list[tuple[str, int]],
+                    message: str = "Too many failed attempts; try again later.") -> None:
     """Raise ``RateLimited`` when any counter has reached its limit."""
     try:
         pipe = get_redis().pipeline(transaction=False)
@@ -46,8 +57,8 @@ def _refuse_if_over(limits: list[tuple[str, int]]) -> None:
     for index, (_key, limit) in enumerate(limits):
         count, ttl = answers[2 * index], answers[2 * index + 1]
         if count is not None and int(count) >= limit:
-            raise RateLimited("Too many failed attempts; try again later.",
-                              retry_after=ttl if ttl and ttl > 0 else 1)
+            retry_after = ttl if ttl and ttl > 0 else 1
+            raise RateLimited(message.format(seconds=retry_after), retry_after=retry_after)
 
 
 def _count(keys: list[str], window: int) -> None:
@@ -87,3 +98,18 @@ def registration_throttle_hit(*, ip: str | None) -> None:
     limits = [(f"ratelimit:register:ip:{ip}", REGISTRATIONS_PER_IP_PER_HOUR)]
     _refuse_if_over(limits)
     _count([limits[0][0]], 3600)
+
+
+def _otp_key(user_id: int) -> str:
+    return f"ratelimit:otp:user:{user_id}"
+
+
+def otp_throttle_check(*, user_id: int) -> None:
+    """Raise 429 ``rate_limited`` while the user's one-time codes are locked out."""
+    _refuse_if_over([(_otp_key(user_id), settings.OTP_FAILURES_PER_USER)],
+                    "Too many attempts; try again in {seconds} s.")
+
+
+def otp_failure_note(*, user_id: int) -> None:
+    """Count one refused one-time code of the user (wrong, replayed, or sent while throttled)."""
+    _count([_otp_key(user_id)], settings.OTP_FAILURE_WINDOW_SECONDS)

@@ -32,7 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts import ratelimit
-from accounts.audit import audit_record, client_ip
+from accounts.audit import audit_record
 from accounts.errors import (
     AuthenticationFailed,
     LoginExpired,
@@ -42,9 +42,10 @@ from accounts.errors import (
     OtpInvalid,
     TokenNotValid,
 )
-from accounts.mfa import MfaRequired, mfa_check, mfa_enabled
+from accounts.mfa import MfaRequired, mfa_check, mfa_enabled, otp_attempt
 from accounts.models import HANDLE_PATTERN, User, handle_validator
 from accounts.signals import account_closing
+from tradehive.client_ip import client_ip
 from tradehive.errors import InvalidInput, RateLimited
 
 # Usernames follow the handle rule, so a username can always serve as the public handle.
@@ -213,13 +214,18 @@ def _password_authenticate(*, username: str, password: str,
 def _otp_authenticate(*, user: User, otp: str | None, request: HttpRequest | None,
                       **details: Any) -> None:
     """The code half of a sign-in (a no-op without MFA). A wrong or replayed code counts as a
-    failed login, so codes cannot be guessed faster than passwords."""
+    failed login as well as a refused code (``accounts.mfa``), so codes cannot be guessed faster
+    than passwords; 429 while codes are locked out or the device's throttle runs."""
     try:
         mfa_check(user=user, otp=otp)
     except MfaRequired:
         ratelimit.login_failure_note(username=user.username, ip=client_ip(request))
         audit_record(event="login.failed", user=user, request=request, reason="otp",
                      otp_given=bool(otp), **details)
+        raise
+    except RateLimited:
+        audit_record(event="login.locked", user=user, request=request,
+                     username=user.username, reason="otp", **details)
         raise
 
 
@@ -293,8 +299,9 @@ def session_login_finish(*, otp: str | None, request: HttpRequest) -> User:
 
     401 ``login_expired`` without a live step 1 (never started, timed out, account changed) or
     when this code used up the attempts; 401 ``mfa_required`` for a wrong or replayed code with
-    attempts left; 429 while locked out. Every wrong code also counts towards the lockout of
-    ``accounts.ratelimit``, which bounds guessing across restarts of step 1."""
+    attempts left; 429 while locked out, or (step 1 kept) while the device's throttle runs after
+    a wrong code. Every wrong code also counts towards the lockouts of ``accounts.ratelimit``,
+    which bound guessing across restarts of step 1."""
     user = session_login_pending(request=request)
     if user is None:
         raise LoginExpired()
@@ -428,20 +435,7 @@ def password_change(*, user: User, old_password: str, new_password: str,
 
 # --- MFA -----------------------------------------------------------------------------------------
 
-def _otp_digits(otp: str | None) -> str | None:
-    if not isinstance(otp, str) or not otp.strip().isdigit():
-        return None
-    return otp.strip()
-
-
-@transaction.atomic
-def mfa_setup(*, user: User) -> MfaEnrollment:
-    """Start TOTP enrolment: a new unconfirmed device (replacing an earlier unconfirmed one).
-    MFA is not required until ``mfa_confirm`` proves the app holds the secret."""
-    if mfa_enabled(user):
-        raise MfaAlreadyEnabled()
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+def _enrollment(device: TOTPDevice) -> MfaEnrollment:
     url = device.config_url
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return MfaEnrollment(otpauth_url=url, qr_svg=image.to_string(encoding="unicode"),
@@ -449,31 +443,63 @@ def mfa_setup(*, user: User) -> MfaEnrollment:
 
 
 @transaction.atomic
-def mfa_confirm(*, user: User, otp: str | None, request: HttpRequest | None = None) -> None:
-    """Confirm the device from ``mfa_setup`` with a code from the app; MFA is on from now."""
+def mfa_setup(*, user: User, restart: bool = False) -> MfaEnrollment:
+    """Start TOTP enrolment, or show the one under way: the unconfirmed device and its secret
+    stay until ``mfa_confirm`` confirms it or the user asks to start over (``restart``: a new
+    secret replaces it). So a mistyped code, a reload or a retried request never changes the
+    secret the app was given. MFA is not required until ``mfa_confirm``."""
     if mfa_enabled(user):
         raise MfaAlreadyEnabled()
-    device = (TOTPDevice.objects.select_for_update()
-              .filter(user=user, confirmed=False).order_by("-id").first())
-    if device is None:
+    pending = TOTPDevice.objects.filter(user=user, confirmed=False)
+    if not restart and (device := pending.order_by("-id").first()) is not None:
+        return _enrollment(device)
+    pending.delete()
+    return _enrollment(TOTPDevice.objects.create(user=user, name="authenticator",
+                                                 confirmed=False))
+
+
+def mfa_enrollment_pending(*, user: User) -> MfaEnrollment | None:
+    """The enrolment under way (``mfa_setup`` done, not confirmed), or ``None``."""
+    if mfa_enabled(user):
+        return None
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return None if device is None else _enrollment(device)
+
+
+def mfa_confirm(*, user: User, otp: str | None, request: HttpRequest | None = None) -> None:
+    """Confirm the device from ``mfa_setup`` with a code from the app; MFA is on from now.
+
+    400 ``otp_invalid`` for a wrong code (the device and its secret stay for the next try), 429
+    while codes are locked out or throttled (``accounts.mfa.otp_attempt``)."""
+    if mfa_enabled(user):
+        raise MfaAlreadyEnabled()
+    if not TOTPDevice.objects.filter(user=user, confirmed=False).exists():
         raise MfaNotSetUp()
-    code = _otp_digits(otp)
-    if code is None or not device.verify_token(code):
+    checked = otp_attempt(user=user, otp=otp, confirmed=False)
+    if checked is None:
         raise OtpInvalid(fields={"otp": ["The code does not match; check the clock of the "
                                          "device and type the current code."]})
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    audit_record(event="mfa.enabled", user=user, request=request)
+    with transaction.atomic():
+        device = (TOTPDevice.objects.select_for_update()
+                  .filter(pk=checked.pk, confirmed=False).first())
+        if device is None:  # replaced or confirmed by a concurrent request
+            raise MfaNotSetUp()
+        TOTPDevice.objects.filter(user=user, confirmed=False).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(event="mfa.enabled", user=user, request=request)
 
 
-@transaction.atomic
 def mfa_disable(*, user: User, otp: str | None, request: HttpRequest | None = None) -> None:
-    """Turn MFA off; needs a current code (401 ``mfa_required`` otherwise)."""
+    """Turn MFA off; needs a current code (401 ``mfa_required`` otherwise, 429 while codes are
+    locked out or throttled). The code is checked before, and outside, the deleting
+    transaction, so a refused code stays counted."""
     if not mfa_enabled(user):
         raise MfaNotEnabled()
     mfa_check(user=user, otp=otp)
-    TOTPDevice.objects.filter(user=user).delete()
-    audit_record(event="mfa.disabled", user=user, request=request)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        audit_record(event="mfa.disabled", user=user, request=request)
 
 
 @transaction.atomic

@@ -31,7 +31,7 @@ from accounts.forms import (
 )
 from accounts.mfa import MfaRequired, mfa_enabled
 from accounts.selectors import audit_events_recent_for_user
-from tradehive.errors import DomainError
+from tradehive.errors import DomainError, RateLimited
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -45,6 +45,18 @@ def _next_url(request: HttpRequest) -> str:
 
 def _status_of(form: Any) -> int:
     return 400 if form.is_bound and form.errors else 200
+
+
+def _form_status(exc: DomainError) -> int:
+    """A form refused by a service: 429 when rate limited, else 400 (the form has errors)."""
+    return exc.status if isinstance(exc, RateLimited) else 400
+
+
+def _answer(response: HttpResponse, exc: DomainError | None) -> HttpResponse:
+    """A page refused because of a rate limit carries ``Retry-After`` as the API's 429s do."""
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @sensitive_post_parameters("password")
@@ -106,14 +118,16 @@ def login_otp(request: HttpRequest) -> HttpResponse:
     form = OtpForm(request.POST or None)
     form.fields["otp"].widget.attrs["autofocus"] = True
     status = 200
+    refused: DomainError | None = None
     if request.method == "POST" and form.is_valid():
         try:
             user = services.session_login_finish(otp=form.cleaned_data["otp"], request=request)
-        except MfaRequired as exc:
+        except (MfaRequired, RateLimited) as exc:
+            # A wrong code, or too many: say so (with the wait) on the code step.
             form_error_apply(form, exc)
-            status = exc.status
+            status, refused = exc.status, exc
         except DomainError as exc:
-            # No live step 1 (any more), or locked out: start again with the password.
+            # No live step 1 (any more): start again with the password.
             messages.error(request, exc.message)
             return redirect(_login_url(request))
         else:
@@ -121,8 +135,8 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
     if status == 200:
         status = _status_of(form)
-    return render(request, "accounts/login_otp.html",
-                  {"form": form, "next": _next_url(request)}, status=status)
+    return _answer(render(request, "accounts/login_otp.html",
+                          {"form": form, "next": _next_url(request)}, status=status), refused)
 
 
 @require_POST
@@ -133,7 +147,8 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-def _profile_page(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+def _profile_page(request: HttpRequest, status: int = 200, refused: DomainError | None = None,
+                  **forms: Any) -> HttpResponse:
     user = request.user
     enabled = mfa_enabled(user)
     context = {
@@ -144,9 +159,10 @@ def _profile_page(request: HttpRequest, status: int = 200, **forms: Any) -> Http
         "mfa_form": forms.get("mfa_form") or OtpForm(),
         "delete_form": forms.get("delete_form") or DeleteAccountForm(),
         "mfa_enabled": enabled,
+        "mfa_pending": not enabled and services.mfa_enrollment_pending(user=user) is not None,
         "events": audit_events_recent_for_user(user=user),
     }
-    return render(request, "accounts/profile.html", context, status=status)
+    return _answer(render(request, "accounts/profile.html", context, status=status), refused)
 
 
 @login_required
@@ -187,8 +203,11 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Show the set-up under way (its secret unchanged), or start one; ``restart=1`` (the
+    "Start over" button) replaces the secret."""
     try:
-        enrollment = services.mfa_setup(user=request.user)
+        enrollment = services.mfa_setup(user=request.user,
+                                        restart=request.POST.get("restart") == "1")
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("accounts:profile")
@@ -199,16 +218,27 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mfa_confirm(request: HttpRequest) -> HttpResponse:
+    """A refused code shows the same set-up page again: same secret, the error, a new try."""
     form = OtpForm(request.POST)
+    status = 400
+    refused: DomainError | None = None
     if form.is_valid():
         try:
             services.mfa_confirm(user=request.user, otp=form.cleaned_data["otp"],
                                  request=request)
         except DomainError as exc:
-            messages.error(request, exc.fields.get("otp", [exc.message])[0])
+            form_error_apply(form, exc)
+            status, refused = exc.status, exc
         else:
             messages.success(request, "Two-factor authentication is on.")
-    return redirect("accounts:profile")
+            return redirect("accounts:profile")
+    enrollment = services.mfa_enrollment_pending(user=request.user)
+    if enrollment is None:  # nothing to confirm (never set up, or already on)
+        if refused is not None:
+            messages.error(request, refused.message)
+        return redirect("accounts:profile")
+    return _answer(render(request, "accounts/mfa_setup.html",
+                          {"enrollment": enrollment, "form": form}, status=status), refused)
 
 
 @login_required
@@ -221,9 +251,9 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
                                  request=request)
         except DomainError as exc:
             form_error_apply(form, exc)
-        else:
-            messages.success(request, "Two-factor authentication is off.")
-            return redirect("accounts:profile")
+            return _profile_page(request, status=_form_status(exc), refused=exc, mfa_form=form)
+        messages.success(request, "Two-factor authentication is off.")
+        return redirect("accounts:profile")
     return _profile_page(request, status=400, mfa_form=form)
 
 
@@ -238,6 +268,8 @@ def account_delete(request: HttpRequest) -> HttpResponse:
                                  otp=form.cleaned_data["otp"], request=request)
         except DomainError as exc:
             form_error_apply(form, exc)
+            return _profile_page(request, status=_form_status(exc), refused=exc,
+                                 delete_form=form)
         else:
             session_logout(request)
             messages.success(request, "Your account is closed.")

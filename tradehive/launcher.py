@@ -31,6 +31,9 @@ def process_table(port: int) -> dict[str, list[str]]:
         "web": [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host",
                 os.environ.get("HOST", "127.0.0.1"), "--port", str(port),
                 "--ws-per-message-deflate", "false", "--no-access-log",
+                # The peer is the client; X-Forwarded-For counts only from TRUSTED_PROXIES, in
+                # the application (tradehive/client_ip.py), never rewritten by uvicorn.
+                "--no-proxy-headers",
                 # bench/ws.py: the sans-I/O websockets protocol connects 10k clients in half the
                 # time with less memory; a larger backlog absorbs reconnect storms.
                 "--ws", "websockets-sansio", "--backlog", "4096"],

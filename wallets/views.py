@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.mfa import mfa_enabled
-from tradehive.errors import DomainError
+from tradehive.errors import DomainError, RateLimited
 from tradehive.money import format_decimal
 from wallets import selectors, services
 from wallets.forms import DepositForm, WithdrawalForm
@@ -78,6 +78,12 @@ def withdraw(request: HttpRequest) -> HttpResponse:
                 user=request.user, asset_symbol=data["asset"], amount=data["amount"],
                 address=data["address"], otp=data["otp"] or None, request=request,
             )
+        except RateLimited as error:
+            # Too many one-time codes: the wait goes on the code field, as the API's 429.
+            form.add_error("otp", error.message)
+            page = _page(request, withdrawal_form=form, status=error.status)
+            page["Retry-After"] = str(error.retry_after)
+            return page
         except DomainError as error:
             if error.code == "mfa_required":
                 form.add_error("otp", error.message)

@@ -140,10 +140,24 @@ def test_user_from_access_token_for_the_websocket(user: User) -> None:
         user_from_access_token(access)
 
 
-def test_mfa_setup_again_replaces_the_unconfirmed_device(user: User) -> None:
+def test_mfa_setup_again_keeps_the_unconfirmed_secret(user: User) -> None:
+    # given a set-up under way
     first = services.mfa_setup(user=user)
+    # when set-up is asked again (a reload, a retried request)
     second = services.mfa_setup(user=user)
-    assert first.otpauth_url != second.otpauth_url
+    # then the app's secret still holds
+    assert second.secret == first.secret
+    assert second.otpauth_url == first.otpauth_url
+    assert user.totpdevice_set.count() == 1
+
+
+def test_mfa_setup_restart_replaces_the_unconfirmed_device(user: User) -> None:
+    # given a set-up under way
+    first = services.mfa_setup(user=user)
+    # when the user starts over
+    second = services.mfa_setup(user=user, restart=True)
+    # then a new secret replaces the old one
+    assert first.secret != second.secret
     assert user.totpdevice_set.count() == 1
 
 

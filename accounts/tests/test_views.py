@@ -114,8 +114,10 @@ def test_login_otp_step_with_a_wrong_code_stays_on_the_step(
 
 
 def test_login_otp_step_allows_a_bounded_number_of_codes(
-        client: Client, mfa_user: User, otp_for) -> None:
-    # given a browser that typed three wrong codes
+        client: Client, mfa_user: User, otp_for, settings) -> None:
+    # given a browser that typed three wrong codes (the device's delay after each is off here:
+    # this is about the step's own bound)
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
     _password_step(client, mfa_user)
     for _ in range(3):
         last = client.post("/accounts/login/otp/", {"otp": "000000"}, follow=True)
@@ -130,8 +132,10 @@ def test_login_otp_step_allows_a_bounded_number_of_codes(
 
 def test_wrong_codes_count_towards_the_account_lockout(
         client: Client, mfa_user: User, otp_for, settings) -> None:
-    # given an account locked out after two failures, and two wrong codes typed
+    # given an account locked out after two failures, and two wrong codes typed (without the
+    # device's delay between them)
     settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
     _password_step(client, mfa_user)
     client.post("/accounts/login/otp/", {"otp": "000000"})
     client.post("/accounts/login/otp/", {"otp": "111111"})

@@ -9,6 +9,7 @@
 | DEBUG           | ``0`` |
 | ALLOWED_HOSTS   | ``127.0.0.1,localhost`` (comma separated) |
 | PORT            | ``8000`` (used by the launcher and for links) |
+| TRUSTED_PROXIES | none (comma separated IPs/CIDRs whose X-Forwarded-For is believed) |
 """
 
 from __future__ import annotations
@@ -256,6 +257,14 @@ OTP_TOTP_ISSUER = "TradeHive"
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
 LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "20"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+# One-time codes (sign-in, MFA confirm/disable, withdrawals, closing the account): refused codes
+# per user per window before every code, even the right one, gets 429 (accounts.ratelimit).
+OTP_FAILURES_PER_USER = int(os.environ.get("OTP_FAILURES_PER_USER", "5"))
+OTP_FAILURE_WINDOW_SECONDS = int(os.environ.get("OTP_FAILURE_WINDOW_SECONDS", "900"))
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by
+# default, so the TCP peer is the client. tradehive.client_ip reads it.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
 import re
 import secrets
@@ -37,11 +38,24 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
+from accounts.models import AuditEvent
 from tradehive.embedded_redis import free_port, wait_for_port
 from tradehive.testing.processes import ROOT, process_env, stop
 
 NGINX_CONF = ROOT / "nginx" / "tradehive.conf"
 COMPOSE = ROOT / "docker" / "compose.yml"
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+# A loopback address of its own for "a client on the internet": nginx and the app talk over
+# 127.0.0.1 (the trusted proxy), so the client must be told apart from it.
+OUTSIDE_CLIENT = "127.0.0.3"
+
+
+def dockerfile_command() -> list[str]:
+    """The Dockerfile's CMD (the exec form, a JSON list over continued lines)."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    found = re.search(r"^CMD (\[.*?\])\s*$", text, flags=re.MULTILINE | re.DOTALL)
+    assert found, "docker/Dockerfile: no CMD [...]"
+    return json.loads(found.group(1))
 
 
 # --- docker/compose.yml ---------------------------------------------------------------------------
@@ -82,6 +96,22 @@ def test_compose_settlement_shards_cover_every_market_once() -> None:
 def test_compose_nginx_mounts_the_tested_config() -> None:
     nginx = yaml.safe_load(COMPOSE.read_text())["services"]["nginx"]
     assert "../nginx/tradehive.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+
+
+def test_compose_trusts_exactly_nginx_for_forwarded_addresses() -> None:
+    # given compose's app environment, nginx's fixed address and the network's subnet
+    compose = yaml.safe_load(COMPOSE.read_text())
+    trusted = compose["x-app"]["environment"]["TRUSTED_PROXIES"]
+    nginx_address = compose["services"]["nginx"]["networks"]["default"]["ipv4_address"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    # then the default trusted proxy is nginx (and nginx's address is in the subnet), and
+    # uvicorn itself rewrites no address from headers
+    assert trusted == f"${{TRUSTED_PROXIES:-{nginx_address}}}"
+    assert ipaddress.ip_address(nginx_address) in ipaddress.ip_network(subnet)
+    command = dockerfile_command()
+    assert "--no-proxy-headers" in command
+    assert "--proxy-headers" not in command
+    assert "--forwarded-allow-ips" not in command
 
 
 # --- nginx in front of the app --------------------------------------------------------------------
@@ -154,12 +184,15 @@ def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
     stack = Stack(app_port=free_port(), http_port=free_port(), https_port=free_port())
     env = process_env(
         DJANGO_SETTINGS_MODULE="tradehive.settings.prod", SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="localhost", CSRF_TRUSTED_ORIGINS=stack.https, SERVE_STATIC="0")
+        ALLOWED_HOSTS="localhost", CSRF_TRUSTED_ORIGINS=stack.https, SERVE_STATIC="0",
+        TRUSTED_PROXIES="127.0.0.1")  # nginx reaches the app from 127.0.0.1 here
+    command = dockerfile_command()
+    assert command[:3] == ["python", "-m", "uvicorn"], command
+    for option, value in (("--host", "127.0.0.1"), ("--port", str(stack.app_port))):
+        command[command.index(option) + 1] = value
     # S603: our own interpreter running uvicorn with the Dockerfile's arguments.
     web = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
-         "--port", str(stack.app_port), "--proxy-headers", "--forwarded-allow-ips", "*",
-         "--ws-per-message-deflate", "false", "--no-access-log"],
+        [sys.executable, *command[1:]],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_for_port(stack.app_port, timeout=30)
@@ -214,6 +247,21 @@ http {{
 def tls_client(stack: Stack) -> httpx.Client:
     # The certificate is the test's own self-signed one.
     return httpx.Client(base_url=stack.https, verify=False, timeout=10)  # noqa: S501
+
+
+def outside_client(base_url: str) -> httpx.Client:
+    """A client connecting from ``OUTSIDE_CLIENT``, not from the proxy's address."""
+    # verify=False: the certificate is the test's own self-signed one.
+    transport = httpx.HTTPTransport(local_address=OUTSIDE_CLIENT, verify=False)
+    return httpx.Client(base_url=base_url, transport=transport, timeout=10)
+
+
+def _failed_login_address(client: httpx.Client, username: str) -> str:
+    """Fail one sign-in claiming to come from 6.6.6.6; the address the audit log recorded."""
+    answer = client.post("/api/v1/auth/token", json={"username": username, "password": "x"},
+                         headers={"X-Forwarded-For": "6.6.6.6"})
+    assert answer.status_code == 401, answer.text
+    return AuditEvent.objects.get(event="login.failed", details__username=username).ip
 
 
 @pytest.mark.integration
@@ -351,3 +399,24 @@ def test_oversized_request_bodies_are_refused_before_the_app(proxy: Stack) -> No
         answer = client.post("/api/v1/orders", content=b"x" * 100_000,
                              headers={"Content-Type": "application/json"})
     assert answer.status_code == 413
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_forged_forwarded_for_sent_straight_to_the_app_is_not_believed(
+        app_server: Stack) -> None:
+    # when a client reaches the app server directly, claiming another address
+    with outside_client(f"http://localhost:{app_server.app_port}") as client:
+        recorded = _failed_login_address(client, "direct_forger")
+    # then neither uvicorn nor the app took the header: the audit log has the real peer
+    assert recorded == OUTSIDE_CLIENT
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_through_nginx_the_client_address_is_the_one_nginx_saw(proxy: Stack) -> None:
+    # when a client behind the trusted nginx forges X-Forwarded-For
+    with outside_client(proxy.https) as client:
+        recorded = _failed_login_address(client, "proxied_forger")
+    # then the right-most address not a trusted proxy (the peer nginx saw) is recorded
+    assert recorded == OUTSIDE_CLIENT

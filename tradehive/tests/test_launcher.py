@@ -52,3 +52,11 @@ def test_beat_keeps_its_schedule_in_the_var_dir(monkeypatch, tmp_path) -> None:
     table = process_table(8000)
     # then celery beat's schedule file lives there, not in the checkout's var/
     assert table["beat"][-1] == str(tmp_path / "celerybeat-schedule")
+
+
+def test_the_web_server_does_not_rewrite_the_client_address_from_headers() -> None:
+    # given make run's web process
+    web = process_table(8000)["web"]
+    # then uvicorn keeps the peer; only tradehive.client_ip reads X-Forwarded-For
+    assert "--no-proxy-headers" in web
+    assert "--forwarded-allow-ips" not in web

@@ -211,6 +211,29 @@ def test_withdrawal_needs_a_valid_otp_when_mfa_is_on(assets, user, client_of, fu
     assert Withdrawal.objects.count() == 1
 
 
+def test_withdrawal_with_wrong_codes_is_locked_out_even_for_the_right_code(
+        assets, user, client_of, fund, settings):
+    # given an attacker with the user's access sending 50 withdrawals with wrong codes
+    fund(user, assets["BTC"], "1")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    body = {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS}
+    refused = [client_of.post("/api/v1/wallet/withdrawals", {**body, "otp": "000000"},
+                              format="json").status_code for _ in range(50)]
+    balances = _state()
+
+    # when the right code follows
+    answer = client_of.post("/api/v1/wallet/withdrawals",
+                            {**body, "otp": f"{totp(device.bin_key):06d}"}, format="json")
+
+    # then 429 with Retry-After, no code was looked at past the limit, nothing moved
+    assert answer.status_code == 429
+    assert answer.json()["error"]["code"] == "rate_limited"
+    assert int(answer["Retry-After"]) > 0
+    assert sum(status != 429 for status in refused) <= settings.OTP_FAILURES_PER_USER
+    assert _state() == balances
+    assert not Withdrawal.objects.exists()
+
+
 def test_cancel_of_another_users_withdrawal_is_404_and_of_a_completed_one_409(
         assets, user, client_of, fund, admin_user):
     # given

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent
@@ -93,6 +94,25 @@ def test_withdrawal_form_with_otp_field_and_errors(assets, user, browser, fund):
     assert answer.status_code == 400
     assert 'id="withdraw-otp-errors"' in answer.content.decode()
     assert bad_address.status_code == 400
+    assert not Withdrawal.objects.exists()
+
+
+def test_withdrawal_form_is_locked_out_after_wrong_codes(assets, user, browser, fund, settings):
+    # given 50 withdrawals posted with wrong codes
+    fund(user, assets["BTC"], "1")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    body = {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS}
+    refused = [browser.post("/wallet/withdraw", {**body, "otp": "000000"}).status_code
+               for _ in range(50)]
+
+    # when the right code follows
+    answer = browser.post("/wallet/withdraw", {**body, "otp": f"{totp(device.bin_key):06d}"})
+
+    # then the form says to wait (429, Retry-After) and nothing is withdrawn
+    assert answer.status_code == 429
+    assert int(answer["Retry-After"]) > 0
+    assert "Too many attempts; try again in " in answer.content.decode()
+    assert sum(status != 429 for status in refused) <= settings.OTP_FAILURES_PER_USER
     assert not Withdrawal.objects.exists()
 
 
