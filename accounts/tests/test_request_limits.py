@@ -219,3 +219,25 @@ def test_the_budget_holds_across_web_processes(two_web_processes: list[int]) -> 
     # then 20 went through (401: no credentials) in all, not 20 per process
     assert statuses == [401] * 20 + [429] * 20
     assert health.status_code == 200
+
+
+@pytest.fixture
+def redis_unreachable(settings) -> Iterator[None]:
+    """The process's Redis client pointed at a port nothing listens on, for one test."""
+    from accounts import request_limits
+    from tradehive.redis_client import get_redis
+
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    get_redis.cache_clear()
+    request_limits._script.cache_clear()
+    yield
+    get_redis.cache_clear()
+    request_limits._script.cache_clear()
+
+
+def test_requests_go_through_unlimited_when_redis_is_unreachable(db, redis_unreachable) -> None:
+    # when an anonymous request comes while the budgets cannot be read
+    answer = Client().get("/api/v1/auth/me")
+    # then it is answered as usual, without budget headers, rather than refused for everyone
+    assert answer.status_code == 401
+    assert "X-RateLimit-Limit" not in answer
