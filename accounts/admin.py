@@ -1,4 +1,5 @@
-"""Admin: users (with MFA status and the reset/disable actions) and the read-only audit log."""
+"""Admin: users (with MFA status and the reset/disable actions), the read-only audit log and the
+read-only abuse log (requests refused by rate limits)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.models import AuditEvent, User
+from accounts.models import AbuseRecord, AuditEvent, User
 
 
 def admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponse:
@@ -74,4 +75,22 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(AbuseRecord)
+class AbuseRecordAdmin(admin.ModelAdmin):
+    """Written by the rate limiter only (``accounts.request_limits``); admins read and filter."""
+
+    list_display = ("last_seen", "rule", "user", "ip", "endpoint", "count", "window_start",
+                    "first_seen")
+    list_filter = ("rule", "last_seen")
+    search_fields = ("user__username", "ip", "subject", "endpoint")
+    list_select_related = ("user",)
+    date_hierarchy = "last_seen"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AbuseRecord | None = None) -> bool:
         return False

@@ -58,3 +58,31 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.user_id or '-'} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AbuseRecord(models.Model):
+    """Requests a rate limit refused: one row per rule, subject and window (not per request), so
+    an attack adds at most one row a window per offending user or address
+    (``accounts.request_limits``). Read-only in admin."""
+
+    rule = models.CharField(max_length=30, db_index=True,
+                            help_text="The budget that ran out (ip_weight, user_weight, ...).")
+    subject = models.CharField(max_length=80, help_text='"user:<id>" or "ip:<address>".')
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="abuse_records")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    endpoint = models.CharField(max_length=120, help_text="Method and route last refused.")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(help_text="Requests refused in the window.")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "subject", "window_start"],
+                                    name="accounts_abuse_one_row_per_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.subject} x{self.count} {self.window_start:%Y-%m-%d %H:%M:%S}"

@@ -12,12 +12,28 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from tradehive.embedded_redis import ensure_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+# The environment every child starts with unless the caller set it. ``make run`` is what people
+# expose, so Django's debug pages (settings, local variables) are opt-in: DEBUG=1. Static files
+# are served by the ASGI app either way (SERVE_STATIC).
+LAUNCH_DEFAULTS = {
+    "DJANGO_SETTINGS_MODULE": "tradehive.settings.dev",
+    "PYTHONUNBUFFERED": "1",
+    "DEBUG": "0",
+}
+
+
+def launch_environ_apply(environ: MutableMapping[str, str]) -> None:
+    """Fill in ``LAUNCH_DEFAULTS`` where ``environ`` has no value."""
+    for name, value in LAUNCH_DEFAULTS.items():
+        environ.setdefault(name, value)
 
 
 def manage(*args: str) -> None:
@@ -26,6 +42,8 @@ def manage(*args: str) -> None:
 
 def process_table(port: int) -> dict[str, list[str]]:
     """Name -> command of every long-running process of the exchange."""
+    from django.conf import settings  # read once the environment is final
+
     var_dir = Path(os.environ.get("TRADEHIVE_VAR_DIR", ROOT / "var"))  # as the settings do
     table = {
         "web": [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host",
@@ -36,7 +54,10 @@ def process_table(port: int) -> dict[str, list[str]]:
                 "--no-proxy-headers",
                 # bench/ws.py: the sans-I/O websockets protocol connects 10k clients in half the
                 # time with less memory; a larger backlog absorbs reconnect storms.
-                "--ws", "websockets-sansio", "--backlog", "4096"],
+                "--ws", "websockets-sansio", "--backlog", "4096",
+                # A frame past the protocol's largest message closes the connection (1009)
+                # instead of being buffered up to uvicorn's default 16 MiB.
+                "--ws-max-size", str(settings.WS_MAX_MESSAGE_BYTES)],
         "worker": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-P", "threads", "-c", "8",
                    "-l", "warning", "-n", f"worker-{os.getpid()}@%h"],
         # Price feed polls/matching passes (0.25 s / 0.5 s) get their own worker and queue, so
@@ -63,8 +84,7 @@ def process_table(port: int) -> dict[str, list[str]]:
 
 
 def main() -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.dev")
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    launch_environ_apply(os.environ)
     port = int(os.environ.get("PORT", "8000"))
     started = ensure_redis_url()
     print(f"Redis: {os.environ['REDIS_URL']}" + (" (bundled)" if started else ""))

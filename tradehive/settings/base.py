@@ -78,12 +78,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tradehive.body_limit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "tradehive.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.request_limits.RequestLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -302,6 +305,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Limits (docs/security.md "Limits") -----------------------------------------------------------
+# Request bodies: the ASGI app answers 413 past this many bytes before reading further
+# (tradehive/body_limit.py); Django's own limits agree, so nothing spools more than this.
+REQUEST_BODY_MAX_BYTES = int(os.environ.get("REQUEST_BODY_MAX_BYTES", str(256 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 500  # the largest form (admin bulk actions) sends ~110
+DATA_UPLOAD_MAX_NUMBER_FILES = 1  # no feature takes uploads
+# API request budgets in Redis, fixed windows (accounts/request_limits.py has each endpoint's
+# weight): per client address and per user a minute, and order placements per user in 10 s.
+RATE_LIMIT_IP_WEIGHT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_IP_WEIGHT_PER_MINUTE", "6000"))
+RATE_LIMIT_USER_WEIGHT_PER_MINUTE = int(
+    os.environ.get("RATE_LIMIT_USER_WEIGHT_PER_MINUTE", "2400"))
+RATE_LIMIT_USER_ORDERS_PER_10S = int(os.environ.get("RATE_LIMIT_USER_ORDERS_PER_10S", "50"))
+# Websocket frames: uvicorn closes the connection (1009) past this many bytes. The protocol's
+# largest message is MAX_MESSAGE_CHARS (16,384) characters, at most 4 UTF-8 bytes each.
+WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", str(64 * 1024)))
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -275,6 +275,10 @@ def test_plain_http_redirects_to_https_except_the_health_check(proxy: Stack) -> 
     assert page.headers["location"] == "https://localhost/trade/LPJ-KRW?x=1"
     assert health.status_code == 200
     assert health.json()["db"] == "ok"
+    # and plain HTTP names no nginx version either (server_tokens off at http level)
+    for answer in (page, health):
+        assert answer.headers["server"] == "nginx"
+    assert "nginx/" not in page.text
 
 
 @pytest.mark.integration
@@ -286,6 +290,8 @@ def test_https_serves_pages_api_and_static_files_with_security_headers(proxy: St
         markets = client.get("/api/v1/markets")
         css = client.get("/static/css/site.css")
         missing = client.get("/api/v1/no-such-thing")
+        home = client.get("/")
+        icon = client.get("/favicon.ico")
     # then
     assert health.status_code == 200
     assert markets.status_code == 200
@@ -299,6 +305,15 @@ def test_https_serves_pages_api_and_static_files_with_security_headers(proxy: St
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["x-frame-options"] == "DENY"
         assert answer.headers["server"] == "nginx"  # server_tokens off: no version
+    # and pages and the API carry the app's Content-Security-Policy, once
+    for answer in (home, markets, health):
+        assert answer.headers.get_list("content-security-policy") == [
+            answer.headers["content-security-policy"]]
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert home.status_code == 200
+    assert (icon.status_code, icon.headers["content-type"]) == (200, "image/x-icon")
+    assert icon.content == (ROOT / "static" / "favicon.ico").read_bytes()
 
 
 @pytest.mark.integration
