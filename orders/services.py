@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,12 +28,19 @@ from markets.models import TradingPair
 from markets.pair_cache import PAIR_GUARD_SQL, pair_for_order, pair_guard_params
 from markets.selectors import pair_get
 from markets.services import pair_assert_accepts_orders
-from matching.engine import EngineOrder, EngineStateMissing, StpMode
+from matching.engine import EngineOrder, EngineStateMissing, InvalidEngineOrder, StpMode
 from matching.engine import OrderType as EngineType
 from matching.engine import Side as EngineSide
 from matching.engine import TimeInForce as EngineTif
 from matching.runtime import get_engine
-from matching.units import price_to_ticks, quantity_to_lots
+from matching.units import (
+    MAX_ENGINE_INT,
+    OffGrid,
+    OutOfEngineRange,
+    price_to_ticks,
+    quantity_to_lots,
+    quote_to_units_ceil,
+)
 from orders.errors import (
     BelowMinNotional,
     DuplicateClientOrderId,
@@ -144,7 +152,8 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
                       stop_price: Decimal | None, time_in_force: str | None, post_only: bool,
                       stp_mode: str | None) -> OrderTerms:
     """Validate an order request against ``pair``; raise ``InvalidInput`` (with the field) or a
-    more specific error. Returns the terms and the funds to hold."""
+    more specific error. Returns the terms and the funds to hold. Ends with the engine's own
+    range check (``order_engine_check``), so an order that passes can always be submitted."""
     if side not in _SIDES:
         raise _invalid("side", "Must be buy or sell.")
     if type not in _TYPES:
@@ -184,6 +193,7 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         if value is not None and not _on_grid(value, step):
             raise _invalid(field, f"Must be a multiple of {step.normalize():f}.",
                            code="invalid_precision")
+        _steps(quantity_to_lots if field == "quantity" else price_to_ticks, value, step, field)
     if quote_amount is not None and decimal_places(quote_amount) > quote_places:
         raise _invalid("quote_amount", f"At most {quote_places} decimal places.",
                        code="invalid_precision")
@@ -246,10 +256,12 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
     else:
         hold_asset = pair.quote
         hold_amount = _ceil_to(notional * (1 + rate), quote_places)
-    return OrderTerms(side=side, type=type, time_in_force=tif if priced else TimeInForce.IOC,
-                      post_only=post_only, price=price, stop_price=stop_price, quantity=quantity,
-                      quote_amount=quote_amount, stp_mode=stp, hold_asset=hold_asset,
-                      hold_amount=hold_amount, engine_price=engine_price)
+    terms = OrderTerms(side=side, type=type, time_in_force=tif if priced else TimeInForce.IOC,
+                       post_only=post_only, price=price, stop_price=stop_price,
+                       quantity=quantity, quote_amount=quote_amount, stp_mode=stp,
+                       hold_asset=hold_asset, hold_amount=hold_amount, engine_price=engine_price)
+    order_engine_check(pair=pair, terms=terms, notional=notional)
+    return terms
 
 
 def _same_request(order: Order, pair: TradingPair, terms: OrderTerms) -> bool:
@@ -425,35 +437,92 @@ def _order_write_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[t
 
 
 def engine_order_for(order: Order, *, engine_price: Decimal | None = None) -> EngineOrder:
-    """The engine's integer view of ``order``.
+    """The engine's integer view of ``order``. Raises ``OffGrid``/``OutOfEngineRange`` for a
+    value the engine cannot hold; ``EngineOrder.check`` the rest.
 
     Market and stop-market buys by quantity go to the engine as (stop-)limit IOC orders at their
     protective price (recomputed from the stop price when not given)."""
     pair = order.pair
+    if (engine_price is None and order.side == Side.BUY and order.quote_amount is None
+            and order.type in (OrderType.MARKET, OrderType.STOP_MARKET)):
+        # Recompute from what the order holds: hold = price x quantity x (1 + fee) rounded up.
+        per_unit = order.held / (order.quantity * (1 + _fee_rate(pair)))
+        ticks = (per_unit / pair.tick_size).to_integral_value(rounding=ROUND_FLOOR)
+        engine_price = ticks * pair.tick_size
+    return _engine_order(pair=pair, order_id=str(order.pk), owner=order.user_id,
+                         side=order.side, type=order.type, time_in_force=order.time_in_force,
+                         post_only=order.post_only, price=order.price,
+                         stop_price=order.stop_price, quantity=order.quantity,
+                         quote_amount=order.quote_amount, stp_mode=order.stp_mode,
+                         engine_price=engine_price)
+
+
+def _engine_order(*, pair: TradingPair, order_id: str, owner: int, side: str, type: str,
+                  time_in_force: str, post_only: bool, price: Decimal | None,
+                  stop_price: Decimal | None, quantity: Decimal | None,
+                  quote_amount: Decimal | None, stp_mode: str,
+                  engine_price: Decimal | None) -> EngineOrder:
     tick, lot = pair.tick_size, pair.lot_size
-    quantity = quantity_to_lots(order.quantity, lot) if order.quantity is not None else None
-    stop = price_to_ticks(order.stop_price, tick) if order.stop_price is not None else None
+    lots = _steps(quantity_to_lots, quantity, lot, "quantity")
+    stop = _steps(price_to_ticks, stop_price, tick, "stop_price")
     quote_units = None
-    if order.quote_amount is not None:
-        units = (order.quote_amount / (tick * lot)).to_integral_value(rounding=ROUND_FLOOR)
+    if quote_amount is not None:
+        units = (quote_amount / (tick * lot)).to_integral_value(rounding=ROUND_FLOOR)
         quote_units = int(units)
-    engine_type = EngineType(order.type)
-    price = price_to_ticks(order.price, tick) if order.price is not None else None
-    tif = EngineTif(order.time_in_force)
-    if order.side == Side.BUY and order.quote_amount is None and order.type in (
-            OrderType.MARKET, OrderType.STOP_MARKET):
-        if engine_price is None:
-            # Recompute from what the order holds: hold = price x quantity x (1 + fee) rounded up.
-            per_unit = order.held / (order.quantity * (1 + _fee_rate(pair)))
-            ticks = (per_unit / tick).to_integral_value(rounding=ROUND_FLOOR)
-            engine_price = ticks * tick
-        price = price_to_ticks(engine_price, tick)
-        engine_type = EngineType.LIMIT if order.type == OrderType.MARKET else EngineType.STOP_LIMIT
+    engine_type = EngineType(type)
+    ticks = _steps(price_to_ticks, price, tick, "price")
+    tif = EngineTif(time_in_force)
+    if side == Side.BUY and quote_amount is None and type in (OrderType.MARKET,
+                                                              OrderType.STOP_MARKET):
+        assert engine_price is not None
+        # The protective price follows from the stop price, or the book and the quantity.
+        ticks = _steps(price_to_ticks, engine_price, tick,
+                       "stop_price" if stop_price is not None else "quantity")
+        engine_type = EngineType.LIMIT if type == OrderType.MARKET else EngineType.STOP_LIMIT
         tif = EngineTif.IOC
-    return EngineOrder(order_id=str(order.pk), owner=order.user_id, side=EngineSide(order.side),
-                       order_type=engine_type, quantity=quantity, price=price,
+    return EngineOrder(order_id=order_id, owner=owner, side=EngineSide(side),
+                       order_type=engine_type, quantity=lots, price=ticks,
                        quote_amount=quote_units, stop_price=stop, time_in_force=tif,
-                       post_only=order.post_only, stp=StpMode(order.stp_mode))
+                       post_only=post_only, stp=StpMode(stp_mode))
+
+
+def _steps(convert: Callable[[Decimal, Decimal], int], value: Decimal | None, step: Decimal,
+           field: str) -> int | None:
+    """``convert(value, step)`` with an ``OffGrid``/``OutOfEngineRange`` naming ``field``."""
+    if value is None:
+        return None
+    try:
+        return convert(value, step)
+    except OffGrid as exc:
+        raise _invalid(field, exc.message, error=type(exc)) from None
+
+
+# EngineOrder's field names that are also the API's (the rest are about the order's shape).
+_API_FIELDS = {"price": "price", "stop_price": "stop_price", "quantity": "quantity",
+               "quote_amount": "quote_amount"}
+
+
+def order_engine_check(*, pair: TradingPair, terms: OrderTerms, notional: Decimal) -> None:
+    """The engine boundary's check, run by placement before anything is written: the integers
+    ``order_submit`` will send (``engine_order_for``'s conversions, then ``EngineOrder.check``:
+    each value and lots x ticks within 1..2**53-1), and the order's value in quote units (what
+    a market order by quantity may cost). Raises ``OutOfEngineRange`` (400 ``out_of_range``)
+    naming the field."""
+    field = "quote_amount" if terms.quote_amount is not None else "quantity"
+    engine_order = _engine_order(
+        pair=pair, order_id="0", owner=0, side=terms.side, type=terms.type,
+        time_in_force=terms.time_in_force, post_only=terms.post_only, price=terms.price,
+        stop_price=terms.stop_price, quantity=terms.quantity, quote_amount=terms.quote_amount,
+        stp_mode=terms.stp_mode, engine_price=terms.engine_price)
+    try:
+        engine_order.check()
+    except InvalidEngineOrder as exc:
+        name = _API_FIELDS.get(exc.field or "", field)
+        raise _invalid(name, f"Outside what the matching engine can hold: {exc}.",
+                       error=OutOfEngineRange) from None
+    if quote_to_units_ceil(notional, pair.tick_size, pair.lot_size) > MAX_ENGINE_INT:
+        raise _invalid(field, "The order's value is more than the matching engine can hold.",
+                       error=OutOfEngineRange)
 
 
 def order_submit(*, order_id: int, order: Order | None = None,
