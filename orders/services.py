@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Field
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.models import User
 from markets.models import TradingPair
 from markets.pair_cache import PAIR_GUARD_SQL, pair_for_order, pair_guard_params
@@ -52,6 +53,7 @@ from orders.errors import (
 )
 from orders.models import (
     OPEN_STATUSES,
+    CancelReason,
     Order,
     OrderOutbox,
     OrderStatus,
@@ -530,14 +532,22 @@ def order_submit(*, order_id: int, order: Order | None = None,
     """Hand an order to the engine (after its transaction committed). Idempotent.
 
     Returns False when the engine could not be reached (the outbox relay retries). A market whose
-    engine state is missing is recovered from PostgreSQL first."""
+    engine state is missing is recovered from PostgreSQL first. An order the engine can never
+    take is quarantined (``order_quarantine``: rejected, its hold released) and True returned:
+    at once when its values do not convert (off the market's grid or the engine's range), after
+    ``SUBMIT_REFUSALS_MAX`` attempts when the engine's scripts refuse it."""
     from matching.recovery import engine_recover
 
     if order is None:  # the relay; right after placement the caller passes the fresh order
         order = Order.objects.select_related("pair", "pair__base", "pair__quote").get(pk=order_id)
     if order.status != OrderStatus.PENDING:
         return True
-    engine_order = engine_order_for(order, engine_price=engine_price)
+    try:
+        engine_order = engine_order_for(order, engine_price=engine_price)
+        engine_order.check()
+    except (OffGrid, InvalidEngineOrder) as exc:
+        order_quarantine(order_id=order_id, reason=_quarantine_reason(exc), detail=str(exc))
+        return True
     engine = get_engine()
     submit = engine.submit
     # --- feeds: market orders of feed-priced markets fill against the house at the latest
@@ -552,21 +562,105 @@ def order_submit(*, order_id: int, order: Order | None = None,
         except EngineStateMissing:
             engine_recover(pair=order.pair)
             submit(order.pair.symbol, engine_order)
+    except redis.ResponseError as exc:
+        # The engine's script ran and refused this order (a Lua assert): the same order will be
+        # refused again, so it is retried a few times (a passing condition such as OOM clears),
+        # then quarantined.
+        attempts = _outbox_attempt(order_id)
+        logger.warning("engine refused order %s (attempt %d): %s", order_id, attempts, exc)
+        if attempts >= SUBMIT_REFUSALS_MAX:
+            order_quarantine(order_id=order_id, reason=CancelReason.ENGINE_REFUSED,
+                             detail=str(exc))
+            return True
+        return False
     except redis.RedisError:
         logger.exception("engine submit of order %s failed; the relay will retry", order_id)
-        OrderOutbox.objects.filter(order_id=order_id).update(attempts=F("attempts") + 1)
+        _outbox_attempt(order_id)
         return False
+    return True
+
+
+# Refusals by the engine's scripts before an order is quarantined (the relay tries about once a
+# second, so a refusal that lasts ten seconds).
+SUBMIT_REFUSALS_MAX = 10
+
+
+def _outbox_attempt(order_id: int) -> int:
+    """Count one failed submission of ``order_id``; returns the attempts so far."""
+    with transaction.atomic():
+        updated = (OrderOutbox.objects.filter(order_id=order_id)
+                   .update(attempts=F("attempts") + 1))
+        if not updated:
+            return 0
+        return OrderOutbox.objects.values_list("attempts", flat=True).get(order_id=order_id)
+
+
+def _quarantine_reason(exc: OffGrid | InvalidEngineOrder) -> str:
+    if isinstance(exc, OutOfEngineRange) or (isinstance(exc, InvalidEngineOrder)
+                                             and exc.out_of_range):
+        return CancelReason.OUT_OF_RANGE
+    if isinstance(exc, OffGrid):
+        return CancelReason.INVALID_PRECISION
+    return CancelReason.ENGINE_REFUSED
+
+
+def order_quarantine(*, order_id: int, reason: str, detail: str) -> bool:
+    """Take a pending order the engine can never hold out of the flow: reject it with
+    ``reason`` (a ``CancelReason``), release what it holds through the ledger, and mark its
+    outbox row quarantined (the durable count; the relay skips it). Owns its transaction; locks
+    the order row, then the balance (``ledger_post``): the order of settlement's locks.
+
+    Returns False, changing nothing, when the order is no longer pending (settlement or another
+    quarantine got there first). Logs a warning and writes the audit event
+    ``order.quarantined``."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = (Order.objects.select_for_update(of=("self",))
+                 .select_related("pair", "user").filter(pk=order_id).first())
+        if order is None or order.status != OrderStatus.PENDING:
+            return False
+        released = order.hold_remaining
+        if released > 0:
+            pair = order.pair
+            asset_id = pair.quote_id if order.side == Side.BUY else pair.base_id
+            release = BucketMove(asset_id=asset_id, amount=released,
+                                 from_bucket=Bucket.LOCKED, kind=JournalTransaction.Kind.RELEASE)
+            ledger_post(postings=[Posting(
+                kind=release.kind, reference=f"order:{order.pk}",
+                legs=release.legs(wallet_account_id_get(user=order.user)))])
+        order.status = OrderStatus.REJECTED
+        order.cancel_reason = reason
+        order.hold_remaining = Decimal(0)
+        order.save(update_fields=["status", "cancel_reason", "hold_remaining", "updated_at"])
+        OrderOutbox.objects.update_or_create(
+            order=order, defaults={"quarantined_at": now, "quarantine_reason": detail[:300]})
+        audit_record(event="order.quarantined", user=order.user, order_id=order.pk,
+                     symbol=order.pair.symbol, reason=reason, detail=detail[:300],
+                     released=str(released))
+        quarantined = OrderOutbox.objects.filter(quarantined_at__isnull=False).count()
+    logger.warning("order %s quarantined (%s): %s; released %s; %d quarantined in all",
+                   order_id, reason, detail, released, quarantined)
     return True
 
 
 def outbox_relay(*, older_than_s: float = 2.0, limit: int = 500) -> int:
     """Re-submit orders whose outbox row is older than ``older_than_s`` (the engine has not
-    acknowledged them: a crash between commit and submit, or Redis was down). Returns how many."""
+    acknowledged them: a crash between commit and submit, or Redis was down). Returns how many.
+
+    One row never holds up the others: rows that failed least go first, a row the engine can
+    never take is quarantined (``order_submit``), and an unexpected error on one row is logged
+    and counted on the row while the relay goes on with the next."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    order_ids = list(OrderOutbox.objects.filter(created_at__lt=cutoff).order_by("order_id")
+    order_ids = list(OrderOutbox.objects.filter(created_at__lt=cutoff,
+                                                quarantined_at__isnull=True)
+                     .order_by("attempts", "order_id")
                      .values_list("order_id", flat=True)[:limit])
     for order_id in order_ids:
-        order_submit(order_id=order_id)
+        try:
+            order_submit(order_id=order_id)
+        except Exception:  # any one row's failure: log it and move on to the next
+            logger.exception("relay of order %s failed; it stays in the outbox", order_id)
+            _outbox_attempt(order_id)
     return len(order_ids)
 
 
@@ -595,6 +689,9 @@ def _engine_cancel(order: Order) -> None:
     try:
         if order.status == OrderStatus.PENDING:
             order_submit(order_id=order.pk)  # make sure the engine has it before cancelling
+            order.refresh_from_db(fields=["status"])
+            if order.status not in OPEN_STATUSES:
+                return  # quarantined: the engine never had it, and its hold is released
         engine.cancel(order.pair.symbol, str(order.pk))
     except redis.RedisError as exc:
         raise EngineUnavailable() from exc
