@@ -47,13 +47,14 @@ def _steps(value: Decimal, step: Decimal, what: str) -> int:
         try:
             count, remainder = divmod(value, step)
         except InvalidOperation as exc:
-            raise OutOfEngineRange(f"{what}: {value} is too large for the engine") from exc
+            raise OutOfEngineRange(f"{what}: {value:f} is too large for the engine") from exc
     if remainder != 0:
-        raise OffGrid(f"{what}: {value} is not a multiple of {step}")
+        raise OffGrid(f"{what}: {value.normalize():f} is not a multiple of {step.normalize():f}")
     steps = int(count)
     if steps > MAX_ENGINE_INT:
-        raise OutOfEngineRange(f"{what}: {value} is too large for the engine (at most "
-                               f"{_amount(MAX_ENGINE_INT, step).normalize():f})")
+        largest = _amount(MAX_ENGINE_INT, step).normalize()
+        raise OutOfEngineRange(f"{what}: {value.normalize():f} is too large for the engine "
+                               f"(at most {largest:f})")
     return steps
 
 

@@ -20,7 +20,7 @@ from functools import cache, partial
 import redis
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import Case, F, Field, QuerySet, When
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -52,6 +52,7 @@ from orders.errors import (
     StopWouldTrigger,
 )
 from orders.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     CancelReason,
     Order,
@@ -641,6 +642,57 @@ def order_quarantine(*, order_id: int, reason: str, detail: str) -> bool:
     logger.warning("order %s quarantined (%s): %s; released %s; %d quarantined in all",
                    order_id, reason, detail, released, quarantined)
     return True
+
+
+def _engine_refusal(order: Order) -> OffGrid | InvalidEngineOrder | None:
+    """Why the engine can never take ``order`` as written (None: it can)."""
+    try:
+        engine_order_for(order).check()
+    except (OffGrid, InvalidEngineOrder) as exc:
+        return exc
+    return None
+
+
+def _pending_unacknowledged() -> QuerySet[Order]:
+    return (Order.objects.filter(status=OrderStatus.PENDING, engine_seq__isnull=True)
+            .select_related("pair", "pair__base", "pair__quote").order_by("pk"))
+
+
+def orders_stuck_quarantine() -> list[int]:
+    """Quarantine every pending order the engine never acknowledged and can never take (written
+    before placement checked the engine's range, or left off the grid by a market's new tick):
+    each is rejected and its hold released (``order_quarantine``). Returns their ids.
+    Idempotent; what the engine can take is left to the relay."""
+    quarantined = []
+    for order in _pending_unacknowledged().iterator(chunk_size=500):
+        refusal = _engine_refusal(order)
+        if refusal is not None and order_quarantine(
+                order_id=order.pk, reason=_quarantine_reason(refusal), detail=str(refusal)):
+            quarantined.append(order.pk)
+    return quarantined
+
+
+def order_holds_never_settling() -> list[tuple[int, str]]:
+    """Holds no engine event will ever release, for ``ledger_check``: funds still held by a
+    closed order, and pending orders the engine can never take. (held asset id, detail) per
+    order."""
+    problems = [
+        (asset_id, f"order {order_id} is {status} but still holds {amount}")
+        for order_id, status, amount, asset_id in Order.objects.filter(
+            status__in=CLOSED_STATUSES, hold_remaining__gt=0)
+        .annotate(asset_id=Case(When(side=Side.BUY, then=F("pair__quote_id")),
+                                default=F("pair__base_id")))
+        .order_by("pk").values_list("pk", "status", "hold_remaining", "asset_id")
+    ]
+    for order in _pending_unacknowledged().filter(hold_remaining__gt=0).iterator(
+            chunk_size=500):
+        refusal = _engine_refusal(order)
+        if refusal is not None:
+            asset_id = order.pair.quote_id if order.side == Side.BUY else order.pair.base_id
+            problems.append((asset_id, f"order {order.pk} is pending and holds "
+                             f"{order.hold_remaining}, but the engine can never take it: "
+                             f"{refusal}"))
+    return problems
 
 
 def outbox_relay(*, older_than_s: float = 2.0, limit: int = 500) -> int:

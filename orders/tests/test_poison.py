@@ -250,3 +250,56 @@ def test_a_quarantine_of_an_order_no_longer_pending_changes_nothing(
     order.refresh_from_db()
     assert order.status == OrderStatus.OPEN
     assert balance(user, "KRW") == (D(5000) - order.held, order.held)
+
+
+def test_the_repair_migration_quarantines_stuck_orders_and_leaves_the_rest(
+    lpj_krw, make_user
+) -> None:
+    # given a stuck sell, a stuck stop and a healthy pending buy, none of them submitted
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("orders.migrations.0005_quarantine_stuck_orders")
+    user = make_user(LPJ="5", KRW="5000")
+    stuck = write_unchecked(user, lpj_krw, side="sell", price=BEYOND, quantity=D(3))
+    stuck_stop = write_unchecked(
+        user,
+        lpj_krw,
+        side="sell",
+        price=D(1000),
+        quantity=D(2),
+        type_="stop_limit",
+        stop_price=BEYOND,
+    )
+    healthy = write_unchecked(user, lpj_krw, side="buy", price=D(1000), quantity=D(2))
+    # when the migration's step runs (twice: it is idempotent)
+    migration.quarantine_stuck_orders(apps, None)
+    migration.quarantine_stuck_orders(apps, None)
+    # then the stuck ones are rejected with their holds released once, the healthy one waits
+    for order in (stuck, stuck_stop, healthy):
+        order.refresh_from_db()
+    assert (stuck.status, stuck_stop.status) == (OrderStatus.REJECTED, OrderStatus.REJECTED)
+    assert healthy.status == OrderStatus.PENDING
+    assert balance(user, "LPJ") == (D(5), D(0))
+    assert balance(user, "KRW") == (D(5000) - healthy.held, healthy.held)
+    assert JournalTransaction.objects.filter(kind=JournalTransaction.Kind.RELEASE).count() == 2
+    # and the relay then submits the healthy one
+    assert outbox_relay(older_than_s=0) == 1
+
+
+def test_the_repair_command_reports_what_it_did(lpj_krw, make_user) -> None:
+    # given one stuck order
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    user = make_user(LPJ="1")
+    stuck = write_unchecked(user, lpj_krw, side="sell", price=BEYOND, quantity=D(1))
+    out = StringIO()
+    # when
+    call_command("orders_quarantine_stuck", stdout=out)
+    # then
+    assert f"order {stuck.pk}: rejected, hold released" in out.getvalue()
+    assert "1 order(s) quarantined" in out.getvalue()
+    assert balance(user, "LPJ") == (D(1), D(0))
