@@ -26,7 +26,7 @@ from orders.services import (
 )
 from orders.tests.conftest import balance
 from tradehive.redis_client import get_redis
-from wallets.models import JournalTransaction
+from wallets.models import Asset, JournalTransaction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ledger_clean")]
 
@@ -303,3 +303,81 @@ def test_the_repair_command_reports_what_it_did(lpj_krw, make_user) -> None:
     assert f"order {stuck.pk}: rejected, hold released" in out.getvalue()
     assert "1 order(s) quarantined" in out.getvalue()
     assert balance(user, "LPJ") == (D(1), D(0))
+
+
+def test_a_market_whose_events_cannot_be_settled_stops_alone(lpj_krw, make_user) -> None:
+    # given LPJ-KRW's stream starts with an order PostgreSQL does not know (its batch can never
+    # be applied), and a cross in XRP-KRW waits to be settled
+    from markets.services import pair_create
+    from matching.consumer import _settle_loop
+    from matching.engine import EngineOrder, Side
+    from matching.engine import OrderType as EngineType
+    from matching.models import MarketCursor
+    from matching.recovery import engine_recover
+    from matching.runtime import get_engine
+    from matching.settlement import settlement_group_ensure
+
+    engine_recover(pair=lpj_krw)
+    get_engine().submit(
+        "LPJ-KRW",
+        EngineOrder(
+            order_id="999999999",
+            owner=1,
+            side=Side.SELL,
+            order_type=EngineType.LIMIT,
+            quantity=1,
+            price=1000,
+        ),
+    )
+    xrp = pair_create(
+        base=Asset.objects.get(symbol="XRP"),
+        quote=lpj_krw.quote,
+        tick_size=D(1),
+        lot_size=D(1),
+        min_notional=D(1),
+        actor=None,
+    )
+    settlement_group_ensure(get_redis(), xrp.symbol)
+    seller, buyer = make_user(XRP="3"), make_user(KRW="1000")
+    sell = order_place(
+        user=seller, symbol="XRP-KRW", side="sell", type="limit", quantity=D(3), price=D(100)
+    )
+    buy = order_place(
+        user=buyer, symbol="XRP-KRW", side="buy", type="limit", quantity=D(3), price=D(100)
+    )
+    # when the settlement loop runs for a while
+    _settle_loop(get_redis(), "test", 100, 0.01, stop_after_s=1.5)
+    # then XRP-KRW settled
+    sell.refresh_from_db()
+    buy.refresh_from_db()
+    assert (sell.status, buy.status) == (OrderStatus.FILLED, OrderStatus.FILLED)
+    assert balance(buyer, "XRP") == (D(3), D(0))
+    # and LPJ-KRW's failure is counted on its cursor, with the error, and nothing of it applied
+    cursor = MarketCursor.objects.get(pair=lpj_krw)
+    assert cursor.failures >= 1
+    assert cursor.failing_since is not None
+    assert "unknown orders" in cursor.last_error
+    assert cursor.last_seq == 0
+
+
+def test_a_market_that_settles_again_is_no_longer_marked_failing(
+    lpj_krw, make_user, settle
+) -> None:
+    # given a market with a recorded failure
+    from matching.models import MarketCursor
+    from matching.settlement import settle_failure_record
+
+    settle_failure_record(pair=lpj_krw, error=ValueError("a passing fault"))
+    # when one of its batches applies
+    order_place(
+        user=make_user(KRW="5000"),
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        quantity=D(2),
+        price=D(1000),
+    )
+    settle(lpj_krw)
+    # then it is no longer failing, and the count stays
+    cursor = MarketCursor.objects.get(pair=lpj_krw)
+    assert (cursor.failures, cursor.failing_since, cursor.last_error) == (1, None, "")
