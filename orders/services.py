@@ -547,7 +547,7 @@ def order_submit(*, order_id: int, order: Order | None = None,
         engine_order = engine_order_for(order, engine_price=engine_price)
         engine_order.check()
     except (OffGrid, InvalidEngineOrder) as exc:
-        order_quarantine(order_id=order_id, reason=_quarantine_reason(exc), detail=str(exc))
+        order_quarantine(order_id=order_id, reason=order_quarantine_reason(exc), detail=str(exc))
         return True
     engine = get_engine()
     submit = engine.submit
@@ -561,7 +561,13 @@ def order_submit(*, order_id: int, order: Order | None = None,
         try:
             submit(order.pair.symbol, engine_order)
         except EngineStateMissing:
-            engine_recover(pair=order.pair)
+            try:
+                engine_recover(pair=order.pair)
+            except Exception:  # the market's rebuild failed, not this order: the relay retries
+                logger.exception("engine recovery of %s failed; order %s waits in the outbox",
+                                 order.pair.symbol, order_id)
+                _outbox_attempt(order_id)
+                return False
             submit(order.pair.symbol, engine_order)
     except redis.ResponseError as exc:
         # The engine's script ran and refused this order (a Lua assert): the same order will be
@@ -596,29 +602,25 @@ def _outbox_attempt(order_id: int) -> int:
         return OrderOutbox.objects.values_list("attempts", flat=True).get(order_id=order_id)
 
 
-def _quarantine_reason(exc: OffGrid | InvalidEngineOrder) -> str:
-    if isinstance(exc, OutOfEngineRange) or (isinstance(exc, InvalidEngineOrder)
-                                             and exc.out_of_range):
-        return CancelReason.OUT_OF_RANGE
-    if isinstance(exc, OffGrid):
-        return CancelReason.INVALID_PRECISION
-    return CancelReason.ENGINE_REFUSED
+def order_quarantine(*, order_id: int, reason: str, detail: str,
+                     rebuilding: bool = False) -> bool:
+    """Take an order the engine can never hold out of the flow: release what it holds through
+    the ledger and close it with ``reason`` (a ``CancelReason``). A pending order (the engine
+    never acknowledged it) becomes ``rejected``. With ``rebuilding`` (the market's recovery,
+    which holds its cursor lock and rebuilds the engine's state without this order) an open or
+    untriggered order may be closed too, as ``cancelled``. Its outbox row is kept, or written,
+    marked quarantined (the durable count; the relay skips it). Owns its transaction (a
+    savepoint in the caller's); locks the order row, then the balance (``ledger_post``): the
+    order of settlement's locks.
 
-
-def order_quarantine(*, order_id: int, reason: str, detail: str) -> bool:
-    """Take a pending order the engine can never hold out of the flow: reject it with
-    ``reason`` (a ``CancelReason``), release what it holds through the ledger, and mark its
-    outbox row quarantined (the durable count; the relay skips it). Owns its transaction; locks
-    the order row, then the balance (``ledger_post``): the order of settlement's locks.
-
-    Returns False, changing nothing, when the order is no longer pending (settlement or another
-    quarantine got there first). Logs a warning and writes the audit event
-    ``order.quarantined``."""
+    Returns False, changing nothing, when the order is not in a status it may close. Logs a
+    warning and writes the audit event ``order.quarantined``."""
     now = timezone.now()
     with transaction.atomic():
         order = (Order.objects.select_for_update(of=("self",))
                  .select_related("pair", "user").filter(pk=order_id).first())
-        if order is None or order.status != OrderStatus.PENDING:
+        closable = OPEN_STATUSES if rebuilding else (OrderStatus.PENDING,)
+        if order is None or order.status not in closable:
             return False
         released = order.hold_remaining
         if released > 0:
@@ -629,28 +631,39 @@ def order_quarantine(*, order_id: int, reason: str, detail: str) -> bool:
             ledger_post(postings=[Posting(
                 kind=release.kind, reference=f"order:{order.pk}",
                 legs=release.legs(wallet_account_id_get(user=order.user)))])
-        order.status = OrderStatus.REJECTED
+        order.status = (OrderStatus.REJECTED if order.status == OrderStatus.PENDING
+                        else OrderStatus.CANCELLED)
         order.cancel_reason = reason
         order.hold_remaining = Decimal(0)
         order.save(update_fields=["status", "cancel_reason", "hold_remaining", "updated_at"])
         OrderOutbox.objects.update_or_create(
             order=order, defaults={"quarantined_at": now, "quarantine_reason": detail[:300]})
         audit_record(event="order.quarantined", user=order.user, order_id=order.pk,
-                     symbol=order.pair.symbol, reason=reason, detail=detail[:300],
-                     released=str(released))
+                     symbol=order.pair.symbol, status=order.status, reason=reason,
+                     detail=detail[:300], released=str(released))
         quarantined = OrderOutbox.objects.filter(quarantined_at__isnull=False).count()
     logger.warning("order %s quarantined (%s): %s; released %s; %d quarantined in all",
                    order_id, reason, detail, released, quarantined)
     return True
 
 
-def _engine_refusal(order: Order) -> OffGrid | InvalidEngineOrder | None:
+def order_engine_refusal(order: Order) -> OffGrid | InvalidEngineOrder | None:
     """Why the engine can never take ``order`` as written (None: it can)."""
     try:
         engine_order_for(order).check()
     except (OffGrid, InvalidEngineOrder) as exc:
         return exc
     return None
+
+
+def order_quarantine_reason(refusal: OffGrid | InvalidEngineOrder) -> str:
+    """The ``CancelReason`` of a quarantine for ``refusal``."""
+    if isinstance(refusal, OutOfEngineRange) or (isinstance(refusal, InvalidEngineOrder)
+                                                 and refusal.out_of_range):
+        return CancelReason.OUT_OF_RANGE
+    if isinstance(refusal, OffGrid):
+        return CancelReason.INVALID_PRECISION
+    return CancelReason.ENGINE_REFUSED
 
 
 def _pending_unacknowledged() -> QuerySet[Order]:
@@ -665,9 +678,9 @@ def orders_stuck_quarantine() -> list[int]:
     Idempotent; what the engine can take is left to the relay."""
     quarantined = []
     for order in _pending_unacknowledged().iterator(chunk_size=500):
-        refusal = _engine_refusal(order)
+        refusal = order_engine_refusal(order)
         if refusal is not None and order_quarantine(
-                order_id=order.pk, reason=_quarantine_reason(refusal), detail=str(refusal)):
+                order_id=order.pk, reason=order_quarantine_reason(refusal), detail=str(refusal)):
             quarantined.append(order.pk)
     return quarantined
 
@@ -686,7 +699,7 @@ def order_holds_never_settling() -> list[tuple[int, str]]:
     ]
     for order in _pending_unacknowledged().filter(hold_remaining__gt=0).iterator(
             chunk_size=500):
-        refusal = _engine_refusal(order)
+        refusal = order_engine_refusal(order)
         if refusal is not None:
             asset_id = order.pair.quote_id if order.side == Side.BUY else order.pair.base_id
             problems.append((asset_id, f"order {order.pk} is pending and holds "

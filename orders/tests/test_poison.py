@@ -381,3 +381,33 @@ def test_a_market_that_settles_again_is_no_longer_marked_failing(
     # then it is no longer failing, and the count stays
     cursor = MarketCursor.objects.get(pair=lpj_krw)
     assert (cursor.failures, cursor.failing_since, cursor.last_error) == (1, None, "")
+
+
+def test_a_rebuild_closes_resting_orders_off_a_changed_tick_and_keeps_the_rest(
+    lpj_krw, make_user, settle, engine_redis
+) -> None:
+    # given two resting buys, then the tick becomes 10 KRW (1000 is on it, 1001 is not) and
+    # Redis loses the engine's state
+    from markets.services import pair_update
+    from matching.recovery import engine_recover
+    from matching.runtime import get_engine
+
+    user = make_user(KRW="10000")
+    on_grid = order_place(
+        user=user, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2), price=D(1000)
+    )
+    off_grid = order_place(
+        user=user, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2), price=D(1001)
+    )
+    settle(lpj_krw)
+    lpj_krw = pair_update(pair=lpj_krw, actor=None, tick_size=D(10))
+    engine_redis.flushdb()
+    # when the market is rebuilt from PostgreSQL
+    engine_recover(pair=lpj_krw)
+    # then the order on the grid rests again; the other is cancelled with its hold released
+    book = get_engine().snapshot("LPJ-KRW")
+    assert [r.order.order_id for r in book.bids] == [str(on_grid.pk)]
+    off_grid.refresh_from_db()
+    assert (off_grid.status, off_grid.cancel_reason) == (OrderStatus.CANCELLED, "invalid_precision")
+    assert balance(user, "KRW") == (D(10000) - on_grid.held, on_grid.held)
+    assert OrderOutbox.objects.get(order=off_grid).quarantined_at is not None
