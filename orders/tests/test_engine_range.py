@@ -117,7 +117,7 @@ def _ids(case: tuple[dict[str, object], str]) -> str:
 def test_an_order_the_engine_cannot_hold_is_refused_before_anything_is_written(
     whale, order, field
 ) -> None:
-    # given a user rich enough for the order, and a last trade so stops can be placed
+    # given a user rich enough for the order (no trade yet, so stops are not crossed)
     before = _funds(whale)
     # when the order goes to the API
     response = client_for(whale).post(URL, order, format="json")
@@ -199,6 +199,30 @@ def test_a_market_sell_worth_more_than_the_engine_holds_is_refused(
         URL, body("LPJ-KRW", "sell", "market", quantity=2**34), format="json"
     )
     # then it is refused like the rest, and changes nothing
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "out_of_range"
+    assert "quantity" in response.json()["error"]["fields"]
+    assert Order.objects.count() == 1
+    assert _funds(whale) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_market_buy_by_quantity_worth_more_than_the_engine_holds_is_refused(
+    lpj_krw, make_user, whale, settle
+) -> None:
+    # given an ask at 2**20 KRW: a market buy by quantity goes to the engine as an IOC limit
+    # at its protective price (the ask + 5%), times its lots
+    asker = make_user(LPJ="1")
+    order_place(
+        user=asker, symbol="LPJ-KRW", side="sell", type="limit", quantity=D(1), price=D(2**20)
+    )
+    settle(lpj_krw)
+    before = _funds(whale)
+    # when a market buy of 2**33 lots (protective price x lots beyond 2**53-1 quote units)
+    response = client_for(whale).post(
+        URL, body("LPJ-KRW", "buy", "market", quantity=2**33), format="json"
+    )
+    # then
     assert response.status_code == 400, response.json()
     assert response.json()["error"]["code"] == "out_of_range"
     assert "quantity" in response.json()["error"]["fields"]
