@@ -501,8 +501,7 @@ def _steps(convert: Callable[[Decimal, Decimal], int], value: Decimal | None, st
 
 
 # EngineOrder's field names that are also the API's (the rest are about the order's shape).
-_API_FIELDS = {"price": "price", "stop_price": "stop_price", "quantity": "quantity",
-               "quote_amount": "quote_amount"}
+_API_FIELDS = frozenset({"price", "stop_price", "quantity", "quote_amount"})
 
 
 def order_engine_check(*, pair: TradingPair, terms: OrderTerms, notional: Decimal) -> None:
@@ -520,7 +519,7 @@ def order_engine_check(*, pair: TradingPair, terms: OrderTerms, notional: Decima
     try:
         engine_order.check()
     except InvalidEngineOrder as exc:
-        name = _API_FIELDS.get(exc.field or "", field)
+        name = exc.field if exc.field in _API_FIELDS else field
         raise _invalid(name, f"Outside what the matching engine can hold: {exc}.",
                        error=OutOfEngineRange) from None
     if quote_to_units_ceil(notional, pair.tick_size, pair.lot_size) > MAX_ENGINE_INT:
