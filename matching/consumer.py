@@ -20,6 +20,7 @@ from matching.recovery import engine_recover
 from matching.runtime import get_engine
 from matching.settlement import (
     SettlementGap,
+    settle_failure_record,
     settle_market,
     settlement_group_ensure,
     settlement_publisher_set,
@@ -146,12 +147,34 @@ def markets_due(client: redis.Redis, pairs: list[TradingPair], drained_at: dict[
             if full_pass or drained_at.get(pair.pk) != seq]
 
 
+# A market whose batch fails is tried again after FAILURE_BACKOFF_S x 2, doubling per failure in
+# a row up to FAILURE_BACKOFF_MAX_S: its events stay in the stream, unacknowledged, until they
+# apply.
+FAILURE_BACKOFF_S = 0.5
+FAILURE_BACKOFF_MAX_S = 30.0
+
+
+def _settle_failure(pair: TradingPair, error: Exception) -> int:
+    """Log and count (on the market's cursor) a batch of ``pair`` that could not be applied."""
+    close_old_connections()  # the failure may have broken the connection
+    try:
+        failures = settle_failure_record(pair=pair, error=error)
+    except Exception:  # the database itself fails: logged, the loop goes on
+        logger.exception("could not record the settlement failure of %s", pair.symbol)
+        failures = 1
+    logger.error("settlement of %s failed (%d failures so far); its other events wait, other "
+                 "markets go on", pair.symbol, failures, exc_info=error)
+    return failures
+
+
 def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: float,
                  stop_after_s: float | None, shard: Shard | None = None) -> None:
     started = time.monotonic()
     pairs: list[TradingPair] = []
     pairs_loaded_at = 0.0
     drained_at: dict[int, int] = {}
+    # market id -> (when to try it again (monotonic), failures in a row)
+    failing: dict[int, tuple[float, int]] = {}
     full_pass_at = 0.0
     while stop_after_s is None or time.monotonic() - started < stop_after_s:
         if time.monotonic() - pairs_loaded_at > 5:
@@ -163,19 +186,33 @@ def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: f
                 settlement_group_ensure(client, pair.symbol)
                 # A cheap Redis read first: recovery locks the market's cursor row.
                 if not engine.has_state(pair.symbol):
-                    engine_recover(pair=pair)
+                    try:
+                        engine_recover(pair=pair)
+                    except Exception as exc:  # this market alone; retried at the next reload
+                        _settle_failure(pair, exc)
             pairs_loaded_at = time.monotonic()
         busy = False
         full_pass = time.monotonic() - full_pass_at >= FULL_PASS_SECONDS
         if full_pass:
             full_pass_at = time.monotonic()
         for pair, seq in markets_due(client, pairs, drained_at, full_pass=full_pass):
+            if pair.pk in failing and failing[pair.pk][0] > time.monotonic():
+                continue  # backing off a market whose last batch failed
             drained_at.pop(pair.pk, None)
             try:
                 outcome = settle_market(pair=pair, consumer=consumer, count=count, client=client)
             except SettlementGap:
                 logger.warning("settlement of %s waits for earlier events", pair.symbol)
                 continue
+            except redis.ConnectionError:
+                raise  # Redis is down for every market: the process's supervisor restarts it
+            except Exception as exc:  # this market's batch: it alone stops, the others go on
+                _settle_failure(pair, exc)
+                in_a_row = failing[pair.pk][1] + 1 if pair.pk in failing else 1
+                backoff = min(FAILURE_BACKOFF_MAX_S, FAILURE_BACKOFF_S * 2 ** min(in_a_row, 10))
+                failing[pair.pk] = (time.monotonic() + backoff, in_a_row)
+                continue
+            failing.pop(pair.pk, None)
             if outcome.drained:
                 drained_at[pair.pk] = seq
             busy = busy or outcome.applied > 0

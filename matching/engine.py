@@ -71,18 +71,36 @@ class EngineStateMissing(DomainError):
 
 
 class InvalidEngineOrder(ValueError):
-    """An order the engine cannot take; the orders service validates before submitting."""
+    """An order the engine cannot take; the orders service runs the same check (``check``)
+    before it writes an order. ``field`` names the order field at fault (None: the order's
+    shape); ``out_of_range`` says whether a value or product left the integer range."""
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 out_of_range: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.out_of_range = out_of_range
 
 
 def _check_int(name: str, value: int | None, *, required: bool) -> None:
     if value is None:
         if required:
-            raise InvalidEngineOrder(f"{name} is required")
+            raise InvalidEngineOrder(f"{name} is required", field=name)
         return
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidEngineOrder(f"{name} must be an int, not {type(value).__name__}")
+        raise InvalidEngineOrder(f"{name} must be an int, not {type(value).__name__}",
+                                 field=name)
     if not 0 < value <= MAX_ENGINE_INT:
-        raise InvalidEngineOrder(f"{name} must be in 1..2**53-1, got {value}")
+        raise InvalidEngineOrder(f"{name} must be in 1..2**53-1, got {value}", field=name,
+                                 out_of_range=True)
+
+
+def _check_product(name: str, lots: int | None, ticks: int | None, *, field: str) -> None:
+    """Lots x ticks (the quote units a fill of the whole order costs) within 1..2**53-1: the
+    engine subtracts ``take * price`` from budgets and settlement prices fills from it."""
+    if lots is not None and ticks is not None and lots * ticks > MAX_ENGINE_INT:
+        raise InvalidEngineOrder(f"{name} is {lots * ticks} quote units, more than 2**53-1",
+                                 field=field, out_of_range=True)
 
 
 def _opt(value: int | None) -> str:
@@ -137,6 +155,9 @@ class EngineOrder:
         if self.post_only and (self.order_type != OrderType.LIMIT
                                or self.time_in_force != TimeInForce.GTC):
             raise InvalidEngineOrder("post_only is for GTC limit orders only")
+        _check_product("quantity x price", self.quantity, self.price, field="quantity")
+        _check_product("quantity x stop_price", self.quantity, self.stop_price,
+                       field="quantity")
 
     def script_args(self) -> list[str]:
         """ARGV 1..11 of submit.lua (and the first fields of a rebuild row)."""

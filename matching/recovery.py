@@ -12,11 +12,11 @@ import logging
 from django.db import transaction
 
 from markets.models import TradingPair
-from matching.engine import RestingOrder
+from matching.engine import InvalidEngineOrder, RestingOrder
 from matching.keys import seq_key
 from matching.models import MarketCursor
 from matching.runtime import get_engine
-from matching.units import quantity_to_lots
+from matching.units import OffGrid, quantity_to_lots
 from orders.models import OrderStatus
 from orders.selectors import open_orders_for_rebuild
 from tradehive.redis_client import get_redis
@@ -34,7 +34,7 @@ def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
     Returns the new epoch, or None when nothing was done. With ``force`` the caller must have
     settled every event of the market first (``engine_rebuild`` does), or the rebuilt book would
     miss fills that settlement is about to apply."""
-    from orders.services import engine_order_for
+    from orders.services import engine_order_for, order_quarantine, order_quarantine_reason
 
     engine = get_engine()
     symbol = pair.symbol
@@ -51,12 +51,21 @@ def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
         resting = []
         for order in open_orders_for_rebuild(pair=pair):
             untriggered = order.status == OrderStatus.UNTRIGGERED
-            remaining = None
-            if not untriggered:
-                assert order.quantity is not None
-                remaining = quantity_to_lots(order.quantity - order.filled_quantity,
-                                             pair.lot_size)
-            resting.append(RestingOrder(order=engine_order_for(order), remaining=remaining,
+            try:
+                remaining = None
+                if not untriggered:
+                    assert order.quantity is not None
+                    remaining = quantity_to_lots(order.quantity - order.filled_quantity,
+                                                 pair.lot_size)
+                engine_order = engine_order_for(order)
+                engine_order.check()
+            except (OffGrid, InvalidEngineOrder) as exc:
+                # Off the market's grid since its tick or lot changed, or out of the engine's
+                # range: the rebuilt book cannot hold it, so it is closed and its hold released.
+                order_quarantine(order_id=order.pk, reason=order_quarantine_reason(exc),
+                                 detail=str(exc), rebuilding=True)
+                continue
+            resting.append(RestingOrder(order=engine_order, remaining=remaining,
                                         seq=order.engine_seq, untriggered=untriggered))
         epoch = engine.rebuild(symbol, resting, min_seq=cursor.last_seq)
     logger.warning("engine state of %s rebuilt from %d open orders (epoch %s)", symbol,

@@ -334,7 +334,11 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         if batch.acknowledged:
             OrderOutbox.objects.filter(order_id__in=batch.acknowledged).delete()
         cursor.last_seq = todo[-1].seq
-        cursor.save(update_fields=["last_seq", "updated_at"])
+        progress = ["last_seq", "updated_at"]
+        if cursor.failing_since is not None:  # it settles again
+            cursor.failing_since, cursor.last_error = None, ""
+            progress += ["failing_since", "last_error"]
+        cursor.save(update_fields=progress)
         outcome.applied = len(todo)
         settled = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
                                trades=batch.trades, sequence=cursor.last_seq)
@@ -411,6 +415,21 @@ def _orders_save(orders: list[Order]) -> None:
              [o.hold_remaining for o in orders], [o.engine_seq for o in orders],
              [o.updated_at for o in orders]),
         )
+
+
+def settle_failure_record(*, pair: TradingPair, error: BaseException) -> int:
+    """Count a batch of ``pair`` that could not be applied (its transaction rolled back, so
+    nothing of it was written) on the market's cursor: ``failures`` + 1, ``failing_since`` set
+    if not yet, ``last_error``. Its own transaction. Returns the failures so far."""
+    now = timezone.now()
+    with transaction.atomic():
+        MarketCursor.objects.get_or_create(pair=pair)
+        cursor = MarketCursor.objects.select_for_update().get(pair=pair)
+        cursor.failures += 1
+        cursor.failing_since = cursor.failing_since or now
+        cursor.last_error = f"{type(error).__name__}: {error}"[:500]
+        cursor.save(update_fields=["failures", "failing_since", "last_error", "updated_at"])
+    return cursor.failures
 
 
 # --- the consumer --------------------------------------------------------------------------------

@@ -7,11 +7,13 @@
 
 A value off the grid is refused (``OffGrid``), never rounded: rounding is the caller's explicit
 business decision. Floats are refused too. Results stay below 2**53, the range in which Redis
-sorted-set scores and Lua numbers are exact."""
+sorted-set scores and Lua numbers are exact: a value beyond it is refused with
+``OutOfEngineRange``. ``EngineOrder.check`` applies the same bound to the integers of an order and
+their products (lots x ticks, the quote units a fill costs)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
 from tradehive.errors import InvalidInput
 
@@ -23,6 +25,14 @@ _EXACT_DIGITS = 80
 class OffGrid(InvalidInput):
     code = "invalid_precision"
     default_message = "The value is not a multiple of the market's tick or lot size."
+
+
+class OutOfEngineRange(OffGrid):
+    """A value (or a product of values) the engine's integers cannot hold: more than
+    ``MAX_ENGINE_INT`` ticks, lots or quote units, or less than one."""
+
+    code = "out_of_range"
+    default_message = "The value is outside the range the matching engine can hold."
 
 
 def _steps(value: Decimal, step: Decimal, what: str) -> int:
@@ -37,12 +47,14 @@ def _steps(value: Decimal, step: Decimal, what: str) -> int:
         try:
             count, remainder = divmod(value, step)
         except InvalidOperation as exc:
-            raise OffGrid(f"{what}: {value} is too large for the engine") from exc
+            raise OutOfEngineRange(f"{what}: {value:f} is too large for the engine") from exc
     if remainder != 0:
-        raise OffGrid(f"{what}: {value} is not a multiple of {step}")
+        raise OffGrid(f"{what}: {value.normalize():f} is not a multiple of {step.normalize():f}")
     steps = int(count)
     if steps > MAX_ENGINE_INT:
-        raise OffGrid(f"{what}: {value} is too large for the engine")
+        largest = _amount(MAX_ENGINE_INT, step).normalize()
+        raise OutOfEngineRange(f"{what}: {value.normalize():f} is too large for the engine "
+                               f"(at most {largest:f})")
     return steps
 
 
@@ -64,6 +76,14 @@ def quantity_to_lots(quantity: Decimal, lot_size: Decimal) -> int:
 
 def quote_to_units(amount: Decimal, tick_size: Decimal, lot_size: Decimal) -> int:
     return _steps(amount, tick_size * lot_size, "quote amount")
+
+
+def quote_to_units_ceil(amount: Decimal, tick_size: Decimal, lot_size: Decimal) -> int:
+    """``amount`` of quote in quote units, rounded up: the engine-side size of a value that need
+    not be on the grid (an order's notional). No range check: compare with ``MAX_ENGINE_INT``."""
+    with localcontext() as exact:
+        exact.prec = _EXACT_DIGITS
+        return int((amount / (tick_size * lot_size)).to_integral_value(rounding=ROUND_CEILING))
 
 
 def ticks_to_price(ticks: int, tick_size: Decimal) -> Decimal:

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from orders.models import Fill, Order
+from orders.models import Fill, Order, OrderOutbox
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -83,3 +83,29 @@ class FillAdmin(ReadOnlyAdmin):
     @admin.display(boolean=True, description="bot", ordering="user__is_bot")
     def is_bot(self, fill: Fill) -> bool:
         return fill.user.is_bot
+
+
+class QuarantinedFilter(admin.SimpleListFilter):
+    title = "quarantined"
+    parameter_name = "quarantined"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Quarantined"), ("no", "Waiting for the engine")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(quarantined_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(quarantined_at__isnull=True)
+        return queryset
+
+
+@admin.register(OrderOutbox)
+class OrderOutboxAdmin(ReadOnlyAdmin):
+    """Orders not yet acknowledged by the engine, and the quarantined ones (rejected, their
+    hold released) with the reason the engine could not take them."""
+
+    list_display = ("order", "created_at", "attempts", "quarantined_at", "quarantine_reason")
+    list_filter = (QuarantinedFilter,)
+    search_fields = ("=order__id",)
+    list_select_related = ("order",)

@@ -7,6 +7,8 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders.selectors import order_open_holds
-        from wallets.holds import register_hold_source
+        from orders.services import order_holds_never_settling
+        from wallets.holds import register_hold_source, register_stuck_hold_check
 
         register_hold_source("orders.open", order_open_holds)
+        register_stuck_hold_check("orders.never_settling", order_holds_never_settling)

@@ -54,6 +54,10 @@ class CancelReason(models.TextChoices):
     INSUFFICIENT_LIQUIDITY = "insufficient_liquidity"
     ADMIN = "admin"
     WOULD_TAKE = "would_take"
+    # Quarantined by the outbox relay: the engine can never take the order as written.
+    OUT_OF_RANGE = "out_of_range"  # a value or product beyond the engine's integers
+    INVALID_PRECISION = "invalid_precision"  # off the market's current tick or lot
+    ENGINE_REFUSED = "engine_refused"  # the engine's scripts refused it, again and again
 
 
 class Order(models.Model):
@@ -164,11 +168,17 @@ class OrderOutbox(models.Model):
     """Written with the order in one transaction; cleared once the engine has the order.
 
     A relay re-submits rows older than a few seconds (a crash between commit and submit), and
-    the engine ignores order ids it has seen, so re-submission is safe."""
+    the engine ignores order ids it has seen, so re-submission is safe. A row the engine can
+    never take is quarantined instead (``orders.services.order_quarantine``): its order is
+    rejected and its hold released, and the row stays, with ``quarantined_at`` and the reason,
+    as the durable count of quarantined orders; the relay skips it."""
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="outbox")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    # db_default: placement's one statement inserts outbox rows naming only the columns above.
+    quarantine_reason = models.CharField(max_length=300, blank=True, db_default="")
 
     def __str__(self) -> str:
         return f"outbox {self.order_id}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,20 +20,28 @@ from functools import cache, partial
 import redis
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import Case, F, Field, QuerySet, When
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.models import User
 from markets.models import TradingPair
 from markets.pair_cache import PAIR_GUARD_SQL, pair_for_order, pair_guard_params
 from markets.selectors import pair_get
 from markets.services import pair_assert_accepts_orders
-from matching.engine import EngineOrder, EngineStateMissing, StpMode
+from matching.engine import EngineOrder, EngineStateMissing, InvalidEngineOrder, StpMode
 from matching.engine import OrderType as EngineType
 from matching.engine import Side as EngineSide
 from matching.engine import TimeInForce as EngineTif
 from matching.runtime import get_engine
-from matching.units import price_to_ticks, quantity_to_lots
+from matching.units import (
+    MAX_ENGINE_INT,
+    OffGrid,
+    OutOfEngineRange,
+    price_to_ticks,
+    quantity_to_lots,
+    quote_to_units_ceil,
+)
 from orders.errors import (
     BelowMinNotional,
     DuplicateClientOrderId,
@@ -43,7 +52,9 @@ from orders.errors import (
     StopWouldTrigger,
 )
 from orders.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
+    CancelReason,
     Order,
     OrderOutbox,
     OrderStatus,
@@ -144,7 +155,8 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
                       stop_price: Decimal | None, time_in_force: str | None, post_only: bool,
                       stp_mode: str | None) -> OrderTerms:
     """Validate an order request against ``pair``; raise ``InvalidInput`` (with the field) or a
-    more specific error. Returns the terms and the funds to hold."""
+    more specific error. Returns the terms and the funds to hold. Ends with the engine's own
+    range check (``order_engine_check``), so an order that passes can always be submitted."""
     if side not in _SIDES:
         raise _invalid("side", "Must be buy or sell.")
     if type not in _TYPES:
@@ -184,6 +196,7 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         if value is not None and not _on_grid(value, step):
             raise _invalid(field, f"Must be a multiple of {step.normalize():f}.",
                            code="invalid_precision")
+        _steps(quantity_to_lots if field == "quantity" else price_to_ticks, value, step, field)
     if quote_amount is not None and decimal_places(quote_amount) > quote_places:
         raise _invalid("quote_amount", f"At most {quote_places} decimal places.",
                        code="invalid_precision")
@@ -246,10 +259,12 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
     else:
         hold_asset = pair.quote
         hold_amount = _ceil_to(notional * (1 + rate), quote_places)
-    return OrderTerms(side=side, type=type, time_in_force=tif if priced else TimeInForce.IOC,
-                      post_only=post_only, price=price, stop_price=stop_price, quantity=quantity,
-                      quote_amount=quote_amount, stp_mode=stp, hold_asset=hold_asset,
-                      hold_amount=hold_amount, engine_price=engine_price)
+    terms = OrderTerms(side=side, type=type, time_in_force=tif if priced else TimeInForce.IOC,
+                       post_only=post_only, price=price, stop_price=stop_price,
+                       quantity=quantity, quote_amount=quote_amount, stp_mode=stp,
+                       hold_asset=hold_asset, hold_amount=hold_amount, engine_price=engine_price)
+    order_engine_check(pair=pair, terms=terms, notional=notional)
+    return terms
 
 
 def _same_request(order: Order, pair: TradingPair, terms: OrderTerms) -> bool:
@@ -425,35 +440,91 @@ def _order_write_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[t
 
 
 def engine_order_for(order: Order, *, engine_price: Decimal | None = None) -> EngineOrder:
-    """The engine's integer view of ``order``.
+    """The engine's integer view of ``order``. Raises ``OffGrid``/``OutOfEngineRange`` for a
+    value the engine cannot hold; ``EngineOrder.check`` the rest.
 
     Market and stop-market buys by quantity go to the engine as (stop-)limit IOC orders at their
     protective price (recomputed from the stop price when not given)."""
     pair = order.pair
+    if (engine_price is None and order.side == Side.BUY and order.quote_amount is None
+            and order.type in (OrderType.MARKET, OrderType.STOP_MARKET)):
+        # Recompute from what the order holds: hold = price x quantity x (1 + fee) rounded up.
+        per_unit = order.held / (order.quantity * (1 + _fee_rate(pair)))
+        ticks = (per_unit / pair.tick_size).to_integral_value(rounding=ROUND_FLOOR)
+        engine_price = ticks * pair.tick_size
+    return _engine_order(pair=pair, order_id=str(order.pk), owner=order.user_id,
+                         side=order.side, type=order.type, time_in_force=order.time_in_force,
+                         post_only=order.post_only, price=order.price,
+                         stop_price=order.stop_price, quantity=order.quantity,
+                         quote_amount=order.quote_amount, stp_mode=order.stp_mode,
+                         engine_price=engine_price)
+
+
+def _engine_order(*, pair: TradingPair, order_id: str, owner: int, side: str, type: str,
+                  time_in_force: str, post_only: bool, price: Decimal | None,
+                  stop_price: Decimal | None, quantity: Decimal | None,
+                  quote_amount: Decimal | None, stp_mode: str,
+                  engine_price: Decimal | None) -> EngineOrder:
     tick, lot = pair.tick_size, pair.lot_size
-    quantity = quantity_to_lots(order.quantity, lot) if order.quantity is not None else None
-    stop = price_to_ticks(order.stop_price, tick) if order.stop_price is not None else None
+    lots = _steps(quantity_to_lots, quantity, lot, "quantity")
+    stop = _steps(price_to_ticks, stop_price, tick, "stop_price")
     quote_units = None
-    if order.quote_amount is not None:
-        units = (order.quote_amount / (tick * lot)).to_integral_value(rounding=ROUND_FLOOR)
+    if quote_amount is not None:
+        units = (quote_amount / (tick * lot)).to_integral_value(rounding=ROUND_FLOOR)
         quote_units = int(units)
-    engine_type = EngineType(order.type)
-    price = price_to_ticks(order.price, tick) if order.price is not None else None
-    tif = EngineTif(order.time_in_force)
-    if order.side == Side.BUY and order.quote_amount is None and order.type in (
-            OrderType.MARKET, OrderType.STOP_MARKET):
-        if engine_price is None:
-            # Recompute from what the order holds: hold = price x quantity x (1 + fee) rounded up.
-            per_unit = order.held / (order.quantity * (1 + _fee_rate(pair)))
-            ticks = (per_unit / tick).to_integral_value(rounding=ROUND_FLOOR)
-            engine_price = ticks * tick
-        price = price_to_ticks(engine_price, tick)
-        engine_type = EngineType.LIMIT if order.type == OrderType.MARKET else EngineType.STOP_LIMIT
+    engine_type = EngineType(type)
+    ticks = _steps(price_to_ticks, price, tick, "price")
+    tif = EngineTif(time_in_force)
+    if side == Side.BUY and quote_amount is None and type in (OrderType.MARKET,
+                                                              OrderType.STOP_MARKET):
+        assert engine_price is not None
+        # The protective price follows from the stop price, or the book and the quantity.
+        ticks = _steps(price_to_ticks, engine_price, tick,
+                       "stop_price" if stop_price is not None else "quantity")
+        engine_type = EngineType.LIMIT if type == OrderType.MARKET else EngineType.STOP_LIMIT
         tif = EngineTif.IOC
-    return EngineOrder(order_id=str(order.pk), owner=order.user_id, side=EngineSide(order.side),
-                       order_type=engine_type, quantity=quantity, price=price,
+    return EngineOrder(order_id=order_id, owner=owner, side=EngineSide(side),
+                       order_type=engine_type, quantity=lots, price=ticks,
                        quote_amount=quote_units, stop_price=stop, time_in_force=tif,
-                       post_only=order.post_only, stp=StpMode(order.stp_mode))
+                       post_only=post_only, stp=StpMode(stp_mode))
+
+
+def _steps(convert: Callable[[Decimal, Decimal], int], value: Decimal | None, step: Decimal,
+           field: str) -> int | None:
+    """``convert(value, step)`` with an ``OffGrid``/``OutOfEngineRange`` naming ``field``."""
+    if value is None:
+        return None
+    try:
+        return convert(value, step)
+    except OffGrid as exc:
+        raise _invalid(field, exc.message, error=type(exc)) from None
+
+
+# EngineOrder's field names that are also the API's (the rest are about the order's shape).
+_API_FIELDS = frozenset({"price", "stop_price", "quantity", "quote_amount"})
+
+
+def order_engine_check(*, pair: TradingPair, terms: OrderTerms, notional: Decimal) -> None:
+    """The engine boundary's check, run by placement before anything is written: the integers
+    ``order_submit`` will send (``engine_order_for``'s conversions, then ``EngineOrder.check``:
+    each value and lots x ticks within 1..2**53-1), and the order's value in quote units (what
+    a market order by quantity may cost). Raises ``OutOfEngineRange`` (400 ``out_of_range``)
+    naming the field."""
+    field = "quote_amount" if terms.quote_amount is not None else "quantity"
+    engine_order = _engine_order(
+        pair=pair, order_id="0", owner=0, side=terms.side, type=terms.type,
+        time_in_force=terms.time_in_force, post_only=terms.post_only, price=terms.price,
+        stop_price=terms.stop_price, quantity=terms.quantity, quote_amount=terms.quote_amount,
+        stp_mode=terms.stp_mode, engine_price=terms.engine_price)
+    try:
+        engine_order.check()
+    except InvalidEngineOrder as exc:
+        name = exc.field if exc.field in _API_FIELDS else field
+        raise _invalid(name, f"Outside what the matching engine can hold: {exc}.",
+                       error=OutOfEngineRange) from None
+    if quote_to_units_ceil(notional, pair.tick_size, pair.lot_size) > MAX_ENGINE_INT:
+        raise _invalid(field, "The order's value is more than the matching engine can hold.",
+                       error=OutOfEngineRange)
 
 
 def order_submit(*, order_id: int, order: Order | None = None,
@@ -461,14 +532,22 @@ def order_submit(*, order_id: int, order: Order | None = None,
     """Hand an order to the engine (after its transaction committed). Idempotent.
 
     Returns False when the engine could not be reached (the outbox relay retries). A market whose
-    engine state is missing is recovered from PostgreSQL first."""
+    engine state is missing is recovered from PostgreSQL first. An order the engine can never
+    take is quarantined (``order_quarantine``: rejected, its hold released) and True returned:
+    at once when its values do not convert (off the market's grid or the engine's range), after
+    ``SUBMIT_REFUSALS_MAX`` attempts when the engine's scripts refuse it."""
     from matching.recovery import engine_recover
 
     if order is None:  # the relay; right after placement the caller passes the fresh order
         order = Order.objects.select_related("pair", "pair__base", "pair__quote").get(pk=order_id)
     if order.status != OrderStatus.PENDING:
         return True
-    engine_order = engine_order_for(order, engine_price=engine_price)
+    try:
+        engine_order = engine_order_for(order, engine_price=engine_price)
+        engine_order.check()
+    except (OffGrid, InvalidEngineOrder) as exc:
+        order_quarantine(order_id=order_id, reason=order_quarantine_reason(exc), detail=str(exc))
+        return True
     engine = get_engine()
     submit = engine.submit
     # --- feeds: market orders of feed-priced markets fill against the house at the latest
@@ -481,23 +560,171 @@ def order_submit(*, order_id: int, order: Order | None = None,
         try:
             submit(order.pair.symbol, engine_order)
         except EngineStateMissing:
-            engine_recover(pair=order.pair)
+            try:
+                engine_recover(pair=order.pair)
+            except Exception:  # the market's rebuild failed, not this order: the relay retries
+                logger.exception("engine recovery of %s failed; order %s waits in the outbox",
+                                 order.pair.symbol, order_id)
+                _outbox_attempt(order_id)
+                return False
             submit(order.pair.symbol, engine_order)
+    except redis.ResponseError as exc:
+        # The engine's script ran and refused this order (a Lua assert): the same order will be
+        # refused again, so it is retried a few times (a passing condition such as OOM clears),
+        # then quarantined.
+        attempts = _outbox_attempt(order_id)
+        logger.warning("engine refused order %s (attempt %d): %s", order_id, attempts, exc)
+        if attempts >= SUBMIT_REFUSALS_MAX:
+            order_quarantine(order_id=order_id, reason=CancelReason.ENGINE_REFUSED,
+                             detail=str(exc))
+            return True
+        return False
     except redis.RedisError:
         logger.exception("engine submit of order %s failed; the relay will retry", order_id)
-        OrderOutbox.objects.filter(order_id=order_id).update(attempts=F("attempts") + 1)
+        _outbox_attempt(order_id)
         return False
     return True
 
 
+# Refusals by the engine's scripts before an order is quarantined (the relay tries about once a
+# second, so a refusal that lasts ten seconds).
+SUBMIT_REFUSALS_MAX = 10
+
+
+def _outbox_attempt(order_id: int) -> int:
+    """Count one failed submission of ``order_id``; returns the attempts so far."""
+    with transaction.atomic():
+        updated = (OrderOutbox.objects.filter(order_id=order_id)
+                   .update(attempts=F("attempts") + 1))
+        if not updated:
+            return 0
+        return OrderOutbox.objects.values_list("attempts", flat=True).get(order_id=order_id)
+
+
+def order_quarantine(*, order_id: int, reason: str, detail: str,
+                     rebuilding: bool = False) -> bool:
+    """Take an order the engine can never hold out of the flow: release what it holds through
+    the ledger and close it with ``reason`` (a ``CancelReason``). A pending order (the engine
+    never acknowledged it) becomes ``rejected``. With ``rebuilding`` (the market's recovery,
+    which holds its cursor lock and rebuilds the engine's state without this order) an open or
+    untriggered order may be closed too, as ``cancelled``. Its outbox row is kept, or written,
+    marked quarantined (the durable count; the relay skips it). Owns its transaction (a
+    savepoint in the caller's); locks the order row, then the balance (``ledger_post``): the
+    order of settlement's locks.
+
+    Returns False, changing nothing, when the order is not in a status it may close. Logs a
+    warning and writes the audit event ``order.quarantined``."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = (Order.objects.select_for_update(of=("self",))
+                 .select_related("pair", "user").filter(pk=order_id).first())
+        closable = OPEN_STATUSES if rebuilding else (OrderStatus.PENDING,)
+        if order is None or order.status not in closable:
+            return False
+        released = order.hold_remaining
+        if released > 0:
+            pair = order.pair
+            asset_id = pair.quote_id if order.side == Side.BUY else pair.base_id
+            release = BucketMove(asset_id=asset_id, amount=released,
+                                 from_bucket=Bucket.LOCKED, kind=JournalTransaction.Kind.RELEASE)
+            ledger_post(postings=[Posting(
+                kind=release.kind, reference=f"order:{order.pk}",
+                legs=release.legs(wallet_account_id_get(user=order.user)))])
+        order.status = (OrderStatus.REJECTED if order.status == OrderStatus.PENDING
+                        else OrderStatus.CANCELLED)
+        order.cancel_reason = reason
+        order.hold_remaining = Decimal(0)
+        order.save(update_fields=["status", "cancel_reason", "hold_remaining", "updated_at"])
+        OrderOutbox.objects.update_or_create(
+            order=order, defaults={"quarantined_at": now, "quarantine_reason": detail[:300]})
+        audit_record(event="order.quarantined", user=order.user, order_id=order.pk,
+                     symbol=order.pair.symbol, status=order.status, reason=reason,
+                     detail=detail[:300], released=str(released))
+        quarantined = OrderOutbox.objects.filter(quarantined_at__isnull=False).count()
+    logger.warning("order %s quarantined (%s): %s; released %s; %d quarantined in all",
+                   order_id, reason, detail, released, quarantined)
+    return True
+
+
+def order_engine_refusal(order: Order) -> OffGrid | InvalidEngineOrder | None:
+    """Why the engine can never take ``order`` as written (None: it can)."""
+    try:
+        engine_order_for(order).check()
+    except (OffGrid, InvalidEngineOrder) as exc:
+        return exc
+    return None
+
+
+def order_quarantine_reason(refusal: OffGrid | InvalidEngineOrder) -> str:
+    """The ``CancelReason`` of a quarantine for ``refusal``."""
+    if isinstance(refusal, OutOfEngineRange) or (isinstance(refusal, InvalidEngineOrder)
+                                                 and refusal.out_of_range):
+        return CancelReason.OUT_OF_RANGE
+    if isinstance(refusal, OffGrid):
+        return CancelReason.INVALID_PRECISION
+    return CancelReason.ENGINE_REFUSED
+
+
+def _pending_unacknowledged() -> QuerySet[Order]:
+    return (Order.objects.filter(status=OrderStatus.PENDING, engine_seq__isnull=True)
+            .select_related("pair", "pair__base", "pair__quote").order_by("pk"))
+
+
+def orders_stuck_quarantine() -> list[int]:
+    """Quarantine every pending order the engine never acknowledged and can never take (written
+    before placement checked the engine's range, or left off the grid by a market's new tick):
+    each is rejected and its hold released (``order_quarantine``). Returns their ids.
+    Idempotent; what the engine can take is left to the relay."""
+    quarantined = []
+    for order in _pending_unacknowledged().iterator(chunk_size=500):
+        refusal = order_engine_refusal(order)
+        if refusal is not None and order_quarantine(
+                order_id=order.pk, reason=order_quarantine_reason(refusal), detail=str(refusal)):
+            quarantined.append(order.pk)
+    return quarantined
+
+
+def order_holds_never_settling() -> list[tuple[int, str]]:
+    """Holds no engine event will ever release, for ``ledger_check``: funds still held by a
+    closed order, and pending orders the engine can never take. (held asset id, detail) per
+    order."""
+    problems = [
+        (asset_id, f"order {order_id} is {status} but still holds {amount}")
+        for order_id, status, amount, asset_id in Order.objects.filter(
+            status__in=CLOSED_STATUSES, hold_remaining__gt=0)
+        .annotate(asset_id=Case(When(side=Side.BUY, then=F("pair__quote_id")),
+                                default=F("pair__base_id")))
+        .order_by("pk").values_list("pk", "status", "hold_remaining", "asset_id")
+    ]
+    for order in _pending_unacknowledged().filter(hold_remaining__gt=0).iterator(
+            chunk_size=500):
+        refusal = order_engine_refusal(order)
+        if refusal is not None:
+            asset_id = order.pair.quote_id if order.side == Side.BUY else order.pair.base_id
+            problems.append((asset_id, f"order {order.pk} is pending and holds "
+                             f"{order.hold_remaining}, but the engine can never take it: "
+                             f"{refusal}"))
+    return problems
+
+
 def outbox_relay(*, older_than_s: float = 2.0, limit: int = 500) -> int:
     """Re-submit orders whose outbox row is older than ``older_than_s`` (the engine has not
-    acknowledged them: a crash between commit and submit, or Redis was down). Returns how many."""
+    acknowledged them: a crash between commit and submit, or Redis was down). Returns how many.
+
+    One row never holds up the others: rows that failed least go first, a row the engine can
+    never take is quarantined (``order_submit``), and an unexpected error on one row is logged
+    and counted on the row while the relay goes on with the next."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    order_ids = list(OrderOutbox.objects.filter(created_at__lt=cutoff).order_by("order_id")
+    order_ids = list(OrderOutbox.objects.filter(created_at__lt=cutoff,
+                                                quarantined_at__isnull=True)
+                     .order_by("attempts", "order_id")
                      .values_list("order_id", flat=True)[:limit])
     for order_id in order_ids:
-        order_submit(order_id=order_id)
+        try:
+            order_submit(order_id=order_id)
+        except Exception:  # any one row's failure: log it and move on to the next
+            logger.exception("relay of order %s failed; it stays in the outbox", order_id)
+            _outbox_attempt(order_id)
     return len(order_ids)
 
 
@@ -526,6 +753,9 @@ def _engine_cancel(order: Order) -> None:
     try:
         if order.status == OrderStatus.PENDING:
             order_submit(order_id=order.pk)  # make sure the engine has it before cancelling
+            order.refresh_from_db(fields=["status"])
+            if order.status not in OPEN_STATUSES:
+                return  # quarantined: the engine never had it, and its hold is released
         engine.cancel(order.pair.symbol, str(order.pk))
     except redis.RedisError as exc:
         raise EngineUnavailable() from exc

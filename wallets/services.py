@@ -40,7 +40,7 @@ from wallets.errors import (
     WithdrawalNotPending,
     WithdrawalsDisabled,
 )
-from wallets.holds import open_holds
+from wallets.holds import open_holds, stuck_holds
 from wallets.models import (
     Account,
     Asset,
@@ -738,7 +738,7 @@ def withdrawal_complete(*, withdrawal_id: int, admin: User,
 
 @dataclass(frozen=True)
 class LedgerProblem:
-    check: str  # entries_sum, journal_sum, balance_mismatch, negative, flag, holds
+    check: str  # entries_sum, journal_sum, balance_mismatch, negative, flag, holds, stuck_hold
     asset: str
     detail: str
 
@@ -783,7 +783,9 @@ def ledger_verify() -> list[LedgerProblem]:
     - all entries of each asset, and of each journal per asset, sum to zero;
     - every balance's available/locked equals the sum of its entries per bucket;
     - no balance of a non-external account is negative (and only external may be);
-    - every locked amount equals the open holds registered in ``wallets.holds``.
+    - every locked amount equals the open holds registered in ``wallets.holds``;
+    - no hold belongs to something that can never release it (``wallets.holds.stuck_holds``:
+      a closed order still holding funds, a pending order the engine can never take).
     Read-only; run it when writers are quiet (a posting between two queries shows up as a
     transient mismatch)."""
     symbols = dict(Asset.objects.values_list("id", "symbol"))
@@ -834,6 +836,9 @@ def ledger_verify() -> list[LedgerProblem]:
             problems.append(LedgerProblem(
                 "holds", symbols.get(asset_id, str(asset_id)),
                 f"account {account_id} has open holds of {amount} but no balance"))
+    for asset_id, detail in stuck_holds():
+        problems.append(LedgerProblem("stuck_hold", symbols.get(asset_id, str(asset_id)),
+                                      f"{detail} (it can never be released by settlement)"))
     return problems
 
 

@@ -413,6 +413,10 @@ def test_invalid_orders_are_refused_before_reaching_redis(engine: Engine) -> Non
         limit("a 1", "sell", 101, 2),
         limit("a1", "sell", 0, 2),
         limit("a1", "sell", 101, 2**53),
+        limit("a1", "sell", 2**53, 1),
+        limit("a1", "sell", 2**27, 2**27),  # each in range, lots x ticks is not
+        market("m", "buy", quote=2**53),
+        EngineOrder("s", 1, Side.SELL, T.STOP_MARKET, quantity=2**27, stop_price=2**27),
         market("m", "sell", quote=100),
         market("m", "buy", quantity=1, quote=100),
         limit("a1", "sell", 101, 2, tif="IOC", post_only=True),
@@ -588,3 +592,18 @@ def test_the_function_library_and_the_scripts_do_the_same(
         redis_client.function_flush()
         assert kinds(library.submit("ONE-KRW", limit("a3", "sell", 103, 1, owner=4))) == [
             "accepted"]
+
+
+def test_out_of_range_refusals_name_the_field(engine: Engine) -> None:
+    # given orders whose values, or lots x ticks, leave the engine's integer range
+    cases = [(limit("a1", "sell", 2**53, 1), "price"),
+             (limit("a1", "sell", 1, 2**53), "quantity"),
+             (limit("a1", "sell", 2**27, 2**27), "quantity"),
+             (market("m", "buy", quote=2**53), "quote_amount")]
+    for order, field in cases:
+        # when / then
+        with pytest.raises(InvalidEngineOrder) as refused:
+            order.check()
+        assert (refused.value.field, refused.value.out_of_range) == (field, True)
+    # and the largest product the engine holds passes
+    limit("a1", "sell", 2**26, 2**26).check()

@@ -7,11 +7,14 @@ from decimal import Decimal as D
 import pytest
 
 from matching.units import (
+    MAX_ENGINE_INT,
     OffGrid,
+    OutOfEngineRange,
     lots_to_quantity,
     price_to_ticks,
     quantity_to_lots,
     quote_to_units,
+    quote_to_units_ceil,
     ticks_to_price,
     units_to_quote,
 )
@@ -60,3 +63,20 @@ def test_a_long_tick_times_many_ticks_does_not_round() -> None:
     # the default 28-digit context would round this 31-digit product; the exact value:
     assert price == D(f"{(2**53 - 1) * 123456789012345}E-15")
     assert price_to_ticks(price, tick) == 2**53 - 1
+
+
+@pytest.mark.parametrize("value", [D(MAX_ENGINE_INT + 1), D("1E+40")])
+def test_values_beyond_2_pow_53_steps_are_out_of_range(value: D) -> None:
+    # when / then: a distinct code from off-grid values
+    with pytest.raises(OutOfEngineRange) as refused:
+        price_to_ticks(value, D(1))
+    assert refused.value.code == "out_of_range"
+
+
+def test_the_last_integer_a_double_holds_converts() -> None:
+    assert price_to_ticks(D(MAX_ENGINE_INT), D(1)) == MAX_ENGINE_INT
+
+
+def test_a_notional_off_the_grid_rounds_up_to_whole_quote_units() -> None:
+    assert quote_to_units_ceil(D("1.0000001"), D("0.01"), D("0.0001")) == 1000001
+    assert quote_to_units_ceil(D("1"), D("0.01"), D("0.0001")) == 1000000
