@@ -15,7 +15,7 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-run requirements-dev.txt
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-## Start the whole exchange with demo data (bundled Redis + SQLite unless REDIS_URL/DATABASE_URL).
+## Start the whole exchange with demo data (embedded PostgreSQL + bundled Redis unless DATABASE_URL/REDIS_URL).
 run: $(VENV)/.stamp-run
 	$(VPY) -m tradehive.launcher
 
@@ -31,7 +31,7 @@ nginx:
 	  echo "installing Debian's nginx for the deployment tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
 
-## Run the whole suite (bundled Redis + SQLite unless REDIS_URL/DATABASE_URL are set).
+## Run the whole suite (embedded PostgreSQL + bundled Redis unless DATABASE_URL/REDIS_URL are set).
 test: $(VENV)/.stamp-dev browser nginx
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)

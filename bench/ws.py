@@ -4,7 +4,7 @@ to the tickers of 20 markets that update 4 times a second.
 Usage: ``.venv/bin/python bench/ws.py [--connections 10000] [--workers 2] [--clients 2]
 [--seconds 20] [--markets-per-connection 1] [--client lean] [--no-record]``.
 
-Own stores only: a fresh SQLite database in a temporary ``TRADEHIVE_VAR_DIR`` (migrated, 20
+Own stores only: a fresh embedded PostgreSQL in a temporary ``TRADEHIVE_VAR_DIR`` (migrated, 20
 markets ``W00-KRW`` .. ``W19-KRW``) and Redis ``TH_BENCH_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/6``; nothing is flushed). Traffic: 127.0.0.1 only.
 
@@ -401,6 +401,10 @@ def main() -> None:
     os.environ.update({k: env[k] for k in ("TRADEHIVE_VAR_DIR", "REDIS_URL",
                                            "DJANGO_SETTINGS_MODULE")})
     os.environ.pop("DATABASE_URL", None)
+    from tradehive.embedded_postgres import ensure_database_url
+
+    # A fresh embedded PostgreSQL in the temporary var dir, stopped when the bench exits.
+    env["DATABASE_URL"] = ensure_database_url() or ""
     prepare_database(env)
 
     ports = [free_port() for _ in range(args.workers)]

@@ -3,10 +3,10 @@
 Why raw SQL: a candle update needs ``high = GREATEST(high, new high)`` and an open/close that
 follow the engine sequence, which ``bulk_create(update_conflicts=True)`` cannot say (it only
 copies ``excluded`` values). ``INSERT ... ON CONFLICT (pair, interval, bucket) DO UPDATE`` does it
-in one round trip per batch on both backends, without reading candles first and without a
+in one round trip per batch, without reading candles first and without a
 lost-update window between concurrent writers: the row lock PostgreSQL takes on conflict
 serialises them, and rows are written in a fixed (interval, bucket) order so two batches never
-deadlock. PostgreSQL spells the scalar max/min ``GREATEST``/``LEAST``, SQLite ``MAX``/``MIN``.
+deadlock.
 
 Feed-priced markets (docs/feeds.md "Candles and ticker"): their OHLC follows the price feed.
 ``feeds`` rolls the observations of the price windows into the same rows (``feed_candle_deltas``
@@ -31,10 +31,8 @@ from django.db import connection
 
 from markets.intervals import INTERVAL_SECONDS
 from markets.models import Candle, Trade, TradingPair
-from wallets.models import MONEY_DIGITS, MONEY_PLACES
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ROWS_PER_STATEMENT = 500  # 12 parameters a row; far below SQLite's 32766 variables
 # Order keys of feed-priced markets' candles (module docstring): observations sit in
 # [2^10 * 1.7e12, 2^62), trades' open keys above 2^62, trades' close keys (sequences) below.
 OBSERVATION_KEY_SHIFT = 10
@@ -138,18 +136,13 @@ _PG_ARRAY_TYPES = ["bigint", "varchar", "timestamptz", "numeric", "numeric", "nu
                    "numeric", "numeric", "numeric", "integer", "bigint", "bigint"]
 
 
-def _upsert_sql(rows: int) -> str:
-    ops = connection.ops
-    q = ops.quote_name
+def _upsert_sql() -> str:
+    q = connection.ops.quote_name
     table = q(Candle._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    greatest, least = ("GREATEST", "LEAST") if postgres else ("MAX", "MIN")
     columns = _COLUMNS
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     # Only fixed type names and %s placeholders are interpolated; values go as parameters.
     arrays = ", ".join(f"%s::{t}[]" for t in _PG_ARRAY_TYPES)
-    source = ("SELECT * FROM unnest(" + arrays + ")" if postgres  # noqa: S608
-              else f"VALUES {', '.join([placeholders] * rows)}")
+    source = "SELECT * FROM unnest(" + arrays + ")"  # noqa: S608
 
     def old(column: str) -> str:
         return f"{table}.{q(column)}"
@@ -162,10 +155,10 @@ def _upsert_sql(rows: int) -> str:
                 f"THEN {new('open')} ELSE {old('open')} END",
         "close": f"CASE WHEN {new('last_sequence')} > {old('last_sequence')} "
                  f"THEN {new('close')} ELSE {old('close')} END",
-        "first_sequence": f"{least}({old('first_sequence')}, {new('first_sequence')})",
-        "last_sequence": f"{greatest}({old('last_sequence')}, {new('last_sequence')})",
-        "high": f"{greatest}({old('high')}, {new('high')})",
-        "low": f"{least}({old('low')}, {new('low')})",
+        "first_sequence": f"LEAST({old('first_sequence')}, {new('first_sequence')})",
+        "last_sequence": f"GREATEST({old('last_sequence')}, {new('last_sequence')})",
+        "high": f"GREATEST({old('high')}, {new('high')})",
+        "low": f"LEAST({old('low')}, {new('low')})",
         "volume": f"{old('volume')} + {new('volume')}",
         "quote_volume": f"{old('quote_volume')} + {new('quote_volume')}",
         "trade_count": f"{old('trade_count')} + {new('trade_count')}",
@@ -192,36 +185,20 @@ def candles_apply(*, pair: TradingPair, deltas: Sequence[CandleDelta]) -> None:
 
 def candles_apply_many(*, rows: Sequence[tuple[int, CandleDelta]]) -> None:
     """Upsert ``(pair id, delta)`` rows, any number of markets, at most one row per (pair,
-    interval, bucket): one statement on PostgreSQL (column arrays), 500 rows a statement on
-    SQLite. Written in (pair id, interval, bucket) order - the
-    order ``candles_apply`` locks one market's rows in - so concurrent writers never deadlock."""
-    ops = connection.ops
+    interval, bucket): one statement fed by column arrays. Written in (pair id, interval, bucket)
+    order - the order ``candles_apply`` locks one market's rows in - so concurrent writers never
+    deadlock."""
     order = {interval: index for index, interval in enumerate(INTERVAL_SECONDS)}
     rows = sorted(rows, key=lambda r: (r[0], order[r[1].interval], r[1].bucket))
 
-    def money(value: Decimal) -> Any:
-        return ops.adapt_decimalfield_value(value, MONEY_DIGITS, MONEY_PLACES)
-
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        arrays: list[list[Any]] = [[] for _ in _COLUMNS]
-        for pair_id, d in rows:
-            for array, value in zip(arrays, (
-                    pair_id, d.interval, d.bucket, d.open, d.high, d.low, d.close, d.volume,
-                    d.quote_volume, d.trade_count, d.first_sequence, d.last_sequence),
-                    strict=True):
-                array.append(value)
-        with connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(len(rows)), arrays)
-        return
+    arrays: list[list[Any]] = [[] for _ in _COLUMNS]
+    for pair_id, d in rows:
+        for array, value in zip(arrays, (
+                pair_id, d.interval, d.bucket, d.open, d.high, d.low, d.close, d.volume,
+                d.quote_volume, d.trade_count, d.first_sequence, d.last_sequence),
+                strict=True):
+            array.append(value)
     with connection.cursor() as cursor:
-        for offset in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[offset:offset + _ROWS_PER_STATEMENT]
-            params: list[Any] = []
-            for pair_id, d in chunk:
-                params += [pair_id, d.interval, ops.adapt_datetimefield_value(d.bucket),
-                           money(d.open), money(d.high), money(d.low), money(d.close),
-                           money(d.volume), money(d.quote_volume), d.trade_count,
-                           d.first_sequence, d.last_sequence]
-            cursor.execute(_upsert_sql(len(chunk)), params)
+        cursor.execute(_upsert_sql(), arrays)

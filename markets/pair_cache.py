@@ -22,7 +22,6 @@ from django.db.models import Model
 
 from markets.errors import UnknownMarket
 from markets.models import TradingPair
-from markets.selectors import pair_get
 from tradehive.prepared_sql import prepared_cursor
 from wallets.models import Asset
 
@@ -80,8 +79,6 @@ def pair_for_order(*, symbol: str, fresh: bool = False) -> TradingPair:
     row = None if fresh else _rows.get(normalized)
     if row is None:
         _rows.pop(normalized, None)
-        if connection.vendor != "postgresql":
-            return pair_get(symbol=normalized)
         with prepared_cursor() as cursor:
             cursor.execute(_PAIR_READ_SQL, [normalized])
             row = cursor.fetchone()

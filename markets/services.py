@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.models import User
@@ -184,9 +184,6 @@ def trades_append(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
     but on PostgreSQL one INSERT fed by column arrays and no ``Trade`` instances (building and
     binding thousands of model instances a second cost more than the database work)."""
     if not trades:
-        return
-    if connection.vendor != "postgresql":
-        trades_record(pair=pair, trades=trades)
         return
     checked = _trades_checked(pair, trades)
     with array_cursor() as cursor:

@@ -267,25 +267,21 @@ def _orders_lock(pair: TradingPair, order_ids: set[int]) -> dict[int, Order]:
     market's cursor row lock), each with ``pair`` set to the batch's (no query per order).
     Raises ValueError if PostgreSQL lacks any of them.
 
-    On PostgreSQL the ids go as one array and the rows become ``Order`` instances through
+    The ids go as one array and the rows become ``Order`` instances through
     ``from_db`` (what the ORM does, without compiling an IN list of a thousand placeholders
     and quoting them on the client: that cost 40 us an order)."""
     set_pair = Order._meta.get_field("pair").set_cached_value  # type: ignore[union-attr]
-    if connection.vendor != "postgresql":
-        orders = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=order_ids)
-                  .order_by("pk")}
-    else:
-        fields = Order._meta.concrete_fields
-        with array_cursor() as cursor:
-            cursor.execute(
-                f"SELECT {', '.join(f.column for f in fields)} FROM orders_order"  # noqa: S608 - model columns
-                " WHERE id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE", [sorted(order_ids)])
-            rows = cursor.fetchall()
-        names = [f.attname for f in fields]
-        orders = {}
-        for row in rows:
-            order = Order.from_db(connection.alias, names, row)
-            orders[order.pk] = order
+    fields = Order._meta.concrete_fields
+    with array_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f.column for f in fields)} FROM orders_order"  # noqa: S608 - model columns
+            " WHERE id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE", [sorted(order_ids)])
+        rows = cursor.fetchall()
+    names = [f.attname for f in fields]
+    orders = {}
+    for row in rows:
+        order = Order.from_db(connection.alias, names, row)
+        orders[order.pk] = order
     for order in orders.values():
         set_pair(order, pair)
     missing = order_ids - orders.keys()
@@ -349,18 +345,9 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
 
 
 def _fills_insert(fills: list[SettledFill]) -> None:
-    """Insert ``fills`` and set their ids; on PostgreSQL one statement fed by arrays (the
+    """Insert ``fills`` and set their ids in one statement fed by arrays (the
     model-instance path of ``bulk_create`` cost more than the database work)."""
     if not fills:
-        return
-    if connection.vendor != "postgresql":
-        rows = Fill.objects.bulk_create([Fill(
-            order_id=f.order_id, user_id=f.user_id, pair=f.pair, engine_seq=f.engine_seq,
-            side=f.side, price=f.price, quantity=f.quantity, quote_quantity=f.quote_quantity,
-            fee=f.fee, fee_asset=f.fee_asset, liquidity=f.liquidity, created_at=f.created_at,
-        ) for f in fills])
-        for fill, row in zip(fills, rows, strict=True):
-            fill.pk = row.pk
         return
     names = ("order_id", "user_id", "pair_id", "engine_seq", "side", "price", "quantity",
              "quote_quantity", "fee", "fee_asset_id", "liquidity", "created_at")
@@ -389,16 +376,13 @@ _ORDER_PROGRESS = ("status", "cancel_reason", "filled_quantity", "filled_quote",
 def _orders_save(orders: list[Order]) -> None:
     """Write the settled fields of ``orders`` (rows the caller has locked) in one statement.
 
-    Django's ``bulk_update`` builds a CASE per field and row, which dominated settlement; on
-    PostgreSQL one ``UPDATE ... FROM unnest(...)`` does the same work."""
+    Django's ``bulk_update`` builds a CASE per field and row, which dominated settlement; one
+    ``UPDATE ... FROM unnest(...)`` does the same work."""
     if not orders:
         return
     now = timezone.now()
     for order in orders:
         order.updated_at = now
-    if connection.vendor != "postgresql":
-        Order.objects.bulk_update(orders, list(_ORDER_PROGRESS), batch_size=500)
-        return
     with array_cursor() as cursor:
         cursor.execute(
             "UPDATE orders_order AS o SET status = v.status, cancel_reason = v.cancel_reason,"

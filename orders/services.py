@@ -70,11 +70,8 @@ from wallets.errors import InsufficientFunds
 from wallets.models import Asset, Bucket, JournalTransaction
 from wallets.services import (
     BucketMove,
-    Posting,
     bucket_move_params,
     bucket_move_sql,
-    ledger_post,
-    wallet_account_id_get,
 )
 
 logger = logging.getLogger(__name__)
@@ -371,8 +368,6 @@ def _order_write(*, user: User, pair: TradingPair, terms: OrderTerms,
     )
     hold = BucketMove(asset_id=terms.hold_asset.pk, amount=terms.hold_amount,
                       from_bucket=Bucket.AVAILABLE, kind=JournalTransaction.Kind.HOLD)
-    if connection.vendor != "postgresql":
-        return _order_write_portable(order, hold)
     sql, fields = _order_write_statement()
     now = timezone.now()
     order.created_at = order.updated_at = now
@@ -390,25 +385,6 @@ def _order_write(*, user: User, pair: TradingPair, terms: OrderTerms,
     order.pk = order_id
     order._state.adding = False
     order._state.db = connection.alias
-    return order
-
-
-def _order_write_portable(order: Order, hold: BucketMove) -> Order | None:
-    # Databases other than PostgreSQL (SQLite in development): the same rows through the ORM
-    # and ledger_post, in one transaction. SQLite's transactions take the write lock when they
-    # begin (IMMEDIATE), so the market read inside is current until the commit: a halt or new
-    # terms committed since pair_for_order read it send placement round again (None).
-    pair = order.pair
-    with transaction.atomic():
-        current = TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
-        # The terms PostgreSQL's pair_guard compares, compared the same way.
-        if (current.status != TradingPair.Status.ACTIVE
-                or pair_guard_params(current) != pair_guard_params(pair)):
-            return None
-        order.save(force_insert=True)
-        OrderOutbox.objects.create(order=order)
-        ledger_post(postings=[Posting(kind=hold.kind, reference=f"order:{order.pk}",
-                                      legs=hold.legs(wallet_account_id_get(user=order.user)))])
     return order
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from realtime.errors import NotificationNotFound
@@ -65,10 +65,6 @@ def notifications_append(*, items: Sequence[NotificationInput]) -> list[StoredNo
     Returns the rows created, in the order of ``items``."""
     if not items:
         return []
-    if connection.vendor != "postgresql":
-        return [StoredNotification(pk=n.pk, user_id=n.user_id, kind=n.kind, key=n.key,
-                                   title=n.title, data=n.data, created_at=n.created_at)
-                for n in notifications_store(items=items)]
     wanted = list({(i.user_id, i.key): i for i in items}.values())
     now = timezone.now()
     with array_cursor() as cursor:

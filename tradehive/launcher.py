@@ -1,7 +1,8 @@
 """``make run``: start every process of the exchange in the foreground until Ctrl-C.
 
-With no ``REDIS_URL`` a bundled redis-server is started on loopback (and stopped on exit); with
-no ``DATABASE_URL`` the SQLite file in ``var/`` is used. Then: migrate, seed demo data, create the
+With no ``REDIS_URL`` a bundled redis-server is started on loopback, and with no
+``DATABASE_URL`` the embedded PostgreSQL in ``var/pgdata``; both are stopped on exit, after the
+processes that use them. Then: migrate, seed demo data, create the
 demo admin, and run the ASGI server, Celery worker, Celery beat and the engine's processes. If
 any process dies, everything is stopped so the failure is visible."""
 
@@ -15,6 +16,7 @@ import time
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from tradehive.embedded_postgres import ensure_database_url
 from tradehive.embedded_redis import ensure_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +90,8 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     started = ensure_redis_url()
     print(f"Redis: {os.environ['REDIS_URL']}" + (" (bundled)" if started else ""))
-    print(f"Database: {os.environ.get('DATABASE_URL') or 'SQLite file var/tradehive.sqlite3'}")
+    embedded = ensure_database_url()
+    print(f"Database: {os.environ['DATABASE_URL']}" + (" (embedded)" if embedded else ""))
 
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")

@@ -29,12 +29,10 @@ _ONLY_WHEN_ASKED = 2**62
 
 @contextmanager
 def prepared_cursor() -> Iterator[Any]:
-    """A cursor of the default connection whose ``execute`` prepares the statement (PostgreSQL
-    only). Placeholders ``%s``/``%(name)s`` bound on the server: the statement's types must be
+    """A cursor of the default connection whose ``execute`` prepares the statement.
+    Placeholders ``%s``/``%(name)s`` bound on the server: the statement's types must be
     clear from context (columns, casts). A rollback on the connection forgets its prepared
     statements (psycopg), so the next executions prepare again."""
-    if connection.vendor != "postgresql":
-        raise RuntimeError("prepared_cursor is for PostgreSQL")
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:

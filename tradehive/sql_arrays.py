@@ -28,8 +28,6 @@ def array_cursor() -> Iterator[Any]:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    if connection.vendor != "postgresql":
-        raise RuntimeError("array_cursor is for PostgreSQL column-array statements")
     connection.ensure_connection()
     raw = ServerBindingCursor(connection.connection)
     # As Django's create_cursor: timestamps load in the connection's time zone.

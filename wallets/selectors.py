@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Sum
 
 from accounts.models import User
 from wallets.errors import UnknownAsset
@@ -82,10 +81,6 @@ def withdrawal_list_for_user(*, user: User) -> QuerySet[Withdrawal]:
 
 def withdrawal_pending_holds() -> HoldMap:
     """What pending withdrawals hold: {(account_id, asset_id): amount + fee} (a hold source)."""
-    holds: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
-    # Summed in Python (exact on SQLite too, whose SUM of decimals is a float sum).
     rows = (Withdrawal.objects.filter(status=Withdrawal.Status.PENDING)
-            .values_list("account_id", "asset_id", "amount", "fee"))
-    for account_id, asset_id, amount, fee in rows:
-        holds[(account_id, asset_id)] += amount + fee
-    return dict(holds)
+            .values("account_id", "asset_id").annotate(total=Sum(F("amount") + F("fee"))))
+    return {(row["account_id"], row["asset_id"]): row["total"] for row in rows}

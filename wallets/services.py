@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -99,7 +100,7 @@ def wallet_account_get(*, user: User) -> Account:
 def wallet_account_id_get(*, user: User) -> int:
     """The id of the user's account (created on first use): one indexed read, no model built.
     Order placement asks for it on every order."""
-    with prepared_cursor() if connection.vendor == "postgresql" else connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_ACCOUNT_ID_SQL, [user.pk])
         row = cursor.fetchone()
     return row[0] if row is not None else wallet_account_get(user=user).pk
@@ -216,28 +217,17 @@ _BALANCES_LOCK_SQL = (
 
 def _balances_select(keys: list[tuple[int, int]]
                      ) -> tuple[dict[tuple[int, int], Balance], dict[int, int]]:
-    if connection.vendor == "postgresql":
-        account_ids, asset_ids = zip(*keys, strict=True)
-        with connection.cursor() as cursor:
-            cursor.execute(_BALANCES_LOCK_SQL, [list(account_ids), list(asset_ids)])
-            rows = cursor.fetchall()
-        balances, decimals = {}, {}
-        alias = connection.alias
-        for row in rows:
-            balance = Balance.from_db(alias, _BALANCE_FIELDS, row[:6])
-            balances[(balance.account_id, balance.asset_id)] = balance
-            decimals[balance.asset_id] = row[6]
-        return balances, decimals
-    by_account: dict[int, list[int]] = defaultdict(list)
-    for account_id, asset_id in keys:
-        by_account[account_id].append(asset_id)
-    condition = Q()
-    for account_id, asset_ids_of in by_account.items():
-        condition |= Q(account_id=account_id, asset_id__in=asset_ids_of)
-    selected = Balance.objects.select_for_update(no_key=True).order_by("pk").filter(condition)
-    found = {(b.account_id, b.asset_id): b for b in selected}
-    return found, dict(Asset.objects.filter(id__in={asset_id for _, asset_id in found})
-                       .values_list("id", "decimals"))
+    account_ids, asset_ids = zip(*keys, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_BALANCES_LOCK_SQL, [list(account_ids), list(asset_ids)])
+        rows = cursor.fetchall()
+    balances, decimals = {}, {}
+    alias = connection.alias
+    for row in rows:
+        balance = Balance.from_db(alias, _BALANCE_FIELDS, row[:6])
+        balances[(balance.account_id, balance.asset_id)] = balance
+        decimals[balance.asset_id] = row[6]
+    return balances, decimals
 
 
 _BALANCE_FIELDS = tuple(field.attname for field in Balance._meta.concrete_fields)
@@ -246,17 +236,14 @@ assert _BALANCE_FIELDS == ("id", "account_id", "asset_id", "available", "locked"
 
 
 def _balances_save(balances: list[Balance]) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE wallets_balance AS b SET available = v.available, locked = v.locked"
-                " FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[])"
-                " AS v(id, available, locked) WHERE b.id = v.id",
-                ([b.pk for b in balances], [b.available for b in balances],
-                 [b.locked for b in balances]),
-            )
-        return
-    Balance.objects.bulk_update(balances, ["available", "locked"], batch_size=500)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE wallets_balance AS b SET available = v.available, locked = v.locked"
+            " FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[])"
+            " AS v(id, available, locked) WHERE b.id = v.id",
+            ([b.pk for b in balances], [b.available for b in balances],
+             [b.locked for b in balances]),
+        )
 
 
 def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
@@ -281,7 +268,7 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
         raise RuntimeError("ledger_post must run inside the caller's transaction.atomic()")
     for posting in postings:
         _posting_check(posting)
-    if len(postings) == 1 and connection.vendor == "postgresql":
+    if len(postings) == 1:
         journal = _one_balance_post_pg(postings[0])
         if journal is not None:
             return [journal]
@@ -311,19 +298,7 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
 
     _balances_save(list(balances.values()))
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        return _journals_insert_pg(postings, afters, now)
-    journals = JournalTransaction.objects.bulk_create([
-        JournalTransaction(kind=p.kind, reference=p.reference, memo=p.memo, created_at=now)
-        for p in postings
-    ])
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(journal_id=journal.pk, account_id=leg.account_id, asset_id=leg.asset_id,
-                    bucket=leg.bucket, amount=leg.amount, balance_after=after)
-        for journal, posting, after_of_posting in zip(journals, postings, afters, strict=True)
-        for leg, after in zip(posting.legs, after_of_posting, strict=True)
-    ], batch_size=2000)
-    return journals
+    return _journals_insert_pg(postings, afters, now)
 
 
 # --- one-balance postings in one statement -----------------------------------------------------
@@ -604,10 +579,9 @@ def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit
     cap = conf.deposit_daily_cap(asset.symbol)
     now = timezone.now()
     if cap is not None:
-        # Summed in Python: SQLite's SUM of decimals is a float sum.
-        used = sum(Deposit.objects.filter(
+        used = Deposit.objects.filter(
             user=user, asset=asset, created_at__gte=_utc_day_start(now)
-        ).values_list("amount", flat=True), Decimal(0))
+        ).aggregate(total=Coalesce(Sum("amount"), Decimal(0)))["total"]
         if used + amount > cap:
             left = format_decimal(max(cap - used, Decimal(0)), asset.decimals)
             message = (f"The daily deposit limit for {asset.symbol} is "
@@ -751,29 +725,19 @@ EntrySums = tuple[dict[int, Decimal], dict[tuple[int, int], Decimal],
 
 
 def _entry_sums() -> EntrySums:
-    """Entry sums per asset, per (journal, asset) and per (account, asset, bucket).
-
-    PostgreSQL sums NUMERIC exactly in SQL; SQLite's SUM would add floats, so there the
-    (Decimal) amounts are summed in Python."""
+    """Entry sums per asset, per (journal, asset) and per (account, asset, bucket), summed
+    exactly (NUMERIC) by PostgreSQL."""
     by_asset: dict[int, Decimal] = defaultdict(Decimal)
     by_journal: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     by_bucket: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
-    if connection.vendor == "postgresql":
-        for row in LedgerEntry.objects.values("asset_id").annotate(total=Sum("amount")):
-            by_asset[row["asset_id"]] = row["total"]
-        for row in (LedgerEntry.objects.values("journal_id", "asset_id")
-                    .annotate(total=Sum("amount")).exclude(total=0)):
-            by_journal[(row["journal_id"], row["asset_id"])] = row["total"]
-        for row in (LedgerEntry.objects.values("account_id", "asset_id", "bucket")
-                    .annotate(total=Sum("amount"))):
-            by_bucket[(row["account_id"], row["asset_id"], row["bucket"])] = row["total"]
-        return dict(by_asset), dict(by_journal), dict(by_bucket)
-    rows = LedgerEntry.objects.values_list("journal_id", "account_id", "asset_id", "bucket",
-                                           "amount").iterator(chunk_size=5000)
-    for journal_id, account_id, asset_id, bucket, amount in rows:
-        by_asset[asset_id] += amount
-        by_journal[(journal_id, asset_id)] += amount
-        by_bucket[(account_id, asset_id, bucket)] += amount
+    for row in LedgerEntry.objects.values("asset_id").annotate(total=Sum("amount")):
+        by_asset[row["asset_id"]] = row["total"]
+    for row in (LedgerEntry.objects.values("journal_id", "asset_id")
+                .annotate(total=Sum("amount")).exclude(total=0)):
+        by_journal[(row["journal_id"], row["asset_id"])] = row["total"]
+    for row in (LedgerEntry.objects.values("account_id", "asset_id", "bucket")
+                .annotate(total=Sum("amount"))):
+        by_bucket[(row["account_id"], row["asset_id"], row["bucket"])] = row["total"]
     return dict(by_asset), dict(by_journal), dict(by_bucket)
 
 

@@ -1,4 +1,4 @@
-"""The /api/v1/auth/ contract of API.md, through HTTP with real PostgreSQL/SQLite and Redis."""
+"""The /api/v1/auth/ contract of API.md, through HTTP with real PostgreSQL and Redis."""
 
 from __future__ import annotations
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from feeds.cadence import cadence_measure
 from markets.services import pair_create
 from matching.recovery import engine_recover
+from tradehive.testing.processes import database_url_of_tests
 from wallets.models import Asset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,17 +26,9 @@ WARM_UP_S = 6.0
 MEASURE_S = 5.0
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _start(args: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradehive.settings.dev",
-           "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "0"}
+           "DATABASE_URL": database_url_of_tests(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "0"}
     log = (tmp_path / f"{name}.log").open("wb")
     command = [sys.executable, "-m", "celery", "-A", "tradehive", *args]
     return subprocess.Popen(command,  # noqa: S603 - our own interpreter and arguments

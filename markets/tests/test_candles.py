@@ -158,8 +158,7 @@ def test_a_replayed_sequence_is_refused_and_counts_nothing(btc_krw) -> None:
 
 
 def test_a_batch_costs_a_fixed_number_of_queries(btc_krw, django_assert_num_queries) -> None:
-    # given a batch of 100 trades over 10 minutes (SQLite's 999-variable limit would split a
-    # larger INSERT; PostgreSQL inserts any batch at once)
+    # given a batch of 100 trades over 10 minutes
     trades = [TradeInput(sequence=n, created_at=at("2026-03-01 10:00:00").replace(
         minute=n // 10, second=n % 10), price=D(100 + n % 7), quantity=D(1), taker_side="buy")
         for n in range(100)]

@@ -256,7 +256,6 @@ def test_a_placed_order_answers_201_with_the_order_object(lpj_krw, make_user) ->
 
 
 @pytest.mark.django_db
-@pytest.mark.postgresql
 def test_placing_through_the_api_is_one_statement_once_the_market_is_cached(
         lpj_krw, make_user, django_assert_num_queries) -> None:
     # given a client (authenticated without a query) whose market this process has read

@@ -26,7 +26,6 @@ D = Decimal
 
 
 @pytest.mark.django_db
-@pytest.mark.postgresql
 def test_a_limit_order_is_one_statement_once_its_market_is_cached(
         lpj_krw, make_user, django_assert_num_queries) -> None:
     # given a funded buyer and a market already read by this process

@@ -1,4 +1,4 @@
-"""The demo bots (``orders.simulation``, ``manage.py simulate_market``) on real PostgreSQL/SQLite
+"""The demo bots (``orders.simulation``, ``manage.py simulate_market``) on real PostgreSQL
 and Redis. LPJ-KRW here: tick 1 KRW, lot 1 LPJ, start price 1,000 KRW, so the bots' quote grid
 step (10 bps, rounded down) is one tick: bids 999/998/997, asks 1001/1002/1003."""
 

@@ -2,7 +2,7 @@
 
 | variable        | default                                   |
 |-----------------|-------------------------------------------|
-| DATABASE_URL    | SQLite file ``var/tradehive.sqlite3`` (WAL, IMMEDIATE transactions) |
+| DATABASE_URL    | the embedded PostgreSQL in ``var/pgdata`` (started when unset) |
 | REDIS_URL       | ``redis://127.0.0.1:6379/0``; ``make run``/``make test`` start a bundled |
 |                 | Redis when unset                          |
 | SECRET_KEY      | generated once into ``var/secret_key`` |
@@ -20,6 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from tradehive.embedded_postgres import DATABASE_NAME as EMBEDDED_DATABASE_NAME
+from tradehive.embedded_postgres import data_dir as embedded_data_dir
+from tradehive.embedded_postgres import socket_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("TRADEHIVE_VAR_DIR", BASE_DIR / "var"))
@@ -111,37 +115,24 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'tradehive.sqlite3'}"
+# PostgreSQL everywhere. Without DATABASE_URL, manage.py, the launcher and the test plugin start
+# the embedded cluster in var/pgdata and export its URL (tradehive/embedded_postgres.py); this
+# default is that cluster's socket, for tools that import the settings without starting it.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL,
-        conn_max_age=60,
-        conn_health_checks=True,
+        os.environ.get("DATABASE_URL") or socket_url(embedded_data_dir(), EMBEDDED_DATABASE_NAME)
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers run beside the writer; IMMEDIATE makes a transaction take the write lock
-    # at BEGIN, so concurrent writers queue (busy timeout) instead of failing mid-transaction
-    # with "database is locked" when they upgrade from a read lock.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
-if IS_POSTGRES:
-    # Under ASGI every request may run on another thread, so persistent per-thread connections
-    # (CONN_MAX_AGE) pile up; a bounded psycopg pool per process is what Django 5.1+ offers.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
-        "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
-        "timeout": 10,
-    }
+# Under ASGI every request may run on another thread, so persistent per-thread connections
+# (CONN_MAX_AGE) pile up; a bounded psycopg pool per process is what Django 5.1+ offers.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
+    "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
+    "timeout": 10,
+}
 
 # --- Redis: cache, Celery, Channels, engine -----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"

@@ -1,4 +1,4 @@
-"""The test suite: real PostgreSQL/SQLite and Redis, fast password hashing, eager Celery."""
+"""The test suite: real PostgreSQL and Redis, fast password hashing, eager Celery."""
 
 from .base import *  # noqa: F403
 

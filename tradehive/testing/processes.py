@@ -1,6 +1,6 @@
 """Real processes for integration tests: the test database's URL and a process runner.
 
-pytest-django's test database is a real database (PostgreSQL, or the SQLite file in var/), so a
+pytest-django's test database is a real PostgreSQL database, so a
 subprocess pointed at it with ``DATABASE_URL`` sees what a ``transaction=True`` test committed."""
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from tradehive.embedded_postgres import socket_url
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def database_url_of_tests() -> str:
-    """A ``DATABASE_URL`` for the current test database."""
+    """A ``DATABASE_URL`` for the current test database (over TCP or a Unix socket)."""
     db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
     user = db.get("USER") or ""
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or "127.0.0.1"
+    if host.startswith("/"):
+        return socket_url(host, db["NAME"], user=user)
     port = db.get("PORT") or 5432
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 

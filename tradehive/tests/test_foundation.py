@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -84,3 +85,14 @@ def test_websocket_origins(headers: list[tuple[bytes, bytes]], accepted: bool) -
         return connected
 
     assert async_to_sync(attempt)() is accepted
+
+
+def test_every_tests_folder_is_collected(request: pytest.FixtureRequest) -> None:
+    # given every folder named tests in the project (outside the virtualenv)
+    root = Path(request.config.rootpath)
+    folders = {path.relative_to(root).parts[0] for path in root.glob("*/tests")
+               if not path.parts[-2].startswith(".")}
+    # when pytest's testpaths are read
+    collected = set(request.config.getini("testpaths"))
+    # then each app's tests are among them, so `make test` and CI run every app's tests
+    assert folders <= collected, f"not collected: {sorted(folders - collected)}"

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 
 from tradehive.prepared_sql import prepared_cursor
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
+pytestmark = pytest.mark.django_db
 
 
 def _prepared(statement: str) -> int:

@@ -1,8 +1,6 @@
 """Concurrent withdrawals and deposits from separate threads, each with its own connection.
 
-On PostgreSQL the Balance row locks (SELECT ... FOR UPDATE) serialize the writers; on SQLite
-FOR UPDATE is a no-op but every transaction starts with BEGIN IMMEDIATE (settings), which
-serializes writers just the same, so these tests run on both."""
+The Balance row locks (SELECT ... FOR UPDATE) serialize the writers."""
 
 from __future__ import annotations
 

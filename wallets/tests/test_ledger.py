@@ -208,7 +208,6 @@ def test_database_refuses_a_negative_user_balance(assets, user, fund):
         Balance.objects.filter(account=account).update(available=Decimal(-1))
 
 
-@pytest.mark.postgresql
 def test_posting_with_existing_balances_takes_four_queries(assets, user, other_user, fund,
                                                            django_assert_num_queries):
     # given
@@ -263,7 +262,6 @@ def test_new_users_account_is_created_once_under_factory(db):
     assert len(accounts) == 3
 
 
-@pytest.mark.postgresql
 def test_a_hold_between_the_buckets_of_one_balance_takes_one_query(assets, user, fund,
                                                                   django_assert_num_queries):
     # given
