@@ -70,8 +70,11 @@ from wallets.errors import InsufficientFunds
 from wallets.models import Asset, Bucket, JournalTransaction
 from wallets.services import (
     BucketMove,
+    Posting,
     bucket_move_params,
     bucket_move_sql,
+    ledger_post,
+    wallet_account_id_get,
 )
 
 logger = logging.getLogger(__name__)
