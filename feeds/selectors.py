@@ -10,10 +10,10 @@ from typing import Any
 
 from django.conf import settings
 
+from engine.keys import prices_key
 from feeds.errors import StalePrice
 from feeds.sources import FeedMarket
 from markets.models import TradingPair
-from matching.keys import prices_key
 from tradehive.redis_client import get_redis
 
 _MARKETS_TTL_S = 1.0

@@ -28,6 +28,10 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from engine.engine import EngineStateMissing, FeedPass, PriceObservation
+from engine.keys import feed_lock_key, feed_stats_key, prices_key
+from engine.runtime import get_engine
+from engine.units import MAX_ENGINE_INT
 from feeds.errors import SourceUnavailable
 from feeds.selectors import feed_latest_many, feed_market_list
 from feeds.sources import (
@@ -41,11 +45,7 @@ from feeds.sources import (
 from markets.candles import CandleDelta, candles_apply_many, feed_candle_deltas
 from markets.models import TradingPair
 from markets.ticker import ticker_key, ticker_refresh, ticker_store_many, ticker_with_price
-from matching.engine import EngineStateMissing, FeedPass, PriceObservation
-from matching.keys import feed_lock_key, feed_stats_key, prices_key
-from matching.publish import publish_candles
-from matching.runtime import get_engine
-from matching.units import MAX_ENGINE_INT
+from settlement.publish import publish_candles
 from tradehive.money import decimal_places
 from tradehive.redis_client import get_redis
 from wallets.models import Account, Asset, JournalTransaction
@@ -281,7 +281,7 @@ def _pass_markets(client: redis.Redis, symbols: list[str], outcome: MatchOutcome
 
 
 def _recover(symbol: str) -> None:
-    from matching.recovery import engine_recover
+    from settlement.recovery import engine_recover
 
     pair = TradingPair.objects.select_related("base", "quote").get(symbol=symbol)
     engine_recover(pair=pair)

@@ -214,7 +214,7 @@ class DepthQuery(serializers.Serializer):
 def book_levels(pair: TradingPair, levels: list[tuple[int, int]]) -> list[list[str]]:
     """Engine levels (price ticks, lots) -> ``[[price, quantity], ...]`` decimal strings in the
     market's places. The websocket ``depth:SYM`` channel formats with this too, so both agree."""
-    from matching.units import lots_to_quantity, ticks_to_price
+    from engine.units import lots_to_quantity, ticks_to_price
 
     return [[format_decimal(ticks_to_price(price, pair.tick_size), pair.price_places),
              format_decimal(lots_to_quantity(lots, pair.lot_size), pair.quantity_places)]
@@ -235,7 +235,7 @@ class DepthApi(PublicApi):
         # The engine lives in matching, which depends on markets: imported at call time.
         from django.utils import timezone
 
-        from matching.runtime import get_engine
+        from engine.runtime import get_engine
 
         pair = pair_get(symbol=symbol)
         query = _query(DepthQuery, request)

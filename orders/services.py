@@ -2,7 +2,7 @@
 
 The order lifecycle (DESIGN.md): ``order_place`` validates against the pair, holds the funds the
 order can consume and inserts the order with an outbox row in one transaction; after commit the
-order is submitted to the engine. Settlement (``matching.settlement``) applies the engine's events
+order is submitted to the engine. Settlement (``settlement.services``) applies the engine's events
 and deletes the outbox row when the engine acknowledged the order; ``outbox_relay`` re-submits
 rows left behind by a crash. Submission is idempotent (the engine ignores ids it has seen)."""
 
@@ -25,16 +25,12 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
-from markets.models import TradingPair
-from markets.pair_cache import PAIR_GUARD_SQL, pair_for_order, pair_guard_params
-from markets.selectors import pair_get
-from markets.services import pair_assert_accepts_orders
-from matching.engine import EngineOrder, EngineStateMissing, InvalidEngineOrder, StpMode
-from matching.engine import OrderType as EngineType
-from matching.engine import Side as EngineSide
-from matching.engine import TimeInForce as EngineTif
-from matching.runtime import get_engine
-from matching.units import (
+from engine.engine import EngineOrder, EngineStateMissing, InvalidEngineOrder, StpMode
+from engine.engine import OrderType as EngineType
+from engine.engine import Side as EngineSide
+from engine.engine import TimeInForce as EngineTif
+from engine.runtime import get_engine
+from engine.units import (
     MAX_ENGINE_INT,
     OffGrid,
     OutOfEngineRange,
@@ -42,6 +38,10 @@ from matching.units import (
     quantity_to_lots,
     quote_to_units_ceil,
 )
+from markets.models import TradingPair
+from markets.pair_cache import PAIR_GUARD_SQL, pair_for_order, pair_guard_params
+from markets.selectors import pair_get
+from markets.services import pair_assert_accepts_orders
 from orders.errors import (
     BelowMinNotional,
     DuplicateClientOrderId,
@@ -515,7 +515,7 @@ def order_submit(*, order_id: int, order: Order | None = None,
     take is quarantined (``order_quarantine``: rejected, its hold released) and True returned:
     at once when its values do not convert (off the market's grid or the engine's range), after
     ``SUBMIT_REFUSALS_MAX`` attempts when the engine's scripts refuse it."""
-    from matching.recovery import engine_recover
+    from settlement.recovery import engine_recover
 
     if order is None:  # the relay; right after placement the caller passes the fresh order
         order = Order.objects.select_related("pair", "pair__base", "pair__quote").get(pk=order_id)

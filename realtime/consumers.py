@@ -182,7 +182,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self._depth_start(channel, snapshot)
 
     async def push(self, event: dict[str, Any]) -> None:
-        """A private message from the layer (``matching.publish``)."""
+        """A private message from the layer (``settlement.publish``)."""
         self.enqueue(protocol.server_message(event["channel"], event["data"], event["ts"]))
 
     # --- inbound ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Coalesced, sequenced order-book updates for ``depth:SYM`` (and throttled tickers).
 
 Design (one book per market, gap-free across processes):
-- Settlement's push point (``matching.publish.publish_settled``, after commit) only marks the
+- Settlement's push point (``settlement.publish.publish_settled``, after commit) only marks the
   market dirty: ``SADD realtime:dirty:depth SYM`` (and the ticker set). No book work happens in
   the settle loop.
 - Every ASGI process runs a coalescer task (``realtime.hub``). Every 50 ms it takes the dirty
@@ -89,8 +89,8 @@ def markets_take_due(*, dirty_key: str, kind: str, interval_ms: int,
 
 def book_read(*, pair: TradingPair, limit: int = DEPTH_LEVELS) -> dict[str, Any]:
     """The engine's book of ``pair`` as the API shows it: ``{sequence, bids, asks}``."""
+    from engine.runtime import get_engine
     from markets.apis import book_levels
-    from matching.runtime import get_engine
 
     depth = get_engine().depth(pair.symbol, limit)
     return {"sequence": depth.sequence, "bids": book_levels(pair, depth.bids),

@@ -176,9 +176,9 @@ def _now_ms() -> int:
 async def depth_flush(layer: Any, symbol: str) -> bool:
     """Publish ``symbol``'s book changes (see realtime.depth). False if another process holds
     the market right now (it stays dirty)."""
-    from matching.publish import group_for
     from realtime.depth import depth_flush_prepare
     from realtime.selectors import market_get_cached
+    from settlement.publish import group_for
 
     pair = await database_sync_to_async(market_get_cached)(symbol)
     if pair is None:
@@ -198,8 +198,8 @@ async def depth_flush(layer: Any, symbol: str) -> bool:
 
 async def ticker_flush(layer: Any, symbol: str) -> None:
     from markets.ticker import ticker_get
-    from matching.publish import group_for
     from realtime.selectors import market_get_cached
+    from settlement.publish import group_for
 
     def read() -> dict[str, Any] | None:
         pair = market_get_cached(symbol)

@@ -90,7 +90,7 @@ def notifications_create(*, items: Sequence[NotificationInput]) -> list[Notifica
     Idempotent per ``(user_id, key)``: an event reported again creates and pushes nothing.
     Call it after the reported change committed (e.g. from ``transaction.on_commit``).
     Returns the rows created."""
-    from matching.publish import publish_notifications
+    from settlement.publish import publish_notifications
 
     if not items:
         return []

@@ -14,11 +14,11 @@ from feeds.services import source_cache_clear as _source_cache_clear
 from feeds.sources import FeedMarket, Quote
 from markets.models import TradingPair
 from markets.services import pair_create
-from matching.recovery import engine_recover
-from matching.settlement import settlement_group_ensure
 
 # Fixtures shared with the trade-loop tests.
 from orders.tests.conftest import ledger_clean, make_user, settle  # noqa: F401
+from settlement.recovery import engine_recover
+from settlement.services import settlement_group_ensure
 from tradehive.redis_client import get_redis
 from wallets.services import asset_seed_defaults
 

@@ -17,6 +17,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
 
+from engine.keys import feed_stats_key, prices_key
 from feeds.services import (
     CANDLES_CURSOR_FIELD,
     feed_candles_roll,
@@ -30,7 +31,6 @@ from feeds.sources import SimSource
 from markets.models import Candle, Trade, TradingPair
 from markets.services import TradeInput, pair_create, trades_record
 from markets.ticker import ticker_get, ticker_key, ticker_refresh
-from matching.keys import feed_stats_key, prices_key
 from realtime.depth import DIRTY_TICKER
 from realtime.tests.conftest import Client, run
 from tradehive.money import format_decimal

@@ -76,7 +76,7 @@ INSTALLED_APPS = [
     "wallets",
     "markets",
     "orders",
-    "matching",
+    "settlement",
     "realtime",
     "feeds",
 ]

@@ -11,14 +11,14 @@ import logging
 
 from django.db import transaction
 
+from engine.engine import InvalidEngineOrder, RestingOrder
+from engine.keys import seq_key
+from engine.runtime import get_engine
+from engine.units import OffGrid, quantity_to_lots
 from markets.models import TradingPair
-from matching.engine import InvalidEngineOrder, RestingOrder
-from matching.keys import seq_key
-from matching.models import MarketCursor
-from matching.runtime import get_engine
-from matching.units import OffGrid, quantity_to_lots
 from orders.models import OrderStatus
 from orders.selectors import open_orders_for_rebuild
+from settlement.models import MarketCursor
 from tradehive.redis_client import get_redis
 
 logger = logging.getLogger(__name__)

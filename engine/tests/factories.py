@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from matching.engine import EngineOrder, OrderType, Side, StpMode, TimeInForce
-from matching.events import Event, Fill
+from engine.engine import EngineOrder, OrderType, Side, StpMode, TimeInForce
+from engine.events import Event, Fill
 
 
 def limit(order_id: str, side: str, price: int, quantity: int, *, owner: int = 1,

@@ -34,16 +34,16 @@ import redis
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engine import events as ev
+from engine.engine import HOUSE_ORDER_ID
+from engine.keys import events_key
+from engine.runtime import get_engine
 from markets.models import TradingPair
 from markets.services import TradeInput, trades_append
-from matching import events as ev
-from matching.engine import HOUSE_ORDER_ID
-from matching.keys import events_key
-from matching.models import MarketCursor
-from matching.publish import SettledBatch, SettledFill, order_notifications, publish_settled
-from matching.runtime import get_engine
 from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
 from realtime.services import notifications_append
+from settlement.models import MarketCursor
+from settlement.publish import SettledBatch, SettledFill, order_notifications, publish_settled
 from tradehive.sql_arrays import array_cursor
 from wallets.models import Account, JournalTransaction
 from wallets.services import Leg, Posting, ledger_post, wallet_system_account

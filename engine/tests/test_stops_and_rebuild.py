@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis as redis_lib
 
-from matching.engine import (
+from engine.engine import (
     Engine,
     EngineOrder,
     EngineStateMissing,
@@ -14,9 +14,9 @@ from matching.engine import (
     RestingOrder,
     Side,
 )
-from matching.events import Accepted, Done, Triggered
-from matching.tests.conftest import SYMBOL
-from matching.tests.factories import fills, kinds, limit
+from engine.events import Accepted, Done, Triggered
+from engine.tests.conftest import SYMBOL
+from engine.tests.factories import fills, kinds, limit
 
 
 def stop(order_id: str, side: str, stop_price: int, *, price: int | None = None,

@@ -13,12 +13,12 @@ import time
 import redis
 from django.db import close_old_connections
 
+from engine.keys import seq_key
+from engine.runtime import get_engine
 from markets.models import TradingPair
-from matching.keys import seq_key
-from matching.publish import LoopRunner, SettledBatch, publish_settled
-from matching.recovery import engine_recover
-from matching.runtime import get_engine
-from matching.settlement import (
+from settlement.publish import LoopRunner, SettledBatch, publish_settled
+from settlement.recovery import engine_recover
+from settlement.services import (
     SettlementGap,
     settle_failure_record,
     settle_market,

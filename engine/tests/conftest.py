@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis as redis_lib
 
-from matching.engine import Engine
+from engine.engine import Engine
 
 SYMBOL = "BTC-KRW"
 

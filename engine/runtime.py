@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from matching.engine import Engine
+from engine.engine import Engine
 from tradehive.redis_client import get_redis
 
 

@@ -9,7 +9,7 @@ import redis as redis_lib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching.engine import (
+from engine.engine import (
     CancelRequest,
     Engine,
     EngineOrder,
@@ -17,8 +17,8 @@ from matching.engine import (
     InvalidEngineOrder,
     Side,
 )
-from matching.engine import OrderType as T
-from matching.events import (
+from engine.engine import OrderType as T
+from engine.events import (
     Accepted,
     CancelRejected,
     Done,
@@ -28,9 +28,9 @@ from matching.events import (
     parse_entry,
     parse_script_answer,
 )
-from matching.keys import events_key
-from matching.tests.conftest import SYMBOL
-from matching.tests.factories import fills, kinds, limit, market
+from engine.keys import events_key
+from engine.tests.conftest import SYMBOL
+from engine.tests.factories import fills, kinds, limit, market
 
 
 def rest_asks(engine: Engine, *orders: tuple[str, int, int, int]) -> None:

@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from matching.publish import groups_listened
+from settlement.publish import groups_listened
 
 
 @pytest.fixture

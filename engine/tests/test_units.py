@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from matching.units import (
+from engine.units import (
     MAX_ENGINE_INT,
     OffGrid,
     OutOfEngineRange,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from matching.consumer import settle_forever, shard_parse
+from settlement.consumer import settle_forever, shard_parse
 
 
 class Command(BaseCommand):

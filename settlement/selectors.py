@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import redis
 
+from engine.keys import events_key
+from engine.units import ticks_to_price
 from markets.models import TradingPair
-from matching.keys import events_key
-from matching.settlement import GROUP
-from matching.units import ticks_to_price
+from settlement.services import GROUP
 
 
 def _id_ms(entry_id: str | bytes) -> int:
@@ -61,7 +61,7 @@ def book_top(pair: TradingPair) -> tuple[Decimal | None, Decimal | None]:
     """The best bid and best ask of ``pair``'s book as prices (None for an empty side), read
     from the engine: what tickers show (registered with ``markets.ticker.set_book_top_provider``
     at start-up)."""
-    from matching.runtime import get_engine
+    from engine.runtime import get_engine
 
     bid, ask = get_engine().best_bid_ask(pair.symbol)
     return (None if bid is None else ticks_to_price(bid, pair.tick_size),

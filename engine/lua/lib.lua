@@ -1,7 +1,7 @@
--- lib.lua: functions shared by the engine scripts. Not a script on its own: matching/scripts.py
+-- lib.lua: functions shared by the engine scripts. Not a script on its own: engine/scripts.py
 -- prepends it to each script, so each loaded script is one EVALSHA body. It reads KEYS only
 -- through the names below; the book scripts receive the same 14 KEYS (built by
--- matching/keys.py, all carrying the hash tag {SYMBOL}, so one cluster slot):
+-- engine/keys.py, all carrying the hash tag {SYMBOL}, so one cluster slot):
 --   1 book:{S}:bids         zset  score -price, member <seq:16 digits>:<order id>
 --   2 book:{S}:asks         zset  score  price, member <seq:16 digits>:<order id>
 --   3 book:{S}:bids:levels  zset  score -price, member price     (distinct levels, best first)
@@ -128,7 +128,7 @@ local function next_seq()
 end
 
 -- Events are lines: the type, seq, time, then the type's fields in a fixed order (the field
--- order of its dataclass in matching/events.py), '' for an absent one, joined by a tab. Each is
+-- order of its dataclass in engine/events.py), '' for an absent one, joined by a tab. Each is
 -- built by one concatenation (no table per event).
 local T = '\t'
 
@@ -598,7 +598,7 @@ local function load_order(id)
     return unpack_order(id, value)
 end
 
--- Stores the order string (fields mirror matching.engine.RestingOrder) and its owner entry.
+-- Stores the order string (fields mirror engine.engine.RestingOrder) and its owner entry.
 local function store_order(o, state)
     put_order(o.id, pack_order(o, state))
     owner_add(o.owner, o.member)

@@ -1,4 +1,4 @@
-"""The engine's Lua, read once from ``matching/lua``, in the two forms Redis can run it.
+"""The engine's Lua, read once from ``engine/lua``, in the two forms Redis can run it.
 
 ``lib.lua`` holds the functions and per-call state the scripts share; each ``<name>.lua`` is the
 body of one operation. Every body runs as ``script(ARGV)`` after ``begin(keys)``.

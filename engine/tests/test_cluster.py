@@ -16,10 +16,10 @@ import pytest
 import redis as redis_lib
 from redis.cluster import RedisCluster
 
-from matching.engine import Engine
-from matching.events import Fill, parse_entry
-from matching.keys import market_keys
-from matching.tests.factories import fills, limit, market
+from engine.engine import Engine
+from engine.events import Fill, parse_entry
+from engine.keys import market_keys
+from engine.tests.factories import fills, limit, market
 from tradehive.embedded_redis import free_port, redis_server_binary, wait_for_port
 
 SLOTS = 16384

@@ -1,7 +1,7 @@
 """The matching engine facade: typed Python calls onto the per-market Lua scripts.
 
 Works on plain integers and ids only (no Django models): prices in ticks, quantities in lots,
-quote budgets in quote units (tick*lot); see ``matching.units`` for the conversions and
+quote budgets in quote units (tick*lot); see ``engine.units`` for the conversions and
 docs/engine.md for keys, events and guarantees. Works with ``redis.Redis`` and
 ``redis.cluster.RedisCluster`` (each script touches one market, i.e. one slot)."""
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import redis
 
-from matching.events import Event, Triggered, parse_script_answer
-from matching.keys import (
+from engine.events import Event, Triggered, parse_script_answer
+from engine.keys import (
     epoch_key,
     feed_lock_key,
     feed_stats_key,
@@ -26,8 +26,8 @@ from matching.keys import (
     prices_key,
     seq_key,
 )
-from matching.scripts import SCRIPT_NAMES, library_source, script_source
-from matching.units import MAX_ENGINE_INT
+from engine.scripts import SCRIPT_NAMES, library_source, script_source
+from engine.units import MAX_ENGINE_INT
 from tradehive.errors import DomainError
 
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

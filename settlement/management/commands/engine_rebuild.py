@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand
 
 from markets.models import TradingPair
-from matching.consumer import consumer_name
-from matching.recovery import engine_recover
-from matching.settlement import settle_market, settlement_group_ensure
+from settlement.consumer import consumer_name
+from settlement.recovery import engine_recover
+from settlement.services import settle_market, settlement_group_ensure
 from tradehive.redis_client import get_redis
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from matching.consumer import gc_tune
+from settlement.consumer import gc_tune
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ class MarketCursor(models.Model):
                                 related_name="settlement_cursor")
     last_seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
-    # A batch that cannot be applied stops this market alone (``matching.settlement.
+    # A batch that cannot be applied stops this market alone (``settlement.services.
     # settle_failure_record``): how often that happened, since when it fails (None: settling),
     # and the last error. db_default: rows are also created by get_or_create naming no field.
     failures = models.PositiveIntegerField(db_default=0)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from matching.engine import (
+from engine.engine import (
     CancelRequest,
     Engine,
     EngineOrder,
@@ -23,8 +23,8 @@ from matching.engine import (
     StpMode,
     TimeInForce,
 )
-from matching.events import Accepted, Done, Fill, Rejected
-from matching.tests.conftest import SYMBOL
+from engine.events import Accepted, Done, Fill, Rejected
+from engine.tests.conftest import SYMBOL
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Redis key names of one market's engine state (see matching/lua/lib.lua and docs/engine.md).
+"""Redis key names of one market's engine state (see engine/lua/lib.lua and docs/engine.md).
 
 Every key carries the hash tag ``{SYMBOL}``: Redis Cluster hashes only the tagged part, so a
 market's keys share one slot and each engine script runs on one node."""
