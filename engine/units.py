@@ -13,6 +13,7 @@ their products (lots x ticks, the quote units a fill costs)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
 from tradehive.errors import InvalidInput
@@ -96,3 +97,9 @@ def lots_to_quantity(lots: int, lot_size: Decimal) -> Decimal:
 
 def units_to_quote(units: int, tick_size: Decimal, lot_size: Decimal) -> Decimal:
     return _amount(units, tick_size * lot_size)
+
+
+def levels_decimal(levels: Iterable[tuple[int, int]], tick_size: Decimal,
+                   lot_size: Decimal) -> list[tuple[Decimal, Decimal]]:
+    """Book levels (price ticks, lots) -> (price, quantity) decimals."""
+    return [(_amount(price, tick_size), _amount(lots, lot_size)) for price, lots in levels]

@@ -33,7 +33,7 @@ from engine.keys import feed_lock_key, feed_stats_key, prices_key
 from engine.runtime import get_engine
 from engine.units import MAX_ENGINE_INT
 from feeds.errors import SourceUnavailable
-from feeds.selectors import feed_latest_many, feed_market_list
+from feeds.selectors import feed_market_list
 from feeds.sources import (
     HTTP_SOURCES,
     FeedMarket,
@@ -44,9 +44,10 @@ from feeds.sources import (
 )
 from markets.candles import CandleDelta, candles_apply_many, feed_candle_deltas
 from markets.models import TradingPair
+from markets.publish import publish_candles
 from markets.ticker import ticker_key, ticker_refresh, ticker_store_many, ticker_with_price
-from settlement.publish import publish_candles
 from tradehive.money import decimal_places
+from tradehive.push import tickers_mark_dirty
 from tradehive.redis_client import get_redis
 from wallets.models import Account, Asset, JournalTransaction
 from wallets.selectors import balance_get
@@ -441,7 +442,6 @@ def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefre
     ``TICKER_RECOMPUTES_PER_RUN`` a run. Every changed market is marked
     for the websocket ticker push (the coalescer throttles it). Beat runs it every
     ``FEED_TICKER_INTERVAL_S`` (1 s): at most one refresh a second per market."""
-    from realtime.depth import tickers_mark_dirty
 
     started = time.perf_counter()
     outcome = TickerRefreshOutcome()
@@ -489,10 +489,3 @@ def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefre
         outcome.duration_us = int((time.perf_counter() - started) * 1e6)
         _durations_record(client, TICKERS_DURATIONS_KEY, outcome.duration_us)
         return outcome
-
-
-def feed_last_price(pair: TradingPair) -> Decimal | None:
-    """The newest observation of a feed-priced ``pair`` (any age), for its ticker's ``last``
-    (registered with ``markets.ticker.set_feed_price_provider`` at start-up)."""
-    latest = feed_latest_many(pairs=[pair]).get(pair.symbol)
-    return None if latest is None else latest.price

@@ -47,7 +47,7 @@ def _parse_channels(names: tuple[str, ...]) -> list[Channel | ProtocolError]:
 
 def _initial_data(channel: Channel) -> Any:
     """What a new subscriber gets first: the ticker, the depth snapshot, the current candle."""
-    from markets.apis import CandleOut
+    from markets.payloads import CandleOut
     from markets.ticker import ticker_get
     from realtime.depth import depth_snapshot
     from realtime.selectors import candle_latest, market_get_cached

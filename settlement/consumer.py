@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from engine.keys import seq_key
 from engine.runtime import get_engine
 from markets.models import TradingPair
-from settlement.publish import LoopRunner, SettledBatch, publish_settled
+from settlement.publish import SettledBatch, publish_settled
 from settlement.recovery import engine_recover
 from settlement.services import (
     SettlementGap,
@@ -25,6 +25,7 @@ from settlement.services import (
     settlement_group_ensure,
     settlement_publisher_set,
 )
+from tradehive.push import LoopRunner
 from tradehive.redis_client import get_redis
 
 logger = logging.getLogger(__name__)

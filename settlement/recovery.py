@@ -16,7 +16,9 @@ from engine.keys import seq_key
 from engine.runtime import get_engine
 from engine.units import OffGrid, quantity_to_lots
 from markets.models import TradingPair
+from orders.engine_orders import engine_order_for, order_quarantine_reason
 from orders.models import OrderStatus
+from orders.quarantine import order_quarantine
 from orders.selectors import open_orders_for_rebuild
 from settlement.models import MarketCursor
 from tradehive.redis_client import get_redis
@@ -34,8 +36,6 @@ def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
     Returns the new epoch, or None when nothing was done. With ``force`` the caller must have
     settled every event of the market first (``engine_rebuild`` does), or the rebuilt book would
     miss fills that settlement is about to apply."""
-    from orders.services import engine_order_for, order_quarantine, order_quarantine_reason
-
     engine = get_engine()
     symbol = pair.symbol
     with transaction.atomic():

@@ -39,12 +39,13 @@ from engine.engine import HOUSE_ORDER_ID
 from engine.keys import events_key
 from engine.runtime import get_engine
 from markets.models import TradingPair
-from markets.services import TradeInput, trades_append
+from markets.services import TradeInput, trades_record
+from notifications.services import notifications_store
 from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
-from realtime.services import notifications_append
 from settlement.models import MarketCursor
-from settlement.publish import SettledBatch, SettledFill, order_notifications, publish_settled
-from tradehive.sql_arrays import array_cursor
+from settlement.notifications import order_notifications
+from settlement.publish import SettledBatch, SettledFill, publish_settled
+from tradehive.sql import array_cursor
 from wallets.models import Account, JournalTransaction
 from wallets.services import Leg, Posting, ledger_post, wallet_system_account
 
@@ -324,7 +325,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
 
         ledger_post(postings=batch.postings)
         _fills_insert(batch.fills)
-        trades_append(pair=pair, trades=batch.trades)
+        trades_record(pair=pair, trades=batch.trades)
         touched = [orders[pk] for pk in sorted(batch.touched)]
         _orders_save(touched)
         if batch.acknowledged:
@@ -338,7 +339,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         outcome.applied = len(todo)
         settled = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
                                trades=batch.trades, sequence=cursor.last_seq)
-        settled.notifications.extend(notifications_append(items=order_notifications(batch=settled)))
+        settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
         outcome.batch = settled
         transaction.on_commit(partial(_publisher, settled), robust=True)
     return outcome

@@ -27,10 +27,9 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.mfa import mfa_check
 from accounts.models import User
-from realtime.services import withdrawal_notify
 from tradehive.errors import InvalidInput, NotFound
 from tradehive.money import decimal_places, format_decimal
-from tradehive.prepared_sql import prepared_cursor
+from tradehive.sql import prepared_cursor
 from wallets import conf
 from wallets.errors import (
     DepositLimitExceeded,
@@ -52,6 +51,7 @@ from wallets.models import (
     LedgerEntry,
     Withdrawal,
 )
+from wallets.notifications import withdrawal_notify
 from wallets.selectors import asset_active_get
 
 # symbol, name, decimals, withdrawal fee, withdrawal minimum, address pattern

@@ -31,9 +31,9 @@ from feeds.sources import SimSource
 from markets.models import Candle, Trade, TradingPair
 from markets.services import TradeInput, pair_create, trades_record
 from markets.ticker import ticker_get, ticker_key, ticker_refresh
-from realtime.depth import DIRTY_TICKER
 from realtime.tests.conftest import Client, run
 from tradehive.money import format_decimal
+from tradehive.push import DIRTY_TICKER
 from tradehive.redis_client import get_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,8 @@ from engine.keys import events_key
 from engine.runtime import get_engine
 from markets.models import Trade
 from orders.models import Fill, Order, OrderOutbox
-from orders.services import order_place, outbox_relay
+from orders.relay import outbox_relay
+from orders.services import order_place
 from orders.tests.conftest import balance
 from settlement.models import MarketCursor
 from settlement.services import settle_events

@@ -16,14 +16,9 @@ from engine.keys import market_keys
 from engine.units import MAX_ENGINE_INT
 from markets.models import TradingPair
 from orders.models import Order, OrderOutbox, OrderStatus
-from orders.services import (
-    SUBMIT_REFUSALS_MAX,
-    OrderTerms,
-    _order_write,
-    order_place,
-    order_submit,
-    outbox_relay,
-)
+from orders.relay import SUBMIT_REFUSALS_MAX, order_submit, outbox_relay
+from orders.services import _order_write, order_place
+from orders.terms import OrderTerms
 from orders.tests.conftest import balance
 from tradehive.redis_client import get_redis
 from wallets.models import Asset, JournalTransaction
@@ -137,7 +132,7 @@ def test_quarantine_logs_a_warning_with_the_order_and_the_reason(
         stop_price=BEYOND,
     )
     # when the relay meets it
-    with caplog.at_level("WARNING", logger="orders.services"):
+    with caplog.at_level("WARNING", logger="orders.quarantine"):
         outbox_relay(older_than_s=0)
     # then a warning names the order and the reason
     assert any(
@@ -236,7 +231,7 @@ def test_a_quarantine_of_an_order_no_longer_pending_changes_nothing(
     lpj_krw, make_user, settle
 ) -> None:
     # given an order the engine accepted and settlement opened
-    from orders.services import order_quarantine
+    from orders.quarantine import order_quarantine
 
     user = make_user(KRW="5000")
     order = order_place(

@@ -10,9 +10,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
+from notifications.models import Notification
+from notifications.services import NotificationInput, notification_send, notifications_store
 from orders.services import order_place
-from realtime.models import Notification
-from realtime.services import NotificationInput, notification_create, notifications_append
 from realtime.tests.conftest import access_token
 from wallets.services import (
     asset_seed_defaults,
@@ -69,9 +69,9 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(f"user.{user.pk}.notifications", channel)
     # when the same event is reported twice
-    first = notification_create(user_id=user.pk, kind="order_filled", key="order:1:filled",
+    first = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
                                 title="Buy 1 LPJ-KRW filled")
-    second = notification_create(user_id=user.pk, kind="order_filled", key="order:1:filled",
+    second = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
                                  title="Buy 1 LPJ-KRW filled")
     # then one row exists and one push went out
     assert first is not None
@@ -82,11 +82,11 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     assert Notification.objects.filter(user=user).count() == 1
 
 
-def test_notifications_append_stores_each_event_once(make_user) -> None:
+def test_notifications_store_stores_each_event_once(make_user) -> None:
     # given an event already reported, and a batch reporting it again, twice a new one, and
     # another user's event with the same key
     alice, bob = make_user(), make_user()
-    notification_create(user_id=alice.pk, kind="order_filled", key="order:1:filled",
+    notification_send(user_id=alice.pk, kind="order_filled", key="order:1:filled",
                         title="before")
     items = [NotificationInput(user_id=alice.pk, kind="order_filled", key="order:1:filled",
                                title="again"),
@@ -97,7 +97,7 @@ def test_notifications_append_stores_each_event_once(make_user) -> None:
              NotificationInput(user_id=bob.pk, kind="order_filled", key="order:1:filled",
                                title="bob's")]
     # when settlement appends them
-    stored = notifications_append(items=items)
+    stored = notifications_store(items=items)
     # then only the unreported events became rows, once each, with their data
     assert [(n.user_id, n.key, n.title) for n in stored] == [
         (alice.pk, "order:2:partial:9", "new"), (bob.pk, "order:1:filled", "bob's")]
@@ -128,9 +128,9 @@ def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None
 def test_list_pages_filters_unread_and_marks_read(make_user) -> None:
     # given 3 notifications of a user and one of someone else
     user, other = make_user(), make_user()
-    notes = [notification_create(user_id=user.pk, kind="order_filled", key=f"order:{i}:filled",
+    notes = [notification_send(user_id=user.pk, kind="order_filled", key=f"order:{i}:filled",
                                  title=f"n{i}") for i in range(3)]
-    theirs = notification_create(user_id=other.pk, kind="order_filled", key="order:9:filled",
+    theirs = notification_send(user_id=other.pk, kind="order_filled", key="order:9:filled",
                                  title="theirs")
     client = api(user)
     # when the first page of 2 is read

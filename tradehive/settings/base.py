@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "channels",
     "accounts",
+    "notifications",
     "wallets",
     "markets",
     "orders",

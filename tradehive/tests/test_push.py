@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from settlement.publish import groups_listened
+from tradehive.push import groups_listened
 
 
 @pytest.fixture

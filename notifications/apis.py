@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from realtime.models import Notification
-from realtime.selectors import notification_list_for_user
-from realtime.services import notification_mark_all_read, notification_mark_read
+from notifications.models import Notification
+from notifications.selectors import notification_list_for_user
+from notifications.services import notification_mark_all_read, notification_mark_read
 from tradehive.api_fields import Timestamp
 from tradehive.pagination import Cursor
 

@@ -1,4 +1,4 @@
-"""Domain errors of the realtime app (mapped to the API envelope by tradehive.exceptions)."""
+"""Domain errors of notifications (mapped to the API envelope by tradehive.exceptions)."""
 
 from tradehive.errors import NotFound
 

@@ -17,7 +17,7 @@ class Notification(models.Model):
         WITHDRAWAL_COMPLETED = "withdrawal_completed", "Withdrawal completed"
         WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
 
-    # Indexed by realtime_notif_user_id and the (user, key) constraint.
+    # Indexed by notifications_user_id and the (user, key) constraint.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="notifications", db_index=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -29,12 +29,12 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="realtime_notification_user_key"),
+            models.UniqueConstraint(fields=["user", "key"], name="notifications_user_key"),
         ]
         indexes = [
-            models.Index(fields=["user", "-id"], name="realtime_notif_user_id"),
+            models.Index(fields=["user", "-id"], name="notifications_user_id"),
             models.Index(fields=["user", "-id"], condition=models.Q(read_at__isnull=True),
-                         name="realtime_notif_user_unread"),
+                         name="notifications_user_unread"),
         ]
 
     def __str__(self) -> str:

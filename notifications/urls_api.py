@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from realtime.apis import NotificationListApi, NotificationReadAllApi, NotificationReadApi
+from notifications.apis import NotificationListApi, NotificationReadAllApi, NotificationReadApi
 
 urlpatterns = [
     path("notifications", NotificationListApi.as_view(), name="notifications"),
