@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from markets.models import Trade, TradingPair
+from django.db import connection
+
+from markets.models import Candle, Trade, TradingPair
 from wallets.models import Asset
 
 _PAIRS = TradingPair._meta.db_table
@@ -47,3 +49,49 @@ TRADES_INSERT = (
     " SELECT %b::bigint, * FROM unnest(%b::bigint[], %b::numeric[], %b::numeric[],"
     " %b::numeric[], %b::varchar[], %b::bigint[], %b::bigint[], %b::timestamptz[])"
 )
+
+# The candle upsert of ``markets.candles.candles_apply_many``: the open/close of the lowest/
+# highest sequence win, high/low widen, volumes add up.
+CANDLE_COLUMNS = ["pair_id", "interval", "bucket", "open", "high", "low", "close", "volume",
+            "quote_volume", "trade_count", "first_sequence", "last_sequence"]
+# PostgreSQL takes each column as one array (``unnest``): 12 parameters whatever the row count,
+# so the driver does not re-parse a statement of thousands of placeholders (measured: 3,000 rows
+# in 6 VALUES statements spent ~75% of a 500-market candle roll in psycopg's query parsing).
+_PG_ARRAY_TYPES = ["bigint", "varchar", "timestamptz", "numeric", "numeric", "numeric",
+                   "numeric", "numeric", "numeric", "integer", "bigint", "bigint"]
+
+
+def candles_upsert_sql() -> str:
+    q = connection.ops.quote_name
+    table = q(Candle._meta.db_table)
+    columns = CANDLE_COLUMNS
+    # Only fixed type names and %s placeholders are interpolated; values go as parameters.
+    arrays = ", ".join(f"%s::{t}[]" for t in _PG_ARRAY_TYPES)
+    source = "SELECT * FROM unnest(" + arrays + ")"
+
+    def old(column: str) -> str:
+        return f"{table}.{q(column)}"
+
+    def new(column: str) -> str:
+        return f"excluded.{q(column)}"
+
+    updates = {
+        "open": f"CASE WHEN {new('first_sequence')} < {old('first_sequence')} "
+                f"THEN {new('open')} ELSE {old('open')} END",
+        "close": f"CASE WHEN {new('last_sequence')} > {old('last_sequence')} "
+                 f"THEN {new('close')} ELSE {old('close')} END",
+        "first_sequence": f"LEAST({old('first_sequence')}, {new('first_sequence')})",
+        "last_sequence": f"GREATEST({old('last_sequence')}, {new('last_sequence')})",
+        "high": f"GREATEST({old('high')}, {new('high')})",
+        "low": f"LEAST({old('low')}, {new('low')})",
+        "volume": f"{old('volume')} + {new('volume')}",
+        "quote_volume": f"{old('quote_volume')} + {new('quote_volume')}",
+        "trade_count": f"{old('trade_count')} + {new('trade_count')}",
+    }
+    # Only quoted identifiers and %s placeholders are interpolated; values go as parameters.
+    return (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
+        f"{source} "
+        f"ON CONFLICT ({q('pair_id')}, {q('interval')}, {q('bucket')}) DO UPDATE SET "
+        + ", ".join(f"{q(column)} = {expression}" for column, expression in updates.items())
+    )

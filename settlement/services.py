@@ -45,6 +45,7 @@ from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
 from settlement.models import MarketCursor
 from settlement.notifications import order_notifications
 from settlement.publish import SettledBatch, SettledFill, publish_settled
+from settlement.sql import FILLS_INSERT, ORDERS_LOCK, ORDERS_LOCK_ATTNAMES, ORDERS_PROGRESS_UPDATE
 from tradehive.sql import array_cursor
 from wallets.models import Account, JournalTransaction
 from wallets.services import Leg, Posting, ledger_post, wallet_system_account
@@ -272,13 +273,10 @@ def _orders_lock(pair: TradingPair, order_ids: set[int]) -> dict[int, Order]:
     ``from_db`` (what the ORM does, without compiling an IN list of a thousand placeholders
     and quoting them on the client: that cost 40 us an order)."""
     set_pair = Order._meta.get_field("pair").set_cached_value  # type: ignore[union-attr]
-    fields = Order._meta.concrete_fields
     with array_cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(f.column for f in fields)} FROM orders_order"  # noqa: S608 - model columns
-            " WHERE id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE", [sorted(order_ids)])
+        cursor.execute(ORDERS_LOCK, [sorted(order_ids)])
         rows = cursor.fetchall()
-    names = [f.attname for f in fields]
+    names = ORDERS_LOCK_ATTNAMES
     orders = {}
     for row in rows:
         order = Order.from_db(connection.alias, names, row)
@@ -350,16 +348,9 @@ def _fills_insert(fills: list[SettledFill]) -> None:
     model-instance path of ``bulk_create`` cost more than the database work)."""
     if not fills:
         return
-    names = ("order_id", "user_id", "pair_id", "engine_seq", "side", "price", "quantity",
-             "quote_quantity", "fee", "fee_asset_id", "liquidity", "created_at")
-    types = ("bigint", "bigint", "bigint", "bigint", "varchar", "numeric", "numeric", "numeric",
-             "numeric", "bigint", "varchar", "timestamptz")
-    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
     with array_cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO orders_fill ({', '.join(names)}) SELECT {', '.join(names)}"  # noqa: S608 - fixed names
-            f" FROM unnest({arrays}) WITH ORDINALITY AS t({', '.join(names)}, n) ORDER BY n"
-            " RETURNING id",
+            FILLS_INSERT,
             [[f.order_id for f in fills], [f.user_id for f in fills], [f.pair.pk for f in fills],
              [f.engine_seq for f in fills], [f.side for f in fills], [f.price for f in fills],
              [f.quantity for f in fills], [f.quote_quantity for f in fills],
@@ -386,14 +377,7 @@ def _orders_save(orders: list[Order]) -> None:
         order.updated_at = now
     with array_cursor() as cursor:
         cursor.execute(
-            "UPDATE orders_order AS o SET status = v.status, cancel_reason = v.cancel_reason,"
-            " filled_quantity = v.filled_quantity, filled_quote = v.filled_quote,"
-            " fee_paid = v.fee_paid, hold_remaining = v.hold_remaining,"
-            " engine_seq = v.engine_seq, updated_at = v.updated_at"
-            " FROM unnest(%b::bigint[], %b::varchar[], %b::varchar[], %b::numeric[],"
-            " %b::numeric[], %b::numeric[], %b::numeric[], %b::bigint[], %b::timestamptz[])"
-            " AS v(id, status, cancel_reason, filled_quantity, filled_quote, fee_paid,"
-            " hold_remaining, engine_seq, updated_at) WHERE o.id = v.id",
+            ORDERS_PROGRESS_UPDATE,
             ([o.pk for o in orders], [o.status for o in orders],
              [o.cancel_reason for o in orders], [o.filled_quantity for o in orders],
              [o.filled_quote for o in orders], [o.fee_paid for o in orders],
