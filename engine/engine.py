@@ -33,8 +33,7 @@ from tradehive.errors import DomainError
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 DEFAULT_SEEN_WINDOW_MS = 24 * 3600 * 1000
 # Prefix of every epoch token (EPOCH_FORMAT in lib.lua): names the layout of the market's state.
-# State of an older layout (v2: a key per order and per owner) has an epoch without it and counts
-# as missing.
+# State whose epoch lacks it counts as missing (recovery rebuilds it from PostgreSQL).
 EPOCH_FORMAT = "v3."
 
 
@@ -489,7 +488,7 @@ class Engine:
         return epoch
 
     def epoch(self, symbol: str) -> str | None:
-        """The market's epoch token; None when it has no state (or state of an older layout,
+        """The market's epoch token; None when it has no state (or an epoch of another format,
         which the scripts refuse too: recovery rebuilds it)."""
         value = self.redis.get(epoch_key(symbol))
         if value is None or not _text(value).startswith(EPOCH_FORMAT):

@@ -7,8 +7,8 @@ call's events travel as one text, lines joined by newlines: the call's answer, a
 entry (field ``ev``) per call, so a taker walking twenty makers or a batch of orders costs one
 XADD. ``parse_entry`` turns one stream entry (from XREAD/XREADGROUP) into its events,
 ``parse_script_answer`` a script's answer, so settlement and the facade read events the same
-way. Entries of the two earlier layouts still parse: field ``events`` holding lines of
-name/value pairs, and one event per entry with its fields as the entry's fields.
+way. There is one layout: every stream can be rebuilt from PostgreSQL, so nothing older needs
+reading.
 
 ``seq`` is per market, gap-free within the stream and strictly increasing (also across rebuilds);
 settlement applies each event exactly once by ``(symbol, seq)``."""
@@ -16,9 +16,8 @@ settlement applies each event exactly once by ``(symbol, seq)``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, dataclass
+from dataclasses import MISSING, Field, dataclass
 from dataclasses import fields as dataclass_fields
-from functools import lru_cache
 from typing import Any, ClassVar
 
 
@@ -151,89 +150,62 @@ _CLASSES: dict[str, type[Event]] = {
 }
 
 
-_FIELDS = {kind: {f.name: f for f in dataclass_fields(cls)} for kind, cls in _CLASSES.items()}
+def _optional_int(value: str) -> int | None:
+    return int(value) if value else None
 
 
-@lru_cache(maxsize=256)
-def _layout_builder(kind: str, names: tuple[str, ...]) -> Callable[[Sequence[str]], Event]:
-    """A function making the event ``kind`` from the raw values of ``names``, in that order.
-
-    Generated once per layout (the engine emits a few dozen: a type and which optional fields it
-    carries), so parsing an answer is one call per event without a per-field loop: it is on the
-    engine's hot path. Raises TypeError/KeyError like the dataclass on unknown or missing
-    fields."""
-    cls = _CLASSES[kind]
-    known = _FIELDS[kind]
-    unknown = [name for name in names if name not in known]
-    if unknown or len(set(names)) != len(names):
-        raise TypeError(f"{kind}: unknown or repeated fields {names}")
-    missing = [n for n, f in known.items() if f.default is MISSING and n not in names]
-    if missing:
-        raise TypeError(f"{kind}: missing fields {missing}")
-    args = []
-    for i, name in enumerate(names):
-        if name in _INT_FIELDS:
-            args.append(f"{name}=int(v[{i}])")
-        elif name in _BOOL_FIELDS:
-            args.append(f"{name}=v[{i}] == '1'")
-        else:
-            args.append(f"{name}=v[{i}]")
-    namespace: dict[str, Any] = {"cls": cls}
-    exec(f"def build(v):\n    return cls({', '.join(args)})\n", namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+def _flag(value: str) -> bool:
+    return value == "1"
 
 
-def _positional_builder(cls: type[Event]) -> Callable[[Sequence[str]], Event]:
-    """A function making ``cls`` from one positional line split on tabs: the type, then every
-    field of the dataclass in declaration order, ``''`` for an absent (None) optional one.
-
-    The engine's hot path (one call per event): generated once per type, it sets the slots
-    directly (what the frozen dataclass's ``__init__`` does, without its per-field
-    ``object.__setattr__`` calls) after checking the field count."""
-    names = [f.name for f in dataclass_fields(cls)]
-    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "count": len(names) + 1}
-    lines = ["def build(v):",
-             "    if len(v) != count:",
-             f"        raise ValueError('{cls.kind}: expected {len(names)} fields, got %d'"
-             " % (len(v) - 1))",
-             "    o = new(cls)"]
-    for i, f in enumerate(dataclass_fields(cls), start=1):
-        namespace[f"set_{f.name}"] = getattr(cls, f.name).__set__
-        optional = f.default is not MISSING
-        if f.name in _INT_FIELDS:
-            value = f"int(v[{i}]) if v[{i}] else None" if optional else f"int(v[{i}])"
-        elif f.name in _BOOL_FIELDS:
-            value = f"v[{i}] == '1'"
-        elif optional:
-            value = f"v[{i}] or None"
-        else:
-            value = f"v[{i}]"
-        lines.append(f"    set_{f.name}(o, {value})")
-    lines.append("    return o")
-    exec("\n".join(lines), namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+def _optional_str(value: str) -> str | None:
+    return value or None
 
 
-_POSITIONAL = {kind: _positional_builder(cls) for kind, cls in _CLASSES.items()}
+def _converter(field: Field[Any]) -> Callable[[str], Any]:
+    """How one raw value becomes the field's value."""
+    optional = field.default is not MISSING
+    if field.name in _INT_FIELDS:
+        return _optional_int if optional else int
+    if field.name in _BOOL_FIELDS:
+        return _flag
+    return _optional_str if optional else str
 
 
-def parse_event(fields: Mapping[str, str]) -> Event:
-    """One event's fields (name -> value) -> the event (raises KeyError on an unknown ``type``).
-    The layout of stream entries written before events became positional lines."""
-    values = dict(fields)
-    kind = values.pop("type")
-    return _layout_builder(kind, tuple(values))(tuple(values.values()))
+class _Parser:
+    """Makes one event type from a positional line split on tabs: the type, then every field of
+    the dataclass in declaration order, ``''`` for an absent (None) optional one.
+
+    On the engine's hot path (one call per event), so it fills the slots directly: what the
+    frozen dataclass's ``__init__`` does, without its per-field ``object.__setattr__``."""
+
+    __slots__ = ("cls", "converters", "count", "setters")
+
+    def __init__(self, cls: type[Event]) -> None:
+        fields = dataclass_fields(cls)
+        self.cls = cls
+        self.count = len(fields) + 1
+        self.setters = tuple(getattr(cls, f.name).__set__ for f in fields)
+        self.converters = tuple(_converter(f) for f in fields)
+
+    def __call__(self, values: Sequence[str]) -> Event:
+        if len(values) != self.count:
+            raise ValueError(f"{self.cls.kind}: expected {self.count - 1} fields, "
+                             f"got {len(values) - 1}")
+        event = object.__new__(self.cls)
+        # Same lengths: checked above.
+        for set_value, convert, raw in zip(self.setters, self.converters, values[1:]):  # noqa: B905
+            set_value(event, convert(raw))
+        return event
+
+
+_PARSERS = {kind: _Parser(cls) for kind, cls in _CLASSES.items()}
 
 
 def parse_entry(fields: Mapping[str, str]) -> list[Event]:
-    """One stream entry's fields -> its events, in order: field ``ev`` (one script call's events
-    as positional lines), or an entry of an older layout: field ``events`` (lines of name/value
-    pairs) or one event whose fields are the entry's."""
-    if "ev" in fields:
-        return parse_script_answer(fields["ev"])
-    if "events" in fields:
-        return _parse_named_lines(fields["events"])
-    return [parse_event(fields)]
+    """One stream entry's fields -> its events, in order (field ``ev``: one script call's
+    events as positional lines)."""
+    return parse_script_answer(fields["ev"])
 
 
 def parse_script_answer(answer: str | bytes | None) -> list[Event]:
@@ -243,20 +215,9 @@ def parse_script_answer(answer: str | bytes | None) -> list[Event]:
         return []
     if isinstance(answer, bytes):
         answer = answer.decode()
-    builders = _POSITIONAL
+    parsers = _PARSERS
     try:
-        return [builders[line[:line.index("\t")]](line.split("\t"))
+        return [parsers[line[:line.index("\t")]](line.split("\t"))
                 for line in answer.split("\n")]
     except (KeyError, ValueError) as exc:
         raise ValueError(f"not engine events: {answer[:200]!r}") from exc
-
-
-def _parse_named_lines(text: str) -> list[Event]:
-    """Events of the named layout: lines of tab-joined name, value pairs, the first ``type``."""
-    events: list[Event] = []
-    for line in text.split("\n"):
-        parts = line.split("\t")
-        if len(parts) % 2 or parts[0] != "type":
-            raise ValueError(f"not an engine event: {line!r}")
-        events.append(_layout_builder(parts[1], tuple(parts[2::2]))(parts[3::2]))
-    return events

@@ -42,9 +42,8 @@ local BIDS, ASKS, BID_LEVELS, ASK_LEVELS, BID_DEPTH, ASK_DEPTH = 1, 2, 3, 4, 5, 
 local STOPS_BUY, STOPS_SELL, EVENTS, SEQ, EPOCH, SEEN, ORDERS, OWNERS =
     7, 8, 9, 10, 11, 12, 13, 14
 local MAX_INT = 9007199254740991
--- State written by an older layout (order strings per key, per-owner zsets; or order hashes)
--- has an epoch without this prefix: the scripts treat it as missing, so recovery rebuilds it
--- (rebuild.lua clears every older layout).
+-- Names the layout of the market's state: an epoch without this prefix counts as missing, so
+-- recovery rebuilds the market from PostgreSQL.
 local EPOCH_FORMAT = 'v3.'
 -- seen:{S} is trimmed when the market's sequence crosses a multiple of TRIM_EVERY (by any script
 -- that emits events and knows the window), not on every submit, by at most TRIM_BATCH ids: more

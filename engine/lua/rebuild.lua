@@ -1,8 +1,7 @@
 -- rebuild.lua (lib.lua is prepended): replace a market's book and stop sets with the given open
 -- orders (from PostgreSQL), keeping each order's engine sequence, so priority is unchanged.
--- Clears the old book/stops/order strings/owner index first (O(book): a recovery operation),
--- also the per-order keys and per-owner zsets of older layouts (order:{S}:<id> strings or
--- hashes, owner:{S}:<owner>: state whose epoch lacks EPOCH_FORMAT).
+-- Clears the old book/stops/order strings/owner index first (O(book): a recovery operation).
+-- Touches only the keys it is given.
 -- Keeps events:{S} (unsettled events are settlement's) and seen:{S}, to which it adds the id of
 -- every order loaded (seen holds every id the engine holds). Sets epoch:{S} (the token
 -- must start with EPOCH_FORMAT), and seq:{S} to max(current, min seq, highest order seq) so
@@ -16,32 +15,6 @@ assert(#KEYS == 14, 'rebuild: 14 keys')
 assert(#ARGV >= 2 and (#ARGV - 2) % 15 == 0, 'rebuild: 2 + 15*n args')
 assert(sub(ARGV[1], 1, #EPOCH_FORMAT) == EPOCH_FORMAT, 'rebuild: epoch format')
 
--- Older layouts kept each order under its own key and each owner's index in its own zset.
-local tag = string.match(KEYS[BIDS], '{[^}]*}')
-local old_order, old_owner = 'order:' .. tag .. ':', 'owner:' .. tag .. ':'
-for _, index in ipairs({BIDS, ASKS, STOPS_BUY, STOPS_SELL}) do
-    local members = redis.call('ZRANGE', KEYS[index], 0, -1)
-    for i = 1, #members, CHUNK do
-        local keys = {}
-        for j = i, math.min(i + CHUNK - 1, #members) do
-            keys[#keys + 1] = old_order .. id_of(members[j])
-        end
-        if redis.call('EXISTS', unpack(keys)) > 0 then
-            for _, key in ipairs(keys) do
-                local value = redis.pcall('GET', key)
-                local owner = nil
-                if type(value) == 'table' then  -- an order hash (first layout)
-                    owner = redis.call('HGET', key, 'owner')
-                elseif value then
-                    local _
-                    _, owner = string.match(value, ORDER_HEAD)
-                end
-                if owner then redis.call('DEL', old_owner .. owner) end
-                redis.call('DEL', key)
-            end
-        end
-    end
-end
 redis.call('DEL', KEYS[BIDS], KEYS[ASKS], KEYS[BID_LEVELS], KEYS[ASK_LEVELS], KEYS[BID_DEPTH],
     KEYS[ASK_DEPTH], KEYS[STOPS_BUY], KEYS[STOPS_SELL], KEYS[ORDERS], KEYS[OWNERS])
 

@@ -528,38 +528,6 @@ def test_a_malformed_operation_fails_the_whole_batch_before_anything_changes(
     assert redis_client.xlen(events_key(SYMBOL)) == entries_before
 
 
-def test_stream_entries_of_the_one_event_per_entry_layout_still_parse() -> None:
-    # given an entry written before one entry carried a whole call's events
-    fields = {"type": "done", "seq": "7", "ts_ms": "1", "order_id": "9", "owner": "3",
-              "side": "buy", "reason": "user", "remaining": "2"}
-
-    # when
-    events = parse_entry(fields)
-
-    # then
-    assert events == [Done(seq=7, ts_ms=1, order_id="9", owner=3, side="buy", reason="user",
-                           remaining=2)]
-
-
-def test_stream_entries_of_the_named_lines_layout_still_parse() -> None:
-    # given an entry of the layout before events became positional lines
-    fields = {"events": "type\taccepted\tseq\t1\tts_ms\t5\torder_id\ta\towner\t3\tside\tsell\t"
-                        "order_type\tlimit\ttime_in_force\tGTC\tpost_only\t0\tprice\t101\t"
-                        "quantity\t2\tstp\texpire_taker\tresting\t1\n"
-                        "type\tdone\tseq\t2\tts_ms\t5\torder_id\ta\towner\t3\tside\tsell\t"
-                        "reason\tuser\tremaining\t2"}
-
-    # when
-    events = parse_entry(fields)
-
-    # then
-    assert events == [
-        Accepted(seq=1, ts_ms=5, order_id="a", owner=3, side="sell", order_type="limit",
-                 time_in_force="GTC", post_only=False, stp="expire_taker", resting=True,
-                 price=101, quantity=2),
-        Done(seq=2, ts_ms=5, order_id="a", owner=3, side="sell", reason="user", remaining=2)]
-
-
 def test_a_line_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="not engine events"):
         parse_script_answer("fill\t1\t2\tm\tt")
