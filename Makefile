@@ -34,11 +34,13 @@ nginx:
 ## Run the whole suite (embedded PostgreSQL + bundled Redis unless DATABASE_URL/REDIS_URL are set).
 test: $(VENV)/.stamp-dev browser nginx
 	$(VPY) -m ruff check .
+	$(VENV)/bin/lint-imports  # the import contracts in pyproject.toml (docs/architecture.md)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(VENV)/.stamp-dev
 	$(VPY) -m mypy .
