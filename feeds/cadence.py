@@ -20,7 +20,7 @@ from typing import Any
 import redis
 
 from engine.keys import feed_stats_key
-from feeds.services import MATCH_DURATIONS_KEY, MATCH_STATS_KEY
+from feeds.matching import MATCH_DURATIONS_KEY, MATCH_STATS_KEY
 
 
 @dataclass(frozen=True)

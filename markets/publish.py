@@ -53,7 +53,7 @@ def candle_messages(*, pair: TradingPair, since: dict[str, datetime], now_ms: in
 def publish_candles(*, since_by_symbol: dict[str, dict[str, datetime]],
                     run: Runner = run_sync) -> int:
     """Push candles that changed outside settlement (a feed market's candles follow its price
-    window: ``feeds.services.feed_candles_roll``) to the ``candles:SYM:interval`` channels
+    window: ``feeds.market_data.feed_candles_roll``) to the ``candles:SYM:interval`` channels
     someone listens to. ``since_by_symbol[symbol][interval]``: the earliest bucket that changed.
     One pipelined listener check for all of them; markets are read only for listened channels.
     Returns the number of messages sent. Failures are logged, not raised (the candles are

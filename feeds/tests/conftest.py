@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from feeds.house import house_fund
+from feeds.matching import MatchOutcome, feed_match_pass
+from feeds.polling import observations_record
+from feeds.polling import source_cache_clear as _source_cache_clear
 from feeds.selectors import feed_market_cache_clear
-from feeds.services import MatchOutcome, feed_match_pass, house_fund, observations_record
-from feeds.services import source_cache_clear as _source_cache_clear
 from feeds.sources import FeedMarket, Quote
 from markets.models import TradingPair
 from markets.services import pair_create

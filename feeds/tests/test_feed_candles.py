@@ -18,15 +18,8 @@ from channels.db import database_sync_to_async
 from django.test import override_settings
 
 from engine.keys import feed_stats_key, prices_key
-from feeds.services import (
-    CANDLES_CURSOR_FIELD,
-    feed_candles_roll,
-    feed_poll,
-    feed_tickers_refresh,
-    price_ticks,
-    source_cache_clear,
-    source_get,
-)
+from feeds.market_data import CANDLES_CURSOR_FIELD, feed_candles_roll, feed_tickers_refresh
+from feeds.polling import feed_poll, price_ticks, source_cache_clear, source_get
 from feeds.sources import SimSource
 from markets.models import Candle, Trade, TradingPair
 from markets.services import TradeInput, pair_create, trades_record

@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from engine.keys import prices_key
 from feeds.errors import SourceUnavailable
-from feeds.services import feed_poll, source_cache_clear
+from feeds.polling import feed_poll, source_cache_clear
 from feeds.sources import (
     BinanceSource,
     BithumbSource,
