@@ -45,8 +45,9 @@ from matching.runtime import get_engine
 from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
 from realtime.services import notifications_append
 from tradehive.sql_arrays import array_cursor
+from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, JournalTransaction
-from wallets.services import Leg, Posting, ledger_post, wallet_system_account
+from wallets.services import wallet_system_account
 
 logger = logging.getLogger(__name__)
 

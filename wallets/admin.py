@@ -15,7 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from tradehive.errors import DomainError
-from wallets import services
+from wallets import services, withdrawals
 from wallets.forms import AmountField
 from wallets.models import (
     Account,
@@ -224,11 +224,11 @@ class WithdrawalAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Complete (mark sent)", permissions=["change"])
     def complete_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._decide(request, queryset, lambda pk: services.withdrawal_complete(
+        self._decide(request, queryset, lambda pk: withdrawals.withdrawal_complete(
             withdrawal_id=pk, admin=request.user, request=request), "completed")
 
     @admin.action(description="Reject (release the funds)", permissions=["change"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._decide(request, queryset, lambda pk: services.withdrawal_reject(
+        self._decide(request, queryset, lambda pk: withdrawals.withdrawal_reject(
             withdrawal_id=pk, admin=request.user, reason=f"Rejected by {request.user}",
             request=request), "rejected")

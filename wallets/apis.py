@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from tradehive.api_fields import DecimalString, Timestamp
 from tradehive.money import format_decimal
 from tradehive.pagination import Cursor
-from wallets import selectors, services
+from wallets import deposits, selectors, withdrawals
 
 
 class AssetAmount(DecimalString):
@@ -102,7 +102,7 @@ class DepositListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deposit = services.deposit_create(
+        deposit = deposits.deposit_create(
             user=request.user, asset_symbol=data.validated_data["asset"],
             amount=data.validated_data["amount"],
         )
@@ -141,7 +141,7 @@ class WithdrawalListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        withdrawal = services.withdrawal_request(
+        withdrawal = withdrawals.withdrawal_request(
             user=request.user, asset_symbol=data.validated_data["asset"],
             amount=data.validated_data["amount"], address=data.validated_data["address"],
             otp=data.validated_data.get("otp"), request=request._request,
@@ -153,6 +153,6 @@ class WithdrawalListCreateApi(APIView):
 class WithdrawalCancelApi(APIView):
     @extend_schema(request=None, responses=WithdrawalOutputSerializer)
     def post(self, request: Request, withdrawal_id: int) -> Response:
-        withdrawal = services.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
+        withdrawal = withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
                                                 request=request._request)
         return Response(WithdrawalOutputSerializer(withdrawal).data)

@@ -93,7 +93,7 @@ class Bucket(models.TextChoices):
 
 
 class Balance(models.Model):
-    """What one account holds of one asset. Changed only by ``wallets.services.ledger_post``.
+    """What one account holds of one asset. Changed only by ``wallets.ledger.ledger_post``.
 
     ``may_go_negative`` copies ``account.may_go_negative`` so that a CHECK constraint (which cannot
     join) enforces "never negative" for every other account in the database itself."""

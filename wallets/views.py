@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.mfa import mfa_enabled
 from tradehive.errors import DomainError, RateLimited
 from tradehive.money import format_decimal
-from wallets import selectors, services
+from wallets import deposits, selectors, withdrawals
 from wallets.forms import DepositForm, WithdrawalForm
 
 
@@ -55,7 +55,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
     form = DepositForm(request.POST)
     if form.is_valid():
         try:
-            made = services.deposit_create(user=request.user,
+            made = deposits.deposit_create(user=request.user,
                                            asset_symbol=form.cleaned_data["asset"],
                                            amount=form.cleaned_data["amount"])
         except DomainError as error:
@@ -74,7 +74,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            made = services.withdrawal_request(
+            made = withdrawals.withdrawal_request(
                 user=request.user, asset_symbol=data["asset"], amount=data["amount"],
                 address=data["address"], otp=data["otp"] or None, request=request,
             )
@@ -99,7 +99,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdrawal_cancel(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
     try:
-        services.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
+        withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
                                    request=request)
     except DomainError as error:
         messages.error(request, error.message)

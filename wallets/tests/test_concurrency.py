@@ -14,14 +14,12 @@ import pytest
 from django.db import connection
 
 from tradehive.errors import DomainError
+from wallets.deposits import deposit_create
 from wallets.models import Account, Asset, Balance, Withdrawal
-from wallets.services import (
-    deposit_create,
-    ledger_verify,
-    wallet_account_get,
-    withdrawal_request,
-)
+from wallets.services import wallet_account_get
 from wallets.tests.factories import UserFactory
+from wallets.verification import ledger_verify
+from wallets.withdrawals import withdrawal_request
 
 ADDRESS = "tst-address-0001"
 
