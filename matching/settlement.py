@@ -62,7 +62,6 @@ _MAKER, _TAKER = Fill.Liquidity.MAKER.value, Fill.Liquidity.TAKER.value
 _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED.value
 _NOT_YET_TRADED = frozenset({OrderStatus.PENDING.value, OrderStatus.OPEN.value,
                              OrderStatus.UNTRIGGERED.value})
-_DONE_STATUS = {"filled": OrderStatus.FILLED}
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
 _MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)
