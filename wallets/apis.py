@@ -7,10 +7,10 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import DecimalString, Timestamp
 from tradehive.money import format_decimal
 from tradehive.pagination import Cursor
@@ -25,7 +25,9 @@ class AssetAmount(DecimalString):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: Any) -> tuple[Decimal, int]:
-        return super().get_attribute(instance), instance.asset.decimals
+        amount = super().get_attribute(instance)
+        assert isinstance(amount, Decimal), amount  # every money column is NOT NULL
+        return amount, instance.asset.decimals
 
     def to_representation(self, value: tuple[Decimal, int]) -> str:  # type: ignore[override]
         amount, places = value
@@ -47,7 +49,7 @@ class BalanceListApi(APIView):
         total = AssetAmount()
 
     @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         rows = selectors.balance_list_for_user(user=request.user)
         return Response(self.OutputSerializer(rows, many=True).data)
 
@@ -68,7 +70,7 @@ class LedgerListApi(APIView):
             return format_decimal(entry.amount, entry.asset.decimals)
 
     @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         entries = selectors.ledger_entry_list_for_user(
             user=request.user, asset_symbol=request.query_params.get("asset") or None
         )
@@ -91,7 +93,7 @@ class DepositListCreateApi(APIView):
         amount = DecimalString()
 
     @extend_schema(responses=DepositOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = Cursor()
         page = paginator.paginate_queryset(
             selectors.deposit_list_for_user(user=request.user), request, view=self
@@ -99,7 +101,7 @@ class DepositListCreateApi(APIView):
         return paginator.get_paginated_response(DepositOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: DepositOutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         deposit = deposits.deposit_create(
@@ -130,7 +132,7 @@ class WithdrawalListCreateApi(APIView):
                                     allow_null=True)
 
     @extend_schema(responses=WithdrawalOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = Cursor()
         page = paginator.paginate_queryset(
             selectors.withdrawal_list_for_user(user=request.user), request, view=self
@@ -138,7 +140,7 @@ class WithdrawalListCreateApi(APIView):
         return paginator.get_paginated_response(WithdrawalOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: WithdrawalOutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         withdrawal = withdrawals.withdrawal_request(
@@ -152,7 +154,7 @@ class WithdrawalListCreateApi(APIView):
 
 class WithdrawalCancelApi(APIView):
     @extend_schema(request=None, responses=WithdrawalOutputSerializer)
-    def post(self, request: Request, withdrawal_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, withdrawal_id: int) -> Response:
         withdrawal = withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
                                                 request=request._request)
         return Response(WithdrawalOutputSerializer(withdrawal).data)

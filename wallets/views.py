@@ -7,18 +7,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.mfa import mfa_enabled
+from accounts.requests import AuthenticatedHttpRequest
 from tradehive.errors import DomainError, RateLimited
 from tradehive.money import format_decimal
 from wallets import deposits, selectors, withdrawals
 from wallets.forms import DepositForm, WithdrawalForm
 
 
-def _page(request: HttpRequest, *, deposit_form: DepositForm | None = None,
+def _page(request: AuthenticatedHttpRequest, *, deposit_form: DepositForm | None = None,
           withdrawal_form: WithdrawalForm | None = None, status: int = 200) -> HttpResponse:
     user = request.user
     context = {
@@ -45,13 +46,13 @@ def _show_error(form: forms.Form, error: DomainError) -> None:
 
 @login_required
 @require_GET
-def wallet_page(request: HttpRequest) -> HttpResponse:
+def wallet_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request)
 
 
 @login_required
 @require_POST
-def deposit(request: HttpRequest) -> HttpResponse:
+def deposit(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DepositForm(request.POST)
     if form.is_valid():
         try:
@@ -69,7 +70,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def withdraw(request: HttpRequest) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = WithdrawalForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -97,7 +98,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def withdrawal_cancel(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
+def withdrawal_cancel(request: AuthenticatedHttpRequest, withdrawal_id: int) -> HttpResponse:
     try:
         withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
                                    request=request)
