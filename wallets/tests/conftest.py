@@ -25,12 +25,12 @@ def assets(db: None) -> dict[str, Asset]:
 
 @pytest.fixture
 def user(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def other_user(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture

@@ -239,7 +239,7 @@ def test_withdrawal_with_wrong_codes_is_locked_out_even_for_the_right_code(
 def test_cancel_of_another_users_withdrawal_is_404_and_of_a_completed_one_409(
         assets, user, client_of, fund, admin_user):
     # given
-    stranger = UserFactory()
+    stranger = UserFactory.create()
     fund(stranger, assets["BTC"], "1")
     fund(user, assets["BTC"], "1")
     from wallets.withdrawals import withdrawal_request

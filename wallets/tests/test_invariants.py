@@ -61,7 +61,7 @@ def test_random_sequences_keep_the_ledger_consistent(hold_source, admin_user, st
     asset, _ = Asset.objects.get_or_create(
         symbol="PROP", defaults={"name": "Property coin", "decimals": 2,
                                  "withdrawal_fee": FEE, "withdrawal_min": Decimal("0.01")})
-    users = [UserFactory() for _ in range(USERS)]
+    users = [UserFactory.create() for _ in range(USERS)]
     accounts = [wallet_account_get(user=u) for u in users]
     available = [Decimal(0)] * USERS
     locked = [Decimal(0)] * USERS
