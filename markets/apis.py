@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -171,10 +171,7 @@ class CandleListApi(PublicApi):
 
 class IndicatorsApi(PublicApi):
     @extend_schema(
-        parameters=[IndicatorsQuery,
-                    OpenApiParameter("sma", str, description="periods, e.g. 20 or 20,50"),
-                    OpenApiParameter("ema", str, description="periods, e.g. 20"),
-                    OpenApiParameter("bollinger", str, description="period,k e.g. 20,2")],
+        parameters=[IndicatorsQuery],
         responses={200: OpenApiResponse(INDICATOR_SERIES, description="series aligned with t")},
         tags=["markets"],
     )

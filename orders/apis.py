@@ -7,7 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -194,7 +199,14 @@ class OrderListApi(APIView):
             404: "`unknown_market`.",
             409: "`duplicate_client_order_id` with other parameters, or `conflict`: the market "
                  "changed meanwhile.",
-            423: "`market_halted` or `market_cancel_only`: the market takes no new orders."})})
+            423: "`market_halted` or `market_cancel_only`: the market takes no new orders."})},
+        examples=[
+            OpenApiExample("limit buy", request_only=True, value={
+                "symbol": "LPJ-KRW", "side": "buy", "type": "limit", "price": "1000",
+                "quantity": "2", "client_order_id": "my-order-1"}),
+            OpenApiExample("market buy spending an amount of quote", request_only=True, value={
+                "symbol": "LPJ-KRW", "side": "buy", "type": "market", "quote_amount": "5000"}),
+        ])
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})

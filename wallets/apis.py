@@ -5,7 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -111,7 +116,9 @@ class DepositListCreateApi(APIView):
     @extend_schema(request=InputSerializer, responses={
         201: DepositOutputSerializer, **error_responses({
             400: "`invalid_input`, `unknown_asset`, `deposit_limit_exceeded`.",
-            403: "`deposits_disabled` for this asset."})})
+            403: "`deposits_disabled` for this asset."})},
+        examples=[OpenApiExample("deposit", request_only=True,
+                                 value={"asset": "KRW", "amount": "100000"})])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -159,7 +166,9 @@ class WithdrawalListCreateApi(APIView):
             400: "`invalid_input`, `unknown_asset`, `insufficient_funds`, `invalid_address`, "
                  "`withdrawal_below_minimum`, `otp_invalid`.",
             401: "`mfa_required`: MFA is on and `otp` is missing, or not authenticated.",
-            403: "`withdrawals_disabled` for this asset."})})
+            403: "`withdrawals_disabled` for this asset."})},
+        examples=[OpenApiExample("withdrawal", request_only=True, value={
+            "asset": "KRW", "amount": "20000", "address": "1234567890123", "otp": "123456"})])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
