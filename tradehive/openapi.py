@@ -19,7 +19,7 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 
 ERROR_COMPONENT = "Error"
 ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
@@ -131,8 +131,8 @@ class AutoSchema(openapi.AutoSchema):
         responses: dict[str, Any] = operation["responses"]
         for status in standard_error_statuses(method=self.method, operation=operation):
             responses.setdefault(str(status), _error_response(status, STANDARD_ERRORS[status]))
-        for status, response in responses.items():
-            if status == "429" and "headers" not in response:
+        for code, response in responses.items():
+            if code == "429" and "headers" not in response:
                 response["headers"] = _RETRY_AFTER
         operation["responses"] = dict(sorted(responses.items()))
         return operation
@@ -142,7 +142,7 @@ class AutoSchema(openapi.AutoSchema):
             return None  # a DELETE has no body unless ``extend_schema(request=...)`` says so
         return super().get_request_serializer()
 
-    def _get_request_body(self, direction: str = "request") -> Any:
+    def _get_request_body(self, direction: Direction = "request") -> Any:
         # drf-spectacular documents bodies of PUT, PATCH and POST only; a DELETE that declares
         # one (``DELETE /auth/me`` takes the password) has it documented too.
         if self.method != "DELETE" or self.get_request_serializer() is None:
@@ -158,7 +158,7 @@ class AutoSchema(openapi.AutoSchema):
             return None
         return super()._get_paginator()
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Direction) -> str:
         outer, _, inner = type(serializer).__qualname__.rpartition(".")
         if not outer:
             return super().get_serializer_name(serializer, direction)
