@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -24,6 +24,13 @@ from tradehive.money import format_decimal, iso_ms
 INDICATOR_EXTRA_PLACES = 4
 # EMA warm-up: candles before the requested range fed in (x the longest period asked for).
 WARMUP_PERIODS = 4
+# The indicators answer: candle times ``t`` and one series per indicator asked for, with null
+# where the series has no value yet.
+INDICATOR_SERIES = {
+    "type": "object", "required": ["t"],
+    "properties": {"t": {"type": "array", "items": {"type": "string", "format": "date-time"}}},
+    "additionalProperties": {"type": "array", "items": {"type": "string", "nullable": True}},
+}
 
 
 class PairDecimal(DecimalString):
@@ -164,11 +171,9 @@ class CandleListApi(PublicApi):
 
 class IndicatorsApi(PublicApi):
     @extend_schema(
-        parameters=[IndicatorsQuery,
-                    OpenApiParameter("sma", str, description="periods, e.g. 20 or 20,50"),
-                    OpenApiParameter("ema", str, description="periods, e.g. 20"),
-                    OpenApiParameter("bollinger", str, description="period,k e.g. 20,2")],
-        responses={200: dict}, tags=["markets"],
+        parameters=[IndicatorsQuery],
+        responses={200: OpenApiResponse(INDICATOR_SERIES, description="series aligned with t")},
+        tags=["markets"],
     )
     def get(self, request: Request, symbol: str) -> Response:
         pair = pair_get(symbol=symbol)

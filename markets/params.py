@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from markets.intervals import INTERVALS
@@ -22,6 +23,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
+@extend_schema_field({"type": "string", "example": "2026-11-21T09:00:00Z",
+                     "description": "ISO 8601 time or epoch milliseconds"})
 class TimeParam(serializers.Field):
     """ISO 8601 (``2026-11-21T09:00:00Z``, an offset, or naive = UTC) or epoch milliseconds."""
 
@@ -47,6 +50,8 @@ class TimeParam(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field({"type": "string", "example": "20,50",
+                     "description": "1 to 5 comma-separated periods, each 1..500"})
 class PeriodsParam(serializers.Field):
     """``20`` or ``20,50``: whole numbers 1..500, at most five."""
 
@@ -68,6 +73,7 @@ class PeriodsParam(serializers.Field):
         return ",".join(map(str, value))
 
 
+@extend_schema_field({"type": "string", "example": "20,2", "description": "period,k"})
 class BollingerParam(serializers.Field):
     """``period,k`` (``20,2``); ``k`` defaults to 2: a positive decimal up to 10."""
 

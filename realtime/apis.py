@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,12 +26,13 @@ class NotificationOut(serializers.ModelSerializer):
 
 
 class NotificationListApi(APIView):
+    pagination_class = Cursor
+
     class ListQuery(serializers.Serializer):
         unread = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)],
-                   responses=NotificationOut(many=True), tags=["notifications"])
+    @extend_schema(parameters=[ListQuery], responses={200: NotificationOut(many=True)},
+                   tags=["notifications"])
     def get(self, request: Request) -> Response:
         query = self.ListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -51,6 +52,7 @@ class NotificationReadApi(APIView):
 
 
 class NotificationReadAllApi(APIView):
+    @extend_schema_serializer(component_name="NotificationsMarked")
     class ReadAllOut(serializers.Serializer):
         marked = serializers.IntegerField()
 

@@ -52,5 +52,35 @@ class Cursor(CursorPagination):
         return {
             "type": "object",
             "required": ["results", "next"],
-            "properties": {"results": schema, "next": {"type": "string", "nullable": True}},
+            "properties": {
+                "results": schema,
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Pass as `cursor` for the next page; null on the last.",
+                },
+            },
         }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The `next` of the previous page.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page (default {self.page_size}).",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                },
+            },
+        ]
