@@ -18,9 +18,10 @@ from orders.models import Fill, Order, OrderType, Side, TimeInForce
 from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
-from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
 from tradehive.money import DecimalParseError, parse_decimal
 from tradehive.pagination import Cursor
+from tradehive.query_params import query_validate
 
 
 class StrictBoolean(serializers.BooleanField):
@@ -177,8 +178,11 @@ class OrderListApi(APIView):
             return attrs
 
     class ListQuery(serializers.Serializer):
-        symbol = serializers.CharField(max_length=21, required=False)
+        symbol = SymbolParam(required=False)
         status = StrictChoice(choices=["open", "closed", "all"], required=False, default="all")
+
+    class CancelAllQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
 
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -196,11 +200,9 @@ class OrderListApi(APIView):
                                OpenApiParameter("cursor", str)],
                    responses=OrderOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        query = self.ListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validate(self.ListQuery, request)
         orders: QuerySet[Order] = order_list_for_user(
-            user=request.user, symbol=query.validated_data.get("symbol"),
-            status=query.validated_data["status"])
+            user=request.user, symbol=query.get("symbol"), status=query["status"])
         paginator = Cursor()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
@@ -208,7 +210,7 @@ class OrderListApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("symbol", str)],
                    responses=OrderOutputSerializer(many=True))
     def delete(self, request: Request) -> Response:
-        symbol = request.query_params.get("symbol")
+        symbol = query_validate(self.CancelAllQuery, request).get("symbol")
         orders = order_cancel_all(user=request.user, symbol=symbol)
         return Response(OrderOutputSerializer(orders, many=True).data)
 
@@ -228,11 +230,15 @@ class OrderDetailApi(APIView):
 
 
 class FillListApi(APIView):
+    class ListQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
+
     @extend_schema(parameters=[OpenApiParameter("symbol", str), OpenApiParameter("limit", int),
                                OpenApiParameter("cursor", str)],
                    responses=FillOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        fills = fill_list_for_user(user=request.user, symbol=request.query_params.get("symbol"))
+        symbol = query_validate(self.ListQuery, request).get("symbol")
+        fills = fill_list_for_user(user=request.user, symbol=symbol)
         paginator = Cursor()
         page = paginator.paginate_queryset(fills, request, view=self)
         return paginator.get_paginated_response(FillOutputSerializer(page, many=True).data)

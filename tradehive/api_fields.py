@@ -1,7 +1,10 @@
-"""DRF fields shared by every app's serializers: strict decimal strings and ms timestamps."""
+"""DRF fields shared by every app's serializers: strict decimal strings, whole numbers, symbols,
+query booleans and ms timestamps. Their grammars are ASCII and exact: no surrounding whitespace,
+no other scripts' digits, no signs or exponents where the value cannot have them."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +16,7 @@ from rest_framework import serializers
 from tradehive.money import DecimalParseError, format_decimal, iso_ms, parse_decimal
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d+)?$", "example": "0.00120000"})
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "0.00120000"})
 class DecimalString(serializers.Field):
     """A money value as a JSON string, parsed strictly (see ``tradehive.money.parse_decimal``).
 
@@ -51,3 +54,52 @@ class Timestamp(serializers.Field):
 
     def to_representation(self, value: datetime) -> str:
         return iso_ms(value)
+
+
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+class WholeNumber(serializers.IntegerField):
+    """A whole number: a JSON integer, or ASCII digits in a query string (``"10"``; not
+    ``" 10"``, ``"+10"``, ``"1_0"``, ``"10.0"`` or Arabic-Indic ``"\u0661\u0660"``, all of
+    which ``int()`` takes)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, int) and not isinstance(data, bool):
+            return data
+        if isinstance(data, str) and _WHOLE_NUMBER.fullmatch(data):
+            return int(data)
+        self.fail("invalid")
+        raise AssertionError  # pragma: no cover - fail() raises
+
+
+class QueryBoolean(serializers.BooleanField):
+    """``true`` or ``false`` (also ``1``/``0``) in a query string; an empty value is an error."""
+
+    _VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data in self._VALUES:
+            return self._VALUES[data]
+        self.fail("invalid", input=data)
+        raise AssertionError  # pragma: no cover - fail() raises
+
+
+class AsciiCode(serializers.RegexField):
+    """A market symbol (``BTC-KRW``) or an asset (``BTC``): ASCII letters, digits and ``-``,
+    matched whole (``$`` would also match before a trailing newline)."""
+
+    def __init__(self, *, max_length: int, dash: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        pattern = r"\A[A-Za-z0-9-]+\Z" if dash else r"\A[A-Za-z0-9]+\Z"
+        super().__init__(pattern, max_length=max_length, **kwargs)
+
+
+def SymbolParam(**kwargs: Any) -> AsciiCode:
+    return AsciiCode(max_length=21, dash=True, **kwargs)
+
+
+def AssetParam(**kwargs: Any) -> AsciiCode:
+    return AsciiCode(max_length=20, dash=False, **kwargs)
