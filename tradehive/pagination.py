@@ -60,7 +60,11 @@ class Cursor(CursorPagination):
             tokens = parse_qs(text, keep_blank_values=True, strict_parsing=True)
         except (UnicodeError, binascii.Error, ValueError):
             raise _invalid_cursor() from None
-        if not tokens.keys() <= _CURSOR_KEYS or any(len(values) != 1 for values in tokens.values()):
+        if (
+            not tokens
+            or not tokens.keys() <= _CURSOR_KEYS
+            or any(len(values) != 1 for values in tokens.values())
+        ):
             raise _invalid_cursor()
         offset = tokens.get("o", ["0"])[0]
         reverse = tokens.get("r", ["0"])[0]
