@@ -88,8 +88,9 @@ class FillOutputSerializer(serializers.ModelSerializer):
         return fill_payload(instance)
 
 
-_PLAIN_SYMBOL = re.compile(r"^[A-Za-z0-9-]{1,21}$")
-_CLIENT_ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+# \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
+_PLAIN_SYMBOL = re.compile(r"\A[A-Za-z0-9-]{1,21}\Z")
+_CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
 _PLAIN_CLIENT_ORDER_ID = re.compile(_CLIENT_ORDER_ID)
 _MONEY_FIELDS = ("quantity", "quote_amount", "price", "stop_price")
 _MONEY_MAX = Decimal("1e18")  # DecimalString's bound
