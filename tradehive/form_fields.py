@@ -17,7 +17,7 @@ class DecimalTextField(forms.DecimalField):
     """A ``forms.DecimalField`` (max_digits, decimal_places and bounds still checked) that reads
     ``[0-9]+(\\.[0-9]+)?`` only; zero is allowed (fees, minimums)."""
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override] # stubs: int
         if value in self.empty_values:
             return None
         if isinstance(value, Decimal):

@@ -79,7 +79,12 @@ class Cursor(CursorPagination):
             )
         ):
             raise _invalid_cursor()
-        return CursorPosition(offset=int(offset), reverse=reverse == "1", position=position)
+        # DRF keeps the position as the text it filters with (the stubs say int).
+        return CursorPosition(
+            offset=int(offset),
+            reverse=reverse == "1",
+            position=position,  # type: ignore[arg-type]
+        )
 
     def next_cursor(self) -> str | None:
         link = self.get_next_link()
