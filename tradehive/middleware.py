@@ -1,16 +1,22 @@
-"""Refuse requests whose path, query string, cookies or headers carry a NUL character.
+"""Refuse requests and websocket handshakes whose path, query string, cookies or headers carry a
+NUL character.
 
 PostgreSQL cannot store or compare text containing NUL, so such a value reaching any query is a
 500 (``ValueError`` from the driver). No symbol, id, cursor, session key or header value of the
 exchange contains one: refusing them here, before sessions and views run, covers every URL
 pattern and query parameter at once. Bodies are covered by their parsers (``StrictJSONParser``,
-Django's form fields' ``ProhibitNullCharactersValidator``)."""
+Django's form fields' ``ProhibitNullCharactersValidator``). Websockets do not pass through
+Django's middleware: ``WebsocketNulRefusal`` wraps their stack (before the session lookup)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.cookie import parse_cookie
 from django.shortcuts import render
 
 from tradehive.exceptions import envelope
@@ -46,3 +52,33 @@ class NulRefusalMiddleware:
         if request.path.startswith("/api/"):
             return JsonResponse(envelope("invalid_input", _MESSAGE, fields), status=400)
         return render(request, "400.html", {"message": _MESSAGE}, status=400)
+
+
+def _scope_has_nul(scope: dict[str, Any]) -> bool:
+    if NUL in scope.get("path", "") or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+        return True
+    for name, value in scope.get("headers", []):
+        if b"\x00" in name or b"\x00" in value:
+            return True
+        # A quoted cookie may spell NUL as an octal escape ("\000"); read it as Django would.
+        if name == b"cookie" and any(
+            NUL in key or NUL in item for key, item in parse_cookie(value.decode("latin-1")).items()
+        ):
+            return True
+    return False
+
+
+class WebsocketNulRefusal:
+    """ASGI middleware for the websocket stack: a handshake carrying a NUL is refused (the
+    server answers 403) before the session and user are looked up."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] != "websocket" or not _scope_has_nul(scope):
+            return await self.application(scope, receive, send)
+        await receive()  # websocket.connect (or the client already left)
+        with contextlib.suppress(OSError, RuntimeError):  # the client may be gone already
+            await send({"type": "websocket.close", "code": 1008})
+        return None
