@@ -352,3 +352,21 @@ def test_good_query_values_still_work(client_of, lpj_krw) -> None:
     ):
         assert client.get(url).status_code == 200, url
     assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+def test_more_fields_than_django_reads_is_a_400_with_the_envelope_or_page(client_of) -> None:
+    # given a signed-in user, in the API and in a browser
+    client, user = client_of()
+    browser = Client()
+    browser.force_login(user)
+    too_many = "&".join(f"f{index}=1" for index in range(1001))  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+    # when a query string or a form carries more fields than Django reads
+    api = client.get(f"/api/v1/orders?{too_many}")
+    page = browser.post(
+        "/wallet/deposit", data=too_many, content_type="application/x-www-form-urlencoded"
+    )
+    # then both are refused as bad requests: the envelope for the API, the 400 page for the form
+    assert_error(api, 400, "malformed_request")
+    assert page.status_code == 400
+    assert b"Bad request" in page.content
