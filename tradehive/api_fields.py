@@ -87,19 +87,36 @@ class QueryBoolean(serializers.BooleanField):
         raise AssertionError  # pragma: no cover - fail() raises
 
 
-class AsciiCode(serializers.RegexField):
-    """A market symbol (``BTC-KRW``) or an asset (``BTC``): ASCII letters, digits and ``-``,
-    matched whole (``$`` would also match before a trailing newline)."""
+class _AsciiCode(serializers.CharField):
+    """ASCII text matched whole by ``grammar`` (``fullmatch``: ``$`` would also match before a
+    trailing newline), never trimmed."""
 
-    def __init__(self, *, max_length: int, dash: bool, **kwargs: Any) -> None:
+    grammar: re.Pattern[str]
+    default_error_messages = {"invalid": "Not a valid {name}."}
+    name = "value"
+
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
-        pattern = r"\A[A-Za-z0-9-]+\Z" if dash else r"\A[A-Za-z0-9]+\Z"
-        super().__init__(pattern, max_length=max_length, **kwargs)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if not self.grammar.fullmatch(text):
+            self.fail("invalid", name=self.name)
+        return text
 
 
-def SymbolParam(**kwargs: Any) -> AsciiCode:
-    return AsciiCode(max_length=21, dash=True, **kwargs)
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z0-9-]{1,21}$", "example": "BTC-KRW"})
+class SymbolParam(_AsciiCode):
+    """A market symbol (``BTC-KRW``; the case is the selector's business)."""
+
+    grammar = re.compile(r"[A-Za-z0-9-]{1,21}")
+    name = "market symbol"
 
 
-def AssetParam(**kwargs: Any) -> AsciiCode:
-    return AsciiCode(max_length=20, dash=False, **kwargs)
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z0-9]{1,20}$", "example": "BTC"})
+class AssetParam(_AsciiCode):
+    """An asset symbol (``BTC``)."""
+
+    grammar = re.compile(r"[A-Za-z0-9]{1,20}")
+    name = "asset symbol"
