@@ -22,9 +22,10 @@ def single_query_value(request: Any, name: str) -> str | None:
 def query_validate(serializer_class: type[serializers.Serializer], request: Any) -> dict[str, Any]:
     """``request``'s query parameters validated by ``serializer_class`` (parameters it does not
     declare are left alone: pagination and request signing read their own)."""
+    declared = serializer_class().fields
     params: dict[str, str] = {}
     for name, values in request.query_params.lists():
-        if name in serializer_class().fields and len(values) > 1:
+        if name in declared and len(values) > 1:
             raise ValidationError({name: ["Given more than once."]})
         params[name] = values[-1]
     query = serializer_class(data=params)
