@@ -17,8 +17,9 @@ from markets.models import Candle, TradingPair
 from markets.params import CandlesQuery, IndicatorsQuery, TradesQuery
 from markets.selectors import candle_list, candle_list_before, pair_get, pair_list, trade_list
 from markets.ticker import ticker_get, ticker_get_many
-from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.api_fields import DecimalString, Timestamp, WholeNumber
 from tradehive.money import format_decimal, iso_ms
+from tradehive.query_params import query_validate
 
 # Indicator values carry this many decimals more than the market's prices.
 INDICATOR_EXTRA_PLACES = 4
@@ -117,9 +118,7 @@ class CandleOut(serializers.Serializer):
 
 
 def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return dict(query.validated_data)
+    return query_validate(serializer_class, request)
 
 
 class PublicApi(APIView):
@@ -213,7 +212,7 @@ MAX_DEPTH_LEVELS = 500
 
 
 class DepthQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
+    limit = WholeNumber(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
 
 
 def book_levels(pair: TradingPair, levels: list[tuple[int, int]]) -> list[list[str]]:

@@ -23,10 +23,11 @@ from orders.models import Fill, Order, OrderType, Side, TimeInForce
 from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
-from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
 from tradehive.money import DecimalParseError, parse_decimal
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
+from tradehive.query_params import query_validate
 
 
 class StrictBoolean(serializers.BooleanField):
@@ -95,8 +96,9 @@ class FillOutputSerializer(serializers.ModelSerializer):
         return fill_payload(instance)
 
 
-_PLAIN_SYMBOL = re.compile(r"^[A-Za-z0-9-]{1,21}$")
-_CLIENT_ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+# \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
+_PLAIN_SYMBOL = re.compile(r"\A[A-Za-z0-9-]{1,21}\Z")
+_CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
 _PLAIN_CLIENT_ORDER_ID = re.compile(_CLIENT_ORDER_ID)
 _MONEY_FIELDS = ("quantity", "quote_amount", "price", "stop_price")
 _MONEY_MAX = Decimal("1e18")  # DecimalString's bound
@@ -188,8 +190,11 @@ class OrderListApi(APIView):
             return attrs
 
     class ListQuery(serializers.Serializer):
-        symbol = serializers.CharField(max_length=21, required=False)
+        symbol = SymbolParam(required=False)
         status = StrictChoice(choices=["open", "closed", "all"], required=False, default="all")
+
+    class CancelAllQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
 
     @extend_schema(request=InputSerializer, responses={
         201: OrderOutputSerializer, **error_responses({
@@ -220,11 +225,9 @@ class OrderListApi(APIView):
 
     @extend_schema(parameters=[ListQuery], responses={200: OrderOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        query = self.ListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validate(self.ListQuery, request)
         orders: QuerySet[Order] = order_list_for_user(
-            user=request.user, symbol=query.validated_data.get("symbol"),
-            status=query.validated_data["status"])
+            user=request.user, symbol=query.get("symbol"), status=query["status"])
         paginator = Cursor()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
@@ -234,7 +237,7 @@ class OrderListApi(APIView):
                    responses={200: OrderOutputSerializer(many=True), **error_responses({
                        404: "`unknown_market`."})})
     def delete(self, request: Request) -> Response:
-        symbol = request.query_params.get("symbol")
+        symbol = query_validate(self.CancelAllQuery, request).get("symbol")
         orders = order_cancel_all(user=request.user, symbol=symbol)
         return Response(OrderOutputSerializer(orders, many=True).data)
 
@@ -258,10 +261,14 @@ class OrderDetailApi(APIView):
 class FillListApi(APIView):
     pagination_class = Cursor
 
+    class ListQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
+
     @extend_schema(parameters=[OpenApiParameter("symbol", str, description="only this market")],
                    responses={200: FillOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        fills = fill_list_for_user(user=request.user, symbol=request.query_params.get("symbol"))
+        symbol = query_validate(self.ListQuery, request).get("symbol")
+        fills = fill_list_for_user(user=request.user, symbol=symbol)
         paginator = Cursor()
         page = paginator.paginate_queryset(fills, request, view=self)
         return paginator.get_paginated_response(FillOutputSerializer(page, many=True).data)

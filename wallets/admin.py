@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from tradehive.errors import DomainError
+from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
 from wallets import services
 from wallets.forms import AmountField
 from wallets.models import (
@@ -54,6 +55,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
+    formfield_overrides = STRICT_DECIMAL_OVERRIDES
     list_display = ("symbol", "name", "decimals", "is_active", "deposit_enabled",
                     "withdrawal_enabled", "withdrawal_fee", "withdrawal_min")
     list_filter = ("is_active", "deposit_enabled", "withdrawal_enabled")

@@ -16,10 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.api_fields import AssetParam, DecimalString, Timestamp
 from tradehive.money import format_decimal
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
+from tradehive.query_params import query_validate
 from wallets import selectors, services
 
 
@@ -62,6 +63,9 @@ class BalanceListApi(APIView):
 class LedgerListApi(APIView):
     pagination_class = Cursor
 
+    class ListQuery(serializers.Serializer):
+        asset = AssetParam(required=False)
+
     @extend_schema_serializer(component_name="LedgerEntry")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -80,9 +84,8 @@ class LedgerListApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("asset", str, description="only this asset")],
                    responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        entries = selectors.ledger_entry_list_for_user(
-            user=request.user, asset_symbol=request.query_params.get("asset") or None
-        )
+        asset = query_validate(self.ListQuery, request).get("asset")
+        entries = selectors.ledger_entry_list_for_user(user=request.user, asset_symbol=asset)
         paginator = Cursor()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

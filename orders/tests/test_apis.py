@@ -220,6 +220,8 @@ UNUSUAL_BODIES = [
     limit(symbol=" lpj-krw "),
     limit(client_order_id=12345),
     limit(client_order_id=" padded "),
+    limit(client_order_id="trailing-newline\n"),
+    limit(symbol="LPJ-KRW\n"),
 ]
 
 
