@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from accounts.mfa import mfa_enabled
 from accounts.models import User
 from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import Timestamp
+from tradehive.openapi import error_responses
 
 
 def _otp_field() -> serializers.CharField:
@@ -57,7 +58,10 @@ class RegisterApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         handle = serializers.CharField(max_length=30, required=False)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    @extend_schema(request=InputSerializer, responses={201: UserOutput}, examples=[
+        OpenApiExample("register", request_only=True, value={
+            "username": "alice", "email": "alice@example.com",
+            "password": "correct horse battery staple"})])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -77,7 +81,9 @@ class TokenApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         otp = _otp_field()
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput})
+    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput, **error_responses({
+        401: "`authentication_failed`: wrong username or password; `mfa_required`: MFA is on and "
+             "`otp` is missing or wrong."})})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -89,7 +95,8 @@ class TokenRefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, **error_responses({
+        401: "`token_not_valid`: the refresh token is invalid, expired, revoked or reused."})})
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -103,7 +110,8 @@ class LogoutApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RefreshInput, responses={205: None})
+    @extend_schema(request=RefreshInput, responses={205: None, **error_responses({
+        401: "`token_not_valid`: the refresh token is invalid, expired or revoked."})})
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -171,7 +179,8 @@ class MfaSetupApi(APIView):
         otpauth_url = serializers.CharField()
         qr_svg = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **error_responses({
+        409: "`mfa_already_enabled`."})})
     def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -185,7 +194,9 @@ class OtpInput(serializers.Serializer):
 
 
 class MfaConfirmApi(APIView):
-    @extend_schema(request=OtpInput, responses={204: None})
+    @extend_schema(request=OtpInput, responses={204: None, **error_responses({
+        400: "`invalid_input`, `otp_invalid`.",
+        409: "`mfa_already_enabled`, or `mfa_not_set_up`: call mfa/setup first."})})
     def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -194,7 +205,8 @@ class MfaConfirmApi(APIView):
 
 
 class MfaDisableApi(APIView):
-    @extend_schema(request=OtpInput, responses={204: None})
+    @extend_schema(request=OtpInput, responses={204: None, **error_responses({
+        400: "`invalid_input`, `otp_invalid`.", 409: "`mfa_not_enabled`."})})
     def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,8 +21,10 @@ from orders.models import Fill, Order, OrderType, Side, TimeInForce
 from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
-from tradehive.api_fields import DecimalString, Timestamp
+from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
+from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
+from tradehive.query_params import query_validate
 
 
 class StrictBoolean(serializers.BooleanField):
@@ -37,6 +44,7 @@ class StrictChoice(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+@extend_schema_serializer(component_name="Order")
 class OrderOutputSerializer(serializers.ModelSerializer):
     """API.md's order object (rendered by ``orders.payloads.order_payload``)."""
 
@@ -63,6 +71,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         return order_payload(instance)
 
 
+@extend_schema_serializer(component_name="Fill")
 class FillOutputSerializer(serializers.ModelSerializer):
     """API.md's fill object (rendered by ``orders.payloads.fill_payload``)."""
 
@@ -84,7 +93,8 @@ class FillOutputSerializer(serializers.ModelSerializer):
         return fill_payload(instance)
 
 
-_CLIENT_ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+# \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
+_CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
 
 
 def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
@@ -97,15 +107,18 @@ def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class OrderListApi(APIView):
+    pagination_class = Cursor
+
+    @extend_schema_serializer(component_name="OrderInput")
     class InputSerializer(serializers.Serializer):
         symbol = serializers.CharField(max_length=21)
-        side = StrictChoice(choices=Side.values)
-        type = StrictChoice(choices=OrderType.values)
+        side = StrictChoice(choices=Side.choices)
+        type = StrictChoice(choices=OrderType.choices)
         quantity = DecimalString(required=False)
         quote_amount = DecimalString(required=False)
         price = DecimalString(required=False)
         stop_price = DecimalString(required=False)
-        time_in_force = StrictChoice(choices=TimeInForce.values, required=False)
+        time_in_force = StrictChoice(choices=TimeInForce.choices, required=False)
         post_only = StrictBoolean(required=False, default=False)
         client_order_id = serializers.RegexField(_CLIENT_ORDER_ID, required=False)
         self_trade_prevention = StrictChoice(choices=list(STP_MODES), required=False)
@@ -118,10 +131,28 @@ class OrderListApi(APIView):
             return attrs
 
     class ListQuery(serializers.Serializer):
-        symbol = serializers.CharField(max_length=21, required=False)
+        symbol = SymbolParam(required=False)
         status = StrictChoice(choices=["open", "closed", "all"], required=False, default="all")
 
-    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    class CancelAllQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
+
+    @extend_schema(request=InputSerializer, responses={
+        201: OrderOutputSerializer, **error_responses({
+            400: "`invalid_input`, `invalid_precision`, `below_min_notional`, "
+                 "`insufficient_funds`, `would_take`, `stop_would_trigger`, "
+                 "`insufficient_liquidity` and friends.",
+            404: "`unknown_market`.",
+            409: "`duplicate_client_order_id` with other parameters, or `conflict`: the market "
+                 "changed meanwhile.",
+            423: "`market_halted` or `market_cancel_only`: the market takes no new orders."})},
+        examples=[
+            OpenApiExample("limit buy", request_only=True, value={
+                "symbol": "LPJ-KRW", "side": "buy", "type": "limit", "price": "1000",
+                "quantity": "2", "client_order_id": "my-order-1"}),
+            OpenApiExample("market buy spending an amount of quote", request_only=True, value={
+                "symbol": "LPJ-KRW", "side": "buy", "type": "market", "quote_amount": "5000"}),
+        ])
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -130,47 +161,52 @@ class OrderListApi(APIView):
         order = order_place(user=request.user, **_order_place_kwargs(serializer.validated_data))
         return Response(order_payload(order), status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)],
-                   responses=OrderOutputSerializer(many=True))
+    @extend_schema(parameters=[ListQuery], responses={200: OrderOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        query = self.ListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validate(self.ListQuery, request)
         orders: QuerySet[Order] = order_list_for_user(
-            user=request.user, symbol=query.validated_data.get("symbol"),
-            status=query.validated_data["status"])
+            user=request.user, symbol=query.get("symbol"), status=query["status"])
         paginator = Cursor()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
-    @extend_schema(parameters=[OpenApiParameter("symbol", str)],
-                   responses=OrderOutputSerializer(many=True))
+    @extend_schema(operation_id="v1_orders_cancel_all",
+                   parameters=[OpenApiParameter("symbol", str, description="only this market")],
+                   responses={200: OrderOutputSerializer(many=True), **error_responses({
+                       404: "`unknown_market`."})})
     def delete(self, request: Request) -> Response:
-        symbol = request.query_params.get("symbol")
+        symbol = query_validate(self.CancelAllQuery, request).get("symbol")
         orders = order_cancel_all(user=request.user, symbol=symbol)
         return Response(OrderOutputSerializer(orders, many=True).data)
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(responses={200: OrderOutputSerializer})
     def get(self, request: Request, order_id: int) -> Response:
         order = order_get_for_user(user=request.user, order_id=order_id)
         if order is None:
             raise OrderNotFound()
         return Response(OrderOutputSerializer(order).data)
 
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(operation_id="v1_orders_cancel", responses={
+        200: OrderOutputSerializer, **error_responses({
+            409: "`order_not_open`: the order is already closed."})})
     def delete(self, request: Request, order_id: int) -> Response:
         order = order_cancel(user=request.user, order_id=order_id)
         return Response(OrderOutputSerializer(order).data)
 
 
 class FillListApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("symbol", str), OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)],
-                   responses=FillOutputSerializer(many=True))
+    pagination_class = Cursor
+
+    class ListQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
+
+    @extend_schema(parameters=[OpenApiParameter("symbol", str, description="only this market")],
+                   responses={200: FillOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        fills = fill_list_for_user(user=request.user, symbol=request.query_params.get("symbol"))
+        symbol = query_validate(self.ListQuery, request).get("symbol")
+        fills = fill_list_for_user(user=request.user, symbol=symbol)
         paginator = Cursor()
         page = paginator.paginate_queryset(fills, request, view=self)
         return paginator.get_paginated_response(FillOutputSerializer(page, many=True).data)

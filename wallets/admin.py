@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from accounts.requests import AuthenticatedHttpRequest
 from tradehive.errors import DomainError
+from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
 from wallets import services, withdrawals
 from wallets.forms import AmountField
 from wallets.models import (
@@ -55,6 +56,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
+    formfield_overrides = STRICT_DECIMAL_OVERRIDES
     list_display = ("symbol", "name", "decimals", "is_active", "deposit_enabled",
                     "withdrawal_enabled", "withdrawal_fee", "withdrawal_min")
     list_filter = ("is_active", "deposit_enabled", "withdrawal_enabled")
