@@ -34,6 +34,7 @@ nginx:
 ## Run the whole suite (embedded PostgreSQL + bundled Redis unless DATABASE_URL/REDIS_URL are set).
 test: $(VENV)/.stamp-dev browser nginx
 	$(VPY) -m ruff check .
+	$(VPY) -m mypy .
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.mfa import mfa_enabled
 from accounts.models import User
+from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import Timestamp
 from tradehive.openapi import error_responses
 
@@ -132,18 +133,18 @@ class MeApi(APIView):
         otp = _otp_field()
 
     @extend_schema(responses={200: UserOutput})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(UserOutput(request.user).data)
 
     @extend_schema(request=UpdateSerializer, responses={200: UserOutput})
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         data = self.UpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = services.user_update(user=request.user, **data.validated_data)
         return Response(UserOutput(user).data)
 
     @extend_schema(request=DeleteSerializer, responses={204: None})
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthenticatedRequest) -> Response:
         data = self.DeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.user_delete(user=request.user, **data.validated_data, request=request)
@@ -157,7 +158,7 @@ class PasswordApi(APIView):
         new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(request=InputSerializer, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_change(user=request.user, **data.validated_data, request=request)
@@ -180,7 +181,7 @@ class MfaSetupApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **error_responses({
         409: "`mfa_already_enabled`."})})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         enrollment = services.mfa_setup(user=request.user,
@@ -196,7 +197,7 @@ class MfaConfirmApi(APIView):
     @extend_schema(request=OtpInput, responses={204: None, **error_responses({
         400: "`invalid_input`, `otp_invalid`.",
         409: "`mfa_already_enabled`, or `mfa_not_set_up`: call mfa/setup first."})})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.mfa_confirm(user=request.user, otp=data.validated_data["otp"], request=request)
@@ -206,7 +207,7 @@ class MfaConfirmApi(APIView):
 class MfaDisableApi(APIView):
     @extend_schema(request=OtpInput, responses={204: None, **error_responses({
         400: "`invalid_input`, `otp_invalid`.", 409: "`mfa_not_enabled`."})})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.mfa_disable(user=request.user, otp=data.validated_data["otp"], request=request)

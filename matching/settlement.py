@@ -45,8 +45,9 @@ from matching.runtime import get_engine
 from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
 from realtime.services import notifications_append
 from tradehive.sql_arrays import array_cursor
+from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, JournalTransaction
-from wallets.services import Leg, Posting, ledger_post, wallet_system_account
+from wallets.services import wallet_system_account
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ _MAKER, _TAKER = Fill.Liquidity.MAKER.value, Fill.Liquidity.TAKER.value
 _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED.value
 _NOT_YET_TRADED = frozenset({OrderStatus.PENDING.value, OrderStatus.OPEN.value,
                              OrderStatus.UNTRIGGERED.value})
-_DONE_STATUS = {"filled": OrderStatus.FILLED}
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
 _MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)

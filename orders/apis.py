@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -24,7 +22,6 @@ from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
 from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
-from tradehive.money import DecimalParseError, parse_decimal
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
 from tradehive.query_params import query_validate
@@ -97,63 +94,7 @@ class FillOutputSerializer(serializers.ModelSerializer):
 
 
 # \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
-_PLAIN_SYMBOL = re.compile(r"\A[A-Za-z0-9-]{1,21}\Z")
 _CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
-_PLAIN_CLIENT_ORDER_ID = re.compile(_CLIENT_ORDER_ID)
-_MONEY_FIELDS = ("quantity", "quote_amount", "price", "stop_price")
-_MONEY_MAX = Decimal("1e18")  # DecimalString's bound
-_CHOICES = {"side": frozenset(Side.values), "type": frozenset(OrderType.values),
-            "time_in_force": frozenset(TimeInForce.values),
-            "self_trade_prevention": frozenset(STP_MODES)}
-_ORDER_FIELDS = frozenset({"symbol", "side", "type", "quantity", "quote_amount", "price",
-                           "stop_price", "time_in_force", "post_only", "client_order_id",
-                           "self_trade_prevention"})
-
-
-def _plain_order_request(data: dict[str, Any]) -> dict[str, Any] | None:
-    """``order_place``'s arguments from a body in the plain shape well-behaved clients send (JSON
-    strings, known fields, a plain symbol and client id), or None for anything else, which
-    ``OrderListApi.InputSerializer`` then validates and words errors for.
-
-    A shortcut, not a second set of rules: it accepts only bodies the serializer accepts, with
-    the values the serializer would produce (``test_apis`` checks both on the same bodies).
-    Building a DRF serializer costs more than the rest of the validation together."""
-    if not data.keys() <= _ORDER_FIELDS:
-        return None
-    symbol, side, type_ = data.get("symbol"), data.get("side"), data.get("type")
-    if not (isinstance(symbol, str) and _PLAIN_SYMBOL.match(symbol)
-            and isinstance(side, str) and side in _CHOICES["side"]
-            and isinstance(type_, str) and type_ in _CHOICES["type"]):
-        return None
-    params: dict[str, Any] = {"symbol": symbol, "side": side, "type": type_}
-    for name in _MONEY_FIELDS:
-        raw = data.get(name)
-        if raw is None:
-            if name in data:
-                return None
-            params[name] = None
-            continue
-        try:
-            params[name] = parse_decimal(raw, max_value=_MONEY_MAX)
-        except DecimalParseError:
-            return None
-    for name, argument in (("time_in_force", "time_in_force"),
-                           ("self_trade_prevention", "stp_mode")):
-        choice = data.get(name)
-        if choice is not None and not (isinstance(choice, str) and choice in _CHOICES[name]):
-            return None
-        if choice is None and name in data:
-            return None
-        params[argument] = choice
-    post_only = data.get("post_only", False)
-    client_order_id = data.get("client_order_id")
-    if not isinstance(post_only, bool) or (
-            "client_order_id" in data and not (isinstance(client_order_id, str)
-                                               and _PLAIN_CLIENT_ORDER_ID.match(client_order_id))):
-        return None
-    params["post_only"] = post_only
-    params["client_order_id"] = client_order_id
-    return params
 
 
 def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
@@ -215,12 +156,9 @@ class OrderListApi(APIView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        params = _plain_order_request(request.data)
-        if params is None:  # anything unusual: the serializer decides, and words the errors
-            serializer = self.InputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            params = _order_place_kwargs(serializer.validated_data)
-        order = order_place(user=request.user, **params)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_place(user=request.user, **_order_place_kwargs(serializer.validated_data))
         return Response(order_payload(order), status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ListQuery], responses={200: OrderOutputSerializer(many=True)})

@@ -67,15 +67,10 @@ from tradehive.errors import Conflict, DomainError, InvalidInput
 from tradehive.money import decimal_places
 from tradehive.prepared_sql import prepared_cursor
 from wallets.errors import InsufficientFunds
+from wallets.ledger import BucketMove, Posting, bucket_move_params, ledger_post
 from wallets.models import Asset, Bucket, JournalTransaction
-from wallets.services import (
-    BucketMove,
-    Posting,
-    bucket_move_params,
-    bucket_move_sql,
-    ledger_post,
-    wallet_account_id_get,
-)
+from wallets.services import wallet_account_id_get
+from wallets.sql import bucket_move_sql
 
 logger = logging.getLogger(__name__)
 

@@ -85,8 +85,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     set_rollback()
     headers: dict[str, str] = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait)))
+    # Throttled.__init__ sets ``wait`` (seconds or None); the stubs do not declare it.
+    wait: float | None = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait)))
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
 

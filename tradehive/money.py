@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 # The one grammar of an amount, price or quantity: ASCII ``[0-9]+(\.[0-9]+)?``, matched whole.
 # No sign, exponent, NaN/Infinity, whitespace (``" 100 "``, ``"100\n"``) or digits of other
@@ -56,11 +56,6 @@ def decimal_places(value: Decimal) -> int:
     return max(0, -exponent)
 
 
-def quantize_down(value: Decimal, places: int) -> Decimal:
-    """Truncate toward zero to ``places`` decimals (what an exchange does to what it pays)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-
-
 def format_decimal(value: Decimal, places: int | None = None) -> str:
     """A decimal string without exponent; with ``places``, exactly that many decimals."""
     if places is not None:
@@ -68,11 +63,6 @@ def format_decimal(value: Decimal, places: int | None = None) -> str:
         return f"{value:f}"
     text = f"{value.normalize():f}"
     return text
-
-
-def is_multiple_of(value: Decimal, step: Decimal) -> bool:
-    """True when ``value`` is a whole number of ``step`` (tick and lot checks)."""
-    return step > 0 and (value % step) == 0
 
 
 def iso_ms(moment: datetime) -> str:

@@ -12,16 +12,16 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import AssetParam, DecimalString, Timestamp
 from tradehive.money import format_decimal
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
 from tradehive.query_params import query_validate
-from wallets import selectors, services
+from wallets import deposits, selectors, withdrawals
 
 
 class AssetAmount(DecimalString):
@@ -32,7 +32,9 @@ class AssetAmount(DecimalString):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: Any) -> tuple[Decimal, int]:
-        return super().get_attribute(instance), instance.asset.decimals
+        amount = super().get_attribute(instance)
+        assert isinstance(amount, Decimal), amount  # every money column is NOT NULL
+        return amount, instance.asset.decimals
 
     def to_representation(self, value: tuple[Decimal, int]) -> str:  # type: ignore[override]
         amount, places = value
@@ -55,7 +57,7 @@ class BalanceListApi(APIView):
         total = AssetAmount()
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         rows = selectors.balance_list_for_user(user=request.user)
         return Response(self.OutputSerializer(rows, many=True).data)
 
@@ -83,7 +85,7 @@ class LedgerListApi(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("asset", str, description="only this asset")],
                    responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         asset = query_validate(self.ListQuery, request).get("asset")
         entries = selectors.ledger_entry_list_for_user(user=request.user, asset_symbol=asset)
         paginator = Cursor()
@@ -109,7 +111,7 @@ class DepositListCreateApi(APIView):
         amount = DecimalString()
 
     @extend_schema(responses={200: DepositOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = Cursor()
         page = paginator.paginate_queryset(
             selectors.deposit_list_for_user(user=request.user), request, view=self
@@ -122,10 +124,10 @@ class DepositListCreateApi(APIView):
             403: "`deposits_disabled` for this asset."})},
         examples=[OpenApiExample("deposit", request_only=True,
                                  value={"asset": "KRW", "amount": "100000"})])
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deposit = services.deposit_create(
+        deposit = deposits.deposit_create(
             user=request.user, asset_symbol=data.validated_data["asset"],
             amount=data.validated_data["amount"],
         )
@@ -157,7 +159,7 @@ class WithdrawalListCreateApi(APIView):
                                     allow_null=True)
 
     @extend_schema(responses={200: WithdrawalOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = Cursor()
         page = paginator.paginate_queryset(
             selectors.withdrawal_list_for_user(user=request.user), request, view=self
@@ -172,10 +174,10 @@ class WithdrawalListCreateApi(APIView):
             403: "`withdrawals_disabled` for this asset."})},
         examples=[OpenApiExample("withdrawal", request_only=True, value={
             "asset": "KRW", "amount": "20000", "address": "1234567890123", "otp": "123456"})])
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        withdrawal = services.withdrawal_request(
+        withdrawal = withdrawals.withdrawal_request(
             user=request.user, asset_symbol=data.validated_data["asset"],
             amount=data.validated_data["amount"], address=data.validated_data["address"],
             otp=data.validated_data.get("otp"), request=request._request,
@@ -187,7 +189,7 @@ class WithdrawalListCreateApi(APIView):
 class WithdrawalCancelApi(APIView):
     @extend_schema(request=None, responses={200: WithdrawalOutputSerializer, **error_responses({
         409: "`withdrawal_not_pending`: only a pending withdrawal can be cancelled."})})
-    def post(self, request: Request, withdrawal_id: int) -> Response:
-        withdrawal = services.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
+    def post(self, request: AuthenticatedRequest, withdrawal_id: int) -> Response:
+        withdrawal = withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
                                                 request=request._request)
         return Response(WithdrawalOutputSerializer(withdrawal).data)

@@ -20,7 +20,7 @@ from matching.settlement import settlement_group_ensure
 # Fixtures shared with the trade-loop tests.
 from orders.tests.conftest import ledger_clean, make_user, settle  # noqa: F401
 from tradehive.redis_client import get_redis
-from wallets.services import asset_seed_defaults
+from wallets.seed import asset_seed_defaults
 
 HOUSE_XRP = Decimal(1_000_000)
 HOUSE_KRW = Decimal(1_000_000_000)

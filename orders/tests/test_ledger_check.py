@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from orders.models import Order, OrderStatus
 from orders.services import order_place, orders_stuck_quarantine
 from orders.tests.test_poison import BEYOND, write_unchecked
-from wallets.services import ledger_verify
+from wallets.verification import ledger_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

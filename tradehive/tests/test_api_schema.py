@@ -42,7 +42,8 @@ from accounts.services import token_pair_issue
 from markets.models import TradingPair
 from orders.services import order_place, order_submit
 from realtime.services import notification_create
-from wallets.services import deposit_create, withdrawal_request
+from wallets.deposits import deposit_create
+from wallets.withdrawals import withdrawal_request
 
 # The market the examples and the dictionaries below name (``lpj_krw`` creates it).
 MARKET = "LPJ-KRW"

@@ -26,7 +26,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from orders.models import Order
 from orders.services import order_place
 from wallets.models import Deposit, Withdrawal
-from wallets.services import ledger_verify
+from wallets.verification import ledger_verify
 
 pytestmark = pytest.mark.django_db
 

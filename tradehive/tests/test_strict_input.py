@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from tradehive.parsers import MAX_JSON_DEPTH, JSONInputError, json_loads_strict
 from wallets.models import Deposit
-from wallets.services import ledger_verify
+from wallets.verification import ledger_verify
 
 # --- the JSON reader ------------------------------------------------------------------------------
 
