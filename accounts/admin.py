@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import AbuseRecord, AuditEvent, User
+from accounts.requests import AuthenticatedHttpRequest
 
 
 def admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponse:
@@ -32,7 +33,7 @@ class UserAdmin(DjangoUserAdmin):
                     "date_joined")
     list_filter = ("is_active", "is_staff", "is_bot")
     search_fields = ("username", "email", "handle")
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Exchange", {"fields": ("handle", "is_bot")}))
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Exchange", {"fields": ("handle", "is_bot")}))
     add_fieldsets = ((None, {"classes": ("wide",), "fields": (
         "username", "email", "handle", "usable_password", "password1", "password2")}),)
     actions = ["reset_mfa", "disable_accounts"]
@@ -46,13 +47,13 @@ class UserAdmin(DjangoUserAdmin):
         return bool(getattr(user, "has_mfa", False))
 
     @admin.action(description="Reset two-factor authentication (lost device)")
-    def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def reset_mfa(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             services.mfa_reset(user=user, actor=request.user, request=request)
         self.message_user(request, f"MFA reset for {queryset.count()} user(s).", messages.SUCCESS)
 
     @admin.action(description="Disable accounts (block sign-in, revoke tokens)")
-    def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def disable_accounts(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset.exclude(pk=request.user.pk):
             services.user_disable(user=user, actor=request.user, request=request)
         self.message_user(request, "Accounts disabled.", messages.SUCCESS)

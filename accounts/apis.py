@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,7 +12,9 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.mfa import mfa_enabled
 from accounts.models import User
+from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import Timestamp
+from tradehive.openapi import error_responses
 
 
 def _otp_field() -> serializers.CharField:
@@ -56,7 +58,10 @@ class RegisterApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         handle = serializers.CharField(max_length=30, required=False)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    @extend_schema(request=InputSerializer, responses={201: UserOutput}, examples=[
+        OpenApiExample("register", request_only=True, value={
+            "username": "alice", "email": "alice@example.com",
+            "password": "correct horse battery staple"})])
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -76,7 +81,9 @@ class TokenApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         otp = _otp_field()
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput})
+    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput, **error_responses({
+        401: "`authentication_failed`: wrong username or password; `mfa_required`: MFA is on and "
+             "`otp` is missing or wrong."})})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -88,7 +95,8 @@ class TokenRefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, **error_responses({
+        401: "`token_not_valid`: the refresh token is invalid, expired, revoked or reused."})})
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,7 +110,8 @@ class LogoutApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RefreshInput, responses={205: None})
+    @extend_schema(request=RefreshInput, responses={205: None, **error_responses({
+        401: "`token_not_valid`: the refresh token is invalid, expired or revoked."})})
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -124,18 +133,18 @@ class MeApi(APIView):
         otp = _otp_field()
 
     @extend_schema(responses={200: UserOutput})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(UserOutput(request.user).data)
 
     @extend_schema(request=UpdateSerializer, responses={200: UserOutput})
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         data = self.UpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = services.user_update(user=request.user, **data.validated_data)
         return Response(UserOutput(user).data)
 
     @extend_schema(request=DeleteSerializer, responses={204: None})
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthenticatedRequest) -> Response:
         data = self.DeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.user_delete(user=request.user, **data.validated_data, request=request)
@@ -149,7 +158,7 @@ class PasswordApi(APIView):
         new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(request=InputSerializer, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_change(user=request.user, **data.validated_data, request=request)
@@ -170,8 +179,9 @@ class MfaSetupApi(APIView):
         otpauth_url = serializers.CharField()
         qr_svg = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **error_responses({
+        409: "`mfa_already_enabled`."})})
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         enrollment = services.mfa_setup(user=request.user,
@@ -184,8 +194,10 @@ class OtpInput(serializers.Serializer):
 
 
 class MfaConfirmApi(APIView):
-    @extend_schema(request=OtpInput, responses={204: None})
-    def post(self, request: Request) -> Response:
+    @extend_schema(request=OtpInput, responses={204: None, **error_responses({
+        400: "`invalid_input`, `otp_invalid`.",
+        409: "`mfa_already_enabled`, or `mfa_not_set_up`: call mfa/setup first."})})
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.mfa_confirm(user=request.user, otp=data.validated_data["otp"], request=request)
@@ -193,8 +205,9 @@ class MfaConfirmApi(APIView):
 
 
 class MfaDisableApi(APIView):
-    @extend_schema(request=OtpInput, responses={204: None})
-    def post(self, request: Request) -> Response:
+    @extend_schema(request=OtpInput, responses={204: None, **error_responses({
+        400: "`invalid_input`, `otp_invalid`.", 409: "`mfa_not_enabled`."})})
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.mfa_disable(user=request.user, otp=data.validated_data["otp"], request=request)

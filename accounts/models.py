@@ -25,7 +25,7 @@ class User(AbstractUser):
 
     REQUIRED_FIELDS = ["email", "handle"]
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # real, but not in django-stubs
         # "Alice" and "alice" are one person to other users: names are unique ignoring case.
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),

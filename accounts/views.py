@@ -30,6 +30,7 @@ from accounts.forms import (
     form_error_apply,
 )
 from accounts.mfa import MfaRequired, mfa_enabled
+from accounts.requests import AuthenticatedHttpRequest
 from accounts.selectors import audit_events_recent_for_user
 from tradehive.errors import DomainError, RateLimited
 
@@ -147,8 +148,8 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-def _profile_page(request: HttpRequest, status: int = 200, refused: DomainError | None = None,
-                  **forms: Any) -> HttpResponse:
+def _profile_page(request: AuthenticatedHttpRequest, status: int = 200,
+                  refused: DomainError | None = None, **forms: Any) -> HttpResponse:
     user = request.user
     enabled = mfa_enabled(user)
     context = {
@@ -167,7 +168,7 @@ def _profile_page(request: HttpRequest, status: int = 200, refused: DomainError 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _profile_page(request)
     form = ProfileForm(request.POST)
@@ -185,7 +186,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("old_password", "new_password")
 @login_required
 @require_POST
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST)
     if form.is_valid():
         try:
@@ -202,7 +203,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mfa_setup(request: HttpRequest) -> HttpResponse:
+def mfa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Show the set-up under way (its secret unchanged), or start one; ``restart=1`` (the
     "Start over" button) replaces the secret."""
     try:
@@ -217,7 +218,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mfa_confirm(request: HttpRequest) -> HttpResponse:
+def mfa_confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A refused code shows the same set-up page again: same secret, the error, a new try."""
     form = OtpForm(request.POST)
     status = 400
@@ -243,7 +244,7 @@ def mfa_confirm(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mfa_disable(request: HttpRequest) -> HttpResponse:
+def mfa_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = OtpForm(request.POST)
     if form.is_valid():
         try:
@@ -260,7 +261,7 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password", "otp")
 @login_required
 @require_POST
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST)
     if form.is_valid():
         try:

@@ -40,7 +40,7 @@ def _markets(count: int) -> list[str]:
     from markets.models import TradingPair
     from markets.services import pair_create
     from wallets.models import Asset
-    from wallets.services import asset_seed_defaults
+    from wallets.seed import asset_seed_defaults
 
     krw = {a.symbol: a for a in asset_seed_defaults()}["KRW"]
     symbols = []

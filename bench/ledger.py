@@ -57,18 +57,16 @@ def main() -> None:
                        "RESTART IDENTITY CASCADE")
 
     from accounts.models import User
+    from wallets.ledger import Leg, Posting, ledger_post
     from wallets.models import Asset, Bucket
+    from wallets.seed import asset_seed_defaults
     from wallets.services import (
-        Leg,
-        Posting,
-        asset_seed_defaults,
-        ledger_post,
-        ledger_verify,
         wallet_account_get,
         wallet_credit,
         wallet_hold,
         wallet_transfer_locked,
     )
+    from wallets.verification import ledger_verify
 
     asset_seed_defaults()
     krw = Asset.objects.get(symbol="KRW")

@@ -122,7 +122,8 @@ def seed(users: int) -> Seeded:
     from settlement.services import settlement_group_ensure
     from tradehive.redis_client import get_redis
     from wallets.models import Asset
-    from wallets.services import asset_seed_defaults, wallet_account_get, wallet_credit
+    from wallets.seed import asset_seed_defaults
+    from wallets.services import wallet_account_get, wallet_credit
 
     asset_seed_defaults()
     pairs = {p.symbol: p for p in pair_seed_defaults()}

@@ -68,7 +68,7 @@ def prepare_database(env: dict[str, str]) -> None:
         "import django; django.setup()\n"
         "from decimal import Decimal\n"
         "from wallets.models import Asset\n"
-        "from wallets.services import asset_seed_defaults\n"
+        "from wallets.seed import asset_seed_defaults\n"
         "from markets.services import pair_create\n"
         "krw = {a.symbol: a for a in asset_seed_defaults()}['KRW']\n"
         f"for symbol in {[m.split('-')[0] for m in MARKETS]!r}:\n"

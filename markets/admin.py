@@ -16,10 +16,12 @@ from django.http import HttpRequest
 
 from markets.models import Candle, Trade, TradingPair
 from markets.services import PAIR_EDITABLE_FIELDS, pair_create, pair_set_status, pair_update
+from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
 
 
 @admin.register(TradingPair)
 class TradingPairAdmin(admin.ModelAdmin):
+    formfield_overrides = STRICT_DECIMAL_OVERRIDES
     list_display = ("symbol", "status", "price_source", "tick_size", "lot_size", "min_notional",
                     "maker_fee", "taker_fee", "display_order", "updated_at")
     list_filter = ("status", "price_source", "quote")

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,18 +21,25 @@ from markets.params import CandlesQuery, IndicatorsQuery, TradesQuery
 from markets.payloads import CandleOut, PairOut, TickerOut, TradeOut, book_levels
 from markets.selectors import candle_list, candle_list_before, pair_get, pair_list, trade_list
 from markets.ticker import ticker_get, ticker_get_many
+from tradehive.api_fields import WholeNumber
 from tradehive.money import format_decimal, iso_ms
+from tradehive.query_params import query_validate
 
 # Indicator values carry this many decimals more than the market's prices.
 INDICATOR_EXTRA_PLACES = 4
 # EMA warm-up: candles before the requested range fed in (x the longest period asked for).
 WARMUP_PERIODS = 4
+# The indicators answer: candle times ``t`` and one series per indicator asked for, with null
+# where the series has no value yet.
+INDICATOR_SERIES = {
+    "type": "object", "required": ["t"],
+    "properties": {"t": {"type": "array", "items": {"type": "string", "format": "date-time"}}},
+    "additionalProperties": {"type": "array", "items": {"type": "string", "nullable": True}},
+}
 
 
 def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return dict(query.validated_data)
+    return query_validate(serializer_class, request)
 
 
 class PublicApi(APIView):
@@ -84,11 +91,9 @@ class CandleListApi(PublicApi):
 
 class IndicatorsApi(PublicApi):
     @extend_schema(
-        parameters=[IndicatorsQuery,
-                    OpenApiParameter("sma", str, description="periods, e.g. 20 or 20,50"),
-                    OpenApiParameter("ema", str, description="periods, e.g. 20"),
-                    OpenApiParameter("bollinger", str, description="period,k e.g. 20,2")],
-        responses={200: dict}, tags=["markets"],
+        parameters=[IndicatorsQuery],
+        responses={200: OpenApiResponse(INDICATOR_SERIES, description="series aligned with t")},
+        tags=["markets"],
     )
     def get(self, request: Request, symbol: str) -> Response:
         pair = pair_get(symbol=symbol)
@@ -128,7 +133,7 @@ MAX_DEPTH_LEVELS = 500
 
 
 class DepthQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
+    limit = WholeNumber(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
 
 
 class DepthOut(serializers.Serializer):

@@ -26,7 +26,3 @@ def bucket_start(moment: datetime, interval: str) -> datetime:
     # Whole seconds as integers (timedelta normalises microseconds to 0..999999), never floats.
     whole_seconds = elapsed.days * 86400 + elapsed.seconds
     return _EPOCH + timedelta(seconds=whole_seconds - whole_seconds % seconds)
-
-
-def interval_delta(interval: str) -> timedelta:
-    return timedelta(seconds=INTERVAL_SECONDS[interval])

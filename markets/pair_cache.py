@@ -62,11 +62,6 @@ def pair_for_order(*, symbol: str, fresh: bool = False) -> TradingPair:
     return _pair_from_row(row)
 
 
-def pair_cache_clear() -> None:
-    """Forget every market (tests)."""
-    _rows.clear()
-
-
 def pair_guard_params(pair: TradingPair) -> dict[str, int | str | Decimal]:
     """The parameters of ``PAIR_GUARD_SQL`` for the terms ``pair`` was read with."""
     return {

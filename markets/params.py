@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from markets.intervals import INTERVALS
+from tradehive.api_fields import WholeNumber
 from tradehive.money import DecimalParseError, parse_decimal
 
 MAX_CANDLES = 1000
@@ -20,8 +23,14 @@ MAX_PERIODS_PER_INDICATOR = 5
 MAX_BOLLINGER_K = Decimal(10)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits ("١٢") and, past
+# 4300 digits, int() raises instead of answering.
+_EPOCH_MS = re.compile(r"[0-9]{1,15}")
+_PERIOD = re.compile(r"[0-9]{1,3}")
 
 
+@extend_schema_field({"type": "string", "example": "2026-11-21T09:00:00Z",
+                     "description": "ISO 8601 time or epoch milliseconds"})
 class TimeParam(serializers.Field):
     """ISO 8601 (``2026-11-21T09:00:00Z``, an offset, or naive = UTC) or epoch milliseconds."""
 
@@ -29,8 +38,10 @@ class TimeParam(serializers.Field):
         "invalid": "Must be an ISO 8601 time (2026-11-21T09:00:00Z) or epoch milliseconds."}
 
     def to_internal_value(self, data: Any) -> datetime:
-        text = str(data).strip()
-        if text.isdigit():
+        if not isinstance(data, str) or not data.isascii():
+            self.fail("invalid")
+        text = data
+        if _EPOCH_MS.fullmatch(text):
             milliseconds = int(text)
             if milliseconds > _MAX_EPOCH_MS:
                 self.fail("invalid")
@@ -41,23 +52,29 @@ class TimeParam(serializers.Field):
             self.fail("invalid")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+            self.fail("invalid")
+            raise  # pragma: no cover - fail() raises
 
     def to_representation(self, value: datetime) -> str:  # pragma: no cover - input only
         return value.isoformat()
 
 
+@extend_schema_field({"type": "string", "example": "20,50",
+                     "description": "1 to 5 comma-separated periods, each 1..500"})
 class PeriodsParam(serializers.Field):
     """``20`` or ``20,50``: whole numbers 1..500, at most five."""
 
     def to_internal_value(self, data: Any) -> list[int]:
-        parts = [p.strip() for p in str(data).split(",")]
+        parts = str(data).split(",")
         if not parts or len(parts) > MAX_PERIODS_PER_INDICATOR:
             raise serializers.ValidationError(
                 f"Give 1 to {MAX_PERIODS_PER_INDICATOR} comma-separated periods.")
         periods = []
         for part in parts:
-            if not part.isdigit() or not 1 <= int(part) <= MAX_PERIOD:
+            if not _PERIOD.fullmatch(part) or not 1 <= int(part) <= MAX_PERIOD:
                 raise serializers.ValidationError(
                     f"Each period must be a whole number from 1 to {MAX_PERIOD}.")
             if int(part) not in periods:
@@ -68,15 +85,16 @@ class PeriodsParam(serializers.Field):
         return ",".join(map(str, value))
 
 
+@extend_schema_field({"type": "string", "example": "20,2", "description": "period,k"})
 class BollingerParam(serializers.Field):
     """``period,k`` (``20,2``); ``k`` defaults to 2: a positive decimal up to 10."""
 
     def to_internal_value(self, data: Any) -> tuple[int, Decimal]:
-        parts = [p.strip() for p in str(data).split(",")]
+        parts = str(data).split(",")
         if len(parts) > 2:
             raise serializers.ValidationError("Use period,k, e.g. 20,2.")
         period_text = parts[0]
-        if not period_text.isdigit() or not 1 <= int(period_text) <= MAX_PERIOD:
+        if not _PERIOD.fullmatch(period_text) or not 1 <= int(period_text) <= MAX_PERIOD:
             raise serializers.ValidationError(
                 f"The period must be a whole number from 1 to {MAX_PERIOD}.")
         k = Decimal(2)
@@ -92,14 +110,14 @@ class BollingerParam(serializers.Field):
 
 
 class TradesQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_TRADES, default=DEFAULT_TRADES)
+    limit = WholeNumber(min_value=1, max_value=MAX_TRADES, default=DEFAULT_TRADES)
 
 
 class CandlesQuery(serializers.Serializer):
     interval = serializers.ChoiceField(choices=INTERVALS, default="1m")
     start = TimeParam(required=False)
     end = TimeParam(required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_CANDLES, default=DEFAULT_CANDLES)
+    limit = WholeNumber(min_value=1, max_value=MAX_CANDLES, default=DEFAULT_CANDLES)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("start"), attrs.get("end")

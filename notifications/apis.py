@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,8 +11,9 @@ from rest_framework.views import APIView
 from notifications.models import Notification
 from notifications.selectors import notification_list_for_user
 from notifications.services import notification_mark_all_read, notification_mark_read
-from tradehive.api_fields import Timestamp
+from tradehive.api_fields import QueryBoolean, Timestamp
 from tradehive.pagination import Cursor
+from tradehive.query_params import query_validate
 
 
 class NotificationOut(serializers.ModelSerializer):
@@ -26,17 +27,17 @@ class NotificationOut(serializers.ModelSerializer):
 
 
 class NotificationListApi(APIView):
-    class ListQuery(serializers.Serializer):
-        unread = serializers.BooleanField(required=False, default=False)
+    pagination_class = Cursor
 
-    @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)],
-                   responses=NotificationOut(many=True), tags=["notifications"])
+    class ListQuery(serializers.Serializer):
+        unread = QueryBoolean(required=False, default=False)
+
+    @extend_schema(parameters=[ListQuery], responses={200: NotificationOut(many=True)},
+                   tags=["notifications"])
     def get(self, request: Request) -> Response:
-        query = self.ListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validate(self.ListQuery, request)
         notifications = notification_list_for_user(user_id=request.user.pk,
-                                                    unread=query.validated_data["unread"])
+                                                    unread=query["unread"])
         paginator = Cursor()
         page = paginator.paginate_queryset(notifications, request, view=self)
         return paginator.get_paginated_response(NotificationOut(page, many=True).data)
@@ -51,6 +52,7 @@ class NotificationReadApi(APIView):
 
 
 class NotificationReadAllApi(APIView):
+    @extend_schema_serializer(component_name="NotificationsMarked")
     class ReadAllOut(serializers.Serializer):
         marked = serializers.IntegerField()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,9 +23,10 @@ from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import order_place
 from orders.terms import STP_MODES
-from tradehive.api_fields import DecimalString, Timestamp
-from tradehive.money import DecimalParseError, parse_decimal
+from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
+from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
+from tradehive.query_params import query_validate
 
 
 class StrictBoolean(serializers.BooleanField):
@@ -42,6 +46,7 @@ class StrictChoice(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+@extend_schema_serializer(component_name="Order")
 class OrderOutputSerializer(serializers.ModelSerializer):
     """API.md's order object (rendered by ``orders.payloads.order_payload``)."""
 
@@ -68,6 +73,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         return order_payload(instance)
 
 
+@extend_schema_serializer(component_name="Fill")
 class FillOutputSerializer(serializers.ModelSerializer):
     """API.md's fill object (rendered by ``orders.payloads.fill_payload``)."""
 
@@ -89,63 +95,8 @@ class FillOutputSerializer(serializers.ModelSerializer):
         return fill_payload(instance)
 
 
-_PLAIN_SYMBOL = re.compile(r"^[A-Za-z0-9-]{1,21}$")
-_CLIENT_ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
-_PLAIN_CLIENT_ORDER_ID = re.compile(_CLIENT_ORDER_ID)
-_MONEY_FIELDS = ("quantity", "quote_amount", "price", "stop_price")
-_MONEY_MAX = Decimal("1e18")  # DecimalString's bound
-_CHOICES = {"side": frozenset(Side.values), "type": frozenset(OrderType.values),
-            "time_in_force": frozenset(TimeInForce.values),
-            "self_trade_prevention": frozenset(STP_MODES)}
-_ORDER_FIELDS = frozenset({"symbol", "side", "type", "quantity", "quote_amount", "price",
-                           "stop_price", "time_in_force", "post_only", "client_order_id",
-                           "self_trade_prevention"})
-
-
-def _plain_order_request(data: dict[str, Any]) -> dict[str, Any] | None:
-    """``order_place``'s arguments from a body in the plain shape well-behaved clients send (JSON
-    strings, known fields, a plain symbol and client id), or None for anything else, which
-    ``OrderListApi.InputSerializer`` then validates and words errors for.
-
-    A shortcut, not a second set of rules: it accepts only bodies the serializer accepts, with
-    the values the serializer would produce (``test_apis`` checks both on the same bodies).
-    Building a DRF serializer costs more than the rest of the validation together."""
-    if not data.keys() <= _ORDER_FIELDS:
-        return None
-    symbol, side, type_ = data.get("symbol"), data.get("side"), data.get("type")
-    if not (isinstance(symbol, str) and _PLAIN_SYMBOL.match(symbol)
-            and isinstance(side, str) and side in _CHOICES["side"]
-            and isinstance(type_, str) and type_ in _CHOICES["type"]):
-        return None
-    params: dict[str, Any] = {"symbol": symbol, "side": side, "type": type_}
-    for name in _MONEY_FIELDS:
-        raw = data.get(name)
-        if raw is None:
-            if name in data:
-                return None
-            params[name] = None
-            continue
-        try:
-            params[name] = parse_decimal(raw, max_value=_MONEY_MAX)
-        except DecimalParseError:
-            return None
-    for name, argument in (("time_in_force", "time_in_force"),
-                           ("self_trade_prevention", "stp_mode")):
-        choice = data.get(name)
-        if choice is not None and not (isinstance(choice, str) and choice in _CHOICES[name]):
-            return None
-        if choice is None and name in data:
-            return None
-        params[argument] = choice
-    post_only = data.get("post_only", False)
-    client_order_id = data.get("client_order_id")
-    if not isinstance(post_only, bool) or (
-            "client_order_id" in data and not (isinstance(client_order_id, str)
-                                               and _PLAIN_CLIENT_ORDER_ID.match(client_order_id))):
-        return None
-    params["post_only"] = post_only
-    params["client_order_id"] = client_order_id
-    return params
+# \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
+_CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
 
 
 def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
@@ -158,15 +109,18 @@ def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class OrderListApi(APIView):
+    pagination_class = Cursor
+
+    @extend_schema_serializer(component_name="OrderInput")
     class InputSerializer(serializers.Serializer):
         symbol = serializers.CharField(max_length=21)
-        side = StrictChoice(choices=Side.values)
-        type = StrictChoice(choices=OrderType.values)
+        side = StrictChoice(choices=Side.choices)
+        type = StrictChoice(choices=OrderType.choices)
         quantity = DecimalString(required=False)
         quote_amount = DecimalString(required=False)
         price = DecimalString(required=False)
         stop_price = DecimalString(required=False)
-        time_in_force = StrictChoice(choices=TimeInForce.values, required=False)
+        time_in_force = StrictChoice(choices=TimeInForce.choices, required=False)
         post_only = StrictBoolean(required=False, default=False)
         client_order_id = serializers.RegexField(_CLIENT_ORDER_ID, required=False)
         self_trade_prevention = StrictChoice(choices=list(STP_MODES), required=False)
@@ -179,62 +133,82 @@ class OrderListApi(APIView):
             return attrs
 
     class ListQuery(serializers.Serializer):
-        symbol = serializers.CharField(max_length=21, required=False)
+        symbol = SymbolParam(required=False)
         status = StrictChoice(choices=["open", "closed", "all"], required=False, default="all")
 
-    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    class CancelAllQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
+
+    @extend_schema(request=InputSerializer, responses={
+        201: OrderOutputSerializer, **error_responses({
+            400: "`invalid_input`, `invalid_precision`, `below_min_notional`, "
+                 "`insufficient_funds`, `would_take`, `stop_would_trigger`, "
+                 "`insufficient_liquidity` and friends.",
+            404: "`unknown_market`.",
+            409: "`duplicate_client_order_id` with other parameters, or `conflict`: the market "
+                 "changed meanwhile.",
+            423: "`market_halted` or `market_cancel_only`: the market takes no new orders."})},
+        examples=[
+            OpenApiExample("limit buy", request_only=True, value={
+                "symbol": "LPJ-KRW", "side": "buy", "type": "limit", "price": "1000",
+                "quantity": "2", "client_order_id": "my-order-1"}),
+            OpenApiExample("market buy spending an amount of quote", request_only=True, value={
+                "symbol": "LPJ-KRW", "side": "buy", "type": "market", "quote_amount": "5000"}),
+        ])
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        params = _plain_order_request(request.data)
-        if params is None:  # anything unusual: the serializer decides, and words the errors
-            serializer = self.InputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            params = _order_place_kwargs(serializer.validated_data)
-        order = order_place(user=request.user, **params)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_place(user=request.user, **_order_place_kwargs(serializer.validated_data))
         return Response(order_payload(order), status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[ListQuery, OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)],
-                   responses=OrderOutputSerializer(many=True))
+    @extend_schema(parameters=[ListQuery], responses={200: OrderOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        query = self.ListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validate(self.ListQuery, request)
         orders: QuerySet[Order] = order_list_for_user(
-            user=request.user, symbol=query.validated_data.get("symbol"),
-            status=query.validated_data["status"])
+            user=request.user, symbol=query.get("symbol"), status=query["status"])
         paginator = Cursor()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
-    @extend_schema(parameters=[OpenApiParameter("symbol", str)],
-                   responses=OrderOutputSerializer(many=True))
+    @extend_schema(operation_id="v1_orders_cancel_all",
+                   parameters=[OpenApiParameter("symbol", str, description="only this market")],
+                   responses={200: OrderOutputSerializer(many=True), **error_responses({
+                       404: "`unknown_market`."})})
     def delete(self, request: Request) -> Response:
-        symbol = request.query_params.get("symbol")
+        symbol = query_validate(self.CancelAllQuery, request).get("symbol")
         orders = order_cancel_all(user=request.user, symbol=symbol)
         return Response(OrderOutputSerializer(orders, many=True).data)
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(responses={200: OrderOutputSerializer})
     def get(self, request: Request, order_id: int) -> Response:
         order = order_get_for_user(user=request.user, order_id=order_id)
         if order is None:
             raise OrderNotFound()
         return Response(OrderOutputSerializer(order).data)
 
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(operation_id="v1_orders_cancel", responses={
+        200: OrderOutputSerializer, **error_responses({
+            409: "`order_not_open`: the order is already closed."})})
     def delete(self, request: Request, order_id: int) -> Response:
         order = order_cancel(user=request.user, order_id=order_id)
         return Response(OrderOutputSerializer(order).data)
 
 
 class FillListApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("symbol", str), OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)],
-                   responses=FillOutputSerializer(many=True))
+    pagination_class = Cursor
+
+    class ListQuery(serializers.Serializer):
+        symbol = SymbolParam(required=False)
+
+    @extend_schema(parameters=[OpenApiParameter("symbol", str, description="only this market")],
+                   responses={200: FillOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        fills = fill_list_for_user(user=request.user, symbol=request.query_params.get("symbol"))
+        symbol = query_validate(self.ListQuery, request).get("symbol")
+        fills = fill_list_for_user(user=request.user, symbol=symbol)
         paginator = Cursor()
         page = paginator.paginate_queryset(fills, request, view=self)
         return paginator.get_paginated_response(FillOutputSerializer(page, many=True).data)

@@ -13,8 +13,9 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from orders.engine_orders import order_engine_refusal, order_quarantine_reason
 from orders.models import CLOSED_STATUSES, OPEN_STATUSES, Order, OrderOutbox, OrderStatus, Side
+from wallets.ledger import BucketMove, Posting, ledger_post
 from wallets.models import Bucket, JournalTransaction
-from wallets.services import BucketMove, Posting, ledger_post, wallet_account_id_get
+from wallets.services import wallet_account_id_get
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from orders.terms import OrderTerms, order_terms_check
 from tradehive.errors import Conflict, DomainError
 from tradehive.sql import prepared_cursor
 from wallets.errors import InsufficientFunds
+from wallets.ledger import BucketMove, bucket_move_params
 from wallets.models import Bucket, JournalTransaction
-from wallets.services import BucketMove, bucket_move_params
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.db.models import Field
 from markets.sql import PAIR_GUARD_SQL
 from orders.models import Order, OrderOutbox
 from wallets.models import Account
-from wallets.services import bucket_move_sql
+from wallets.sql import bucket_move_sql
 
 
 @cache

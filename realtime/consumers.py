@@ -23,6 +23,11 @@ from realtime.protocol import Channel, CloseCode, ProtocolError
 logger = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 2000
+# What the server raises when a frame goes to a client that has already left: ASGI asks for an
+# OSError (uvicorn's ClientDisconnected); uvicorn's sans-I/O protocol raises RuntimeError for an
+# accept or a send after the connection was lost. Either way its websocket.disconnect is queued
+# and ends the consumer (``disconnect``), so the frame is dropped without a traceback.
+CLIENT_GONE = (OSError, RuntimeError)
 
 
 def _now_ms() -> int:
@@ -90,7 +95,11 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self.closing = False
         self.token_expiry: asyncio.Task[None] | None = None
-        await self.accept()
+        try:
+            await self.accept()
+        except CLIENT_GONE:  # closed right after the upgrade (a tab closed, a fast page change)
+            self.closing = True
+            return
         self.writer = asyncio.create_task(self._write_forever())
         self.hub = await hub_get()
 
@@ -113,9 +122,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         while True:
             frame = await self.outbox.get()
             if frame is None:
-                await self.close(code=CloseCode.SLOW_CONSUMER)
+                await self._close_quietly(CloseCode.SLOW_CONSUMER)
                 return
-            await self.send(text_data=frame)
+            try:
+                await self.send(text_data=frame)
+            except CLIENT_GONE:
+                self.closing = True
+                return
+
+    async def _close_quietly(self, code: int) -> None:
+        self.closing = True
+        with contextlib.suppress(*CLIENT_GONE):
+            await self.close(code=code)
 
     def enqueue(self, frame: str) -> None:
         if self.closing:
@@ -191,8 +209,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.closing:
             return
         if not self.limiter.allow():
-            self.closing = True
-            await self.close(code=CloseCode.RATE_LIMITED)
+            await self._close_quietly(CloseCode.RATE_LIMITED)
             return
         try:
             op = protocol.parse_message(text_data)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from markets.models import Interval
+from tradehive.parsers import JSONInputError, json_loads_strict
 
 MAX_SUBSCRIPTIONS = 50
 MAX_MESSAGE_CHARS = 16_384
@@ -130,8 +131,8 @@ def parse_message(text: str | None) -> Op:
         raise ProtocolError("message_too_large",
                             f"Messages are at most {MAX_MESSAGE_CHARS} characters.")
     try:
-        message = json.loads(text)
-    except ValueError:
+        message = json_loads_strict(text)
+    except JSONInputError:  # also: nested too deep, duplicate keys, NaN, NUL (tradehive.parsers)
         raise ProtocolError("bad_json", "The message is not valid JSON.") from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_request", "A message is a JSON object with an \"op\".")

@@ -47,8 +47,9 @@ from settlement.notifications import order_notifications
 from settlement.publish import SettledBatch, SettledFill, publish_settled
 from settlement.sql import FILLS_INSERT, ORDERS_LOCK, ORDERS_LOCK_ATTNAMES, ORDERS_PROGRESS_UPDATE
 from tradehive.sql import array_cursor
+from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, JournalTransaction
-from wallets.services import Leg, Posting, ledger_post, wallet_system_account
+from wallets.services import wallet_system_account
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,6 @@ _MAKER, _TAKER = Fill.Liquidity.MAKER.value, Fill.Liquidity.TAKER.value
 _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED.value
 _NOT_YET_TRADED = frozenset({OrderStatus.PENDING.value, OrderStatus.OPEN.value,
                              OrderStatus.UNTRIGGERED.value})
-_DONE_STATUS = {"filled": OrderStatus.FILLED}
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
 _MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)

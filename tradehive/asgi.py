@@ -14,6 +14,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from tradehive.body_limit import BodyLimitASGIMiddleware  # noqa: E402
+from tradehive.middleware import WebsocketNulRefusal  # noqa: E402
 from tradehive.routing import websocket_urlpatterns  # noqa: E402
 
 # Oversized bodies are refused before Django (or the static handler) reads them.
@@ -40,6 +41,8 @@ class BrowserOriginValidator(OriginValidator):
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebsocketNulRefusal(BrowserOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        )),
     }
 )

@@ -58,7 +58,10 @@ def start_redis_server(port: int | None = None, extra_args: list[str] | None = N
             "--appendonly", "no", "--dir", workdir, "--daemonize", "no", "--loglevel", "warning",
             *(extra_args or [])]
     # S603: args are our own binary path and numbers, never user input.
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    # Its own session: a Ctrl-C meant for its owner (make run, pytest) must not stop it before the
+    # processes using it; the owner stops it last.
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
+                               start_new_session=True)
     wait_for_port(port)
     return process, port
 

@@ -2,7 +2,7 @@
 
     {"error": {"code": "insufficient_funds", "message": "...", "fields": {"quantity": ["..."]}}}
 
-``api_exception_handler`` is DRF's EXCEPTION_HANDLER; ``handler404``/``handler500`` answer with
+``api_exception_handler`` is DRF's EXCEPTION_HANDLER; ``handler400/404/500`` answer with
 the same envelope for ``/api/`` paths and with HTML pages elsewhere."""
 
 from __future__ import annotations
@@ -85,8 +85,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     set_rollback()
     headers: dict[str, str] = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait)))
+    # Throttled.__init__ sets ``wait`` (seconds or None); the stubs do not declare it.
+    wait: float | None = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait)))
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
 
@@ -108,6 +110,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own refusals (``BadRequest``, ``SuspiciousOperation``) in our shapes."""
+    if _is_api(request):
+        return JsonResponse(envelope("malformed_request", "The request could not be read."),
+                            status=400)
+    return render(request, "400.html", status=400)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

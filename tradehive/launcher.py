@@ -4,7 +4,11 @@ With no ``REDIS_URL`` a bundled redis-server is started on loopback, and with no
 ``DATABASE_URL`` the embedded PostgreSQL in ``var/pgdata``; both are stopped on exit, after the
 processes that use them. Then: migrate, seed demo data, create the
 demo admin, and run the ASGI server, Celery worker, Celery beat and the engine's processes. If
-any process dies, everything is stopped so the failure is visible."""
+any process dies, everything is stopped so the failure is visible.
+
+Ctrl-C (SIGINT to the terminal's process group) and SIGTERM reach only the launcher: children
+run in sessions of their own, so none of them (nor the bundled Redis) dies before the processes
+that use it. The launcher stops them in ``STOP_ORDER`` and the bundled Redis last."""
 
 from __future__ import annotations
 
@@ -21,6 +25,11 @@ from tradehive.embedded_redis import ensure_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# Who stops first: what takes requests and places orders (web, the demo bots), then what
+# schedules tasks (beat), the workers running them, settlement, and the bundled Redis after all
+# of them (at exit). A name stops with the first entry it starts with (settle-0 with settle).
+STOP_ORDER = ("web", "demo", "beat", "worker", "feeds", "settle")
+STOP_TIMEOUT_S = 10.0
 
 # The environment every child starts with unless the caller set it. ``make run`` is what people
 # expose, so Django's debug pages (settings, local variables) are opt-in: DEBUG=1. Static files
@@ -39,7 +48,8 @@ def launch_environ_apply(environ: MutableMapping[str, str]) -> None:
 
 
 def manage(*args: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+    # Its own session, as the long-running children: a Ctrl-C lets it finish, then stops.
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True, start_new_session=True)
 
 
 def process_table(port: int) -> dict[str, list[str]]:
@@ -85,9 +95,48 @@ def process_table(port: int) -> dict[str, list[str]]:
     return table
 
 
+def stop_groups(names: list[str]) -> list[list[str]]:
+    """``names`` in the order they stop (``STOP_ORDER``; names it does not know come last)."""
+    def rank(name: str) -> int:
+        return next((index for index, prefix in enumerate(STOP_ORDER)
+                     if name.startswith(prefix)), len(STOP_ORDER))
+
+    groups: dict[int, list[str]] = {}
+    for name in names:
+        groups.setdefault(rank(name), []).append(name)
+    return [groups[key] for key in sorted(groups)]
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each group of ``stop_groups`` and wait for it (kill after STOP_TIMEOUT_S) before
+    the next, so nothing loses Redis or its peers while it is still working."""
+    for group in stop_groups(list(children)):
+        running = [children[name] for name in group if children[name].poll() is None]
+        for child in running:
+            child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in running:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
 def main() -> int:
     launch_environ_apply(os.environ)
     port = int(os.environ.get("PORT", "8000"))
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    # From here on a signal asks for a stop; the setup steps below finish first, quietly.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
     started = ensure_redis_url()
     print(f"Redis: {os.environ['REDIS_URL']}" + (" (bundled)" if started else ""))
     embedded = ensure_database_url()
@@ -97,40 +146,27 @@ def main() -> int:
     manage("seed_demo")
 
     children: dict[str, subprocess.Popen[bytes]] = {}
-    for name, command in process_table(port).items():
-        children[name] = subprocess.Popen(command, cwd=ROOT)
-
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    print(f"\nTradeHive is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)\n", flush=True)
-
     exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                print(f"process '{name}' exited with {child.returncode}; stopping everything")
-                exit_code = 1
-                stopping = True
-                break
-        time.sleep(0.5)
-
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+    try:
+        if not stopping:
+            for name, command in process_table(port).items():
+                # Its own session: the terminal's Ctrl-C reaches the launcher only.
+                children[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+            print(f"\nTradeHive is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)\n",
+                  flush=True)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    print(f"process '{name}' exited with {child.returncode}; stopping everything")
+                    exit_code = 1
+                    stopping = True
+                    break
+            time.sleep(0.5)
+    finally:
+        print("Stopping TradeHive...", flush=True)
+        stop_children(children)
     print("TradeHive stopped.")
-    return exit_code
+    return exit_code  # the bundled Redis stops at exit, after every process that used it
 
 
 if __name__ == "__main__":

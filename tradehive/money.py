@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
-# Plain positional decimals only: no sign, no exponent, no NaN/Infinity, no spaces.
-DECIMAL_RE = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d+)?$|^0?\.\d+$")
+# The one grammar of an amount, price or quantity: ASCII ``[0-9]+(\.[0-9]+)?``, matched whole.
+# No sign, exponent, NaN/Infinity, whitespace (``" 100 "``, ``"100\n"``) or digits of other
+# scripts (``"1\u0660\u0660"``; ``\d`` and ``Decimal()`` take those).
+DECIMAL_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 MAX_DIGITS = 38  # the widest NumericField in the schema is (38, 18)
+# Longer text cannot be a value of at most MAX_DIGITS significant digits worth reading.
+MAX_DECIMAL_CHARS = 80
 
 
 class DecimalParseError(ValueError):
@@ -21,16 +25,17 @@ def parse_decimal(raw: object, *, max_places: int | None = None, allow_zero: boo
                   max_value: Decimal | None = None) -> Decimal:
     """Parse a decimal string strictly.
 
-    Rejects JSON numbers (they were floats before we saw them), signs, exponents, NaN,
-    Infinity, values with more than ``max_places`` decimals, zero (unless ``allow_zero``) and
-    values above ``max_value``."""
+    Accepts exactly ``DECIMAL_RE``. Rejects JSON numbers (they were floats before we saw them),
+    signs, exponents, NaN, Infinity, whitespace, non-ASCII digits, values with more than
+    ``max_places`` decimals, zero (unless ``allow_zero``) and values above ``max_value``."""
     if not isinstance(raw, str):
         raise DecimalParseError('Must be a decimal string, e.g. "0.0012".')
-    text = raw.strip()
-    if not DECIMAL_RE.match(text):
+    if len(raw) > MAX_DECIMAL_CHARS:
+        raise DecimalParseError("Too many digits.")
+    if not DECIMAL_RE.fullmatch(raw):
         raise DecimalParseError('Must be a plain positive decimal string, e.g. "0.0012".')
     try:
-        value = Decimal(text)
+        value = Decimal(raw)
     except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
         raise DecimalParseError("Not a decimal number.") from None
     if len(value.as_tuple().digits) > MAX_DIGITS:
@@ -51,11 +56,6 @@ def decimal_places(value: Decimal) -> int:
     return max(0, -exponent)
 
 
-def quantize_down(value: Decimal, places: int) -> Decimal:
-    """Truncate toward zero to ``places`` decimals (what an exchange does to what it pays)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-
-
 def format_decimal(value: Decimal, places: int | None = None) -> str:
     """A decimal string without exponent; with ``places``, exactly that many decimals."""
     if places is not None:
@@ -63,11 +63,6 @@ def format_decimal(value: Decimal, places: int | None = None) -> str:
         return f"{value:f}"
     text = f"{value.normalize():f}"
     return text
-
-
-def is_multiple_of(value: Decimal, step: Decimal) -> bool:
-    """True when ``value`` is a whole number of ``step`` (tick and lot checks)."""
-    return step > 0 and (value % step) == 0
 
 
 def iso_ms(moment: datetime) -> str:

@@ -34,5 +34,6 @@ if os.environ.get("TRADEHIVE_BENCH_ENDPOINTS") == "1":  # bench/orders.py only; 
 
     urlpatterns.insert(0, path("api/v1/bench/insert", BenchInsertApi.as_view()))
 
+handler400 = "tradehive.exceptions.handler400"
 handler404 = "tradehive.exceptions.handler404"
 handler500 = "tradehive.exceptions.handler500"

@@ -14,8 +14,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from accounts.requests import AuthenticatedHttpRequest
 from tradehive.errors import DomainError
-from wallets import services
+from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
+from wallets import services, withdrawals
 from wallets.forms import AmountField
 from wallets.models import (
     Account,
@@ -54,6 +56,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
+    formfield_overrides = STRICT_DECIMAL_OVERRIDES
     list_display = ("symbol", "name", "decimals", "is_active", "deposit_enabled",
                     "withdrawal_enabled", "withdrawal_fee", "withdrawal_min")
     list_filter = ("is_active", "deposit_enabled", "withdrawal_enabled")
@@ -101,7 +104,7 @@ class AccountAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def adjust_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
+    def adjust_view(self, request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
         """An admin's credit/debit against the external account with a reason (audited)."""
         if not request.user.has_perm("wallets.add_journaltransaction") and not (
                 request.user.is_superuser):
@@ -223,12 +226,12 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             messages.error(request, problem)
 
     @admin.action(description="Complete (mark sent)", permissions=["change"])
-    def complete_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._decide(request, queryset, lambda pk: services.withdrawal_complete(
+    def complete_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, lambda pk: withdrawals.withdrawal_complete(
             withdrawal_id=pk, admin=request.user, request=request), "completed")
 
     @admin.action(description="Reject (release the funds)", permissions=["change"])
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._decide(request, queryset, lambda pk: services.withdrawal_reject(
+    def reject_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, lambda pk: withdrawals.withdrawal_reject(
             withdrawal_id=pk, admin=request.user, reason=f"Rejected by {request.user}",
             request=request), "rejected")

@@ -11,6 +11,14 @@ from wallets.selectors import asset_list_active
 
 
 class AmountField(forms.CharField):
+    """An amount typed in a form: the API's one decimal grammar (``parse_decimal``), so text
+    with spaces around it is refused here as it is in JSON, not trimmed into a different
+    request."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
     def clean(self, value: object) -> Decimal:  # type: ignore[override]
         text = super().clean(value)
         try:

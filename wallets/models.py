@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -15,8 +16,14 @@ MONEY_DIGITS = 38
 MONEY_PLACES = 18
 
 
-def money_field(**kwargs: object) -> models.DecimalField:
-    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+class MoneyFieldOptions(TypedDict, total=False):
+    default: Decimal
+    null: bool
+    blank: bool
+
+
+def money_field(**options: Unpack[MoneyFieldOptions]) -> models.DecimalField:
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **options)
 
 
 class Asset(models.Model):
@@ -93,7 +100,7 @@ class Bucket(models.TextChoices):
 
 
 class Balance(models.Model):
-    """What one account holds of one asset. Changed only by ``wallets.services.ledger_post``.
+    """What one account holds of one asset. Changed only by ``wallets.ledger.ledger_post``.
 
     ``may_go_negative`` copies ``account.may_go_negative`` so that a CHECK constraint (which cannot
     join) enforces "never negative" for every other account in the database itself."""

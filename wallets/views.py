@@ -7,18 +7,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.mfa import mfa_enabled
+from accounts.requests import AuthenticatedHttpRequest
 from tradehive.errors import DomainError, RateLimited
 from tradehive.money import format_decimal
-from wallets import selectors, services
+from wallets import deposits, selectors, withdrawals
 from wallets.forms import DepositForm, WithdrawalForm
 
 
-def _page(request: HttpRequest, *, deposit_form: DepositForm | None = None,
+def _page(request: AuthenticatedHttpRequest, *, deposit_form: DepositForm | None = None,
           withdrawal_form: WithdrawalForm | None = None, status: int = 200) -> HttpResponse:
     user = request.user
     context = {
@@ -45,17 +46,17 @@ def _show_error(form: forms.Form, error: DomainError) -> None:
 
 @login_required
 @require_GET
-def wallet_page(request: HttpRequest) -> HttpResponse:
+def wallet_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request)
 
 
 @login_required
 @require_POST
-def deposit(request: HttpRequest) -> HttpResponse:
+def deposit(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DepositForm(request.POST)
     if form.is_valid():
         try:
-            made = services.deposit_create(user=request.user,
+            made = deposits.deposit_create(user=request.user,
                                            asset_symbol=form.cleaned_data["asset"],
                                            amount=form.cleaned_data["amount"])
         except DomainError as error:
@@ -69,12 +70,12 @@ def deposit(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def withdraw(request: HttpRequest) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = WithdrawalForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            made = services.withdrawal_request(
+            made = withdrawals.withdrawal_request(
                 user=request.user, asset_symbol=data["asset"], amount=data["amount"],
                 address=data["address"], otp=data["otp"] or None, request=request,
             )
@@ -97,9 +98,9 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def withdrawal_cancel(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
+def withdrawal_cancel(request: AuthenticatedHttpRequest, withdrawal_id: int) -> HttpResponse:
     try:
-        services.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
+        withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
                                    request=request)
     except DomainError as error:
         messages.error(request, error.message)

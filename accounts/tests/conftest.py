@@ -16,7 +16,7 @@ from accounts.tests.factories import UserFactory
 
 @pytest.fixture
 def user(db) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from accounts.models import User
 DEFAULT_PASSWORD = "correct horse battery staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     """A user whose password is ``DEFAULT_PASSWORD``."""
 
     class Meta:

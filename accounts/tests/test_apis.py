@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the stubs' test response types exist only for type checking
+    from rest_framework.response import _MonkeyPatchedResponse as ApiResponse
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -19,7 +24,7 @@ def _error_code(response) -> str:
     return response.json()["error"]["code"]
 
 
-def _sign_in(client: APIClient, user: User, **extra: str) -> dict:
+def _sign_in(client: APIClient, user: User, **extra: str) -> ApiResponse:
     return client.post("/api/v1/auth/token",
                        {"username": user.username, "password": DEFAULT_PASSWORD, **extra},
                        format="json")
@@ -46,7 +51,7 @@ def test_register_creates_a_user_and_answers_201(api_client: APIClient) -> None:
 
 def test_register_refuses_taken_names_ignoring_case(api_client: APIClient) -> None:
     # given an existing user
-    UserFactory(username="alice", email="alice@example.com")
+    UserFactory.create(username="alice", email="alice@example.com")
     # when someone registers the same names in other case
     response = api_client.post("/api/v1/auth/register", {
         "username": "ALICE", "email": "ALICE@example.com", "password": NEW_PASSWORD,
@@ -293,7 +298,7 @@ def test_patch_me_changes_profile_fields(jwt_client: APIClient, user: User) -> N
 
 
 def test_patch_me_refuses_a_handle_someone_has(jwt_client: APIClient) -> None:
-    UserFactory(handle="whale")
+    UserFactory.create(handle="whale")
     response = jwt_client.patch("/api/v1/auth/me", {"handle": "WHALE"}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"handle": ["This handle is taken."]}

@@ -108,7 +108,7 @@ def test_sign_up_turn_on_mfa_and_log_in_with_a_totp_code(
 def test_sign_up_form_shows_field_errors(
         page: Page, live_server: LiveServer, screenshot: Callable[[str], Path]) -> None:
     # given an account that already has the email address
-    UserFactory(email="taken@example.com")
+    UserFactory.create(email="taken@example.com")
     # when a visitor signs up with that address and a weak password
     page.goto(f"{live_server.url}/accounts/signup/")
     page.get_by_label("Username").fill("newcomer")

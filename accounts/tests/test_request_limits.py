@@ -68,7 +68,7 @@ def test_a_forged_token_is_charged_to_the_address(db, settings) -> None:
 
 def test_a_2000_request_burst_gets_the_abuser_429s_while_another_user_goes_on(db, settings) -> None:
     # given two users on the default budgets
-    abuser, other = UserFactory(), UserFactory()
+    abuser, other = UserFactory.create(), UserFactory.create()
     abusive, polite = _bearer(abuser), _bearer(other)
     _clear_of_window_end()
     # when the abuser sends 2,000 balance reads at once
@@ -140,7 +140,7 @@ def test_refusals_are_one_abuse_record_a_window_not_a_row_a_request(db) -> None:
 def test_a_users_refusals_name_the_user_and_show_in_admin_filtered_by_rule(db) -> None:
     # given a user refused past its budget, and an admin
     _clear_of_window_end()
-    abuser = UserFactory(username="greedy")
+    abuser = UserFactory.create(username="greedy")
     client = _bearer(abuser)
     for _ in range(5):
         client.get("/api/v1/auth/me")

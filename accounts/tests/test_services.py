@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connections
 from django.test import RequestFactory, override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.authentication import user_from_access_token
@@ -77,7 +78,7 @@ def test_an_unknown_user_fails_like_a_wrong_password() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_refreshes_of_one_token_cannot_both_succeed() -> None:
     # given one refresh token
-    user = UserFactory()
+    user = UserFactory.create()
     refresh = services.token_pair_issue(user=user)["refresh"]
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
@@ -148,7 +149,7 @@ def test_mfa_setup_again_keeps_the_unconfirmed_secret(user: User) -> None:
     # then the app's secret still holds
     assert second.secret == first.secret
     assert second.otpauth_url == first.otpauth_url
-    assert user.totpdevice_set.count() == 1
+    assert TOTPDevice.objects.filter(user=user).count() == 1
 
 
 def test_mfa_setup_restart_replaces_the_unconfirmed_device(user: User) -> None:
@@ -158,9 +159,9 @@ def test_mfa_setup_restart_replaces_the_unconfirmed_device(user: User) -> None:
     second = services.mfa_setup(user=user, restart=True)
     # then a new secret replaces the old one
     assert first.secret != second.secret
-    assert user.totpdevice_set.count() == 1
+    assert TOTPDevice.objects.filter(user=user).count() == 1
 
 
 def test_sign_in_ignores_the_case_of_the_username() -> None:
-    user = UserFactory(username="Satoshi")
+    user = UserFactory.create(username="Satoshi")
     assert services.user_login(username="satoshi", password=DEFAULT_PASSWORD, otp=None) == user

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the stubs' test response types exist only for type checking
+    from django.test.client import _MonkeyPatchedWSGIResponse as PageResponse
+
 import pytest
-from django.http import HttpResponse
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -27,7 +31,7 @@ def test_signup_creates_the_user_and_signs_in(client: Client) -> None:
 
 
 def test_signup_shows_field_errors(client: Client) -> None:
-    UserFactory(username="taken")
+    UserFactory.create(username="taken")
     response = client.post("/accounts/signup/", {
         "username": "taken", "email": "x@example.com", "password": "short"})
     assert response.status_code == 400
@@ -56,7 +60,7 @@ def test_login_with_a_wrong_password_shows_the_error(client: Client, user: User)
     assert b"Wrong username or password." in response.content
 
 
-def _password_step(client: Client, user: User, query: str = "") -> HttpResponse:
+def _password_step(client: Client, user: User, query: str = "") -> PageResponse:
     return client.post(f"/accounts/login/{query}", {
         "username": user.username, "password": DEFAULT_PASSWORD})
 
@@ -271,7 +275,7 @@ def test_account_delete_closes_and_signs_out(client: Client, user: User) -> None
 
 def test_admin_actions_reset_mfa_and_disable(client: Client, mfa_user: User) -> None:
     # given a superuser in the admin
-    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    admin_user = UserFactory.create(is_staff=True, is_superuser=True)
     client.force_login(admin_user)
     assert client.get("/admin/accounts/user/").status_code == 200
     # when they reset the user's MFA and then disable the account

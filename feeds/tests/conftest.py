@@ -22,7 +22,7 @@ from orders.tests.conftest import ledger_clean, make_user, settle  # noqa: F401
 from settlement.recovery import engine_recover
 from settlement.services import settlement_group_ensure
 from tradehive.redis_client import get_redis
-from wallets.services import asset_seed_defaults
+from wallets.seed import asset_seed_defaults
 
 HOUSE_XRP = Decimal(1_000_000)
 HOUSE_KRW = Decimal(1_000_000_000)

@@ -232,7 +232,7 @@ def test_one_failing_source_does_not_block_another(stub, redis_client, make_pair
 @pytest.fixture
 def make_pair(db) -> Callable[..., object]:
     from markets.services import pair_create
-    from wallets.services import asset_seed_defaults
+    from wallets.seed import asset_seed_defaults
 
     assets = {a.symbol: a for a in asset_seed_defaults()}
 

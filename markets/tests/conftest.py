@@ -12,7 +12,7 @@ from markets import ticker
 from markets.models import TradingPair
 from markets.services import pair_create
 from wallets.models import Asset
-from wallets.services import asset_seed_defaults
+from wallets.seed import asset_seed_defaults
 
 
 @pytest.fixture

@@ -92,3 +92,14 @@ def test_status_is_not_editable_on_the_change_form(admin_client, btc_krw) -> Non
     assert response.status_code == 200
     assert 'name="status"' not in response.content.decode()
     assert 'name="taker_fee"' in response.content.decode()
+
+
+@pytest.mark.parametrize("tick_size", [" 1000 ", "1000\n", "1\u0660\u0660\u0660", "1e3", "+1000"])
+def test_admin_reads_decimals_with_the_api_grammar(admin_client, assets, tick_size) -> None:
+    # given a tick size with whitespace, another script's digits, an exponent or a sign
+    # when submitted
+    response = admin_client.post(ADD_URL, form(assets, tick_size=tick_size))
+    # then it is refused like the same text in the API, and nothing is created
+    assert response.status_code == 200
+    assert "plain positive decimal" in response.content.decode()
+    assert not TradingPair.objects.exists()

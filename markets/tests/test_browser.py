@@ -36,7 +36,8 @@ from tradehive.redis_client import get_redis
 from tradehive.testing.browser import SCREENSHOT_DIR, screenshot_save
 from tradehive.testing.processes import ROOT, process_env, start_manage, stop, wait_until
 from wallets.models import Asset
-from wallets.services import asset_seed_defaults, wallet_account_get, wallet_credit
+from wallets.seed import asset_seed_defaults
+from wallets.services import wallet_account_get, wallet_credit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -15,8 +15,10 @@ from markets.services import pair_create
 from settlement.services import settle_market, settlement_group_ensure
 from tradehive.redis_client import get_redis
 from wallets.models import Asset
+from wallets.seed import asset_seed_defaults
 from wallets.selectors import balance_get
-from wallets.services import asset_seed_defaults, ledger_verify, wallet_account_get, wallet_credit
+from wallets.services import wallet_account_get, wallet_credit
+from wallets.verification import ledger_verify
 
 _names = count(1)
 

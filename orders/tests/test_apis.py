@@ -9,7 +9,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from markets.services import pair_set_status
-from orders.apis import OrderListApi, _order_place_kwargs, _plain_order_request
 from orders.models import Order
 from orders.tests.conftest import balance
 
@@ -204,44 +203,6 @@ def test_order_list_is_cursor_paginated(lpj_krw, make_user) -> None:
     assert second["next"] is None
     assert client.get(f"{URL}?limit=0").status_code == 400
     assert client.get(f"{URL}?status=weird").status_code == 400
-
-
-GOOD_BODIES = [
-    limit(),
-    limit(side="sell", quantity="1.5000", price="1000.00"),
-    limit(time_in_force="IOC", post_only=False, client_order_id="a.b:c-1_2"),
-    limit(post_only=True, self_trade_prevention="expire_both"),
-    limit(type="market", price=None, quantity=None, quote_amount="5000"),
-    limit(type="stop_limit", stop_price="990", time_in_force="GTC"),
-    limit(type="stop_market", price=None, stop_price="1010", side="sell"),
-]
-# Valid, but not in the plain shape: the serializer takes these.
-UNUSUAL_BODIES = [
-    limit(symbol=" lpj-krw "),
-    limit(client_order_id=12345),
-    limit(client_order_id=" padded "),
-]
-
-
-@pytest.mark.parametrize("body", GOOD_BODIES + UNUSUAL_BODIES)
-def test_the_plain_body_shortcut_agrees_with_the_serializer(body) -> None:
-    # given the serializer's reading of a valid body
-    serializer = OrderListApi.InputSerializer(data=body)
-    assert serializer.is_valid(), serializer.errors
-    expected = _order_place_kwargs(serializer.validated_data)
-    # when the shortcut reads it
-    plain = _plain_order_request(body)
-    # then it either declines or reads exactly the same
-    assert plain is None or plain == expected
-    assert (plain is None) == (body in UNUSUAL_BODIES)
-
-
-@pytest.mark.parametrize(("body", "field", "code"), BAD_BODIES)
-def test_the_plain_body_shortcut_never_accepts_a_bad_shape(body, field, code) -> None:
-    # every bad body the serializer refuses, the shortcut leaves to it (the rest are refused
-    # by the service: precision, missing price, notional, ...)
-    if not OrderListApi.InputSerializer(data=body).is_valid():
-        assert _plain_order_request(body) is None
 
 
 @pytest.mark.django_db

@@ -21,7 +21,7 @@ from orders.tests.conftest import balance
 from settlement.services import settlement_group_ensure
 from tradehive.redis_client import get_redis
 from wallets.models import JournalTransaction
-from wallets.services import asset_seed_defaults
+from wallets.seed import asset_seed_defaults
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_clean")]
 

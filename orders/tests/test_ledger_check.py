@@ -11,7 +11,7 @@ from orders.models import Order, OrderStatus
 from orders.quarantine import orders_stuck_quarantine
 from orders.services import order_place
 from orders.tests.test_poison import BEYOND, write_unchecked
-from wallets.services import ledger_verify
+from wallets.verification import ledger_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,7 +24,8 @@ from orders.simulation import (
 from orders.tests.conftest import balance
 from tradehive.testing.processes import start_manage, stop, wait_until
 from wallets.models import Asset
-from wallets.services import ledger_verify, wallet_account_get, wallet_debit
+from wallets.services import wallet_account_get, wallet_debit
+from wallets.verification import ledger_verify
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ledger_clean")]
 

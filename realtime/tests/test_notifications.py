@@ -14,12 +14,8 @@ from notifications.models import Notification
 from notifications.services import NotificationInput, notification_send, notifications_store
 from orders.services import order_place
 from realtime.tests.conftest import access_token
-from wallets.services import (
-    asset_seed_defaults,
-    withdrawal_complete,
-    withdrawal_reject,
-    withdrawal_request,
-)
+from wallets.seed import asset_seed_defaults
+from wallets.withdrawals import withdrawal_complete, withdrawal_reject, withdrawal_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ETH_ADDRESS = "0x" + "a" * 40

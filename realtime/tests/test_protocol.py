@@ -27,6 +27,11 @@ def test_valid_messages_parse_into_operations(text, expected) -> None:
 
 @pytest.mark.parametrize(("text", "code"), [
     ("{nope", "bad_json"),
+    ("[" * 4000 + "]" * 4000, "bad_json"),
+    ('{"op":"subscribe","channels":' + "[" * 2000 + "]" * 2000 + "}", "bad_json"),
+    ('{"op":"ping","op":"auth","token":"x"}', "bad_json"),
+    ('{"op":"ping","n":NaN}', "bad_json"),
+    ('{"op":"auth","token":"a\\u0000b"}', "bad_json"),
     ("[1, 2]", "bad_request"),
     ('{"op":"dance"}', "unknown_op"),
     ('{"channels":[]}', "unknown_op"),

@@ -83,7 +83,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused before anything reads it, and a NUL in the path,
+    # query, cookies or headers never reaches sessions or views.
     "tradehive.body_limit.BodyLimitMiddleware",
+    "tradehive.middleware.NulRefusalMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tradehive.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -268,9 +271,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tradehive.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "tradehive.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tradehive.openapi.AutoSchema",  # standard errors, pagination
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -256,7 +256,7 @@ def outside_client(base_url: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, transport=transport, timeout=10)
 
 
-def _failed_login_address(client: httpx.Client, username: str) -> str:
+def _failed_login_address(client: httpx.Client, username: str) -> str | None:
     """Fail one sign-in claiming to come from 6.6.6.6; the address the audit log recorded."""
     answer = client.post("/api/v1/auth/token", json={"username": username, "password": "x"},
                          headers={"X-Forwarded-For": "6.6.6.6"})

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tradehive.launcher import process_table
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tradehive.embedded_redis import free_port, wait_for_port
+from tradehive.launcher import ROOT, process_table, stop_groups
+from tradehive.testing.processes import process_env
 
 
 def test_the_demo_bots_run_by_default(monkeypatch) -> None:
@@ -60,3 +70,53 @@ def test_the_web_server_does_not_rewrite_the_client_address_from_headers() -> No
     # then uvicorn keeps the peer; only tradehive.client_ip reads X-Forwarded-For
     assert "--no-proxy-headers" in web
     assert "--forwarded-allow-ips" not in web
+
+
+def test_processes_stop_in_order_and_the_ones_not_listed_last() -> None:
+    # given the process names of a launch with two settlement shards and an unknown extra
+    names = ["worker", "feeds", "feeds-match", "beat", "settle-0", "settle-1", "demo", "web",
+             "extra"]
+    # when the launcher orders them for stopping
+    groups = stop_groups(names)
+    # then requests and bots stop first, the scheduler before the workers, settlement after them
+    assert groups == [["web"], ["demo"], ["beat"], ["worker"], ["feeds", "feeds-match"],
+                      ["settle-0", "settle-1"], ["extra"]]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_make_run_stops_quietly_with_exit_code_0(how: str, tmp_path) -> None:
+    # given make run (the launcher with its bundled Redis: no REDIS_URL) on the test database
+    port = free_port()
+    env = process_env(PORT=str(port), DJANGO_SETTINGS_MODULE="tradehive.settings.dev",
+                      DEBUG="0", SETTLE_PROCESSES="1", TRADEHIVE_VAR_DIR=str(tmp_path))
+    del env["REDIS_URL"]
+    # S603: our own interpreter running the launcher; its own session so a Ctrl-C can be sent to
+    # its whole process group as a terminal would.
+    launcher = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tradehive.launcher"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    output = b""
+    try:
+        wait_for_port(port, timeout=120)
+        time.sleep(4)  # workers, beat, settlement and the bots get going
+
+        # when it is stopped: Ctrl-C reaches the terminal's whole foreground process group,
+        # a service manager sends SIGTERM to the launcher
+        if how == "ctrl-c":
+            os.killpg(launcher.pid, signal.SIGINT)
+        else:
+            launcher.send_signal(signal.SIGTERM)
+        output, _ = launcher.communicate(timeout=90)
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait()
+    text = output.decode(errors="replace")
+
+    # then it exits 0 having stopped everything, without a traceback or a critical line
+    assert launcher.returncode == 0, text[-4000:]
+    assert "TradeHive stopped." in text
+    for noise in ("Traceback", "CRITICAL", "Couldn't ack", "hub receive failed", "ERROR"):
+        assert noise not in text, text[-6000:]

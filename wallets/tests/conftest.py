@@ -10,7 +10,8 @@ from django.db import transaction
 
 from accounts.models import User
 from wallets.models import Account, Asset
-from wallets.services import asset_seed_defaults, wallet_account_get, wallet_credit
+from wallets.seed import asset_seed_defaults
+from wallets.services import wallet_account_get, wallet_credit
 from wallets.tests.factories import UserFactory
 
 BTC_ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
@@ -24,12 +25,12 @@ def assets(db: None) -> dict[str, Asset]:
 
 @pytest.fixture
 def user(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def other_user(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import factory
 from accounts.models import User
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     """A user without a usable password (hashing is slow; tests authenticate with
     ``force_authenticate``/``force_login``)."""
 

@@ -11,9 +11,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent
 from wallets.models import Asset, Balance, Deposit, JournalTransaction, Withdrawal
-from wallets.services import ledger_verify, wallet_account_get, withdrawal_complete
+from wallets.services import wallet_account_get
 from wallets.tests.conftest import BTC_ADDRESS
 from wallets.tests.factories import UserFactory
+from wallets.verification import ledger_verify
+from wallets.withdrawals import withdrawal_complete
 
 pytestmark = pytest.mark.django_db
 
@@ -237,10 +239,10 @@ def test_withdrawal_with_wrong_codes_is_locked_out_even_for_the_right_code(
 def test_cancel_of_another_users_withdrawal_is_404_and_of_a_completed_one_409(
         assets, user, client_of, fund, admin_user):
     # given
-    stranger = UserFactory()
+    stranger = UserFactory.create()
     fund(stranger, assets["BTC"], "1")
     fund(user, assets["BTC"], "1")
-    from wallets.services import withdrawal_request
+    from wallets.withdrawals import withdrawal_request
     theirs = withdrawal_request(user=stranger, asset_symbol="BTC", amount=Decimal("0.1"),
                                 address=BTC_ADDRESS)
     mine = withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.1"),

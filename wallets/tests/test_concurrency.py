@@ -14,14 +14,12 @@ import pytest
 from django.db import connection
 
 from tradehive.errors import DomainError
+from wallets.deposits import deposit_create
 from wallets.models import Account, Asset, Balance, Withdrawal
-from wallets.services import (
-    deposit_create,
-    ledger_verify,
-    wallet_account_get,
-    withdrawal_request,
-)
+from wallets.services import wallet_account_get
 from wallets.tests.factories import UserFactory
+from wallets.verification import ledger_verify
+from wallets.withdrawals import withdrawal_request
 
 ADDRESS = "tst-address-0001"
 
@@ -53,7 +51,7 @@ def _run_concurrently(calls: list[Callable[[], object]]) -> Counter[str]:
 @pytest.mark.django_db(transaction=True)
 def test_50_concurrent_withdrawals_of_10_against_100_let_exactly_10_through(tst):
     # given
-    user = UserFactory()
+    user = UserFactory.create()
     account = wallet_account_get(user=user)
     deposit_create(user=user, asset_symbol="TST", amount=Decimal(100))
 
@@ -76,7 +74,7 @@ def test_50_concurrent_withdrawals_of_10_against_100_let_exactly_10_through(tst)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deposits_and_withdrawals_mixed_never_overdraw(tst):
     # given
-    user = UserFactory()
+    user = UserFactory.create()
     account = wallet_account_get(user=user)
     deposit_create(user=user, asset_symbol="TST", amount=Decimal(100))
     withdrawals = [lambda: withdrawal_request(user=user, asset_symbol="TST",
@@ -103,7 +101,7 @@ def test_concurrent_deposits_and_withdrawals_mixed_never_overdraw(tst):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_use_creates_one_account(tst):
     # given
-    user = UserFactory()
+    user = UserFactory.create()
 
     # when
     outcomes = _run_concurrently([lambda: wallet_account_get(user=user)] * 10)

@@ -12,22 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wallets.deposits import deposit_create
 from wallets.errors import InsufficientFunds
 from wallets.holds import register_hold_source, unregister_hold_source
 from wallets.models import Account, Asset, Balance, Withdrawal
-from wallets.services import (
-    deposit_create,
-    ledger_verify,
-    wallet_account_get,
-    wallet_hold,
-    wallet_release,
-    wallet_transfer_locked,
+from wallets.services import wallet_account_get, wallet_hold, wallet_release, wallet_transfer_locked
+from wallets.tests.factories import UserFactory
+from wallets.verification import ledger_verify
+from wallets.withdrawals import (
     withdrawal_cancel,
     withdrawal_complete,
     withdrawal_reject,
     withdrawal_request,
 )
-from wallets.tests.factories import UserFactory
 
 USERS = 3
 FEE = Decimal("0.50")
@@ -64,7 +61,7 @@ def test_random_sequences_keep_the_ledger_consistent(hold_source, admin_user, st
     asset, _ = Asset.objects.get_or_create(
         symbol="PROP", defaults={"name": "Property coin", "decimals": 2,
                                  "withdrawal_fee": FEE, "withdrawal_min": Decimal("0.01")})
-    users = [UserFactory() for _ in range(USERS)]
+    users = [UserFactory.create() for _ in range(USERS)]
     accounts = [wallet_account_get(user=u) for u in users]
     available = [Decimal(0)] * USERS
     locked = [Decimal(0)] * USERS

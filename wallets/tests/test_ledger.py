@@ -11,13 +11,10 @@ from django.db import IntegrityError, transaction
 
 from tradehive.errors import InvalidInput
 from wallets.errors import InsufficientFunds
+from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, Balance, Bucket, JournalTransaction, LedgerEntry
 from wallets.selectors import balance_get
 from wallets.services import (
-    Leg,
-    Posting,
-    ledger_post,
-    ledger_verify,
     wallet_account_get,
     wallet_credit,
     wallet_debit,
@@ -27,6 +24,7 @@ from wallets.services import (
     wallet_transfer_locked,
 )
 from wallets.tests.factories import UserFactory
+from wallets.verification import ledger_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent
 from wallets.models import Balance, Deposit, JournalTransaction, Withdrawal
-from wallets.services import ledger_verify, wallet_account_get, withdrawal_request
+from wallets.services import wallet_account_get
 from wallets.tests.conftest import BTC_ADDRESS
+from wallets.verification import ledger_verify
+from wallets.withdrawals import withdrawal_request
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.services import demo_admin_ensure
 from markets.services import pair_seed_defaults
-from wallets.services import asset_seed_defaults
+from wallets.seed import asset_seed_defaults
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 """``python manage.py ledger_check``: verify the ledger's invariants (see
-``wallets.services.ledger_verify``), print a summary per asset, exit 1 on any problem."""
+``wallets.verification.ledger_verify``), print a summary per asset, exit 1 on any problem."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from wallets.services import ledger_summary, ledger_verify
+from wallets.verification import ledger_summary, ledger_verify
 
 
 class Command(BaseCommand):
