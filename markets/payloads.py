@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
@@ -14,6 +14,9 @@ from markets.models import TradingPair
 from markets.price_sources import LatestPrice
 from tradehive.api_fields import DecimalString, Timestamp
 from tradehive.money import format_decimal, iso_ms
+
+if TYPE_CHECKING:
+    from markets.services import TradeInput
 
 
 class PairDecimal(DecimalString):
@@ -103,3 +106,10 @@ def book_levels(pair: TradingPair, levels: Iterable[tuple[Decimal, Decimal]]) ->
     so both agree (the engine's integer levels convert with ``engine.units.levels_decimal``)."""
     return [[format_decimal(price, pair.price_places),
              format_decimal(quantity, pair.quantity_places)] for price, quantity in levels]
+
+
+def trade_payloads(pair: TradingPair, trades: Iterable[TradeInput]) -> list[dict[str, Any]]:
+    """New trades on the ``trades:SYM`` websocket channel (the fields of ``TradeOut``)."""
+    return [{"id": t.sequence, "price": format_decimal(t.price, pair.price_places),
+             "quantity": format_decimal(t.quantity, pair.quantity_places),
+             "taker_side": t.taker_side, "created_at": iso_ms(t.created_at)} for t in trades]

@@ -1,7 +1,7 @@
 """The 24h rolling ticker: computed from 1m candles plus the trades of the window's first,
 partial minute, cached in Redis as ``ticker:{SYMBOL}`` (JSON) and refreshed after every batch of
 trades commits (``trades_record``). Best bid/ask are not cached: they come from the order book at
-read time through the provider the matching app registers (``set_book_top_provider``).
+read time through the provider the settlement app registers (``set_book_top_provider``).
 
 Feed-priced markets (docs/feeds.md "Candles and ticker"): ``last`` is the feed's latest
 observation (through the market's price source, ``markets.price_sources``, which the feeds app
@@ -46,7 +46,7 @@ _book_top_provider: BookTopProvider | None = None
 
 def set_book_top_provider(provider: BookTopProvider | None) -> None:
     """Register ``provider(pair) -> (best_bid, best_ask)`` (either may be None for an empty
-    side). The matching app calls this once at start-up; ``None`` unregisters. Without a
+    side). The settlement app calls this once at start-up; ``None`` unregisters. Without a
     provider, tickers carry ``best_bid``/``best_ask`` null."""
     global _book_top_provider
     _book_top_provider = provider

@@ -21,13 +21,14 @@ from django.utils import timezone
 
 from markets.intervals import INTERVALS, bucket_start
 from markets.models import TradingPair
+from markets.payloads import trade_payloads
 from markets.publish import candle_groups, candle_messages
 from markets.services import TradeInput
 from notifications.payloads import notification_groups, notification_messages
 from notifications.services import StoredNotification
 from orders.models import Order
 from orders.payloads import fill_payload, order_payload
-from tradehive.money import epoch_ms, format_decimal, iso_ms
+from tradehive.money import epoch_ms
 from tradehive.push import (
     Message,
     Runner,
@@ -107,11 +108,8 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
         return
     messages: list[Message] = []
     if batch.trades and group_for(f"trades:{symbol}") in listened:
-        trades = [{"id": t.sequence, "price": format_decimal(t.price, pair.price_places),
-                   "quantity": format_decimal(t.quantity, pair.quantity_places),
-                   "taker_side": t.taker_side, "created_at": iso_ms(t.created_at)}
-                  for t in batch.trades]
-        messages.append(push_message(f"trades:{symbol}", trades, now_ms))
+        messages.append(push_message(f"trades:{symbol}", trade_payloads(pair, batch.trades),
+                                     now_ms))
     if batch.trades:
         messages += _batch_candle_messages(batch, now_ms, listened)
 

@@ -1,4 +1,4 @@
-"""Reads of the matching app: how far settlement trails the engine; the top of a book."""
+"""Reads of settlement: how far it trails the engine; the top of a book (from the engine)."""
 
 from __future__ import annotations
 
