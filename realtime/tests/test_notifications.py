@@ -121,13 +121,20 @@ def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None
     assert notes["withdrawal_rejected"].data["reason"] == "sanctioned address"
 
 
+def created(notification: Notification | None) -> Notification:
+    """A notification the test just created (``notification_create`` gives None for a repeat)."""
+    assert notification is not None
+    return notification
+
+
 def test_list_pages_filters_unread_and_marks_read(make_user) -> None:
     # given 3 notifications of a user and one of someone else
     user, other = make_user(), make_user()
-    notes = [notification_create(user_id=user.pk, kind="order_filled", key=f"order:{i}:filled",
-                                 title=f"n{i}") for i in range(3)]
-    theirs = notification_create(user_id=other.pk, kind="order_filled", key="order:9:filled",
-                                 title="theirs")
+    notes = [created(notification_create(user_id=user.pk, kind="order_filled",
+                                         key=f"order:{i}:filled", title=f"n{i}"))
+             for i in range(3)]
+    theirs = created(notification_create(user_id=other.pk, kind="order_filled",
+                                         key="order:9:filled", title="theirs"))
     client = api(user)
     # when the first page of 2 is read
     page = client.get("/api/v1/notifications?limit=2").json()
