@@ -56,8 +56,9 @@ class PairOut(serializers.Serializer):
     def _feed_latest(self, pair: TradingPair) -> LatestPrice | None:
         latest = self.context.get("feed_latest")
         if latest is None:
+            rendered = self.parent.instance if self.parent is not None else None
             latest = self.context["feed_latest"] = price_sources.latest_many(
-                list(self.parent.instance) if self.parent is not None else [pair])
+                list(rendered) if rendered is not None else [pair])
         return latest.get(pair.symbol)
 
     def get_last_price_at(self, pair: TradingPair) -> str | None:

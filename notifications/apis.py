@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from notifications.models import Notification
 from notifications.selectors import notification_list_for_user
 from notifications.services import notification_mark_all_read, notification_mark_read
@@ -34,7 +34,7 @@ class NotificationListApi(APIView):
 
     @extend_schema(parameters=[ListQuery], responses={200: NotificationOut(many=True)},
                    tags=["notifications"])
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = query_validate(self.ListQuery, request)
         notifications = notification_list_for_user(user_id=request.user.pk,
                                                     unread=query["unread"])
@@ -45,7 +45,7 @@ class NotificationListApi(APIView):
 
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses=NotificationOut, tags=["notifications"])
-    def post(self, request: Request, notification_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, notification_id: int) -> Response:
         notification = notification_mark_read(user_id=request.user.pk,
                                               notification_id=notification_id)
         return Response(NotificationOut(notification).data)
@@ -57,5 +57,5 @@ class NotificationReadAllApi(APIView):
         marked = serializers.IntegerField()
 
     @extend_schema(request=None, responses=ReadAllOut, tags=["notifications"])
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         return Response({"marked": notification_mark_all_read(user_id=request.user.pk)})

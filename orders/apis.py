@@ -12,10 +12,10 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from orders.cancel import order_cancel, order_cancel_all
 from orders.errors import OrderNotFound
 from orders.models import Fill, Order, OrderType, Side, TimeInForce
@@ -155,7 +155,7 @@ class OrderListApi(APIView):
             OpenApiExample("market buy spending an amount of quote", request_only=True, value={
                 "symbol": "LPJ-KRW", "side": "buy", "type": "market", "quote_amount": "5000"}),
         ])
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
         serializer = self.InputSerializer(data=request.data)
@@ -164,7 +164,7 @@ class OrderListApi(APIView):
         return Response(order_payload(order), status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ListQuery], responses={200: OrderOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = query_validate(self.ListQuery, request)
         orders: QuerySet[Order] = order_list_for_user(
             user=request.user, symbol=query.get("symbol"), status=query["status"])
@@ -176,7 +176,7 @@ class OrderListApi(APIView):
                    parameters=[OpenApiParameter("symbol", str, description="only this market")],
                    responses={200: OrderOutputSerializer(many=True), **error_responses({
                        404: "`unknown_market`."})})
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthenticatedRequest) -> Response:
         symbol = query_validate(self.CancelAllQuery, request).get("symbol")
         orders = order_cancel_all(user=request.user, symbol=symbol)
         return Response(OrderOutputSerializer(orders, many=True).data)
@@ -184,7 +184,7 @@ class OrderListApi(APIView):
 
 class OrderDetailApi(APIView):
     @extend_schema(responses={200: OrderOutputSerializer})
-    def get(self, request: Request, order_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, order_id: int) -> Response:
         order = order_get_for_user(user=request.user, order_id=order_id)
         if order is None:
             raise OrderNotFound()
@@ -193,7 +193,7 @@ class OrderDetailApi(APIView):
     @extend_schema(operation_id="v1_orders_cancel", responses={
         200: OrderOutputSerializer, **error_responses({
             409: "`order_not_open`: the order is already closed."})})
-    def delete(self, request: Request, order_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, order_id: int) -> Response:
         order = order_cancel(user=request.user, order_id=order_id)
         return Response(OrderOutputSerializer(order).data)
 
@@ -206,7 +206,7 @@ class FillListApi(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("symbol", str, description="only this market")],
                    responses={200: FillOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         symbol = query_validate(self.ListQuery, request).get("symbol")
         fills = fill_list_for_user(user=request.user, symbol=symbol)
         paginator = Cursor()

@@ -105,8 +105,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
-        if getattr(self, "token_expiry", None) is not None:
-            self.token_expiry.cancel()
+        token_expiry = getattr(self, "token_expiry", None)  # None: left before connect ran
+        if token_expiry is not None:
+            token_expiry.cancel()
         for channel in list(getattr(self, "subscriptions", {}).values()):
             with contextlib.suppress(Exception):
                 await self._leave(channel)

@@ -455,7 +455,8 @@ def _without_time(events: list) -> list:
 def test_submit_many_runs_a_markets_operations_in_one_call_and_one_stream_entry(
         engine: Engine, redis_client: redis_lib.Redis) -> None:
     # given
-    flow = [(SYMBOL, limit(f"a{i}", "sell", 100 + i, 2, owner=1)) for i in range(5)]
+    flow: list[tuple[str, EngineOrder | CancelRequest]] = [
+        (SYMBOL, limit(f"a{i}", "sell", 100 + i, 2, owner=1)) for i in range(5)]
     flow += [(SYMBOL, market("t", "buy", quantity=5, owner=2)), (SYMBOL, CancelRequest("a4"))]
 
     # when
@@ -542,7 +543,8 @@ def test_the_function_library_and_the_scripts_do_the_same(
     library.rebuild("ONE-KRW", [])
     scripts.rebuild("TWO-KRW", [])
     assert scripts._functions is False
-    flow = [limit("a1", "sell", 101, 2, owner=1), limit("a2", "sell", 102, 3, owner=2),
+    flow: list[EngineOrder | CancelRequest] = [
+            limit("a1", "sell", 101, 2, owner=1), limit("a2", "sell", 102, 3, owner=2),
             limit("b1", "buy", 99, 4, owner=3), market("t", "buy", quantity=4, owner=9),
             CancelRequest("b1"), market("q", "buy", quote=500, owner=8)]
 

@@ -71,7 +71,7 @@ class ReferenceBook:
                         break
                     continue
                 fillable += maker.remaining
-            if fillable < remaining:
+            if remaining is not None and fillable < remaining:
                 return []
         fills = []
         expired = False

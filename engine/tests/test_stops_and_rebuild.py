@@ -13,6 +13,7 @@ from engine.engine import (
     OrderType,
     RestingOrder,
     Side,
+    TimeInForce,
 )
 from engine.events import Accepted, Done, Triggered
 from engine.tests.conftest import SYMBOL
@@ -204,7 +205,9 @@ def test_rebuild_replaces_an_existing_book(engine: Engine) -> None:
     assert snapshot.asks == []
     assert snapshot.stops == []
     assert engine.depth(SYMBOL).asks == []
-    assert engine.cancel_all(SYMBOL, 1)[0].order_id == "only"
+    done = engine.cancel_all(SYMBOL, 1)[0]
+    assert isinstance(done, Done)
+    assert done.order_id == "only"
 
 
 def test_rebuild_refuses_orders_out_of_sequence(engine: Engine) -> None:
@@ -225,7 +228,8 @@ def test_house_mode_fills_stops_that_cannot_rest_against_the_house_at_the_trigge
     engine.submit(SYMBOL, stop("sell", "sell", 105, quantity=3))
     engine.submit(SYMBOL, stop("quote", "buy", 100, quantity=None, quote=250))
     capped = EngineOrder(order_id="ioc", owner=5, side=Side.BUY, order_type=OrderType.STOP_LIMIT,
-                         price=104, quantity=2, stop_price=100, time_in_force="IOC")
+                         price=104, quantity=2, stop_price=100,
+                         time_in_force=TimeInForce.IOC)
     engine.submit(SYMBOL, capped)
     engine.submit(SYMBOL, stop("gtc", "buy", 100, price=99, quantity=1))
 
@@ -250,7 +254,8 @@ def test_house_mode_fills_stops_that_cannot_rest_against_the_house_at_the_trigge
 def test_house_mode_cancels_an_ioc_stop_whose_limit_the_price_passed(engine: Engine) -> None:
     # given a stop-limit IOC buy capped at 104
     capped = EngineOrder(order_id="ioc", owner=5, side=Side.BUY, order_type=OrderType.STOP_LIMIT,
-                         price=104, quantity=2, stop_price=100, time_in_force="IOC")
+                         price=104, quantity=2, stop_price=100,
+                         time_in_force=TimeInForce.IOC)
     engine.submit(SYMBOL, capped)
 
     # when the feed jumps to 106
@@ -258,6 +263,7 @@ def test_house_mode_cancels_an_ioc_stop_whose_limit_the_price_passed(engine: Eng
 
     # then it triggered and ended ioc without a fill, leaving nothing behind
     assert kinds(events) == ["triggered", "done"]
+    assert isinstance(events[-1], Done)
     assert events[-1].reason == "ioc"
     assert engine.snapshot(SYMBOL).bids == []
 

@@ -41,7 +41,7 @@ def at(text: str) -> datetime:
 def window_add(pair: TradingPair, moment: datetime, price: str) -> str:
     """Append an observation received at ``moment`` (what feed_observe.lua writes)."""
     ms = int(moment.timestamp() * 1000)
-    return get_redis().xadd(prices_key(pair.symbol),
+    return get_redis().xadd(prices_key(pair.symbol),  # type: ignore[return-value] # redis-py types sync and async answers as one union
                             {"p": str(price_ticks(D(price), pair.tick_size)), "raw": price,
                              "src": "", "seq": "0"}, id=f"{ms}-0")
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,7 +18,7 @@ from django.test import override_settings
 
 from engine.keys import prices_key
 from feeds.errors import SourceUnavailable
-from feeds.polling import feed_poll, source_cache_clear
+from feeds.polling import PollOutcome, feed_poll, source_cache_clear
 from feeds.sources import (
     BinanceSource,
     BithumbSource,
@@ -51,12 +52,15 @@ BINANCE_PRICES = [{"symbol": "ETHBTC", "price": "0.04300000"},
                   {"symbol": "BTCUSDT", "price": "57612.34000000"}]
 
 
+Route = tuple[int, Any]  # (status, JSON body)
+
+
 class Stub:
     """A tiny HTTP server on 127.0.0.1: ``routes[path] = (status, body)`` or a list of them
     (served in turn, the last repeated); ``delay_s`` before each answer; ``hits`` per path."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, object] = {}
+        self.routes: dict[str, Route | list[Route]] = {}
         self.hits: dict[str, int] = {}
         self.queries: list[dict[str, list[str]]] = []
         self.delay_s = 0.0
@@ -206,7 +210,7 @@ def test_one_failing_source_does_not_block_another(stub, redis_client, make_pair
     with override_settings(FEED_SOURCES=sources):
         source_cache_clear()
         # when both sources are polled at the same time
-        results: dict[str, object] = {}
+        results: dict[str, PollOutcome] = {}
 
         def poll(source: str) -> None:
             try:

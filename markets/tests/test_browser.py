@@ -23,7 +23,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
 from accounts.models import User
 from accounts.services import user_create
@@ -109,8 +109,11 @@ class Watched:
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("response", lambda r: r.status >= 500 and self.problems.append(
-            f"HTTP {r.status} {r.url}"))
+        page.on("response", self._response)
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 500:
+            self.problems.append(f"HTTP {response.status} {response.url}")
 
     def _console(self, message) -> None:
         if message.type == "error" and "/favicon.ico" not in message.location.get("url", ""):

@@ -8,6 +8,7 @@ leaves no order, no hold and no outbox row behind."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -136,7 +137,7 @@ def test_an_order_the_engine_cannot_hold_is_refused_before_anything_is_written(
 def test_the_service_refuses_what_the_api_refuses(whale, order, field) -> None:
     # given the same orders, placed through the service (what the web pages, copy trading and
     # the Binance-compatible API call)
-    arguments = {
+    arguments: dict[str, Any] = {
         k: (D(v) if k in ("price", "stop_price", "quantity", "quote_amount") else v)
         for k, v in order.items()
     }

@@ -310,8 +310,11 @@ def test_a_settled_batch_reports_its_fill_rows_as_stored(lpj_krw, make_user) -> 
     assert outcome.batch is not None
     stored = {f.pk: f for f in Fill.objects.select_related("pair__base", "pair__quote",
                                                           "fee_asset")}
-    assert sorted(f.pk for f in outcome.batch.fills) == sorted(stored)
+    settled_ids = [f.pk for f in outcome.batch.fills]
+    assert None not in settled_ids
+    assert sorted(settled_ids) == sorted(stored)  # type: ignore[type-var] # None excluded above
     for fill in outcome.batch.fills:
+        assert fill.pk is not None
         assert fill_payload(fill) == fill_payload(stored[fill.pk])
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
+from websockets.typing import Origin
 
 from tradehive.embedded_redis import free_port, wait_for_port
 from tradehive.launcher import ROOT, process_table
@@ -57,7 +58,8 @@ async def _abandon_during_handshake(port: int, *, read_answer: bool) -> None:
 
 
 async def _subscribe_and_leave(port: int, *, politely: bool) -> None:
-    ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/", origin=f"http://127.0.0.1:{port}")
+    ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/",
+                                  origin=Origin(f"http://127.0.0.1:{port}"))
     await ws.send(
         json.dumps(
             {"op": "subscribe", "channels": ["ticker:LPJ-KRW", "depth:LPJ-KRW", "trades:LPJ-KRW"]}
@@ -87,7 +89,7 @@ def test_clients_that_leave_right_after_the_upgrade_leave_no_traceback(web) -> N
     # and a later client is served as usual
     async def ping() -> dict[str, str]:
         async with websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/", origin=f"http://127.0.0.1:{port}"
+            f"ws://127.0.0.1:{port}/ws/", origin=Origin(f"http://127.0.0.1:{port}")
         ) as ws:
             await ws.send(json.dumps({"op": "ping"}))
             return json.loads(await ws.recv())

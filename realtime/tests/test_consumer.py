@@ -254,9 +254,13 @@ def test_trades_ticker_candles_and_depth_arrive_after_settlement(lpj_krw, make_u
         await database_sync_to_async(place)(buyer, "buy", "1", "1000")
         await database_sync_to_async(settle)(lpj_krw)
         # then depth still moves but no trade arrives
-        seen = []
-        update2 = await client.recv_until(
-            lambda m: seen.append(m.get("channel")) or m.get("channel") == "depth:LPJ-KRW")
+        seen: list[str | None] = []
+
+        def depth_after_noting(message: dict) -> bool:
+            seen.append(message.get("channel"))
+            return message.get("channel") == "depth:LPJ-KRW"
+
+        update2 = await client.recv_until(depth_after_noting)
         assert update2["data"]["prev_sequence"] == update["data"]["sequence"]
         await asyncio.sleep(0.3)
         while not await client.nothing(0.1):

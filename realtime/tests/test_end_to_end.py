@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Origin
 
 from realtime.tests.conftest import access_token
 from tradehive.embedded_redis import free_port, wait_for_port
@@ -52,7 +53,7 @@ def order(base: str, token: str, side: str, quantity: str, price: str) -> dict[s
 
 
 async def connect(base: str, token: str | None = None) -> Any:
-    ws = await websockets.connect(f"ws://{base}/ws/", origin=f"http://{base}")
+    ws = await websockets.connect(f"ws://{base}/ws/", origin=Origin(f"http://{base}"))
     if token:
         await ws.send(json.dumps({"op": "auth", "token": token}))
         assert json.loads(await ws.recv())["op"] == "authenticated"

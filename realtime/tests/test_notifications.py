@@ -11,7 +11,12 @@ from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
-from notifications.services import NotificationInput, notification_send, notifications_store
+from notifications.services import (
+    NotificationInput,
+    StoredNotification,
+    notification_send,
+    notifications_store,
+)
 from orders.services import order_place
 from realtime.tests.conftest import access_token
 from wallets.seed import asset_seed_defaults
@@ -66,9 +71,9 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     async_to_sync(layer.group_add)(f"user.{user.pk}.notifications", channel)
     # when the same event is reported twice
     first = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
-                                title="Buy 1 LPJ-KRW filled")
+                              title="Buy 1 LPJ-KRW filled")
     second = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
-                                 title="Buy 1 LPJ-KRW filled")
+                               title="Buy 1 LPJ-KRW filled")
     # then one row exists and one push went out
     assert first is not None
     assert second is None
@@ -121,13 +126,20 @@ def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None
     assert notes["withdrawal_rejected"].data["reason"] == "sanctioned address"
 
 
+def created(notification: StoredNotification | None) -> StoredNotification:
+    """A notification the test just sent (``notification_send`` gives None for a repeat)."""
+    assert notification is not None
+    return notification
+
+
 def test_list_pages_filters_unread_and_marks_read(make_user) -> None:
     # given 3 notifications of a user and one of someone else
     user, other = make_user(), make_user()
-    notes = [notification_send(user_id=user.pk, kind="order_filled", key=f"order:{i}:filled",
-                                 title=f"n{i}") for i in range(3)]
-    theirs = notification_send(user_id=other.pk, kind="order_filled", key="order:9:filled",
-                                 title="theirs")
+    notes = [created(notification_send(user_id=user.pk, kind="order_filled",
+                                       key=f"order:{i}:filled", title=f"n{i}"))
+             for i in range(3)]
+    theirs = created(notification_send(user_id=other.pk, kind="order_filled",
+                                       key="order:9:filled", title="theirs"))
     client = api(user)
     # when the first page of 2 is read
     page = client.get("/api/v1/notifications?limit=2").json()

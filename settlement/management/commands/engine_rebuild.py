@@ -1,5 +1,7 @@
 """``python manage.py engine_rebuild [SYMBOL ...]``: settle what is pending, then rebuild books."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from markets.models import TradingPair
@@ -15,7 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("symbols", nargs="*", help="markets (default: all)")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         pairs = TradingPair.objects.select_related("base", "quote")
         if options["symbols"]:
             pairs = pairs.filter(symbol__in=[s.upper() for s in options["symbols"]])

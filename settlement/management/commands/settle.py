@@ -1,5 +1,7 @@
 """``python manage.py settle [--shard i/n]``: run the settlement consumer until interrupted."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from settlement.consumer import settle_forever, shard_parse
@@ -15,7 +17,7 @@ class Command(BaseCommand):
                             help="i/n: settle only the markets whose id %% n == i (run n "
                                  "processes, i = 0..n-1, to settle markets in parallel)")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             shard = shard_parse(str(options["shard"])) if options["shard"] else None
         except ValueError as exc:
