@@ -11,8 +11,13 @@ from wallets.selectors import balance_get
 from wallets.services import wallet_credit, wallet_system_account
 
 # What ``seed_demo`` tops the house up to: enough for a demo's feed fills in every asset.
-HOUSE_DEMO_FUNDS = {"BTC": Decimal(1000), "ETH": Decimal(10000), "XRP": Decimal(10000000),
-                    "KRW": Decimal(10) ** 12, "USDT": Decimal(10) ** 8}
+HOUSE_DEMO_FUNDS = {
+    "BTC": Decimal(1000),
+    "ETH": Decimal(10000),
+    "XRP": Decimal(10000000),
+    "KRW": Decimal(10) ** 12,
+    "USDT": Decimal(10) ** 8,
+}
 
 
 @transaction.atomic
@@ -26,7 +31,13 @@ def house_fund(*, amounts: dict[str, Decimal]) -> list[JournalTransaction]:
         asset = Asset.objects.get(symbol=symbol)
         have = balance_get(account=house, asset=asset).available
         if have < target:
-            journals.append(wallet_credit(account=house, asset=asset, amount=target - have,
-                                          reference="house:fund",
-                                          kind=JournalTransaction.Kind.ADJUSTMENT))
+            journals.append(
+                wallet_credit(
+                    account=house,
+                    asset=asset,
+                    amount=target - have,
+                    reference="house:fund",
+                    kind=JournalTransaction.Kind.ADJUSTMENT,
+                )
+            )
     return journals

@@ -60,8 +60,9 @@ class CandleRollOutcome:
     duration_us: int = 0
 
 
-def feed_candles_roll(*, symbols: Sequence[str] | None = None,
-                      limit: int = 1000) -> CandleRollOutcome:
+def feed_candles_roll(
+    *, symbols: Sequence[str] | None = None, limit: int = 1000
+) -> CandleRollOutcome:
     """Roll the observations of every feed-priced market's price window (or ``symbols``') since
     its cursor into its candles: one upsert row per touched (market, interval, bucket), 500
     rows a statement, OHLC only (volume comes from trades). Beat runs it every
@@ -86,19 +87,23 @@ def feed_candles_roll(*, symbols: Sequence[str] | None = None,
         cursors = [text_of(c) if c else None for c in pipe.execute()]
         pipe = client.pipeline(transaction=False)
         for market, cursor in zip(markets, cursors, strict=True):
-            pipe.xrange(prices_key(market.symbol), min=f"({cursor}" if cursor else "-",
-                        count=limit)
+            pipe.xrange(prices_key(market.symbol), min=f"({cursor}" if cursor else "-", count=limit)
         windows = pipe.execute()
-        ids = dict(TradingPair.objects.filter(symbol__in=[m.symbol for m in markets])
-                   .values_list("symbol", "pk"))
+        ids = dict(
+            TradingPair.objects.filter(symbol__in=[m.symbol for m in markets]).values_list(
+                "symbol", "pk"
+            )
+        )
         rows: list[tuple[int, CandleDelta]] = []
         moved: dict[str, str] = {}
         changed: dict[str, dict[str, datetime]] = {}
         for market, entries in zip(markets, windows, strict=True):
             if not entries or market.symbol not in ids:
                 continue
-            observations = [(text_of(entry_id), _window_price(fields, market.tick_size))
-                            for entry_id, fields in entries]
+            observations = [
+                (text_of(entry_id), _window_price(fields, market.tick_size))
+                for entry_id, fields in entries
+            ]
             deltas = feed_candle_deltas(observations)
             rows += [(ids[market.symbol], d) for d in deltas]
             since = changed.setdefault(market.symbol, {})
@@ -189,15 +194,22 @@ def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefre
             # Prices since shortly before the ticker's time (its candles lag up to one roll)
             # widen high/low, so they never miss an extreme the chart shows.
             since_ms = _iso_ms(ticker["ts"]) - TICKER_OVERLAP_MS
-            seen = [_window_price(fields, market.tick_size) for entry_id, fields in entries
-                    if int(text_of(entry_id).split("-")[0]) >= since_ms]
-            moved.append(ticker_with_price(ticker=ticker, price=price, seen=seen,
-                                           places=decimal_places(market.tick_size)))
+            seen = [
+                _window_price(fields, market.tick_size)
+                for entry_id, fields in entries
+                if int(text_of(entry_id).split("-")[0]) >= since_ms
+            ]
+            moved.append(
+                ticker_with_price(
+                    ticker=ticker, price=price, seen=seen, places=decimal_places(market.tick_size)
+                )
+            )
             outcome.moved.append(market.symbol)
         ticker_store_many(tickers=moved)
         if outcome.recomputed:
             for pair in TradingPair.objects.select_related("base", "quote").filter(
-                    symbol__in=outcome.recomputed):
+                symbol__in=outcome.recomputed
+            ):
                 ticker_refresh(pair=pair)
         changed = outcome.moved + outcome.recomputed
         if changed:

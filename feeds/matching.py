@@ -43,8 +43,9 @@ class MatchOutcome:
     passes: dict[str, FeedPass] = field(default_factory=dict)
 
 
-def feed_match_pass(*, symbols: Sequence[str] | None = None,
-                    window_limit: int = 256) -> MatchOutcome:
+def feed_match_pass(
+    *, symbols: Sequence[str] | None = None, window_limit: int = 256
+) -> MatchOutcome:
     """One matching pass over every feed-priced market (or ``symbols``): fill resting orders
     crossed by the observations since the last pass, then trigger stops at the crossing prices.
 
@@ -71,12 +72,14 @@ def feed_match_pass(*, symbols: Sequence[str] | None = None,
         return outcome
 
 
-def _pass_markets(client: redis.Redis, symbols: list[str], outcome: MatchOutcome,
-                  window_limit: int) -> None:
+def _pass_markets(
+    client: redis.Redis, symbols: list[str], outcome: MatchOutcome, window_limit: int
+) -> None:
     token = uuid.uuid4().hex
     engine = get_engine()
-    results = engine.feed_fill_many(symbols, window_limit=window_limit, lock_token=token,
-                                    lock_ms=LOCK_MS)
+    results = engine.feed_fill_many(
+        symbols, window_limit=window_limit, lock_token=token, lock_ms=LOCK_MS
+    )
     for symbol, result in results.items():
         if isinstance(result, EngineStateMissing):
             _recover(symbol)

@@ -37,9 +37,11 @@ def _sim_params(symbol: str) -> SimParams:
         # Unconfigured markets start at default_start_ticks ticks (the tick from the DB).
         tick = TradingPair.objects.filter(symbol=symbol).values_list("tick_size", flat=True)
         start = Decimal(config["default_start_ticks"]) * (tick.first() or Decimal(1))
-    return SimParams(start=Decimal(str(start)),
-                     drift=Decimal(str(market.get("drift", config["drift"]))),
-                     volatility=Decimal(str(market.get("volatility", config["volatility"]))))
+    return SimParams(
+        start=Decimal(str(start)),
+        drift=Decimal(str(market.get("drift", config["drift"]))),
+        volatility=Decimal(str(market.get("volatility", config["volatility"]))),
+    )
 
 
 @cache
@@ -52,14 +54,20 @@ def source_get(name: str) -> PriceSource:
     """The process's source named ``name`` (from settings ``FEED_SIM`` / ``FEED_SOURCES``)."""
     if name == "sim":
         sim: dict[str, Any] = settings.FEED_SIM
-        return SimSource(client=get_redis(), seed=int(sim["seed"]),
-                         step_s=settings.FEED_POLL_INTERVAL_S, params=_sim_params_cached)
+        return SimSource(
+            client=get_redis(),
+            seed=int(sim["seed"]),
+            step_s=settings.FEED_POLL_INTERVAL_S,
+            params=_sim_params_cached,
+        )
     if name in HTTP_SOURCES and name in settings.FEED_SOURCES:
         config: dict[str, Any] = settings.FEED_SOURCES[name]
-        return HTTP_SOURCES[name](base_url=config["url"],
-                                  timeout_s=float(config.get("timeout_s", 1.0)),
-                                  retries=int(config.get("retries", 2)),
-                                  backoff_s=float(config.get("backoff_s", 0.05)))
+        return HTTP_SOURCES[name](
+            base_url=config["url"],
+            timeout_s=float(config.get("timeout_s", 1.0)),
+            retries=int(config.get("retries", 2)),
+            backoff_s=float(config.get("backoff_s", 0.05)),
+        )
     raise KeyError(f"unknown price source {name!r}")
 
 
@@ -94,15 +102,24 @@ def observations_record(*, markets: Sequence[FeedMarket], quotes: dict[str, Quot
             continue
         ticks = price_ticks(quote.price, market.tick_size)
         if ticks is None:
-            logger.warning("feed price %s of %s is off the engine's range", quote.price,
-                           market.symbol)
+            logger.warning(
+                "feed price %s of %s is off the engine's range", quote.price, market.symbol
+            )
             continue
-        observations.append((market.symbol, PriceObservation(
-            price_ticks=ticks, raw=f"{quote.price:f}", source_ts_ms=quote.source_ts_ms)))
+        observations.append(
+            (
+                market.symbol,
+                PriceObservation(
+                    price_ticks=ticks, raw=f"{quote.price:f}", source_ts_ms=quote.source_ts_ms
+                ),
+            )
+        )
     if observations:
         get_engine().feed_observe_many(
-            observations, maxlen=settings.FEED_WINDOW_MAXLEN,
-            max_age_ms=int(settings.FEED_WINDOW_MAX_AGE_S * 1000))
+            observations,
+            maxlen=settings.FEED_WINDOW_MAXLEN,
+            max_age_ms=int(settings.FEED_WINDOW_MAX_AGE_S * 1000),
+        )
     return len(observations)
 
 

@@ -29,8 +29,11 @@ class PairDecimal(DecimalString):
 
     def to_representation(self, value: Decimal) -> str:
         pair: TradingPair = self.context["pair"]
-        places = {"price": pair.price_places, "quantity": pair.quantity_places,
-                  "quote": pair.quote.decimals}[self.kind]
+        places = {
+            "price": pair.price_places,
+            "quantity": pair.quantity_places,
+            "quote": pair.quote.decimals,
+        }[self.kind]
         return format_decimal(Decimal(value), places)
 
 
@@ -58,7 +61,8 @@ class PairOut(serializers.Serializer):
         if latest is None:
             rendered = self.parent.instance if self.parent is not None else None
             latest = self.context["feed_latest"] = price_sources.latest_many(
-                list(rendered) if rendered is not None else [pair])
+                list(rendered) if rendered is not None else [pair]
+            )
         return latest.get(pair.symbol)
 
     def get_last_price_at(self, pair: TradingPair) -> str | None:
@@ -105,12 +109,21 @@ def book_levels(pair: TradingPair, levels: Iterable[tuple[Decimal, Decimal]]) ->
     """Book levels (price, quantity) -> ``[[price, quantity], ...]`` decimal strings in the
     market's places. The REST depth and the websocket ``depth:SYM`` channel format with this,
     so both agree (the engine's integer levels convert with ``engine.units.levels_decimal``)."""
-    return [[format_decimal(price, pair.price_places),
-             format_decimal(quantity, pair.quantity_places)] for price, quantity in levels]
+    return [
+        [format_decimal(price, pair.price_places), format_decimal(quantity, pair.quantity_places)]
+        for price, quantity in levels
+    ]
 
 
 def trade_payloads(pair: TradingPair, trades: Iterable[TradeInput]) -> list[dict[str, Any]]:
     """New trades on the ``trades:SYM`` websocket channel (the fields of ``TradeOut``)."""
-    return [{"id": t.sequence, "price": format_decimal(t.price, pair.price_places),
-             "quantity": format_decimal(t.quantity, pair.quantity_places),
-             "taker_side": t.taker_side, "created_at": iso_ms(t.created_at)} for t in trades]
+    return [
+        {
+            "id": t.sequence,
+            "price": format_decimal(t.price, pair.price_places),
+            "quantity": format_decimal(t.quantity, pair.quantity_places),
+            "taker_side": t.taker_side,
+            "created_at": iso_ms(t.created_at),
+        }
+        for t in trades
+    ]

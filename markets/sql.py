@@ -52,13 +52,37 @@ TRADES_INSERT = (
 
 # The candle upsert of ``markets.candles.candles_apply_many``: the open/close of the lowest/
 # highest sequence win, high/low widen, volumes add up.
-CANDLE_COLUMNS = ["pair_id", "interval", "bucket", "open", "high", "low", "close", "volume",
-            "quote_volume", "trade_count", "first_sequence", "last_sequence"]
+CANDLE_COLUMNS = [
+    "pair_id",
+    "interval",
+    "bucket",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trade_count",
+    "first_sequence",
+    "last_sequence",
+]
 # PostgreSQL takes each column as one array (``unnest``): 12 parameters whatever the row count,
 # so the driver does not re-parse a statement of thousands of placeholders (measured: 3,000 rows
 # in 6 VALUES statements spent ~75% of a 500-market candle roll in psycopg's query parsing).
-_PG_ARRAY_TYPES = ["bigint", "varchar", "timestamptz", "numeric", "numeric", "numeric",
-                   "numeric", "numeric", "numeric", "integer", "bigint", "bigint"]
+_PG_ARRAY_TYPES = [
+    "bigint",
+    "varchar",
+    "timestamptz",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "integer",
+    "bigint",
+    "bigint",
+]
 
 
 def candles_upsert_sql() -> str:
@@ -77,9 +101,9 @@ def candles_upsert_sql() -> str:
 
     updates = {
         "open": f"CASE WHEN {new('first_sequence')} < {old('first_sequence')} "
-                f"THEN {new('open')} ELSE {old('open')} END",
+        f"THEN {new('open')} ELSE {old('open')} END",
         "close": f"CASE WHEN {new('last_sequence')} > {old('last_sequence')} "
-                 f"THEN {new('close')} ELSE {old('close')} END",
+        f"THEN {new('close')} ELSE {old('close')} END",
         "first_sequence": f"LEAST({old('first_sequence')}, {new('first_sequence')})",
         "last_sequence": f"GREATEST({old('last_sequence')}, {new('last_sequence')})",
         "high": f"GREATEST({old('high')}, {new('high')})",

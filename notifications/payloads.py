@@ -16,9 +16,14 @@ CHANNEL = "notifications"
 
 
 def notification_payload(notification: Notification | StoredNotification) -> dict[str, Any]:
-    return {"id": notification.pk, "kind": notification.kind, "title": notification.title,
-            "data": notification.data, "read": notification.read_at is not None,
-            "created_at": iso_ms(notification.created_at)}
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "title": notification.title,
+        "data": notification.data,
+        "read": notification.read_at is not None,
+        "created_at": iso_ms(notification.created_at),
+    }
 
 
 def notification_groups(notifications: Sequence[StoredNotification]) -> list[str]:
@@ -26,8 +31,12 @@ def notification_groups(notifications: Sequence[StoredNotification]) -> list[str
     return [group_for(CHANNEL, user_id=n.user_id) for n in notifications]
 
 
-def notification_messages(notifications: Sequence[StoredNotification], now_ms: int,
-                          listened: set[str]) -> list[Message]:
+def notification_messages(
+    notifications: Sequence[StoredNotification], now_ms: int, listened: set[str]
+) -> list[Message]:
     """Push messages of the ``notifications`` whose owner listens."""
-    return [push_message(CHANNEL, notification_payload(n), now_ms, user_id=n.user_id)
-            for n in notifications if group_for(CHANNEL, user_id=n.user_id) in listened]
+    return [
+        push_message(CHANNEL, notification_payload(n), now_ms, user_id=n.user_id)
+        for n in notifications
+        if group_for(CHANNEL, user_id=n.user_id) in listened
+    ]

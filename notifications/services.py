@@ -60,17 +60,36 @@ def notifications_store(*, items: Sequence[NotificationInput]) -> list[StoredNot
     wanted = list({(i.user_id, i.key): i for i in items}.values())
     now = timezone.now()
     with array_cursor() as cursor:
-        cursor.execute(NOTIFICATIONS_INSERT, [
-            now, [i.user_id for i in wanted], [i.kind for i in wanted], [i.key for i in wanted],
-            [i.title for i in wanted], [json.dumps(i.data) for i in wanted]])
+        cursor.execute(
+            NOTIFICATIONS_INSERT,
+            [
+                now,
+                [i.user_id for i in wanted],
+                [i.kind for i in wanted],
+                [i.key for i in wanted],
+                [i.title for i in wanted],
+                [json.dumps(i.data) for i in wanted],
+            ],
+        )
         created = {(user_id, key): pk for pk, user_id, key in cursor.fetchall()}
-    return [StoredNotification(pk=created[(i.user_id, i.key)], user_id=i.user_id, kind=i.kind,
-                               key=i.key, title=i.title, data=i.data, created_at=now)
-            for i in wanted if (i.user_id, i.key) in created]
+    return [
+        StoredNotification(
+            pk=created[(i.user_id, i.key)],
+            user_id=i.user_id,
+            kind=i.kind,
+            key=i.key,
+            title=i.title,
+            data=i.data,
+            created_at=now,
+        )
+        for i in wanted
+        if (i.user_id, i.key) in created
+    ]
 
 
-def notifications_publish(*, notifications: Sequence[StoredNotification],
-                          run: Runner = run_sync) -> None:
+def notifications_publish(
+    *, notifications: Sequence[StoredNotification], run: Runner = run_sync
+) -> None:
     """Push stored notifications to their owners' ``notifications`` channel (those listening)."""
     if not notifications:
         return
@@ -91,11 +110,13 @@ def notifications_send(*, items: Sequence[NotificationInput]) -> list[StoredNoti
     return created
 
 
-def notification_send(*, user_id: int, kind: str, key: str, title: str,
-                      data: dict[str, Any] | None = None) -> StoredNotification | None:
+def notification_send(
+    *, user_id: int, kind: str, key: str, title: str, data: dict[str, Any] | None = None
+) -> StoredNotification | None:
     """One notification (see ``notifications_send``); None when ``key`` was reported before."""
-    created = notifications_send(items=[NotificationInput(
-        user_id=user_id, kind=kind, key=key, title=title, data=data or {})])
+    created = notifications_send(
+        items=[NotificationInput(user_id=user_id, kind=kind, key=key, title=title, data=data or {})]
+    )
     return created[0] if created else None
 
 
@@ -114,4 +135,5 @@ def notification_mark_read(*, user_id: int, notification_id: int) -> Notificatio
 def notification_mark_all_read(*, user_id: int) -> int:
     """Mark every unread notification of ``user_id`` read; returns how many changed."""
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(
-        read_at=timezone.now())
+        read_at=timezone.now()
+    )

@@ -16,8 +16,11 @@ from orders.relay import order_submit
 
 
 def _user_order(*, user: User, order_id: int) -> Order:
-    order = (Order.objects.select_related("pair", "pair__base", "pair__quote")
-             .filter(user=user, pk=order_id).first())
+    order = (
+        Order.objects.select_related("pair", "pair__base", "pair__quote")
+        .filter(user=user, pk=order_id)
+        .first()
+    )
     if order is None:
         raise OrderNotFound(fields={"id": ["No such order."]})
     return order
@@ -61,7 +64,8 @@ def order_cancel_all(*, user: User, symbol: str | None = None) -> list[Order]:
     """Cancel all of ``user``'s open orders (in one market when ``symbol``). Returns the orders
     that were open, refreshed after the engine's answers settled (waits up to 1 s)."""
     open_orders = Order.objects.select_related("pair", "pair__base", "pair__quote").filter(
-        user=user, status__in=OPEN_STATUSES)
+        user=user, status__in=OPEN_STATUSES
+    )
     if symbol is not None:
         open_orders = open_orders.filter(pair=pair_get(symbol=symbol))
     orders = list(open_orders.order_by("pk"))

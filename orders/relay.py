@@ -42,8 +42,9 @@ def market_recoverer_set(recover: MarketRecoverer | None) -> None:
     _market_recover = recover
 
 
-def order_submit(*, order_id: int, order: Order | None = None,
-                 engine_price: Decimal | None = None) -> bool:
+def order_submit(
+    *, order_id: int, order: Order | None = None, engine_price: Decimal | None = None
+) -> bool:
     """Hand an order to the engine (after its transaction committed). Idempotent.
 
     Returns False when the engine could not be reached (the outbox relay retries). A market whose
@@ -66,8 +67,9 @@ def order_submit(*, order_id: int, order: Order | None = None,
     # Market orders of feed-priced markets fill against the house at the latest observation
     # (docs/feeds.md).
     if order.pair.is_feed_priced and order.type == OrderType.MARKET:
-        submit = partial(engine.feed_take,
-                         stale_after_ms=market_price_source(order.pair).stale_after_ms())
+        submit = partial(
+            engine.feed_take, stale_after_ms=market_price_source(order.pair).stale_after_ms()
+        )
     try:
         try:
             submit(order.pair.symbol, engine_order)
@@ -78,8 +80,11 @@ def order_submit(*, order_id: int, order: Order | None = None,
             try:
                 _market_recover(order.pair)
             except Exception:  # the market's rebuild failed, not this order: the relay retries
-                logger.exception("engine recovery of %s failed; order %s waits in the outbox",
-                                 order.pair.symbol, order_id)
+                logger.exception(
+                    "engine recovery of %s failed; order %s waits in the outbox",
+                    order.pair.symbol,
+                    order_id,
+                )
                 _outbox_attempt(order_id)
                 return False
             submit(order.pair.symbol, engine_order)
@@ -90,8 +95,7 @@ def order_submit(*, order_id: int, order: Order | None = None,
         attempts = _outbox_attempt(order_id)
         logger.warning("engine refused order %s (attempt %d): %s", order_id, attempts, exc)
         if attempts >= SUBMIT_REFUSALS_MAX:
-            order_quarantine(order_id=order_id, reason=CancelReason.ENGINE_REFUSED,
-                             detail=str(exc))
+            order_quarantine(order_id=order_id, reason=CancelReason.ENGINE_REFUSED, detail=str(exc))
             return True
         return False
     except redis.RedisError:
@@ -109,8 +113,7 @@ SUBMIT_REFUSALS_MAX = 10
 def _outbox_attempt(order_id: int) -> int:
     """Count one failed submission of ``order_id``; returns the attempts so far."""
     with transaction.atomic():
-        updated = (OrderOutbox.objects.filter(order_id=order_id)
-                   .update(attempts=F("attempts") + 1))
+        updated = OrderOutbox.objects.filter(order_id=order_id).update(attempts=F("attempts") + 1)
         if not updated:
             return 0
         return OrderOutbox.objects.values_list("attempts", flat=True).get(order_id=order_id)
@@ -124,10 +127,11 @@ def outbox_relay(*, older_than_s: float = 2.0, limit: int = 500) -> int:
     never take is quarantined (``order_submit``), and an unexpected error on one row is logged
     and counted on the row while the relay goes on with the next."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    order_ids = list(OrderOutbox.objects.filter(created_at__lt=cutoff,
-                                                quarantined_at__isnull=True)
-                     .order_by("attempts", "order_id")
-                     .values_list("order_id", flat=True)[:limit])
+    order_ids = list(
+        OrderOutbox.objects.filter(created_at__lt=cutoff, quarantined_at__isnull=True)
+        .order_by("attempts", "order_id")
+        .values_list("order_id", flat=True)[:limit]
+    )
     for order_id in order_ids:
         try:
             order_submit(order_id=order_id)

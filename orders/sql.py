@@ -22,12 +22,14 @@ def order_write_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[ty
     fields = tuple(field for field in Order._meta.concrete_fields if not field.primary_key)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    values = ", ".join(f"CAST(%(order_{field.attname})s AS {field.db_type(connection)})"
-                       for field in fields)
+    values = ", ".join(
+        f"CAST(%(order_{field.attname})s AS {field.db_type(connection)})" for field in fields
+    )
     moved, journal = bucket_move_sql(
         account=f"(SELECT id FROM {Account._meta.db_table} WHERE user_id = %(user)s)",
         condition="EXISTS (SELECT 1 FROM pair_guard)",
-        reference="'order:' || (SELECT id FROM placed)")
+        reference="'order:' || (SELECT id FROM placed)",
+    )
     order_table, outbox_table = quote(Order._meta.db_table), quote(OrderOutbox._meta.db_table)
     # Table and column names come from the models, the rest is constant: nothing from input.
     sql = (
@@ -37,5 +39,6 @@ def order_write_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[ty
         f" outbox AS (INSERT INTO {outbox_table} (order_id, created_at, attempts)"
         " SELECT id, %(outbox_now)s, 0 FROM placed),"
         f" {journal}"
-        " SELECT (SELECT id FROM placed), EXISTS (SELECT 1 FROM pair_guard)")
+        " SELECT (SELECT id FROM placed), EXISTS (SELECT 1 FROM pair_guard)"
+    )
     return sql, fields

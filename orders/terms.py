@@ -97,10 +97,19 @@ def _book_ask_walk(*, pair: TradingPair, quantity: Decimal) -> Decimal | None:
     return None if worst is None else worst * pair.tick_size
 
 
-def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Decimal | None,
-                      quote_amount: Decimal | None, price: Decimal | None,
-                      stop_price: Decimal | None, time_in_force: str | None, post_only: bool,
-                      stp_mode: str | None) -> OrderTerms:
+def order_terms_check(
+    *,
+    pair: TradingPair,
+    side: str,
+    type: str,
+    quantity: Decimal | None,
+    quote_amount: Decimal | None,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    time_in_force: str | None,
+    post_only: bool,
+    stp_mode: str | None,
+) -> OrderTerms:
     """Validate an order request against ``pair``; raise ``InvalidInput`` (with the field) or a
     more specific error. Returns the terms and the funds to hold. Ends with the engine's own
     range check (``order_engine_check``), so an order that passes can always be submitted."""
@@ -132,23 +141,29 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
     if quantity is not None and quote_amount is not None:
         raise invalid_field("quote_amount", "Give either quantity or quote_amount, not both.")
     if quote_amount is not None and (priced or side != Side.BUY):
-        raise invalid_field("quote_amount",
-                            "Only market and stop-market buys spend a quote amount.")
+        raise invalid_field(
+            "quote_amount", "Only market and stop-market buys spend a quote amount."
+        )
     if quantity is None and quote_amount is None:
         raise invalid_field("quantity", "Required.")
 
     quote_places = pair.quote.decimals
-    for field, value, step in (("price", price, pair.tick_size),
-                               ("stop_price", stop_price, pair.tick_size),
-                               ("quantity", quantity, pair.lot_size)):
+    for field, value, step in (
+        ("price", price, pair.tick_size),
+        ("stop_price", stop_price, pair.tick_size),
+        ("quantity", quantity, pair.lot_size),
+    ):
         if value is not None and not _on_grid(value, step):
-            raise invalid_field(field, f"Must be a multiple of {step.normalize():f}.",
-                                code="invalid_precision")
-        engine_steps(quantity_to_lots if field == "quantity" else price_to_ticks, value, step,
-                     field)
+            raise invalid_field(
+                field, f"Must be a multiple of {step.normalize():f}.", code="invalid_precision"
+            )
+        engine_steps(
+            quantity_to_lots if field == "quantity" else price_to_ticks, value, step, field
+        )
     if quote_amount is not None and decimal_places(quote_amount) > quote_places:
-        raise invalid_field("quote_amount", f"At most {quote_places} decimal places.",
-                            code="invalid_precision")
+        raise invalid_field(
+            "quote_amount", f"At most {quote_places} decimal places.", code="invalid_precision"
+        )
 
     # A feed-priced market values market orders at its source's price (its latest fresh
     # observation; StalePrice when there is none within FEED_STALE_AFTER_S: docs/feeds.md).
@@ -162,9 +177,12 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         assert stop_price is not None
         last = last_trade_price(pair=pair)
         if last is not None and (stop_price <= last if side == Side.BUY else stop_price >= last):
-            raise invalid_field("stop_price", f"The last price {last.normalize():f} already "
-                                "crossed it: use a limit or market order.",
-                                error=StopWouldTrigger)
+            raise invalid_field(
+                "stop_price",
+                f"The last price {last.normalize():f} already "
+                "crossed it: use a limit or market order.",
+                error=StopWouldTrigger,
+            )
 
     engine_price: Decimal | None = None
     rate = hold_fee_rate(pair)
@@ -181,24 +199,30 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
         if reference is None and side == Side.BUY:
             reference = _book_ask_walk(pair=pair, quantity=quantity)
             if reference is None:
-                raise invalid_field("quantity", "There are no sell orders to buy from.",
-                                    error=InsufficientLiquidity)
+                raise invalid_field(
+                    "quantity", "There are no sell orders to buy from.", error=InsufficientLiquidity
+                )
         if reference is None:  # a market sell: value it at the best bid or the last price
             best_bid = get_engine().best_bid_ask(pair.symbol)[0]
-            reference = (best_bid * pair.tick_size if best_bid is not None
-                         else last_trade_price(pair=pair))
+            reference = (
+                best_bid * pair.tick_size if best_bid is not None else last_trade_price(pair=pair)
+            )
             if reference is None:
-                raise invalid_field("quantity", "There are no buy orders to sell to.",
-                                    error=InsufficientLiquidity)
+                raise invalid_field(
+                    "quantity", "There are no buy orders to sell to.", error=InsufficientLiquidity
+                )
         if side == Side.BUY:
             engine_price = protective_price(pair=pair, reference=reference)
             notional = engine_price * quantity
         else:
             notional = reference * quantity
     if notional < pair.min_notional:
-        raise invalid_field("quantity" if quote_amount is None else "quote_amount",
-                            f"The order's value must be at least {pair.min_notional.normalize():f} "
-                            f"{pair.quote.symbol}.", error=BelowMinNotional)
+        raise invalid_field(
+            "quantity" if quote_amount is None else "quote_amount",
+            f"The order's value must be at least {pair.min_notional.normalize():f} "
+            f"{pair.quote.symbol}.",
+            error=BelowMinNotional,
+        )
 
     if side == Side.SELL:
         assert quantity is not None
@@ -206,9 +230,19 @@ def order_terms_check(*, pair: TradingPair, side: str, type: str, quantity: Deci
     else:
         hold_asset = pair.quote
         hold_amount = _ceil_to(notional * (1 + rate), quote_places)
-    terms = OrderTerms(side=side, type=type, time_in_force=tif if priced else TimeInForce.IOC,
-                       post_only=post_only, price=price, stop_price=stop_price,
-                       quantity=quantity, quote_amount=quote_amount, stp_mode=stp,
-                       hold_asset=hold_asset, hold_amount=hold_amount, engine_price=engine_price)
+    terms = OrderTerms(
+        side=side,
+        type=type,
+        time_in_force=tif if priced else TimeInForce.IOC,
+        post_only=post_only,
+        price=price,
+        stop_price=stop_price,
+        quantity=quantity,
+        quote_amount=quote_amount,
+        stp_mode=stp,
+        hold_asset=hold_asset,
+        hold_amount=hold_amount,
+        engine_price=engine_price,
+    )
     order_engine_check(pair=pair, terms=terms, notional=notional)
     return terms

@@ -17,10 +17,34 @@ ORDERS_LOCK = (
 )
 
 # A batch's fills, in order, returning their ids. Binds: one array per column below.
-_FILL_COLUMNS = ("order_id", "user_id", "pair_id", "engine_seq", "side", "price", "quantity",
-                 "quote_quantity", "fee", "fee_asset_id", "liquidity", "created_at")
-_FILL_TYPES = ("bigint", "bigint", "bigint", "bigint", "varchar", "numeric", "numeric",
-               "numeric", "numeric", "bigint", "varchar", "timestamptz")
+_FILL_COLUMNS = (
+    "order_id",
+    "user_id",
+    "pair_id",
+    "engine_seq",
+    "side",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "fee",
+    "fee_asset_id",
+    "liquidity",
+    "created_at",
+)
+_FILL_TYPES = (
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "varchar",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "bigint",
+    "varchar",
+    "timestamptz",
+)
 FILLS_INSERT = (
     f"INSERT INTO {_FILLS} ({', '.join(_FILL_COLUMNS)}) SELECT {', '.join(_FILL_COLUMNS)}"
     f" FROM unnest({', '.join(f'%b::{kind}[]' for kind in _FILL_TYPES)})"

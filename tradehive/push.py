@@ -46,10 +46,13 @@ def group_for(channel: str, *, user_id: int | None = None) -> str:
     return channel.replace(":", ".")
 
 
-def push_message(channel: str, data: Any, ts_ms: int, *,
-                 user_id: int | None = None) -> Message:
-    return group_for(channel, user_id=user_id), {"type": "push", "channel": channel,
-                                                 "data": data, "ts": ts_ms}
+def push_message(channel: str, data: Any, ts_ms: int, *, user_id: int | None = None) -> Message:
+    return group_for(channel, user_id=user_id), {
+        "type": "push",
+        "channel": channel,
+        "data": data,
+        "ts": ts_ms,
+    }
 
 
 async def _send_all(messages: Sequence[Message]) -> None:

@@ -14,14 +14,24 @@ def withdrawal_notify(*, withdrawal: Withdrawal) -> StoredNotification | None:
         return None
     asset = withdrawal.asset
     amount = f"{withdrawal.amount:f}"
-    data = {"withdrawal_id": withdrawal.pk, "asset": asset.symbol, "amount": amount,
-            "status": status}
+    data = {
+        "withdrawal_id": withdrawal.pk,
+        "asset": asset.symbol,
+        "amount": amount,
+        "status": status,
+    }
     if status == Withdrawal.Status.COMPLETED:
         return notification_send(
-            user_id=withdrawal.user_id, kind=Notification.Kind.WITHDRAWAL_COMPLETED,
-            key=f"withdrawal:{withdrawal.pk}:completed", data=data,
-            title=f"Withdrawal of {amount} {asset.symbol} completed")
+            user_id=withdrawal.user_id,
+            kind=Notification.Kind.WITHDRAWAL_COMPLETED,
+            key=f"withdrawal:{withdrawal.pk}:completed",
+            data=data,
+            title=f"Withdrawal of {amount} {asset.symbol} completed",
+        )
     return notification_send(
-        user_id=withdrawal.user_id, kind=Notification.Kind.WITHDRAWAL_REJECTED,
-        key=f"withdrawal:{withdrawal.pk}:rejected", data={**data, "reason": withdrawal.reason},
-        title=f"Withdrawal of {amount} {asset.symbol} rejected")
+        user_id=withdrawal.user_id,
+        kind=Notification.Kind.WITHDRAWAL_REJECTED,
+        key=f"withdrawal:{withdrawal.pk}:rejected",
+        data={**data, "reason": withdrawal.reason},
+        title=f"Withdrawal of {amount} {asset.symbol} rejected",
+    )
