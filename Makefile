@@ -35,11 +35,13 @@ nginx:
 test: $(VENV)/.stamp-dev browser nginx
 	$(VPY) -m ruff check .
 	$(VPY) -m mypy .
+	$(VENV)/bin/lint-imports  # the import contracts in pyproject.toml (docs/architecture.md)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(VENV)/.stamp-dev
 	$(VPY) -m mypy .

@@ -34,7 +34,7 @@ if "--no-hiredis" in sys.argv:
 
 import redis  # noqa: E402
 
-from matching.engine import (  # noqa: E402
+from engine.engine import (  # noqa: E402
     CancelRequest,
     Engine,
     EngineOrder,
@@ -42,8 +42,8 @@ from matching.engine import (  # noqa: E402
     Side,
     TimeInForce,
 )
-from matching.events import Fill  # noqa: E402
-from matching.keys import market_keys  # noqa: E402
+from engine.events import Fill  # noqa: E402
+from engine.keys import market_keys  # noqa: E402
 from tradehive.embedded_redis import ensure_redis_url  # noqa: E402
 
 SYMBOL = "BENCH-KRW"

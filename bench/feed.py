@@ -66,8 +66,8 @@ def _redis_reset(client, symbols: list[str]) -> None:
 
 
 def _books(symbols: list[str], orders: int) -> int:
-    from matching.engine import EngineOrder, OrderType, RestingOrder, Side
-    from matching.runtime import get_engine
+    from engine.engine import EngineOrder, OrderType, RestingOrder, Side
+    from engine.runtime import get_engine
 
     engine = get_engine()
     rng = random.Random(20240901)
@@ -124,8 +124,8 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from engine.keys import events_key
     from feeds.cadence import cadence_measure
-    from matching.keys import events_key
     from tradehive.redis_client import get_redis
 
     call_command("migrate", verbosity=0)

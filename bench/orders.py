@@ -118,8 +118,8 @@ def seed(users: int) -> Seeded:
 
     from accounts.services import token_pair_issue, user_create
     from markets.services import pair_seed_defaults
-    from matching.recovery import engine_recover
-    from matching.settlement import settlement_group_ensure
+    from settlement.recovery import engine_recover
+    from settlement.services import settlement_group_ensure
     from tradehive.redis_client import get_redis
     from wallets.models import Asset
     from wallets.seed import asset_seed_defaults
@@ -454,9 +454,9 @@ def run_load(label: str, path: str, *, workers: int, server: Proc, port: int, to
 
 def settlement_state() -> tuple[int, int, int]:
     """(engine events not yet applied, settled trades, engine seq total) over the bench markets."""
+    from engine.keys import seq_key
     from markets.models import Trade
-    from matching.keys import seq_key
-    from matching.models import MarketCursor
+    from settlement.models import MarketCursor
 
     client = redis_client()
     engine_seq = sum(int(client.get(seq_key(symbol)) or 0) for symbol in SYMBOLS)
@@ -468,8 +468,8 @@ def settlement_state() -> tuple[int, int, int]:
 def backlog_remaining(client) -> int:  # type: ignore[no-untyped-def]
     """Engine events not yet applied: the drain's poll, kept light (one Redis MGET on one
     connection, one small query) so measuring disturbs the consumers as little as possible."""
-    from matching.keys import seq_key
-    from matching.models import MarketCursor
+    from engine.keys import seq_key
+    from settlement.models import MarketCursor
 
     engine_seq = sum(int(seq or 0) for seq in client.mget([seq_key(s) for s in SYMBOLS]))
     applied = sum(MarketCursor.objects.filter(pair__symbol__in=SYMBOLS)
@@ -571,7 +571,7 @@ def drain(settle: SettleProcs, leases: list, timeout_s: float = 600.0) -> DrainR
 def hold_leases() -> list:  # type: ignore[type-arg]
     """Take every bench market's settlement lease (the one ``settle_market`` takes without
     blocking): the consumer keeps running but skips those markets until released."""
-    from matching.settlement import LEASE_SECONDS  # noqa: F401 - the lease this mirrors
+    from settlement.services import LEASE_SECONDS  # noqa: F401 - the lease this mirrors
 
     client = redis_client()
     leases = []
@@ -596,11 +596,11 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
+    from engine import events as ev
+    from engine.keys import events_key
     from markets.models import TradingPair
-    from matching import events as ev
-    from matching.keys import events_key
-    from matching.settlement import GROUP, settle_events
     from orders.services import order_place
+    from settlement.services import GROUP, settle_events
 
     client = redis_client()
     users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))

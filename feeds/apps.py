@@ -7,8 +7,9 @@ class FeedsConfig(AppConfig):
     verbose_name = "Price feeds"
 
     def ready(self) -> None:
-        # The 24h ticker of a feed-priced market shows the feed's newest price as ``last``.
-        from feeds.services import feed_last_price
-        from markets.ticker import set_feed_price_provider
+        # Every market priced by a feed (sim, upbit, bithumb, ...) prices its market orders,
+        # ticker ``last`` and API freshness from the feed's price window.
+        from feeds.price_source import FeedPriceSource
+        from markets import price_sources
 
-        set_feed_price_provider(feed_last_price)
+        price_sources.register(FeedPriceSource())

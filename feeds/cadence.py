@@ -19,8 +19,8 @@ from typing import Any
 
 import redis
 
-from feeds.services import MATCH_DURATIONS_KEY, MATCH_STATS_KEY
-from matching.keys import feed_stats_key
+from engine.keys import feed_stats_key
+from feeds.matching import MATCH_DURATIONS_KEY, MATCH_STATS_KEY
 
 
 @dataclass(frozen=True)

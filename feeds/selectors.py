@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-from feeds.errors import StalePrice
+from engine.keys import prices_key
 from feeds.sources import FeedMarket
+from markets.errors import StalePrice
 from markets.models import TradingPair
-from matching.keys import prices_key
+from markets.price_sources import LatestPrice
 from tradehive.redis_client import get_redis
 
 _MARKETS_TTL_S = 1.0
@@ -42,22 +43,11 @@ def feed_market_cache_clear() -> None:
     _markets_cache.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class LatestPrice:
-    """A market's newest observation: ``price`` on its grid, ``received_at`` (Redis time),
-    ``age_ms`` now minus that, ``source_ts_ms`` the source's own timestamp (if any)."""
-
-    price: Decimal
-    received_at: datetime
-    age_ms: int
-    source_ts_ms: int | None
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def feed_latest_many(*, pairs: list[TradingPair]) -> dict[str, LatestPrice | None]:
+def feed_latest_many(*, pairs: Sequence[TradingPair]) -> dict[str, LatestPrice | None]:
     """The newest observation of each feed-priced pair (book pairs are left out); None for a
     feed market with no observation in its window. One Redis round trip."""
     feed_pairs = [p for p in pairs if p.is_feed_priced]

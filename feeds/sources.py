@@ -3,7 +3,7 @@
 One call fetches every market the source prices (one HTTP request per call for the HTTP
 adapters: the exchanges' "all tickers" endpoints). A source either answers or raises
 ``SourceUnavailable`` after its retries; the poll of one source never waits on another
-(each source is polled by its own task under its own lock, ``feeds.services.feed_poll``).
+(each source is polled by its own task under its own lock, ``feeds.polling.feed_poll``).
 
 - ``sim``: geometric Brownian motion per market, deterministic for a seed. State (step number,
   price) lives in Redis (``feeds:sim`` hash) so every worker process continues the same path.

@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
-from feeds.services import feed_candles_roll, feed_match_pass, feed_poll, feed_tickers_refresh
+from feeds.market_data import feed_candles_roll, feed_tickers_refresh
+from feeds.matching import feed_match_pass
+from feeds.polling import feed_poll
 
 
 @shared_task(ignore_result=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -12,12 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine.runtime import get_engine
+from engine.units import levels_decimal
 from markets import indicators
-from markets.models import Candle, TradingPair
+from markets.models import Candle
 from markets.params import CandlesQuery, IndicatorsQuery, TradesQuery
+from markets.payloads import CandleOut, PairOut, TickerOut, TradeOut, book_levels
 from markets.selectors import candle_list, candle_list_before, pair_get, pair_list, trade_list
 from markets.ticker import ticker_get, ticker_get_many
-from tradehive.api_fields import DecimalString, Timestamp, WholeNumber
+from tradehive.api_fields import WholeNumber
 from tradehive.money import format_decimal, iso_ms
 from tradehive.query_params import query_validate
 
@@ -32,89 +36,6 @@ INDICATOR_SERIES = {
     "properties": {"t": {"type": "array", "items": {"type": "string", "format": "date-time"}}},
     "additionalProperties": {"type": "array", "items": {"type": "string", "nullable": True}},
 }
-
-
-class PairDecimal(DecimalString):
-    """A decimal string with the places of the market in the serializer's ``pair`` context."""
-
-    def __init__(self, *, kind: str, **kwargs: Any) -> None:
-        self.kind = kind
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Decimal) -> str:
-        pair: TradingPair = self.context["pair"]
-        places = {"price": pair.price_places, "quantity": pair.quantity_places,
-                  "quote": pair.quote.decimals}[self.kind]
-        return format_decimal(Decimal(value), places)
-
-
-class PairOut(serializers.Serializer):
-    symbol = serializers.CharField()
-    base = serializers.CharField(source="base.symbol")
-    quote = serializers.CharField(source="quote.symbol")
-    tick_size = DecimalString()
-    lot_size = DecimalString()
-    min_notional = DecimalString()
-    maker_fee = DecimalString()
-    taker_fee = DecimalString()
-    status = serializers.ChoiceField(choices=TradingPair.Status.choices)
-    price_source = serializers.CharField()
-    # web UI: the assets' own precision, for balances and quote amounts
-    base_decimals = serializers.IntegerField(source="base.decimals")
-    quote_decimals = serializers.IntegerField(source="quote.decimals")
-    # --- feeds: a feed market's newest observed price time and age (null for book markets) ---
-    last_price_at = serializers.SerializerMethodField()
-    feed_age_ms = serializers.SerializerMethodField()
-
-    def _feed_latest(self, pair: TradingPair) -> Any:
-        from feeds.selectors import feed_latest_many
-
-        latest = self.context.get("feed_latest")
-        if latest is None:
-            latest = self.context["feed_latest"] = feed_latest_many(
-                pairs=list(self.parent.instance) if self.parent is not None else [pair])
-        return latest.get(pair.symbol)
-
-    def get_last_price_at(self, pair: TradingPair) -> str | None:
-        latest = self._feed_latest(pair)
-        return iso_ms(latest.received_at) if latest is not None else None
-
-    def get_feed_age_ms(self, pair: TradingPair) -> int | None:
-        latest = self._feed_latest(pair)
-        return latest.age_ms if latest is not None else None
-    # --- end feeds ---
-
-
-class TickerOut(serializers.Serializer):
-    symbol = serializers.CharField()
-    last = DecimalString(allow_null=True)
-    best_bid = DecimalString(allow_null=True)
-    best_ask = DecimalString(allow_null=True)
-    open_24h = DecimalString(allow_null=True)
-    high_24h = DecimalString(allow_null=True)
-    low_24h = DecimalString(allow_null=True)
-    volume_24h = DecimalString()
-    quote_volume_24h = DecimalString()
-    change_24h_pct = serializers.CharField(allow_null=True, help_text='e.g. "-1.25"')
-    ts = serializers.DateTimeField()
-
-
-class TradeOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    price = PairDecimal(kind="price")
-    quantity = PairDecimal(kind="quantity")
-    taker_side = serializers.CharField()
-    created_at = Timestamp()
-
-
-class CandleOut(serializers.Serializer):
-    t = Timestamp(source="bucket")
-    o = PairDecimal(kind="price", source="open")
-    h = PairDecimal(kind="price", source="high")
-    l = PairDecimal(kind="price", source="low")  # noqa: E741 - the contract's field name
-    c = PairDecimal(kind="price", source="close")
-    v = PairDecimal(kind="quantity", source="volume")
 
 
 def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -215,16 +136,6 @@ class DepthQuery(serializers.Serializer):
     limit = WholeNumber(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
 
 
-def book_levels(pair: TradingPair, levels: list[tuple[int, int]]) -> list[list[str]]:
-    """Engine levels (price ticks, lots) -> ``[[price, quantity], ...]`` decimal strings in the
-    market's places. The websocket ``depth:SYM`` channel formats with this too, so both agree."""
-    from matching.units import lots_to_quantity, ticks_to_price
-
-    return [[format_decimal(ticks_to_price(price, pair.tick_size), pair.price_places),
-             format_decimal(lots_to_quantity(lots, pair.lot_size), pair.quantity_places)]
-            for price, lots in levels]
-
-
 class DepthOut(serializers.Serializer):
     symbol = serializers.CharField()
     sequence = serializers.IntegerField()
@@ -236,14 +147,12 @@ class DepthOut(serializers.Serializer):
 class DepthApi(PublicApi):
     @extend_schema(parameters=[DepthQuery], responses=DepthOut, tags=["markets"])
     def get(self, request: Request, symbol: str) -> Response:
-        # The engine lives in matching, which depends on markets: imported at call time.
-        from django.utils import timezone
-
-        from matching.runtime import get_engine
-
         pair = pair_get(symbol=symbol)
         query = _query(DepthQuery, request)
         depth = get_engine().depth(pair.symbol, query["limit"])
         return Response({"symbol": pair.symbol, "sequence": depth.sequence,
-                         "bids": book_levels(pair, depth.bids),
-                         "asks": book_levels(pair, depth.asks), "ts": iso_ms(timezone.now())})
+                         "bids": book_levels(pair, levels_decimal(depth.bids, pair.tick_size,
+                                                                  pair.lot_size)),
+                         "asks": book_levels(pair, levels_decimal(depth.asks, pair.tick_size,
+                                                                  pair.lot_size)),
+                         "ts": iso_ms(timezone.now())})

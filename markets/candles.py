@@ -30,7 +30,8 @@ from typing import Any
 from django.db import connection
 
 from markets.intervals import INTERVAL_SECONDS
-from markets.models import Candle, Trade, TradingPair
+from markets.models import Trade, TradingPair
+from markets.sql import CANDLE_COLUMNS, candles_upsert_sql
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Order keys of feed-priced markets' candles (module docstring): observations sit in
@@ -127,51 +128,6 @@ def feed_candle_deltas(observations: Iterable[tuple[str, Decimal]]) -> list[Cand
     return sorted(deltas.values(), key=lambda d: (order[d.interval], d.bucket))
 
 
-_COLUMNS = ["pair_id", "interval", "bucket", "open", "high", "low", "close", "volume",
-            "quote_volume", "trade_count", "first_sequence", "last_sequence"]
-# PostgreSQL takes each column as one array (``unnest``): 12 parameters whatever the row count,
-# so the driver does not re-parse a statement of thousands of placeholders (measured: 3,000 rows
-# in 6 VALUES statements spent ~75% of a 500-market candle roll in psycopg's query parsing).
-_PG_ARRAY_TYPES = ["bigint", "varchar", "timestamptz", "numeric", "numeric", "numeric",
-                   "numeric", "numeric", "numeric", "integer", "bigint", "bigint"]
-
-
-def _upsert_sql() -> str:
-    q = connection.ops.quote_name
-    table = q(Candle._meta.db_table)
-    columns = _COLUMNS
-    # Only fixed type names and %s placeholders are interpolated; values go as parameters.
-    arrays = ", ".join(f"%s::{t}[]" for t in _PG_ARRAY_TYPES)
-    source = "SELECT * FROM unnest(" + arrays + ")"  # noqa: S608
-
-    def old(column: str) -> str:
-        return f"{table}.{q(column)}"
-
-    def new(column: str) -> str:
-        return f"excluded.{q(column)}"
-
-    updates = {
-        "open": f"CASE WHEN {new('first_sequence')} < {old('first_sequence')} "
-                f"THEN {new('open')} ELSE {old('open')} END",
-        "close": f"CASE WHEN {new('last_sequence')} > {old('last_sequence')} "
-                 f"THEN {new('close')} ELSE {old('close')} END",
-        "first_sequence": f"LEAST({old('first_sequence')}, {new('first_sequence')})",
-        "last_sequence": f"GREATEST({old('last_sequence')}, {new('last_sequence')})",
-        "high": f"GREATEST({old('high')}, {new('high')})",
-        "low": f"LEAST({old('low')}, {new('low')})",
-        "volume": f"{old('volume')} + {new('volume')}",
-        "quote_volume": f"{old('quote_volume')} + {new('quote_volume')}",
-        "trade_count": f"{old('trade_count')} + {new('trade_count')}",
-    }
-    # Only quoted identifiers and %s placeholders are interpolated; values go as parameters.
-    return (
-        f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
-        f"{source} "
-        f"ON CONFLICT ({q('pair_id')}, {q('interval')}, {q('bucket')}) DO UPDATE SET "
-        + ", ".join(f"{q(column)} = {expression}" for column, expression in updates.items())
-    )
-
-
 def candles_apply(*, pair: TradingPair, deltas: Sequence[CandleDelta]) -> None:
     """Upsert the candles the trade ``deltas`` touch (caller owns the transaction). In a
     feed-priced market the trades' open/close keys rank below the feed's observations (module
@@ -193,7 +149,7 @@ def candles_apply_many(*, rows: Sequence[tuple[int, CandleDelta]]) -> None:
 
     if not rows:
         return
-    arrays: list[list[Any]] = [[] for _ in _COLUMNS]
+    arrays: list[list[Any]] = [[] for _ in CANDLE_COLUMNS]
     for pair_id, d in rows:
         for array, value in zip(arrays, (
                 pair_id, d.interval, d.bucket, d.open, d.high, d.low, d.close, d.volume,
@@ -201,4 +157,4 @@ def candles_apply_many(*, rows: Sequence[tuple[int, CandleDelta]]) -> None:
                 strict=True):
             array.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), arrays)
+        cursor.execute(candles_upsert_sql(), arrays)

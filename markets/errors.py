@@ -25,3 +25,12 @@ class MarketCancelOnly(MarketHalted):
 
     code = "market_cancel_only"
     default_message = "The market accepts cancels only; new orders are refused."
+
+
+class StalePrice(DomainError):
+    """A feed-priced market has no observation within ``FEED_STALE_AFTER_S``: it cannot price
+    a market order, so it refuses them until the feed is back."""
+
+    code = "stale_price"
+    status = 503
+    default_message = "The market's price feed is stale; market orders are paused."

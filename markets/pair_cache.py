@@ -22,7 +22,8 @@ from django.db.models import Model
 
 from markets.errors import UnknownMarket
 from markets.models import TradingPair
-from tradehive.prepared_sql import prepared_cursor
+from markets.sql import PAIR_READ_SQL
+from tradehive.sql import prepared_cursor
 from wallets.models import Asset
 
 
@@ -36,35 +37,7 @@ _PAIR_FIELDS = ("id", "symbol", "base_id", "quote_id", "tick_size", "lot_size", 
 assert _in_model_order(TradingPair, set(_PAIR_FIELDS)) == _PAIR_FIELDS, _PAIR_FIELDS
 _ASSET_FIELDS = _in_model_order(Asset, {"id", "symbol", "decimals"})
 
-_PAIR_READ_SQL = (
-    "SELECT p.id, p.symbol, p.base_id, p.quote_id, p.tick_size, p.lot_size, p.min_notional,"
-    " p.maker_fee, p.taker_fee, p.status, p.price_source, p.feed_symbol,"
-    " b.symbol, b.decimals, q.symbol, q.decimals"
-    " FROM markets_tradingpair p"
-    " JOIN wallets_asset b ON b.id = p.base_id"
-    " JOIN wallets_asset q ON q.id = p.quote_id"
-    " WHERE p.symbol = %s"
-)
-
-# A WITH-list part for the statement that writes an order: one row when the market is still
-# active on the terms of ``pair_guard_params`` (then share-locked until that statement's
-# transaction ends), none otherwise. FOR KEY SHARE conflicts with the FOR UPDATE that
-# ``pair_set_status`` and ``pair_update`` take, and with nothing placement or settlement does.
-PAIR_GUARD_SQL = """pair_guard AS (
-    SELECT p.id FROM markets_tradingpair p
-    JOIN wallets_asset b ON b.id = p.base_id
-    JOIN wallets_asset q ON q.id = p.quote_id
-    WHERE p.id = %(guard_pair)s AND p.status = 'active'
-      AND p.base_id = %(guard_base)s AND p.quote_id = %(guard_quote)s
-      AND p.tick_size = %(guard_tick)s AND p.lot_size = %(guard_lot)s
-      AND p.min_notional = %(guard_min_notional)s
-      AND p.maker_fee = %(guard_maker_fee)s AND p.taker_fee = %(guard_taker_fee)s
-      AND p.price_source = %(guard_price_source)s
-      AND b.decimals = %(guard_base_decimals)s AND q.decimals = %(guard_quote_decimals)s
-    FOR KEY SHARE OF p
-)"""
-
-# symbol -> the row of an active market as _PAIR_READ_SQL returns it. Plain dict operations:
+# symbol -> the row of an active market as PAIR_READ_SQL returns it. Plain dict operations:
 # atomic under the GIL, and a lost update only costs a read.
 _rows: dict[str, tuple[Any, ...]] = {}
 
@@ -80,7 +53,7 @@ def pair_for_order(*, symbol: str, fresh: bool = False) -> TradingPair:
     if row is None:
         _rows.pop(normalized, None)
         with prepared_cursor() as cursor:
-            cursor.execute(_PAIR_READ_SQL, [normalized])
+            cursor.execute(PAIR_READ_SQL, [normalized])
             row = cursor.fetchone()
         if row is None:
             raise UnknownMarket(f"No market {symbol!r}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from markets.errors import UnknownMarket
 from markets.models import Candle, Trade, TradingPair
@@ -51,3 +51,14 @@ def candle_list_before(*, pair: TradingPair, interval: str, before: datetime,
     """Up to ``limit`` candles opening before ``before``, oldest first (indicator warm-up)."""
     candles = Candle.objects.filter(pair=pair, interval=interval, bucket__lt=before)
     return list(reversed(candles.order_by("-bucket")[:limit]))
+
+
+def candle_list_since(*, pair: TradingPair, since: dict[str, datetime]) -> list[Candle]:
+    """For each interval in ``since``, the candles of ``pair`` opening at or after its time
+    (the candles a batch of trades touched), ordered by interval and open time."""
+    condition = Q()
+    for interval, start in since.items():
+        condition |= Q(interval=interval, bucket__gte=start)
+    if not since:
+        return []
+    return list(Candle.objects.filter(condition, pair=pair).order_by("interval", "bucket"))

@@ -16,12 +16,13 @@ from accounts.audit import audit_record
 from accounts.models import User
 from markets.candles import candle_deltas, candles_apply
 from markets.errors import MarketCancelOnly, MarketHalted
-from markets.models import Side, Trade, TradingPair
+from markets.models import Side, TradingPair
 from markets.selectors import pair_get
+from markets.sql import TRADES_INSERT
 from markets.ticker import ticker_refresh
 from tradehive.errors import InvalidInput
 from tradehive.money import format_decimal
-from tradehive.sql_arrays import array_cursor
+from tradehive.sql import array_cursor
 from wallets.models import Asset
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "pair_set_status",
     "pair_update",
     "pair_validate",
-    "trades_append",
     "trades_record",
 ]
 
@@ -158,40 +158,21 @@ def _trades_checked(pair: TradingPair, trades: Sequence[TradeInput]) -> list[Tra
     return checked
 
 
-def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> list[Trade]:
+def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
     """Insert a batch of public trades of ``pair`` and roll them into every interval's candle.
 
-    The caller owns the transaction. One bulk INSERT for the trades, then one upsert statement
-    for all the candles they touch (see ``markets.candles``). The cached 24h ticker is
-    recomputed once the transaction commits. A sequence recorded before fails with
-    ``IntegrityError`` (unique per market), so a replayed fill never counts twice. Returns the
-    ``Trade`` rows (``trades_append`` writes the same without building them)."""
-    if not trades:
-        return []
-    checked = _trades_checked(pair, trades)
-    created = Trade.objects.bulk_create([
-        Trade(pair=pair, sequence=t.sequence, price=t.price, quantity=t.quantity,
-              quote_quantity=t.quote_quantity, taker_side=t.taker_side,
-              maker_order_id=t.maker_order_id, taker_order_id=t.taker_order_id,
-              created_at=t.created_at) for t in checked])
-    candles_apply(pair=pair, deltas=candle_deltas(created))
-    transaction.on_commit(partial(ticker_refresh, pair=pair), robust=True)
-    return created
-
-
-def trades_append(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
-    """``trades_record`` for the settlement hot path: the same rows, candles and ticker refresh,
-    but on PostgreSQL one INSERT fed by column arrays and no ``Trade`` instances (building and
-    binding thousands of model instances a second cost more than the database work)."""
+    The caller owns the transaction. One INSERT fed by column arrays for the trades (no
+    ``Trade`` instances: building and binding thousands of model instances a second cost more
+    than the database work on settlement's hot path), then one upsert statement for all the
+    candles they touch (see ``markets.candles``). The cached 24h ticker is recomputed once the
+    transaction commits. A sequence recorded before fails with ``IntegrityError`` (unique per
+    market), so a replayed fill never counts twice."""
     if not trades:
         return
     checked = _trades_checked(pair, trades)
     with array_cursor() as cursor:
         cursor.execute(
-            "INSERT INTO markets_trade (pair_id, sequence, price, quantity, quote_quantity,"
-            " taker_side, maker_order_id, taker_order_id, created_at)"
-            " SELECT %b::bigint, * FROM unnest(%b::bigint[], %b::numeric[], %b::numeric[],"
-            " %b::numeric[], %b::varchar[], %b::bigint[], %b::bigint[], %b::timestamptz[])",
+            TRADES_INSERT,
             [pair.pk, [t.sequence for t in checked], [t.price for t in checked],
              [t.quantity for t in checked], [t.quote_quantity for t in checked],
              [t.taker_side for t in checked], [t.maker_order_id for t in checked],

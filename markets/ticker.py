@@ -1,10 +1,11 @@
 """The 24h rolling ticker: computed from 1m candles plus the trades of the window's first,
 partial minute, cached in Redis as ``ticker:{SYMBOL}`` (JSON) and refreshed after every batch of
 trades commits (``trades_record``). Best bid/ask are not cached: they come from the order book at
-read time through the provider the matching app registers (``set_book_top_provider``).
+read time through the provider the settlement app registers (``set_book_top_provider``).
 
 Feed-priced markets (docs/feeds.md "Candles and ticker"): ``last`` is the feed's latest
-observation (through the provider the feeds app registers, ``set_feed_price_provider``),
+observation (through the market's price source, ``markets.price_sources``, which the feeds app
+registers),
 open/high/low come from the candles (which follow the feed), volume from trades. The feeds app
 keeps the cached ticker moving with the feed (``ticker_with_price``, about once a second)."""
 
@@ -21,6 +22,7 @@ import redis
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
+from markets import price_sources
 from markets.intervals import bucket_start
 from markets.models import Candle, Interval, Trade, TradingPair
 from tradehive.money import format_decimal, iso_ms
@@ -40,32 +42,23 @@ MINUTE = timedelta(minutes=1)
 BookTop = tuple[Decimal | None, Decimal | None]
 BookTopProvider = Callable[[TradingPair], BookTop]
 _book_top_provider: BookTopProvider | None = None
-FeedPriceProvider = Callable[[TradingPair], Decimal | None]
-_feed_price_provider: FeedPriceProvider | None = None
 
 
 def set_book_top_provider(provider: BookTopProvider | None) -> None:
     """Register ``provider(pair) -> (best_bid, best_ask)`` (either may be None for an empty
-    side). The matching app calls this once at start-up; ``None`` unregisters. Without a
+    side). The settlement app calls this once at start-up; ``None`` unregisters. Without a
     provider, tickers carry ``best_bid``/``best_ask`` null."""
     global _book_top_provider
     _book_top_provider = provider
 
 
-def set_feed_price_provider(provider: FeedPriceProvider | None) -> None:
-    """Register ``provider(pair) -> latest observed price or None`` for feed-priced markets (the
-    feeds app, at start-up). Without one, their ``last`` is the last candle's close."""
-    global _feed_price_provider
-    _feed_price_provider = provider
-
-
 def _feed_price(pair: TradingPair) -> Decimal | None:
-    if _feed_price_provider is None or not pair.is_feed_priced:
+    if not pair.is_feed_priced:
         return None
     try:
-        return _feed_price_provider(pair)
+        return price_sources.last_price(pair)
     except Exception:  # the feed is optional here: fall back to the candles
-        logger.warning("feed price provider failed for %s", pair.symbol, exc_info=True)
+        logger.warning("price source failed for %s", pair.symbol, exc_info=True)
         return None
 
 

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from markets.apis import PairOut, TradeOut
 from markets.errors import UnknownMarket
 from markets.models import TradingPair
+from markets.payloads import PairOut, TradeOut
 from markets.selectors import pair_get, pair_list, trade_list
 from markets.ticker import ticker_get, ticker_get_many
 from tradehive.money import format_decimal

@@ -16,11 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.requests import AuthenticatedRequest
+from orders.cancel import order_cancel, order_cancel_all
 from orders.errors import OrderNotFound
 from orders.models import Fill, Order, OrderType, Side, TimeInForce
 from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
-from orders.services import STP_MODES, order_cancel, order_cancel_all, order_place
+from orders.services import order_place
+from orders.terms import STP_MODES
 from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor

@@ -6,8 +6,8 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
+        from orders.quarantine import order_holds_never_settling
         from orders.selectors import order_open_holds
-        from orders.services import order_holds_never_settling
         from wallets.holds import register_hold_source, register_stuck_hold_check
 
         register_hold_source("orders.open", order_open_holds)

@@ -39,3 +39,9 @@ class EngineUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
     default_message = "The matching engine is unavailable; try again shortly."
+
+
+def invalid_field(field: str, message: str, *, code: str | None = None,
+                  error: type[InvalidInput] = InvalidInput) -> InvalidInput:
+    """``error`` naming ``field`` (the envelope's ``fields``), with ``message`` for it."""
+    return error(message, code=code, fields={field: [message]})

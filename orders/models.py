@@ -169,7 +169,7 @@ class OrderOutbox(models.Model):
 
     A relay re-submits rows older than a few seconds (a crash between commit and submit), and
     the engine ignores order ids it has seen, so re-submission is safe. A row the engine can
-    never take is quarantined instead (``orders.services.order_quarantine``): its order is
+    never take is quarantined instead (``orders.quarantine.order_quarantine``): its order is
     rejected and its hold released, and the row stays, with ``quarantined_at`` and the reason,
     as the durable count of quarantined orders; the relay skips it."""
 

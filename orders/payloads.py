@@ -1,6 +1,6 @@
 """Orders and fills as API.md shows them, as plain dicts.
 
-The one representation used by REST (``orders.apis``) and websocket pushes (``matching.publish``).
+The one representation used by REST (``orders.apis``) and websocket pushes (``settlement.publish``).
 Plain functions rather than DRF field machinery: settlement renders thousands of these a second.
 Callers pass objects whose ``pair`` (with ``base``/``quote``) and ``fee_asset`` are loaded."""
 

@@ -36,12 +36,13 @@ from django.db import close_old_connections
 
 from accounts.models import User
 from accounts.services import user_create
+from engine.runtime import get_engine
+from engine.units import price_to_ticks
 from markets.models import TradingPair
-from matching.runtime import get_engine
-from matching.units import price_to_ticks
+from orders.cancel import order_cancel
 from orders.models import OPEN_STATUSES, Order, OrderType, Side, TimeInForce
 from orders.selectors import last_trade_price
-from orders.services import order_cancel, order_place
+from orders.services import order_place
 from tradehive.errors import DomainError
 from wallets.errors import InsufficientFunds
 from wallets.models import Asset

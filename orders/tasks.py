@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orders.services import outbox_relay
+from orders.relay import outbox_relay
 
 
 @shared_task(ignore_result=True, expires=5)

@@ -52,7 +52,7 @@ def _parse_channels(names: tuple[str, ...]) -> list[Channel | ProtocolError]:
 
 def _initial_data(channel: Channel) -> Any:
     """What a new subscriber gets first: the ticker, the depth snapshot, the current candle."""
-    from markets.apis import CandleOut
+    from markets.payloads import CandleOut
     from markets.ticker import ticker_get
     from realtime.depth import depth_snapshot
     from realtime.selectors import candle_latest, market_get_cached
@@ -201,7 +201,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self._depth_start(channel, snapshot)
 
     async def push(self, event: dict[str, Any]) -> None:
-        """A private message from the layer (``matching.publish``)."""
+        """A private message from the layer (``settlement.publish``)."""
         self.enqueue(protocol.server_message(event["channel"], event["data"], event["ts"]))
 
     # --- inbound ---------------------------------------------------------------------------------

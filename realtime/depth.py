@@ -1,9 +1,9 @@
 """Coalesced, sequenced order-book updates for ``depth:SYM`` (and throttled tickers).
 
 Design (one book per market, gap-free across processes):
-- Settlement's push point (``matching.publish.publish_settled``, after commit) only marks the
-  market dirty: ``SADD realtime:dirty:depth SYM`` (and the ticker set). No book work happens in
-  the settle loop.
+- Settlement's push point (``settlement.publish.publish_settled``, after commit) only marks the
+  market dirty (``tradehive.push.market_mark_dirty``): ``SADD realtime:dirty:depth SYM`` (and
+  the ticker set). No book work happens in the settle loop.
 - Every ASGI process runs a coalescer task (``realtime.hub``). Every 50 ms it takes the dirty
   markets whose throttle key it can set (``SET realtime:depth-tick:{SYM} PX 100 NX``): at most
   one flush per market per 100 ms across all processes, so at most 10 updates a second.
@@ -28,7 +28,10 @@ from typing import Any
 
 import redis
 
+from engine.runtime import get_engine
+from engine.units import levels_decimal
 from markets.models import TradingPair
+from markets.payloads import book_levels
 from tradehive.money import format_decimal
 from tradehive.redis_client import get_redis
 
@@ -39,8 +42,6 @@ DEPTH_INTERVAL_MS = 100
 TICKER_INTERVAL_MS = 250
 LOCK_TIMEOUT_S = 5
 
-DIRTY_DEPTH = "realtime:dirty:depth"
-DIRTY_TICKER = "realtime:dirty:ticker"
 
 
 def state_key(symbol: str) -> str:
@@ -53,21 +54,6 @@ def _lock_key(symbol: str) -> str:
 
 def _throttle_key(kind: str, symbol: str) -> str:
     return f"realtime:{kind}-tick:{{{symbol}}}"
-
-
-def market_mark_dirty(*, symbol: str, client: redis.Redis | None = None) -> None:
-    """The market's book (and ticker) changed: the coalescers will publish it soon."""
-    pipe = (client or get_redis()).pipeline(transaction=False)
-    pipe.sadd(DIRTY_DEPTH, symbol)
-    pipe.sadd(DIRTY_TICKER, symbol)
-    pipe.execute()
-
-
-def tickers_mark_dirty(*, symbols: list[str], client: redis.Redis | None = None) -> None:
-    """These markets' tickers changed without a book change (a price feed moved): only the
-    ticker coalescer publishes them, throttled like any ticker."""
-    if symbols:
-        (client or get_redis()).sadd(DIRTY_TICKER, *symbols)
 
 
 def markets_take_due(*, dirty_key: str, kind: str, interval_ms: int,
@@ -89,12 +75,10 @@ def markets_take_due(*, dirty_key: str, kind: str, interval_ms: int,
 
 def book_read(*, pair: TradingPair, limit: int = DEPTH_LEVELS) -> dict[str, Any]:
     """The engine's book of ``pair`` as the API shows it: ``{sequence, bids, asks}``."""
-    from markets.apis import book_levels
-    from matching.runtime import get_engine
-
     depth = get_engine().depth(pair.symbol, limit)
-    return {"sequence": depth.sequence, "bids": book_levels(pair, depth.bids),
-            "asks": book_levels(pair, depth.asks)}
+    return {"sequence": depth.sequence,
+            "bids": book_levels(pair, levels_decimal(depth.bids, pair.tick_size, pair.lot_size)),
+            "asks": book_levels(pair, levels_decimal(depth.asks, pair.tick_size, pair.lot_size))}
 
 
 def _side_changes(old: list[list[str]], new: list[list[str]], zero: str,

@@ -176,9 +176,9 @@ def _now_ms() -> int:
 async def depth_flush(layer: Any, symbol: str) -> bool:
     """Publish ``symbol``'s book changes (see realtime.depth). False if another process holds
     the market right now (it stays dirty)."""
-    from matching.publish import group_for
     from realtime.depth import depth_flush_prepare
     from realtime.selectors import market_get_cached
+    from tradehive.push import group_for
 
     pair = await database_sync_to_async(market_get_cached)(symbol)
     if pair is None:
@@ -198,8 +198,8 @@ async def depth_flush(layer: Any, symbol: str) -> bool:
 
 async def ticker_flush(layer: Any, symbol: str) -> None:
     from markets.ticker import ticker_get
-    from matching.publish import group_for
     from realtime.selectors import market_get_cached
+    from tradehive.push import group_for
 
     def read() -> dict[str, Any] | None:
         pair = market_get_cached(symbol)
@@ -215,14 +215,8 @@ async def ticker_flush(layer: Any, symbol: str) -> None:
 
 
 async def coalesce_once(layer: Any) -> None:
-    from realtime.depth import (
-        DEPTH_INTERVAL_MS,
-        DIRTY_DEPTH,
-        DIRTY_TICKER,
-        TICKER_INTERVAL_MS,
-        market_mark_dirty,
-        markets_take_due,
-    )
+    from realtime.depth import DEPTH_INTERVAL_MS, TICKER_INTERVAL_MS, markets_take_due
+    from tradehive.push import DIRTY_DEPTH, DIRTY_TICKER, market_mark_dirty
 
     take = sync_to_async(markets_take_due, thread_sensitive=False)
     depth_due: Iterable[str] = await take(dirty_key=DIRTY_DEPTH, kind="depth",

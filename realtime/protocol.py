@@ -57,8 +57,8 @@ class Channel:
         return self.symbol is None
 
     def group(self, *, user_id: int | None = None) -> str:
-        """The Channels group carrying this channel (``matching.publish.group_for``)."""
-        from matching.publish import group_for
+        """The Channels group carrying this channel (``tradehive.push.group_for``)."""
+        from tradehive.push import group_for
 
         return group_for(self.name, user_id=user_id if self.private else None)
 

@@ -51,7 +51,7 @@ def check_feed() -> tuple[int | None, str | None]:
 def check_engine_lag() -> int | None:
     """How far settlement trails the engine (ms), or None when it cannot be read."""
     from markets.selectors import pair_list
-    from matching.selectors import settlement_lag_ms
+    from settlement.selectors import settlement_lag_ms
 
     try:
         symbols = [pair.symbol for pair in pair_list()]

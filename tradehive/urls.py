@@ -13,7 +13,7 @@ api_v1 = [
     path("wallet/", include("wallets.urls_api")),
     path("", include("markets.urls_api")),  # markets, tickers, markets/{symbol}/...
     path("", include("orders.urls_api")),  # orders, fills
-    path("", include("realtime.urls_api")),  # notifications
+    path("", include("notifications.urls_api")),  # notifications
 ]
 
 urlpatterns = [

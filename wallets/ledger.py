@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from tradehive.errors import InvalidInput
 from tradehive.money import decimal_places
-from tradehive.prepared_sql import prepared_cursor
+from tradehive.sql import prepared_cursor
 from wallets import sql
 from wallets.errors import InsufficientFunds
 from wallets.models import Account, Asset, Balance, Bucket, JournalTransaction

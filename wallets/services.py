@@ -21,7 +21,7 @@ from accounts.audit import audit_record
 from accounts.models import User
 from tradehive.errors import InvalidInput
 from tradehive.money import decimal_places, format_decimal
-from tradehive.prepared_sql import prepared_cursor
+from tradehive.sql import prepared_cursor
 from wallets import sql
 from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, Asset, Bucket, JournalTransaction

@@ -17,14 +17,14 @@ _JOURNAL = JournalTransaction._meta.db_table
 _ENTRY = LedgerEntry._meta.db_table
 
 # The id of a user's account (``wallet_account_id_get``); params: [user_id].
-ACCOUNT_ID_SQL = f"SELECT id FROM {_ACCOUNT} WHERE user_id = %s"  # noqa: S608 - table names
+ACCOUNT_ID_SQL = f"SELECT id FROM {_ACCOUNT} WHERE user_id = %s"
 
 # The rows ``ledger_post`` changes, locked in primary-key order (the LockRows step takes them as
 # the sort yields them), with their assets' decimals; OF b: the asset rows are not locked.
 # Params: [account_ids, asset_ids] (two arrays, one key per position). Columns: BALANCE_FIELDS,
 # then the asset's decimals.
 BALANCES_LOCK_SQL = (
-    "SELECT b.id, b.account_id, b.asset_id, b.available, b.locked, b.may_go_negative, a.decimals"  # noqa: S608 - table names
+    "SELECT b.id, b.account_id, b.asset_id, b.available, b.locked, b.may_go_negative, a.decimals"
     f" FROM {_BALANCE} b"
     " JOIN unnest(%s::bigint[], %s::bigint[]) AS k(account_id, asset_id)"
     " ON b.account_id = k.account_id AND b.asset_id = k.asset_id"
@@ -43,7 +43,7 @@ assert BALANCE_FIELDS == (
 
 # New available/locked of many balances; params: (ids, availables, lockeds) as arrays.
 BALANCES_SAVE_SQL = (
-    f"UPDATE {_BALANCE} AS b SET available = v.available, locked = v.locked"  # noqa: S608 - table names
+    f"UPDATE {_BALANCE} AS b SET available = v.available, locked = v.locked"
     " FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[])"
     " AS v(id, available, locked) WHERE b.id = v.id"
 )
@@ -51,7 +51,7 @@ BALANCES_SAVE_SQL = (
 # Journals from column arrays; params: (created_at, kinds, references, memos). ``ORDER BY n``
 # makes the sequence hand out ids in the arrays' order, which RETURNING reports in that order.
 JOURNALS_INSERT_SQL = (
-    f"INSERT INTO {_JOURNAL} (kind, reference, memo, created_at)"  # noqa: S608 - table names
+    f"INSERT INTO {_JOURNAL} (kind, reference, memo, created_at)"
     " SELECT kind, reference, memo, %s FROM unnest(%s::varchar[], %s::varchar[],"
     " %s::varchar[]) WITH ORDINALITY AS t(kind, reference, memo, n) ORDER BY n"
     " RETURNING id"
@@ -60,7 +60,7 @@ JOURNALS_INSERT_SQL = (
 # Ledger entries from column arrays; params: (journal_ids, account_ids, asset_ids, buckets,
 # amounts, balance_afters).
 ENTRIES_INSERT_SQL = (
-    f"INSERT INTO {_ENTRY}"  # noqa: S608 - table names
+    f"INSERT INTO {_ENTRY}"
     " (journal_id, account_id, asset_id, bucket, amount, balance_after)"
     " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[],"
     " %s::numeric[], %s::numeric[])"
@@ -92,7 +92,7 @@ def bucket_move_sql(*, account: str, reference: str, condition: str = "TRUE") ->
       AND EXISTS (SELECT 1 FROM {_ASSET} a
                   WHERE a.id = %(move_asset)s AND a.decimals >= %(move_places)s)
     RETURNING account_id, available, locked
-)"""  # noqa: S608 - the interpolated SQL is the callers' code and table names, never input
+)"""
     journal = f"""move_journal AS (
     INSERT INTO {_JOURNAL} (kind, reference, memo, created_at)
     SELECT %(move_kind)s, {reference}, %(move_memo)s, %(move_now)s FROM moved
@@ -106,13 +106,13 @@ def bucket_move_sql(*, account: str, reference: str, condition: str = "TRUE") ->
          (VALUES (1, %(move_from)s, -%(move_amount)s::numeric),
                  (2, %(move_to)s, %(move_amount)s::numeric)) AS leg(n, bucket, amount)
     ORDER BY leg.n
-)"""  # noqa: S608 - the interpolated SQL is the callers' code and table names, never input
+)"""
     return moved, journal
 
 
 def _one_balance_post_sql() -> str:
     moved, journal = bucket_move_sql(account="%(account)s", reference="%(reference)s")
-    return f"WITH {moved}, {journal} SELECT id FROM move_journal"  # noqa: S608 - constant parts
+    return f"WITH {moved}, {journal} SELECT id FROM move_journal"
 
 
 # ``ledger_post`` of one posting between the two buckets of one balance; params:

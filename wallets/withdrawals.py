@@ -16,7 +16,6 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.mfa import mfa_check
 from accounts.models import User
-from realtime.services import withdrawal_notify
 from tradehive.errors import NotFound
 from tradehive.money import format_decimal
 from wallets.errors import (
@@ -27,6 +26,7 @@ from wallets.errors import (
 )
 from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, Asset, Bucket, JournalTransaction, Withdrawal
+from wallets.notifications import withdrawal_notify
 from wallets.selectors import asset_active_get
 from wallets.services import (
     wallet_account_get,

@@ -8,17 +8,19 @@ from decimal import Decimal
 
 import pytest
 
+from feeds.house import house_fund
+from feeds.matching import MatchOutcome, feed_match_pass
+from feeds.polling import observations_record
+from feeds.polling import source_cache_clear as _source_cache_clear
 from feeds.selectors import feed_market_cache_clear
-from feeds.services import MatchOutcome, feed_match_pass, house_fund, observations_record
-from feeds.services import source_cache_clear as _source_cache_clear
 from feeds.sources import FeedMarket, Quote
 from markets.models import TradingPair
 from markets.services import pair_create
-from matching.recovery import engine_recover
-from matching.settlement import settlement_group_ensure
 
 # Fixtures shared with the trade-loop tests.
 from orders.tests.conftest import ledger_clean, make_user, settle  # noqa: F401
+from settlement.recovery import engine_recover
+from settlement.services import settlement_group_ensure
 from tradehive.redis_client import get_redis
 from wallets.seed import asset_seed_defaults
 

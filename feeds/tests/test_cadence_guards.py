@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from feeds.services import MATCH_LOCK_KEY, feed_match_pass, feed_poll
-from matching.keys import feed_stats_key, prices_key
+from engine.keys import feed_stats_key, prices_key
+from feeds.matching import MATCH_LOCK_KEY, feed_match_pass
+from feeds.polling import feed_poll
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ledger_clean")]
 

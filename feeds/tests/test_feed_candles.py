@@ -17,23 +17,16 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
 
-from feeds.services import (
-    CANDLES_CURSOR_FIELD,
-    feed_candles_roll,
-    feed_poll,
-    feed_tickers_refresh,
-    price_ticks,
-    source_cache_clear,
-    source_get,
-)
+from engine.keys import feed_stats_key, prices_key
+from feeds.market_data import CANDLES_CURSOR_FIELD, feed_candles_roll, feed_tickers_refresh
+from feeds.polling import feed_poll, price_ticks, source_cache_clear, source_get
 from feeds.sources import SimSource
 from markets.models import Candle, Trade, TradingPair
 from markets.services import TradeInput, pair_create, trades_record
 from markets.ticker import ticker_get, ticker_key, ticker_refresh
-from matching.keys import feed_stats_key, prices_key
-from realtime.depth import DIRTY_TICKER
 from realtime.tests.conftest import Client, run
 from tradehive.money import format_decimal
+from tradehive.push import DIRTY_TICKER
 from tradehive.redis_client import get_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)

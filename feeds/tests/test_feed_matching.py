@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from feeds.errors import StalePrice
 from feeds.tests.conftest import HOUSE_KRW, HOUSE_XRP
+from markets.errors import StalePrice
 from markets.models import Trade
 from orders.models import Fill, Order
 from orders.services import order_place

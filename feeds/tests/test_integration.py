@@ -17,7 +17,7 @@ from django.conf import settings
 
 from feeds.cadence import cadence_measure
 from markets.services import pair_create
-from matching.recovery import engine_recover
+from settlement.recovery import engine_recover
 from tradehive.testing.processes import database_url_of_tests
 from wallets.models import Asset
 

@@ -16,8 +16,9 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from engine.keys import prices_key
 from feeds.errors import SourceUnavailable
-from feeds.services import PollOutcome, feed_poll, source_cache_clear
+from feeds.polling import PollOutcome, feed_poll, source_cache_clear
 from feeds.sources import (
     BinanceSource,
     BithumbSource,
@@ -26,7 +27,6 @@ from feeds.sources import (
     SimSource,
     UpbitSource,
 )
-from matching.keys import prices_key
 
 BTC = FeedMarket(symbol="BTC-KRW", base="BTC", quote="KRW", tick_size=Decimal(1000))
 ETH = FeedMarket(symbol="ETH-KRW", base="ETH", quote="KRW", tick_size=Decimal(1000))

@@ -44,7 +44,7 @@ def admin_client(client, superuser):
 
 @pytest.fixture(autouse=True)
 def _no_book_top_provider() -> Iterator[None]:
-    """These tests set their own provider (or none); the matching app's comes back after."""
+    """These tests set their own provider (or none); the settlement app's comes back after."""
     registered = ticker._book_top_provider
     ticker.set_book_top_provider(None)
     yield

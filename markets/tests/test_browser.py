@@ -29,8 +29,8 @@ from accounts.models import User
 from accounts.services import user_create
 from markets.models import TradingPair
 from markets.services import TradeInput, pair_create, trades_record
-from matching.settlement import settlement_group_ensure
 from orders.services import order_place
+from settlement.services import settlement_group_ensure
 from tradehive.embedded_redis import free_port
 from tradehive.redis_client import get_redis
 from tradehive.testing.browser import SCREENSHOT_DIR, screenshot_save

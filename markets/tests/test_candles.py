@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from markets.intervals import bucket_start
 from markets.models import Candle, Trade
-from markets.services import TradeInput, trades_append, trades_record
+from markets.services import TradeInput, trades_record
 
 pytestmark = pytest.mark.django_db
 
@@ -106,29 +106,19 @@ def test_trades_roll_up_into_exact_ohlcv_for_every_interval(btc_krw, batches) ->
     pytest.param([[1, 2, 3, 4, 5, 6, 7]], id="one-batch-in-order"),
     pytest.param([[5, 1, 7], [3, 6, 2, 4]], id="out-of-order-across-batches"),
 ])
-def test_trades_append_writes_what_trades_record_writes(btc_krw, batches) -> None:
-    # given the trades of the table above, appended by settlement's array path in these batches
+def test_recorded_trades_are_the_inputs_exactly(btc_krw, batches) -> None:
+    # given the trades of the table above, in these batches
     by_sequence = {t.sequence: t for t in TRADES}
-    # when each batch is appended in its own transaction
+    # when each batch is recorded in its own transaction
     for batch in batches:
         with transaction.atomic():
-            trades_append(pair=btc_krw, trades=[by_sequence[s] for s in batch])
+            trades_record(pair=btc_krw, trades=[by_sequence[s] for s in batch])
     # then the candles are the hand-computed ones and the trades are the inputs, exactly
     assert candles_of(btc_krw) == expected()
     rows = Trade.objects.filter(pair=btc_krw).order_by("sequence")
     assert [(t.sequence, t.price, t.quantity, t.quote_quantity, t.taker_side, t.created_at)
             for t in rows] == [(t.sequence, t.price, t.quantity, t.price * t.quantity,
                                 t.taker_side, t.created_at) for t in TRADES]
-
-
-def test_trades_append_refuses_a_replayed_sequence(btc_krw) -> None:
-    # given an appended trade
-    trades_append(pair=btc_krw, trades=TRADES[:1])
-    # when the same engine sequence comes again
-    with pytest.raises(IntegrityError), transaction.atomic():
-        trades_append(pair=btc_krw, trades=TRADES[:1])
-    # then the candle still counts it once
-    assert Candle.objects.get(pair=btc_krw, interval="1m").trade_count == 1
 
 
 def test_quote_quantity_defaults_to_price_times_quantity(btc_krw) -> None:
@@ -140,8 +130,9 @@ def test_quote_quantity_defaults_to_price_times_quantity(btc_krw) -> None:
                    quantity=D("0.0003"), taker_side="buy", quote_quantity=D(15)),
     ]
     # when recorded
-    created = trades_record(pair=btc_krw, trades=trades)
+    trades_record(pair=btc_krw, trades=trades)
     # then
+    created = Trade.objects.filter(pair=btc_krw).order_by("sequence")
     assert [t.quote_quantity for t in created] == [D("15.0003"), D(15)]
     day = Candle.objects.get(pair=btc_krw, interval="1d")
     assert day.quote_volume == D("30.0003")

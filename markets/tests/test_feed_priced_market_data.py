@@ -10,9 +10,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from markets import ticker
+from markets import price_sources, ticker
 from markets.candles import TRADE_OPEN_BASE, feed_candle_deltas, observation_key
 from markets.models import Candle
+from markets.price_sources import LatestPrice
 from markets.services import TradeInput, trades_record
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +23,34 @@ def ms(text: str) -> int:
     return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
+class FixedSource:
+    """A price source serving the prices a test sets (``prices[symbol]``), observed now."""
+
+    def __init__(self, prices: dict[str, D]) -> None:
+        self.prices = prices
+
+    def latest_many(self, pairs):
+        now = datetime.now(UTC)
+        return {p.symbol: LatestPrice(price=self.prices[p.symbol], received_at=now, age_ms=0,
+                                      source_ts_ms=None) if p.symbol in self.prices else None
+                for p in pairs}
+
+    def market_order_price(self, pair):
+        return self.prices[pair.symbol]
+
+    def stale_after_ms(self) -> int:
+        return 60_000
+
+
 @pytest.fixture
 def feed_price() -> Iterator[dict[str, D]]:
     prices: dict[str, D] = {}
-    registered = ticker._feed_price_provider
-    ticker.set_feed_price_provider(lambda pair: prices.get(pair.symbol))
+    registered = dict(price_sources._sources)
+    price_sources._sources.clear()
+    price_sources.register(FixedSource(prices))
     yield prices
-    ticker.set_feed_price_provider(registered)
+    price_sources._sources.clear()
+    price_sources._sources.update(registered)
 
 
 def test_observation_deltas_take_open_close_by_entry_id_not_arrival_order() -> None:

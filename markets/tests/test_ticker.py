@@ -96,7 +96,7 @@ def test_a_missing_cache_entry_is_recomputed(btc_krw, redis_client) -> None:
 def test_best_bid_and_ask_come_from_the_registered_book_provider(btc_krw, redis_client) -> None:
     # given no provider: null
     assert ticker.ticker_get(pair=btc_krw)["best_bid"] is None
-    # when the matching app registers one
+    # when the settlement app registers one
     ticker.set_book_top_provider(
         lambda pair: (D("4999"), None) if pair.symbol == "BTC-KRW" else (None, None))
     # then it is read live (not cached), formatted to the tick

@@ -12,7 +12,7 @@ from accounts.models import User
 from accounts.services import user_create
 from markets.models import TradingPair
 from markets.services import pair_create
-from matching.settlement import settle_market, settlement_group_ensure
+from settlement.services import settle_market, settlement_group_ensure
 from tradehive.redis_client import get_redis
 from wallets.models import Asset
 from wallets.seed import asset_seed_defaults

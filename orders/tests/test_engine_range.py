@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from engine.units import MAX_ENGINE_INT, OutOfEngineRange
 from markets.models import TradingPair
 from markets.services import pair_create
-from matching.settlement import settlement_group_ensure
-from matching.units import MAX_ENGINE_INT, OutOfEngineRange
 from orders.models import Order, OrderOutbox
 from orders.services import order_place
 from orders.tests.conftest import balance
+from settlement.services import settlement_group_ensure
 from tradehive.redis_client import get_redis
 from wallets.models import JournalTransaction
 from wallets.seed import asset_seed_defaults

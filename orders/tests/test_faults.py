@@ -7,15 +7,16 @@ from decimal import Decimal
 
 import pytest
 
+from engine.events import parse_entry
+from engine.keys import events_key
+from engine.runtime import get_engine
 from markets.models import Trade
-from matching.events import parse_entry
-from matching.keys import events_key
-from matching.models import MarketCursor
-from matching.runtime import get_engine
-from matching.settlement import settle_events
 from orders.models import Fill, Order, OrderOutbox
-from orders.services import order_place, outbox_relay
+from orders.relay import outbox_relay
+from orders.services import order_place
 from orders.tests.conftest import balance
+from settlement.models import MarketCursor
+from settlement.services import settle_events
 from tradehive.redis_client import get_redis
 from tradehive.testing.processes import run_python, start_manage, stop, wait_until
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from matching.keys import events_key
-from matching.selectors import settlement_lag_ms
-from matching.settlement import GROUP
+from engine.keys import events_key
 from orders.services import order_place
+from settlement.selectors import settlement_lag_ms
+from settlement.services import GROUP
 from tradehive.redis_client import get_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)

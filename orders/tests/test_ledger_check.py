@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from orders.models import Order, OrderStatus
-from orders.services import order_place, orders_stuck_quarantine
+from orders.quarantine import orders_stuck_quarantine
+from orders.services import order_place
 from orders.tests.test_poison import BEYOND, write_unchecked
 from wallets.verification import ledger_verify
 

@@ -12,18 +12,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
+from engine.keys import market_keys
+from engine.units import MAX_ENGINE_INT
 from markets.models import TradingPair
-from matching.keys import market_keys
-from matching.units import MAX_ENGINE_INT
 from orders.models import Order, OrderOutbox, OrderStatus
-from orders.services import (
-    SUBMIT_REFUSALS_MAX,
-    OrderTerms,
-    _order_write,
-    order_place,
-    order_submit,
-    outbox_relay,
-)
+from orders.relay import SUBMIT_REFUSALS_MAX, order_submit, outbox_relay
+from orders.services import _order_write, order_place
+from orders.terms import OrderTerms
 from orders.tests.conftest import balance
 from tradehive.redis_client import get_redis
 from wallets.models import Asset, JournalTransaction
@@ -137,7 +132,7 @@ def test_quarantine_logs_a_warning_with_the_order_and_the_reason(
         stop_price=BEYOND,
     )
     # when the relay meets it
-    with caplog.at_level("WARNING", logger="orders.services"):
+    with caplog.at_level("WARNING", logger="orders.quarantine"):
         outbox_relay(older_than_s=0)
     # then a warning names the order and the reason
     assert any(
@@ -236,7 +231,7 @@ def test_a_quarantine_of_an_order_no_longer_pending_changes_nothing(
     lpj_krw, make_user, settle
 ) -> None:
     # given an order the engine accepted and settlement opened
-    from orders.services import order_quarantine
+    from orders.quarantine import order_quarantine
 
     user = make_user(KRW="5000")
     order = order_place(
@@ -308,14 +303,14 @@ def test_the_repair_command_reports_what_it_did(lpj_krw, make_user) -> None:
 def test_a_market_whose_events_cannot_be_settled_stops_alone(lpj_krw, make_user) -> None:
     # given LPJ-KRW's stream starts with an order PostgreSQL does not know (its batch can never
     # be applied), and a cross in XRP-KRW waits to be settled
+    from engine.engine import EngineOrder, Side
+    from engine.engine import OrderType as EngineType
+    from engine.runtime import get_engine
     from markets.services import pair_create
-    from matching.consumer import _settle_loop
-    from matching.engine import EngineOrder, Side
-    from matching.engine import OrderType as EngineType
-    from matching.models import MarketCursor
-    from matching.recovery import engine_recover
-    from matching.runtime import get_engine
-    from matching.settlement import settlement_group_ensure
+    from settlement.consumer import _settle_loop
+    from settlement.models import MarketCursor
+    from settlement.recovery import engine_recover
+    from settlement.services import settlement_group_ensure
 
     engine_recover(pair=lpj_krw)
     get_engine().submit(
@@ -364,8 +359,8 @@ def test_a_market_that_settles_again_is_no_longer_marked_failing(
     lpj_krw, make_user, settle
 ) -> None:
     # given a market with a recorded failure
-    from matching.models import MarketCursor
-    from matching.settlement import settle_failure_record
+    from settlement.models import MarketCursor
+    from settlement.services import settle_failure_record
 
     settle_failure_record(pair=lpj_krw, error=ValueError("a passing fault"))
     # when one of its batches applies
@@ -388,9 +383,9 @@ def test_a_rebuild_closes_resting_orders_off_a_changed_tick_and_keeps_the_rest(
 ) -> None:
     # given two resting buys, then the tick becomes 10 KRW (1000 is on it, 1001 is not) and
     # Redis loses the engine's state
+    from engine.runtime import get_engine
     from markets.services import pair_update
-    from matching.recovery import engine_recover
-    from matching.runtime import get_engine
+    from settlement.recovery import engine_recover
 
     user = make_user(KRW="10000")
     on_grid = order_place(

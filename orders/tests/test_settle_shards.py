@@ -6,15 +6,15 @@ from decimal import Decimal
 
 import pytest
 
+from engine.keys import events_key
 from markets.models import Trade, TradingPair
 from markets.services import pair_create
-from matching.consumer import markets_due, shard_pairs, shard_parse
-from matching.keys import events_key
-from matching.models import MarketCursor
-from matching.settlement import GROUP, settlement_group_ensure
 from orders.models import Fill
 from orders.services import order_place
 from orders.tests.conftest import balance
+from settlement.consumer import markets_due, shard_pairs, shard_parse
+from settlement.models import MarketCursor
+from settlement.services import GROUP, settlement_group_ensure
 from tradehive.redis_client import get_redis
 from tradehive.testing.processes import start_manage, stop, wait_until
 from wallets.models import Asset

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.services import user_create
+from engine.runtime import get_engine
 from markets.models import Trade
-from matching.runtime import get_engine
 from orders.models import OPEN_STATUSES, Fill, Order
 from orders.services import order_place
 from orders.simulation import (

@@ -14,12 +14,13 @@ from markets.errors import MarketHalted
 from markets.models import Trade
 from markets.services import pair_set_status
 from markets.ticker import ticker_get
-from matching.settlement import _orders_lock, settle_market
+from orders.cancel import order_cancel
 from orders.errors import DuplicateClientOrderId, OrderNotFound, OrderNotOpen, StopWouldTrigger
 from orders.models import Fill, Order, OrderOutbox
 from orders.payloads import fill_payload
-from orders.services import order_cancel, order_place
+from orders.services import order_place
 from orders.tests.conftest import balance
+from settlement.services import _orders_lock, settle_market
 from wallets.errors import InsufficientFunds
 from wallets.models import Account, Asset
 from wallets.selectors import balance_get

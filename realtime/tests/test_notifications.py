@@ -10,9 +10,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
+from notifications.models import Notification
+from notifications.services import (
+    NotificationInput,
+    StoredNotification,
+    notification_send,
+    notifications_store,
+)
 from orders.services import order_place
-from realtime.models import Notification
-from realtime.services import NotificationInput, notification_create, notifications_append
 from realtime.tests.conftest import access_token
 from wallets.seed import asset_seed_defaults
 from wallets.withdrawals import withdrawal_complete, withdrawal_reject, withdrawal_request
@@ -65,10 +70,10 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(f"user.{user.pk}.notifications", channel)
     # when the same event is reported twice
-    first = notification_create(user_id=user.pk, kind="order_filled", key="order:1:filled",
-                                title="Buy 1 LPJ-KRW filled")
-    second = notification_create(user_id=user.pk, kind="order_filled", key="order:1:filled",
-                                 title="Buy 1 LPJ-KRW filled")
+    first = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
+                              title="Buy 1 LPJ-KRW filled")
+    second = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
+                               title="Buy 1 LPJ-KRW filled")
     # then one row exists and one push went out
     assert first is not None
     assert second is None
@@ -78,11 +83,11 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     assert Notification.objects.filter(user=user).count() == 1
 
 
-def test_notifications_append_stores_each_event_once(make_user) -> None:
+def test_notifications_store_stores_each_event_once(make_user) -> None:
     # given an event already reported, and a batch reporting it again, twice a new one, and
     # another user's event with the same key
     alice, bob = make_user(), make_user()
-    notification_create(user_id=alice.pk, kind="order_filled", key="order:1:filled",
+    notification_send(user_id=alice.pk, kind="order_filled", key="order:1:filled",
                         title="before")
     items = [NotificationInput(user_id=alice.pk, kind="order_filled", key="order:1:filled",
                                title="again"),
@@ -93,7 +98,7 @@ def test_notifications_append_stores_each_event_once(make_user) -> None:
              NotificationInput(user_id=bob.pk, kind="order_filled", key="order:1:filled",
                                title="bob's")]
     # when settlement appends them
-    stored = notifications_append(items=items)
+    stored = notifications_store(items=items)
     # then only the unreported events became rows, once each, with their data
     assert [(n.user_id, n.key, n.title) for n in stored] == [
         (alice.pk, "order:2:partial:9", "new"), (bob.pk, "order:1:filled", "bob's")]
@@ -121,8 +126,8 @@ def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None
     assert notes["withdrawal_rejected"].data["reason"] == "sanctioned address"
 
 
-def created(notification: Notification | None) -> Notification:
-    """A notification the test just created (``notification_create`` gives None for a repeat)."""
+def created(notification: StoredNotification | None) -> StoredNotification:
+    """A notification the test just sent (``notification_send`` gives None for a repeat)."""
     assert notification is not None
     return notification
 
@@ -130,11 +135,11 @@ def created(notification: Notification | None) -> Notification:
 def test_list_pages_filters_unread_and_marks_read(make_user) -> None:
     # given 3 notifications of a user and one of someone else
     user, other = make_user(), make_user()
-    notes = [created(notification_create(user_id=user.pk, kind="order_filled",
-                                         key=f"order:{i}:filled", title=f"n{i}"))
+    notes = [created(notification_send(user_id=user.pk, kind="order_filled",
+                                       key=f"order:{i}:filled", title=f"n{i}"))
              for i in range(3)]
-    theirs = created(notification_create(user_id=other.pk, kind="order_filled",
-                                         key="order:9:filled", title="theirs"))
+    theirs = created(notification_send(user_id=other.pk, kind="order_filled",
+                                       key="order:9:filled", title="theirs"))
     client = api(user)
     # when the first page of 2 is read
     page = client.get("/api/v1/notifications?limit=2").json()

@@ -73,10 +73,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "channels",
     "accounts",
+    "notifications",
     "wallets",
     "markets",
     "orders",
-    "matching",
+    "settlement",
     "realtime",
     "feeds",
 ]

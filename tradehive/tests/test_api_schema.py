@@ -40,8 +40,8 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import User
 from accounts.services import token_pair_issue
 from markets.models import TradingPair
+from notifications.services import notification_send
 from orders.services import order_place, order_submit
-from realtime.services import notification_create
 from wallets.deposits import deposit_create
 from wallets.withdrawals import withdrawal_request
 
@@ -193,7 +193,7 @@ def trader(
     for order in (ask, bid):  # what the relay does after the placements commit
         order_submit(order_id=order.pk)
     settle(lpj_krw)
-    notification = notification_create(
+    notification = notification_send(
         user_id=user.pk, kind="withdrawal_completed", key="api-schema", title="A notification"
     )
     assert notification is not None

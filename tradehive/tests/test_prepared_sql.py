@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from tradehive.prepared_sql import prepared_cursor
+from tradehive.sql import prepared_cursor
 
 pytestmark = pytest.mark.django_db
 

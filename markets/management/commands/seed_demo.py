@@ -18,7 +18,7 @@ class Command(BaseCommand):
         pairs = pair_seed_defaults(actor=admin)
         self.stdout.write(f"Markets: {', '.join(p.symbol for p in pairs)}")
         # feeds: the house is the counterparty of feed-priced fills; fund it from outside.
-        from feeds.services import HOUSE_DEMO_FUNDS, house_fund
+        from feeds.house import HOUSE_DEMO_FUNDS, house_fund
 
         house_fund(amounts=HOUSE_DEMO_FUNDS)
         self.stdout.write("House liquidity: " + ", ".join(

@@ -1,5 +1,5 @@
 """``python manage.py orders_quarantine_stuck``: reject the pending orders the engine can never
-take and release their holds (``orders.services.orders_stuck_quarantine``); migration
+take and release their holds (``orders.quarantine.orders_stuck_quarantine``); migration
 ``orders.0005`` runs it once. Safe to run again at any time."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orders.services import orders_stuck_quarantine
+from orders.quarantine import orders_stuck_quarantine
 
 
 class Command(BaseCommand):

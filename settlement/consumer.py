@@ -1,0 +1,221 @@
+"""The settlement consumer loop (``python manage.py settle``)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+
+import redis
+from django.db import close_old_connections
+
+from engine.keys import seq_key
+from engine.runtime import get_engine
+from markets.models import TradingPair
+from settlement.publish import SettledBatch, publish_settled
+from settlement.recovery import engine_recover
+from settlement.services import (
+    SettlementGap,
+    settle_failure_record,
+    settle_market,
+    settlement_group_ensure,
+    settlement_publisher_set,
+)
+from tradehive.push import LoopRunner
+from tradehive.redis_client import get_redis
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundPublisher:
+    """Pushes settled batches to websockets from one thread, in commit order.
+
+    Settlement's transaction is the truth; pushing is a copy for live clients, so it can trail
+    by a moment without ever holding up the next batch. A bounded queue gives back-pressure
+    if pushing falls far behind."""
+
+    def __init__(self, max_pending: int = 256) -> None:
+        self._queue: queue.Queue[SettledBatch | None] = queue.Queue(maxsize=max_pending)
+        self._thread = threading.Thread(target=self._run, name="settlement-publisher",
+                                        daemon=True)
+        self._thread.start()
+
+    def __call__(self, batch: SettledBatch) -> None:
+        self._queue.put(batch)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        # One event loop for the thread's life: the channel layer's connections are per loop.
+        runner = LoopRunner()
+        try:
+            while (batch := self._queue.get()) is not None:
+                try:
+                    publish_settled(batch=batch, run=runner)
+                except Exception:  # a push failure must never stop settlement; clients resync
+                    logger.exception("publishing settled batch %s of %s failed", batch.sequence,
+                                     batch.pair.symbol)
+                finally:
+                    close_old_connections()
+        finally:
+            runner.close()
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+Shard = tuple[int, int]  # (index, count): this process settles the markets with pk % count == index
+
+
+def shard_parse(text: str) -> Shard:
+    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``; raises ValueError otherwise."""
+    index, sep, count = text.partition("/")
+    if not sep:
+        raise ValueError(f"a shard is written i/n, not {text!r}")
+    shard = int(index), int(count)
+    if not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"shard {text!r}: need 0 <= i < n")
+    return shard
+
+
+def shard_pairs(pairs: list[TradingPair], shard: Shard | None) -> list[TradingPair]:
+    """The markets of ``shard`` (all of them without one). A market's shard is its primary key
+    modulo the shard count: it never moves while markets are added, and shards 0..n-1 together
+    cover every market exactly once. The settlement lease still guards each market, so a
+    misconfigured overlap costs only skipped turns, never a double application."""
+    if shard is None:
+        return pairs
+    index, count = shard
+    return [pair for pair in pairs if pair.pk % count == index]
+
+
+def gc_tune() -> None:
+    """Tune the cyclic garbage collector for a settlement process.
+
+    A batch allocates tens of thousands of short-lived objects (events, Decimals, legs, rows),
+    so the collector runs often, and each older-generation pass rescanned every long-lived
+    object of the process (Django, models, modules: hundreds of thousands). Freezing what
+    exists after start-up moves those out of the collector's sight, and a larger first
+    threshold runs it less often; cycles are still collected. Measured on the bench backlog:
+    settle CPU 0.27 -> 0.19 ms per fill."""
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
+
+
+def settle_forever(*, count: int = 1000, idle_sleep_s: float = 0.01,
+                   stop_after_s: float | None = None, shard: Shard | None = None) -> None:
+    """Settle every market's events (or those of ``shard``) until stopped. Markets are re-read
+    every few seconds so new ones are picked up; a market whose engine state is missing is
+    recovered first."""
+    gc_tune()
+    client = get_redis()
+    consumer = consumer_name()
+    publisher = BackgroundPublisher()
+    settlement_publisher_set(publisher)
+    try:
+        _settle_loop(client, consumer, count, idle_sleep_s, stop_after_s, shard)
+    finally:
+        settlement_publisher_set(None)
+        publisher.close()
+
+
+# Even a market with no news is read at least this often (an entry whose XACK failed, say).
+FULL_PASS_SECONDS = 1.0
+
+
+def markets_due(client: redis.Redis, pairs: list[TradingPair], drained_at: dict[int, int],
+                *, full_pass: bool) -> list[tuple[TradingPair, int]]:
+    """The markets worth a settlement read, each with its engine sequence as read now: those
+    whose sequence moved since their stream was last found drained (``drained_at``: market id
+    -> the sequence read just before), or all of them on a full pass.
+
+    One pipelined round of GETs for all the markets, instead of a lease, two stream reads and
+    a release (four round trips) per market per loop even when nothing happened. The engine
+    sets ``seq:{S}`` in the same script call that appends the event, so a new event always
+    moves it."""
+    pipe = client.pipeline(transaction=False)
+    for pair in pairs:
+        pipe.get(seq_key(pair.symbol))
+    seqs = [int(seq or 0) for seq in pipe.execute()]
+    return [(pair, seq) for pair, seq in zip(pairs, seqs, strict=True)
+            if full_pass or drained_at.get(pair.pk) != seq]
+
+
+# A market whose batch fails is tried again after FAILURE_BACKOFF_S x 2, doubling per failure in
+# a row up to FAILURE_BACKOFF_MAX_S: its events stay in the stream, unacknowledged, until they
+# apply.
+FAILURE_BACKOFF_S = 0.5
+FAILURE_BACKOFF_MAX_S = 30.0
+
+
+def _settle_failure(pair: TradingPair, error: Exception) -> int:
+    """Log and count (on the market's cursor) a batch of ``pair`` that could not be applied."""
+    close_old_connections()  # the failure may have broken the connection
+    try:
+        failures = settle_failure_record(pair=pair, error=error)
+    except Exception:  # the database itself fails: logged, the loop goes on
+        logger.exception("could not record the settlement failure of %s", pair.symbol)
+        failures = 1
+    logger.error("settlement of %s failed (%d failures so far); its other events wait, other "
+                 "markets go on", pair.symbol, failures, exc_info=error)
+    return failures
+
+
+def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: float,
+                 stop_after_s: float | None, shard: Shard | None = None) -> None:
+    started = time.monotonic()
+    pairs: list[TradingPair] = []
+    pairs_loaded_at = 0.0
+    drained_at: dict[int, int] = {}
+    # market id -> (when to try it again (monotonic), failures in a row)
+    failing: dict[int, tuple[float, int]] = {}
+    full_pass_at = 0.0
+    while stop_after_s is None or time.monotonic() - started < stop_after_s:
+        if time.monotonic() - pairs_loaded_at > 5:
+            close_old_connections()
+            pairs = shard_pairs(list(TradingPair.objects.select_related("base", "quote")
+                                     .order_by("pk")), shard)
+            engine = get_engine()
+            for pair in pairs:
+                settlement_group_ensure(client, pair.symbol)
+                # A cheap Redis read first: recovery locks the market's cursor row.
+                if not engine.has_state(pair.symbol):
+                    try:
+                        engine_recover(pair=pair)
+                    except Exception as exc:  # this market alone; retried at the next reload
+                        _settle_failure(pair, exc)
+            pairs_loaded_at = time.monotonic()
+        busy = False
+        full_pass = time.monotonic() - full_pass_at >= FULL_PASS_SECONDS
+        if full_pass:
+            full_pass_at = time.monotonic()
+        for pair, seq in markets_due(client, pairs, drained_at, full_pass=full_pass):
+            if pair.pk in failing and failing[pair.pk][0] > time.monotonic():
+                continue  # backing off a market whose last batch failed
+            drained_at.pop(pair.pk, None)
+            try:
+                outcome = settle_market(pair=pair, consumer=consumer, count=count, client=client)
+            except SettlementGap:
+                logger.warning("settlement of %s waits for earlier events", pair.symbol)
+                continue
+            except redis.ConnectionError:
+                raise  # Redis is down for every market: the process's supervisor restarts it
+            except Exception as exc:  # this market's batch: it alone stops, the others go on
+                _settle_failure(pair, exc)
+                in_a_row = failing[pair.pk][1] + 1 if pair.pk in failing else 1
+                backoff = min(FAILURE_BACKOFF_MAX_S, FAILURE_BACKOFF_S * 2 ** min(in_a_row, 10))
+                failing[pair.pk] = (time.monotonic() + backoff, in_a_row)
+                continue
+            failing.pop(pair.pk, None)
+            if outcome.drained:
+                drained_at[pair.pk] = seq
+            busy = busy or outcome.applied > 0
+        if not busy:
+            time.sleep(idle_sleep_s)

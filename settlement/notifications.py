@@ -1,0 +1,85 @@
+"""What settlement tells users: the wording of fill and stop-trigger notifications."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from notifications.models import Notification
+from notifications.services import NotificationInput
+from orders.models import Order, OrderStatus, OrderType
+from tradehive.money import format_decimal
+
+if TYPE_CHECKING:
+    from settlement.publish import SettledBatch
+
+_TRIGGERED_CANCEL_REASONS = {"ioc", "fok", "insufficient_liquidity", "self_trade"}
+
+
+def _was_triggered(order: Order) -> bool:
+    """A stop order that has left ``untriggered``: it trades, rests, or ended as a taker."""
+    if order.type not in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET):
+        return False
+    if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+        return True
+    return order.status == OrderStatus.CANCELLED and (
+        order.filled_quantity > 0 or order.cancel_reason in _TRIGGERED_CANCEL_REASONS
+    )
+
+
+def order_notifications(*, batch: SettledBatch) -> list[NotificationInput]:
+    """What a settled batch tells its users: orders filled or partly filled by this batch's
+    fills, and stop orders that triggered (reported once per order)."""
+    pair = batch.pair
+    filled_now: dict[int, Decimal] = defaultdict(Decimal)
+    for fill in batch.fills:
+        filled_now[fill.order_id] += fill.quantity
+    items: list[NotificationInput] = []
+    for order in batch.orders:
+        base = {
+            "order_id": order.pk,
+            "symbol": pair.symbol,
+            "side": order.side,
+            "type": order.type,
+            "status": order.status,
+            "filled_quantity": format_decimal(order.filled_quantity, pair.quantity_places),
+        }
+        if _was_triggered(order):
+            stop = format_decimal(order.stop_price, pair.price_places) if order.stop_price else None
+            items.append(
+                NotificationInput(
+                    user_id=order.user_id,
+                    kind=Notification.Kind.STOP_TRIGGERED,
+                    key=f"order:{order.pk}:triggered",
+                    data={**base, "stop_price": stop},
+                    title=f"Stop {order.side} {pair.symbol} triggered at {stop}",
+                )
+            )
+        quantity = filled_now.get(order.pk)
+        if not quantity:
+            continue
+        data = {**base, "quantity": format_decimal(quantity, pair.quantity_places)}
+        if order.status == OrderStatus.FILLED:
+            items.append(
+                NotificationInput(
+                    user_id=order.user_id,
+                    kind=Notification.Kind.ORDER_FILLED,
+                    key=f"order:{order.pk}:filled",
+                    data=data,
+                    title=f"{order.side.capitalize()} {data['filled_quantity']} {pair.symbol} "
+                    "filled",
+                )
+            )
+        else:
+            items.append(
+                NotificationInput(
+                    user_id=order.user_id,
+                    kind=Notification.Kind.ORDER_PARTIALLY_FILLED,
+                    key=f"order:{order.pk}:partial:{batch.sequence}",
+                    data=data,
+                    title=f"{order.side.capitalize()} {pair.symbol}: {data['quantity']} filled "
+                    f"({data['filled_quantity']} so far)",
+                )
+            )
+    return items

@@ -1,0 +1,141 @@
+"""The push transport: messages to Channels groups, with no knowledge of what they carry.
+
+A message goes to the group of a channel (``group_for``) as ``{"type": "push", "channel",
+"data", "ts"}``; the websocket consumer (``realtime``) forwards it to subscribed clients as
+``{"channel", "data", "ts"}``. Domains build the data (``<app>/payloads.py``) and call
+``send_many`` once per batch, after asking ``groups_listened`` which groups have members, so a
+change nobody watches costs no rendering and no send.
+
+Depth and tickers are coalesced instead: a change only marks its market dirty
+(``market_mark_dirty``/``tickers_mark_dirty``) and the coalescer of the websocket processes
+(``realtime.depth``/``realtime.hub``) publishes at most 10 depth updates and 4 tickers a second
+per market."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from tradehive.redis_client import get_redis
+
+Message = tuple[str, dict[str, Any]]  # (group, layer message)
+T = TypeVar("T")
+# Runs a coroutine to completion from synchronous code: ``async_to_sync`` by default; the
+# settlement's background publisher passes its own long-lived event loop (``LoopRunner``), so
+# the channel layer's Redis connections (kept per loop) are reused instead of reopened for every
+# batch.
+Runner = Callable[[Awaitable[Any]], Any]
+
+# Redis sets of market symbols whose book/ticker changed since the coalescers last published.
+DIRTY_DEPTH = "realtime:dirty:depth"
+DIRTY_TICKER = "realtime:dirty:ticker"
+
+
+def group_for(channel: str, *, user_id: int | None = None) -> str:
+    """Channels group of a public channel (``trades:BTC-KRW`` -> ``trades.BTC-KRW``) or of a
+    user's private channel (``orders`` -> ``user.42.orders``)."""
+    if user_id is not None:
+        return f"user.{user_id}.{channel}"
+    return channel.replace(":", ".")
+
+
+def push_message(channel: str, data: Any, ts_ms: int, *, user_id: int | None = None) -> Message:
+    return group_for(channel, user_id=user_id), {
+        "type": "push",
+        "channel": channel,
+        "data": data,
+        "ts": ts_ms,
+    }
+
+
+async def _send_all(messages: Sequence[Message]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in messages:
+        await layer.group_send(group, message)
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def run_sync(awaitable: Awaitable[T]) -> T:
+    """The default ``Runner``: ``async_to_sync`` (a fresh event loop round per call)."""
+    return async_to_sync(_awaited)(awaitable)
+
+
+def send_many(messages: Sequence[Message], *, run: Runner = run_sync) -> None:
+    """Send ``messages`` in order, in one event-loop round (from synchronous code)."""
+    if messages:
+        run(_send_all(messages))
+
+
+async def groups_listened(groups: Sequence[str]) -> set[str]:
+    """The groups among ``groups`` that have at least one live member, in one pipelined round
+    per Redis host. With another layer than ``RedisChannelLayer`` (in-memory, pub/sub) every
+    group counts as listened: sending to a group without members is a no-op anyway.
+
+    Reads the layer's own group keys the way its ``group_send`` does (members are zset entries
+    scored by join time; those older than ``group_expiry`` are dead). A member that joins right
+    after this check misses this batch, as it would have had it joined right after the send:
+    subscribers start from a snapshot (API.md), never from the pushes before it."""
+    from channels_redis.core import RedisChannelLayer
+
+    layer = get_channel_layer()
+    if not groups or layer is None:
+        return set()
+    if type(layer) is not RedisChannelLayer:
+        return set(groups)
+    by_host: dict[int, list[str]] = defaultdict(list)
+    for group in dict.fromkeys(groups):
+        by_host[layer.consistent_hash(group)].append(group)
+    alive_after = int(time.time()) - layer.group_expiry
+    listened: set[str] = set()
+    for index, names in by_host.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for name in names:
+            pipe.zcount(layer._group_key(name), f"({alive_after}", "+inf")
+        counts = await pipe.execute()
+        listened.update(name for name, count in zip(names, counts, strict=True) if count)
+    return listened
+
+
+class LoopRunner:
+    """A ``Runner`` owning one event loop, for one thread (the settlement publisher's): the
+    channel layer keeps its Redis connections per loop, so they live as long as this does."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self, awaitable: Awaitable[T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(_awaited(awaitable))
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+
+def market_mark_dirty(*, symbol: str, client: redis.Redis | None = None) -> None:
+    """The market's book (and ticker) changed: the coalescers will publish it soon."""
+    pipe = (client or get_redis()).pipeline(transaction=False)
+    pipe.sadd(DIRTY_DEPTH, symbol)
+    pipe.sadd(DIRTY_TICKER, symbol)
+    pipe.execute()
+
+
+def tickers_mark_dirty(*, symbols: list[str], client: redis.Redis | None = None) -> None:
+    """These markets' tickers changed without a book change (a price feed moved): only the
+    ticker coalescer publishes them, throttled like any ticker."""
+    if symbols:
+        (client or get_redis()).sadd(DIRTY_TICKER, *symbols)

@@ -1,0 +1,35 @@
+"""The settlement push point renders and sends only what someone listens to."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from tradehive.push import groups_listened
+
+
+@pytest.fixture
+def layer(redis_client):
+    """The project's channel layer (Redis), on a flushed test database."""
+    return get_channel_layer()
+
+
+def test_only_groups_with_a_live_member_are_listened(layer) -> None:
+    # given one private group with a member and two without
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("user.7.orders", channel)
+    # when asking which of them anyone listens to
+    listened = async_to_sync(groups_listened)(
+        ["user.7.orders", "user.7.fills", "trades.LPJ-KRW", "user.7.orders"])
+    # then only the joined group
+    assert listened == {"user.7.orders"}
+
+
+def test_a_member_that_left_no_longer_counts(layer) -> None:
+    # given a member that joined and left
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("user.8.fills", channel)
+    async_to_sync(layer.group_discard)("user.8.fills", channel)
+    # when / then
+    assert async_to_sync(groups_listened)(["user.8.fills"]) == set()
