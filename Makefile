@@ -34,6 +34,7 @@ nginx:
 ## Run the whole suite (embedded PostgreSQL + bundled Redis unless DATABASE_URL/REDIS_URL are set).
 test: $(VENV)/.stamp-dev browser nginx
 	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
 	$(VPY) -m mypy .
 	$(VENV)/bin/lint-imports  # the import contracts in pyproject.toml (docs/architecture.md)
 	$(VPY) -m pytest $(PYTEST_ARGS)

@@ -49,8 +49,10 @@ def wait_for(what: str, check, timeout: float = 180.0, interval: float = 0.5):  
 
 def trader(api: httpx.Client, name: str) -> dict[str, str]:
     password = secrets.token_urlsafe(16)
-    answer = api.post("/api/v1/auth/register",
-                      json={"username": name, "email": f"{name}@example.org", "password": password})
+    answer = api.post(
+        "/api/v1/auth/register",
+        json={"username": name, "email": f"{name}@example.org", "password": password},
+    )
     assert answer.status_code == 201, answer.text
     answer = api.post("/api/v1/auth/token", json={"username": name, "password": password})
     assert answer.status_code == 200, answer.text
@@ -62,8 +64,9 @@ def trade_once(base_url: str) -> None:
         suffix = secrets.token_hex(3)
         seller, buyer = trader(api, f"smoke_seller_{suffix}"), trader(api, f"smoke_buyer_{suffix}")
         for headers, asset, amount in ((seller, BASE, "10"), (buyer, QUOTE, "100000")):
-            answer = api.post("/api/v1/wallet/deposits", headers=headers,
-                              json={"asset": asset, "amount": amount})
+            answer = api.post(
+                "/api/v1/wallet/deposits", headers=headers, json={"asset": asset, "amount": amount}
+            )
             assert answer.status_code == 201, answer.text
         # a price far above the demo book, so the buy meets this sell and nothing else
         order = {"symbol": SYMBOL, "type": "limit", "price": "5000", "quantity": "1"}
@@ -86,20 +89,33 @@ def trade_once(base_url: str) -> None:
 def main() -> int:
     port = free_port()
     var_dir = tempfile.mkdtemp(prefix="tradehive-smoke-")
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "REDIS_URL", "CI"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CI"}
+    }
     env.update({"PORT": str(port), "TRADEHIVE_VAR_DIR": var_dir, "DEMO": "0"})
-    launcher = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    launcher = subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base_url = f"http://127.0.0.1:{port}"
     output = b""
     try:
+
         def healthy() -> bool:
             answer = httpx.get(f"{base_url}/healthz", timeout=2)
             body = answer.json()
-            return answer.status_code == 200 and body.get("db") == "ok" and body.get(
-                "redis") == "ok" and body.get("feed") == "ok"
+            return (
+                answer.status_code == 200
+                and body.get("db") == "ok"
+                and body.get("redis") == "ok"
+                and body.get("feed") == "ok"
+            )
 
         wait_for("/healthz to report every part ok", healthy)
         trade_once(base_url)

@@ -20,8 +20,9 @@ def admin_login(request: HttpRequest, extra_context: object = None) -> HttpRespo
     """The admin has no sign-in form of its own: Django's would check the password alone, with
     no lockout and no one-time code. Staff sign in on the site's page (lockouts, MFA) and come
     back to ``next``."""
-    return redirect_to_login(request.GET.get("next") or reverse("admin:index"),
-                             login_url=reverse("accounts:login"))
+    return redirect_to_login(
+        request.GET.get("next") or reverse("admin:index"), login_url=reverse("accounts:login")
+    )
 
 
 admin.site.login = admin_login  # type: ignore[method-assign]  # the site's own sign-in
@@ -29,13 +30,35 @@ admin.site.login = admin_login  # type: ignore[method-assign]  # the site's own 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "handle", "is_bot", "mfa_on", "is_active", "is_staff",
-                    "date_joined")
+    list_display = (
+        "username",
+        "email",
+        "handle",
+        "is_bot",
+        "mfa_on",
+        "is_active",
+        "is_staff",
+        "date_joined",
+    )
     list_filter = ("is_active", "is_staff", "is_bot")
     search_fields = ("username", "email", "handle")
     fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Exchange", {"fields": ("handle", "is_bot")}))
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": (
-        "username", "email", "handle", "usable_password", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "email",
+                    "handle",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
     actions = ["reset_mfa", "disable_accounts"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
@@ -83,8 +106,16 @@ class AuditEventAdmin(admin.ModelAdmin):
 class AbuseRecordAdmin(admin.ModelAdmin):
     """Written by the rate limiter only (``accounts.request_limits``); admins read and filter."""
 
-    list_display = ("last_seen", "rule", "user", "ip", "endpoint", "count", "window_start",
-                    "first_seen")
+    list_display = (
+        "last_seen",
+        "rule",
+        "user",
+        "ip",
+        "endpoint",
+        "count",
+        "window_start",
+        "first_seen",
+    )
     list_filter = ("rule", "last_seen")
     search_fields = ("user__username", "ip", "subject", "endpoint")
     list_select_related = ("user",)

@@ -18,8 +18,13 @@ from tradehive.openapi import error_responses
 
 
 def _otp_field() -> serializers.CharField:
-    return serializers.CharField(default=None, allow_blank=True, allow_null=True,
-                                 max_length=12, help_text="Current code of the authenticator")
+    return serializers.CharField(
+        default=None,
+        allow_blank=True,
+        allow_null=True,
+        max_length=12,
+        help_text="Current code of the authenticator",
+    )
 
 
 class UserOutput(serializers.Serializer):
@@ -58,10 +63,21 @@ class RegisterApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         handle = serializers.CharField(max_length=30, required=False)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutput}, examples=[
-        OpenApiExample("register", request_only=True, value={
-            "username": "alice", "email": "alice@example.com",
-            "password": "correct horse battery staple"})])
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: UserOutput},
+        examples=[
+            OpenApiExample(
+                "register",
+                request_only=True,
+                value={
+                    "username": "alice",
+                    "email": "alice@example.com",
+                    "password": "correct horse battery staple",
+                },
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -81,9 +97,18 @@ class TokenApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         otp = _otp_field()
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairOutput, **error_responses({
-        401: "`authentication_failed`: wrong username or password; `mfa_required`: MFA is on and "
-             "`otp` is missing or wrong."})})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: TokenPairOutput,
+            **error_responses(
+                {
+                    401: "`authentication_failed`: wrong username or password; "
+                    "`mfa_required`: MFA is on and `otp` is missing or wrong."
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -95,8 +120,18 @@ class TokenRefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, **error_responses({
-        401: "`token_not_valid`: the refresh token is invalid, expired, revoked or reused."})})
+    @extend_schema(
+        request=RefreshInput,
+        responses={
+            200: TokenPairOutput,
+            **error_responses(
+                {
+                    401: "`token_not_valid`: the refresh token is invalid, expired, revoked "
+                    "or reused."
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,8 +145,15 @@ class LogoutApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RefreshInput, responses={205: None, **error_responses({
-        401: "`token_not_valid`: the refresh token is invalid, expired or revoked."})})
+    @extend_schema(
+        request=RefreshInput,
+        responses={
+            205: None,
+            **error_responses(
+                {401: "`token_not_valid`: the refresh token is invalid, expired or revoked."}
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -172,20 +214,22 @@ class MfaSetupApi(APIView):
     @extend_schema_serializer(component_name="MfaSetupInput")
     class InputSerializer(serializers.Serializer):
         restart = serializers.BooleanField(
-            default=False, help_text="Throw away an unconfirmed set-up and start a new secret")
+            default=False, help_text="Throw away an unconfirmed set-up and start a new secret"
+        )
 
     @extend_schema_serializer(component_name="MfaEnrollment")
     class OutputSerializer(serializers.Serializer):
         otpauth_url = serializers.CharField()
         qr_svg = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **error_responses({
-        409: "`mfa_already_enabled`."})})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses({409: "`mfa_already_enabled`."})},
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        enrollment = services.mfa_setup(user=request.user,
-                                        restart=data.validated_data["restart"])
+        enrollment = services.mfa_setup(user=request.user, restart=data.validated_data["restart"])
         return Response(self.OutputSerializer(enrollment).data)
 
 
@@ -194,9 +238,18 @@ class OtpInput(serializers.Serializer):
 
 
 class MfaConfirmApi(APIView):
-    @extend_schema(request=OtpInput, responses={204: None, **error_responses({
-        400: "`invalid_input`, `otp_invalid`.",
-        409: "`mfa_already_enabled`, or `mfa_not_set_up`: call mfa/setup first."})})
+    @extend_schema(
+        request=OtpInput,
+        responses={
+            204: None,
+            **error_responses(
+                {
+                    400: "`invalid_input`, `otp_invalid`.",
+                    409: "`mfa_already_enabled`, or `mfa_not_set_up`: call mfa/setup first.",
+                }
+            ),
+        },
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -205,8 +258,13 @@ class MfaConfirmApi(APIView):
 
 
 class MfaDisableApi(APIView):
-    @extend_schema(request=OtpInput, responses={204: None, **error_responses({
-        400: "`invalid_input`, `otp_invalid`.", 409: "`mfa_not_enabled`."})})
+    @extend_schema(
+        request=OtpInput,
+        responses={
+            204: None,
+            **error_responses({400: "`invalid_input`, `otp_invalid`.", 409: "`mfa_not_enabled`."}),
+        },
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = OtpInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -18,8 +18,14 @@ from accounts.models import AuditEvent, User
 from tradehive.client_ip import client_ip
 
 
-def audit_record(*, event: str, user: User | None = None, actor: User | None = None,
-                 request: HttpRequest | None = None, **details: Any) -> AuditEvent:
+def audit_record(
+    *,
+    event: str,
+    user: User | None = None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    **details: Any,
+) -> AuditEvent:
     """Append one audit entry (inside the caller's transaction, if any). The address is
     ``tradehive.client_ip``'s: a forwarded header counts only from a trusted proxy."""
     user_agent = ""

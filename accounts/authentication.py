@@ -26,8 +26,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
         try:
             return super().authenticate(request)
         except (InvalidToken, exceptions.AuthenticationFailed) as exc:
-            raise exceptions.AuthenticationFailed(TokenNotValid.default_message,
-                                                  code=TokenNotValid.code) from exc
+            raise exceptions.AuthenticationFailed(
+                TokenNotValid.default_message, code=TokenNotValid.code
+            ) from exc
 
 
 class JWTScheme(SimpleJWTScheme):

@@ -20,18 +20,25 @@ def form_error_apply(form: forms.Form, exc: DomainError) -> None:
 class SignupForm(forms.Form):
     username = forms.CharField(max_length=30, help_text="3-30 letters, digits or underscores.")
     email = forms.EmailField(max_length=254)
-    password = forms.CharField(widget=forms.PasswordInput(render_value=False), max_length=128,
-                               strip=False, help_text="At least 10 characters.")
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        max_length=128,
+        strip=False,
+        help_text="At least 10 characters.",
+    )
 
 
 class LoginForm(forms.Form):
     """Step 1 of signing in; accounts with MFA then get ``OtpForm`` (step 2)."""
 
     username = forms.CharField(
-        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
+        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        max_length=128, strip=False)
+        max_length=128,
+        strip=False,
+    )
 
 
 class ProfileForm(forms.Form):
@@ -42,22 +49,30 @@ class ProfileForm(forms.Form):
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label="Current password", widget=forms.PasswordInput,
-                                   max_length=128, strip=False)
-    new_password = forms.CharField(label="New password", widget=forms.PasswordInput,
-                                   max_length=128, strip=False)
+    old_password = forms.CharField(
+        label="Current password", widget=forms.PasswordInput, max_length=128, strip=False
+    )
+    new_password = forms.CharField(
+        label="New password", widget=forms.PasswordInput, max_length=128, strip=False
+    )
 
 
 class OtpForm(forms.Form):
     otp = forms.CharField(
-        label="Authenticator code", max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
-                                      "pattern": "[0-9]*"}),
+        label="Authenticator code",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
     )
 
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, max_length=128, strip=False)
-    otp = forms.CharField(label="Authenticator code", required=False, max_length=12,
-                          help_text="Needed when two-factor authentication is on.")
+    otp = forms.CharField(
+        label="Authenticator code",
+        required=False,
+        max_length=12,
+        help_text="Needed when two-factor authentication is on.",
+    )
     confirm = forms.BooleanField(label="I understand that closing the account cannot be undone.")

@@ -16,7 +16,9 @@ handle_validator = RegexValidator(
 class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     handle = models.CharField(
-        max_length=30, unique=True, validators=[handle_validator],
+        max_length=30,
+        unique=True,
+        validators=[handle_validator],
         help_text="Public name in rankings and copy trading.",
     )
     is_bot = models.BooleanField(
@@ -42,11 +44,17 @@ class AuditEvent(models.Model):
 
     ``event`` is a short dotted name; the ones in use are listed in ``accounts.audit``."""
 
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="audit_events")
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="audit_actions",
-                              help_text="Who did it, when not the user (an admin).")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_actions",
+        help_text="Who did it, when not the user (an admin).",
+    )
     event = models.CharField(max_length=50, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
@@ -65,11 +73,15 @@ class AbuseRecord(models.Model):
     an attack adds at most one row a window per offending user or address
     (``accounts.request_limits``). Read-only in admin."""
 
-    rule = models.CharField(max_length=30, db_index=True,
-                            help_text="The budget that ran out (ip_weight, user_weight, ...).")
+    rule = models.CharField(
+        max_length=30,
+        db_index=True,
+        help_text="The budget that ran out (ip_weight, user_weight, ...).",
+    )
     subject = models.CharField(max_length=80, help_text='"user:<id>" or "ip:<address>".')
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="abuse_records")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="abuse_records"
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     endpoint = models.CharField(max_length=120, help_text="Method and route last refused.")
     window_start = models.DateTimeField()
@@ -80,8 +92,9 @@ class AbuseRecord(models.Model):
     class Meta:
         ordering = ["-last_seen"]
         constraints = [
-            models.UniqueConstraint(fields=["rule", "subject", "window_start"],
-                                    name="accounts_abuse_one_row_per_window"),
+            models.UniqueConstraint(
+                fields=["rule", "subject", "window_start"], name="accounts_abuse_one_row_per_window"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -42,8 +42,9 @@ def _limits(*, username: str, ip: str | None) -> list[tuple[str, int]]:
     return limits
 
 
-def _refuse_if_over(limits: list[tuple[str, int]],
-                    message: str = "Too many failed attempts; try again later.") -> None:
+def _refuse_if_over(
+    limits: list[tuple[str, int]], message: str = "Too many failed attempts; try again later."
+) -> None:
     """Raise ``RateLimited`` when any counter has reached its limit."""
     try:
         pipe = get_redis().pipeline(transaction=False)
@@ -106,8 +107,10 @@ def _otp_key(user_id: int) -> str:
 
 def otp_throttle_check(*, user_id: int) -> None:
     """Raise 429 ``rate_limited`` while the user's one-time codes are locked out."""
-    _refuse_if_over([(_otp_key(user_id), settings.OTP_FAILURES_PER_USER)],
-                    "Too many attempts; try again in {seconds} s.")
+    _refuse_if_over(
+        [(_otp_key(user_id), settings.OTP_FAILURES_PER_USER)],
+        "Too many attempts; try again in {seconds} s.",
+    )
 
 
 def otp_failure_note(*, user_id: int) -> None:

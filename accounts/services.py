@@ -77,20 +77,40 @@ class MfaEnrollment:
 
 # --- users -----------------------------------------------------------------------------------
 
+
 @transaction.atomic
-def user_create(*, username: str, email: str, password: str, handle: str | None = None,
-                is_staff: bool = False, is_superuser: bool = False, is_bot: bool = False) -> User:
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    handle: str | None = None,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    is_bot: bool = False,
+) -> User:
     """Create a user; ``handle`` defaults to the username. Caller validated the password."""
-    user = User(username=username, email=email.lower(), handle=handle or username,
-                is_staff=is_staff, is_superuser=is_superuser, is_bot=is_bot)
+    user = User(
+        username=username,
+        email=email.lower(),
+        handle=handle or username,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+        is_bot=is_bot,
+    )
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
     return user
 
 
-def _names_taken(*, username: str | None = None, email: str | None = None,
-                 handle: str | None = None, exclude_pk: int | None = None) -> dict[str, list[str]]:
+def _names_taken(
+    *,
+    username: str | None = None,
+    email: str | None = None,
+    handle: str | None = None,
+    exclude_pk: int | None = None,
+) -> dict[str, list[str]]:
     """Field errors for names another user already has (compared ignoring case)."""
     others = User.objects.all()
     if exclude_pk is not None:
@@ -113,8 +133,14 @@ def _password_errors(password: str, user: User) -> list[str]:
     return []
 
 
-def user_register(*, username: str, email: str, password: str, handle: str | None = None,
-                  request: HttpRequest | None = None) -> User:
+def user_register(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    handle: str | None = None,
+    request: HttpRequest | None = None,
+) -> User:
     """Open an account. Usernames and handles follow the handle rule (3-30 letters, digits, _),
     so a username can always be the public handle. Raises ``InvalidInput`` with field errors,
     429 past the per-address hourly limit."""
@@ -140,8 +166,14 @@ def user_register(*, username: str, email: str, password: str, handle: str | Non
 
 
 @transaction.atomic
-def user_update(*, user: User, email: str | None = None, handle: str | None = None,
-                first_name: str | None = None, last_name: str | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    email: str | None = None,
+    handle: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> User:
     """Change profile fields; ``None`` leaves a field as it is."""
     changes: dict[str, str] = {}
     if email is not None:
@@ -154,8 +186,9 @@ def user_update(*, user: User, email: str | None = None, handle: str | None = No
         changes["first_name"] = first_name.strip()
     if last_name is not None:
         changes["last_name"] = last_name.strip()
-    errors = _names_taken(email=changes.get("email"), handle=changes.get("handle"),
-                          exclude_pk=user.pk)
+    errors = _names_taken(
+        email=changes.get("email"), handle=changes.get("handle"), exclude_pk=user.pk
+    )
     if errors:
         raise InvalidInput(fields=errors)
     for name, value in changes.items():
@@ -188,8 +221,7 @@ class SessionLoginStart:
     otp_needed: bool
 
 
-def _password_authenticate(*, username: str, password: str,
-                           request: HttpRequest | None) -> User:
+def _password_authenticate(*, username: str, password: str, request: HttpRequest | None) -> User:
     """The password half of a sign-in: lockout check, password check, failures counted and
     audited. Does not look at MFA and records no success."""
     ip = client_ip(request)
@@ -200,19 +232,24 @@ def _password_authenticate(*, username: str, password: str,
         raise
     # Names are unique ignoring case, so "Alice" signs in as "alice".
     known = User.objects.filter(username__iexact=username).first()
-    user = authenticate(request, username=known.username if known else username,
-                        password=password)
+    user = authenticate(request, username=known.username if known else username, password=password)
     if user is None:
         ratelimit.login_failure_note(username=username, ip=ip)
-        audit_record(event="login.failed", user=known, request=request,
-                     username=username[:150], reason="password")
+        audit_record(
+            event="login.failed",
+            user=known,
+            request=request,
+            username=username[:150],
+            reason="password",
+        )
         raise AuthenticationFailed()
     assert isinstance(user, User)
     return user
 
 
-def _otp_authenticate(*, user: User, otp: str | None, request: HttpRequest | None,
-                      **details: Any) -> None:
+def _otp_authenticate(
+    *, user: User, otp: str | None, request: HttpRequest | None, **details: Any
+) -> None:
     """The code half of a sign-in (a no-op without MFA). A wrong or replayed code counts as a
     failed login as well as a refused code (``accounts.mfa``), so codes cannot be guessed faster
     than passwords; 429 while codes are locked out or the device's throttle runs."""
@@ -220,12 +257,24 @@ def _otp_authenticate(*, user: User, otp: str | None, request: HttpRequest | Non
         mfa_check(user=user, otp=otp)
     except MfaRequired:
         ratelimit.login_failure_note(username=user.username, ip=client_ip(request))
-        audit_record(event="login.failed", user=user, request=request, reason="otp",
-                     otp_given=bool(otp), **details)
+        audit_record(
+            event="login.failed",
+            user=user,
+            request=request,
+            reason="otp",
+            otp_given=bool(otp),
+            **details,
+        )
         raise
     except RateLimited:
-        audit_record(event="login.locked", user=user, request=request,
-                     username=user.username, reason="otp", **details)
+        audit_record(
+            event="login.locked",
+            user=user,
+            request=request,
+            username=user.username,
+            reason="otp",
+            **details,
+        )
         raise
 
 
@@ -235,8 +284,9 @@ def _login_succeeded(*, user: User, request: HttpRequest | None, **details: Any)
     audit_record(event="login.ok", user=user, request=request, **details)
 
 
-def user_login(*, username: str, password: str, otp: str | None,
-               request: HttpRequest | None = None) -> User:
+def user_login(
+    *, username: str, password: str, otp: str | None, request: HttpRequest | None = None
+) -> User:
     """Check a password and, when the user has MFA, the one-time code in one go (REST tokens).
 
     Refused with 429 while the account or the address is locked out (``accounts.ratelimit``);
@@ -253,8 +303,7 @@ def _pending_login_drop(request: HttpRequest) -> None:
     request.session.pop(PENDING_LOGIN_SESSION_KEY, None)
 
 
-def session_login_start(*, username: str, password: str,
-                        request: HttpRequest) -> SessionLoginStart:
+def session_login_start(*, username: str, password: str, request: HttpRequest) -> SessionLoginStart:
     """Step 1 of a browser sign-in: the password.
 
     Without MFA the sign-in is complete (``login.ok`` audited). With MFA nobody is logged in
@@ -286,8 +335,7 @@ def session_login_pending(*, request: HttpRequest) -> User | None:
         _pending_login_drop(request)
         return None
     user = User.objects.filter(pk=int(state["user_id"]), is_active=True).first()
-    if user is None or not constant_time_compare(user.get_session_auth_hash(),
-                                                 state["auth_hash"]):
+    if user is None or not constant_time_compare(user.get_session_auth_hash(), state["auth_hash"]):
         _pending_login_drop(request)
         return None
     user.backend = state["backend"]  # type: ignore[attr-defined]  # what login() reads
@@ -321,16 +369,22 @@ def session_login_finish(*, otp: str | None, request: HttpRequest) -> User:
             _pending_login_drop(request)
             raise LoginExpired("Too many wrong codes; enter your password again.") from exc
         request.session[PENDING_LOGIN_SESSION_KEY] = {**state, "attempts_left": attempts_left}
-        raise MfaRequired(fields={"otp": [
-            f"The code is not valid or was already used; {attempts_left} "
-            f"{'attempt' if attempts_left == 1 else 'attempts'} left."]}) from exc
+        raise MfaRequired(
+            fields={
+                "otp": [
+                    f"The code is not valid or was already used; {attempts_left} "
+                    f"{'attempt' if attempts_left == 1 else 'attempts'} left."
+                ]
+            }
+        ) from exc
     _pending_login_drop(request)
     _login_succeeded(user=user, request=request, mfa=True)
     return user
 
 
-def _password_confirm(*, user: User, password: str, field: str,
-                      request: HttpRequest | None) -> None:
+def _password_confirm(
+    *, user: User, password: str, field: str, request: HttpRequest | None
+) -> None:
     """Re-check the password of a signed-in user before a sensitive change. Failures count
     towards the login lockout, so a stolen token cannot be used to guess the password."""
     ip = client_ip(request)
@@ -342,6 +396,7 @@ def _password_confirm(*, user: User, password: str, field: str,
 
 
 # --- tokens ------------------------------------------------------------------------------------
+
 
 def token_pair_issue(*, user: User) -> TokenPair:
     """A new access + refresh token for ``user`` (the refresh token is recorded as outstanding,
@@ -369,16 +424,25 @@ def token_refresh(*, refresh: str, request: HttpRequest | None = None) -> TokenP
     refreshes of one token cannot both succeed."""
     payload = _refresh_payload(refresh)
     with transaction.atomic():
-        outstanding = (OutstandingToken.objects.select_for_update(of=("self",))
-                       .select_related("user").filter(jti=payload["jti"]).first())
+        outstanding = (
+            OutstandingToken.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(jti=payload["jti"])
+            .first()
+        )
         if outstanding is None or outstanding.user is None:
             raise TokenNotValid()
         user = outstanding.user
         reused = BlacklistedToken.objects.filter(token=outstanding).exists()
         if reused:
             revoked = tokens_revoke_all(user=user)
-            audit_record(event="token.refresh_reuse", user=user, request=request,
-                         jti=payload["jti"], revoked=revoked)
+            audit_record(
+                event="token.refresh_reuse",
+                user=user,
+                request=request,
+                jti=payload["jti"],
+                revoked=revoked,
+            )
         else:
             password_claim = payload.get(jwt_settings.REVOKE_TOKEN_CLAIM)
             if not user.is_active or (
@@ -389,8 +453,10 @@ def token_refresh(*, refresh: str, request: HttpRequest | None = None) -> TokenP
             BlacklistedToken.objects.create(token=outstanding)
             pair = token_pair_issue(user=user)
     if reused:  # raised after the revocation committed
-        raise TokenNotValid("This refresh token was already used; every session of this "
-                            "account has been signed out.")
+        raise TokenNotValid(
+            "This refresh token was already used; every session of this "
+            "account has been signed out."
+        )
     return pair
 
 
@@ -398,8 +464,7 @@ def token_revoke(*, refresh: str, request: HttpRequest | None = None) -> None:
     """Log out a REST client: blacklist its refresh token (idempotent). Its access token stays
     valid until it expires (``JWT_ACCESS_MINUTES``)."""
     payload = _refresh_payload(refresh)
-    outstanding = OutstandingToken.objects.select_related("user").filter(
-        jti=payload["jti"]).first()
+    outstanding = OutstandingToken.objects.select_related("user").filter(jti=payload["jti"]).first()
     if outstanding is None:
         raise TokenNotValid()
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
@@ -417,8 +482,10 @@ def tokens_revoke_all(*, user: User) -> int:
 
 # --- password ------------------------------------------------------------------------------------
 
-def password_change(*, user: User, old_password: str, new_password: str,
-                    request: HttpRequest | None = None) -> None:
+
+def password_change(
+    *, user: User, old_password: str, new_password: str, request: HttpRequest | None = None
+) -> None:
     """Set a new password. Every refresh token is revoked; access tokens and browser sessions
     issued before stop working because both are bound to the password hash (the caller keeps
     its own browser session with ``update_session_auth_hash``)."""
@@ -429,17 +496,20 @@ def password_change(*, user: User, old_password: str, new_password: str,
         user.set_password(new_password)
         user.save(update_fields=["password"])
         revoked = tokens_revoke_all(user=user)
-        audit_record(event="password.changed", user=user, request=request,
-                     tokens_revoked=revoked)
+        audit_record(event="password.changed", user=user, request=request, tokens_revoked=revoked)
 
 
 # --- MFA -----------------------------------------------------------------------------------------
 
+
 def _enrollment(device: TOTPDevice) -> MfaEnrollment:
     url = device.config_url
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    return MfaEnrollment(otpauth_url=url, qr_svg=image.to_string(encoding="unicode"),
-                         secret=b32encode(device.bin_key).decode().rstrip("="))
+    return MfaEnrollment(
+        otpauth_url=url,
+        qr_svg=image.to_string(encoding="unicode"),
+        secret=b32encode(device.bin_key).decode().rstrip("="),
+    )
 
 
 @transaction.atomic
@@ -454,8 +524,7 @@ def mfa_setup(*, user: User, restart: bool = False) -> MfaEnrollment:
     if not restart and (device := pending.order_by("-id").first()) is not None:
         return _enrollment(device)
     pending.delete()
-    return _enrollment(TOTPDevice.objects.create(user=user, name="authenticator",
-                                                 confirmed=False))
+    return _enrollment(TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False))
 
 
 def mfa_enrollment_pending(*, user: User) -> MfaEnrollment | None:
@@ -477,11 +546,18 @@ def mfa_confirm(*, user: User, otp: str | None, request: HttpRequest | None = No
         raise MfaNotSetUp()
     checked = otp_attempt(user=user, otp=otp, confirmed=False)
     if checked is None:
-        raise OtpInvalid(fields={"otp": ["The code does not match; check the clock of the "
-                                         "device and type the current code."]})
+        raise OtpInvalid(
+            fields={
+                "otp": [
+                    "The code does not match; check the clock of the "
+                    "device and type the current code."
+                ]
+            }
+        )
     with transaction.atomic():
-        device = (TOTPDevice.objects.select_for_update()
-                  .filter(pk=checked.pk, confirmed=False).first())
+        device = (
+            TOTPDevice.objects.select_for_update().filter(pk=checked.pk, confirmed=False).first()
+        )
         if device is None:  # replaced or confirmed by a concurrent request
             raise MfaNotSetUp()
         TOTPDevice.objects.filter(user=user, confirmed=False).exclude(pk=device.pk).delete()
@@ -506,11 +582,13 @@ def mfa_disable(*, user: User, otp: str | None, request: HttpRequest | None = No
 def mfa_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> None:
     """An admin removes a user's devices (lost phone); audited with the admin as actor."""
     deleted, _ = TOTPDevice.objects.filter(user=user).delete()
-    audit_record(event="mfa.reset_by_admin", user=user, actor=actor, request=request,
-                 devices=deleted)
+    audit_record(
+        event="mfa.reset_by_admin", user=user, actor=actor, request=request, devices=deleted
+    )
 
 
 # --- closing accounts ------------------------------------------------------------------------
+
 
 def _close(*, user: User) -> None:
     """Deactivate and anonymise ``user``. The row stays: ledger entries, orders and trades keep
@@ -523,14 +601,24 @@ def _close(*, user: User) -> None:
     user.handle = f"closed_{user.pk}"
     user.first_name = ""
     user.last_name = ""
-    user.save(update_fields=["is_active", "password", "email", "username", "handle",
-                             "first_name", "last_name"])
+    user.save(
+        update_fields=[
+            "is_active",
+            "password",
+            "email",
+            "username",
+            "handle",
+            "first_name",
+            "last_name",
+        ]
+    )
     TOTPDevice.objects.filter(user=user).delete()
     tokens_revoke_all(user=user)
 
 
-def user_delete(*, user: User, password: str, otp: str | None,
-                request: HttpRequest | None = None) -> None:
+def user_delete(
+    *, user: User, password: str, otp: str | None, request: HttpRequest | None = None
+) -> None:
     """The user closes their account (password, and a code when MFA is on). Receivers of
     ``accounts.signals.account_closing`` may refuse by raising a domain error."""
     _password_confirm(user=user, password=password, field="password", request=request)
@@ -548,8 +636,9 @@ def user_disable(*, user: User, actor: User, request: HttpRequest | None = None)
     user.is_active = False
     user.save(update_fields=["is_active"])
     revoked = tokens_revoke_all(user=user)
-    audit_record(event="account.disabled", user=user, actor=actor, request=request,
-                 tokens_revoked=revoked)
+    audit_record(
+        event="account.disabled", user=user, actor=actor, request=request, tokens_revoked=revoked
+    )
 
 
 def demo_admin_ensure() -> tuple[User, str]:
@@ -563,8 +652,14 @@ def demo_admin_ensure() -> tuple[User, str]:
     password = path.read_text().strip()
     user = User.objects.filter(username="admin").first()
     if user is None:
-        user = user_create(username="admin", email="admin@tradehive.local", password=password,
-                           handle="admin", is_staff=True, is_superuser=True)
+        user = user_create(
+            username="admin",
+            email="admin@tradehive.local",
+            password=password,
+            handle="admin",
+            is_staff=True,
+            is_superuser=True,
+        )
     elif not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])

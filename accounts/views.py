@@ -38,8 +38,9 @@ from tradehive.errors import DomainError, RateLimited
 def _next_url(request: HttpRequest) -> str:
     """Where to go after signing in: ``?next=`` when it is on this site, else the home page."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return settings.LOGIN_REDIRECT_URL
 
@@ -73,8 +74,12 @@ def signup(request: HttpRequest) -> HttpResponse:
             session_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to TradeHive.")
             return redirect(_next_url(request))
-    return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)},
-                  status=_status_of(form))
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form, "next": _next_url(request)},
+        status=_status_of(form),
+    )
 
 
 def _login_url(request: HttpRequest, view: str = "accounts:login") -> str:
@@ -105,8 +110,9 @@ def login(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
     if status == 200:
         status = _status_of(form)
-    return render(request, "accounts/login.html",
-                  {"form": form, "next": _next_url(request)}, status=status)
+    return render(
+        request, "accounts/login.html", {"form": form, "next": _next_url(request)}, status=status
+    )
 
 
 @sensitive_post_parameters("otp")
@@ -136,8 +142,15 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
     if status == 200:
         status = _status_of(form)
-    return _answer(render(request, "accounts/login_otp.html",
-                          {"form": form, "next": _next_url(request)}, status=status), refused)
+    return _answer(
+        render(
+            request,
+            "accounts/login_otp.html",
+            {"form": form, "next": _next_url(request)},
+            status=status,
+        ),
+        refused,
+    )
 
 
 @require_POST
@@ -148,14 +161,24 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-def _profile_page(request: AuthenticatedHttpRequest, status: int = 200,
-                  refused: DomainError | None = None, **forms: Any) -> HttpResponse:
+def _profile_page(
+    request: AuthenticatedHttpRequest,
+    status: int = 200,
+    refused: DomainError | None = None,
+    **forms: Any,
+) -> HttpResponse:
     user = request.user
     enabled = mfa_enabled(user)
     context = {
-        "profile_form": forms.get("profile_form") or ProfileForm(initial={
-            "email": user.email, "handle": user.handle,
-            "first_name": user.first_name, "last_name": user.last_name}),
+        "profile_form": forms.get("profile_form")
+        or ProfileForm(
+            initial={
+                "email": user.email,
+                "handle": user.handle,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+            }
+        ),
         "password_form": forms.get("password_form") or PasswordChangeForm(),
         "mfa_form": forms.get("mfa_form") or OtpForm(),
         "delete_form": forms.get("delete_form") or DeleteAccountForm(),
@@ -207,13 +230,13 @@ def mfa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Show the set-up under way (its secret unchanged), or start one; ``restart=1`` (the
     "Start over" button) replaces the secret."""
     try:
-        enrollment = services.mfa_setup(user=request.user,
-                                        restart=request.POST.get("restart") == "1")
+        enrollment = services.mfa_setup(
+            user=request.user, restart=request.POST.get("restart") == "1"
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("accounts:profile")
-    return render(request, "accounts/mfa_setup.html",
-                  {"enrollment": enrollment, "form": OtpForm()})
+    return render(request, "accounts/mfa_setup.html", {"enrollment": enrollment, "form": OtpForm()})
 
 
 @login_required
@@ -225,8 +248,7 @@ def mfa_confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
     refused: DomainError | None = None
     if form.is_valid():
         try:
-            services.mfa_confirm(user=request.user, otp=form.cleaned_data["otp"],
-                                 request=request)
+            services.mfa_confirm(user=request.user, otp=form.cleaned_data["otp"], request=request)
         except DomainError as exc:
             form_error_apply(form, exc)
             status, refused = exc.status, exc
@@ -238,8 +260,15 @@ def mfa_confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
         if refused is not None:
             messages.error(request, refused.message)
         return redirect("accounts:profile")
-    return _answer(render(request, "accounts/mfa_setup.html",
-                          {"enrollment": enrollment, "form": form}, status=status), refused)
+    return _answer(
+        render(
+            request,
+            "accounts/mfa_setup.html",
+            {"enrollment": enrollment, "form": form},
+            status=status,
+        ),
+        refused,
+    )
 
 
 @login_required
@@ -248,8 +277,7 @@ def mfa_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = OtpForm(request.POST)
     if form.is_valid():
         try:
-            services.mfa_disable(user=request.user, otp=form.cleaned_data["otp"],
-                                 request=request)
+            services.mfa_disable(user=request.user, otp=form.cleaned_data["otp"], request=request)
         except DomainError as exc:
             form_error_apply(form, exc)
             return _profile_page(request, status=_form_status(exc), refused=exc, mfa_form=form)
@@ -265,12 +293,15 @@ def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST)
     if form.is_valid():
         try:
-            services.user_delete(user=request.user, password=form.cleaned_data["password"],
-                                 otp=form.cleaned_data["otp"], request=request)
+            services.user_delete(
+                user=request.user,
+                password=form.cleaned_data["password"],
+                otp=form.cleaned_data["otp"],
+                request=request,
+            )
         except DomainError as exc:
             form_error_apply(form, exc)
-            return _profile_page(request, status=_form_status(exc), refused=exc,
-                                 delete_form=form)
+            return _profile_page(request, status=_form_status(exc), refused=exc, delete_form=form)
         else:
             session_logout(request)
             messages.success(request, "Your account is closed.")

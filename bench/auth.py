@@ -51,26 +51,32 @@ def measure(runs: int, step: Callable[[], None]) -> tuple[float, float, float]:
 def main() -> None:
     username = "bench_auth"
     user = User.objects.filter(username=username).first() or user_create(
-        username=username, email=f"{username}@bench.invalid", password=PASSWORD)
+        username=username, email=f"{username}@bench.invalid", password=PASSWORD
+    )
     client = APIClient(SERVER_NAME="localhost")
     try:
+
         def sign_in() -> None:
-            response = client.post("/api/v1/auth/token",
-                                   {"username": username, "password": PASSWORD}, format="json")
+            response = client.post(
+                "/api/v1/auth/token", {"username": username, "password": PASSWORD}, format="json"
+            )
             assert response.status_code == 200, response.content
 
-        refresh = client.post("/api/v1/auth/token", {"username": username, "password": PASSWORD},
-                              format="json").json()["refresh"]
+        refresh = client.post(
+            "/api/v1/auth/token", {"username": username, "password": PASSWORD}, format="json"
+        ).json()["refresh"]
 
         def rotate() -> None:
             nonlocal refresh
-            response = client.post("/api/v1/auth/token/refresh", {"refresh": refresh},
-                                   format="json")
+            response = client.post(
+                "/api/v1/auth/token/refresh", {"refresh": refresh}, format="json"
+            )
             assert response.status_code == 200, response.content
             refresh = response.json()["refresh"]
 
-        access = client.post("/api/v1/auth/token/refresh", {"refresh": refresh},
-                             format="json").json()
+        access = client.post(
+            "/api/v1/auth/token/refresh", {"refresh": refresh}, format="json"
+        ).json()
         refresh = access["refresh"]
         me_client = APIClient(SERVER_NAME="localhost")
         me_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access['access']}")
@@ -78,18 +84,25 @@ def main() -> None:
         def me() -> None:
             assert me_client.get("/api/v1/auth/me").status_code == 200
 
-        rows = [("sign-in (token)", *measure(40, sign_in)),
-                ("token refresh", *measure(300, rotate)),
-                ("GET me with JWT", *measure(1000, me))]
+        rows = [
+            ("sign-in (token)", *measure(40, sign_in)),
+            ("token refresh", *measure(300, rotate)),
+            ("GET me with JWT", *measure(1000, me)),
+        ]
     finally:
         AuditEvent.objects.filter(user=user).delete()
         OutstandingToken.objects.filter(user=user).delete()  # cascades to the blacklist rows
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     hasher = settings.PASSWORD_HASHERS[0].rsplit(".", 1)[-1]
-    lines = ["## auth (bench/auth.py)", "",
-             f"In process, one thread, {engine}, {hasher}. Latency in ms.", "",
-             "| operation | p50 ms | p95 ms | ops/s |", "|---|---|---|---|"]
+    lines = [
+        "## auth (bench/auth.py)",
+        "",
+        f"In process, one thread, {engine}, {hasher}. Latency in ms.",
+        "",
+        "| operation | p50 ms | p95 ms | ops/s |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {name} | {p50:.2f} | {p95:.2f} | {rate:.0f} |" for name, p50, p95, rate in rows]
     table = "\n".join(lines)
     print(table)

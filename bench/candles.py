@@ -49,13 +49,21 @@ def main() -> None:
     from wallets.models import Asset
 
     call_command("migrate", verbosity=0)
-    base, _ = Asset.objects.get_or_create(symbol="BENCH", defaults={"name": "Bench coin",
-                                                                      "decimals": 8})
-    quote, _ = Asset.objects.get_or_create(symbol="KRW", defaults={"name": "Korean won",
-                                                                     "decimals": 0})
+    base, _ = Asset.objects.get_or_create(
+        symbol="BENCH", defaults={"name": "Bench coin", "decimals": 8}
+    )
+    quote, _ = Asset.objects.get_or_create(
+        symbol="KRW", defaults={"name": "Korean won", "decimals": 0}
+    )
     pair, _ = TradingPair.objects.get_or_create(
-        symbol="BENCH-KRW", defaults={"base": base, "quote": quote, "tick_size": Decimal(1),
-                                      "lot_size": Decimal("0.0001")})
+        symbol="BENCH-KRW",
+        defaults={
+            "base": base,
+            "quote": quote,
+            "tick_size": Decimal(1),
+            "lot_size": Decimal("0.0001"),
+        },
+    )
     pair = TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
     Candle.objects.filter(pair=pair).delete()
     Trade.objects.filter(pair=pair).delete()
@@ -75,23 +83,30 @@ def main() -> None:
                 sequence += 1
                 market_time += timedelta(milliseconds=rng.randint(1, 100))
                 price = max(1000, price + rng.randint(-3, 3) * 1000)
-                trades.append(TradeInput(
-                    sequence=sequence, created_at=market_time, price=Decimal(price),
-                    quantity=Decimal(rng.randint(1, 5000)) / 10000,
-                    taker_side=rng.choice(("buy", "sell"))))
+                trades.append(
+                    TradeInput(
+                        sequence=sequence,
+                        created_at=market_time,
+                        price=Decimal(price),
+                        quantity=Decimal(rng.randint(1, 5000)) / 10000,
+                        taker_side=rng.choice(("buy", "sell")),
+                    )
+                )
             with transaction.atomic():
                 trades_record(pair=pair, trades=trades)
         elapsed = time.perf_counter() - started
         rate = batches * batch_size / elapsed
-        rows.append((batch_size, batches * batch_size, elapsed, rate,
-                     elapsed / batches * 1000))
+        rows.append((batch_size, batches * batch_size, elapsed, rate, elapsed / batches * 1000))
         print(f"batch {batch_size}: {rate:,.0f} trades/s", file=sys.stderr)
 
     # the path wrote what it should: every trade once in each interval's candles
     recorded = Trade.objects.filter(pair=pair).count()
     for interval in ("1m", "1d"):
-        counted = sum(Candle.objects.filter(pair=pair, interval=interval)
-                      .values_list("trade_count", flat=True))
+        counted = sum(
+            Candle.objects.filter(pair=pair, interval=interval).values_list(
+                "trade_count", flat=True
+            )
+        )
         assert counted == recorded == sequence, (interval, counted, recorded)
     get_redis().delete(ticker_key(pair.symbol))
 
@@ -108,11 +123,17 @@ def main() -> None:
         "| batch size | trades | seconds | trades/s | ms per batch |",
         "|---:|---:|---:|---:|---:|",
     ]
-    table += [f"| {size} | {count} | {secs:.2f} | {rate:,.0f} | {ms:.2f} |"
-              for size, count, secs, rate, ms in rows]
+    table += [
+        f"| {size} | {count} | {secs:.2f} | {rate:,.0f} | {ms:.2f} |"
+        for size, count, secs, rate, ms in rows
+    ]
     headline = next(rate for size, _, _, rate, _ in rows if size == HEADLINE_BATCH)
-    table += ["", f"Headline (batch of {HEADLINE_BATCH}, a typical settlement read): "
-                  f"{headline:,.0f} trades/s.", ""]
+    table += [
+        "",
+        f"Headline (batch of {HEADLINE_BATCH}, a typical settlement read): "
+        f"{headline:,.0f} trades/s.",
+        "",
+    ]
     text = "\n".join(table)
     print(text)
     benchmarks_section_write(HEADING, text)

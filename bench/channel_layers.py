@@ -33,15 +33,17 @@ def layer_of(kind: str, url: str):
     if kind == "core":
         from channels_redis.core import RedisChannelLayer
 
-        return RedisChannelLayer(hosts=[url], prefix="bench-layers", capacity=100_000,
-                                 expiry=60, group_expiry=300)
+        return RedisChannelLayer(
+            hosts=[url], prefix="bench-layers", capacity=100_000, expiry=60, group_expiry=300
+        )
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
     return RedisPubSubChannelLayer(hosts=[url], prefix="bench-layers")
 
 
-async def run_case(kind: str, url: str, members: int, messages: int,
-                   paced: bool) -> dict[str, float]:
+async def run_case(
+    kind: str, url: str, members: int, messages: int, paced: bool
+) -> dict[str, float]:
     layer = layer_of(kind, url)
     group = f"fanout{members}"
     channels = [await layer.new_channel() for _ in range(members)]
@@ -63,8 +65,15 @@ async def run_case(kind: str, url: str, members: int, messages: int,
     await asyncio.sleep(0.2)
     started = time.perf_counter()
     for n in range(messages):
-        await layer.group_send(group, {"type": "push", "n": n, "sent": time.perf_counter(),
-                                       "data": {"symbol": "BTC-KRW", "last": "101234567"}})
+        await layer.group_send(
+            group,
+            {
+                "type": "push",
+                "n": n,
+                "sent": time.perf_counter(),
+                "data": {"symbol": "BTC-KRW", "last": "101234567"},
+            },
+        )
         if paced:
             await asyncio.sleep(1 / 200)
     sent_in = time.perf_counter() - started
@@ -103,28 +112,42 @@ def main() -> None:
             for kind in ("core", "pubsub"):
                 result = asyncio.run(run_case(kind, url, members, args.messages, paced))
                 rows.append((kind, members, "burst" if not paced else "200/s", result))
-                print(kind, members, "paced" if paced else "burst",
-                      {k: round(v, 1) for k, v in result.items()}, file=sys.stderr)
-    table = [HEADING, "",
-             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, one process, one group, "
-             f"{args.messages} messages of ~100 bytes per case (burst: sent back to back; "
-             "200/s: paced).", "",
-             "| layer | members | send | sends/s | deliveries/s | delivered | p50 ms | p99 ms |",
-             "|---|---:|---|---:|---:|---:|---:|---:|"]
+                print(
+                    kind,
+                    members,
+                    "paced" if paced else "burst",
+                    {k: round(v, 1) for k, v in result.items()},
+                    file=sys.stderr,
+                )
+    table = [
+        HEADING,
+        "",
+        f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, one process, one group, "
+        f"{args.messages} messages of ~100 bytes per case (burst: sent back to back; "
+        "200/s: paced).",
+        "",
+        "| layer | members | send | sends/s | deliveries/s | delivered | p50 ms | p99 ms |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for kind, members, mode, r in rows:
         name = "RedisChannelLayer" if kind == "core" else "RedisPubSubChannelLayer"
-        table.append(f"| {name} | {members} | {mode} | {r['sends_per_s']:,.0f} | "
-                     f"{r['deliveries_per_s']:,.0f} | {r['delivered_pct']:.0f}% | "
-                     f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+        table.append(
+            f"| {name} | {members} | {mode} | {r['sends_per_s']:,.0f} | "
+            f"{r['deliveries_per_s']:,.0f} | {r['delivered_pct']:.0f}% | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
+        )
     best = max(r["deliveries_per_s"] for *_, r in rows)
-    table += ["", "Choice: `RedisChannelLayer` stays. `realtime.hub` joins each public group once "
-              "per server process and fans out in process, so a group has as many members as "
-              "there are server processes (the 10-member rows): both layers deliver within a "
-              "few ms there, far below the 100 ms depth coalescing. RedisChannelLayer buffers "
-              "per channel (capacity, expiry), so a process that is busy for a moment loses "
-              "nothing, and its groups also carry the per-user private channels. Pub/sub wins by "
-              "5-7x only with hundreds of members per group, i.e. one member per connection, "
-              "which the hub avoids."]
+    table += [
+        "",
+        "Choice: `RedisChannelLayer` stays. `realtime.hub` joins each public group once "
+        "per server process and fans out in process, so a group has as many members as "
+        "there are server processes (the 10-member rows): both layers deliver within a "
+        "few ms there, far below the 100 ms depth coalescing. RedisChannelLayer buffers "
+        "per channel (capacity, expiry), so a process that is busy for a moment loses "
+        "nothing, and its groups also carry the per-user private channels. Pub/sub wins by "
+        "5-7x only with hundreds of members per group, i.e. one member per connection, "
+        "which the hub avoids.",
+    ]
     text = "\n".join(table) + "\n"
     print(text)
     if not args.no_record:

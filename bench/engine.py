@@ -59,14 +59,26 @@ def build_book(engine: Engine, rng: random.Random, batch: int) -> list[str]:
         side = Side.BUY if i % 2 else Side.SELL
         level = rng.randrange(LEVELS)
         price = MID - 1 - level if side == Side.BUY else MID + level
-        orders.append((SYMBOL, EngineOrder(f"book{i}", 1 + i % 50, side, OrderType.LIMIT,
-                                           quantity=rng.randint(1, 5), price=price)))
+        orders.append(
+            (
+                SYMBOL,
+                EngineOrder(
+                    f"book{i}",
+                    1 + i % 50,
+                    side,
+                    OrderType.LIMIT,
+                    quantity=rng.randint(1, 5),
+                    price=price,
+                ),
+            )
+        )
     engine.submit_many(orders, batch=batch)
     return [order.order_id for _, order in orders]
 
 
-def mixed_flow(count: int, rng: random.Random, maker_ids: list[str]
-               ) -> list[tuple[str, EngineOrder | CancelRequest]]:
+def mixed_flow(
+    count: int, rng: random.Random, maker_ids: list[str]
+) -> list[tuple[str, EngineOrder | CancelRequest]]:
     flow: list[tuple[str, EngineOrder | CancelRequest]] = []
     for i in range(count):
         roll = rng.random()
@@ -77,14 +89,32 @@ def mixed_flow(count: int, rng: random.Random, maker_ids: list[str]
             price = MID - 1 - level if side == Side.BUY else MID + level
             order_id = f"m{i}"
             maker_ids.append(order_id)
-            flow.append((SYMBOL, EngineOrder(order_id, owner, side, OrderType.LIMIT,
-                                             quantity=rng.randint(1, 5), price=price)))
+            flow.append(
+                (
+                    SYMBOL,
+                    EngineOrder(
+                        order_id,
+                        owner,
+                        side,
+                        OrderType.LIMIT,
+                        quantity=rng.randint(1, 5),
+                        price=price,
+                    ),
+                )
+            )
         elif roll < 0.90:
             quantity = rng.randint(10, 14)
             if rng.random() < 0.5:
                 price = MID + LEVELS if side == Side.BUY else MID - LEVELS
-                order = EngineOrder(f"t{i}", owner, side, OrderType.LIMIT, quantity=quantity,
-                                    price=price, time_in_force=TimeInForce.IOC)
+                order = EngineOrder(
+                    f"t{i}",
+                    owner,
+                    side,
+                    OrderType.LIMIT,
+                    quantity=quantity,
+                    price=price,
+                    time_in_force=TimeInForce.IOC,
+                )
             else:
                 order = EngineOrder(f"t{i}", owner, side, OrderType.MARKET, quantity=quantity)
             flow.append((SYMBOL, order))
@@ -97,10 +127,22 @@ def bare_ceiling(engine: Engine, count: int, batch: int) -> float:
     """The same keys, arguments, client and pipelining as the engine run (Engine._stream writes
     batch k+1 before reading batch k), but a script that only returns 1."""
     bare = SimpleNamespace(sha=engine.redis.script_load("return 1"))
-    args = ["m1", "123", "buy", "limit", "GTC", "0", "1000000", "3", "", "", "expire_taker",
-            "86400000"]
+    args = [
+        "m1",
+        "123",
+        "buy",
+        "limit",
+        "GTC",
+        "0",
+        "1000000",
+        "3",
+        "",
+        "",
+        "expire_taker",
+        "86400000",
+    ]
     calls = [(SYMBOL, bare, args)] * count
-    chunks = [calls[i:i + batch] for i in range(0, count, batch)]
+    chunks = [calls[i : i + batch] for i in range(0, count, batch)]
     started = time.perf_counter()
     answers = engine._stream(chunks)
     elapsed = time.perf_counter() - started
@@ -117,6 +159,7 @@ def clear_market(client: redis.Redis) -> None:
 def _client_parser() -> str:
     if redis.utils.HIREDIS_AVAILABLE:
         import hiredis
+
         return f"hiredis {hiredis.__version__}"
     return "no hiredis"
 
@@ -128,7 +171,7 @@ def record(table: str) -> None:
     if HEADING in text:
         head, _, rest = text.partition(HEADING)
         following = rest.find("\n## ")
-        tail = rest[following + 1:] if following >= 0 else ""
+        tail = rest[following + 1 :] if following >= 0 else ""
         text = head + section + ("\n" + tail if tail else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -168,23 +211,34 @@ def engine_run(client: redis.Redis, operations: int, batch: int, per_call: int) 
     elapsed = time.perf_counter() - started
     redis_cpu, python_cpu = _redis_cpu(client) - redis_before, time.process_time() - python_before
     snapshot = engine.snapshot(SYMBOL)
-    return EngineRun(per_call=per_call, operations=len(flow), rate=len(flow) / elapsed,
-                     fills=sum(isinstance(e, Fill) for events in answers for e in events),
-                     resting_before=resting_before,
-                     resting_after=len(snapshot.bids) + len(snapshot.asks),
-                     redis_us=redis_cpu / len(flow) * 1e6, python_us=python_cpu / len(flow) * 1e6)
+    return EngineRun(
+        per_call=per_call,
+        operations=len(flow),
+        rate=len(flow) / elapsed,
+        fills=sum(isinstance(e, Fill) for events in answers for e in events),
+        resting_before=resting_before,
+        resting_after=len(snapshot.bids) + len(snapshot.asks),
+        redis_us=redis_cpu / len(flow) * 1e6,
+        python_us=python_cpu / len(flow) * 1e6,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=30_000)
-    parser.add_argument("--batch", type=int, default=500,
-                        help="operations per pipeline write")
-    parser.add_argument("--per-call", type=int, default=64,
-                        help="operations per submit_batch.lua call in the headline run")
+    parser.add_argument("--batch", type=int, default=500, help="operations per pipeline write")
+    parser.add_argument(
+        "--per-call",
+        type=int,
+        default=64,
+        help="operations per submit_batch.lua call in the headline run",
+    )
     parser.add_argument("--no-record", action="store_true")
-    parser.add_argument("--no-hiredis", action="store_true",
-                        help="pure-Python redis-py (handled before redis is imported)")
+    parser.add_argument(
+        "--no-hiredis",
+        action="store_true",
+        help="pure-Python redis-py (handled before redis is imported)",
+    )
     options = parser.parse_args()
     ensure_redis_url()
     client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
@@ -199,24 +253,30 @@ def main() -> None:
     clear_market(client)
 
     def row(label: str, run: EngineRun) -> str:
-        return (f"| {label} | {run.rate:,.0f} | {run.rate / bare_rate:.2f} | "
-                f"{run.redis_us:.1f} | {run.python_us:.1f} |")
+        return (
+            f"| {label} | {run.rate:,.0f} | {run.rate / bare_rate:.2f} | "
+            f"{run.redis_us:.1f} | {run.python_us:.1f} |"
+        )
 
-    table = "\n".join([
-        f"Redis {server}, redis-py {redis.__version__} ({_client_parser()}), {options.batch} "
-        f"operations per pipeline write, {batched.operations} operations (75 % makers, 15 % "
-        f"takers of 10-14 lots, 10 % cancels); book {batched.resting_before} resting orders "
-        f"before, {batched.resting_after} after; {batched.fills} fills "
-        f"({batched.fills / batched.operations:.2f} per operation); both engine runs start from "
-        f"the same book and get the same flow (same fills, same book after).",
-        "",
-        "| measure | operations/s | ratio to ceiling | redis-server CPU us/op | client CPU us/op |",
-        "|---|---:|---:|---:|---:|",
-        row("engine, one script call per operation (submit_batch.lua of 1)", single),
-        row(f"engine, {options.per_call} operations per submit_batch.lua call", batched),
-        f"| bare ceiling (EVALSHA `return 1`, one order's keys/args, same pipelining) | "
-        f"{bare_rate:,.0f} | 1.00 | {bare_redis_us:.1f} | |",
-    ])
+    table = "\n".join(
+        [
+            f"Redis {server}, redis-py {redis.__version__} ({_client_parser()}), {options.batch} "
+            f"operations per pipeline write, {batched.operations} operations (75 % makers, 15 % "
+            f"takers of 10-14 lots, 10 % cancels); book {batched.resting_before} resting orders "
+            f"before, {batched.resting_after} after; {batched.fills} fills "
+            f"({batched.fills / batched.operations:.2f} per operation); "
+            f"both engine runs start from the same book and get the same flow "
+            f"(same fills, same book after).",
+            "",
+            "| measure | operations/s | ratio to ceiling | redis-server CPU us/op "
+            "| client CPU us/op |",
+            "|---|---:|---:|---:|---:|",
+            row("engine, one script call per operation (submit_batch.lua of 1)", single),
+            row(f"engine, {options.per_call} operations per submit_batch.lua call", batched),
+            f"| bare ceiling (EVALSHA `return 1`, one order's keys/args, same pipelining) | "
+            f"{bare_rate:,.0f} | 1.00 | {bare_redis_us:.1f} | |",
+        ]
+    )
     print(table)
     if not options.no_record:
         record(table)

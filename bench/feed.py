@@ -45,16 +45,24 @@ def _markets(count: int) -> list[str]:
     krw = {a.symbol: a for a in asset_seed_defaults()}["KRW"]
     symbols = []
     for n in range(count):
-        base, _ = Asset.objects.get_or_create(symbol=f"F{n:03d}",
-                                              defaults={"name": f"Feed coin {n}", "decimals": 0})
+        base, _ = Asset.objects.get_or_create(
+            symbol=f"F{n:03d}", defaults={"name": f"Feed coin {n}", "decimals": 0}
+        )
         symbol = f"{base.symbol}-KRW"
         if not TradingPair.objects.filter(symbol=symbol).exists():
-            pair_create(base=base, quote=krw, tick_size=Decimal(1), lot_size=Decimal(1),
-                        price_source="sim", actor=None)
+            pair_create(
+                base=base,
+                quote=krw,
+                tick_size=Decimal(1),
+                lot_size=Decimal(1),
+                price_source="sim",
+                actor=None,
+            )
         symbols.append(symbol)
     # Other feed markets of earlier runs with more markets would be polled too: make them book.
     TradingPair.objects.exclude(symbol__in=symbols).exclude(price_source="book").update(
-        price_source="book")
+        price_source="book"
+    )
     return symbols
 
 
@@ -62,7 +70,7 @@ def _redis_reset(client, symbols: list[str]) -> None:
     for pattern in ("feeds:*", *[f"*{{{s}}}*" for s in symbols]):
         keys = list(client.scan_iter(match=pattern, count=1000))
         for i in range(0, len(keys), 500):
-            client.delete(*keys[i:i + 500])
+            client.delete(*keys[i : i + 500])
 
 
 def _books(symbols: list[str], orders: int) -> int:
@@ -80,9 +88,14 @@ def _books(symbols: list[str], orders: int) -> int:
             side = Side.BUY if i % 2 == 0 else Side.SELL
             offset = rng.randint(2, 300)
             price = start - offset if side == Side.BUY else start + offset
-            order = EngineOrder(order_id=f"b{m}-{i}", owner=1 + rng.randrange(1000), side=side,
-                                order_type=OrderType.LIMIT, quantity=rng.randint(1, 50),
-                                price=price)
+            order = EngineOrder(
+                order_id=f"b{m}-{i}",
+                owner=1 + rng.randrange(1000),
+                side=side,
+                order_type=OrderType.LIMIT,
+                quantity=rng.randint(1, 50),
+                price=price,
+            )
             resting.append(RestingOrder(order=order, remaining=order.quantity))
         engine.rebuild(symbol, resting)
         loaded += len(resting)
@@ -92,8 +105,14 @@ def _books(symbols: list[str], orders: int) -> int:
 def _start(args: list[str], env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
     log = (LOG_DIR / f"{name}.log").open("wb")
     command = [sys.executable, "-m", "celery", "-A", "tradehive", *args]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,  # noqa: S603 - ours
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -133,18 +152,66 @@ def main() -> None:
     client = get_redis()
     _redis_reset(client, symbols)
     loaded = _books(symbols, options.orders)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradehive.settings.base",
-           "REDIS_URL": settings.REDIS_URL, "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tradehive.settings.base",
+        "REDIS_URL": settings.REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+    }
     load_before = os.getloadavg()[0]
     processes = [
         # The same workers as tradehive/launcher.py: polls, passes and roll-ups apart.
-        _start(["worker", "-Q", "feeds", "-P", "threads", "-c", str(options.threads),
-                "-l", "warning", "-n", f"feeds-bench-{os.getpid()}@%h"], env, "worker"),
-        _start(["worker", "-Q", "feeds-match", "-P", "threads", "-c", "2",
-                "-l", "warning", "-n", f"feeds-match-bench-{os.getpid()}@%h"], env,
-               "worker-match"),
-        _start(["worker", "-Q", "celery", "-P", "threads", "-c", "2",
-                "-l", "warning", "-n", f"default-bench-{os.getpid()}@%h"], env, "worker-default"),
+        _start(
+            [
+                "worker",
+                "-Q",
+                "feeds",
+                "-P",
+                "threads",
+                "-c",
+                str(options.threads),
+                "-l",
+                "warning",
+                "-n",
+                f"feeds-bench-{os.getpid()}@%h",
+            ],
+            env,
+            "worker",
+        ),
+        _start(
+            [
+                "worker",
+                "-Q",
+                "feeds-match",
+                "-P",
+                "threads",
+                "-c",
+                "2",
+                "-l",
+                "warning",
+                "-n",
+                f"feeds-match-bench-{os.getpid()}@%h",
+            ],
+            env,
+            "worker-match",
+        ),
+        _start(
+            [
+                "worker",
+                "-Q",
+                "celery",
+                "-P",
+                "threads",
+                "-c",
+                "2",
+                "-l",
+                "warning",
+                "-n",
+                f"default-bench-{os.getpid()}@%h",
+            ],
+            env,
+            "worker-default",
+        ),
         _start(["beat", "-l", "warning", "-s", str(LOG_DIR / "beat-schedule")], env, "beat"),
     ]
     try:
@@ -166,7 +233,8 @@ def main() -> None:
     p99 = cadence.percentile_ms(0.99)
     ok = "met" if min(polls) >= 4 and min(passes) >= 2 and (p99 or 1e9) < 100 else "MISSED"
     lines = [
-        HEADING, "",
+        HEADING,
+        "",
         f"Run {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; Python "
         f"{platform.python_version()}, Redis {client.info('server')['redis_version']}, "
         f"{os.cpu_count()} CPUs shared by beat, three workers (queue `feeds`: polls, "
@@ -176,8 +244,10 @@ def main() -> None:
         f"loaded into the engine, {options.seconds:.0f} s measured after {WARM_UP_S:.0f} s "
         f"warm-up on beat's 0.25 s / 0.5 s grid (feeds/schedules.py). A pass = one "
         f"`feeds.tasks.match_markets` run over all markets (one pipeline of `feed_fill.lua`). "
-        f"Goal >= 4 polls/s and >= 2 passes/s for every market, pass p99 < 100 ms: {ok}.", "",
-        cadence.table(), "",
+        f"Goal >= 4 polls/s and >= 2 passes/s for every market, pass p99 < 100 ms: {ok}.",
+        "",
+        cadence.table(),
+        "",
         f"Markets under 4 polls/s: {slow_polls}; under 2 passes/s: {slow_passes}; "
         f"engine events left by feed fills during the run: {fill_events:,}.",
     ]

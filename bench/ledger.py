@@ -52,9 +52,11 @@ def main() -> None:
 
     call_command("migrate", verbosity=0, skip_checks=True)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE wallets_ledgerentry, wallets_journaltransaction, "
-                       "wallets_deposit, wallets_withdrawal, wallets_balance, wallets_account "
-                       "RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE wallets_ledgerentry, wallets_journaltransaction, "
+            "wallets_deposit, wallets_withdrawal, wallets_balance, wallets_account "
+            "RESTART IDENTITY CASCADE"
+        )
 
     from accounts.models import User
     from wallets.ledger import Leg, Posting, ledger_post
@@ -74,23 +76,35 @@ def main() -> None:
     for n in range(args.accounts):
         user, _ = User.objects.get_or_create(
             username=f"bench_ledger_{n}",
-            defaults={"email": f"bench_ledger_{n}@example.com", "handle": f"bench_ledger_{n}"})
+            defaults={"email": f"bench_ledger_{n}@example.com", "handle": f"bench_ledger_{n}"},
+        )
         account = wallet_account_get(user=user)
         with transaction.atomic():
-            wallet_credit(account=account, asset=krw, amount=Decimal(10) ** 12,
-                          reference="bench:fund")
+            wallet_credit(
+                account=account, asset=krw, amount=Decimal(10) ** 12, reference="bench:fund"
+            )
         accounts.append(account)
     rng = random.Random(7)
 
     def pair(i: int) -> tuple[Posting, Posting]:
         source, target = rng.sample(accounts, 2)
         amount = Decimal(rng.randint(1, 10_000))
-        hold = Posting("hold", f"order:{i}", [
-            Leg(source.pk, krw.pk, Bucket.AVAILABLE, -amount),
-            Leg(source.pk, krw.pk, Bucket.LOCKED, amount)])
-        trade = Posting("trade", f"fill:{i}", [
-            Leg(source.pk, krw.pk, Bucket.LOCKED, -amount),
-            Leg(target.pk, krw.pk, Bucket.AVAILABLE, amount)])
+        hold = Posting(
+            "hold",
+            f"order:{i}",
+            [
+                Leg(source.pk, krw.pk, Bucket.AVAILABLE, -amount),
+                Leg(source.pk, krw.pk, Bucket.LOCKED, amount),
+            ],
+        )
+        trade = Posting(
+            "trade",
+            f"fill:{i}",
+            [
+                Leg(source.pk, krw.pk, Bucket.LOCKED, -amount),
+                Leg(target.pk, krw.pk, Bucket.AVAILABLE, amount),
+            ],
+        )
         return hold, trade
 
     rows: list[tuple[str, int, float]] = []
@@ -100,43 +114,65 @@ def main() -> None:
     for posting in postings:
         with transaction.atomic():
             ledger_post(postings=[posting])
-    rows.append(("single (1 journal per call and commit)", len(postings),
-                 time.perf_counter() - start))
+    rows.append(
+        ("single (1 journal per call and commit)", len(postings), time.perf_counter() - start)
+    )
 
-    jobs = [(rng.sample(accounts, 2), Decimal(rng.randint(1, 10_000)))
-            for _ in range(args.pairs // 2)]
+    jobs = [
+        (rng.sample(accounts, 2), Decimal(rng.randint(1, 10_000))) for _ in range(args.pairs // 2)
+    ]
     start = time.perf_counter()
     for i, ((source, target), amount) in enumerate(jobs):
         with transaction.atomic():
             wallet_hold(account=source, asset=krw, amount=amount, reference=f"order:{i}")
         with transaction.atomic():
-            wallet_transfer_locked(from_account=source, to_account=target, asset=krw,
-                                   amount=amount, reference=f"fill:{i}")
-    rows.append(("services (wallet_hold + wallet_transfer_locked)", 2 * len(jobs),
-                 time.perf_counter() - start))
+            wallet_transfer_locked(
+                from_account=source,
+                to_account=target,
+                asset=krw,
+                amount=amount,
+                reference=f"fill:{i}",
+            )
+    rows.append(
+        (
+            "services (wallet_hold + wallet_transfer_locked)",
+            2 * len(jobs),
+            time.perf_counter() - start,
+        )
+    )
 
     for size, total_pairs in ((100, 20 * args.pairs // 2), (500, 25 * args.pairs // 2)):
         postings = [p for i in range(total_pairs) for p in pair(i)]
         start = time.perf_counter()
         for offset in range(0, len(postings), size):
             with transaction.atomic():
-                ledger_post(postings=postings[offset:offset + size])
-        rows.append((f"batch of {size} journals per call", len(postings),
-                     time.perf_counter() - start))
+                ledger_post(postings=postings[offset : offset + size])
+        rows.append(
+            (f"batch of {size} journals per call", len(postings), time.perf_counter() - start)
+        )
 
     problems = ledger_verify()
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    table = [HEADING, "",
-             f"Run {date}; PostgreSQL, {args.accounts} accounts, KRW; a posting is one journal "
-             "of 2 entries (hold, then trade from locked to another account).", "",
-             "| mode | postings | seconds | postings/s | entries/s |",
-             "|---|---:|---:|---:|---:|"]
+    table = [
+        HEADING,
+        "",
+        f"Run {date}; PostgreSQL, {args.accounts} accounts, KRW; a posting is one journal "
+        "of 2 entries (hold, then trade from locked to another account).",
+        "",
+        "| mode | postings | seconds | postings/s | entries/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for mode, count, seconds in rows:
-        table.append(f"| {mode} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} | "
-                     f"{2 * count / seconds:,.0f} |")
+        table.append(
+            f"| {mode} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} | "
+            f"{2 * count / seconds:,.0f} |"
+        )
     headline = rows[-1][1] / rows[-1][2]
-    table += ["", f"ledger_verify after the run: "
-              f"{'clean' if not problems else f'{len(problems)} problems'}.", ""]
+    table += [
+        "",
+        f"ledger_verify after the run: {'clean' if not problems else f'{len(problems)} problems'}.",
+        "",
+    ]
     text = "\n".join(table)
     print(text)
     benchmarks_section_write(HEADING, text)

@@ -76,6 +76,7 @@ REQUEST_TIMEOUT_S = 30.0
 
 # --- setup -----------------------------------------------------------------------------------
 
+
 def ensure_database(url: str) -> None:
     if urlparse(url).hostname not in ("127.0.0.1", "localhost", None):
         sys.exit("bench/orders.py only talks to 127.0.0.1")
@@ -88,13 +89,16 @@ def reset_database() -> None:
 
     keep = {"django_migrations", "django_content_type", "auth_permission"}
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_ping (id bigserial PRIMARY KEY,"
-                       " user_id bigint NOT NULL, symbol varchar(21) NOT NULL,"
-                       " created_at timestamptz NOT NULL)")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_ping (id bigserial PRIMARY KEY,"
+            " user_id bigint NOT NULL, symbol varchar(21) NOT NULL,"
+            " created_at timestamptz NOT NULL)"
+        )
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = [name for (name,) in cursor.fetchall() if name not in keep]
-        cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                       + " RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
 
 
 def redis_client():  # redis.Redis, imported late
@@ -128,19 +132,30 @@ def seed(users: int) -> Seeded:
     asset_seed_defaults()
     pairs = {p.symbol: p for p in pair_seed_defaults()}
     assets = {a.symbol: a for a in Asset.objects.all()}
-    grants = {"KRW": Decimal("100000000000"), "LPJ": Decimal("10000000"),
-              "USDT": Decimal("1000000000"), "BTC": Decimal("1000")}
+    grants = {
+        "KRW": Decimal("100000000000"),
+        "LPJ": Decimal("10000000"),
+        "USDT": Decimal("1000000000"),
+        "BTC": Decimal("1000"),
+    }
     tokens, user_ids = [], []
     # Users sign in with JWTs only here: a fast hasher keeps seeding quick (the server never
     # checks these passwords; the JWT carries a hash of whatever hash is stored).
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         for i in range(users):
-            user = user_create(username=f"bench{i:04d}", email=f"bench{i:04d}@bench.invalid",
-                               password=secrets.token_urlsafe(12))
+            user = user_create(
+                username=f"bench{i:04d}",
+                email=f"bench{i:04d}@bench.invalid",
+                password=secrets.token_urlsafe(12),
+            )
             account = wallet_account_get(user=user)
             for symbol, amount in grants.items():
-                wallet_credit(account=account, asset=assets[symbol], amount=amount,
-                              reference=f"bench:{user.pk}:{symbol}")
+                wallet_credit(
+                    account=account,
+                    asset=assets[symbol],
+                    amount=amount,
+                    reference=f"bench:{user.pk}:{symbol}",
+                )
             tokens.append(token_pair_issue(user=user)["access"])
             user_ids.append(user.pk)
     client = get_redis()
@@ -151,6 +166,7 @@ def seed(users: int) -> Seeded:
 
 
 # --- processes -------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -177,14 +193,23 @@ def use_settings_overlay(logdir: Path) -> None:
 
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL, TRADEHIVE_BENCH_ENDPOINTS="1",
-               ALLOWED_HOSTS="127.0.0.1", PYTHONUNBUFFERED="1", DEBUG="0", **CHILD_SETTINGS)
+    env.update(
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=REDIS_URL,
+        TRADEHIVE_BENCH_ENDPOINTS="1",
+        ALLOWED_HOSTS="127.0.0.1",
+        PYTHONUNBUFFERED="1",
+        DEBUG="0",
+        **CHILD_SETTINGS,
+    )
     # Every client of the benchmark shares one address and places far more than a user's
     # order budget: the budgets stay on (their Redis call is part of the cost measured) but out
     # of reach.
-    env.update(RATE_LIMIT_IP_WEIGHT_PER_MINUTE="1000000000",
-               RATE_LIMIT_USER_WEIGHT_PER_MINUTE="1000000000",
-               RATE_LIMIT_USER_ORDERS_PER_10S="1000000000")
+    env.update(
+        RATE_LIMIT_IP_WEIGHT_PER_MINUTE="1000000000",
+        RATE_LIMIT_USER_WEIGHT_PER_MINUTE="1000000000",
+        RATE_LIMIT_USER_ORDERS_PER_10S="1000000000",
+    )
     return env
 
 
@@ -194,8 +219,13 @@ class Proc:
     def __init__(self, name: str, command: list[str], logdir: Path) -> None:
         self.name = name
         self.log = logdir / f"{name}.log"
-        self.handle = subprocess.Popen(command, cwd=ROOT, env=child_env(),  # noqa: S603
-                                       stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+        self.handle = subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
+            command,
+            cwd=ROOT,
+            env=child_env(),
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
 
     def alive(self) -> bool:
         return self.handle.poll() is None
@@ -231,9 +261,23 @@ class Proc:
 
 
 def start_server(workers: int, port: int, logdir: Path) -> Proc:
-    command = [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--no-access-log",
-               "--log-level", "warning", "--ws-per-message-deflate", "false"]
+    command = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "tradehive.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--ws-per-message-deflate",
+        "false",
+    ]
     proc = Proc(f"uvicorn-w{workers}", command, logdir)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -241,8 +285,9 @@ def start_server(workers: int, port: int, logdir: Path) -> Proc:
             sys.exit(f"uvicorn exited:\n{proc.tail()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Connection: close\r\n\r\n")
+                sock.sendall(
+                    b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                )
                 if sock.recv(64).startswith(b"HTTP/1.1 200"):
                     # with several workers, give the others a moment to finish importing
                     time.sleep(1.0 if workers > 1 else 0.2)
@@ -255,6 +300,7 @@ def start_server(workers: int, port: int, logdir: Path) -> Proc:
 
 
 # --- the HTTP load ---------------------------------------------------------------------------
+
 
 class Connection:
     """One keep-alive HTTP/1.1 connection: a lean client so the load generator, which shares
@@ -272,7 +318,9 @@ class Connection:
         self.writer.write(
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length, chunked, close = 0, False, False
@@ -327,13 +375,24 @@ class OrderFlow:
             lots = rng.randint(1, 5) * (1 if lot == 1 else 10)
             offset = rng.randint(1, 20) * tick
             price = mid - offset if side == "buy" else mid + offset
-            return {"symbol": symbol, "side": side, "type": "limit", "price": f"{price}",
-                    "quantity": f"{lots * lot}"}
+            return {
+                "symbol": symbol,
+                "side": side,
+                "type": "limit",
+                "price": f"{price}",
+                "quantity": f"{lots * lot}",
+            }
         lots = rng.randint(5, 15) * (1 if lot == 1 else 10)
         if roll < 0.90:
             price = mid + 40 * tick if side == "buy" else mid - 40 * tick
-            return {"symbol": symbol, "side": side, "type": "limit", "time_in_force": "IOC",
-                    "price": f"{price}", "quantity": f"{lots * lot}"}
+            return {
+                "symbol": symbol,
+                "side": side,
+                "type": "limit",
+                "time_in_force": "IOC",
+                "price": f"{price}",
+                "quantity": f"{lots * lot}",
+            }
         return {"symbol": symbol, "side": side, "type": "market", "quantity": f"{lots * lot}"}
 
 
@@ -374,8 +433,18 @@ def machine_busy_snapshot() -> tuple[float, float]:
     return sum(times) - idle, sum(times)
 
 
-async def drive(*, port: int, path: str, tokens: list[str], concurrency: int, seconds: float,
-                warmup_s: float, seed: int, result: LoadResult, server: Proc) -> None:
+async def drive(
+    *,
+    port: int,
+    path: str,
+    tokens: list[str],
+    concurrency: int,
+    seconds: float,
+    warmup_s: float,
+    seed: int,
+    result: LoadResult,
+    server: Proc,
+) -> None:
     """``concurrency`` clients, each a loop on its own connection, for warm-up + ``seconds``.
     Only requests started and finished inside the measured window count."""
     rng = random.Random(seed)
@@ -395,14 +464,18 @@ async def drive(*, port: int, path: str, tokens: list[str], concurrency: int, se
                 if now >= end:
                     return
                 if now >= measure_from and "cpu" not in marks:
-                    marks["cpu"] = (server.cpu_seconds(), time.process_time(),
-                                    machine_busy_snapshot())
+                    marks["cpu"] = (
+                        server.cpu_seconds(),
+                        time.process_time(),
+                        machine_busy_snapshot(),
+                    )
                 body = json.dumps(flow.body()).encode()
                 token = tokens[rng.randrange(len(tokens))]
                 began = loop.time()
                 try:
                     status, payload = await asyncio.wait_for(
-                        conn.post(path, token, body), REQUEST_TIMEOUT_S)
+                        conn.post(path, token, body), REQUEST_TIMEOUT_S
+                    )
                 except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     conn.close()
                     status, payload = -1, type(exc).__name__.encode()
@@ -432,8 +505,18 @@ async def drive(*, port: int, path: str, tokens: list[str], concurrency: int, se
     result.seconds = seconds
 
 
-def run_load(label: str, path: str, *, workers: int, server: Proc, port: int, tokens: list[str],
-             concurrency: int, seconds: float, seed: int) -> LoadResult:
+def run_load(
+    label: str,
+    path: str,
+    *,
+    workers: int,
+    server: Proc,
+    port: int,
+    tokens: list[str],
+    concurrency: int,
+    seconds: float,
+    seed: int,
+) -> LoadResult:
     result = LoadResult(label=label, path=path, workers=workers, concurrency=concurrency)
     try:
         import uvloop
@@ -441,16 +524,30 @@ def run_load(label: str, path: str, *, workers: int, server: Proc, port: int, to
         runner = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    runner(drive(port=port, path=path, tokens=tokens, concurrency=concurrency, seconds=seconds,
-                 warmup_s=WARMUP_S, seed=seed, result=result, server=server))
-    print(f"  {label:<34} {result.rate:8.1f} req/s  p50 {result.pct(0.50):6.1f} ms  "
-          f"p99 {result.pct(0.99):6.1f} ms  server CPU {result.server_cpu_ms_per_req:5.2f} ms/req"
-          f"  machine busy {100 * result.machine_busy:3.0f} %  errors {result.errors or 0}",
-          flush=True)
+    runner(
+        drive(
+            port=port,
+            path=path,
+            tokens=tokens,
+            concurrency=concurrency,
+            seconds=seconds,
+            warmup_s=WARMUP_S,
+            seed=seed,
+            result=result,
+            server=server,
+        )
+    )
+    print(
+        f"  {label:<34} {result.rate:8.1f} req/s  p50 {result.pct(0.50):6.1f} ms  "
+        f"p99 {result.pct(0.99):6.1f} ms  server CPU {result.server_cpu_ms_per_req:5.2f} ms/req"
+        f"  machine busy {100 * result.machine_busy:3.0f} %  errors {result.errors or 0}",
+        flush=True,
+    )
     return result
 
 
 # --- settlement ------------------------------------------------------------------------------
+
 
 def settlement_state() -> tuple[int, int, int]:
     """(engine events not yet applied, settled trades, engine seq total) over the bench markets."""
@@ -460,8 +557,9 @@ def settlement_state() -> tuple[int, int, int]:
 
     client = redis_client()
     engine_seq = sum(int(client.get(seq_key(symbol)) or 0) for symbol in SYMBOLS)
-    applied = sum(MarketCursor.objects.filter(pair__symbol__in=SYMBOLS)
-                  .values_list("last_seq", flat=True))
+    applied = sum(
+        MarketCursor.objects.filter(pair__symbol__in=SYMBOLS).values_list("last_seq", flat=True)
+    )
     return engine_seq - applied, Trade.objects.filter(pair__symbol__in=SYMBOLS).count(), engine_seq
 
 
@@ -472,8 +570,9 @@ def backlog_remaining(client) -> int:  # type: ignore[no-untyped-def]
     from settlement.models import MarketCursor
 
     engine_seq = sum(int(seq or 0) for seq in client.mget([seq_key(s) for s in SYMBOLS]))
-    applied = sum(MarketCursor.objects.filter(pair__symbol__in=SYMBOLS)
-                  .values_list("last_seq", flat=True))
+    applied = sum(
+        MarketCursor.objects.filter(pair__symbol__in=SYMBOLS).values_list("last_seq", flat=True)
+    )
     return engine_seq - applied
 
 
@@ -500,9 +599,19 @@ class SettleProcs:
     """The ``settle --shard i/n`` processes (one without ``--shard`` when n is 1), as one."""
 
     def __init__(self, count: int, logdir: Path) -> None:
-        self.procs = [Proc(f"settle{i}", [PYTHON, "manage.py", "settle",
-                                          *(["--shard", f"{i}/{count}"] if count > 1 else [])],
-                           logdir) for i in range(count)]
+        self.procs = [
+            Proc(
+                f"settle{i}",
+                [
+                    PYTHON,
+                    "manage.py",
+                    "settle",
+                    *(["--shard", f"{i}/{count}"] if count > 1 else []),
+                ],
+                logdir,
+            )
+            for i in range(count)
+        ]
 
     def alive(self) -> bool:
         return all(proc.alive() for proc in self.procs)
@@ -585,6 +694,7 @@ def hold_leases() -> list:  # type: ignore[type-arg]
 
 # --- profile ---------------------------------------------------------------------------------
 
+
 def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
     """In process, no server: the view path, the service alone, and settlement per fill."""
     import cProfile
@@ -606,8 +716,10 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
     users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
 
     def report(title: str, prof: cProfile.Profile, per: int, wall: float, queries: list) -> None:  # type: ignore[type-arg]
-        print(f"\n### {title}: {1000 * wall / per:.2f} ms wall per unit, "
-              f"{len(queries) / per:.1f} queries per unit")
+        print(
+            f"\n### {title}: {1000 * wall / per:.2f} ms wall per unit, "
+            f"{len(queries) / per:.1f} queries per unit"
+        )
         kinds: dict[str, int] = {}
         for query in queries:
             sql = query["sql"]
@@ -625,22 +737,34 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
     web = Client(HTTP_HOST="127.0.0.1")
     bodies = [json.dumps(flow.body()) for _ in range(count)]
     for body in bodies[:20]:  # warm-up
-        web.post(ORDERS_PATH, body, content_type="application/json",
-                 HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
+        web.post(
+            ORDERS_PATH,
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {tokens[0]}",
+        )
     prof = cProfile.Profile()
     statuses: dict[int, int] = {}
     with CaptureQueriesContext(connection) as captured:
         started = time.perf_counter()
         prof.enable()
         for i, body in enumerate(bodies):
-            answer = web.post(ORDERS_PATH, body, content_type="application/json",
-                              HTTP_AUTHORIZATION=f"Bearer {tokens[i % len(tokens)]}")
+            answer = web.post(
+                ORDERS_PATH,
+                body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {tokens[i % len(tokens)]}",
+            )
             statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
         prof.disable()
         wall = time.perf_counter() - started
-    report(f"POST /api/v1/orders in process (WSGI test client; statuses {statuses})", prof,
-           count, wall,
-           captured.captured_queries)
+    report(
+        f"POST /api/v1/orders in process (WSGI test client; statuses {statuses})",
+        prof,
+        count,
+        wall,
+        captured.captured_queries,
+    )
 
     # 2. order_place alone (plus its after-commit engine submit).
     prof = cProfile.Profile()
@@ -649,8 +773,7 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
         prof.enable()
         for i in range(count):
             body = flow.body()
-            kwargs = {k: (Decimal(v) if k in ("price", "quantity") else v)
-                      for k, v in body.items()}
+            kwargs = {k: (Decimal(v) if k in ("price", "quantity") else v) for k, v in body.items()}
             try:
                 order_place(user=users[i % len(users)], **kwargs)  # type: ignore[arg-type]
             except Exception as exc:  # report and go on
@@ -667,8 +790,9 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
         for symbol in SYMBOLS:
             pair = TradingPair.objects.select_related("base", "quote").get(symbol=symbol)
             for _ in range(100):
-                answer = client.xreadgroup(GROUP, "bench-profile", {events_key(symbol): ">"},
-                                           count=1000)
+                answer = client.xreadgroup(
+                    GROUP, "bench-profile", {events_key(symbol): ">"}, count=1000
+                )
                 entries = answer[0][1] if answer else []
                 if not entries:
                     break
@@ -681,11 +805,13 @@ def profile(tokens: list[str], user_ids: list[int], count: int = 200) -> None:
                 client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])
                 fills += outcome.fills
     if fills:
-        report(f"settle_events per fill ({fills} fills)", prof, fills, wall,
-               captured.captured_queries)
+        report(
+            f"settle_events per fill ({fills} fills)", prof, fills, wall, captured.captured_queries
+        )
 
 
 # --- output ----------------------------------------------------------------------------------
+
 
 def machine_notes() -> str:
     import platform
@@ -696,9 +822,11 @@ def machine_notes() -> str:
     client = redis_client()
     with psycopg.connect(DATABASE_URL) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-    return (f"Python {platform.python_version()}, Django {django.get_version()}, "
-            f"PostgreSQL {pg}, Redis {client.info('server')['redis_version']}, "
-            f"{os.cpu_count()} CPUs; client, server, settlement, PostgreSQL and Redis share them")
+    return (
+        f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"PostgreSQL {pg}, Redis {client.info('server')['redis_version']}, "
+        f"{os.cpu_count()} CPUs; client, server, settlement, PostgreSQL and Redis share them"
+    )
 
 
 def record(block: str) -> None:
@@ -726,15 +854,26 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="then profile in process")
     parser.add_argument("--no-record", action="store_true", help="do not edit benchmarks.md")
-    parser.add_argument("--settle-processes", type=int, default=2,
-                        help="settle processes (settle --shard i/n), as make run starts them")
-    parser.add_argument("--backlog-seconds", type=float, default=20.0,
-                        help="extra placement (not measured) with settlement paused, so the "
-                             "drain has a larger backlog and a steadier rate")
+    parser.add_argument(
+        "--settle-processes",
+        type=int,
+        default=2,
+        help="settle processes (settle --shard i/n), as make run starts them",
+    )
+    parser.add_argument(
+        "--backlog-seconds",
+        type=float,
+        default=20.0,
+        help="extra placement (not measured) with settlement paused, so the "
+        "drain has a larger backlog and a steadier rate",
+    )
     parser.add_argument("--profile-only", action="store_true", help="seed, profile, no server")
-    parser.add_argument("--as-configured", action="store_true",
-                        help="children use tradehive.settings.base unchanged (CONN_MAX_AGE=60: "
-                             "under ASGI this leaks a PostgreSQL connection per request)")
+    parser.add_argument(
+        "--as-configured",
+        action="store_true",
+        help="children use tradehive.settings.base unchanged (CONN_MAX_AGE=60: "
+        "under ASGI this leaks a PostgreSQL connection per request)",
+    )
     args = parser.parse_args()
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     if not worker_counts or any(not 1 <= w <= 4 for w in worker_counts):
@@ -778,31 +917,56 @@ def main() -> None:
             port = free_port()
             server = start_server(workers, port, logdir)
             procs.append(server)
-            print(f"uvicorn --workers {workers} (pid {server.handle.pid}), "
-                  f"{args.concurrency} clients:", flush=True)
-            for label, path in (("placement POST /api/v1/orders", ORDERS_PATH),
-                                ("ceiling POST /api/v1/bench/insert", CEILING_PATH)):
-                results.append(run_load(label, path, workers=workers, server=server, port=port,
-                                        tokens=seeded.tokens, concurrency=args.concurrency,
-                                        seconds=args.seconds, seed=100 * n + len(results)))
+            print(
+                f"uvicorn --workers {workers} (pid {server.handle.pid}), "
+                f"{args.concurrency} clients:",
+                flush=True,
+            )
+            for label, path in (
+                ("placement POST /api/v1/orders", ORDERS_PATH),
+                ("ceiling POST /api/v1/bench/insert", CEILING_PATH),
+            ):
+                results.append(
+                    run_load(
+                        label,
+                        path,
+                        workers=workers,
+                        server=server,
+                        port=port,
+                        tokens=seeded.tokens,
+                        concurrency=args.concurrency,
+                        seconds=args.seconds,
+                        seed=100 * n + len(results),
+                    )
+                )
             if n == 0 and args.backlog_seconds > 0:
-                run_load("backlog (not measured)", ORDERS_PATH, workers=workers, server=server,
-                         port=port, tokens=seeded.tokens, concurrency=args.concurrency,
-                         seconds=args.backlog_seconds, seed=777)
+                run_load(
+                    "backlog (not measured)",
+                    ORDERS_PATH,
+                    workers=workers,
+                    server=server,
+                    port=port,
+                    tokens=seeded.tokens,
+                    concurrency=args.concurrency,
+                    seconds=args.backlog_seconds,
+                    seed=777,
+                )
             server.stop()
         close_old_connections()
         print("settlement: releasing the leases, draining the backlog ...", flush=True)
         drained = drain(settle, leases)
-        print(f"  {drained.fills} fills ({drained.events} events) in {drained.seconds:.2f} s: "
-              f"{drained.fills_per_s:,.0f} fills/s, {drained.events_per_s:,.0f} events/s, "
-              f"settle CPU {1000 * drained.settle_cpu_s / max(1, drained.fills):.2f} ms/fill "
-              f"({args.settle_processes} processes), PostgreSQL CPU "
-              f"{1000 * drained.postgres_cpu_s / max(1, drained.fills):.2f} ms/fill; machine "
-              f"busy {drained.machine_busy_s:.2f} CPU-s of "
-              f"{(os.cpu_count() or 1) * drained.seconds:.2f}, "
-              f"{drained.machine_busy_s - drained.settle_cpu_s - drained.postgres_cpu_s:.2f} "
-              f"outside settle + PostgreSQL" + ("" if drained.complete else " (NOT complete)"),
-              flush=True)
+        print(
+            f"  {drained.fills} fills ({drained.events} events) in {drained.seconds:.2f} s: "
+            f"{drained.fills_per_s:,.0f} fills/s, {drained.events_per_s:,.0f} events/s, "
+            f"settle CPU {1000 * drained.settle_cpu_s / max(1, drained.fills):.2f} ms/fill "
+            f"({args.settle_processes} processes), PostgreSQL CPU "
+            f"{1000 * drained.postgres_cpu_s / max(1, drained.fills):.2f} ms/fill; machine "
+            f"busy {drained.machine_busy_s:.2f} CPU-s of "
+            f"{(os.cpu_count() or 1) * drained.seconds:.2f}, "
+            f"{drained.machine_busy_s - drained.settle_cpu_s - drained.postgres_cpu_s:.2f} "
+            f"outside settle + PostgreSQL" + ("" if drained.complete else " (NOT complete)"),
+            flush=True,
+        )
 
         placements = [r for r in results if r.path == ORDERS_PATH]
         best = max(placements, key=lambda r: r.rate)
@@ -812,17 +976,28 @@ def main() -> None:
         close_old_connections()
         _, fills0, _ = settlement_state()
         t0 = time.perf_counter()
-        live = run_load("placement, settlement running", ORDERS_PATH, workers=best.workers,
-                        server=server, port=port, tokens=seeded.tokens,
-                        concurrency=args.concurrency, seconds=args.seconds, seed=999)
+        live = run_load(
+            "placement, settlement running",
+            ORDERS_PATH,
+            workers=best.workers,
+            server=server,
+            port=port,
+            tokens=seeded.tokens,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            seed=999,
+        )
         close_old_connections()
         lag, fills1, _ = settlement_state()
         live_settled = (fills1 - fills0, time.perf_counter() - t0, lag)
         server.stop()
         tail = drain(settle, [])
-        print(f"  settled alongside: {fills1 - fills0} fills in {live_settled[1]:.1f} s "
-              f"(incl. warm-up), backlog at the end {lag} events, drained in "
-              f"{tail.seconds:.2f} s", flush=True)
+        print(
+            f"  settled alongside: {fills1 - fills0} fills in {live_settled[1]:.1f} s "
+            f"(incl. warm-up), backlog at the end {lag} events, drained in "
+            f"{tail.seconds:.2f} s",
+            flush=True,
+        )
     finally:
         for proc in procs:
             proc.stop()
@@ -831,15 +1006,20 @@ def main() -> None:
     best_w = max(worker_counts, key=lambda w: by_workers[w][ORDERS_PATH].rate)
     place, ceil = by_workers[best_w][ORDERS_PATH], by_workers[best_w][CEILING_PATH]
     ratio = place.rate / ceil.rate if ceil.rate else 0.0
-    rows = ["| run | workers | req/s | p50 ms | p99 ms | server CPU ms/req | errors |",
-            "|---|---:|---:|---:|---:|---:|---|"]
+    rows = [
+        "| run | workers | req/s | p50 ms | p99 ms | server CPU ms/req | errors |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in [*results, *([live] if live else [])]:
         label = r.label.replace(" POST", "").replace("ceiling", "ceiling (JWT + 1 INSERT)")
         errors = ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "0"
-        rows.append(f"| {label} | {r.workers} | {fmt(r.rate)} | {fmt(r.pct(0.5))} | "
-                    f"{fmt(r.pct(0.99))} | {fmt(r.server_cpu_ms_per_req, 2)} | {errors} |")
+        rows.append(
+            f"| {label} | {r.workers} | {fmt(r.rate)} | {fmt(r.pct(0.5))} | "
+            f"{fmt(r.pct(0.99))} | {fmt(r.server_cpu_ms_per_req, 2)} | {errors} |"
+        )
     summary = [
-        "| measure | value | goal |", "|---|---:|---|",
+        "| measure | value | goal |",
+        "|---|---:|---|",
         f"| placement orders/s ({best_w} worker{'s' if best_w > 1 else ''}) | {fmt(place.rate)} "
         f"(p50 {fmt(place.pct(0.5))} ms, p99 {fmt(place.pct(0.99))} ms) | |",
         f"| ceiling req/s, same workers | {fmt(ceil.rate)} (p50 {fmt(ceil.pct(0.5))} ms, "
@@ -856,29 +1036,39 @@ def main() -> None:
         f">= 3,000 {'met' if drained.fills_per_s >= 3000 else 'MISSED'} |",
     ]
     if live:
-        summary.append(f"| placement with settlement running | {fmt(live.rate)} orders/s, "
-                       f"{live_settled[0]:,} fills settled meanwhile, backlog at end "
-                       f"{live_settled[2]:,} events | |")
+        summary.append(
+            f"| placement with settlement running | {fmt(live.rate)} orders/s, "
+            f"{live_settled[0]:,} fills settled meanwhile, backlog at end "
+            f"{live_settled[2]:,} events | |"
+        )
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    settings_note = ("tradehive.settings.base unchanged" if args.as_configured else
-                     "tradehive.settings.base with CONN_MAX_AGE=0 (60 leaks a PostgreSQL "
-                     "connection per request under ASGI)")
+    settings_note = (
+        "tradehive.settings.base unchanged"
+        if args.as_configured
+        else "tradehive.settings.base with CONN_MAX_AGE=0 (60 leaks a PostgreSQL "
+        "connection per request under ASGI)"
+    )
     load_after = os.getloadavg()
-    notes = (f"Run {now}; {machine_notes()}; load average {load_before[0]:.1f} before, "
-             f"{load_after[0]:.1f} after (other work on the machine shares the cores). "
-             f"uvicorn (uvloop, httptools) "
-             f"`tradehive.asgi:application`, {settings_note} (DEBUG off), {args.users} users, "
-             f"{args.concurrency} keep-alive HTTP/1.1 clients (asyncio, one process), "
-             f"{args.seconds:g} s measured per run after {WARMUP_S:g} s warm-up; LPJ-KRW and "
-             f"BTC-USDT, 70 % GTC makers, 20 % IOC limit takers, 10 % market takers. Placement "
-             f"and ceiling ran with settlement paused (the markets' leases held)"
-             + (f", then {args.backlog_seconds:g} s more placement (not measured) grew the "
-                f"backlog" if args.backlog_seconds > 0 else "")
-             + f"; then {args.settle_processes} settle process"
-             f"{'es (settle --shard i/n)' if args.settle_processes > 1 else ''} drained it "
-             f"alone: settlement fills/s = engine fills applied (a fill = one Trade + two "
-             f"orders_fill rows) / wall time from releasing the leases to an empty backlog. "
-             f"Best worker count: {best_w}.")
+    notes = (
+        f"Run {now}; {machine_notes()}; load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after (other work on the machine shares the cores). "
+        f"uvicorn (uvloop, httptools) "
+        f"`tradehive.asgi:application`, {settings_note} (DEBUG off), {args.users} users, "
+        f"{args.concurrency} keep-alive HTTP/1.1 clients (asyncio, one process), "
+        f"{args.seconds:g} s measured per run after {WARMUP_S:g} s warm-up; LPJ-KRW and "
+        f"BTC-USDT, 70 % GTC makers, 20 % IOC limit takers, 10 % market takers. Placement "
+        f"and ceiling ran with settlement paused (the markets' leases held)"
+        + (
+            f", then {args.backlog_seconds:g} s more placement (not measured) grew the backlog"
+            if args.backlog_seconds > 0
+            else ""
+        )
+        + f"; then {args.settle_processes} settle process"
+        f"{'es (settle --shard i/n)' if args.settle_processes > 1 else ''} drained it "
+        f"alone: settlement fills/s = engine fills applied (a fill = one Trade + two "
+        f"orders_fill rows) / wall time from releasing the leases to an empty backlog. "
+        f"Best worker count: {best_w}."
+    )
     block = "\n".join([f"### Run {now}", "", notes, "", *summary, "", *rows])
     print("\n" + block + "\n")
     if not args.no_record:

@@ -62,8 +62,12 @@ def free_port() -> int:
 
 def prepare_database(env: dict[str, str]) -> None:
     # S603: our own interpreter with literal arguments, here and below.
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],  # noqa: S603
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(  # noqa: S603 - our own binary and literal arguments
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     code = (
         "import django; django.setup()\n"
         "from decimal import Decimal\n"
@@ -123,8 +127,18 @@ def rss_kib(pids: list[int]) -> int:
 
 # --- the client processes ------------------------------------------------------------------------
 
-def client_main(index: int, ports: list[int], count: int, first: int, per_conn: int,
-                seconds: float, inbox: mp.Queue, go: mp.Event, kind: str = "lean") -> None:
+
+def client_main(
+    index: int,
+    ports: list[int],
+    count: int,
+    first: int,
+    per_conn: int,
+    seconds: float,
+    inbox: mp.Queue,
+    go: mp.Event,
+    kind: str = "lean",
+) -> None:
     raise_fd_limit()
     try:
         import uvloop
@@ -136,8 +150,16 @@ def client_main(index: int, ports: list[int], count: int, first: int, per_conn: 
     asyncio.run(run(index, ports, count, first, per_conn, seconds, inbox, go))
 
 
-async def client_run(index: int, ports: list[int], count: int, first: int, per_conn: int,
-                     seconds: float, inbox: mp.Queue, go: mp.Event) -> None:
+async def client_run(
+    index: int,
+    ports: list[int],
+    count: int,
+    first: int,
+    per_conn: int,
+    seconds: float,
+    inbox: mp.Queue,
+    go: mp.Event,
+) -> None:
     import websockets
 
     latencies: list[float] = []
@@ -151,8 +173,13 @@ async def client_run(index: int, ports: list[int], count: int, first: int, per_c
         try:
             async with handshake:
                 ws = await websockets.connect(
-                    f"ws://127.0.0.1:{port}/ws/", origin=f"http://127.0.0.1:{port}",
-                    open_timeout=60, ping_interval=None, max_queue=None, compression=None)
+                    f"ws://127.0.0.1:{port}/ws/",
+                    origin=f"http://127.0.0.1:{port}",
+                    open_timeout=60,
+                    ping_interval=None,
+                    max_queue=None,
+                    compression=None,
+                )
                 names = [f"ticker:{MARKETS[(n + k) % len(MARKETS)]}" for k in range(per_conn)]
                 await ws.send(json.dumps({"op": "subscribe", "channels": names}))
                 reply = json.loads(await asyncio.wait_for(ws.recv(), 60))
@@ -247,7 +274,7 @@ class LeanClient(asyncio.Protocol):
                 self.buffer = buf
                 return
             if not buf.startswith(b"HTTP/1.1 101"):
-                self.fail(buf[:buf.find(b"\r\n")].decode(errors="replace"))
+                self.fail(buf[: buf.find(b"\r\n")].decode(errors="replace"))
                 return
             self.upgraded = True
             self.transport.write(self.subscribe)
@@ -260,12 +287,12 @@ class LeanClient(asyncio.Protocol):
             if length == 126:
                 if size - pos < 4:
                     break
-                length = int.from_bytes(buf[start:start + 2], "big")
+                length = int.from_bytes(buf[start : start + 2], "big")
                 start += 2
             elif length == 127:
                 if size - pos < 10:
                     break
-                length = int.from_bytes(buf[start:start + 8], "big")
+                length = int.from_bytes(buf[start : start + 8], "big")
                 start += 8
             end = start + length
             if end > size:
@@ -277,7 +304,7 @@ class LeanClient(asyncio.Protocol):
                     i += 7
                     j = buf.find(b"}", i, end)
                     comma = buf.find(b",", i, j)
-                    latencies.append(now - float(buf[i:j if comma == -1 else comma]))
+                    latencies.append(now - float(buf[i : j if comma == -1 else comma]))
                 elif not self.ready.done():
                     frame = buf[start:end]
                     if b'"op":"subscribed"' in frame:
@@ -294,8 +321,16 @@ class LeanClient(asyncio.Protocol):
         self.buffer = buf[pos:] if pos < size else b""
 
 
-async def lean_client_run(index: int, ports: list[int], count: int, first: int, per_conn: int,
-                          seconds: float, inbox: mp.Queue, go: mp.Event) -> None:
+async def lean_client_run(
+    index: int,
+    ports: list[int],
+    count: int,
+    first: int,
+    per_conn: int,
+    seconds: float,
+    inbox: mp.Queue,
+    go: mp.Event,
+) -> None:
     from array import array
 
     loop = asyncio.get_running_loop()
@@ -307,17 +342,21 @@ async def lean_client_run(index: int, ports: list[int], count: int, first: int, 
 
     async def one(n: int) -> None:
         port = ports[n % len(ports)]
-        request = (f"GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                   f"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   f"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n\r\n"
-                   ).encode()
+        request = (
+            f"GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n\r\n"
+        ).encode()
         names = [f"ticker:{MARKETS[(n + k) % len(MARKETS)]}" for k in range(per_conn)]
         subscribe = ws_frame(json.dumps({"op": "subscribe", "channels": names}).encode())
         try:
             async with handshake:
-                _, client = await asyncio.wait_for(loop.create_connection(
-                    lambda: LeanClient(request, subscribe, latencies, state),
-                    "127.0.0.1", port), 60)
+                _, client = await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: LeanClient(request, subscribe, latencies, state), "127.0.0.1", port
+                    ),
+                    60,
+                )
                 await asyncio.wait_for(asyncio.shield(client.ready), 60)
         except Exception as exc:  # a refused or failed connection is counted, not fatal
             key = type(exc).__name__
@@ -341,6 +380,7 @@ async def lean_client_run(index: int, ports: list[int], count: int, first: int, 
 
 # --- the publisher -------------------------------------------------------------------------------
 
+
 async def publish(seconds: float) -> int:
     import django
 
@@ -355,10 +395,19 @@ async def publish(seconds: float) -> int:
     while time.monotonic() - started < seconds:
         for n, symbol in enumerate(MARKETS):
             channel = f"ticker:{symbol}"
-            await layer.group_send(f"ticker.{symbol}", {
-                "type": "push", "channel": channel, "ts": int(time.time() * 1000),
-                "data": {"symbol": symbol, "last": str(1000 + tick % 50 + n), "sent": time.time()},
-            })
+            await layer.group_send(
+                f"ticker.{symbol}",
+                {
+                    "type": "push",
+                    "channel": channel,
+                    "ts": int(time.time() * 1000),
+                    "data": {
+                        "symbol": symbol,
+                        "last": str(1000 + tick % 50 + n),
+                        "sent": time.time(),
+                    },
+                },
+            )
             sent += 1
         tick += 1
         await asyncio.sleep(max(0.0, started + tick * interval - time.monotonic()))
@@ -385,21 +434,32 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--markets-per-connection", type=int, default=1)
-    parser.add_argument("--ws", default="websockets-sansio",
-                        help="uvicorn's websocket implementation")
-    parser.add_argument("--client", choices=["lean", "websockets"], default="lean",
-                        help="lean: a minimal asyncio.Protocol client (byte search for the send "
-                        "time, no JSON); websockets: the websockets library + json.loads")
+    parser.add_argument(
+        "--ws", default="websockets-sansio", help="uvicorn's websocket implementation"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["lean", "websockets"],
+        default="lean",
+        help="lean: a minimal asyncio.Protocol client (byte search for the send "
+        "time, no JSON); websockets: the websockets library + json.loads",
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     limit = raise_fd_limit()
     var_dir = tempfile.mkdtemp(prefix="th_bench_ws_")
     redis_url = os.environ.get("TH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
-    env = {**os.environ, "TRADEHIVE_VAR_DIR": var_dir, "REDIS_URL": redis_url,
-           "DJANGO_SETTINGS_MODULE": "tradehive.settings.test", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "TRADEHIVE_VAR_DIR": var_dir,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "tradehive.settings.test",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DATABASE_URL", None)
-    os.environ.update({k: env[k] for k in ("TRADEHIVE_VAR_DIR", "REDIS_URL",
-                                           "DJANGO_SETTINGS_MODULE")})
+    os.environ.update(
+        {k: env[k] for k in ("TRADEHIVE_VAR_DIR", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    )
     os.environ.pop("DATABASE_URL", None)
     from tradehive.embedded_postgres import ensure_database_url
 
@@ -408,11 +468,33 @@ def main() -> None:
     prepare_database(env)
 
     ports = [free_port() for _ in range(args.workers)]
-    workers = [subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--ws-per-message-deflate", "false", "--no-access-log",
-         "--backlog", "8192", "--log-level", "warning", "--ws", args.ws],
-        cwd=ROOT, env=env, preexec_fn=raise_fd_limit) for port in ports]
+    workers = [
+        subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tradehive.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws-per-message-deflate",
+                "false",
+                "--no-access-log",
+                "--backlog",
+                "8192",
+                "--log-level",
+                "warning",
+                "--ws",
+                args.ws,
+            ],
+            cwd=ROOT,
+            env=env,
+            preexec_fn=raise_fd_limit,
+        )
+        for port in ports
+    ]
     try:
         from tradehive.embedded_redis import wait_for_port
 
@@ -423,14 +505,27 @@ def main() -> None:
 
         inbox: mp.Queue = mp.Queue()
         go = mp.Event()
-        share = [args.connections // args.clients + (i < args.connections % args.clients)
-                 for i in range(args.clients)]
+        share = [
+            args.connections // args.clients + (i < args.connections % args.clients)
+            for i in range(args.clients)
+        ]
         clients = []
         first = 0
         for i, count in enumerate(share):
-            process = mp.Process(target=client_main, args=(
-                i, ports, count, first, args.markets_per_connection, args.seconds, inbox, go,
-                args.client))
+            process = mp.Process(
+                target=client_main,
+                args=(
+                    i,
+                    ports,
+                    count,
+                    first,
+                    args.markets_per_connection,
+                    args.seconds,
+                    inbox,
+                    go,
+                    args.client,
+                ),
+            )
             process.start()
             clients.append(process)
             first += count
@@ -443,11 +538,17 @@ def main() -> None:
                 failures[key] = failures.get(key, 0) + value
         time.sleep(2)
         rss_after = rss_kib([w.pid for w in workers])
-        print(f"connected {connected}/{args.connections} in {connect_s:.1f}s {failures}",
-              file=sys.stderr)
+        print(
+            f"connected {connected}/{args.connections} in {connect_s:.1f}s {failures}",
+            file=sys.stderr,
+        )
 
-        watched = {"server": [w.pid for w in workers], "clients": [c.pid for c in clients],
-                   "publisher": [os.getpid()], "redis": redis_pids()}
+        watched = {
+            "server": [w.pid for w in workers],
+            "clients": [c.pid for c in clients],
+            "publisher": [os.getpid()],
+            "redis": redis_pids(),
+        }
         cpu_before, wall_before = cpu_seconds(watched), time.monotonic()
         go.set()
         sent = asyncio.run(publish(args.seconds))
@@ -484,24 +585,30 @@ def main() -> None:
     p50 = 1000 * statistics.median(latencies) if latencies else float("nan")
     p99 = 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
     per_conn = (rss_after - rss_before) / max(1, connected)
-    section = "\n".join([
-        f"{time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} cores (server and clients on the "
-        f"same machine), {args.workers} uvicorn workers, {args.clients} client processes, "
-        f"{args.client} client, {args.markets_per_connection} ticker(s) per connection, "
-        f"20 markets x "
-        f"{TICKS_PER_SECOND}/s for {args.seconds:.0f}s, uvicorn --ws {args.ws}, fd limit {limit}, "
-        f"channel layer "
-        f"{os.environ.get('TH_CHANNEL_LAYER', 'from settings')}.", "",
-        "| connections asked | connected | success | connect time | msgs expected | "
-        "msgs delivered | delivery p50 | delivery p99 | server RSS / connection | "
-        "CPU cores server / clients / publisher / redis / whole machine |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        f"| {args.connections:,} | {connected:,} | {100 * connected / args.connections:.1f}% | "
-        f"{connect_s:.1f} s | {expected:,} | {received:,} | {p50:.0f} ms | {p99:.0f} ms | "
-        f"{per_conn:.1f} KiB | {cpu_use['server']:.2f} / {cpu_use['clients']:.2f} / "
-        f"{cpu_use['publisher']:.2f} / {cpu_use['redis']:.2f} / {cpu_use['machine']:.2f} |",
-        "",
-        f"Failures: {failures or 'none'}.", ""])
+    section = "\n".join(
+        [
+            f"{time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} cores (server and clients on the "
+            f"same machine), {args.workers} uvicorn workers, {args.clients} client processes, "
+            f"{args.client} client, {args.markets_per_connection} ticker(s) per connection, "
+            f"20 markets x "
+            f"{TICKS_PER_SECOND}/s for {args.seconds:.0f}s, uvicorn --ws {args.ws}, "
+            f"fd limit {limit}, "
+            f"channel layer "
+            f"{os.environ.get('TH_CHANNEL_LAYER', 'from settings')}.",
+            "",
+            "| connections asked | connected | success | connect time | msgs expected | "
+            "msgs delivered | delivery p50 | delivery p99 | server RSS / connection | "
+            "CPU cores server / clients / publisher / redis / whole machine |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            f"| {args.connections:,} | {connected:,} | {100 * connected / args.connections:.1f}% | "
+            f"{connect_s:.1f} s | {expected:,} | {received:,} | {p50:.0f} ms | {p99:.0f} ms | "
+            f"{per_conn:.1f} KiB | {cpu_use['server']:.2f} / {cpu_use['clients']:.2f} / "
+            f"{cpu_use['publisher']:.2f} / {cpu_use['redis']:.2f} / {cpu_use['machine']:.2f} |",
+            "",
+            f"Failures: {failures or 'none'}.",
+            "",
+        ]
+    )
     print(section)
     if not args.no_record:
         record(section)

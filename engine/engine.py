@@ -74,8 +74,9 @@ class InvalidEngineOrder(ValueError):
     before it writes an order. ``field`` names the order field at fault (None: the order's
     shape); ``out_of_range`` says whether a value or product left the integer range."""
 
-    def __init__(self, message: str, *, field: str | None = None,
-                 out_of_range: bool = False) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, out_of_range: bool = False
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.out_of_range = out_of_range
@@ -87,19 +88,22 @@ def _check_int(name: str, value: int | None, *, required: bool) -> None:
             raise InvalidEngineOrder(f"{name} is required", field=name)
         return
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidEngineOrder(f"{name} must be an int, not {type(value).__name__}",
-                                 field=name)
+        raise InvalidEngineOrder(f"{name} must be an int, not {type(value).__name__}", field=name)
     if not 0 < value <= MAX_ENGINE_INT:
-        raise InvalidEngineOrder(f"{name} must be in 1..2**53-1, got {value}", field=name,
-                                 out_of_range=True)
+        raise InvalidEngineOrder(
+            f"{name} must be in 1..2**53-1, got {value}", field=name, out_of_range=True
+        )
 
 
 def _check_product(name: str, lots: int | None, ticks: int | None, *, field: str) -> None:
     """Lots x ticks (the quote units a fill of the whole order costs) within 1..2**53-1: the
     engine subtracts ``take * price`` from budgets and settlement prices fills from it."""
     if lots is not None and ticks is not None and lots * ticks > MAX_ENGINE_INT:
-        raise InvalidEngineOrder(f"{name} is {lots * ticks} quote units, more than 2**53-1",
-                                 field=field, out_of_range=True)
+        raise InvalidEngineOrder(
+            f"{name} is {lots * ticks} quote units, more than 2**53-1",
+            field=field,
+            out_of_range=True,
+        )
 
 
 def _opt(value: int | None) -> str:
@@ -151,12 +155,12 @@ class EngineOrder:
             _check_int("quote_amount", self.quote_amount, required=False)
             if self.quote_amount is not None and self.side != Side.BUY:
                 raise InvalidEngineOrder("only market buys spend a quote amount")
-        if self.post_only and (self.order_type != OrderType.LIMIT
-                               or self.time_in_force != TimeInForce.GTC):
+        if self.post_only and (
+            self.order_type != OrderType.LIMIT or self.time_in_force != TimeInForce.GTC
+        ):
             raise InvalidEngineOrder("post_only is for GTC limit orders only")
         _check_product("quantity x price", self.quantity, self.price, field="quantity")
-        _check_product("quantity x stop_price", self.quantity, self.stop_price,
-                       field="quantity")
+        _check_product("quantity x stop_price", self.quantity, self.stop_price, field="quantity")
 
     def script_args(self) -> list[str]:
         """ARGV 1..11 of submit.lua (and the first fields of a rebuild row)."""
@@ -164,9 +168,17 @@ class EngineOrder:
         if self.order_type in (OrderType.MARKET, OrderType.STOP_MARKET):
             tif = TimeInForce.IOC
         return [
-            self.order_id, str(self.owner), str(self.side), str(self.order_type), str(tif),
-            "1" if self.post_only else "0", _opt(self.price), _opt(self.quantity),
-            _opt(self.quote_amount), _opt(self.stop_price), str(self.stp),
+            self.order_id,
+            str(self.owner),
+            str(self.side),
+            str(self.order_type),
+            str(tif),
+            "1" if self.post_only else "0",
+            _opt(self.price),
+            _opt(self.quantity),
+            _opt(self.quote_amount),
+            _opt(self.stop_price),
+            str(self.stp),
         ]
 
 
@@ -216,17 +228,29 @@ def _int_or_none(raw: str) -> int | None:
 def _resting_from_string(order_id: Any, value: Any) -> RestingOrder:
     """One order string of lib.lua (fields tab-joined: rem owner side price seq state type tif
     post_only qty quote stop stp ts) -> its RestingOrder."""
-    (rem, owner, side, price, seq, state, order_type, tif, post_only, qty, quote, stop, stp,
-     ts) = _text(value).split("\t")
-    order = EngineOrder(
-        order_id=_text(order_id), owner=int(owner), side=Side(side),
-        order_type=OrderType(order_type), quantity=_int_or_none(qty),
-        price=_int_or_none(price), quote_amount=_int_or_none(quote),
-        stop_price=_int_or_none(stop), time_in_force=TimeInForce(tif),
-        post_only=post_only == "1", stp=StpMode(stp),
+    (rem, owner, side, price, seq, state, order_type, tif, post_only, qty, quote, stop, stp, ts) = (
+        _text(value).split("\t")
     )
-    return RestingOrder(order=order, remaining=_int_or_none(rem), seq=int(seq),
-                        accepted_ms=int(ts), untriggered=state == "untriggered")
+    order = EngineOrder(
+        order_id=_text(order_id),
+        owner=int(owner),
+        side=Side(side),
+        order_type=OrderType(order_type),
+        quantity=_int_or_none(qty),
+        price=_int_or_none(price),
+        quote_amount=_int_or_none(quote),
+        stop_price=_int_or_none(stop),
+        time_in_force=TimeInForce(tif),
+        post_only=post_only == "1",
+        stp=StpMode(stp),
+    )
+    return RestingOrder(
+        order=order,
+        remaining=_int_or_none(rem),
+        seq=int(seq),
+        accepted_ms=int(ts),
+        untriggered=state == "untriggered",
+    )
 
 
 def _resting_list(flat: Sequence[Any]) -> list[RestingOrder]:
@@ -251,14 +275,18 @@ class Engine:
     ``events:{SYMBOL}`` for settlement. Calls on a market without an epoch raise
     ``EngineStateMissing`` (a flushed or new Redis): the caller rebuilds from PostgreSQL."""
 
-    def __init__(self, client: redis.Redis | redis.cluster.RedisCluster, *,
-                 seen_window_ms: int = DEFAULT_SEEN_WINDOW_MS, trigger_batch: int = 100,
-                 use_functions: bool = True) -> None:
+    def __init__(
+        self,
+        client: redis.Redis | redis.cluster.RedisCluster,
+        *,
+        seen_window_ms: int = DEFAULT_SEEN_WINDOW_MS,
+        trigger_batch: int = 100,
+        use_functions: bool = True,
+    ) -> None:
         self.redis = client
         self.seen_window_ms = seen_window_ms
         self.trigger_batch = trigger_batch
-        self._scripts = {name: client.register_script(script_source(name))
-                         for name in SCRIPT_NAMES}
+        self._scripts = {name: client.register_script(script_source(name)) for name in SCRIPT_NAMES}
         self._prefix, self._library = library_source()
         self._use_functions = use_functions  # False: EVALSHA even where FCALL is possible
         self._functions: bool | None = None  # None: not known yet whether the server has them
@@ -284,8 +312,9 @@ class Engine:
                 script.sha = self.redis.script_load(script.script)
         self._functions = False
 
-    def _command(self, call: tuple[str, Any, Sequence[str]], keys: Sequence[str] | None = None
-                 ) -> tuple[Any, ...]:
+    def _command(
+        self, call: tuple[str, Any, Sequence[str]], keys: Sequence[str] | None = None
+    ) -> tuple[Any, ...]:
         """The command running ``call`` = (symbol, operation name or an object with ``sha``,
         args) on the market's keys (or ``keys``)."""
         symbol, operation, args = call
@@ -296,8 +325,9 @@ class Engine:
             return ("FCALL", self._prefix + operation, len(keys), *keys, *args)
         return ("EVALSHA", self._scripts[operation].sha, len(keys), *keys, *args)
 
-    def _run(self, name: str, symbol: str, args: Sequence[str],
-             keys: Sequence[str] | None = None) -> Any:
+    def _run(
+        self, name: str, symbol: str, args: Sequence[str], keys: Sequence[str] | None = None
+    ) -> Any:
         """Runs one operation; NOSTATE -> ``EngineStateMissing``."""
         for attempt in range(2):
             self._ensure_loaded()
@@ -317,10 +347,16 @@ class Engine:
         ``seen_window_ms`` window (or still resting) returns [] and changes nothing."""
         order.check()
         return parse_script_answer(
-            self._run("submit", symbol, [*order.script_args(), str(self.seen_window_ms)]))
+            self._run("submit", symbol, [*order.script_args(), str(self.seen_window_ms)])
+        )
 
-    def submit_many(self, orders: Iterable[tuple[str, EngineOrder | CancelRequest]], *,
-                    batch: int = 500, per_call: int = 64) -> list[list[Event]]:
+    def submit_many(
+        self,
+        orders: Iterable[tuple[str, EngineOrder | CancelRequest]],
+        *,
+        batch: int = 500,
+        per_call: int = 64,
+    ) -> list[list[Event]]:
         """Submits (and cancels) in bulk, answers in order; every item is validated before
         anything is sent. Operations run in the given order per market. Resubmitting after a
         failure is safe (idempotent ids).
@@ -352,12 +388,13 @@ class Engine:
             in_call += 1
         self._ensure_loaded()
         calls_per_write = max(1, batch // per_call)
-        chunks = [calls[i:i + calls_per_write] for i in range(0, len(calls), calls_per_write)]
+        chunks = [calls[i : i + calls_per_write] for i in range(0, len(calls), calls_per_write)]
         if isinstance(self.redis, redis.Redis):
             answers = self._stream(chunks, parse=_parse_batch_answer)
         else:
-            answers = [_parse_batch_answer(answer) for chunk in chunks
-                       for answer in self._pipeline(chunk)]
+            answers = [
+                _parse_batch_answer(answer) for chunk in chunks for answer in self._pipeline(chunk)
+            ]
         missing = [i for i, a in enumerate(answers) if _missing(a)]
         if missing:  # Redis restarted mid-run: reload, then rerun those calls in order
             self._functions = None
@@ -381,8 +418,11 @@ class Engine:
             pipe.execute_command(*self._command(call))
         return list(pipe.execute(raise_on_error=False))
 
-    def _stream(self, chunks: Sequence[Sequence[tuple[str, Any, list[str]]]],
-                parse: Callable[[Any], Any] | None = None) -> list[Any]:
+    def _stream(
+        self,
+        chunks: Sequence[Sequence[tuple[str, Any, list[str]]]],
+        parse: Callable[[Any], Any] | None = None,
+    ) -> list[Any]:
         """Writes batch k+1, then reads batch k's answers (``parse``d, if given, while Redis
         runs batch k+1)."""
         assert isinstance(self.redis, redis.Redis)
@@ -393,7 +433,8 @@ class Engine:
         try:
             for chunk in chunks:
                 connection.send_packed_command(
-                    connection.pack_commands([self._command(call) for call in chunk]))
+                    connection.pack_commands([self._command(call) for call in chunk])
+                )
                 answers += _read_answers(connection, in_flight, parse)
                 in_flight = len(chunk)
             answers += _read_answers(connection, in_flight, parse)
@@ -407,15 +448,16 @@ class Engine:
     def cancel(self, symbol: str, order_id: str) -> list[Event]:
         """Cancel one order: [Done(reason='user')], or [CancelRejected] if it is already gone."""
         return parse_script_answer(
-            self._run("cancel", symbol, [order_id, str(self.seen_window_ms)]))
+            self._run("cancel", symbol, [order_id, str(self.seen_window_ms)])
+        )
 
     def cancel_all(self, symbol: str, owner: int) -> list[Event]:
         """Cancel all of ``owner``'s open and untriggered orders in this market, oldest first."""
         return parse_script_answer(
-            self._run("cancel_all", symbol, [str(owner), str(self.seen_window_ms)]))
+            self._run("cancel_all", symbol, [str(owner), str(self.seen_window_ms)])
+        )
 
-    def trigger(self, symbol: str, last_price_ticks: int, *, house: bool = False
-                ) -> list[Event]:
+    def trigger(self, symbol: str, last_price_ticks: int, *, house: bool = False) -> list[Event]:
         """Activate the stops crossed by ``last_price_ticks`` (several script calls of at most
         ``trigger_batch`` stops each, so no single call blocks Redis for long).
 
@@ -426,10 +468,18 @@ class Engine:
         _check_int("last_price_ticks", last_price_ticks, required=True)
         events: list[Event] = []
         while True:
-            batch = parse_script_answer(self._run(
-                "trigger", symbol,
-                [str(last_price_ticks), str(self.trigger_batch), str(self.seen_window_ms),
-                 "1" if house else "0"]))
+            batch = parse_script_answer(
+                self._run(
+                    "trigger",
+                    symbol,
+                    [
+                        str(last_price_ticks),
+                        str(self.trigger_batch),
+                        str(self.seen_window_ms),
+                        "1" if house else "0",
+                    ],
+                )
+            )
             events.extend(batch)
             if sum(isinstance(e, Triggered) for e in batch) < self.trigger_batch:
                 return events
@@ -447,11 +497,14 @@ class Engine:
         """Every resting order in priority order and every untriggered stop in trigger order."""
         seq, epoch, bids, asks, stops = self._run("snapshot", symbol, [])
         return BookSnapshot(
-            sequence=int(seq), epoch=_text(epoch) or None,
-            bids=_resting_list(bids), asks=_resting_list(asks), stops=_resting_list(stops))
+            sequence=int(seq),
+            epoch=_text(epoch) or None,
+            bids=_resting_list(bids),
+            asks=_resting_list(asks),
+            stops=_resting_list(stops),
+        )
 
-    def rebuild(self, symbol: str, open_orders: Sequence[RestingOrder], *,
-                min_seq: int = 0) -> str:
+    def rebuild(self, symbol: str, open_orders: Sequence[RestingOrder], *, min_seq: int = 0) -> str:
         """Replace the market's engine state with ``open_orders`` and set a new epoch.
 
         Pass the orders in their original priority (engine sequence / creation order). Orders
@@ -479,8 +532,14 @@ class Engine:
                 _check_int("remaining", resting.remaining, required=True)
             args = resting.order.script_args()
             rows += [
-                *args[:7], _opt(resting.order.quantity), _opt(resting.remaining), args[8],
-                args[9], args[10], str(seq), _opt(resting.accepted_ms),
+                *args[:7],
+                _opt(resting.order.quantity),
+                _opt(resting.remaining),
+                args[8],
+                args[9],
+                args[10],
+                str(seq),
+                _opt(resting.accepted_ms),
                 "untriggered" if resting.untriggered else "open",
             ]
         epoch = EPOCH_FORMAT + uuid.uuid4().hex
@@ -500,8 +559,9 @@ class Engine:
 
     # --- price feeds (docs/feeds.md): additive; the house is the counterparty ----------------
 
-    def _feed_pipeline(self, calls: Sequence[tuple[str, str, Sequence[str], Sequence[str]]]
-                       ) -> list[Any]:
+    def _feed_pipeline(
+        self, calls: Sequence[tuple[str, str, Sequence[str], Sequence[str]]]
+    ) -> list[Any]:
         """Runs each (symbol, operation, keys, args) in one pipeline; reloads once if Redis lost
         the library or a script."""
         for attempt in range(2):
@@ -516,35 +576,56 @@ class Engine:
             return answers
         return answers
 
-    def feed_observe_many(self, observations: Sequence[tuple[str, PriceObservation]], *,
-                          maxlen: int, max_age_ms: int) -> list[str]:
+    def feed_observe_many(
+        self, observations: Sequence[tuple[str, PriceObservation]], *, maxlen: int, max_age_ms: int
+    ) -> list[str]:
         """Append each observation to its market's window ``prices:{S}`` (one pipeline).
         Returns the entry ids (``<received ms>-<n>``). Needs no engine state."""
         calls = []
         for symbol, obs in observations:
             _check_int("price_ticks", obs.price_ticks, required=True)
-            calls.append((symbol, "feed_observe",
-                          (prices_key(symbol), seq_key(symbol), feed_stats_key(symbol)),
-                          (str(obs.price_ticks), obs.raw, _opt(obs.source_ts_ms), str(maxlen),
-                           str(max_age_ms))))
+            calls.append(
+                (
+                    symbol,
+                    "feed_observe",
+                    (prices_key(symbol), seq_key(symbol), feed_stats_key(symbol)),
+                    (
+                        str(obs.price_ticks),
+                        obs.raw,
+                        _opt(obs.source_ts_ms),
+                        str(maxlen),
+                        str(max_age_ms),
+                    ),
+                )
+            )
         answers = self._feed_pipeline(calls)
         for answer in answers:
             if isinstance(answer, Exception):
                 raise answer
         return [_text(a) for a in answers]
 
-    def feed_fill_many(self, symbols: Sequence[str], *, window_limit: int = 256,
-                       lock_token: str | None = None, lock_ms: int = 5000
-                       ) -> dict[str, FeedPass | EngineStateMissing]:
+    def feed_fill_many(
+        self,
+        symbols: Sequence[str],
+        *,
+        window_limit: int = 256,
+        lock_token: str | None = None,
+        lock_ms: int = 5000,
+    ) -> dict[str, FeedPass | EngineStateMissing]:
         """One matching pass per market against its window since the last pass (one pipeline).
         A market without engine state maps to ``EngineStateMissing`` (its window is kept).
         A pass whose ``stop_prices`` is not empty holds ``feedlock:{S}`` with ``lock_token``
         for ``lock_ms``: the caller triggers those stops, then releases it."""
         lock_token = lock_token or uuid.uuid4().hex
-        calls = [(symbol, "feed_fill", (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol),
-                                   feed_lock_key(symbol)),
-                  (str(window_limit), lock_token, str(lock_ms), str(self.seen_window_ms)))
-                 for symbol in symbols]
+        calls = [
+            (
+                symbol,
+                "feed_fill",
+                (*_keys(symbol), prices_key(symbol), feed_stats_key(symbol), feed_lock_key(symbol)),
+                (str(window_limit), lock_token, str(lock_ms), str(self.seen_window_ms)),
+            )
+            for symbol in symbols
+        ]
         results: dict[str, FeedPass | EngineStateMissing] = {}
         for (symbol, *_), answer in zip(calls, self._feed_pipeline(calls), strict=True):
             if isinstance(answer, Exception):
@@ -553,10 +634,13 @@ class Engine:
                     continue
                 raise answer
             events, stop_prices, observations, distinct, busy = answer
-            results[symbol] = FeedPass(events=parse_script_answer(events),
-                                       stop_prices=[int(p) for p in stop_prices],
-                                       observations=int(observations),
-                                       distinct_prices=int(distinct), busy=busy == 1)
+            results[symbol] = FeedPass(
+                events=parse_script_answer(events),
+                stop_prices=[int(p) for p in stop_prices],
+                observations=int(observations),
+                distinct_prices=int(distinct),
+                busy=busy == 1,
+            )
         return results
 
     def feed_fill(self, symbol: str, *, window_limit: int = 256) -> FeedPass:
@@ -572,7 +656,8 @@ class Engine:
         Idempotent by ``order_id`` like ``submit``."""
         order.check()
         if order.order_type not in (OrderType.MARKET, OrderType.LIMIT) or (
-                order.order_type == OrderType.LIMIT and order.time_in_force != TimeInForce.IOC):
+            order.order_type == OrderType.LIMIT and order.time_in_force != TimeInForce.IOC
+        ):
             raise InvalidEngineOrder("feed_take takes market orders or IOC limits")
         keys = (*_keys(symbol), prices_key(symbol))
         args = [*order.script_args(), str(self.seen_window_ms), str(stale_after_ms)]
@@ -612,7 +697,8 @@ def _missing(answer: Any) -> bool:
     """Whether a call failed because Redis lacks the script or the function library (NOSCRIPT;
     a function library is gone after FUNCTION FLUSH or on a fresh node)."""
     return isinstance(answer, redis.exceptions.NoScriptError) or (
-        isinstance(answer, redis.ResponseError) and "Function not found" in str(answer))
+        isinstance(answer, redis.ResponseError) and "Function not found" in str(answer)
+    )
 
 
 def _read_answers(connection: Any, count: int, parse: Callable[[Any], Any] | None) -> list[Any]:

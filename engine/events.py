@@ -138,11 +138,25 @@ class CancelRejected:
 
 Event = Accepted | Fill | Done | Rejected | SelfTradePrevented | Triggered | CancelRejected
 
-_INT_FIELDS = frozenset({
-    "seq", "ts_ms", "owner", "maker_owner", "taker_owner", "price", "quantity", "quote_amount",
-    "stop_price", "maker_remaining", "taker_remaining", "taker_quote_remaining", "remaining",
-    "quote_remaining", "last_price",
-})
+_INT_FIELDS = frozenset(
+    {
+        "seq",
+        "ts_ms",
+        "owner",
+        "maker_owner",
+        "taker_owner",
+        "price",
+        "quantity",
+        "quote_amount",
+        "stop_price",
+        "maker_remaining",
+        "taker_remaining",
+        "taker_quote_remaining",
+        "remaining",
+        "quote_remaining",
+        "last_price",
+    }
+)
 _BOOL_FIELDS = frozenset({"post_only", "resting"})
 _CLASSES: dict[str, type[Event]] = {
     cls.kind: cls
@@ -190,8 +204,9 @@ class _Parser:
 
     def __call__(self, values: Sequence[str]) -> Event:
         if len(values) != self.count:
-            raise ValueError(f"{self.cls.kind}: expected {self.count - 1} fields, "
-                             f"got {len(values) - 1}")
+            raise ValueError(
+                f"{self.cls.kind}: expected {self.count - 1} fields, got {len(values) - 1}"
+            )
         event = object.__new__(self.cls)
         # Same lengths: checked above.
         for set_value, convert, raw in zip(self.setters, self.converters, values[1:]):  # noqa: B905
@@ -217,7 +232,6 @@ def parse_script_answer(answer: str | bytes | None) -> list[Event]:
         answer = answer.decode()
     parsers = _PARSERS
     try:
-        return [parsers[line[:line.index("\t")]](line.split("\t"))
-                for line in answer.split("\n")]
+        return [parsers[line[: line.index("\t")]](line.split("\t")) for line in answer.split("\n")]
     except (KeyError, ValueError) as exc:
         raise ValueError(f"not engine events: {answer[:200]!r}") from exc

@@ -54,6 +54,7 @@ def seq_key(symbol: str) -> str:
 
 # --- price feeds (docs/feeds.md) -----------------------------------------------------------------
 
+
 def prices_key(symbol: str) -> str:
     """The market's price window: a stream of feed observations (id = received ms)."""
     return f"prices:{{{check_symbol(symbol)}}}"

@@ -21,10 +21,20 @@ from functools import cache
 from pathlib import Path
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
-SCRIPT_NAMES = ("submit", "submit_batch", "cancel", "cancel_all", "trigger", "rebuild", "depth",
-                "snapshot",
-                # price feeds (docs/feeds.md)
-                "feed_observe", "feed_fill", "feed_take")
+SCRIPT_NAMES = (
+    "submit",
+    "submit_batch",
+    "cancel",
+    "cancel_all",
+    "trigger",
+    "rebuild",
+    "depth",
+    "snapshot",
+    # price feeds (docs/feeds.md)
+    "feed_observe",
+    "feed_fill",
+    "feed_take",
+)
 
 
 def _read(name: str) -> str:
@@ -37,22 +47,26 @@ def script_source(name: str) -> str:
     of ARGV, run after ``begin(KEYS)``."""
     if name not in SCRIPT_NAMES:
         raise KeyError(name)
-    return (f"local CALL_KEYS, CALL_ARGV = KEYS, ARGV\n{_read('lib')}\n"
-            f"local function script(ARGV)\n{_read(name)}\nend\n"
-            "begin(CALL_KEYS)\nreturn script(CALL_ARGV)\n")
+    return (
+        f"local CALL_KEYS, CALL_ARGV = KEYS, ARGV\n{_read('lib')}\n"
+        f"local function script(ARGV)\n{_read(name)}\nend\n"
+        "begin(CALL_KEYS)\nreturn script(CALL_ARGV)\n"
+    )
 
 
 @cache
 def library_source() -> tuple[str, str]:
     """``(function name prefix, library code)`` of the engine's function library: call
     operation ``name`` as ``FCALL <prefix><name> numkeys keys... args...``."""
-    bodies = "".join(f"local function script_{name}(ARGV)\n{_read(name)}\nend\n"
-                     for name in SCRIPT_NAMES)
+    bodies = "".join(
+        f"local function script_{name}(ARGV)\n{_read(name)}\nend\n" for name in SCRIPT_NAMES
+    )
     code = f"{_read('lib')}\n{bodies}"
     digest = hashlib.sha1(code.encode()).hexdigest()[:12]  # noqa: S324 (a name, not security)
     prefix = f"th_{digest}_"
     registrations = "".join(
         f"redis.register_function('{prefix}{name}', "
         f"function(keys, args) begin(keys) return script_{name}(args) end)\n"
-        for name in SCRIPT_NAMES)
+        for name in SCRIPT_NAMES
+    )
     return prefix, f"#!lua name=tradehive_engine_{digest}\n{code}{registrations}"

@@ -54,8 +54,9 @@ def _steps(value: Decimal, step: Decimal, what: str) -> int:
     steps = int(count)
     if steps > MAX_ENGINE_INT:
         largest = _amount(MAX_ENGINE_INT, step).normalize()
-        raise OutOfEngineRange(f"{what}: {value.normalize():f} is too large for the engine "
-                               f"(at most {largest:f})")
+        raise OutOfEngineRange(
+            f"{what}: {value.normalize():f} is too large for the engine (at most {largest:f})"
+        )
     return steps
 
 
@@ -99,7 +100,8 @@ def units_to_quote(units: int, tick_size: Decimal, lot_size: Decimal) -> Decimal
     return _amount(units, tick_size * lot_size)
 
 
-def levels_decimal(levels: Iterable[tuple[int, int]], tick_size: Decimal,
-                   lot_size: Decimal) -> list[tuple[Decimal, Decimal]]:
+def levels_decimal(
+    levels: Iterable[tuple[int, int]], tick_size: Decimal, lot_size: Decimal
+) -> list[tuple[Decimal, Decimal]]:
     """Book levels (price ticks, lots) -> (price, quantity) decimals."""
     return [(_amount(price, tick_size), _amount(lots, lot_size)) for price, lots in levels]

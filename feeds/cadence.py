@@ -48,14 +48,20 @@ class Cadence:
             f"{sum(passes) / len(passes):.2f} | {max(passes):.2f} |",
         ]
         p50, p99 = self.percentile_ms(0.5), self.percentile_ms(0.99)
-        return "\n".join([*rows, "",
-                          f"markets {len(self.polls_per_s)}, window {self.seconds:.1f} s, "
-                          f"passes measured {len(self.pass_us)}, skipped {self.skipped_passes}, "
-                          f"pass p50 {p50} ms, p99 {p99} ms"])
+        return "\n".join(
+            [
+                *rows,
+                "",
+                f"markets {len(self.polls_per_s)}, window {self.seconds:.1f} s, "
+                f"passes measured {len(self.pass_us)}, skipped {self.skipped_passes}, "
+                f"pass p50 {p50} ms, p99 {p99} ms",
+            ]
+        )
 
 
-def _counts(client: redis.Redis, symbols: Sequence[str]
-            ) -> tuple[list[tuple[int, int, int, int]], int, int]:
+def _counts(
+    client: redis.Redis, symbols: Sequence[str]
+) -> tuple[list[tuple[int, int, int, int]], int, int]:
     pipe = client.pipeline(transaction=False)
     for symbol in symbols:
         pipe.hmget(feed_stats_key(symbol), ["polls", "last_poll_ms", "passes", "last_pass_ms"])
@@ -66,8 +72,14 @@ def _counts(client: redis.Redis, symbols: Sequence[str]
     return counts, int(answers[-2] or 0), int(answers[-1] or 0)  # type: ignore[return-value]
 
 
-def cadence_measure(*, client: redis.Redis, symbols: Sequence[str], seconds: float,
-                    grid_s: float = 0.5, offset_s: float = 0.125) -> Cadence:
+def cadence_measure(
+    *,
+    client: redis.Redis,
+    symbols: Sequence[str],
+    seconds: float,
+    grid_s: float = 0.5,
+    offset_s: float = 0.125,
+) -> Cadence:
     """Rates of ``symbols``' polls and passes over ``seconds`` (a multiple of ``grid_s``)."""
     start = (math.floor(time.time() / grid_s) + 1) * grid_s + offset_s
     time.sleep(max(0.0, start - time.time()))
@@ -81,6 +93,10 @@ def cadence_measure(*, client: redis.Redis, symbols: Sequence[str], seconds: flo
     for symbol, a, b in zip(symbols, after, before, strict=True):
         polls[symbol] = (a[0] - b[0]) / seconds
         passes[symbol] = (a[2] - b[2]) / seconds
-    return Cadence(seconds=seconds, polls_per_s=polls, passes_per_s=passes,
-                   skipped_passes=skipped_after - skipped_before,
-                   pass_us=durations if finished else [])
+    return Cadence(
+        seconds=seconds,
+        polls_per_s=polls,
+        passes_per_s=passes,
+        skipped_passes=skipped_after - skipped_before,
+        pass_us=durations if finished else [],
+    )

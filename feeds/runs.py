@@ -47,8 +47,7 @@ def lock_release(client: redis.Redis, key: str, token: str) -> None:
 
 
 @contextmanager
-def exclusive_run(client: redis.Redis, key: str, *, stats_key: str | None = None
-               ) -> Iterator[bool]:
+def exclusive_run(client: redis.Redis, key: str, *, stats_key: str | None = None) -> Iterator[bool]:
     """Skip-if-running: yields True while this run holds ``key`` (released on exit), False
     when another run holds it (counted as ``skipped`` in ``stats_key``). The lock expires after
     ``LOCK_MS`` so a crashed run never blocks the next ones for long."""

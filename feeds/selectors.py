@@ -31,10 +31,12 @@ def feed_market_list(*, source: str | None = None, fresh: bool = False) -> list[
     pairs = TradingPair.objects.exclude(price_source=TradingPair.BOOK)
     if source is not None:
         pairs = pairs.filter(price_source=source)
-    markets = [FeedMarket(symbol=symbol, base=base, quote=quote, tick_size=tick,
-                          feed_symbol=feed_symbol)
-               for symbol, base, quote, tick, feed_symbol in pairs.order_by("symbol").values_list(
-                   "symbol", "base__symbol", "quote__symbol", "tick_size", "feed_symbol")]
+    markets = [
+        FeedMarket(symbol=symbol, base=base, quote=quote, tick_size=tick, feed_symbol=feed_symbol)
+        for symbol, base, quote, tick, feed_symbol in pairs.order_by("symbol").values_list(
+            "symbol", "base__symbol", "quote__symbol", "tick_size", "feed_symbol"
+        )
+    ]
     _markets_cache[source] = (now, markets)
     return markets
 
@@ -73,7 +75,8 @@ def feed_latest_many(*, pairs: Sequence[TradingPair]) -> dict[str, LatestPrice |
             price=int(fields["p"]) * pair.tick_size,
             received_at=datetime.fromtimestamp(received_ms / 1000, tz=UTC),
             age_ms=max(0, now_ms - received_ms),
-            source_ts_ms=int(fields["src"]) if fields.get("src") else None)
+            source_ts_ms=int(fields["src"]) if fields.get("src") else None,
+        )
     return latest
 
 
@@ -91,8 +94,9 @@ def feed_age_ms() -> tuple[int | None, bool]:
 
     Age None: no feed-priced markets, or one was never observed (then stale is True). Stale:
     some market's newest observation is older than ``FEED_STALE_AFTER_S``."""
-    pairs = list(TradingPair.objects.exclude(price_source=TradingPair.BOOK)
-                 .select_related("base", "quote"))
+    pairs = list(
+        TradingPair.objects.exclude(price_source=TradingPair.BOOK).select_related("base", "quote")
+    )
     if not pairs:
         return None, False
     latest = feed_latest_many(pairs=pairs)

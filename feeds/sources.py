@@ -67,6 +67,7 @@ class PriceSource(Protocol):
 
 # --- the simulator -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class SimParams:
     start: Decimal
@@ -103,8 +104,9 @@ class SimSource:
         dt = Decimal(str(self.step_s)) / SECONDS_PER_YEAR
         draw = random.Random(f"{self.seed}:{symbol}:{k}").gauss(0.0, 1.0)  # noqa: S311 - a simulation
         z = Decimal(repr(draw))
-        growth = ((p.drift - p.volatility * p.volatility / 2) * dt
-                  + p.volatility * dt.sqrt() * z).exp()
+        growth = (
+            (p.drift - p.volatility * p.volatility / 2) * dt + p.volatility * dt.sqrt() * z
+        ).exp()
         return _significant(price * growth)
 
     def fetch(self, markets: Sequence[FeedMarket]) -> dict[str, Quote]:
@@ -136,6 +138,7 @@ def _significant(value: Decimal) -> Decimal:
 
 # --- HTTP adapters -------------------------------------------------------------------------------
 
+
 @dataclass
 class HttpTickerSource:
     """Common HTTP handling: one shared ``httpx.Client`` (connection reuse), a short timeout
@@ -151,9 +154,11 @@ class HttpTickerSource:
 
     def _http(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(base_url=self.base_url.rstrip("/"),
-                                        timeout=httpx.Timeout(self.timeout_s),
-                                        headers={"Accept": "application/json"})
+            self._client = httpx.Client(
+                base_url=self.base_url.rstrip("/"),
+                timeout=httpx.Timeout(self.timeout_s),
+                headers={"Accept": "application/json"},
+            )
         return self._client
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -170,8 +175,9 @@ class HttpTickerSource:
                 return json.loads(response.content, parse_float=Decimal)
             except (httpx.HTTPError, ValueError) as exc:
                 last_error = exc
-        raise SourceUnavailable(f"{self.name}: {path} failed after {self.retries + 1} "
-                                f"attempts: {last_error}") from last_error
+        raise SourceUnavailable(
+            f"{self.name}: {path} failed after {self.retries + 1} attempts: {last_error}"
+        ) from last_error
 
     def fetch(self, markets: Sequence[FeedMarket]) -> dict[str, Quote]:
         raise NotImplementedError  # each exchange's adapter reads its own payload
@@ -269,5 +275,7 @@ class BinanceSource(HttpTickerSource):
 
 
 HTTP_SOURCES: dict[str, type[HttpTickerSource]] = {
-    "upbit": UpbitSource, "bithumb": BithumbSource, "binance": BinanceSource,
+    "upbit": UpbitSource,
+    "bithumb": BithumbSource,
+    "binance": BinanceSource,
 }

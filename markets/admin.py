@@ -22,15 +22,38 @@ from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
 @admin.register(TradingPair)
 class TradingPairAdmin(admin.ModelAdmin):
     formfield_overrides = STRICT_DECIMAL_OVERRIDES
-    list_display = ("symbol", "status", "price_source", "tick_size", "lot_size", "min_notional",
-                    "maker_fee", "taker_fee", "display_order", "updated_at")
+    list_display = (
+        "symbol",
+        "status",
+        "price_source",
+        "tick_size",
+        "lot_size",
+        "min_notional",
+        "maker_fee",
+        "taker_fee",
+        "display_order",
+        "updated_at",
+    )
     list_filter = ("status", "price_source", "quote")
     search_fields = ("symbol",)
     ordering = ("display_order", "symbol")
     actions = ("halt_markets", "resume_markets", "set_cancel_only")
-    fields = ("symbol", "base", "quote", "status", "tick_size", "lot_size", "min_notional",
-              "maker_fee", "taker_fee", "price_source", "feed_symbol", "display_order",
-              "created_at", "updated_at")
+    fields = (
+        "symbol",
+        "base",
+        "quote",
+        "status",
+        "tick_size",
+        "lot_size",
+        "min_notional",
+        "maker_fee",
+        "taker_fee",
+        "price_source",
+        "feed_symbol",
+        "display_order",
+        "created_at",
+        "updated_at",
+    )
 
     def get_readonly_fields(self, request: HttpRequest, obj: TradingPair | None = None) -> Any:
         if obj is None:
@@ -40,30 +63,39 @@ class TradingPairAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: TradingPair | None = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: TradingPair, form: ModelForm,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: TradingPair, form: ModelForm, change: bool
+    ) -> None:
         data = form.cleaned_data
         if change:
-            changes = {name: data[name] for name in form.changed_data
-                       if name in PAIR_EDITABLE_FIELDS}
+            changes = {
+                name: data[name] for name in form.changed_data if name in PAIR_EDITABLE_FIELDS
+            }
             pair_update(pair=obj, actor=request.user, **changes)  # type: ignore[arg-type]
             return
         created = pair_create(
             actor=request.user,  # type: ignore[arg-type]
-            base=data["base"], quote=data["quote"], status=data["status"],
+            base=data["base"],
+            quote=data["quote"],
+            status=data["status"],
             **{name: data[name] for name in PAIR_EDITABLE_FIELDS},
         )
         obj.pk, obj.symbol = created.pk, created.symbol
         obj.created_at, obj.updated_at = created.created_at, created.updated_at
         obj._state.adding = False
 
-    def _set_status(self, request: HttpRequest, queryset: QuerySet[TradingPair],
-                    status: str) -> None:
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[TradingPair], status: str
+    ) -> None:
         changed = []
         for pair in queryset.order_by("pk"):
             if pair.status != status:
-                pair_set_status(pair=pair, status=status, actor=request.user,  # type: ignore[arg-type]
-                                reason="admin action")
+                pair_set_status(
+                    pair=pair,
+                    status=status,
+                    actor=request.user,  # type: ignore[arg-type]
+                    reason="admin action",
+                )
                 changed.append(pair.symbol)
         label = TradingPair.Status(status).label
         if changed:
@@ -107,8 +139,17 @@ class TradeAdmin(ReadOnlyAdmin):
 
 @admin.register(Candle)
 class CandleAdmin(ReadOnlyAdmin):
-    list_display = ("pair", "interval", "bucket", "open", "high", "low", "close", "volume",
-                    "trade_count")
+    list_display = (
+        "pair",
+        "interval",
+        "bucket",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "trade_count",
+    )
     list_filter = ("pair", "interval")
     list_select_related = ("pair",)
     ordering = ("-bucket",)

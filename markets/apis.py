@@ -32,7 +32,8 @@ WARMUP_PERIODS = 4
 # The indicators answer: candle times ``t`` and one series per indicator asked for, with null
 # where the series has no value yet.
 INDICATOR_SERIES = {
-    "type": "object", "required": ["t"],
+    "type": "object",
+    "required": ["t"],
     "properties": {"t": {"type": "array", "items": {"type": "string", "format": "date-time"}}},
     "additionalProperties": {"type": "array", "items": {"type": "string", "nullable": True}},
 }
@@ -101,13 +102,22 @@ class IndicatorsApi(PublicApi):
         sma_periods: list[int] = query.get("sma", [])
         ema_periods: list[int] = query.get("ema", [])
         bollinger: tuple[int, Decimal] | None = query.get("bollinger")
-        candles = candle_list(pair=pair, interval=query["interval"], start=query.get("start"),
-                              end=query.get("end"), limit=query["limit"])
+        candles = candle_list(
+            pair=pair,
+            interval=query["interval"],
+            start=query.get("start"),
+            end=query.get("end"),
+            limit=query["limit"],
+        )
         longest = max([*sma_periods, *ema_periods, bollinger[0] if bollinger else 1])
         warmup: list[Candle] = []
         if candles:
-            warmup = candle_list_before(pair=pair, interval=query["interval"],
-                                        before=candles[0].bucket, limit=WARMUP_PERIODS * longest)
+            warmup = candle_list_before(
+                pair=pair,
+                interval=query["interval"],
+                before=candles[0].bucket,
+                limit=WARMUP_PERIODS * longest,
+            )
         closes = [c.close for c in (*warmup, *candles)]
         skip = len(warmup)
         places = pair.price_places + INDICATOR_EXTRA_PLACES
@@ -123,7 +133,10 @@ class IndicatorsApi(PublicApi):
         if bollinger:
             middle, upper, lower = indicators.bollinger(closes, *bollinger)
             body["bb_mid"], body["bb_upper"], body["bb_lower"] = (
-                tail(middle), tail(upper), tail(lower))
+                tail(middle),
+                tail(upper),
+                tail(lower),
+            )
         return Response(body)
 
 
@@ -150,9 +163,16 @@ class DepthApi(PublicApi):
         pair = pair_get(symbol=symbol)
         query = _query(DepthQuery, request)
         depth = get_engine().depth(pair.symbol, query["limit"])
-        return Response({"symbol": pair.symbol, "sequence": depth.sequence,
-                         "bids": book_levels(pair, levels_decimal(depth.bids, pair.tick_size,
-                                                                  pair.lot_size)),
-                         "asks": book_levels(pair, levels_decimal(depth.asks, pair.tick_size,
-                                                                  pair.lot_size)),
-                         "ts": iso_ms(timezone.now())})
+        return Response(
+            {
+                "symbol": pair.symbol,
+                "sequence": depth.sequence,
+                "bids": book_levels(
+                    pair, levels_decimal(depth.bids, pair.tick_size, pair.lot_size)
+                ),
+                "asks": book_levels(
+                    pair, levels_decimal(depth.asks, pair.tick_size, pair.lot_size)
+                ),
+                "ts": iso_ms(timezone.now()),
+            }
+        )

@@ -71,10 +71,17 @@ def candle_deltas(trades: Iterable[Trade]) -> list[CandleDelta]:
             delta = deltas.get((interval, start))
             if delta is None:
                 deltas[(interval, start)] = CandleDelta(
-                    interval=interval, bucket=_EPOCH + timedelta(seconds=start),
-                    open=trade.price, high=trade.price, low=trade.price, close=trade.price,
-                    volume=trade.quantity, quote_volume=trade.quote_quantity, trade_count=1,
-                    first_sequence=trade.sequence, last_sequence=trade.sequence,
+                    interval=interval,
+                    bucket=_EPOCH + timedelta(seconds=start),
+                    open=trade.price,
+                    high=trade.price,
+                    low=trade.price,
+                    close=trade.price,
+                    volume=trade.quantity,
+                    quote_volume=trade.quote_quantity,
+                    trade_count=1,
+                    first_sequence=trade.sequence,
+                    last_sequence=trade.sequence,
                 )
                 continue
             delta.volume += trade.quantity
@@ -111,10 +118,18 @@ def feed_candle_deltas(observations: Iterable[tuple[str, Decimal]]) -> list[Cand
             delta = deltas.get((interval, start))
             if delta is None:
                 deltas[(interval, start)] = CandleDelta(
-                    interval=interval, bucket=_EPOCH + timedelta(seconds=start),
-                    open=price, high=price, low=price, close=price, volume=Decimal(0),
-                    quote_volume=Decimal(0), trade_count=0, first_sequence=key,
-                    last_sequence=key)
+                    interval=interval,
+                    bucket=_EPOCH + timedelta(seconds=start),
+                    open=price,
+                    high=price,
+                    low=price,
+                    close=price,
+                    volume=Decimal(0),
+                    quote_volume=Decimal(0),
+                    trade_count=0,
+                    first_sequence=key,
+                    last_sequence=key,
+                )
                 continue
             if price > delta.high:
                 delta.high = price
@@ -134,8 +149,7 @@ def candles_apply(*, pair: TradingPair, deltas: Sequence[CandleDelta]) -> None:
     docstring): they add volume and widen high/low, and set open/close only where the feed
     has not."""
     if pair.is_feed_priced:
-        deltas = [replace(d, first_sequence=TRADE_OPEN_BASE + d.first_sequence)
-                  for d in deltas]
+        deltas = [replace(d, first_sequence=TRADE_OPEN_BASE + d.first_sequence) for d in deltas]
     candles_apply_many(rows=[(pair.pk, d) for d in deltas])
 
 
@@ -151,10 +165,24 @@ def candles_apply_many(*, rows: Sequence[tuple[int, CandleDelta]]) -> None:
         return
     arrays: list[list[Any]] = [[] for _ in CANDLE_COLUMNS]
     for pair_id, d in rows:
-        for array, value in zip(arrays, (
-                pair_id, d.interval, d.bucket, d.open, d.high, d.low, d.close, d.volume,
-                d.quote_volume, d.trade_count, d.first_sequence, d.last_sequence),
-                strict=True):
+        for array, value in zip(
+            arrays,
+            (
+                pair_id,
+                d.interval,
+                d.bucket,
+                d.open,
+                d.high,
+                d.low,
+                d.close,
+                d.volume,
+                d.quote_volume,
+                d.trade_count,
+                d.first_sequence,
+                d.last_sequence,
+            ),
+            strict=True,
+        ):
             array.append(value)
     with connection.cursor() as cursor:
         cursor.execute(candles_upsert_sql(), arrays)

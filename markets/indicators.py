@@ -43,15 +43,14 @@ def ema(closes: Sequence[Decimal], period: int) -> Series:
                 out.append(None)
                 continue
             if previous is None:
-                previous = sum(closes[: period], Decimal(0)) / period
+                previous = sum(closes[:period], Decimal(0)) / period
             else:
                 previous = close * alpha + previous * (1 - alpha)
             out.append(previous)
     return out
 
 
-def bollinger(closes: Sequence[Decimal], period: int,
-              k: Decimal) -> tuple[Series, Series, Series]:
+def bollinger(closes: Sequence[Decimal], period: int, k: Decimal) -> tuple[Series, Series, Series]:
     """(middle, upper, lower)."""
     _check_period(period)
     middle: Series = []
@@ -64,7 +63,7 @@ def bollinger(closes: Sequence[Decimal], period: int,
                 upper.append(None)
                 lower.append(None)
                 continue
-            window = closes[index - period + 1: index + 1]
+            window = closes[index - period + 1 : index + 1]
             mean = sum(window, Decimal(0)) / period
             variance = sum(((c - mean) ** 2 for c in window), Decimal(0)) / period
             deviation = variance.sqrt()

@@ -39,18 +39,25 @@ class TradingPair(models.Model):
     tick_size = _money(help_text="Price step, in the quote asset.")
     lot_size = _money(help_text="Quantity step, in the base asset.")
     min_notional = _money(default=Decimal(0), help_text="Smallest price x quantity, in quote.")
-    maker_fee = models.DecimalField(max_digits=FEE_DIGITS, decimal_places=FEE_PLACES,
-                                    default=Decimal("0.0005"),
-                                    help_text="Fraction of the trade: 0.001 = 0.1% (max 0.05).")
-    taker_fee = models.DecimalField(max_digits=FEE_DIGITS, decimal_places=FEE_PLACES,
-                                    default=Decimal("0.0015"),
-                                    help_text="Fraction of the trade: 0.001 = 0.1% (max 0.05).")
+    maker_fee = models.DecimalField(
+        max_digits=FEE_DIGITS,
+        decimal_places=FEE_PLACES,
+        default=Decimal("0.0005"),
+        help_text="Fraction of the trade: 0.001 = 0.1% (max 0.05).",
+    )
+    taker_fee = models.DecimalField(
+        max_digits=FEE_DIGITS,
+        decimal_places=FEE_PLACES,
+        default=Decimal("0.0015"),
+        help_text="Fraction of the trade: 0.001 = 0.1% (max 0.05).",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     price_source = models.CharField(
-        max_length=20, default=BOOK,
+        max_length=20,
+        default=BOOK,
         validators=[RegexValidator(r"^[a-z][a-z0-9_]{1,19}$", "Lower-case name, e.g. book, sim.")],
         help_text="'book': only users' trades set the price; else the price feed's name "
-                  "(sim, upbit, bithumb, ...).",
+        "(sim, upbit, bithumb, ...).",
     )
     feed_symbol = models.CharField(
         max_length=30, blank=True, help_text="The market's symbol at the price feed, if it differs."
@@ -62,17 +69,25 @@ class TradingPair(models.Model):
     class Meta:
         ordering = ["display_order", "symbol"]
         constraints = [
-            models.UniqueConstraint(fields=["base", "quote"],
-                                    name="markets_pair_base_quote_unique"),
-            models.CheckConstraint(condition=~models.Q(base=models.F("quote")),
-                                   name="markets_pair_base_is_not_quote"),
-            models.CheckConstraint(condition=models.Q(tick_size__gt=0, lot_size__gt=0,
-                                                      min_notional__gte=0),
-                                   name="markets_pair_steps_positive"),
+            models.UniqueConstraint(
+                fields=["base", "quote"], name="markets_pair_base_quote_unique"
+            ),
             models.CheckConstraint(
-                condition=models.Q(maker_fee__gte=0, maker_fee__lte=MAX_FEE,
-                                   taker_fee__gte=0, taker_fee__lte=MAX_FEE),
-                name="markets_pair_fees_in_range"),
+                condition=~models.Q(base=models.F("quote")), name="markets_pair_base_is_not_quote"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tick_size__gt=0, lot_size__gt=0, min_notional__gte=0),
+                name="markets_pair_steps_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    maker_fee__gte=0,
+                    maker_fee__lte=MAX_FEE,
+                    taker_fee__gte=0,
+                    taker_fee__lte=MAX_FEE,
+                ),
+                name="markets_pair_fees_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,22 +130,32 @@ class TradingPair(models.Model):
             elif asset is not None and decimal_places(step) > asset.decimals:
                 errors.setdefault(name, []).append(
                     f"{asset.symbol} has {asset.decimals} decimal places; "
-                    f"{step.normalize():f} is finer than that.")
+                    f"{step.normalize():f} is finer than that."
+                )
         tick, lot = self.tick_size, self.lot_size
-        if (quote is not None and tick is not None and lot is not None and tick > 0 and lot > 0
-                and "tick_size" not in errors and "lot_size" not in errors
-                and decimal_places(tick * lot) > quote.decimals):
+        if (
+            quote is not None
+            and tick is not None
+            and lot is not None
+            and tick > 0
+            and lot > 0
+            and "tick_size" not in errors
+            and "lot_size" not in errors
+            and decimal_places(tick * lot) > quote.decimals
+        ):
             # Every fill is a whole number of ticks times a whole number of lots; this keeps its
             # value a whole number of the quote's smallest unit, so settlement never rounds.
             errors.setdefault("lot_size", []).append(
                 f"tick x lot = {(tick * lot).normalize():f} {quote.symbol} is finer than "
-                f"{quote.symbol}'s {quote.decimals} decimal places; use a coarser tick or lot.")
+                f"{quote.symbol}'s {quote.decimals} decimal places; use a coarser tick or lot."
+            )
         if self.min_notional is not None:
             if self.min_notional < 0:
                 errors.setdefault("min_notional", []).append("Must be zero or more.")
             elif quote is not None and decimal_places(self.min_notional) > quote.decimals:
                 errors.setdefault("min_notional", []).append(
-                    f"{quote.symbol} has {quote.decimals} decimal places.")
+                    f"{quote.symbol} has {quote.decimals} decimal places."
+                )
         for name in ("maker_fee", "taker_fee"):
             fee = getattr(self, name)
             if fee is not None and not Decimal(0) <= fee <= MAX_FEE:
@@ -154,8 +179,9 @@ class Trade(models.Model):
 
     # Indexed by the (pair, sequence) and (pair, created_at) indexes below; a third index on
     # pair alone would only slow settlement's inserts.
-    pair = models.ForeignKey(TradingPair, on_delete=models.PROTECT, related_name="trades",
-                             db_index=False)
+    pair = models.ForeignKey(
+        TradingPair, on_delete=models.PROTECT, related_name="trades", db_index=False
+    )
     sequence = models.BigIntegerField()
     price = _money()
     quantity = _money()
@@ -167,8 +193,9 @@ class Trade(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["pair", "sequence"],
-                                    name="markets_trade_pair_seq_unique"),
+            models.UniqueConstraint(
+                fields=["pair", "sequence"], name="markets_trade_pair_seq_unique"
+            ),
         ]
         indexes = [models.Index(fields=["pair", "created_at"], name="markets_trade_pair_time")]
 
@@ -206,8 +233,10 @@ class Candle(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["pair", "interval", "bucket"],
-                                    name="markets_candle_pair_interval_bucket_unique"),
+            models.UniqueConstraint(
+                fields=["pair", "interval", "bucket"],
+                name="markets_candle_pair_interval_bucket_unique",
+            ),
         ]
 
     def __str__(self) -> str:

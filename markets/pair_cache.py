@@ -31,8 +31,20 @@ def _in_model_order(model: type[Model], names: set[str]) -> tuple[str, ...]:
     return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
 
 
-_PAIR_FIELDS = ("id", "symbol", "base_id", "quote_id", "tick_size", "lot_size", "min_notional",
-                "maker_fee", "taker_fee", "status", "price_source", "feed_symbol")
+_PAIR_FIELDS = (
+    "id",
+    "symbol",
+    "base_id",
+    "quote_id",
+    "tick_size",
+    "lot_size",
+    "min_notional",
+    "maker_fee",
+    "taker_fee",
+    "status",
+    "price_source",
+    "feed_symbol",
+)
 # ``Model.from_db`` takes a subset of the fields in the model's own order: the SELECT's.
 assert _in_model_order(TradingPair, set(_PAIR_FIELDS)) == _PAIR_FIELDS, _PAIR_FIELDS
 _ASSET_FIELDS = _in_model_order(Asset, {"id", "symbol", "decimals"})
@@ -65,11 +77,17 @@ def pair_for_order(*, symbol: str, fresh: bool = False) -> TradingPair:
 def pair_guard_params(pair: TradingPair) -> dict[str, int | str | Decimal]:
     """The parameters of ``PAIR_GUARD_SQL`` for the terms ``pair`` was read with."""
     return {
-        "guard_pair": pair.pk, "guard_base": pair.base_id, "guard_quote": pair.quote_id,
-        "guard_tick": pair.tick_size, "guard_lot": pair.lot_size,
-        "guard_min_notional": pair.min_notional, "guard_maker_fee": pair.maker_fee,
-        "guard_taker_fee": pair.taker_fee, "guard_price_source": pair.price_source,
-        "guard_base_decimals": pair.base.decimals, "guard_quote_decimals": pair.quote.decimals,
+        "guard_pair": pair.pk,
+        "guard_base": pair.base_id,
+        "guard_quote": pair.quote_id,
+        "guard_tick": pair.tick_size,
+        "guard_lot": pair.lot_size,
+        "guard_min_notional": pair.min_notional,
+        "guard_maker_fee": pair.maker_fee,
+        "guard_taker_fee": pair.taker_fee,
+        "guard_price_source": pair.price_source,
+        "guard_base_decimals": pair.base.decimals,
+        "guard_quote_decimals": pair.quote.decimals,
     }
 
 

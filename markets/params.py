@@ -29,13 +29,19 @@ _EPOCH_MS = re.compile(r"[0-9]{1,15}")
 _PERIOD = re.compile(r"[0-9]{1,3}")
 
 
-@extend_schema_field({"type": "string", "example": "2026-11-21T09:00:00Z",
-                     "description": "ISO 8601 time or epoch milliseconds"})
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "2026-11-21T09:00:00Z",
+        "description": "ISO 8601 time or epoch milliseconds",
+    }
+)
 class TimeParam(serializers.Field):
     """ISO 8601 (``2026-11-21T09:00:00Z``, an offset, or naive = UTC) or epoch milliseconds."""
 
     default_error_messages = {
-        "invalid": "Must be an ISO 8601 time (2026-11-21T09:00:00Z) or epoch milliseconds."}
+        "invalid": "Must be an ISO 8601 time (2026-11-21T09:00:00Z) or epoch milliseconds."
+    }
 
     def to_internal_value(self, data: Any) -> datetime:
         if not isinstance(data, str) or not data.isascii():
@@ -62,8 +68,13 @@ class TimeParam(serializers.Field):
         return value.isoformat()
 
 
-@extend_schema_field({"type": "string", "example": "20,50",
-                     "description": "1 to 5 comma-separated periods, each 1..500"})
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "20,50",
+        "description": "1 to 5 comma-separated periods, each 1..500",
+    }
+)
 class PeriodsParam(serializers.Field):
     """``20`` or ``20,50``: whole numbers 1..500, at most five."""
 
@@ -71,12 +82,14 @@ class PeriodsParam(serializers.Field):
         parts = str(data).split(",")
         if not parts or len(parts) > MAX_PERIODS_PER_INDICATOR:
             raise serializers.ValidationError(
-                f"Give 1 to {MAX_PERIODS_PER_INDICATOR} comma-separated periods.")
+                f"Give 1 to {MAX_PERIODS_PER_INDICATOR} comma-separated periods."
+            )
         periods = []
         for part in parts:
             if not _PERIOD.fullmatch(part) or not 1 <= int(part) <= MAX_PERIOD:
                 raise serializers.ValidationError(
-                    f"Each period must be a whole number from 1 to {MAX_PERIOD}.")
+                    f"Each period must be a whole number from 1 to {MAX_PERIOD}."
+                )
             if int(part) not in periods:
                 periods.append(int(part))
         return periods
@@ -96,7 +109,8 @@ class BollingerParam(serializers.Field):
         period_text = parts[0]
         if not _PERIOD.fullmatch(period_text) or not 1 <= int(period_text) <= MAX_PERIOD:
             raise serializers.ValidationError(
-                f"The period must be a whole number from 1 to {MAX_PERIOD}.")
+                f"The period must be a whole number from 1 to {MAX_PERIOD}."
+            )
         k = Decimal(2)
         if len(parts) == 2:
             try:
@@ -136,5 +150,6 @@ class IndicatorsQuery(CandlesQuery):
         attrs = super().validate(attrs)
         if not any(name in attrs for name in ("sma", "ema", "bollinger")):
             raise serializers.ValidationError(
-                {"sma": ["Ask for at least one of sma, ema, bollinger."]})
+                {"sma": ["Ask for at least one of sma, ema, bollinger."]}
+            )
         return attrs

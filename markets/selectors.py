@@ -30,8 +30,14 @@ def trade_list(*, pair: TradingPair, limit: int) -> list[Trade]:
     return list(Trade.objects.filter(pair=pair).order_by("-sequence")[:limit])
 
 
-def candle_list(*, pair: TradingPair, interval: str, start: datetime | None = None,
-                end: datetime | None = None, limit: int) -> list[Candle]:
+def candle_list(
+    *,
+    pair: TradingPair,
+    interval: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int,
+) -> list[Candle]:
     """Candles whose open time lies in [start, end], oldest first, at most ``limit``.
 
     With ``start`` the first ``limit`` from there; without it the latest ``limit`` up to
@@ -46,8 +52,9 @@ def candle_list(*, pair: TradingPair, interval: str, start: datetime | None = No
     return list(reversed(candles.order_by("-bucket")[:limit]))
 
 
-def candle_list_before(*, pair: TradingPair, interval: str, before: datetime,
-                       limit: int) -> list[Candle]:
+def candle_list_before(
+    *, pair: TradingPair, interval: str, before: datetime, limit: int
+) -> list[Candle]:
     """Up to ``limit`` candles opening before ``before``, oldest first (indicator warm-up)."""
     candles = Candle.objects.filter(pair=pair, interval=interval, bucket__lt=before)
     return list(reversed(candles.order_by("-bucket")[:limit]))

@@ -38,8 +38,16 @@ __all__ = [
     "trades_record",
 ]
 
-PAIR_EDITABLE_FIELDS = ("tick_size", "lot_size", "min_notional", "maker_fee", "taker_fee",
-                        "price_source", "feed_symbol", "display_order")
+PAIR_EDITABLE_FIELDS = (
+    "tick_size",
+    "lot_size",
+    "min_notional",
+    "maker_fee",
+    "taker_fee",
+    "price_source",
+    "feed_symbol",
+    "display_order",
+)
 
 
 def pair_assert_accepts_orders(*, pair: TradingPair) -> None:
@@ -60,8 +68,9 @@ def pair_validate(*, pair: TradingPair) -> None:
     try:
         pair.full_clean(validate_unique=True, validate_constraints=False)
     except ValidationError as exc:
-        raise InvalidInput(fields={k: [str(m) for m in v] for k, v in
-                                   exc.message_dict.items()}) from None
+        raise InvalidInput(
+            fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        ) from None
 
 
 def _pair_snapshot(pair: TradingPair) -> dict[str, str]:
@@ -74,20 +83,40 @@ def _pair_snapshot(pair: TradingPair) -> dict[str, str]:
 
 
 @transaction.atomic
-def pair_create(*, base: Asset, quote: Asset, tick_size: Decimal, lot_size: Decimal,
-                actor: User | None, min_notional: Decimal = Decimal(0),
-                maker_fee: Decimal = Decimal("0.0005"), taker_fee: Decimal = Decimal("0.0015"),
-                status: str = TradingPair.Status.ACTIVE, price_source: str = TradingPair.BOOK,
-                feed_symbol: str = "", display_order: int = 0) -> TradingPair:
+def pair_create(
+    *,
+    base: Asset,
+    quote: Asset,
+    tick_size: Decimal,
+    lot_size: Decimal,
+    actor: User | None,
+    min_notional: Decimal = Decimal(0),
+    maker_fee: Decimal = Decimal("0.0005"),
+    taker_fee: Decimal = Decimal("0.0015"),
+    status: str = TradingPair.Status.ACTIVE,
+    price_source: str = TradingPair.BOOK,
+    feed_symbol: str = "",
+    display_order: int = 0,
+) -> TradingPair:
     """Create a market after validation; audited as ``market.created``."""
-    pair = TradingPair(base=base, quote=quote, tick_size=tick_size, lot_size=lot_size,
-                       min_notional=min_notional, maker_fee=maker_fee, taker_fee=taker_fee,
-                       status=status, price_source=price_source, feed_symbol=feed_symbol,
-                       display_order=display_order)
+    pair = TradingPair(
+        base=base,
+        quote=quote,
+        tick_size=tick_size,
+        lot_size=lot_size,
+        min_notional=min_notional,
+        maker_fee=maker_fee,
+        taker_fee=taker_fee,
+        status=status,
+        price_source=price_source,
+        feed_symbol=feed_symbol,
+        display_order=display_order,
+    )
     pair_validate(pair=pair)
     pair.save()
-    audit_record(event="market.created", actor=actor, symbol=pair.symbol,
-                 rules=_pair_snapshot(pair))
+    audit_record(
+        event="market.created", actor=actor, symbol=pair.symbol, rules=_pair_snapshot(pair)
+    )
     return pair
 
 
@@ -99,8 +128,7 @@ def pair_update(*, pair: TradingPair, actor: User | None, **changes: Any) -> Tra
     unknown = set(changes) - set(PAIR_EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(fields={name: ["Cannot be changed."] for name in sorted(unknown)})
-    locked = TradingPair.objects.select_for_update().select_related("base", "quote").get(
-        pk=pair.pk)
+    locked = TradingPair.objects.select_for_update().select_related("base", "quote").get(pk=pair.pk)
     before = _pair_snapshot(locked)
     for name, value in changes.items():
         setattr(locked, name, value)
@@ -114,21 +142,27 @@ def pair_update(*, pair: TradingPair, actor: User | None, **changes: Any) -> Tra
 
 
 @transaction.atomic
-def pair_set_status(*, pair: TradingPair, status: str, actor: User | None,
-                    reason: str = "") -> TradingPair:
+def pair_set_status(
+    *, pair: TradingPair, status: str, actor: User | None, reason: str = ""
+) -> TradingPair:
     """Halt, resume or set a market cancel-only; audited as ``market.status_changed``.
 
     Takes the pair's row lock. Setting the status it already has writes nothing."""
     if status not in TradingPair.Status.values:
         raise InvalidInput(fields={"status": [f"Must be one of {TradingPair.Status.values}."]})
-    locked = TradingPair.objects.select_for_update().select_related("base", "quote").get(
-        pk=pair.pk)
+    locked = TradingPair.objects.select_for_update().select_related("base", "quote").get(pk=pair.pk)
     previous = locked.status
     if previous != status:
         locked.status = status
         locked.save(update_fields=["status", "updated_at"])
-        audit_record(event="market.status_changed", actor=actor, symbol=locked.symbol,
-                     old_status=previous, new_status=status, reason=reason)
+        audit_record(
+            event="market.status_changed",
+            actor=actor,
+            symbol=locked.symbol,
+            old_status=previous,
+            new_status=status,
+            reason=reason,
+        )
     pair.status = locked.status
     return locked
 
@@ -153,8 +187,9 @@ def _trades_checked(pair: TradingPair, trades: Sequence[TradeInput]) -> list[Tra
     for t in trades:
         if t.price <= 0 or t.quantity <= 0 or t.taker_side not in (Side.BUY, Side.SELL):
             raise InvalidInput(f"Trade {t.sequence} of {pair.symbol} is not a valid fill.")
-        checked.append(t if t.quote_quantity is not None else
-                       replace(t, quote_quantity=t.price * t.quantity))
+        checked.append(
+            t if t.quote_quantity is not None else replace(t, quote_quantity=t.price * t.quantity)
+        )
     return checked
 
 
@@ -173,10 +208,17 @@ def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
     with array_cursor() as cursor:
         cursor.execute(
             TRADES_INSERT,
-            [pair.pk, [t.sequence for t in checked], [t.price for t in checked],
-             [t.quantity for t in checked], [t.quote_quantity for t in checked],
-             [t.taker_side for t in checked], [t.maker_order_id for t in checked],
-             [t.taker_order_id for t in checked], [t.created_at for t in checked]],
+            [
+                pair.pk,
+                [t.sequence for t in checked],
+                [t.price for t in checked],
+                [t.quantity for t in checked],
+                [t.quote_quantity for t in checked],
+                [t.taker_side for t in checked],
+                [t.maker_order_id for t in checked],
+                [t.taker_order_id for t in checked],
+                [t.created_at for t in checked],
+            ],
         )
     # candle_deltas reads only the sequence, time, price and quantities a TradeInput has too.
     candles_apply(pair=pair, deltas=candle_deltas(checked))  # type: ignore[arg-type]
@@ -201,15 +243,24 @@ def pair_seed_defaults(*, actor: User | None = None) -> list[TradingPair]:
     assets = {a.symbol: a for a in Asset.objects.all()}
     pairs = []
     for order, (symbol, tick, lot, notional, maker, taker, source, feed) in enumerate(
-            DEFAULT_PAIRS, start=1):
+        DEFAULT_PAIRS, start=1
+    ):
         existing = TradingPair.objects.select_related("base", "quote").filter(symbol=symbol)
         pair = existing.first()
         if pair is None:
             base_symbol, quote_symbol = symbol.split("-")
-            pair = pair_create(base=assets[base_symbol], quote=assets[quote_symbol],
-                               tick_size=Decimal(tick), lot_size=Decimal(lot),
-                               min_notional=Decimal(notional), maker_fee=Decimal(maker),
-                               taker_fee=Decimal(taker), price_source=source, feed_symbol=feed,
-                               display_order=order * 10, actor=actor)
+            pair = pair_create(
+                base=assets[base_symbol],
+                quote=assets[quote_symbol],
+                tick_size=Decimal(tick),
+                lot_size=Decimal(lot),
+                min_notional=Decimal(notional),
+                maker_fee=Decimal(maker),
+                taker_fee=Decimal(taker),
+                price_source=source,
+                feed_symbol=feed,
+                display_order=order * 10,
+                actor=actor,
+            )
         pairs.append(pair)
     return pairs

@@ -77,16 +77,30 @@ def ticker_compute(*, pair: TradingPair, now: datetime | None = None) -> dict[st
     start = now - WINDOW
     first_full_minute = bucket_start(start, Interval.M1) + MINUTE
 
-    last_candle = (Candle.objects.filter(pair=pair, interval=Interval.M1)
-                   .order_by("-bucket").values_list("close", flat=True).first())
-    edge_trades = Trade.objects.filter(pair=pair, created_at__gt=start,
-                                       created_at__lt=first_full_minute)
-    edge = edge_trades.aggregate(high=Max("price"), low=Min("price"), volume=Sum("quantity"),
-                                 quote_volume=Sum("quote_quantity"), count=Count("id"))
-    minutes = Candle.objects.filter(pair=pair, interval=Interval.M1,
-                                    bucket__gte=first_full_minute)
-    full = minutes.aggregate(high=Max("high"), low=Min("low"), volume=Sum("volume"),
-                             quote_volume=Sum("quote_volume"), count=Sum("trade_count"))
+    last_candle = (
+        Candle.objects.filter(pair=pair, interval=Interval.M1)
+        .order_by("-bucket")
+        .values_list("close", flat=True)
+        .first()
+    )
+    edge_trades = Trade.objects.filter(
+        pair=pair, created_at__gt=start, created_at__lt=first_full_minute
+    )
+    edge = edge_trades.aggregate(
+        high=Max("price"),
+        low=Min("price"),
+        volume=Sum("quantity"),
+        quote_volume=Sum("quote_quantity"),
+        count=Count("id"),
+    )
+    minutes = Candle.objects.filter(pair=pair, interval=Interval.M1, bucket__gte=first_full_minute)
+    full = minutes.aggregate(
+        high=Max("high"),
+        low=Min("low"),
+        volume=Sum("volume"),
+        quote_volume=Sum("quote_volume"),
+        count=Sum("trade_count"),
+    )
 
     open_24h: Decimal | None = None
     if edge["count"]:
@@ -142,9 +156,14 @@ def ticker_refresh(*, pair: TradingPair) -> dict[str, Any]:
     return ticker
 
 
-def ticker_with_price(*, ticker: dict[str, Any], price: Decimal, places: int,
-                      seen: Sequence[Decimal] = (), now: datetime | None = None
-                      ) -> dict[str, Any]:
+def ticker_with_price(
+    *,
+    ticker: dict[str, Any],
+    price: Decimal,
+    places: int,
+    seen: Sequence[Decimal] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """``ticker`` moved to a new feed price without a database read: ``last`` = ``price``
     (``places`` decimals, the market's price places), high/low widened to it and to the other
     prices ``seen`` since the ticker was computed, the change recomputed from ``open_24h``."""
@@ -154,16 +173,18 @@ def ticker_with_price(*, ticker: dict[str, Any], price: Decimal, places: int,
     high = max(prices + ([Decimal(ticker["high_24h"])] if ticker.get("high_24h") else []))
     low = min(prices + ([Decimal(ticker["low_24h"])] if ticker.get("low_24h") else []))
     change = (price - open_24h) / open_24h * 100 if open_24h else None
-    moved.update({
-        "last": format_decimal(price, places),
-        "open_24h": format_decimal(open_24h, places),
-        "high_24h": format_decimal(high, places),
-        "low_24h": format_decimal(low, places),
-        "change_24h_pct": None if change is None else format_decimal(change, 2),
-        "ts": iso_ms(now or timezone.now()),
-        "best_bid": None,
-        "best_ask": None,
-    })
+    moved.update(
+        {
+            "last": format_decimal(price, places),
+            "open_24h": format_decimal(open_24h, places),
+            "high_24h": format_decimal(high, places),
+            "low_24h": format_decimal(low, places),
+            "change_24h_pct": None if change is None else format_decimal(change, 2),
+            "ts": iso_ms(now or timezone.now()),
+            "best_bid": None,
+            "best_ask": None,
+        }
+    )
     return moved
 
 
@@ -199,8 +220,7 @@ def ticker_get_many(*, pairs: Sequence[TradingPair]) -> list[dict[str, Any]]:
     if not pairs:
         return []
     try:
-        cached: list[str | None] = list(
-            get_redis().mget([ticker_key(p.symbol) for p in pairs]))  # type: ignore[arg-type]
+        cached: list[str | None] = list(get_redis().mget([ticker_key(p.symbol) for p in pairs]))  # type: ignore[arg-type]
     except redis.RedisError:
         logger.warning("ticker cache read failed", exc_info=True)
         cached = [None] * len(pairs)

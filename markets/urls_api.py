@@ -12,6 +12,7 @@ urlpatterns = [
     path("markets/<str:symbol>/trades", apis.TradeListApi.as_view(), name="markets-trades"),
     path("markets/<str:symbol>/depth", apis.DepthApi.as_view(), name="markets-depth"),
     path("markets/<str:symbol>/candles", apis.CandleListApi.as_view(), name="markets-candles"),
-    path("markets/<str:symbol>/indicators", apis.IndicatorsApi.as_view(),
-         name="markets-indicators"),
+    path(
+        "markets/<str:symbol>/indicators", apis.IndicatorsApi.as_view(), name="markets-indicators"
+    ),
 ]

@@ -31,9 +31,13 @@ def _market_config(pair: TradingPair, market: dict[str, Any]) -> dict[str, Any]:
     whether its price feed is stale (market orders are paused then)."""
     age = market.get("feed_age_ms")
     stale = pair.is_feed_priced and (age is None or age > _feed_stale_after_ms())
-    return {**market, "price_places": pair.price_places,
-            "quantity_places": pair.quantity_places, "feed_stale": stale,
-            "feed_stale_after_ms": _feed_stale_after_ms()}
+    return {
+        **market,
+        "price_places": pair.price_places,
+        "quantity_places": pair.quantity_places,
+        "feed_stale": stale,
+        "feed_stale_after_ms": _feed_stale_after_ms(),
+    }
 
 
 def market_list(request: HttpRequest) -> HttpResponse:
@@ -41,8 +45,11 @@ def market_list(request: HttpRequest) -> HttpResponse:
     markets = PairOut(pairs, many=True).data
     configs = [_market_config(p, m) for p, m in zip(pairs, markets, strict=True)]
     rows = list(zip(pairs, ticker_get_many(pairs=pairs), configs, strict=True))
-    return render(request, "markets/market_list.html", {
-        "rows": rows, "markets": configs, "feed_stale_after_ms": _feed_stale_after_ms()})
+    return render(
+        request,
+        "markets/market_list.html",
+        {"rows": rows, "markets": configs, "feed_stale_after_ms": _feed_stale_after_ms()},
+    )
 
 
 def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
@@ -53,13 +60,18 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     if symbol != pair.symbol:
         return redirect("markets:detail", symbol=pair.symbol, permanent=True)
     market = _market_config(pair, PairOut(pair).data)
-    return render(request, "markets/market_detail.html", {
-        "pair": pair,
-        "market": market,
-        "ticker": ticker_get(pair=pair),
-        "maker_fee_pct": format_decimal(pair.maker_fee * 100),
-        "taker_fee_pct": format_decimal(pair.taker_fee * 100),
-        "trades": TradeOut(trade_list(pair=pair, limit=RECENT_TRADES), many=True,
-                           context={"pair": pair}).data,
-        "intervals": ["1m", "5m", "15m", "1h", "4h", "1d"],
-    })
+    return render(
+        request,
+        "markets/market_detail.html",
+        {
+            "pair": pair,
+            "market": market,
+            "ticker": ticker_get(pair=pair),
+            "maker_fee_pct": format_decimal(pair.maker_fee * 100),
+            "taker_fee_pct": format_decimal(pair.taker_fee * 100),
+            "trades": TradeOut(
+                trade_list(pair=pair, limit=RECENT_TRADES), many=True, context={"pair": pair}
+            ).data,
+            "intervals": ["1m", "5m", "15m", "1h", "4h", "1d"],
+        },
+    )

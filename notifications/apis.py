@@ -32,12 +32,12 @@ class NotificationListApi(APIView):
     class ListQuery(serializers.Serializer):
         unread = QueryBoolean(required=False, default=False)
 
-    @extend_schema(parameters=[ListQuery], responses={200: NotificationOut(many=True)},
-                   tags=["notifications"])
+    @extend_schema(
+        parameters=[ListQuery], responses={200: NotificationOut(many=True)}, tags=["notifications"]
+    )
     def get(self, request: AuthenticatedRequest) -> Response:
         query = query_validate(self.ListQuery, request)
-        notifications = notification_list_for_user(user_id=request.user.pk,
-                                                    unread=query["unread"])
+        notifications = notification_list_for_user(user_id=request.user.pk, unread=query["unread"])
         paginator = Cursor()
         page = paginator.paginate_queryset(notifications, request, view=self)
         return paginator.get_paginated_response(NotificationOut(page, many=True).data)
@@ -46,8 +46,9 @@ class NotificationListApi(APIView):
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses=NotificationOut, tags=["notifications"])
     def post(self, request: AuthenticatedRequest, notification_id: int) -> Response:
-        notification = notification_mark_read(user_id=request.user.pk,
-                                              notification_id=notification_id)
+        notification = notification_mark_read(
+            user_id=request.user.pk, notification_id=notification_id
+        )
         return Response(NotificationOut(notification).data)
 
 

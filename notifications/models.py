@@ -18,8 +18,12 @@ class Notification(models.Model):
         WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
 
     # Indexed by notifications_user_id and the (user, key) constraint.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notifications", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     key = models.CharField(max_length=100)
     title = models.CharField(max_length=200)
@@ -33,8 +37,11 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "-id"], name="notifications_user_id"),
-            models.Index(fields=["user", "-id"], condition=models.Q(read_at__isnull=True),
-                         name="notifications_user_unread"),
+            models.Index(
+                fields=["user", "-id"],
+                condition=models.Q(read_at__isnull=True),
+                name="notifications_user_unread",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,8 +6,10 @@ from notifications.apis import NotificationListApi, NotificationReadAllApi, Noti
 
 urlpatterns = [
     path("notifications", NotificationListApi.as_view(), name="notifications"),
-    path("notifications/read-all", NotificationReadAllApi.as_view(),
-         name="notifications-read-all"),
-    path("notifications/<int:notification_id>/read", NotificationReadApi.as_view(),
-         name="notification-read"),
+    path("notifications/read-all", NotificationReadAllApi.as_view(), name="notifications-read-all"),
+    path(
+        "notifications/<int:notification_id>/read",
+        NotificationReadApi.as_view(),
+        name="notification-read",
+    ),
 ]

@@ -40,8 +40,17 @@ class BotFilter(admin.SimpleListFilter):
 
 class FillInline(admin.TabularInline):
     model = Fill
-    fields = ("engine_seq", "side", "price", "quantity", "quote_quantity", "fee", "fee_asset",
-              "liquidity", "created_at")
+    fields = (
+        "engine_seq",
+        "side",
+        "price",
+        "quantity",
+        "quote_quantity",
+        "fee",
+        "fee_asset",
+        "liquidity",
+        "created_at",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -56,8 +65,21 @@ class FillInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "pair", "user", "is_bot", "side", "type", "price",
-                    "quantity", "filled_quantity", "status", "cancel_reason", "client_order_id")
+    list_display = (
+        "id",
+        "created_at",
+        "pair",
+        "user",
+        "is_bot",
+        "side",
+        "type",
+        "price",
+        "quantity",
+        "filled_quantity",
+        "status",
+        "cancel_reason",
+        "client_order_id",
+    )
     list_filter = ("status", "pair", BotFilter, "side", "type", "time_in_force")
     search_fields = ("=id", "client_order_id", "user__username")
     list_select_related = ("user", "pair")
@@ -72,8 +94,20 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(Fill)
 class FillAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "pair", "order", "user", "is_bot", "side", "price",
-                    "quantity", "fee", "fee_asset", "liquidity")
+    list_display = (
+        "id",
+        "created_at",
+        "pair",
+        "order",
+        "user",
+        "is_bot",
+        "side",
+        "price",
+        "quantity",
+        "fee",
+        "fee_asset",
+        "liquidity",
+    )
     list_filter = ("pair", BotFilter, "side", "liquidity")
     search_fields = ("=order__id", "order__client_order_id", "user__username")
     list_select_related = ("user", "pair", "order", "fee_asset")

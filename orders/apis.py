@@ -64,10 +64,27 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "client_order_id", "symbol", "side", "type", "time_in_force",
-                  "post_only", "price", "stop_price", "quantity", "quote_amount",
-                  "filled_quantity", "filled_quote", "average_price", "fee_paid", "status",
-                  "cancel_reason", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "client_order_id",
+            "symbol",
+            "side",
+            "type",
+            "time_in_force",
+            "post_only",
+            "price",
+            "stop_price",
+            "quantity",
+            "quote_amount",
+            "filled_quantity",
+            "filled_quote",
+            "average_price",
+            "fee_paid",
+            "status",
+            "cancel_reason",
+            "created_at",
+            "updated_at",
+        ]
 
     def to_representation(self, instance: Order) -> dict[str, Any]:
         return order_payload(instance)
@@ -88,8 +105,19 @@ class FillOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Fill
-        fields = ["id", "order_id", "symbol", "side", "price", "quantity", "quote_quantity",
-                  "fee", "fee_asset", "liquidity", "created_at"]
+        fields = [
+            "id",
+            "order_id",
+            "symbol",
+            "side",
+            "price",
+            "quantity",
+            "quote_quantity",
+            "fee",
+            "fee_asset",
+            "liquidity",
+            "created_at",
+        ]
 
     def to_representation(self, instance: Fill) -> dict[str, Any]:
         return fill_payload(instance)
@@ -100,12 +128,19 @@ _CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
 
 
 def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
-    return {"symbol": data["symbol"], "side": data["side"], "type": data["type"],
-            "quantity": data.get("quantity"), "quote_amount": data.get("quote_amount"),
-            "price": data.get("price"), "stop_price": data.get("stop_price"),
-            "time_in_force": data.get("time_in_force"), "post_only": data["post_only"],
-            "client_order_id": data.get("client_order_id"),
-            "stp_mode": data.get("self_trade_prevention")}
+    return {
+        "symbol": data["symbol"],
+        "side": data["side"],
+        "type": data["type"],
+        "quantity": data.get("quantity"),
+        "quote_amount": data.get("quote_amount"),
+        "price": data.get("price"),
+        "stop_price": data.get("stop_price"),
+        "time_in_force": data.get("time_in_force"),
+        "post_only": data["post_only"],
+        "client_order_id": data.get("client_order_id"),
+        "stp_mode": data.get("self_trade_prevention"),
+    }
 
 
 class OrderListApi(APIView):
@@ -129,7 +164,8 @@ class OrderListApi(APIView):
             unknown = set(self.initial_data) - set(self.fields)
             if unknown:
                 raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in sorted(unknown)})
+                    {name: ["Unknown field."] for name in sorted(unknown)}
+                )
             return attrs
 
     class ListQuery(serializers.Serializer):
@@ -139,22 +175,47 @@ class OrderListApi(APIView):
     class CancelAllQuery(serializers.Serializer):
         symbol = SymbolParam(required=False)
 
-    @extend_schema(request=InputSerializer, responses={
-        201: OrderOutputSerializer, **error_responses({
-            400: "`invalid_input`, `invalid_precision`, `below_min_notional`, "
-                 "`insufficient_funds`, `would_take`, `stop_would_trigger`, "
-                 "`insufficient_liquidity` and friends.",
-            404: "`unknown_market`.",
-            409: "`duplicate_client_order_id` with other parameters, or `conflict`: the market "
-                 "changed meanwhile.",
-            423: "`market_halted` or `market_cancel_only`: the market takes no new orders."})},
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OrderOutputSerializer,
+            **error_responses(
+                {
+                    400: "`invalid_input`, `invalid_precision`, `below_min_notional`, "
+                    "`insufficient_funds`, `would_take`, `stop_would_trigger`, "
+                    "`insufficient_liquidity` and friends.",
+                    404: "`unknown_market`.",
+                    409: "`duplicate_client_order_id` with other parameters, or `conflict`: "
+                    "the market changed meanwhile.",
+                    423: "`market_halted` or `market_cancel_only`: the market takes no new orders.",
+                }
+            ),
+        },
         examples=[
-            OpenApiExample("limit buy", request_only=True, value={
-                "symbol": "LPJ-KRW", "side": "buy", "type": "limit", "price": "1000",
-                "quantity": "2", "client_order_id": "my-order-1"}),
-            OpenApiExample("market buy spending an amount of quote", request_only=True, value={
-                "symbol": "LPJ-KRW", "side": "buy", "type": "market", "quote_amount": "5000"}),
-        ])
+            OpenApiExample(
+                "limit buy",
+                request_only=True,
+                value={
+                    "symbol": "LPJ-KRW",
+                    "side": "buy",
+                    "type": "limit",
+                    "price": "1000",
+                    "quantity": "2",
+                    "client_order_id": "my-order-1",
+                },
+            ),
+            OpenApiExample(
+                "market buy spending an amount of quote",
+                request_only=True,
+                value={
+                    "symbol": "LPJ-KRW",
+                    "side": "buy",
+                    "type": "market",
+                    "quote_amount": "5000",
+                },
+            ),
+        ],
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -167,15 +228,20 @@ class OrderListApi(APIView):
     def get(self, request: AuthenticatedRequest) -> Response:
         query = query_validate(self.ListQuery, request)
         orders: QuerySet[Order] = order_list_for_user(
-            user=request.user, symbol=query.get("symbol"), status=query["status"])
+            user=request.user, symbol=query.get("symbol"), status=query["status"]
+        )
         paginator = Cursor()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="v1_orders_cancel_all",
-                   parameters=[OpenApiParameter("symbol", str, description="only this market")],
-                   responses={200: OrderOutputSerializer(many=True), **error_responses({
-                       404: "`unknown_market`."})})
+    @extend_schema(
+        operation_id="v1_orders_cancel_all",
+        parameters=[OpenApiParameter("symbol", str, description="only this market")],
+        responses={
+            200: OrderOutputSerializer(many=True),
+            **error_responses({404: "`unknown_market`."}),
+        },
+    )
     def delete(self, request: AuthenticatedRequest) -> Response:
         symbol = query_validate(self.CancelAllQuery, request).get("symbol")
         orders = order_cancel_all(user=request.user, symbol=symbol)
@@ -190,9 +256,13 @@ class OrderDetailApi(APIView):
             raise OrderNotFound()
         return Response(OrderOutputSerializer(order).data)
 
-    @extend_schema(operation_id="v1_orders_cancel", responses={
-        200: OrderOutputSerializer, **error_responses({
-            409: "`order_not_open`: the order is already closed."})})
+    @extend_schema(
+        operation_id="v1_orders_cancel",
+        responses={
+            200: OrderOutputSerializer,
+            **error_responses({409: "`order_not_open`: the order is already closed."}),
+        },
+    )
     def delete(self, request: AuthenticatedRequest, order_id: int) -> Response:
         order = order_cancel(user=request.user, order_id=order_id)
         return Response(OrderOutputSerializer(order).data)
@@ -204,8 +274,10 @@ class FillListApi(APIView):
     class ListQuery(serializers.Serializer):
         symbol = SymbolParam(required=False)
 
-    @extend_schema(parameters=[OpenApiParameter("symbol", str, description="only this market")],
-                   responses={200: FillOutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[OpenApiParameter("symbol", str, description="only this market")],
+        responses={200: FillOutputSerializer(many=True)},
+    )
     def get(self, request: AuthenticatedRequest) -> Response:
         symbol = query_validate(self.ListQuery, request).get("symbol")
         fills = fill_list_for_user(user=request.user, symbol=symbol)

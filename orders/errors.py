@@ -41,7 +41,8 @@ class EngineUnavailable(DomainError):
     default_message = "The matching engine is unavailable; try again shortly."
 
 
-def invalid_field(field: str, message: str, *, code: str | None = None,
-                  error: type[InvalidInput] = InvalidInput) -> InvalidInput:
+def invalid_field(
+    field: str, message: str, *, code: str | None = None, error: type[InvalidInput] = InvalidInput
+) -> InvalidInput:
     """``error`` naming ``field`` (the envelope's ``fields``), with ``message`` for it."""
     return error(message, code=code, fields={field: [message]})

@@ -40,8 +40,12 @@ class OrderStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
-OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.UNTRIGGERED, OrderStatus.OPEN,
-                 OrderStatus.PARTIALLY_FILLED)
+OPEN_STATUSES = (
+    OrderStatus.PENDING,
+    OrderStatus.UNTRIGGERED,
+    OrderStatus.OPEN,
+    OrderStatus.PARTIALLY_FILLED,
+)
 CLOSED_STATUSES = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 
 
@@ -65,18 +69,21 @@ class Order(models.Model):
     this order locked (quote for buys, base for sells) so that ``locked`` always equals the sum
     of open holds (``ledger_check``)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="orders", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     # user and pair are indexed by the composite indexes in Meta (and the client id constraint);
     # settlement rewrites orders thousands of times a second, so no index is kept twice.
-    pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT,
-                             related_name="orders", db_index=False)
+    pair = models.ForeignKey(
+        "markets.TradingPair", on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     # NULL (not ""): many orders have none, and the per-user unique constraint skips NULLs.
     client_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     side = models.CharField(max_length=4, choices=Side.choices)
     type = models.CharField(max_length=12, choices=OrderType.choices)
-    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices,
-                                     default=TimeInForce.GTC)
+    time_in_force = models.CharField(
+        max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC
+    )
     post_only = models.BooleanField(default=False)
     price = money_field(null=True, blank=True)
     stop_price = money_field(null=True, blank=True)
@@ -87,22 +94,29 @@ class Order(models.Model):
     fee_paid = money_field(default=Decimal(0))
     held = money_field(default=Decimal(0))
     hold_remaining = money_field(default=Decimal(0))
-    status = models.CharField(max_length=16, choices=OrderStatus.choices,
-                              default=OrderStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
     cancel_reason = models.CharField(max_length=24, choices=CancelReason.choices, blank=True)
-    stp_mode = models.CharField(max_length=12, default="expire_taker",
-                                help_text="Self-trade prevention: expire_taker|maker|both.")
-    engine_seq = models.BigIntegerField(null=True, blank=True,
-                                        help_text="Engine sequence at acceptance (book priority).")
+    stp_mode = models.CharField(
+        max_length=12,
+        default="expire_taker",
+        help_text="Self-trade prevention: expire_taker|maker|both.",
+    )
+    engine_seq = models.BigIntegerField(
+        null=True, blank=True, help_text="Engine sequence at acceptance (book priority)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "client_order_id"],
-                                    condition=Q(client_order_id__isnull=False),
-                                    name="order_client_id_unique_per_user"),
+            models.UniqueConstraint(
+                fields=["user", "client_order_id"],
+                condition=Q(client_order_id__isnull=False),
+                name="order_client_id_unique_per_user",
+            ),
             models.CheckConstraint(condition=Q(filled_quantity__gte=0), name="order_filled_nonneg"),
             models.CheckConstraint(condition=Q(hold_remaining__gte=0), name="order_hold_nonneg"),
         ]
@@ -134,18 +148,21 @@ class Fill(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
     # user and pair are indexed by fill_user_recent and fill_once_per_engine_event.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="fills", db_index=False)
-    pair = models.ForeignKey("markets.TradingPair", on_delete=models.PROTECT, related_name="+",
-                             db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fills", db_index=False
+    )
+    pair = models.ForeignKey(
+        "markets.TradingPair", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     engine_seq = models.BigIntegerField()
     side = models.CharField(max_length=4, choices=Side.choices)
     price = money_field()
     quantity = money_field()
     quote_quantity = money_field()
     fee = money_field()
-    fee_asset = models.ForeignKey("wallets.Asset", on_delete=models.PROTECT, related_name="+",
-                                  db_index=False)
+    fee_asset = models.ForeignKey(
+        "wallets.Asset", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
     # The engine's time of the fill (settlement passes it), not the insert's: no auto_now_add,
     # which would overwrite it on every backend's ORM insert.
@@ -155,8 +172,9 @@ class Fill(models.Model):
         ordering = ["-id"]
         constraints = [
             # Exactly once: one maker and one taker fill per engine fill event.
-            models.UniqueConstraint(fields=["pair", "engine_seq", "liquidity"],
-                                    name="fill_once_per_engine_event"),
+            models.UniqueConstraint(
+                fields=["pair", "engine_seq", "liquidity"], name="fill_once_per_engine_event"
+            ),
         ]
         indexes = [models.Index(fields=["user", "-id"], name="fill_user_recent")]
 

@@ -11,8 +11,9 @@ from markets.models import Trade, TradingPair
 from orders.models import CLOSED_STATUSES, OPEN_STATUSES, Fill, Order
 
 
-def order_list_for_user(*, user: User, symbol: str | None = None,
-                        status: str = "all") -> QuerySet[Order]:
+def order_list_for_user(
+    *, user: User, symbol: str | None = None, status: str = "all"
+) -> QuerySet[Order]:
     """``status``: ``open`` (pending, untriggered, open, partially filled), ``closed`` or
     ``all``. Newest first; the caller paginates."""
     orders = Order.objects.filter(user=user).select_related("pair", "pair__base", "pair__quote")
@@ -26,13 +27,17 @@ def order_list_for_user(*, user: User, symbol: str | None = None,
 
 
 def order_get_for_user(*, user: User, order_id: int) -> Order | None:
-    return (Order.objects.select_related("pair", "pair__base", "pair__quote")
-            .filter(user=user, pk=order_id).first())
+    return (
+        Order.objects.select_related("pair", "pair__base", "pair__quote")
+        .filter(user=user, pk=order_id)
+        .first()
+    )
 
 
 def fill_list_for_user(*, user: User, symbol: str | None = None) -> QuerySet[Fill]:
-    fills = Fill.objects.filter(user=user).select_related("pair", "fee_asset", "pair__base",
-                                                          "pair__quote")
+    fills = Fill.objects.filter(user=user).select_related(
+        "pair", "fee_asset", "pair__base", "pair__quote"
+    )
     if symbol:
         fills = fills.filter(pair__symbol=symbol.strip().upper())
     return fills
@@ -40,15 +45,21 @@ def fill_list_for_user(*, user: User, symbol: str | None = None) -> QuerySet[Fil
 
 def last_trade_price(*, pair: TradingPair) -> Decimal | None:
     """The price of the market's latest trade (None before its first)."""
-    return (Trade.objects.filter(pair=pair).order_by("-sequence")
-            .values_list("price", flat=True).first())
+    return (
+        Trade.objects.filter(pair=pair)
+        .order_by("-sequence")
+        .values_list("price", flat=True)
+        .first()
+    )
 
 
 def open_orders_for_rebuild(*, pair: TradingPair) -> list[Order]:
     """The market's orders the engine should hold: accepted, not closed, in engine priority."""
-    return list(Order.objects.filter(pair=pair, engine_seq__isnull=False,
-                                     status__in=OPEN_STATUSES)
-                .select_related("pair").order_by("engine_seq"))
+    return list(
+        Order.objects.filter(pair=pair, engine_seq__isnull=False, status__in=OPEN_STATUSES)
+        .select_related("pair")
+        .order_by("engine_seq")
+    )
 
 
 def order_open_holds() -> dict[tuple[int, int], Decimal]:
@@ -58,8 +69,12 @@ def order_open_holds() -> dict[tuple[int, int], Decimal]:
     from wallets.models import Account
 
     accounts = dict(Account.objects.filter(user__isnull=False).values_list("user_id", "id"))
-    rows = (Order.objects.filter(hold_remaining__gt=0)
-            .annotate(asset_id=Case(When(side="buy", then=F("pair__quote_id")),
-                                    default=F("pair__base_id")))
-            .values("user_id", "asset_id").annotate(total=Sum("hold_remaining")))
+    rows = (
+        Order.objects.filter(hold_remaining__gt=0)
+        .annotate(
+            asset_id=Case(When(side="buy", then=F("pair__quote_id")), default=F("pair__base_id"))
+        )
+        .values("user_id", "asset_id")
+        .annotate(total=Sum("hold_remaining"))
+    )
     return {(accounts[row["user_id"]], row["asset_id"]): row["total"] for row in rows}

@@ -36,17 +36,34 @@ logger = logging.getLogger(__name__)
 
 
 def _same_request(order: Order, pair: TradingPair, terms: OrderTerms) -> bool:
-    return (order.pair_id == pair.pk and order.side == terms.side and order.type == terms.type
-            and order.time_in_force == terms.time_in_force and order.post_only == terms.post_only
-            and order.price == terms.price and order.stop_price == terms.stop_price
-            and order.quantity == terms.quantity and order.quote_amount == terms.quote_amount)
+    return (
+        order.pair_id == pair.pk
+        and order.side == terms.side
+        and order.type == terms.type
+        and order.time_in_force == terms.time_in_force
+        and order.post_only == terms.post_only
+        and order.price == terms.price
+        and order.stop_price == terms.stop_price
+        and order.quantity == terms.quantity
+        and order.quote_amount == terms.quote_amount
+    )
 
 
-def order_place(*, user: User, symbol: str, side: str, type: str,
-                quantity: Decimal | None = None, quote_amount: Decimal | None = None,
-                price: Decimal | None = None, stop_price: Decimal | None = None,
-                time_in_force: str | None = None, post_only: bool = False,
-                client_order_id: str | None = None, stp_mode: str | None = None) -> Order:
+def order_place(
+    *,
+    user: User,
+    symbol: str,
+    side: str,
+    type: str,
+    quantity: Decimal | None = None,
+    quote_amount: Decimal | None = None,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+    time_in_force: str | None = None,
+    post_only: bool = False,
+    client_order_id: str | None = None,
+    stp_mode: str | None = None,
+) -> Order:
     """Place an order: validate, hold its funds, insert it with an outbox row, submit after commit.
 
     The request is checked against the market's terms as ``pair_for_order`` keeps them in
@@ -69,9 +86,17 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
         try:
             pair_assert_accepts_orders(pair=pair)
             terms = order_terms_check(
-                pair=pair, side=side, type=type, quantity=quantity, quote_amount=quote_amount,
-                price=price, stop_price=stop_price, time_in_force=time_in_force,
-                post_only=post_only, stp_mode=stp_mode)
+                pair=pair,
+                side=side,
+                type=type,
+                quantity=quantity,
+                quote_amount=quote_amount,
+                price=price,
+                stop_price=stop_price,
+                time_in_force=time_in_force,
+                post_only=post_only,
+                stp_mode=stp_mode,
+            )
             if client_order_id is not None:
                 existing = _order_by_client_id(user=user, client_order_id=client_order_id)
                 if existing is not None:
@@ -82,8 +107,7 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
             fresh = True  # refused on cached terms: decide on the market as it is now
             continue
         try:
-            order = _order_write(user=user, pair=pair, terms=terms,
-                                 client_order_id=client_order_id)
+            order = _order_write(user=user, pair=pair, terms=terms, client_order_id=client_order_id)
         except IntegrityError:
             if client_order_id is None:
                 raise
@@ -93,8 +117,11 @@ def order_place(*, user: User, symbol: str, side: str, type: str,
                 raise
             return _same_or_conflict(existing, pair, terms)
         if order is not None:
-            transaction.on_commit(partial(order_submit, order_id=order.pk, order=order,
-                                          engine_price=terms.engine_price))
+            transaction.on_commit(
+                partial(
+                    order_submit, order_id=order.pk, order=order, engine_price=terms.engine_price
+                )
+            )
             return order
         fresh = True  # the market changed since it was read: read it again
     raise Conflict("The market changed while the order was placed; try again.")
@@ -105,8 +132,11 @@ _PLACE_ATTEMPTS = 3
 
 
 def _order_by_client_id(*, user: User, client_order_id: str) -> Order | None:
-    return (Order.objects.select_related("pair", "pair__base", "pair__quote")
-            .filter(user=user, client_order_id=client_order_id).first())
+    return (
+        Order.objects.select_related("pair", "pair__base", "pair__quote")
+        .filter(user=user, client_order_id=client_order_id)
+        .first()
+    )
 
 
 def _same_or_conflict(existing: Order, pair: TradingPair, terms: OrderTerms) -> Order:
@@ -115,8 +145,9 @@ def _same_or_conflict(existing: Order, pair: TradingPair, terms: OrderTerms) -> 
     raise DuplicateClientOrderId(fields={"client_order_id": ["Already used."]})
 
 
-def _order_write(*, user: User, pair: TradingPair, terms: OrderTerms,
-                 client_order_id: str | None) -> Order | None:
+def _order_write(
+    *, user: User, pair: TradingPair, terms: OrderTerms, client_order_id: str | None
+) -> Order | None:
     """Write a checked order: its hold, the order and its outbox row, all or nothing. Returns
     the order (``pair`` and its assets attached), or None when ``pair`` no longer holds (the
     market was halted or its terms changed: nothing was written). ``InsufficientFunds`` when
@@ -131,22 +162,39 @@ def _order_write(*, user: User, pair: TradingPair, terms: OrderTerms,
     - the order and its outbox row are inserted from the moved row, so without the hold there
       is no order, and the journal's reference (``order:<id>``) comes from the inserted order."""
     order = Order(
-        user=user, pair=pair, client_order_id=client_order_id, side=terms.side, type=terms.type,
-        time_in_force=terms.time_in_force, post_only=terms.post_only, price=terms.price,
-        stop_price=terms.stop_price, quantity=terms.quantity, quote_amount=terms.quote_amount,
-        held=terms.hold_amount, hold_remaining=terms.hold_amount, stp_mode=terms.stp_mode,
+        user=user,
+        pair=pair,
+        client_order_id=client_order_id,
+        side=terms.side,
+        type=terms.type,
+        time_in_force=terms.time_in_force,
+        post_only=terms.post_only,
+        price=terms.price,
+        stop_price=terms.stop_price,
+        quantity=terms.quantity,
+        quote_amount=terms.quote_amount,
+        held=terms.hold_amount,
+        hold_remaining=terms.hold_amount,
+        stp_mode=terms.stp_mode,
         status=OrderStatus.PENDING,
     )
-    hold = BucketMove(asset_id=terms.hold_asset.pk, amount=terms.hold_amount,
-                      from_bucket=Bucket.AVAILABLE, kind=JournalTransaction.Kind.HOLD)
+    hold = BucketMove(
+        asset_id=terms.hold_asset.pk,
+        amount=terms.hold_amount,
+        from_bucket=Bucket.AVAILABLE,
+        kind=JournalTransaction.Kind.HOLD,
+    )
     sql, fields = order_write_statement()
     now = timezone.now()
     order.created_at = order.updated_at = now
     params = {f"order_{field.attname}": getattr(order, field.attname) for field in fields}
-    params.update(pair_guard_params(pair), **bucket_move_params(hold, now=now),
-                  user=user.pk, outbox_now=now)
-    with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
-          prepared_cursor() as cursor):
+    params.update(
+        pair_guard_params(pair), **bucket_move_params(hold, now=now), user=user.pk, outbox_now=now
+    )
+    with (
+        transaction.atomic() if connection.in_atomic_block else nullcontext(),
+        prepared_cursor() as cursor,
+    ):
         cursor.execute(sql, params)
         order_id, guard_passed = cursor.fetchone()
     if order_id is None:

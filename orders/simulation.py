@@ -71,12 +71,20 @@ class MarketPlan:
 
 
 DEFAULT_PLANS: tuple[MarketPlan, ...] = (
-    MarketPlan(symbol="LPJ-KRW", start_price=Decimal(1000), level_notional=Decimal(20_000),
-               trade_notional=Decimal(8_000),
-               funds={"KRW": Decimal(20_000_000), "LPJ": Decimal(20_000)}),
-    MarketPlan(symbol="BTC-USDT", start_price=Decimal(65_000), level_notional=Decimal(300),
-               trade_notional=Decimal(120),
-               funds={"USDT": Decimal(1_000_000), "BTC": Decimal(15)}),
+    MarketPlan(
+        symbol="LPJ-KRW",
+        start_price=Decimal(1000),
+        level_notional=Decimal(20_000),
+        trade_notional=Decimal(8_000),
+        funds={"KRW": Decimal(20_000_000), "LPJ": Decimal(20_000)},
+    ),
+    MarketPlan(
+        symbol="BTC-USDT",
+        start_price=Decimal(65_000),
+        level_notional=Decimal(300),
+        trade_notional=Decimal(120),
+        funds={"USDT": Decimal(1_000_000), "BTC": Decimal(15)},
+    ),
 )
 
 
@@ -113,16 +121,22 @@ def bot_ensure(*, username: str) -> User:
     knows) if missing. Refuses to adopt a human's account of that name."""
     user = User.objects.filter(username=username).first()
     if user is None:
-        return user_create(username=username, email=f"{username}@{BOT_EMAIL_DOMAIN}",
-                           password=secrets.token_urlsafe(32), is_bot=True)
+        return user_create(
+            username=username,
+            email=f"{username}@{BOT_EMAIL_DOMAIN}",
+            password=secrets.token_urlsafe(32),
+            is_bot=True,
+        )
     if not user.is_bot:
         raise RuntimeError(f"user {username!r} exists and is not a bot; not trading with it")
     return user
 
 
 def bots_ensure(*, makers: int = 2) -> Bots:
-    return Bots(makers=tuple(bot_ensure(username=f"bot_maker_{n}") for n in range(1, makers + 1)),
-                taker=bot_ensure(username="bot_taker_1"))
+    return Bots(
+        makers=tuple(bot_ensure(username=f"bot_maker_{n}") for n in range(1, makers + 1)),
+        taker=bot_ensure(username="bot_taker_1"),
+    )
 
 
 def bot_topup(*, user: User, funds: dict[str, Decimal]) -> int:
@@ -135,8 +149,13 @@ def bot_topup(*, user: User, funds: dict[str, Decimal]) -> int:
         available = balance_get(account=account, asset=asset).available
         if available >= target / 2:
             continue
-        wallet_credit(account=account, asset=asset, amount=target - available,
-                      reference=f"demo-bot-topup:{user.pk}", memo="demo bot top-up")
+        wallet_credit(
+            account=account,
+            asset=asset,
+            amount=target - available,
+            reference=f"demo-bot-topup:{user.pk}",
+            memo="demo bot top-up",
+        )
         deposits += 1
     return deposits
 
@@ -164,9 +183,17 @@ class MarketSimulator:
     """The bots' state across steps: the random source, when each market trades next, and the
     quotes already asked to cancel (settlement closes them in the database a moment later)."""
 
-    def __init__(self, *, plans: tuple[MarketPlan, ...] = DEFAULT_PLANS, seed: int | None = None,
-                 makers: int = 2, trade_every_s: float = 3.0, max_orders_per_step: int = 8,
-                 topup_every: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        plans: tuple[MarketPlan, ...] = DEFAULT_PLANS,
+        seed: int | None = None,
+        makers: int = 2,
+        trade_every_s: float = 3.0,
+        max_orders_per_step: int = 8,
+        topup_every: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.plans = {plan.symbol: plan for plan in plans}
         self.random = random.Random(seed)  # noqa: S311 - demo behaviour, not security
         self.makers = makers
@@ -187,9 +214,15 @@ class MarketSimulator:
         report = StepReport()
         if self.bots is None:
             self.bots = bots_ensure(makers=self.makers)
-        pairs = list(TradingPair.objects.select_related("base", "quote")
-                     .filter(symbol__in=self.plans, price_source=TradingPair.BOOK,
-                             status=TradingPair.Status.ACTIVE).order_by("symbol"))
+        pairs = list(
+            TradingPair.objects.select_related("base", "quote")
+            .filter(
+                symbol__in=self.plans,
+                price_source=TradingPair.BOOK,
+                status=TradingPair.Status.ACTIVE,
+            )
+            .order_by("symbol")
+        )
         if self._topup_due or self.steps % self.topup_every == 0:
             self._topup_due = False
             report.topups += self._topup(pairs)
@@ -249,8 +282,11 @@ class MarketSimulator:
         report = StepReport()
         makers = {maker.pk: maker for maker in self.bots.makers}
         desired = self.desired_quotes(pair=pair)
-        open_orders = list(Order.objects.filter(
-            pair=pair, user_id__in=makers, status__in=OPEN_STATUSES).order_by("pk"))
+        open_orders = list(
+            Order.objects.filter(pair=pair, user_id__in=makers, status__in=OPEN_STATUSES).order_by(
+                "pk"
+            )
+        )
         self._cancelling &= {order.pk for order in open_orders}  # forget the ones now closed
         have: set[tuple[int, str, int]] = set()
         stale: list[Order] = []
@@ -271,12 +307,20 @@ class MarketSimulator:
         budget -= report.cancelled
         missing = sorted((level, key) for key, level in desired.items() if key not in have)
         plan = self.plans[pair.symbol]
-        for level, (maker_id, side, price_ticks) in missing[:max(0, budget)]:
+        for level, (maker_id, side, price_ticks) in missing[: max(0, budget)]:
             price = price_ticks * pair.tick_size
-            notional = plan.level_notional * Decimal(1 + level) * Decimal(
-                str(round(self.random.uniform(0.6, 1.4), 2)))
-            if self._place(user=makers[maker_id], pair=pair, side=side, price=price,
-                           quantity=_lots(pair=pair, notional=notional, price=price)):
+            notional = (
+                plan.level_notional
+                * Decimal(1 + level)
+                * Decimal(str(round(self.random.uniform(0.6, 1.4), 2)))
+            )
+            if self._place(
+                user=makers[maker_id],
+                pair=pair,
+                side=side,
+                price=price,
+                quantity=_lots(pair=pair, notional=notional, price=price),
+            ):
                 report.placed += 1
             else:
                 report.errors += 1
@@ -296,31 +340,63 @@ class MarketSimulator:
             return 0
         price = best * pair.tick_size
         notional = plan.trade_notional * Decimal(str(round(self.random.uniform(0.5, 1.5), 2)))
-        placed = self._place(user=self.bots.taker, pair=pair, side=side, price=price,
-                             quantity=_lots(pair=pair, notional=notional, price=price),
-                             time_in_force=TimeInForce.IOC)
+        placed = self._place(
+            user=self.bots.taker,
+            pair=pair,
+            side=side,
+            price=price,
+            quantity=_lots(pair=pair, notional=notional, price=price),
+            time_in_force=TimeInForce.IOC,
+        )
         return int(placed)
 
-    def _place(self, *, user: User, pair: TradingPair, side: str, price: Decimal,
-               quantity: Decimal, time_in_force: str = TimeInForce.GTC) -> bool:
+    def _place(
+        self,
+        *,
+        user: User,
+        pair: TradingPair,
+        side: str,
+        price: Decimal,
+        quantity: Decimal,
+        time_in_force: str = TimeInForce.GTC,
+    ) -> bool:
         try:
-            order_place(user=user, symbol=pair.symbol, side=side, type=OrderType.LIMIT,
-                        quantity=quantity, price=price, time_in_force=time_in_force)
+            order_place(
+                user=user,
+                symbol=pair.symbol,
+                side=side,
+                type=OrderType.LIMIT,
+                quantity=quantity,
+                price=price,
+                time_in_force=time_in_force,
+            )
         except InsufficientFunds:
-            logger.warning("%s is short of funds on %s; topping up next step", user.username,
-                           pair.symbol)
+            logger.warning(
+                "%s is short of funds on %s; topping up next step", user.username, pair.symbol
+            )
             self._topup_due = True
             return False
         except DomainError as exc:
-            logger.warning("%s could not %s %s %s @ %s: %s", user.username, side, quantity,
-                           pair.symbol, price, exc.message)
+            logger.warning(
+                "%s could not %s %s %s @ %s: %s",
+                user.username,
+                side,
+                quantity,
+                pair.symbol,
+                price,
+                exc.message,
+            )
             return False
         return True
 
 
-def simulation_run(*, simulator: MarketSimulator, interval_s: float = 1.0,
-                   seconds: float | None = None,
-                   should_stop: Callable[[], bool] = lambda: False) -> StepReport:
+def simulation_run(
+    *,
+    simulator: MarketSimulator,
+    interval_s: float = 1.0,
+    seconds: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> StepReport:
     """Step every ``interval_s`` until ``should_stop()`` or ``seconds`` elapsed. A failed step
     (database or Redis down) is logged and retried at the next tick. Returns the totals."""
     totals = StepReport()

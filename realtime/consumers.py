@@ -143,8 +143,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:
             self.closing = True
-            logger.info("closing a websocket that does not read (%s frames queued)",
-                        OUTBOX_LIMIT)
+            logger.info("closing a websocket that does not read (%s frames queued)", OUTBOX_LIMIT)
             # Drop what is queued: the close must not wait behind it.
             while not self.outbox.empty():
                 self.outbox.get_nowait()
@@ -229,8 +228,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         try:
             user, expires_at = await database_sync_to_async(_user_from_token)(token)
         except TokenNotValid:
-            raise ProtocolError("invalid_token",
-                                "The token is invalid, expired or revoked.") from None
+            raise ProtocolError(
+                "invalid_token", "The token is invalid, expired or revoked."
+            ) from None
         if self.user_id is not None and self.user_id != user.pk:
             await self._leave_private()
         self.user_id = user.pk
@@ -252,8 +252,11 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self._leave_private()
         self.user_id = None
         self.token_expiry = None
-        self.error(ProtocolError("token_expired",
-                                 "The access token expired: send a fresh one with op auth."))
+        self.error(
+            ProtocolError(
+                "token_expired", "The access token expired: send a fresh one with op auth."
+            )
+        )
 
     async def _subscribe(self, names: tuple[str, ...]) -> None:
         parsed = await database_sync_to_async(_parse_channels)(names)
@@ -262,13 +265,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             if isinstance(item, ProtocolError):
                 self.error(item)
             elif item.private and self.user_id is None:
-                self.error(ProtocolError("auth_required",
-                                         f"Authenticate before subscribing to {item.name!r}."))
+                self.error(
+                    ProtocolError(
+                        "auth_required", f"Authenticate before subscribing to {item.name!r}."
+                    )
+                )
             elif item.name not in self.subscriptions:
                 channels.append(item)
         if len(self.subscriptions) + len(channels) > protocol.MAX_SUBSCRIPTIONS:
-            raise ProtocolError("too_many_subscriptions",
-                                f"At most {protocol.MAX_SUBSCRIPTIONS} channels per connection.")
+            raise ProtocolError(
+                "too_many_subscriptions",
+                f"At most {protocol.MAX_SUBSCRIPTIONS} channels per connection.",
+            )
         if not channels:
             return
         for channel in channels:
@@ -302,19 +310,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _join(self, channel: Channel) -> None:
         if channel.private:
-            await self.channel_layer.group_add(channel.group(user_id=self.user_id),
-                                               self.channel_name)
+            await self.channel_layer.group_add(
+                channel.group(user_id=self.user_id), self.channel_name
+            )
         else:
             await self.hub.join(channel.group(), self)
 
     async def _leave(self, channel: Channel) -> None:
         if channel.private:
-            await self.channel_layer.group_discard(channel.group(user_id=self.user_id),
-                                                   self.channel_name)
+            await self.channel_layer.group_discard(
+                channel.group(user_id=self.user_id), self.channel_name
+            )
             return
         if channel.kind == "depth":
             self.depth_seq.pop(channel.symbol or "", None)
             self.depth_buffer.pop(channel.symbol or "", None)
         await self.hub.leave(channel.group(), self)
-
-

@@ -43,7 +43,6 @@ TICKER_INTERVAL_MS = 250
 LOCK_TIMEOUT_S = 5
 
 
-
 def state_key(symbol: str) -> str:
     return f"realtime:depth:{{{symbol}}}"
 
@@ -56,8 +55,9 @@ def _throttle_key(kind: str, symbol: str) -> str:
     return f"realtime:{kind}-tick:{{{symbol}}}"
 
 
-def markets_take_due(*, dirty_key: str, kind: str, interval_ms: int,
-                     client: redis.Redis | None = None) -> list[str]:
+def markets_take_due(
+    *, dirty_key: str, kind: str, interval_ms: int, client: redis.Redis | None = None
+) -> list[str]:
     """Dirty markets whose throttle window is open, taken off the dirty set (each is due in one
     process only). A market marked again after this call is due again next window."""
     client = client or get_redis()
@@ -76,13 +76,16 @@ def markets_take_due(*, dirty_key: str, kind: str, interval_ms: int,
 def book_read(*, pair: TradingPair, limit: int = DEPTH_LEVELS) -> dict[str, Any]:
     """The engine's book of ``pair`` as the API shows it: ``{sequence, bids, asks}``."""
     depth = get_engine().depth(pair.symbol, limit)
-    return {"sequence": depth.sequence,
-            "bids": book_levels(pair, levels_decimal(depth.bids, pair.tick_size, pair.lot_size)),
-            "asks": book_levels(pair, levels_decimal(depth.asks, pair.tick_size, pair.lot_size))}
+    return {
+        "sequence": depth.sequence,
+        "bids": book_levels(pair, levels_decimal(depth.bids, pair.tick_size, pair.lot_size)),
+        "asks": book_levels(pair, levels_decimal(depth.asks, pair.tick_size, pair.lot_size)),
+    }
 
 
-def _side_changes(old: list[list[str]], new: list[list[str]], zero: str,
-                  best_first_desc: bool) -> list[list[str]]:
+def _side_changes(
+    old: list[list[str]], new: list[list[str]], zero: str, best_first_desc: bool
+) -> list[list[str]]:
     before = dict((p, q) for p, q in old)
     after = dict((p, q) for p, q in new)
     changed = [[p, q] for p, q in after.items() if before.get(p) != q]
@@ -95,8 +98,10 @@ def book_diff(*, pair: TradingPair, old: dict[str, Any], new: dict[str, Any]) ->
     """The levels that differ from ``old`` to ``new``: ``[price, quantity]`` best first, a
     quantity of zero meaning the level left the book (or the top ``DEPTH_LEVELS``)."""
     zero = format_decimal(Decimal(0), pair.quantity_places)
-    return {"bids": _side_changes(old["bids"], new["bids"], zero, True),
-            "asks": _side_changes(old["asks"], new["asks"], zero, False)}
+    return {
+        "bids": _side_changes(old["bids"], new["bids"], zero, True),
+        "asks": _side_changes(old["asks"], new["asks"], zero, False),
+    }
 
 
 @dataclass
@@ -113,14 +118,16 @@ class DepthFlush:
             logger.warning("depth lock expired before its update was sent")
 
 
-def depth_flush_prepare(*, pair: TradingPair,
-                        client: redis.Redis | None = None) -> DepthFlush | None:
+def depth_flush_prepare(
+    *, pair: TradingPair, client: redis.Redis | None = None
+) -> DepthFlush | None:
     """Under the market's lock: read the engine, diff against the published book, store the new
     one. Returns the message to send *before* releasing the lock (None inside when nothing
     changed), or None when another process is flushing this market right now."""
     client = client or get_redis()
-    lock = client.lock(_lock_key(pair.symbol), timeout=LOCK_TIMEOUT_S, blocking=False,
-                         thread_local=False)
+    lock = client.lock(
+        _lock_key(pair.symbol), timeout=LOCK_TIMEOUT_S, blocking=False, thread_local=False
+    )
     if not lock.acquire():
         return None
     try:
@@ -131,8 +138,13 @@ def depth_flush_prepare(*, pair: TradingPair,
         if old is not None and old["sequence"] == new["sequence"]:
             return DepthFlush(lock, None)
         if old is not None and new["sequence"] > old["sequence"]:
-            message = {"type": "update", "symbol": pair.symbol, "sequence": new["sequence"],
-                       "prev_sequence": old["sequence"], **book_diff(pair=pair, old=old, new=new)}
+            message = {
+                "type": "update",
+                "symbol": pair.symbol,
+                "sequence": new["sequence"],
+                "prev_sequence": old["sequence"],
+                **book_diff(pair=pair, old=old, new=new),
+            }
         elif old is not None:
             # The engine's sequence went back (rebuilt after a Redis loss): everyone restarts.
             message = {"type": "snapshot", "symbol": pair.symbol, **new}
@@ -149,8 +161,9 @@ def depth_snapshot(*, pair: TradingPair, client: redis.Redis | None = None) -> d
     client = client or get_redis()
     raw = client.get(state_key(pair.symbol))
     if raw is None:
-        with client.lock(_lock_key(pair.symbol), timeout=LOCK_TIMEOUT_S, blocking_timeout=3,
-                         thread_local=False):
+        with client.lock(
+            _lock_key(pair.symbol), timeout=LOCK_TIMEOUT_S, blocking_timeout=3, thread_local=False
+        ):
             raw = client.get(state_key(pair.symbol))
             if raw is None:
                 book = book_read(pair=pair)

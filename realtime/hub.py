@@ -53,8 +53,9 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._receive_forever(), name="realtime-hub"))
         self._tasks.append(asyncio.create_task(self._refresh_forever(), name="realtime-refresh"))
         if coalescer:
-            self._tasks.append(asyncio.create_task(coalesce_forever(self.layer),
-                                                   name="realtime-coalescer"))
+            self._tasks.append(
+                asyncio.create_task(coalesce_forever(self.layer), name="realtime-coalescer")
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -169,6 +170,7 @@ async def hub_stop() -> None:
 
 # --- the coalescer ------------------------------------------------------------------------------
 
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -189,8 +191,10 @@ async def depth_flush(layer: Any, symbol: str) -> bool:
     try:
         if flush.message is not None:
             channel = f"depth:{symbol}"
-            await layer.group_send(group_for(channel), {
-                "type": "push", "channel": channel, "data": flush.message, "ts": _now_ms()})
+            await layer.group_send(
+                group_for(channel),
+                {"type": "push", "channel": channel, "data": flush.message, "ts": _now_ms()},
+            )
     finally:
         await sync_to_async(flush.release, thread_sensitive=False)()
     return True
@@ -209,9 +213,15 @@ async def ticker_flush(layer: Any, symbol: str) -> None:
     if ticker is None:
         return
     channel = f"ticker:{symbol}"
-    await layer.group_send(group_for(channel), {
-        "type": "push", "channel": channel, "data": ticker,
-        "ts": int(timezone.now().timestamp() * 1000)})
+    await layer.group_send(
+        group_for(channel),
+        {
+            "type": "push",
+            "channel": channel,
+            "data": ticker,
+            "ts": int(timezone.now().timestamp() * 1000),
+        },
+    )
 
 
 async def coalesce_once(layer: Any) -> None:
@@ -219,8 +229,9 @@ async def coalesce_once(layer: Any) -> None:
     from tradehive.push import DIRTY_DEPTH, DIRTY_TICKER, market_mark_dirty
 
     take = sync_to_async(markets_take_due, thread_sensitive=False)
-    depth_due: Iterable[str] = await take(dirty_key=DIRTY_DEPTH, kind="depth",
-                                          interval_ms=DEPTH_INTERVAL_MS)
+    depth_due: Iterable[str] = await take(
+        dirty_key=DIRTY_DEPTH, kind="depth", interval_ms=DEPTH_INTERVAL_MS
+    )
     for symbol in depth_due:
         if not await depth_flush(layer, symbol):
             await sync_to_async(market_mark_dirty, thread_sensitive=False)(symbol=symbol)

@@ -77,8 +77,9 @@ def parse_channel(name: object, *, market_exists: Callable[[str], bool]) -> Chan
     if kind == "candles":
         symbol, _, interval = rest.partition(":")
         if interval not in INTERVALS:
-            raise ProtocolError("unknown_interval",
-                                f"{name!r}: the interval must be one of {', '.join(INTERVALS)}.")
+            raise ProtocolError(
+                "unknown_interval", f"{name!r}: the interval must be one of {', '.join(INTERVALS)}."
+            )
     elif ":" in rest:
         raise ProtocolError("unknown_channel", f"No channel {name!r}.")
     symbol = symbol.upper()
@@ -113,13 +114,17 @@ Op = Subscribe | Unsubscribe | Auth | Ping
 
 def _channel_list(message: dict[str, Any]) -> tuple[str, ...]:
     channels = message.get("channels")
-    if (not isinstance(channels, list) or not channels
-            or not all(isinstance(c, str) for c in channels)):
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(isinstance(c, str) for c in channels)
+    ):
         raise ProtocolError("bad_request", '"channels" must be a non-empty list of names.')
     unique = tuple(dict.fromkeys(channels))
     if len(unique) > MAX_SUBSCRIPTIONS:
-        raise ProtocolError("too_many_subscriptions",
-                            f"At most {MAX_SUBSCRIPTIONS} channels per connection.")
+        raise ProtocolError(
+            "too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} channels per connection."
+        )
     return unique
 
 
@@ -128,14 +133,15 @@ def parse_message(text: str | None) -> Op:
     if text is None:
         raise ProtocolError("bad_request", "Send JSON text frames, not binary.")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise ProtocolError("message_too_large",
-                            f"Messages are at most {MAX_MESSAGE_CHARS} characters.")
+        raise ProtocolError(
+            "message_too_large", f"Messages are at most {MAX_MESSAGE_CHARS} characters."
+        )
     try:
         message = json_loads_strict(text)
     except JSONInputError:  # also: nested too deep, duplicate keys, NaN, NUL (tradehive.parsers)
         raise ProtocolError("bad_json", "The message is not valid JSON.") from None
     if not isinstance(message, dict):
-        raise ProtocolError("bad_request", "A message is a JSON object with an \"op\".")
+        raise ProtocolError("bad_request", 'A message is a JSON object with an "op".')
     op = message.get("op")
     if op == "subscribe":
         return Subscribe(_channel_list(message))
@@ -148,16 +154,22 @@ def parse_message(text: str | None) -> Op:
         return Auth(token)
     if op == "ping":
         return Ping()
-    raise ProtocolError("unknown_op", f"Unknown op {str(op)[:32]!r}; use subscribe, "
-                                      "unsubscribe, auth or ping.")
+    raise ProtocolError(
+        "unknown_op", f"Unknown op {str(op)[:32]!r}; use subscribe, unsubscribe, auth or ping."
+    )
 
 
 class RateLimiter:
     """A token bucket: ``allow()`` is False once a client sends faster than ``rate`` a second
     for longer than ``burst`` messages allow."""
 
-    def __init__(self, *, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float = RATE_PER_SECOND,
+        burst: float = RATE_BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock

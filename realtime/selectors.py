@@ -33,4 +33,4 @@ def market_cache_clear() -> None:
 
 
 def candle_latest(*, pair: TradingPair, interval: str) -> Candle | None:
-    return (Candle.objects.filter(pair=pair, interval=interval).order_by("-bucket").first())
+    return Candle.objects.filter(pair=pair, interval=interval).order_by("-bucket").first()

@@ -40,8 +40,7 @@ class BackgroundPublisher:
 
     def __init__(self, max_pending: int = 256) -> None:
         self._queue: queue.Queue[SettledBatch | None] = queue.Queue(maxsize=max_pending)
-        self._thread = threading.Thread(target=self._run, name="settlement-publisher",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="settlement-publisher", daemon=True)
         self._thread.start()
 
     def __call__(self, batch: SettledBatch) -> None:
@@ -59,8 +58,11 @@ class BackgroundPublisher:
                 try:
                     publish_settled(batch=batch, run=runner)
                 except Exception:  # a push failure must never stop settlement; clients resync
-                    logger.exception("publishing settled batch %s of %s failed", batch.sequence,
-                                     batch.pair.symbol)
+                    logger.exception(
+                        "publishing settled batch %s of %s failed",
+                        batch.sequence,
+                        batch.pair.symbol,
+                    )
                 finally:
                     close_old_connections()
         finally:
@@ -109,8 +111,13 @@ def gc_tune() -> None:
     gc.set_threshold(10_000, 20, 100)
 
 
-def settle_forever(*, count: int = 1000, idle_sleep_s: float = 0.01,
-                   stop_after_s: float | None = None, shard: Shard | None = None) -> None:
+def settle_forever(
+    *,
+    count: int = 1000,
+    idle_sleep_s: float = 0.01,
+    stop_after_s: float | None = None,
+    shard: Shard | None = None,
+) -> None:
     """Settle every market's events (or those of ``shard``) until stopped. Markets are re-read
     every few seconds so new ones are picked up; a market whose engine state is missing is
     recovered first."""
@@ -130,8 +137,9 @@ def settle_forever(*, count: int = 1000, idle_sleep_s: float = 0.01,
 FULL_PASS_SECONDS = 1.0
 
 
-def markets_due(client: redis.Redis, pairs: list[TradingPair], drained_at: dict[int, int],
-                *, full_pass: bool) -> list[tuple[TradingPair, int]]:
+def markets_due(
+    client: redis.Redis, pairs: list[TradingPair], drained_at: dict[int, int], *, full_pass: bool
+) -> list[tuple[TradingPair, int]]:
     """The markets worth a settlement read, each with its engine sequence as read now: those
     whose sequence moved since their stream was last found drained (``drained_at``: market id
     -> the sequence read just before), or all of them on a full pass.
@@ -144,8 +152,11 @@ def markets_due(client: redis.Redis, pairs: list[TradingPair], drained_at: dict[
     for pair in pairs:
         pipe.get(seq_key(pair.symbol))
     seqs = [int(seq or 0) for seq in pipe.execute()]
-    return [(pair, seq) for pair, seq in zip(pairs, seqs, strict=True)
-            if full_pass or drained_at.get(pair.pk) != seq]
+    return [
+        (pair, seq)
+        for pair, seq in zip(pairs, seqs, strict=True)
+        if full_pass or drained_at.get(pair.pk) != seq
+    ]
 
 
 # A market whose batch fails is tried again after FAILURE_BACKOFF_S x 2, doubling per failure in
@@ -163,13 +174,23 @@ def _settle_failure(pair: TradingPair, error: Exception) -> int:
     except Exception:  # the database itself fails: logged, the loop goes on
         logger.exception("could not record the settlement failure of %s", pair.symbol)
         failures = 1
-    logger.error("settlement of %s failed (%d failures so far); its other events wait, other "
-                 "markets go on", pair.symbol, failures, exc_info=error)
+    logger.error(
+        "settlement of %s failed (%d failures so far); its other events wait, other markets go on",
+        pair.symbol,
+        failures,
+        exc_info=error,
+    )
     return failures
 
 
-def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: float,
-                 stop_after_s: float | None, shard: Shard | None = None) -> None:
+def _settle_loop(
+    client: redis.Redis,
+    consumer: str,
+    count: int,
+    idle_sleep_s: float,
+    stop_after_s: float | None,
+    shard: Shard | None = None,
+) -> None:
     started = time.monotonic()
     pairs: list[TradingPair] = []
     pairs_loaded_at = 0.0
@@ -180,8 +201,9 @@ def _settle_loop(client: redis.Redis, consumer: str, count: int, idle_sleep_s: f
     while stop_after_s is None or time.monotonic() - started < stop_after_s:
         if time.monotonic() - pairs_loaded_at > 5:
             close_old_connections()
-            pairs = shard_pairs(list(TradingPair.objects.select_related("base", "quote")
-                                     .order_by("pk")), shard)
+            pairs = shard_pairs(
+                list(TradingPair.objects.select_related("base", "quote").order_by("pk")), shard
+            )
             engine = get_engine()
             for pair in pairs:
                 settlement_group_ensure(client, pair.symbol)

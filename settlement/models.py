@@ -12,8 +12,9 @@ class MarketCursor(models.Model):
     ``seq == last_seq + 1, +2, ...``, so each event is applied once and in order, whichever
     consumer reads it and however often it is redelivered."""
 
-    pair = models.OneToOneField("markets.TradingPair", on_delete=models.CASCADE,
-                                related_name="settlement_cursor")
+    pair = models.OneToOneField(
+        "markets.TradingPair", on_delete=models.CASCADE, related_name="settlement_cursor"
+    )
     last_seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
     # A batch that cannot be applied stops this market alone (``settlement.services.

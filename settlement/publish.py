@@ -74,11 +74,14 @@ class SettledBatch:
     notifications: list[StoredNotification] = field(default_factory=list)
 
 
-def _batch_candle_messages(batch: SettledBatch, now_ms: int,
-                           listened: set[str]) -> list[Message]:
+def _batch_candle_messages(batch: SettledBatch, now_ms: int, listened: set[str]) -> list[Message]:
     first = min(t.created_at for t in batch.trades)
-    return candle_messages(pair=batch.pair, since={i: bucket_start(first, i) for i in INTERVALS},
-                           now_ms=now_ms, listened=listened)
+    return candle_messages(
+        pair=batch.pair,
+        since={i: bucket_start(first, i) for i in INTERVALS},
+        now_ms=now_ms,
+        listened=listened,
+    )
 
 
 def _batch_groups(batch: SettledBatch) -> list[str]:
@@ -108,8 +111,9 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
         return
     messages: list[Message] = []
     if batch.trades and group_for(f"trades:{symbol}") in listened:
-        messages.append(push_message(f"trades:{symbol}", trade_payloads(pair, batch.trades),
-                                     now_ms))
+        messages.append(
+            push_message(f"trades:{symbol}", trade_payloads(pair, batch.trades), now_ms)
+        )
     if batch.trades:
         messages += _batch_candle_messages(batch, now_ms, listened)
 
@@ -122,13 +126,16 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
         if group_for("fills", user_id=fill.user_id) in listened:
             fills_by_user[fill.user_id].append(fill)
     for user_id, orders in orders_by_user.items():
-        messages.append(push_message("orders", [order_payload(o) for o in orders], now_ms,
-                                     user_id=user_id))
+        messages.append(
+            push_message("orders", [order_payload(o) for o in orders], now_ms, user_id=user_id)
+        )
     for user_id, fills in fills_by_user.items():
-        messages.append(push_message("fills", [fill_payload(f) for f in fills], now_ms,
-                                     user_id=user_id))
-    balance_users = {o.user_id for o in batch.orders
-                     if group_for("balances", user_id=o.user_id) in listened}
+        messages.append(
+            push_message("fills", [fill_payload(f) for f in fills], now_ms, user_id=user_id)
+        )
+    balance_users = {
+        o.user_id for o in batch.orders if group_for("balances", user_id=o.user_id) in listened
+    }
     assets = {pair.base_id: pair.base, pair.quote_id: pair.quote}
     for user_id, data in balance_payloads(user_ids=balance_users, assets=assets).items():
         messages.append(push_message("balances", data, now_ms, user_id=user_id))

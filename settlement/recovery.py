@@ -46,8 +46,10 @@ def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
         if force:
             engine_seq = int(get_redis().get(seq_key(symbol)) or 0)
             if engine_seq > cursor.last_seq:
-                raise UnsettledEvents(f"{symbol}: events up to {engine_seq} are not settled yet "
-                                      f"(applied: {cursor.last_seq}); settle them first")
+                raise UnsettledEvents(
+                    f"{symbol}: events up to {engine_seq} are not settled yet "
+                    f"(applied: {cursor.last_seq}); settle them first"
+                )
         resting = []
         for order in open_orders_for_rebuild(pair=pair):
             untriggered = order.status == OrderStatus.UNTRIGGERED
@@ -55,19 +57,31 @@ def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
                 remaining = None
                 if not untriggered:
                     assert order.quantity is not None
-                    remaining = quantity_to_lots(order.quantity - order.filled_quantity,
-                                                 pair.lot_size)
+                    remaining = quantity_to_lots(
+                        order.quantity - order.filled_quantity, pair.lot_size
+                    )
                 engine_order = engine_order_for(order)
                 engine_order.check()
             except (OffGrid, InvalidEngineOrder) as exc:
                 # Off the market's grid since its tick or lot changed, or out of the engine's
                 # range: the rebuilt book cannot hold it, so it is closed and its hold released.
-                order_quarantine(order_id=order.pk, reason=order_quarantine_reason(exc),
-                                 detail=str(exc), rebuilding=True)
+                order_quarantine(
+                    order_id=order.pk,
+                    reason=order_quarantine_reason(exc),
+                    detail=str(exc),
+                    rebuilding=True,
+                )
                 continue
-            resting.append(RestingOrder(order=engine_order, remaining=remaining,
-                                        seq=order.engine_seq, untriggered=untriggered))
+            resting.append(
+                RestingOrder(
+                    order=engine_order,
+                    remaining=remaining,
+                    seq=order.engine_seq,
+                    untriggered=untriggered,
+                )
+            )
         epoch = engine.rebuild(symbol, resting, min_seq=cursor.last_seq)
-    logger.warning("engine state of %s rebuilt from %d open orders (epoch %s)", symbol,
-                   len(resting), epoch)
+    logger.warning(
+        "engine state of %s rebuilt from %d open orders (epoch %s)", symbol, len(resting), epoch
+    )
     return epoch

@@ -64,5 +64,7 @@ def book_top(pair: TradingPair) -> tuple[Decimal | None, Decimal | None]:
     from engine.runtime import get_engine
 
     bid, ask = get_engine().best_bid_ask(pair.symbol)
-    return (None if bid is None else ticks_to_price(bid, pair.tick_size),
-            None if ask is None else ticks_to_price(ask, pair.tick_size))
+    return (
+        None if bid is None else ticks_to_price(bid, pair.tick_size),
+        None if ask is None else ticks_to_price(ask, pair.tick_size),
+    )

@@ -62,8 +62,9 @@ _TRADE = JournalTransaction.Kind.TRADE.value
 _BUY = Side.BUY.value
 _MAKER, _TAKER = Fill.Liquidity.MAKER.value, Fill.Liquidity.TAKER.value
 _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED.value
-_NOT_YET_TRADED = frozenset({OrderStatus.PENDING.value, OrderStatus.OPEN.value,
-                             OrderStatus.UNTRIGGERED.value})
+_NOT_YET_TRADED = frozenset(
+    {OrderStatus.PENDING.value, OrderStatus.OPEN.value, OrderStatus.UNTRIGGERED.value}
+)
 # Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
 # (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
 _MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)
@@ -119,8 +120,9 @@ def _event_order_ids(events: Sequence[ev.Event]) -> set[int]:
     ids: set[int] = set()
     for event in events:
         if isinstance(event, ev.Fill):
-            ids.update(int(i) for i in (event.maker_order_id, event.taker_order_id)
-                       if i != HOUSE_ORDER_ID)
+            ids.update(
+                int(i) for i in (event.maker_order_id, event.taker_order_id) if i != HOUSE_ORDER_ID
+            )
         elif isinstance(event, ev.Accepted | ev.Done | ev.Rejected | ev.Triggered):
             ids.add(int(event.order_id))
     return ids
@@ -146,11 +148,16 @@ def _release(batch: _Batch, order: Order) -> None:
     pair = batch.pair
     asset_id = pair.quote_id if order.side == Side.BUY else pair.base_id
     account_id = batch.account_ids[order.user_id]
-    batch.postings.append(Posting(
-        kind=JournalTransaction.Kind.RELEASE, reference=f"order:{order.pk}",
-        legs=[Leg(account_id, asset_id, "locked", -amount),
-              Leg(account_id, asset_id, "available", amount)],
-    ))
+    batch.postings.append(
+        Posting(
+            kind=JournalTransaction.Kind.RELEASE,
+            reference=f"order:{order.pk}",
+            legs=[
+                Leg(account_id, asset_id, "locked", -amount),
+                Leg(account_id, asset_id, "available", amount),
+            ],
+        )
+    )
     order.hold_remaining = Decimal(0)
 
 
@@ -168,9 +175,11 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
     quote = price * quantity
     quantum = batch.quote_quantum
     if quote != quote.quantize(quantum):
-        raise ValueError(f"{pair.symbol}: fill {event.seq} quote {quote} is finer than "
-                         f"{pair.quote.symbol}'s {pair.quote.decimals} decimals "
-                         "(tick x lot off grid)")
+        raise ValueError(
+            f"{pair.symbol}: fill {event.seq} quote {quote} is finer than "
+            f"{pair.quote.symbol}'s {pair.quote.decimals} decimals "
+            "(tick x lot off grid)"
+        )
     buyer, seller = (taker, maker) if event.taker_side == _BUY else (maker, taker)
     buyer_rate = pair.taker_fee if buyer is taker else pair.maker_fee
     seller_rate = pair.taker_fee if seller is taker else pair.maker_fee
@@ -179,18 +188,23 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
     seller_fee = _fee(quote, seller_rate, quantum) if seller is not None else _ZERO
     buyer_account, buyer_bucket = _fill_account(batch, buyer)
     seller_account, seller_bucket = _fill_account(batch, seller)
-    batch.postings.append(Posting(
-        kind=_TRADE, reference=f"trade:{pair.symbol}:{event.seq}",
-        legs=_legs(
-            Leg(seller_account, pair.base_id, seller_bucket, -quantity),
-            Leg(buyer_account, pair.base_id, "available", quantity),
-            Leg(buyer_account, pair.quote_id, buyer_bucket, -(quote + buyer_fee)),
-            Leg(seller_account, pair.quote_id, "available", quote - seller_fee),
-            Leg(batch.fee_account_id, pair.quote_id, "available", buyer_fee + seller_fee),
-        ),
-    ))
-    for order, fee, consumed in ((buyer, buyer_fee, quote + buyer_fee),
-                                 (seller, seller_fee, quantity)):
+    batch.postings.append(
+        Posting(
+            kind=_TRADE,
+            reference=f"trade:{pair.symbol}:{event.seq}",
+            legs=_legs(
+                Leg(seller_account, pair.base_id, seller_bucket, -quantity),
+                Leg(buyer_account, pair.base_id, "available", quantity),
+                Leg(buyer_account, pair.quote_id, buyer_bucket, -(quote + buyer_fee)),
+                Leg(seller_account, pair.quote_id, "available", quote - seller_fee),
+                Leg(batch.fee_account_id, pair.quote_id, "available", buyer_fee + seller_fee),
+            ),
+        )
+    )
+    for order, fee, consumed in (
+        (buyer, buyer_fee, quote + buyer_fee),
+        (seller, seller_fee, quantity),
+    ):
         if order is None:
             continue
         order.filled_quantity += quantity
@@ -203,19 +217,40 @@ def _apply_fill(batch: _Batch, event: ev.Fill) -> None:
             order.status = _PARTIALLY_FILLED
         batch.touched.add(order.id)
     created = _moment(event.ts_ms)
-    for order, fee, liquidity in ((maker, buyer_fee if maker is buyer else seller_fee, _MAKER),
-                                  (taker, buyer_fee if taker is buyer else seller_fee, _TAKER)):
+    for order, fee, liquidity in (
+        (maker, buyer_fee if maker is buyer else seller_fee, _MAKER),
+        (taker, buyer_fee if taker is buyer else seller_fee, _TAKER),
+    ):
         if order is None:
             continue
-        batch.fills.append(SettledFill(
-            order.id, order.user_id, pair, event.seq, order.side, price, quantity, quote, fee,
-            pair.quote, liquidity, created))
-    batch.trades.append(TradeInput(
-        sequence=event.seq, price=price, quantity=quantity, taker_side=event.taker_side,
-        created_at=created, quote_quantity=quote,
-        maker_order_id=maker.id if maker is not None else None,
-        taker_order_id=taker.id if taker is not None else None,
-    ))
+        batch.fills.append(
+            SettledFill(
+                order.id,
+                order.user_id,
+                pair,
+                event.seq,
+                order.side,
+                price,
+                quantity,
+                quote,
+                fee,
+                pair.quote,
+                liquidity,
+                created,
+            )
+        )
+    batch.trades.append(
+        TradeInput(
+            sequence=event.seq,
+            price=price,
+            quantity=quantity,
+            taker_side=event.taker_side,
+            created_at=created,
+            quote_quantity=quote,
+            maker_order_id=maker.id if maker is not None else None,
+            taker_order_id=taker.id if taker is not None else None,
+        )
+    )
 
 
 def _fill_account(batch: _Batch, order: Order | None) -> tuple[int, str]:
@@ -311,10 +346,17 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
 
         orders = _orders_lock(pair, _event_order_ids(todo))
         # Every user with an order has an account: order_place created it with the hold.
-        account_ids = dict(Account.objects.filter(user_id__in={o.user_id for o in orders.values()})
-                           .values_list("user_id", "id"))
-        batch = _Batch(pair=pair, orders=orders, account_ids=account_ids,
-                       fee_account_id=wallet_system_account(kind="fee").pk)
+        account_ids = dict(
+            Account.objects.filter(user_id__in={o.user_id for o in orders.values()}).values_list(
+                "user_id", "id"
+            )
+        )
+        batch = _Batch(
+            pair=pair,
+            orders=orders,
+            account_ids=account_ids,
+            fee_account_id=wallet_system_account(kind="fee").pk,
+        )
         for event in todo:
             _apply(batch, event)
             if isinstance(event, ev.Fill):
@@ -335,8 +377,13 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
             progress += ["failing_since", "last_error"]
         cursor.save(update_fields=progress)
         outcome.applied = len(todo)
-        settled = SettledBatch(pair=pair, orders=touched, fills=batch.fills,
-                               trades=batch.trades, sequence=cursor.last_seq)
+        settled = SettledBatch(
+            pair=pair,
+            orders=touched,
+            fills=batch.fills,
+            trades=batch.trades,
+            sequence=cursor.last_seq,
+        )
         settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
         outcome.batch = settled
         transaction.on_commit(partial(_publisher, settled), robust=True)
@@ -351,18 +398,35 @@ def _fills_insert(fills: list[SettledFill]) -> None:
     with array_cursor() as cursor:
         cursor.execute(
             FILLS_INSERT,
-            [[f.order_id for f in fills], [f.user_id for f in fills], [f.pair.pk for f in fills],
-             [f.engine_seq for f in fills], [f.side for f in fills], [f.price for f in fills],
-             [f.quantity for f in fills], [f.quote_quantity for f in fills],
-             [f.fee for f in fills], [f.fee_asset.pk for f in fills],
-             [f.liquidity for f in fills], [f.created_at for f in fills]],
+            [
+                [f.order_id for f in fills],
+                [f.user_id for f in fills],
+                [f.pair.pk for f in fills],
+                [f.engine_seq for f in fills],
+                [f.side for f in fills],
+                [f.price for f in fills],
+                [f.quantity for f in fills],
+                [f.quote_quantity for f in fills],
+                [f.fee for f in fills],
+                [f.fee_asset.pk for f in fills],
+                [f.liquidity for f in fills],
+                [f.created_at for f in fills],
+            ],
         )
         for fill, (fill_id,) in zip(fills, cursor.fetchall(), strict=True):
             fill.pk = fill_id
 
 
-_ORDER_PROGRESS = ("status", "cancel_reason", "filled_quantity", "filled_quote", "fee_paid",
-                   "hold_remaining", "engine_seq", "updated_at")
+_ORDER_PROGRESS = (
+    "status",
+    "cancel_reason",
+    "filled_quantity",
+    "filled_quote",
+    "fee_paid",
+    "hold_remaining",
+    "engine_seq",
+    "updated_at",
+)
 
 
 def _orders_save(orders: list[Order]) -> None:
@@ -378,11 +442,17 @@ def _orders_save(orders: list[Order]) -> None:
     with array_cursor() as cursor:
         cursor.execute(
             ORDERS_PROGRESS_UPDATE,
-            ([o.pk for o in orders], [o.status for o in orders],
-             [o.cancel_reason for o in orders], [o.filled_quantity for o in orders],
-             [o.filled_quote for o in orders], [o.fee_paid for o in orders],
-             [o.hold_remaining for o in orders], [o.engine_seq for o in orders],
-             [o.updated_at for o in orders]),
+            (
+                [o.pk for o in orders],
+                [o.status for o in orders],
+                [o.cancel_reason for o in orders],
+                [o.filled_quantity for o in orders],
+                [o.filled_quote for o in orders],
+                [o.fee_paid for o in orders],
+                [o.hold_remaining for o in orders],
+                [o.engine_seq for o in orders],
+                [o.updated_at for o in orders],
+            ),
         )
 
 
@@ -403,6 +473,7 @@ def settle_failure_record(*, pair: TradingPair, error: BaseException) -> int:
 
 # --- the consumer --------------------------------------------------------------------------------
 
+
 def settlement_group_ensure(client: redis.Redis, symbol: str) -> None:
     """Create the consumer group (and the stream) if missing; from the stream's start."""
     try:
@@ -412,12 +483,12 @@ def settlement_group_ensure(client: redis.Redis, symbol: str) -> None:
             raise
 
 
-def _read(client: redis.Redis, symbol: str, consumer: str, count: int
-          ) -> list[tuple[str, dict[str, str]]]:
+def _read(
+    client: redis.Redis, symbol: str, consumer: str, count: int
+) -> list[tuple[str, dict[str, str]]]:
     key = events_key(symbol)
     # Entries another (crashed) consumer read but never acknowledged come first, oldest first.
-    claimed = client.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0",
-                                count=count)
+    claimed = client.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0", count=count)
     entries = [entry for entry in claimed[1] if entry and entry[1]]
     if entries:
         return entries
@@ -425,8 +496,9 @@ def _read(client: redis.Redis, symbol: str, consumer: str, count: int
     return answer[0][1] if answer else []
 
 
-def settle_market(*, pair: TradingPair, consumer: str, count: int = 1000,
-                  client: redis.Redis | None = None) -> SettleOutcome:
+def settle_market(
+    *, pair: TradingPair, consumer: str, count: int = 1000, client: redis.Redis | None = None
+) -> SettleOutcome:
     """Settle up to ``count`` pending events of one market, if no other consumer holds it."""
     from tradehive.redis_client import get_redis
 

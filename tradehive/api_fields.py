@@ -24,8 +24,15 @@ class DecimalString(serializers.Field):
 
     default_error_messages = {"invalid": "{message}"}
 
-    def __init__(self, *, places: int | None = None, max_places: int | None = None,
-                 allow_zero: bool = False, max_value: Decimal | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        places: int | None = None,
+        max_places: int | None = None,
+        allow_zero: bool = False,
+        max_value: Decimal | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.places = places
         self.max_places = max_places
         self.allow_zero = allow_zero
@@ -34,8 +41,12 @@ class DecimalString(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Decimal:
         try:
-            return parse_decimal(data, max_places=self.max_places, allow_zero=self.allow_zero,
-                                 max_value=self.max_value)
+            return parse_decimal(
+                data,
+                max_places=self.max_places,
+                allow_zero=self.allow_zero,
+                max_value=self.max_value,
+            )
         except DecimalParseError as exc:
             self.fail("invalid", message=str(exc))
             raise  # pragma: no cover - fail() raises

@@ -41,8 +41,8 @@ class BrowserOriginValidator(OriginValidator):
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": WebsocketNulRefusal(BrowserOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        )),
+        "websocket": WebsocketNulRefusal(
+            BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

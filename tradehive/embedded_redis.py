@@ -49,19 +49,39 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"redis-server did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
-def start_redis_server(port: int | None = None, extra_args: list[str] | None = None,
-                       workdir: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
+def start_redis_server(
+    port: int | None = None, extra_args: list[str] | None = None, workdir: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     """Start a throw-away redis-server on loopback; returns (process, port)."""
     port = port or free_port()
     workdir = workdir or tempfile.mkdtemp(prefix="tradehive-redis-")
-    args = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-            "--appendonly", "no", "--dir", workdir, "--daemonize", "no", "--loglevel", "warning",
-            *(extra_args or [])]
+    args = [
+        redis_server_binary(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        workdir,
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+        *(extra_args or []),
+    ]
     # S603: args are our own binary path and numbers, never user input.
     # Its own session: a Ctrl-C meant for its owner (make run, pytest) must not stop it before the
     # processes using it; the owner stops it last.
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
-                               start_new_session=True)
+    process = subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_for_port(port)
     return process, port
 

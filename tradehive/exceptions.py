@@ -115,8 +115,9 @@ def _is_api(request: HttpRequest) -> bool:
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's own refusals (``BadRequest``, ``SuspiciousOperation``) in our shapes."""
     if _is_api(request):
-        return JsonResponse(envelope("malformed_request", "The request could not be read."),
-                            status=400)
+        return JsonResponse(
+            envelope("malformed_request", "The request could not be read."), status=400
+        )
     return render(request, "400.html", status=400)
 
 

@@ -64,8 +64,13 @@ def check_engine_lag() -> int | None:
 def health_report() -> dict[str, Any]:
     """Status of each dependency, settlement's lag behind the engine and the feeds' age."""
     feed_age, feed = check_feed()
-    return {"db": check_db(), "redis": check_redis(), "engine_lag_ms": check_engine_lag(),
-            "feed_age_ms": feed_age, "feed": feed}
+    return {
+        "db": check_db(),
+        "redis": check_redis(),
+        "engine_lag_ms": check_engine_lag(),
+        "feed_age_ms": feed_age,
+        "feed": feed,
+    }
 
 
 @require_GET

@@ -58,37 +58,110 @@ def process_table(port: int) -> dict[str, list[str]]:
 
     var_dir = Path(os.environ.get("TRADEHIVE_VAR_DIR", ROOT / "var"))  # as the settings do
     table = {
-        "web": [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host",
-                os.environ.get("HOST", "127.0.0.1"), "--port", str(port),
-                "--ws-per-message-deflate", "false", "--no-access-log",
-                # The peer is the client; X-Forwarded-For counts only from TRUSTED_PROXIES, in
-                # the application (tradehive/client_ip.py), never rewritten by uvicorn.
-                "--no-proxy-headers",
-                # bench/ws.py: the sans-I/O websockets protocol connects 10k clients in half the
-                # time with less memory; a larger backlog absorbs reconnect storms.
-                "--ws", "websockets-sansio", "--backlog", "4096",
-                # A frame past the protocol's largest message closes the connection (1009)
-                # instead of being buffered up to uvicorn's default 16 MiB.
-                "--ws-max-size", str(settings.WS_MAX_MESSAGE_BYTES)],
-        "worker": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-P", "threads", "-c", "8",
-                   "-l", "warning", "-n", f"worker-{os.getpid()}@%h"],
+        "web": [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "tradehive.asgi:application",
+            "--host",
+            os.environ.get("HOST", "127.0.0.1"),
+            "--port",
+            str(port),
+            "--ws-per-message-deflate",
+            "false",
+            "--no-access-log",
+            # The peer is the client; X-Forwarded-For counts only from TRUSTED_PROXIES, in
+            # the application (tradehive/client_ip.py), never rewritten by uvicorn.
+            "--no-proxy-headers",
+            # bench/ws.py: the sans-I/O websockets protocol connects 10k clients in half the
+            # time with less memory; a larger backlog absorbs reconnect storms.
+            "--ws",
+            "websockets-sansio",
+            "--backlog",
+            "4096",
+            # A frame past the protocol's largest message closes the connection (1009)
+            # instead of being buffered up to uvicorn's default 16 MiB.
+            "--ws-max-size",
+            str(settings.WS_MAX_MESSAGE_BYTES),
+        ],
+        "worker": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "tradehive",
+            "worker",
+            "-P",
+            "threads",
+            "-c",
+            "8",
+            "-l",
+            "warning",
+            "-n",
+            f"worker-{os.getpid()}@%h",
+        ],
         # Price feed polls/matching passes (0.25 s / 0.5 s) get their own worker and queue, so
         # slow tasks elsewhere never delay them (docs/feeds.md).
-        "feeds": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-Q", "feeds", "-P",
-                  "threads", "-c", "4", "-l", "warning", "-n", f"feeds-{os.getpid()}@%h"],
-        "feeds-match": [PYTHON, "-m", "celery", "-A", "tradehive", "worker", "-Q", "feeds-match",
-                        "-P", "threads", "-c", "2", "-l", "warning", "-n",
-                        f"feeds-match-{os.getpid()}@%h"],
-        "beat": [PYTHON, "-m", "celery", "-A", "tradehive", "beat", "-l", "warning", "-s",
-                 str(var_dir / "celerybeat-schedule")],
+        "feeds": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "tradehive",
+            "worker",
+            "-Q",
+            "feeds",
+            "-P",
+            "threads",
+            "-c",
+            "4",
+            "-l",
+            "warning",
+            "-n",
+            f"feeds-{os.getpid()}@%h",
+        ],
+        "feeds-match": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "tradehive",
+            "worker",
+            "-Q",
+            "feeds-match",
+            "-P",
+            "threads",
+            "-c",
+            "2",
+            "-l",
+            "warning",
+            "-n",
+            f"feeds-match-{os.getpid()}@%h",
+        ],
+        "beat": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "tradehive",
+            "beat",
+            "-l",
+            "warning",
+            "-s",
+            str(var_dir / "celerybeat-schedule"),
+        ],
     }
     # Settlement runs one process per share of the markets (``settle --shard i/n``), so markets
     # settle in parallel; each market's lease still admits one consumer at a time.
     shards = max(1, int(os.environ.get("SETTLE_PROCESSES", "2")))
     for index in range(shards):
         name = "settle" if shards == 1 else f"settle-{index}"
-        table[name] = [PYTHON, "manage.py", "settle",
-                       *(["--shard", f"{index}/{shards}"] if shards > 1 else [])]
+        table[name] = [
+            PYTHON,
+            "manage.py",
+            "settle",
+            *(["--shard", f"{index}/{shards}"] if shards > 1 else []),
+        ]
     # The living demo: bots quote and trade the book-priced markets (README "Demo"); DEMO=0 off.
     if os.environ.get("DEMO", "1") != "0":
         table["demo"] = [PYTHON, "manage.py", "simulate_market"]
@@ -97,9 +170,12 @@ def process_table(port: int) -> dict[str, list[str]]:
 
 def stop_groups(names: list[str]) -> list[list[str]]:
     """``names`` in the order they stop (``STOP_ORDER``; names it does not know come last)."""
+
     def rank(name: str) -> int:
-        return next((index for index, prefix in enumerate(STOP_ORDER)
-                     if name.startswith(prefix)), len(STOP_ORDER))
+        return next(
+            (index for index, prefix in enumerate(STOP_ORDER) if name.startswith(prefix)),
+            len(STOP_ORDER),
+        )
 
     groups: dict[int, list[str]] = {}
     for name in names:
@@ -152,8 +228,10 @@ def main() -> int:
             for name, command in process_table(port).items():
                 # Its own session: the terminal's Ctrl-C reaches the launcher only.
                 children[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-            print(f"\nTradeHive is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)\n",
-                  flush=True)
+            print(
+                f"\nTradeHive is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)\n",
+                flush=True,
+            )
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:

@@ -21,8 +21,13 @@ class DecimalParseError(ValueError):
     """Raised with a human-readable message when a string is not a finite positive decimal."""
 
 
-def parse_decimal(raw: object, *, max_places: int | None = None, allow_zero: bool = False,
-                  max_value: Decimal | None = None) -> Decimal:
+def parse_decimal(
+    raw: object,
+    *,
+    max_places: int | None = None,
+    allow_zero: bool = False,
+    max_value: Decimal | None = None,
+) -> Decimal:
     """Parse a decimal string strictly.
 
     Accepts exactly ``DECIMAL_RE``. Rejects JSON numbers (they were floats before we saw them),

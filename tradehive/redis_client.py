@@ -12,6 +12,9 @@ from django.conf import settings
 def get_redis() -> redis.Redis:
     """A thread-safe pooled client on ``settings.REDIS_URL`` (strings decoded as UTF-8)."""
     return redis.Redis.from_url(
-        settings.REDIS_URL, decode_responses=True, health_check_interval=30,
-        socket_connect_timeout=2, socket_timeout=5,
+        settings.REDIS_URL,
+        decode_responses=True,
+        health_check_interval=30,
+        socket_connect_timeout=2,
+        socket_timeout=5,
     )

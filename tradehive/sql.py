@@ -85,8 +85,14 @@ def _preparing_cursor_class() -> type:
     )
 
     class PreparingCursor(ServerBindingCursor):  # type: ignore[misc,valid-type]
-        def execute(self, query: Any, params: Any = None, *, prepare: bool | None = True,
-                    binary: bool | None = None) -> Any:
+        def execute(
+            self,
+            query: Any,
+            params: Any = None,
+            *,
+            prepare: bool | None = True,
+            binary: bool | None = None,
+        ) -> Any:
             result = super().execute(query, params, prepare=prepare, binary=binary)
             if self._query is None and connection.queries_logged:  # type: ignore[has-type]
                 # psycopg records the statement only when it sends its text, not when it runs

@@ -57,8 +57,16 @@ class ReadOnlyInline(admin.TabularInline):
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
     formfield_overrides = STRICT_DECIMAL_OVERRIDES
-    list_display = ("symbol", "name", "decimals", "is_active", "deposit_enabled",
-                    "withdrawal_enabled", "withdrawal_fee", "withdrawal_min")
+    list_display = (
+        "symbol",
+        "name",
+        "decimals",
+        "is_active",
+        "deposit_enabled",
+        "withdrawal_enabled",
+        "withdrawal_fee",
+        "withdrawal_min",
+    )
     list_filter = ("is_active", "deposit_enabled", "withdrawal_enabled")
     search_fields = ("symbol", "name")
 
@@ -77,8 +85,9 @@ class BalanceInline(ReadOnlyInline):
 
 class AdjustmentForm(forms.Form):
     asset = forms.ModelChoiceField(queryset=Asset.objects.order_by("symbol"))
-    direction = forms.ChoiceField(choices=[("credit", "Credit (from external)"),
-                                           ("debit", "Debit (to external)")])
+    direction = forms.ChoiceField(
+        choices=[("credit", "Credit (from external)"), ("debit", "Debit (to external)")]
+    )
     amount = AmountField(max_length=60)
     reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -99,15 +108,19 @@ class AccountAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         return [
-            path("<int:account_id>/adjust/", self.admin_site.admin_view(self.adjust_view),
-                 name="wallets_account_adjust"),
+            path(
+                "<int:account_id>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="wallets_account_adjust",
+            ),
             *super().get_urls(),
         ]
 
     def adjust_view(self, request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
         """An admin's credit/debit against the external account with a reason (audited)."""
         if not request.user.has_perm("wallets.add_journaltransaction") and not (
-                request.user.is_superuser):
+            request.user.is_superuser
+        ):
             messages.error(request, "You are not allowed to adjust balances.")
             return HttpResponseRedirect(reverse("admin:wallets_account_changelist"))
         account = get_object_or_404(Account, pk=account_id)
@@ -116,8 +129,12 @@ class AccountAdmin(ReadOnlyAdmin):
             data = form.cleaned_data
             try:
                 journal = services.wallet_adjust(
-                    account=account, asset=data["asset"], direction=data["direction"],
-                    amount=data["amount"], reason=data["reason"], admin=request.user,
+                    account=account,
+                    asset=data["asset"],
+                    direction=data["direction"],
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    admin=request.user,
                     request=request,
                 )
             except DomainError as error:
@@ -125,7 +142,8 @@ class AccountAdmin(ReadOnlyAdmin):
             else:
                 messages.success(request, f"Adjustment journal #{journal.pk} posted.")
                 return HttpResponseRedirect(
-                    reverse("admin:wallets_account_change", args=[account.pk]))
+                    reverse("admin:wallets_account_change", args=[account.pk])
+                )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Adjust balance of {account}",
@@ -197,8 +215,17 @@ class WithdrawalQueueFilter(admin.SimpleListFilter):
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "asset", "amount", "fee", "address", "status", "created_at",
-                    "decided_by")
+    list_display = (
+        "id",
+        "user",
+        "asset",
+        "amount",
+        "fee",
+        "address",
+        "status",
+        "created_at",
+        "decided_by",
+    )
     list_filter = (WithdrawalQueueFilter, "asset")
     search_fields = ("user__username", "address")
     list_select_related = ("user", "asset", "decided_by")
@@ -227,11 +254,25 @@ class WithdrawalAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Complete (mark sent)", permissions=["change"])
     def complete_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._decide(request, queryset, lambda pk: withdrawals.withdrawal_complete(
-            withdrawal_id=pk, admin=request.user, request=request), "completed")
+        self._decide(
+            request,
+            queryset,
+            lambda pk: withdrawals.withdrawal_complete(
+                withdrawal_id=pk, admin=request.user, request=request
+            ),
+            "completed",
+        )
 
     @admin.action(description="Reject (release the funds)", permissions=["change"])
     def reject_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._decide(request, queryset, lambda pk: withdrawals.withdrawal_reject(
-            withdrawal_id=pk, admin=request.user, reason=f"Rejected by {request.user}",
-            request=request), "rejected")
+        self._decide(
+            request,
+            queryset,
+            lambda pk: withdrawals.withdrawal_reject(
+                withdrawal_id=pk,
+                admin=request.user,
+                reason=f"Rejected by {request.user}",
+                request=request,
+            ),
+            "rejected",
+        )

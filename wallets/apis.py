@@ -83,8 +83,10 @@ class LedgerListApi(APIView):
             """Signed: a debit is ``"-0.50000000"``."""
             return format_decimal(entry.amount, entry.asset.decimals)
 
-    @extend_schema(parameters=[OpenApiParameter("asset", str, description="only this asset")],
-                   responses={200: OutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[OpenApiParameter("asset", str, description="only this asset")],
+        responses={200: OutputSerializer(many=True)},
+    )
     def get(self, request: AuthenticatedRequest) -> Response:
         asset = query_validate(self.ListQuery, request).get("asset")
         entries = selectors.ledger_entry_list_for_user(user=request.user, asset_symbol=asset)
@@ -118,17 +120,27 @@ class DepositListCreateApi(APIView):
         )
         return paginator.get_paginated_response(DepositOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={
-        201: DepositOutputSerializer, **error_responses({
-            400: "`invalid_input`, `unknown_asset`, `deposit_limit_exceeded`.",
-            403: "`deposits_disabled` for this asset."})},
-        examples=[OpenApiExample("deposit", request_only=True,
-                                 value={"asset": "KRW", "amount": "100000"})])
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: DepositOutputSerializer,
+            **error_responses(
+                {
+                    400: "`invalid_input`, `unknown_asset`, `deposit_limit_exceeded`.",
+                    403: "`deposits_disabled` for this asset.",
+                }
+            ),
+        },
+        examples=[
+            OpenApiExample("deposit", request_only=True, value={"asset": "KRW", "amount": "100000"})
+        ],
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         deposit = deposits.deposit_create(
-            user=request.user, asset_symbol=data.validated_data["asset"],
+            user=request.user,
+            asset_symbol=data.validated_data["asset"],
             amount=data.validated_data["amount"],
         )
         return Response(DepositOutputSerializer(deposit).data, status=status.HTTP_201_CREATED)
@@ -155,8 +167,9 @@ class WithdrawalListCreateApi(APIView):
         asset = serializers.CharField(max_length=20)
         amount = DecimalString()
         address = serializers.CharField(max_length=200)
-        otp = serializers.CharField(max_length=12, required=False, allow_blank=True,
-                                    allow_null=True)
+        otp = serializers.CharField(
+            max_length=12, required=False, allow_blank=True, allow_null=True
+        )
 
     @extend_schema(responses={200: WithdrawalOutputSerializer(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:
@@ -166,30 +179,58 @@ class WithdrawalListCreateApi(APIView):
         )
         return paginator.get_paginated_response(WithdrawalOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={
-        201: WithdrawalOutputSerializer, **error_responses({
-            400: "`invalid_input`, `unknown_asset`, `insufficient_funds`, `invalid_address`, "
-                 "`withdrawal_below_minimum`, `otp_invalid`.",
-            401: "`mfa_required`: MFA is on and `otp` is missing, or not authenticated.",
-            403: "`withdrawals_disabled` for this asset."})},
-        examples=[OpenApiExample("withdrawal", request_only=True, value={
-            "asset": "KRW", "amount": "20000", "address": "1234567890123", "otp": "123456"})])
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: WithdrawalOutputSerializer,
+            **error_responses(
+                {
+                    400: "`invalid_input`, `unknown_asset`, `insufficient_funds`, "
+                    "`invalid_address`, `withdrawal_below_minimum`, `otp_invalid`.",
+                    401: "`mfa_required`: MFA is on and `otp` is missing, or not authenticated.",
+                    403: "`withdrawals_disabled` for this asset.",
+                }
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "withdrawal",
+                request_only=True,
+                value={
+                    "asset": "KRW",
+                    "amount": "20000",
+                    "address": "1234567890123",
+                    "otp": "123456",
+                },
+            )
+        ],
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         withdrawal = withdrawals.withdrawal_request(
-            user=request.user, asset_symbol=data.validated_data["asset"],
-            amount=data.validated_data["amount"], address=data.validated_data["address"],
-            otp=data.validated_data.get("otp"), request=request._request,
+            user=request.user,
+            asset_symbol=data.validated_data["asset"],
+            amount=data.validated_data["amount"],
+            address=data.validated_data["address"],
+            otp=data.validated_data.get("otp"),
+            request=request._request,
         )
-        return Response(WithdrawalOutputSerializer(withdrawal).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(WithdrawalOutputSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
 
 
 class WithdrawalCancelApi(APIView):
-    @extend_schema(request=None, responses={200: WithdrawalOutputSerializer, **error_responses({
-        409: "`withdrawal_not_pending`: only a pending withdrawal can be cancelled."})})
+    @extend_schema(
+        request=None,
+        responses={
+            200: WithdrawalOutputSerializer,
+            **error_responses(
+                {409: "`withdrawal_not_pending`: only a pending withdrawal can be cancelled."}
+            ),
+        },
+    )
     def post(self, request: AuthenticatedRequest, withdrawal_id: int) -> Response:
-        withdrawal = withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
-                                                request=request._request)
+        withdrawal = withdrawals.withdrawal_cancel(
+            user=request.user, withdrawal_id=withdrawal_id, request=request._request
+        )
         return Response(WithdrawalOutputSerializer(withdrawal).data)

@@ -45,6 +45,9 @@ class WithdrawalForm(forms.Form):
     asset = AssetChoiceField()
     amount = AmountField(max_length=60, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     address = forms.CharField(max_length=200)
-    otp = forms.CharField(label="One-time code", max_length=12, required=False,
-                          widget=forms.TextInput(attrs={"inputmode": "numeric",
-                                                        "autocomplete": "one-time-code"}))
+    otp = forms.CharField(
+        label="One-time code",
+        max_length=12,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

@@ -30,7 +30,8 @@ class Asset(models.Model):
     """A currency or coin. ``decimals`` is the finest unit users can hold or move."""
 
     symbol = models.CharField(
-        max_length=10, unique=True,
+        max_length=10,
+        unique=True,
         validators=[RegexValidator(r"^[A-Z0-9]{2,10}$", "2-10 upper-case letters or digits.")],
     )
     name = models.CharField(max_length=50)
@@ -66,7 +67,10 @@ class Account(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.USER)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="wallet_account",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -74,7 +78,8 @@ class Account(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["kind"], condition=~Q(kind="user"),
+                fields=["kind"],
+                condition=~Q(kind="user"),
                 name="wallets_one_system_account_per_kind",
             ),
             models.CheckConstraint(
@@ -159,14 +164,17 @@ class JournalTransaction(models.Model):
 class LedgerEntry(models.Model):
     """One signed change of one bucket of one balance; ``balance_after`` is that bucket after it."""
 
-    journal = models.ForeignKey(JournalTransaction, on_delete=models.PROTECT,
-                                related_name="entries")
+    journal = models.ForeignKey(
+        JournalTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
     # account is indexed by the composite indexes in Meta; entries are never looked up by asset
     # alone (ledger_check scans them all). Settlement inserts thousands a second.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries",
-                                db_index=False)
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="entries",
-                              db_index=False)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     bucket = models.CharField(max_length=9, choices=Bucket.choices)
     amount = money_field()
     balance_after = money_field()
@@ -191,8 +199,9 @@ class Deposit(models.Model):
     class Status(models.TextChoices):
         CREDITED = "credited", "Credited"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="deposits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deposits"
+    )
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="deposits")
     amount = money_field()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREDITED)
@@ -201,8 +210,9 @@ class Deposit(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["user", "asset", "created_at"],
-                                name="wallets_deposit_daily")]
+        indexes = [
+            models.Index(fields=["user", "asset", "created_at"], name="wallets_deposit_daily")
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="wallets_deposit_positive"),
         ]
@@ -221,26 +231,30 @@ class Withdrawal(models.Model):
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="withdrawals")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+    )
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="withdrawals")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="withdrawals")
     amount = money_field()
     fee = money_field(default=Decimal(0))
     address = models.CharField(max_length=120)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     reason = models.CharField(max_length=200, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0) & Q(fee__gte=0),
-                                   name="wallets_withdrawal_amounts"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(fee__gte=0), name="wallets_withdrawal_amounts"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,8 +45,11 @@ def balance_list_for_user(*, user: User) -> list[BalanceRow]:
         for balance in Balance.objects.filter(account__user=user).select_related("asset")
     }
     rows = [BalanceRow(b.asset, b.available, b.locked) for b in held.values()]
-    rows += [BalanceRow(asset, Decimal(0), Decimal(0))
-             for asset in asset_list_active() if asset.pk not in held]
+    rows += [
+        BalanceRow(asset, Decimal(0), Decimal(0))
+        for asset in asset_list_active()
+        if asset.pk not in held
+    ]
     return sorted(rows, key=lambda row: row.asset.symbol)
 
 
@@ -57,12 +60,16 @@ def balance_get(*, account: Account, asset: Asset) -> BalanceRow:
     return BalanceRow(asset, balance.available, balance.locked)
 
 
-def ledger_entry_list_for_user(*, user: User, asset_symbol: str | None = None
-                               ) -> QuerySet[LedgerEntry]:
+def ledger_entry_list_for_user(
+    *, user: User, asset_symbol: str | None = None
+) -> QuerySet[LedgerEntry]:
     """The user's ledger entries, newest first; ``asset_symbol`` filters (inactive assets too,
     their history stays readable; an unknown symbol is ``unknown_asset``)."""
-    queryset = (LedgerEntry.objects.filter(account__user=user)
-                .select_related("asset", "journal").order_by("-id"))
+    queryset = (
+        LedgerEntry.objects.filter(account__user=user)
+        .select_related("asset", "journal")
+        .order_by("-id")
+    )
     if asset_symbol:
         asset = Asset.objects.filter(symbol=asset_symbol.strip().upper()).first()
         if asset is None:
@@ -81,6 +88,9 @@ def withdrawal_list_for_user(*, user: User) -> QuerySet[Withdrawal]:
 
 def withdrawal_pending_holds() -> HoldMap:
     """What pending withdrawals hold: {(account_id, asset_id): amount + fee} (a hold source)."""
-    rows = (Withdrawal.objects.filter(status=Withdrawal.Status.PENDING)
-            .values("account_id", "asset_id").annotate(total=Sum(F("amount") + F("fee"))))
+    rows = (
+        Withdrawal.objects.filter(status=Withdrawal.Status.PENDING)
+        .values("account_id", "asset_id")
+        .annotate(total=Sum(F("amount") + F("fee")))
+    )
     return {(row["account_id"], row["asset_id"]): row["total"] for row in rows}

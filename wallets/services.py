@@ -32,6 +32,7 @@ MAX_AMOUNT = Decimal("1e18")
 
 # --- accounts ----------------------------------------------------------------------------------
 
+
 def wallet_account_get(*, user: User) -> Account:
     """The user's account, created on first use. Race-free: ``Account.user`` is unique and
     ``get_or_create`` re-reads after losing an insert race."""
@@ -48,7 +49,6 @@ def wallet_account_id_get(*, user: User) -> int:
     return row[0] if row is not None else wallet_account_get(user=user).pk
 
 
-
 def wallet_system_account(*, kind: str) -> Account:
     """The one system account of ``kind`` (``fee``, ``house`` or ``external``), created on first
     use (a partial unique constraint keeps it one)."""
@@ -59,6 +59,7 @@ def wallet_system_account(*, kind: str) -> Account:
 
 
 # --- single movements --------------------------------------------------------------------------
+
 
 def wallet_amount_check(*, asset: Asset, amount: Decimal, field: str = "amount") -> Decimal:
     """Refuse (``invalid_input``) an amount that is not a finite positive Decimal of at most the
@@ -79,71 +80,133 @@ def wallet_amount_check(*, asset: Asset, amount: Decimal, field: str = "amount")
 
 def _post_one(kind: str, reference: str, legs: list[Leg], memo: str = "") -> JournalTransaction:
     with transaction.atomic():
-        return ledger_post(postings=[Posting(kind=kind, reference=reference, legs=legs,
-                                             memo=memo)])[0]
+        return ledger_post(
+            postings=[Posting(kind=kind, reference=reference, legs=legs, memo=memo)]
+        )[0]
 
 
-def wallet_credit(*, account: Account, asset: Asset, amount: Decimal, reference: str,
-                  kind: str = JournalTransaction.Kind.DEPOSIT, source: Account | None = None,
-                  memo: str = "") -> JournalTransaction:
+def wallet_credit(
+    *,
+    account: Account,
+    asset: Asset,
+    amount: Decimal,
+    reference: str,
+    kind: str = JournalTransaction.Kind.DEPOSIT,
+    source: Account | None = None,
+    memo: str = "",
+) -> JournalTransaction:
     """Move ``amount`` from ``source``'s available (default: the external account) to
     ``account``'s available. Takes its own Balance locks (caller holds none)."""
     wallet_amount_check(asset=asset, amount=amount)
     source = source or wallet_system_account(kind=Account.Kind.EXTERNAL)
-    return _post_one(kind, reference, [
-        Leg(source.pk, asset.pk, Bucket.AVAILABLE, -amount),
-        Leg(account.pk, asset.pk, Bucket.AVAILABLE, amount),
-    ], memo)
+    return _post_one(
+        kind,
+        reference,
+        [
+            Leg(source.pk, asset.pk, Bucket.AVAILABLE, -amount),
+            Leg(account.pk, asset.pk, Bucket.AVAILABLE, amount),
+        ],
+        memo,
+    )
 
 
-def wallet_debit(*, account: Account, asset: Asset, amount: Decimal, reference: str,
-                 kind: str = JournalTransaction.Kind.WITHDRAWAL,
-                 destination: Account | None = None, memo: str = "") -> JournalTransaction:
+def wallet_debit(
+    *,
+    account: Account,
+    asset: Asset,
+    amount: Decimal,
+    reference: str,
+    kind: str = JournalTransaction.Kind.WITHDRAWAL,
+    destination: Account | None = None,
+    memo: str = "",
+) -> JournalTransaction:
     """Move ``amount`` from ``account``'s available to ``destination``'s available (default:
     external). ``InsufficientFunds`` when the account has less available."""
     wallet_amount_check(asset=asset, amount=amount)
     destination = destination or wallet_system_account(kind=Account.Kind.EXTERNAL)
-    return _post_one(kind, reference, [
-        Leg(account.pk, asset.pk, Bucket.AVAILABLE, -amount),
-        Leg(destination.pk, asset.pk, Bucket.AVAILABLE, amount),
-    ], memo)
+    return _post_one(
+        kind,
+        reference,
+        [
+            Leg(account.pk, asset.pk, Bucket.AVAILABLE, -amount),
+            Leg(destination.pk, asset.pk, Bucket.AVAILABLE, amount),
+        ],
+        memo,
+    )
 
 
-def wallet_hold(*, account: Account, asset: Asset, amount: Decimal, reference: str,
-                kind: str = JournalTransaction.Kind.HOLD) -> JournalTransaction:
+def wallet_hold(
+    *,
+    account: Account,
+    asset: Asset,
+    amount: Decimal,
+    reference: str,
+    kind: str = JournalTransaction.Kind.HOLD,
+) -> JournalTransaction:
     """available -> locked of one account. ``InsufficientFunds`` when available is short."""
     wallet_amount_check(asset=asset, amount=amount)
-    return _post_one(kind, reference, [
-        Leg(account.pk, asset.pk, Bucket.AVAILABLE, -amount),
-        Leg(account.pk, asset.pk, Bucket.LOCKED, amount),
-    ])
+    return _post_one(
+        kind,
+        reference,
+        [
+            Leg(account.pk, asset.pk, Bucket.AVAILABLE, -amount),
+            Leg(account.pk, asset.pk, Bucket.LOCKED, amount),
+        ],
+    )
 
 
-def wallet_release(*, account: Account, asset: Asset, amount: Decimal, reference: str,
-                   kind: str = JournalTransaction.Kind.RELEASE) -> JournalTransaction:
+def wallet_release(
+    *,
+    account: Account,
+    asset: Asset,
+    amount: Decimal,
+    reference: str,
+    kind: str = JournalTransaction.Kind.RELEASE,
+) -> JournalTransaction:
     """locked -> available of one account. ``InsufficientFunds`` when locked is short."""
     wallet_amount_check(asset=asset, amount=amount)
-    return _post_one(kind, reference, [
-        Leg(account.pk, asset.pk, Bucket.LOCKED, -amount),
-        Leg(account.pk, asset.pk, Bucket.AVAILABLE, amount),
-    ])
+    return _post_one(
+        kind,
+        reference,
+        [
+            Leg(account.pk, asset.pk, Bucket.LOCKED, -amount),
+            Leg(account.pk, asset.pk, Bucket.AVAILABLE, amount),
+        ],
+    )
 
 
-def wallet_transfer_locked(*, from_account: Account, to_account: Account, asset: Asset,
-                           amount: Decimal, reference: str,
-                           kind: str = JournalTransaction.Kind.TRADE) -> JournalTransaction:
+def wallet_transfer_locked(
+    *,
+    from_account: Account,
+    to_account: Account,
+    asset: Asset,
+    amount: Decimal,
+    reference: str,
+    kind: str = JournalTransaction.Kind.TRADE,
+) -> JournalTransaction:
     """``from_account``'s locked -> ``to_account``'s available (settling a trade)."""
     wallet_amount_check(asset=asset, amount=amount)
-    return _post_one(kind, reference, [
-        Leg(from_account.pk, asset.pk, Bucket.LOCKED, -amount),
-        Leg(to_account.pk, asset.pk, Bucket.AVAILABLE, amount),
-    ])
+    return _post_one(
+        kind,
+        reference,
+        [
+            Leg(from_account.pk, asset.pk, Bucket.LOCKED, -amount),
+            Leg(to_account.pk, asset.pk, Bucket.AVAILABLE, amount),
+        ],
+    )
 
 
 @transaction.atomic
-def wallet_adjust(*, account: Account, asset: Asset, direction: Literal["credit", "debit"],
-                  amount: Decimal, reason: str, admin: User,
-                  request: HttpRequest | None = None) -> JournalTransaction:
+def wallet_adjust(
+    *,
+    account: Account,
+    asset: Asset,
+    direction: Literal["credit", "debit"],
+    amount: Decimal,
+    reason: str,
+    admin: User,
+    request: HttpRequest | None = None,
+) -> JournalTransaction:
     """An admin's correction against the external account (an ``adjustment`` journal), audited
     as ``wallet.adjustment``. A debit cannot take more than the account has available."""
     reason = reason.strip()
@@ -152,16 +215,35 @@ def wallet_adjust(*, account: Account, asset: Asset, direction: Literal["credit"
     reference = f"adjustment:{admin.pk}"
     kind = JournalTransaction.Kind.ADJUSTMENT
     if direction == "credit":
-        journal = wallet_credit(account=account, asset=asset, amount=amount, kind=kind,
-                                reference=reference, memo=reason[:200])
+        journal = wallet_credit(
+            account=account,
+            asset=asset,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            memo=reason[:200],
+        )
     elif direction == "debit":
-        journal = wallet_debit(account=account, asset=asset, amount=amount, kind=kind,
-                               reference=reference, memo=reason[:200])
+        journal = wallet_debit(
+            account=account,
+            asset=asset,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            memo=reason[:200],
+        )
     else:
         raise InvalidInput(fields={"direction": ["Must be credit or debit."]})
-    audit_record(event="wallet.adjustment", user=account.user, actor=admin, request=request,
-                 account_id=account.pk, asset=asset.symbol, direction=direction,
-                 amount=format_decimal(amount), reason=reason, journal_id=journal.pk)
+    audit_record(
+        event="wallet.adjustment",
+        user=account.user,
+        actor=admin,
+        request=request,
+        account_id=account.pk,
+        asset=asset.symbol,
+        direction=direction,
+        amount=format_decimal(amount),
+        reason=reason,
+        journal_id=journal.pk,
+    )
     return journal
-
-

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.wallet_page, name="home"),
     path("deposit", views.deposit, name="deposit"),
     path("withdraw", views.withdraw, name="withdraw"),
-    path("withdrawals/<int:withdrawal_id>/cancel", views.withdrawal_cancel,
-         name="withdrawal-cancel"),
+    path(
+        "withdrawals/<int:withdrawal_id>/cancel", views.withdrawal_cancel, name="withdrawal-cancel"
+    ),
 ]

@@ -9,6 +9,9 @@ urlpatterns = [
     path("ledger", apis.LedgerListApi.as_view(), name="wallet-ledger"),
     path("deposits", apis.DepositListCreateApi.as_view(), name="wallet-deposits"),
     path("withdrawals", apis.WithdrawalListCreateApi.as_view(), name="wallet-withdrawals"),
-    path("withdrawals/<int:withdrawal_id>/cancel", apis.WithdrawalCancelApi.as_view(),
-         name="wallet-withdrawal-cancel"),
+    path(
+        "withdrawals/<int:withdrawal_id>/cancel",
+        apis.WithdrawalCancelApi.as_view(),
+        name="wallet-withdrawal-cancel",
+    ),
 ]

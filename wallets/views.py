@@ -19,8 +19,13 @@ from wallets import deposits, selectors, withdrawals
 from wallets.forms import DepositForm, WithdrawalForm
 
 
-def _page(request: AuthenticatedHttpRequest, *, deposit_form: DepositForm | None = None,
-          withdrawal_form: WithdrawalForm | None = None, status: int = 200) -> HttpResponse:
+def _page(
+    request: AuthenticatedHttpRequest,
+    *,
+    deposit_form: DepositForm | None = None,
+    withdrawal_form: WithdrawalForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
     context = {
         "balances": selectors.balance_list_for_user(user=user),
@@ -56,9 +61,11 @@ def deposit(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DepositForm(request.POST)
     if form.is_valid():
         try:
-            made = deposits.deposit_create(user=request.user,
-                                           asset_symbol=form.cleaned_data["asset"],
-                                           amount=form.cleaned_data["amount"])
+            made = deposits.deposit_create(
+                user=request.user,
+                asset_symbol=form.cleaned_data["asset"],
+                amount=form.cleaned_data["amount"],
+            )
         except DomainError as error:
             _show_error(form, error)
         else:
@@ -76,8 +83,12 @@ def withdraw(request: AuthenticatedHttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             made = withdrawals.withdrawal_request(
-                user=request.user, asset_symbol=data["asset"], amount=data["amount"],
-                address=data["address"], otp=data["otp"] or None, request=request,
+                user=request.user,
+                asset_symbol=data["asset"],
+                amount=data["amount"],
+                address=data["address"],
+                otp=data["otp"] or None,
+                request=request,
             )
         except RateLimited as error:
             # Too many one-time codes: the wait goes on the code field, as the API's 429.
@@ -100,8 +111,9 @@ def withdraw(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def withdrawal_cancel(request: AuthenticatedHttpRequest, withdrawal_id: int) -> HttpResponse:
     try:
-        withdrawals.withdrawal_cancel(user=request.user, withdrawal_id=withdrawal_id,
-                                   request=request)
+        withdrawals.withdrawal_cancel(
+            user=request.user, withdrawal_id=withdrawal_id, request=request
+        )
     except DomainError as error:
         messages.error(request, error.message)
         if error.status == 404:

@@ -30,8 +30,13 @@ def jwt_client(user: User) -> APIClient:
 def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
     """The device's code ``steps_ahead`` time steps from now. Devices accept one step of drift
     and never the same step twice, so a test that needs a second code uses the next step."""
-    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits,
-                 drift=device.drift + steps_ahead)
+    value = totp(
+        device.bin_key,
+        step=device.step,
+        t0=device.t0,
+        digits=device.digits,
+        drift=device.drift + steps_ahead,
+    )
     return f"{value:0{device.digits}d}"
 
 

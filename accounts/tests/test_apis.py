@@ -25,12 +25,15 @@ def _error_code(response) -> str:
 
 
 def _sign_in(client: APIClient, user: User, **extra: str) -> ApiResponse:
-    return client.post("/api/v1/auth/token",
-                       {"username": user.username, "password": DEFAULT_PASSWORD, **extra},
-                       format="json")
+    return client.post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": DEFAULT_PASSWORD, **extra},
+        format="json",
+    )
 
 
 # --- register -------------------------------------------------------------------------------
+
 
 def test_register_creates_a_user_and_answers_201(api_client: APIClient) -> None:
     # given a new visitor
@@ -53,9 +56,15 @@ def test_register_refuses_taken_names_ignoring_case(api_client: APIClient) -> No
     # given an existing user
     UserFactory.create(username="alice", email="alice@example.com")
     # when someone registers the same names in other case
-    response = api_client.post("/api/v1/auth/register", {
-        "username": "ALICE", "email": "ALICE@example.com", "password": NEW_PASSWORD,
-    }, format="json")
+    response = api_client.post(
+        "/api/v1/auth/register",
+        {
+            "username": "ALICE",
+            "email": "ALICE@example.com",
+            "password": NEW_PASSWORD,
+        },
+        format="json",
+    )
     # then both fields are refused
     assert response.status_code == 400
     assert _error_code(response) == "invalid_input"
@@ -63,15 +72,27 @@ def test_register_refuses_taken_names_ignoring_case(api_client: APIClient) -> No
 
 
 def test_register_refuses_a_weak_password_and_a_bad_username(api_client: APIClient) -> None:
-    response = api_client.post("/api/v1/auth/register", {
-        "username": "a b", "email": "not-an-email", "password": "12345",
-    }, format="json")
+    response = api_client.post(
+        "/api/v1/auth/register",
+        {
+            "username": "a b",
+            "email": "not-an-email",
+            "password": "12345",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
     assert set(fields) == {"email"}  # input types first: the email is not an email
-    response = api_client.post("/api/v1/auth/register", {
-        "username": "a b", "email": "ab@example.com", "password": "12345",
-    }, format="json")
+    response = api_client.post(
+        "/api/v1/auth/register",
+        {
+            "username": "a b",
+            "email": "ab@example.com",
+            "password": "12345",
+        },
+        format="json",
+    )
     assert set(response.json()["error"]["fields"]) >= {"username", "password"}
 
 
@@ -80,14 +101,26 @@ def test_register_is_rate_limited_per_address(api_client: APIClient, settings) -
     from accounts import ratelimit
 
     for index in range(ratelimit.REGISTRATIONS_PER_IP_PER_HOUR):
-        response = api_client.post("/api/v1/auth/register", {
-            "username": f"bulk{index}", "email": f"bulk{index}@example.com",
-            "password": NEW_PASSWORD}, format="json")
+        response = api_client.post(
+            "/api/v1/auth/register",
+            {
+                "username": f"bulk{index}",
+                "email": f"bulk{index}@example.com",
+                "password": NEW_PASSWORD,
+            },
+            format="json",
+        )
         assert response.status_code == 201
     # when it registers once more
-    response = api_client.post("/api/v1/auth/register", {
-        "username": "onemore", "email": "onemore@example.com", "password": NEW_PASSWORD,
-    }, format="json")
+    response = api_client.post(
+        "/api/v1/auth/register",
+        {
+            "username": "onemore",
+            "email": "onemore@example.com",
+            "password": NEW_PASSWORD,
+        },
+        format="json",
+    )
     # then 429 with Retry-After
     assert response.status_code == 429
     assert _error_code(response) == "rate_limited"
@@ -95,6 +128,7 @@ def test_register_is_rate_limited_per_address(api_client: APIClient, settings) -
 
 
 # --- token, refresh, logout -----------------------------------------------------------------
+
 
 def test_token_returns_a_pair_that_authenticates(api_client: APIClient, user: User) -> None:
     # when the user signs in
@@ -112,10 +146,12 @@ def test_token_returns_a_pair_that_authenticates(api_client: APIClient, user: Us
 
 
 def test_token_with_a_wrong_password_is_401_authentication_failed(
-    api_client: APIClient, user: User,
+    api_client: APIClient,
+    user: User,
 ) -> None:
-    response = api_client.post("/api/v1/auth/token",
-                               {"username": user.username, "password": "wrong"}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/token", {"username": user.username, "password": "wrong"}, format="json"
+    )
     assert response.status_code == 401
     assert _error_code(response) == "authentication_failed"
     assert AuditEvent.objects.filter(user=user, event="login.failed").exists()
@@ -125,9 +161,9 @@ def test_token_with_a_wrong_password_is_401_authentication_failed(
 def test_repeated_failures_lock_the_account_with_429(api_client: APIClient, user: User) -> None:
     # given three wrong passwords
     for _ in range(3):
-        response = api_client.post("/api/v1/auth/token",
-                                   {"username": user.username, "password": "wrong"},
-                                   format="json")
+        response = api_client.post(
+            "/api/v1/auth/token", {"username": user.username, "password": "wrong"}, format="json"
+        )
         assert response.status_code == 401
     # when the right password comes next
     response = _sign_in(api_client, user)
@@ -144,13 +180,15 @@ def test_a_bad_bearer_token_does_not_block_signing_in(api_client: APIClient, use
 
 
 def test_refresh_rotates_and_the_old_refresh_is_blacklisted(
-    api_client: APIClient, user: User,
+    api_client: APIClient,
+    user: User,
 ) -> None:
     # given a signed-in client
     first = _sign_in(api_client, user).json()
     # when it refreshes
-    response = api_client.post("/api/v1/auth/token/refresh", {"refresh": first["refresh"]},
-                               format="json")
+    response = api_client.post(
+        "/api/v1/auth/token/refresh", {"refresh": first["refresh"]}, format="json"
+    )
     # then it gets a new pair that works
     assert response.status_code == 200
     second = response.json()
@@ -158,19 +196,22 @@ def test_refresh_rotates_and_the_old_refresh_is_blacklisted(
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {second['access']}")
     assert api_client.get("/api/v1/auth/me").status_code == 200
     # and the old refresh token no longer works
-    again = api_client.post("/api/v1/auth/token/refresh", {"refresh": first["refresh"]},
-                            format="json")
+    again = api_client.post(
+        "/api/v1/auth/token/refresh", {"refresh": first["refresh"]}, format="json"
+    )
     assert again.status_code == 401
     assert _error_code(again) == "token_not_valid"
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
-    api_client: APIClient, user: User,
+    api_client: APIClient,
+    user: User,
 ) -> None:
     # given a refresh token that was rotated (say, stolen and used by an attacker first)
     stolen = _sign_in(api_client, user).json()["refresh"]
-    rotated = api_client.post("/api/v1/auth/token/refresh", {"refresh": stolen},
-                              format="json").json()["refresh"]
+    rotated = api_client.post(
+        "/api/v1/auth/token/refresh", {"refresh": stolen}, format="json"
+    ).json()["refresh"]
     # when the old one is presented again
     response = api_client.post("/api/v1/auth/token/refresh", {"refresh": stolen}, format="json")
     # then it is refused, the newer token is revoked too, and the reuse is audited
@@ -189,15 +230,14 @@ def test_an_access_token_is_not_a_refresh_token(api_client: APIClient, user: Use
 
 def test_logout_blacklists_the_refresh_token(api_client: APIClient, user: User) -> None:
     tokens = _sign_in(api_client, user).json()
-    response = api_client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]},
-                               format="json")
+    response = api_client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json")
     assert response.status_code == 205
-    refresh = api_client.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]},
-                              format="json")
+    refresh = api_client.post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
     assert refresh.status_code == 401
     # logging out twice is harmless
-    again = api_client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]},
-                            format="json")
+    again = api_client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json")
     assert again.status_code == 205
 
 
@@ -226,8 +266,12 @@ def test_me_without_credentials_is_401_not_authenticated(api_client: APIClient) 
 
 # --- MFA ----------------------------------------------------------------------------------------
 
+
 def test_mfa_setup_confirm_then_login_needs_the_code(
-    api_client: APIClient, jwt_client: APIClient, user: User, otp_for,
+    api_client: APIClient,
+    jwt_client: APIClient,
+    user: User,
+    otp_for,
 ) -> None:
     # given MFA set up and confirmed
     setup = jwt_client.post("/api/v1/auth/mfa/setup")
@@ -277,10 +321,13 @@ def test_mfa_disable_needs_a_valid_code(jwt_client: APIClient, mfa_user: User, o
 
 
 def test_mfa_disable_with_the_code_turns_it_off(
-    jwt_client: APIClient, mfa_user: User, otp_for,
+    jwt_client: APIClient,
+    mfa_user: User,
+    otp_for,
 ) -> None:
-    response = jwt_client.post("/api/v1/auth/mfa/disable", {"otp": otp_for(mfa_user)},
-                               format="json")
+    response = jwt_client.post(
+        "/api/v1/auth/mfa/disable", {"otp": otp_for(mfa_user)}, format="json"
+    )
     assert response.status_code == 204
     assert jwt_client.get("/api/v1/auth/me").json()["mfa_enabled"] is False
     assert AuditEvent.objects.filter(user=mfa_user, event="mfa.disabled").exists()
@@ -288,9 +335,11 @@ def test_mfa_disable_with_the_code_turns_it_off(
 
 # --- profile, password, deletion ----------------------------------------------------------------
 
+
 def test_patch_me_changes_profile_fields(jwt_client: APIClient, user: User) -> None:
-    response = jwt_client.patch("/api/v1/auth/me",
-                                {"handle": "moonwalker", "first_name": "Ada"}, format="json")
+    response = jwt_client.patch(
+        "/api/v1/auth/me", {"handle": "moonwalker", "first_name": "Ada"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["handle"] == "moonwalker"
     assert response.json()["first_name"] == "Ada"
@@ -305,7 +354,9 @@ def test_patch_me_refuses_a_handle_someone_has(jwt_client: APIClient) -> None:
 
 
 def test_password_change_revokes_tokens_and_sessions(
-    api_client: APIClient, user: User, client,
+    api_client: APIClient,
+    user: User,
+    client,
 ) -> None:
     # given a REST client and a browser session of the same user
     tokens = _sign_in(api_client, user).json()
@@ -313,27 +364,37 @@ def test_password_change_revokes_tokens_and_sessions(
     assert client.get("/api/v1/auth/me").status_code == 200
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     # when the password is changed
-    response = api_client.post("/api/v1/auth/password",
-                               {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
-                               format="json")
+    response = api_client.post(
+        "/api/v1/auth/password",
+        {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+        format="json",
+    )
     # then the old refresh and access tokens and the browser session stop working
     assert response.status_code == 204
     fresh = APIClient()
-    refresh = fresh.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]},
-                         format="json")
+    refresh = fresh.post(
+        "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
     assert refresh.status_code == 401
     assert api_client.get("/api/v1/auth/me").status_code == 401
     assert client.get("/api/v1/auth/me").status_code in (401, 403)
     # and the new password signs in
-    assert fresh.post("/api/v1/auth/token", {"username": user.username,
-                                             "password": NEW_PASSWORD},
-                      format="json").status_code == 200
+    assert (
+        fresh.post(
+            "/api/v1/auth/token",
+            {"username": user.username, "password": NEW_PASSWORD},
+            format="json",
+        ).status_code
+        == 200
+    )
 
 
 def test_password_change_with_a_wrong_old_password_is_400(jwt_client: APIClient) -> None:
-    response = jwt_client.post("/api/v1/auth/password",
-                               {"old_password": "wrong", "new_password": NEW_PASSWORD},
-                               format="json")
+    response = jwt_client.post(
+        "/api/v1/auth/password",
+        {"old_password": "wrong", "new_password": NEW_PASSWORD},
+        format="json",
+    )
     assert response.status_code == 400
     assert "old_password" in response.json()["error"]["fields"]
 
@@ -343,33 +404,38 @@ def test_delete_me_closes_the_account(api_client: APIClient, user: User) -> None
     tokens = _sign_in(api_client, user).json()
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     # when the user deletes the account with the password
-    response = api_client.delete("/api/v1/auth/me", {"password": DEFAULT_PASSWORD},
-                                 format="json")
+    response = api_client.delete("/api/v1/auth/me", {"password": DEFAULT_PASSWORD}, format="json")
     # then the account is closed: no sign-in, tokens dead, personal data gone
     assert response.status_code == 204
     user.refresh_from_db()
     assert user.is_active is False
     assert user.email.endswith("@closed.invalid")
     assert api_client.get("/api/v1/auth/me").status_code == 401
-    assert APIClient().post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]},
-                            format="json").status_code == 401
+    assert (
+        APIClient()
+        .post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+        .status_code
+        == 401
+    )
 
 
 def test_delete_me_needs_the_code_when_mfa_is_on(
-    jwt_client: APIClient, mfa_user: User, otp_for,
+    jwt_client: APIClient,
+    mfa_user: User,
+    otp_for,
 ) -> None:
-    response = jwt_client.delete("/api/v1/auth/me", {"password": DEFAULT_PASSWORD},
-                                 format="json")
+    response = jwt_client.delete("/api/v1/auth/me", {"password": DEFAULT_PASSWORD}, format="json")
     assert response.status_code == 401
     assert _error_code(response) == "mfa_required"
-    response = jwt_client.delete("/api/v1/auth/me",
-                                 {"password": DEFAULT_PASSWORD, "otp": otp_for(mfa_user)},
-                                 format="json")
+    response = jwt_client.delete(
+        "/api/v1/auth/me", {"password": DEFAULT_PASSWORD, "otp": otp_for(mfa_user)}, format="json"
+    )
     assert response.status_code == 204
 
 
 def test_delete_me_with_a_wrong_password_keeps_the_account(
-    jwt_client: APIClient, user: User,
+    jwt_client: APIClient,
+    user: User,
 ) -> None:
     response = jwt_client.delete("/api/v1/auth/me", {"password": "wrong"}, format="json")
     assert response.status_code == 400

@@ -27,8 +27,9 @@ def time_step() -> int:
 
 def totp_code(secret: str, step: int) -> str:
     """What an authenticator app shows for the base32 ``secret`` in time step ``step``."""
-    generator = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8)),
-                     step=TOTP_STEP_SECONDS, digits=6)
+    generator = TOTP(
+        base64.b32decode(secret + "=" * (-len(secret) % 8)), step=TOTP_STEP_SECONDS, digits=6
+    )
     generator.time = step * TOTP_STEP_SECONDS
     return f"{generator.token():06d}"
 
@@ -41,7 +42,8 @@ def log_in_with_password(page: Page, base: str, username: str) -> None:
 
 
 def test_sign_up_turn_on_mfa_and_log_in_with_a_totp_code(
-        page: Page, live_server: LiveServer, screenshot: Callable[[str], Path]) -> None:
+    page: Page, live_server: LiveServer, screenshot: Callable[[str], Path]
+) -> None:
     base = live_server.url
     # given a visitor who signs up, logs out and logs in with the password
     page.goto(f"{base}/accounts/signup/?next=/accounts/profile/")
@@ -106,7 +108,8 @@ def test_sign_up_turn_on_mfa_and_log_in_with_a_totp_code(
 
 
 def test_sign_up_form_shows_field_errors(
-        page: Page, live_server: LiveServer, screenshot: Callable[[str], Path]) -> None:
+    page: Page, live_server: LiveServer, screenshot: Callable[[str], Path]
+) -> None:
     # given an account that already has the email address
     UserFactory.create(email="taken@example.com")
     # when a visitor signs up with that address and a weak password

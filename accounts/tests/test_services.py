@@ -30,16 +30,28 @@ def test_one_address_guessing_many_accounts_is_locked_out() -> None:
     users = UserFactory.create_batch(5)
     for victim in users[:4]:
         with pytest.raises(AuthenticationFailed):
-            services.user_login(username=victim.username, password="guess", otp=None,
-                                request=_request_from("203.0.113.7"))
+            services.user_login(
+                username=victim.username,
+                password="guess",
+                otp=None,
+                request=_request_from("203.0.113.7"),
+            )
     # when it tries a fifth account, even with the right password
     # then it is refused, while another address still signs in
     with pytest.raises(RateLimited) as refused:
-        services.user_login(username=users[4].username, password=DEFAULT_PASSWORD, otp=None,
-                            request=_request_from("203.0.113.7"))
+        services.user_login(
+            username=users[4].username,
+            password=DEFAULT_PASSWORD,
+            otp=None,
+            request=_request_from("203.0.113.7"),
+        )
     assert refused.value.retry_after > 0
-    signed_in = services.user_login(username=users[4].username, password=DEFAULT_PASSWORD,
-                                    otp=None, request=_request_from("198.51.100.1"))
+    signed_in = services.user_login(
+        username=users[4].username,
+        password=DEFAULT_PASSWORD,
+        otp=None,
+        request=_request_from("198.51.100.1"),
+    )
     assert signed_in == users[4]
 
 
@@ -64,8 +76,9 @@ def test_password_guesses_through_password_change_count_towards_the_lockout(user
             services.password_change(user=user, old_password="guess", new_password="x" * 20)
     # then the real password is locked out too
     with pytest.raises(RateLimited):
-        services.password_change(user=user, old_password=DEFAULT_PASSWORD,
-                                 new_password="a brand new passphrase")
+        services.password_change(
+            user=user, old_password=DEFAULT_PASSWORD, new_password="a brand new passphrase"
+        )
     assert AuditEvent.objects.filter(user=user, event="login.failed").count() == 2
 
 
@@ -124,8 +137,9 @@ def test_a_receiver_can_refuse_closing_an_account(user: User) -> None:
 
 def test_closed_names_cannot_be_registered() -> None:
     with pytest.raises(InvalidInput) as refused:
-        services.user_register(username="closed_7", email="c@example.com",
-                               password="a long enough password")
+        services.user_register(
+            username="closed_7", email="c@example.com", password="a long enough password"
+        )
     assert "username" in refused.value.fields
 
 

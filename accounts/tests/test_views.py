@@ -21,8 +21,10 @@ NEW_PASSWORD = "a much longer new secret 42"
 
 def test_signup_creates_the_user_and_signs_in(client: Client) -> None:
     # when a visitor fills in the sign-up form
-    response = client.post("/accounts/signup/", {
-        "username": "webtrader", "email": "web@example.com", "password": NEW_PASSWORD})
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "webtrader", "email": "web@example.com", "password": NEW_PASSWORD},
+    )
     # then they are signed in and sent home
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -32,8 +34,9 @@ def test_signup_creates_the_user_and_signs_in(client: Client) -> None:
 
 def test_signup_shows_field_errors(client: Client) -> None:
     UserFactory.create(username="taken")
-    response = client.post("/accounts/signup/", {
-        "username": "taken", "email": "x@example.com", "password": "short"})
+    response = client.post(
+        "/accounts/signup/", {"username": "taken", "email": "x@example.com", "password": "short"}
+    )
     assert response.status_code == 400
     assert b"This username is taken." in response.content
     assert b"This password is too short" in response.content
@@ -41,16 +44,23 @@ def test_signup_shows_field_errors(client: Client) -> None:
 
 def test_login_page_signs_in_and_follows_a_local_next(client: Client, user: User) -> None:
     assert client.get("/accounts/login/").status_code == 200
-    response = client.post("/accounts/login/?next=/accounts/profile/", {
-        "username": user.username, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/accounts/login/?next=/accounts/profile/",
+        {"username": user.username, "password": DEFAULT_PASSWORD},
+    )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/profile/"
 
 
 def test_login_ignores_a_next_pointing_elsewhere(client: Client, user: User) -> None:
-    response = client.post("/accounts/login/", {
-        "username": user.username, "password": DEFAULT_PASSWORD,
-        "next": "https://evil.example/steal"})
+    response = client.post(
+        "/accounts/login/",
+        {
+            "username": user.username,
+            "password": DEFAULT_PASSWORD,
+            "next": "https://evil.example/steal",
+        },
+    )
     assert response["Location"] == "/"
 
 
@@ -61,8 +71,9 @@ def test_login_with_a_wrong_password_shows_the_error(client: Client, user: User)
 
 
 def _password_step(client: Client, user: User, query: str = "") -> PageResponse:
-    return client.post(f"/accounts/login/{query}", {
-        "username": user.username, "password": DEFAULT_PASSWORD})
+    return client.post(
+        f"/accounts/login/{query}", {"username": user.username, "password": DEFAULT_PASSWORD}
+    )
 
 
 def _signed_in(client: Client) -> bool:
@@ -79,7 +90,8 @@ def test_login_form_asks_only_for_username_and_password(client: Client) -> None:
 
 
 def test_login_with_mfa_asks_for_the_code_at_a_second_step(
-        client: Client, mfa_user: User, otp_for) -> None:
+    client: Client, mfa_user: User, otp_for
+) -> None:
     # when a user with MFA passes the password step
     response = _password_step(client, mfa_user, "?next=/accounts/profile/")
     # then they are sent to the code step, carrying next along, and not signed in yet
@@ -93,8 +105,9 @@ def test_login_with_mfa_asks_for_the_code_at_a_second_step(
     assert b'autocomplete="one-time-code"' in page.content
     assert b'inputmode="numeric"' in page.content
     # when they type the current code
-    done = client.post("/accounts/login/otp/", {
-        "otp": otp_for(mfa_user), "next": "/accounts/profile/"})
+    done = client.post(
+        "/accounts/login/otp/", {"otp": otp_for(mfa_user), "next": "/accounts/profile/"}
+    )
     # then they are signed in, sent on, and the login is audited once
     assert done.status_code == 302
     assert done["Location"] == "/accounts/profile/"
@@ -102,8 +115,7 @@ def test_login_with_mfa_asks_for_the_code_at_a_second_step(
     assert AuditEvent.objects.filter(user=mfa_user, event="login.ok").count() == 1
 
 
-def test_login_otp_step_with_a_wrong_code_stays_on_the_step(
-        client: Client, mfa_user: User) -> None:
+def test_login_otp_step_with_a_wrong_code_stays_on_the_step(client: Client, mfa_user: User) -> None:
     # given a browser at the code step
     _password_step(client, mfa_user)
     # when a wrong code is typed
@@ -118,7 +130,8 @@ def test_login_otp_step_with_a_wrong_code_stays_on_the_step(
 
 
 def test_login_otp_step_allows_a_bounded_number_of_codes(
-        client: Client, mfa_user: User, otp_for, settings) -> None:
+    client: Client, mfa_user: User, otp_for, settings
+) -> None:
     # given a browser that typed three wrong codes (the device's delay after each is off here:
     # this is about the step's own bound)
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
@@ -135,7 +148,8 @@ def test_login_otp_step_allows_a_bounded_number_of_codes(
 
 
 def test_wrong_codes_count_towards_the_account_lockout(
-        client: Client, mfa_user: User, otp_for, settings) -> None:
+    client: Client, mfa_user: User, otp_for, settings
+) -> None:
     # given an account locked out after two failures, and two wrong codes typed (without the
     # device's delay between them)
     settings.LOGIN_FAILURES_PER_ACCOUNT = 2
@@ -166,7 +180,8 @@ def test_login_otp_step_expires(client: Client, mfa_user: User, otp_for, setting
 
 
 def test_login_otp_step_without_the_password_step_is_refused(
-        client: Client, mfa_user: User, otp_for) -> None:
+    client: Client, mfa_user: User, otp_for
+) -> None:
     # when a browser that never passed the password step opens or posts the code step
     page = client.get("/accounts/login/otp/")
     response = client.post("/accounts/login/otp/", {"otp": otp_for(mfa_user)})
@@ -179,8 +194,7 @@ def test_login_otp_step_without_the_password_step_is_refused(
     assert not AuditEvent.objects.filter(event="login.ok").exists()
 
 
-def test_login_otp_step_refuses_a_replayed_code(
-        client: Client, mfa_user: User, otp_for) -> None:
+def test_login_otp_step_refuses_a_replayed_code(client: Client, mfa_user: User, otp_for) -> None:
     # given a code that already signed the user in once
     code = otp_for(mfa_user)
     _password_step(client, mfa_user)
@@ -195,7 +209,8 @@ def test_login_otp_step_refuses_a_replayed_code(
 
 
 def test_login_otp_step_is_void_after_a_password_change(
-        client: Client, mfa_user: User, otp_for) -> None:
+    client: Client, mfa_user: User, otp_for
+) -> None:
     # given a browser at the code step, and the password changed meanwhile
     _password_step(client, mfa_user)
     mfa_user.set_password(NEW_PASSWORD)
@@ -232,8 +247,10 @@ def test_profile_page_shows_forms_and_recent_activity(client: Client, user: User
 
 def test_profile_edit_saves(client: Client, user: User) -> None:
     client.force_login(user)
-    response = client.post("/accounts/profile/", {
-        "email": user.email, "handle": "newhandle", "first_name": "Ada", "last_name": ""})
+    response = client.post(
+        "/accounts/profile/",
+        {"email": user.email, "handle": "newhandle", "first_name": "Ada", "last_name": ""},
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.handle == "newhandle"
@@ -245,8 +262,9 @@ def test_password_change_keeps_this_browser_and_ends_others(user: User) -> None:
     this.force_login(user)
     other.force_login(user)
     # when one changes the password
-    response = this.post("/accounts/password/", {
-        "old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+    response = this.post(
+        "/accounts/password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
+    )
     # then it stays signed in and the other is signed out
     assert response.status_code == 302
     assert this.get("/accounts/profile/").status_code == 200
@@ -265,8 +283,7 @@ def test_mfa_set_up_and_confirm_through_the_pages(client: Client, user: User, ot
 
 def test_account_delete_closes_and_signs_out(client: Client, user: User) -> None:
     client.force_login(user)
-    response = client.post("/accounts/delete/", {"password": DEFAULT_PASSWORD,
-                                                 "confirm": "on"})
+    response = client.post("/accounts/delete/", {"password": DEFAULT_PASSWORD, "confirm": "on"})
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.is_active is False
@@ -279,10 +296,10 @@ def test_admin_actions_reset_mfa_and_disable(client: Client, mfa_user: User) -> 
     client.force_login(admin_user)
     assert client.get("/admin/accounts/user/").status_code == 200
     # when they reset the user's MFA and then disable the account
-    client.post("/admin/accounts/user/", {"action": "reset_mfa",
-                                          "_selected_action": [mfa_user.pk]})
-    client.post("/admin/accounts/user/", {"action": "disable_accounts",
-                                          "_selected_action": [mfa_user.pk]})
+    client.post("/admin/accounts/user/", {"action": "reset_mfa", "_selected_action": [mfa_user.pk]})
+    client.post(
+        "/admin/accounts/user/", {"action": "disable_accounts", "_selected_action": [mfa_user.pk]}
+    )
     # then both happened and were audited with the admin as actor
     mfa_user.refresh_from_db()
     assert not TOTPDevice.objects.filter(user=mfa_user).exists()
@@ -295,7 +312,8 @@ def test_admin_actions_reset_mfa_and_disable(client: Client, mfa_user: User) -> 
 
 
 def test_login_otp_step_refuses_an_account_disabled_meanwhile(
-        client: Client, mfa_user: User, otp_for) -> None:
+    client: Client, mfa_user: User, otp_for
+) -> None:
     # given a browser at the code step, and the account disabled meanwhile
     _password_step(client, mfa_user)
     User.objects.filter(pk=mfa_user.pk).update(is_active=False)

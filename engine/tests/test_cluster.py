@@ -60,13 +60,33 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisClu
             port = _cluster_port()
             workdir = tmp_path / f"node{node}"
             workdir.mkdir()
-            args = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                    "--appendonly", "no", "--dir", str(workdir), "--cluster-enabled", "yes",
-                    "--cluster-config-file", str(workdir / "nodes.conf"),
-                    "--cluster-node-timeout", "2000", "--loglevel", "warning"]
+            args = [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(workdir / "nodes.conf"),
+                "--cluster-node-timeout",
+                "2000",
+                "--loglevel",
+                "warning",
+            ]
             # S603: our own binary and numbers, no user input.
-            processes.append(subprocess.Popen(  # noqa: S603
-                args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
             wait_for_port(port)
             ports.append(port)
         nodes = [redis_lib.Redis(port=port) for port in ports]
@@ -76,8 +96,11 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisClu
             if index:
                 node.execute_command("CLUSTER MEET", "127.0.0.1", ports[0])
         deadline = time.monotonic() + 20
-        while not all(n.cluster("INFO")["cluster_state"] == "ok"
-                      and int(n.cluster("INFO")["cluster_known_nodes"]) == 3 for n in nodes):
+        while not all(
+            n.cluster("INFO")["cluster_state"] == "ok"
+            and int(n.cluster("INFO")["cluster_known_nodes"]) == 3
+            for n in nodes
+        ):
             assert time.monotonic() < deadline, "cluster did not become ok"
             time.sleep(0.1)
         client = RedisCluster(host="127.0.0.1", port=ports[0], decode_responses=True)

@@ -65,22 +65,43 @@ def test_fifo_inside_a_level_fills_the_oldest_maker_first(engine: Engine) -> Non
     # then
     assert fills(events) == [("a1", "t", 101, 2), ("a2", "t", 101, 1)]
     assert [(o.order.order_id, o.remaining) for o in engine.snapshot(SYMBOL).asks] == [
-        ("a2", 1), ("a3", 2)]
+        ("a2", 1),
+        ("a3", 2),
+    ]
 
 
 def test_taker_walks_many_levels_and_makers_at_the_makers_prices(engine: Engine) -> None:
     # given
-    rest_asks(engine, ("a1", 103, 1, 1), ("a2", 101, 2, 2), ("a3", 102, 3, 3), ("a4", 101, 1, 4),
-              ("a5", 104, 9, 5))
+    rest_asks(
+        engine,
+        ("a1", 103, 1, 1),
+        ("a2", 101, 2, 2),
+        ("a3", 102, 3, 3),
+        ("a4", 101, 1, 4),
+        ("a5", 104, 9, 5),
+    )
 
     # when
     events = engine.submit(SYMBOL, limit("t", "buy", 103, 10, owner=9))
 
     # then
-    assert fills(events) == [("a2", "t", 101, 2), ("a4", "t", 101, 1), ("a3", "t", 102, 3),
-                             ("a1", "t", 103, 1)]
-    assert kinds(events) == ["accepted", "fill", "done", "fill", "done", "fill", "done", "fill",
-                             "done"]
+    assert fills(events) == [
+        ("a2", "t", 101, 2),
+        ("a4", "t", 101, 1),
+        ("a3", "t", 102, 3),
+        ("a1", "t", 103, 1),
+    ]
+    assert kinds(events) == [
+        "accepted",
+        "fill",
+        "done",
+        "fill",
+        "done",
+        "fill",
+        "done",
+        "fill",
+        "done",
+    ]
     accepted = events[0]
     assert isinstance(accepted, Accepted)
     assert accepted.resting
@@ -102,7 +123,9 @@ def test_partial_fill_of_a_maker_keeps_its_place_and_remaining(engine: Engine) -
     assert fills(events) == [("a1", "t", 101, 4)]
     assert kinds(events)[-1] == "done"
     assert [(o.order.order_id, o.remaining) for o in engine.snapshot(SYMBOL).asks] == [
-        ("a1", 6), ("a2", 5)]
+        ("a1", 6),
+        ("a2", 5),
+    ]
     assert engine.depth(SYMBOL).asks == [(101, 11)]
 
 
@@ -115,8 +138,15 @@ def test_ioc_remainder_is_cancelled_with_reason_ioc(engine: Engine) -> None:
 
     # then
     assert fills(events) == [("a1", "t", 101, 2)]
-    assert events[-1] == Done(seq=events[-1].seq, ts_ms=events[-1].ts_ms, order_id="t", owner=9,
-                              side="buy", reason="ioc", remaining=3)
+    assert events[-1] == Done(
+        seq=events[-1].seq,
+        ts_ms=events[-1].ts_ms,
+        order_id="t",
+        owner=9,
+        side="buy",
+        reason="ioc",
+        remaining=3,
+    )
     assert engine.depth(SYMBOL).bids == []
 
 
@@ -150,23 +180,25 @@ def test_fok_that_can_fill_fills_across_levels(engine: Engine) -> None:
     assert events[-1].reason == "filled"
 
 
-def test_fok_counts_nothing_past_an_own_order_when_the_taker_would_expire(
-        engine: Engine) -> None:
+def test_fok_counts_nothing_past_an_own_order_when_the_taker_would_expire(engine: Engine) -> None:
     # given: the taker's own ask sits before enough liquidity
     rest_asks(engine, ("a1", 101, 1, 1), ("own", 101, 1, 9), ("a2", 101, 5, 2))
 
     # when
     expire_taker = engine.submit(SYMBOL, limit("t1", "buy", 101, 3, owner=9, tif="FOK"))
-    expire_maker = engine.submit(SYMBOL, limit("t2", "buy", 101, 3, owner=9, tif="FOK",
-                                               stp="expire_maker"))
+    expire_maker = engine.submit(
+        SYMBOL, limit("t2", "buy", 101, 3, owner=9, tif="FOK", stp="expire_maker")
+    )
 
     # then
     assert fills(expire_taker) == []
     assert isinstance(expire_taker[-1], Done)
     assert expire_taker[-1].reason == "fok"
     assert fills(expire_maker) == [("a1", "t2", 101, 1), ("a2", "t2", 101, 2)]
-    assert any(isinstance(e, Done) and e.order_id == "own" and e.reason == "self_trade"
-               for e in expire_maker)
+    assert any(
+        isinstance(e, Done) and e.order_id == "own" and e.reason == "self_trade"
+        for e in expire_maker
+    )
 
 
 def test_post_only_that_would_take_is_rejected_and_never_fills(engine: Engine) -> None:
@@ -258,9 +290,13 @@ def test_market_buy_by_quote_too_small_for_one_lot_buys_nothing(engine: Engine) 
         ("expire_both", ["a2"], [], ["own", "t"]),
     ],
 )
-def test_self_trade_prevention_modes(engine: Engine, mode: str, maker_left: list[str],
-                                     taker_fills: list[tuple[str, str, int, int]],
-                                     expired: list[str]) -> None:
+def test_self_trade_prevention_modes(
+    engine: Engine,
+    mode: str,
+    maker_left: list[str],
+    taker_fills: list[tuple[str, str, int, int]],
+    expired: list[str],
+) -> None:
     # given: the owner's own ask is first in line
     rest_asks(engine, ("own", 101, 3, 7), ("a2", 101, 2, 8))
 
@@ -270,11 +306,17 @@ def test_self_trade_prevention_modes(engine: Engine, mode: str, maker_left: list
     # then
     stp = [e for e in events if isinstance(e, SelfTradePrevented)]
     assert len(stp) == 1
-    assert (stp[0].taker_order_id, stp[0].maker_order_id, stp[0].owner, stp[0].mode,
-            stp[0].quantity) == ("t", "own", 7, mode, 2)
+    assert (
+        stp[0].taker_order_id,
+        stp[0].maker_order_id,
+        stp[0].owner,
+        stp[0].mode,
+        stp[0].quantity,
+    ) == ("t", "own", 7, mode, 2)
     assert fills(events) == taker_fills
     assert [e.order_id for e in events if isinstance(e, Done) and e.reason == "self_trade"] == (
-        expired)
+        expired
+    )
     assert [o.order.order_id for o in engine.snapshot(SYMBOL).asks] == maker_left
 
 
@@ -328,15 +370,20 @@ def test_cancel_all_cancels_only_that_owners_orders_oldest_first(engine: Engine)
     # given
     rest_asks(engine, ("a1", 101, 2, 1), ("x", 101, 1, 2), ("a2", 105, 3, 1))
     engine.submit(SYMBOL, limit("b1", "buy", 90, 1, owner=1))
-    engine.submit(SYMBOL, EngineOrder("s1", 1, Side.SELL, T.STOP_LIMIT, quantity=1, price=80,
-                                      stop_price=85))
+    engine.submit(
+        SYMBOL, EngineOrder("s1", 1, Side.SELL, T.STOP_LIMIT, quantity=1, price=80, stop_price=85)
+    )
 
     # when
     events = engine.cancel_all(SYMBOL, 1)
 
     # then
     assert [(e.order_id, e.reason) for e in events if isinstance(e, Done)] == [
-        ("a1", "user"), ("a2", "user"), ("b1", "user"), ("s1", "user")]
+        ("a1", "user"),
+        ("a2", "user"),
+        ("b1", "user"),
+        ("s1", "user"),
+    ]
     snapshot = engine.snapshot(SYMBOL)
     assert [o.order.order_id for o in snapshot.asks] == ["x"]
     assert snapshot.bids == []
@@ -352,9 +399,11 @@ def test_resubmitting_a_seen_order_id_changes_nothing(engine: Engine) -> None:
     before = engine.snapshot(SYMBOL)
 
     # when
-    answers = [engine.submit(SYMBOL, limit("a1", "sell", 101, 2, owner=1)),
-               engine.submit(SYMBOL, limit("t", "buy", 102, 1, owner=9)),
-               engine.submit(SYMBOL, limit("p", "buy", 101, 1, owner=9, post_only=True))]
+    answers = [
+        engine.submit(SYMBOL, limit("a1", "sell", 101, 2, owner=1)),
+        engine.submit(SYMBOL, limit("t", "buy", 102, 1, owner=9)),
+        engine.submit(SYMBOL, limit("p", "buy", 101, 1, owner=9, post_only=True)),
+    ]
 
     # then
     assert answers == [[], [], []]
@@ -362,7 +411,8 @@ def test_resubmitting_a_seen_order_id_changes_nothing(engine: Engine) -> None:
 
 
 def test_stream_holds_the_same_events_in_order_with_gap_free_seq(
-        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
     # given
     returned = []
     returned += engine.submit(SYMBOL, limit("a1", "sell", 101, 2, owner=1))
@@ -378,9 +428,9 @@ def test_stream_holds_the_same_events_in_order_with_gap_free_seq(
     assert [e.seq for e in streamed] == list(range(1, len(streamed) + 1))
 
 
-def test_resting_order_stores_its_acceptance_time_and_sequence(engine: Engine,
-                                                               redis_client: redis_lib.Redis
-                                                               ) -> None:
+def test_resting_order_stores_its_acceptance_time_and_sequence(
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
     # given
     now_ms = int(redis_client.time()[0]) * 1000
 
@@ -443,8 +493,13 @@ def test_submit_many_pipelines_in_order(engine: Engine) -> None:
     assert len(answers) == 23
     assert kinds(answers[-2]) == ["cancel_rejected"]
     assert kinds(answers[-1]) == ["done"]
-    assert fills(answers[20]) == [("a0", "t", 100, 1), ("a3", "t", 100, 1), ("a6", "t", 100, 1),
-                                  ("a9", "t", 100, 1), ("a12", "t", 100, 1)]
+    assert fills(answers[20]) == [
+        ("a0", "t", 100, 1),
+        ("a3", "t", 100, 1),
+        ("a6", "t", 100, 1),
+        ("a9", "t", 100, 1),
+        ("a12", "t", 100, 1),
+    ]
     assert engine.submit_many(orders[:3]) == [[], [], []]
 
 
@@ -453,10 +508,12 @@ def _without_time(events: list) -> list:
 
 
 def test_submit_many_runs_a_markets_operations_in_one_call_and_one_stream_entry(
-        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
     # given
     flow: list[tuple[str, EngineOrder | CancelRequest]] = [
-        (SYMBOL, limit(f"a{i}", "sell", 100 + i, 2, owner=1)) for i in range(5)]
+        (SYMBOL, limit(f"a{i}", "sell", 100 + i, 2, owner=1)) for i in range(5)
+    ]
     flow += [(SYMBOL, market("t", "buy", quantity=5, owner=2)), (SYMBOL, CancelRequest("a4"))]
 
     # when
@@ -472,16 +529,27 @@ def test_submit_many_runs_a_markets_operations_in_one_call_and_one_stream_entry(
     assert kinds(answers[6]) == ["done"]
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # flushes itself
-@given(ops=st.lists(st.tuples(st.sampled_from(["limit", "market", "cancel"]),
-                              st.sampled_from(["buy", "sell"]), st.integers(95, 105),
-                              st.integers(1, 6), st.integers(1, 3),
-                              st.sampled_from(["GTC", "IOC", "FOK"])),
-                    min_size=1, max_size=40),
-       per_call=st.integers(1, 9))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # flushes itself
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["limit", "market", "cancel"]),
+            st.sampled_from(["buy", "sell"]),
+            st.integers(95, 105),
+            st.integers(1, 6),
+            st.integers(1, 3),
+            st.sampled_from(["GTC", "IOC", "FOK"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    per_call=st.integers(1, 9),
+)
 def test_batched_operations_do_exactly_what_one_call_each_does(
-        redis_client: redis_lib.Redis, ops: list, per_call: int) -> None:
+    redis_client: redis_lib.Redis, ops: list, per_call: int
+) -> None:
     # given two empty markets, one fed call by call and one in batches
     redis_client.flushdb()
     engine = Engine(redis_client)
@@ -497,22 +565,30 @@ def test_batched_operations_do_exactly_what_one_call_each_does(
             flow.append(limit(f"o{i}", side, price, quantity, owner=owner, tif=tif))
 
     # when
-    single = [engine.cancel("ONE-KRW", item.order_id) if isinstance(item, CancelRequest)
-              else engine.submit("ONE-KRW", item) for item in flow]
-    batched = engine.submit_many([("BAT-KRW", item) for item in flow], batch=per_call * 2,
-                                 per_call=per_call)
+    single = [
+        engine.cancel("ONE-KRW", item.order_id)
+        if isinstance(item, CancelRequest)
+        else engine.submit("ONE-KRW", item)
+        for item in flow
+    ]
+    batched = engine.submit_many(
+        [("BAT-KRW", item) for item in flow], batch=per_call * 2, per_call=per_call
+    )
 
     # then the same events and the same book
     assert [_without_time(events) for events in batched] == [
-        _without_time(events) for events in single]
+        _without_time(events) for events in single
+    ]
     one, bat = engine.snapshot("ONE-KRW"), engine.snapshot("BAT-KRW")
     assert one.sequence == bat.sequence
-    assert ([dataclasses.replace(o, accepted_ms=None) for o in [*one.bids, *one.asks]]
-            == [dataclasses.replace(o, accepted_ms=None) for o in [*bat.bids, *bat.asks]])
+    assert [dataclasses.replace(o, accepted_ms=None) for o in [*one.bids, *one.asks]] == [
+        dataclasses.replace(o, accepted_ms=None) for o in [*bat.bids, *bat.asks]
+    ]
 
 
 def test_a_malformed_operation_fails_the_whole_batch_before_anything_changes(
-        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
     # given a batch whose second operation is malformed (Python would refuse it: sent raw)
     engine.submit(SYMBOL, limit("a1", "sell", 101, 2, owner=1))
     before, entries_before = engine.snapshot(SYMBOL), redis_client.xlen(events_key(SYMBOL))
@@ -536,17 +612,20 @@ def test_a_line_of_the_wrong_shape_is_refused() -> None:
         parse_script_answer("bogus\t1\t2")
 
 
-def test_the_function_library_and_the_scripts_do_the_same(
-        redis_client: redis_lib.Redis) -> None:
+def test_the_function_library_and_the_scripts_do_the_same(redis_client: redis_lib.Redis) -> None:
     # given one engine on the function library (when the server has one) and one on EVALSHA
     library, scripts = Engine(redis_client), Engine(redis_client, use_functions=False)
     library.rebuild("ONE-KRW", [])
     scripts.rebuild("TWO-KRW", [])
     assert scripts._functions is False
     flow: list[EngineOrder | CancelRequest] = [
-            limit("a1", "sell", 101, 2, owner=1), limit("a2", "sell", 102, 3, owner=2),
-            limit("b1", "buy", 99, 4, owner=3), market("t", "buy", quantity=4, owner=9),
-            CancelRequest("b1"), market("q", "buy", quote=500, owner=8)]
+        limit("a1", "sell", 101, 2, owner=1),
+        limit("a2", "sell", 102, 3, owner=2),
+        limit("b1", "buy", 99, 4, owner=3),
+        market("t", "buy", quantity=4, owner=9),
+        CancelRequest("b1"),
+        market("q", "buy", quote=500, owner=8),
+    ]
 
     # when
     one = library.submit_many([("ONE-KRW", item) for item in flow])
@@ -556,20 +635,22 @@ def test_the_function_library_and_the_scripts_do_the_same(
     assert [_without_time(e) for e in one] == [_without_time(e) for e in two]
     assert library.depth("ONE-KRW") == scripts.depth("TWO-KRW")
     redis_client.script_flush()  # a lost script is loaded again
-    assert kinds(scripts.submit("TWO-KRW", limit("a3", "sell", 103, 1, owner=4))) == [
-        "accepted"]
+    assert kinds(scripts.submit("TWO-KRW", limit("a3", "sell", 103, 1, owner=4))) == ["accepted"]
     if library._functions:  # Redis 7+: a lost library is loaded again
         redis_client.function_flush()
         assert kinds(library.submit("ONE-KRW", limit("a3", "sell", 103, 1, owner=4))) == [
-            "accepted"]
+            "accepted"
+        ]
 
 
 def test_out_of_range_refusals_name_the_field(engine: Engine) -> None:
     # given orders whose values, or lots x ticks, leave the engine's integer range
-    cases = [(limit("a1", "sell", 2**53, 1), "price"),
-             (limit("a1", "sell", 1, 2**53), "quantity"),
-             (limit("a1", "sell", 2**27, 2**27), "quantity"),
-             (market("m", "buy", quote=2**53), "quote_amount")]
+    cases = [
+        (limit("a1", "sell", 2**53, 1), "price"),
+        (limit("a1", "sell", 1, 2**53), "quantity"),
+        (limit("a1", "sell", 2**27, 2**27), "quantity"),
+        (market("m", "buy", quote=2**53), "quote_amount"),
+    ]
     for order, field in cases:
         # when / then
         with pytest.raises(InvalidEngineOrder) as refused:

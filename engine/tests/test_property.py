@@ -99,8 +99,12 @@ class ReferenceBook:
                 budget -= take * maker.price
             if maker.remaining == 0:
                 opposite.pop(0)
-        rests = (order.order_type == OrderType.LIMIT and order.time_in_force == TimeInForce.GTC
-                 and not expired and remaining)
+        rests = (
+            order.order_type == OrderType.LIMIT
+            and order.time_in_force == TimeInForce.GTC
+            and not expired
+            and remaining
+        )
         if rests:
             assert limit is not None
             assert remaining is not None
@@ -142,8 +146,11 @@ class EngineAgainstReference(RuleBasedStateMachine):
         self._check_submitted(order, expected, self.engine.submit(SYMBOL, order))
 
     def _check_submitted(self, order: EngineOrder, expected: list, events: list) -> None:
-        fills = [(e.maker_order_id, e.taker_order_id, e.price, e.quantity)
-                 for e in events if isinstance(e, Fill)]
+        fills = [
+            (e.maker_order_id, e.taker_order_id, e.price, e.quantity)
+            for e in events
+            if isinstance(e, Fill)
+        ]
         assert fills == expected
         self.ids.append(order.order_id)
         self._account(events)
@@ -164,25 +171,59 @@ class EngineAgainstReference(RuleBasedStateMachine):
         self.next_id += 1
         return f"o{self.next_id}"
 
-    @rule(side=st.sampled_from(["buy", "sell"]), price=prices, quantity=quantities, owner=owners,
-          tif=st.sampled_from(["GTC", "GTC", "IOC", "FOK"]), post_only=st.booleans(),
-          stp=stp_modes)
-    def limit(self, side: str, price: int, quantity: int, owner: int, tif: str,
-              post_only: bool, stp: StpMode) -> None:
-        self._submit(EngineOrder(
-            self._new_id(), owner, Side(side), OrderType.LIMIT, quantity=quantity, price=price,
-            time_in_force=TimeInForce(tif), post_only=post_only and tif == "GTC", stp=stp))
+    @rule(
+        side=st.sampled_from(["buy", "sell"]),
+        price=prices,
+        quantity=quantities,
+        owner=owners,
+        tif=st.sampled_from(["GTC", "GTC", "IOC", "FOK"]),
+        post_only=st.booleans(),
+        stp=stp_modes,
+    )
+    def limit(
+        self,
+        side: str,
+        price: int,
+        quantity: int,
+        owner: int,
+        tif: str,
+        post_only: bool,
+        stp: StpMode,
+    ) -> None:
+        self._submit(
+            EngineOrder(
+                self._new_id(),
+                owner,
+                Side(side),
+                OrderType.LIMIT,
+                quantity=quantity,
+                price=price,
+                time_in_force=TimeInForce(tif),
+                post_only=post_only and tif == "GTC",
+                stp=stp,
+            )
+        )
 
-    @rule(side=st.sampled_from(["buy", "sell"]), quantity=quantities, owner=owners,
-          stp=stp_modes)
+    @rule(side=st.sampled_from(["buy", "sell"]), quantity=quantities, owner=owners, stp=stp_modes)
     def market_by_quantity(self, side: str, quantity: int, owner: int, stp: StpMode) -> None:
-        self._submit(EngineOrder(self._new_id(), owner, Side.BUY if side == "buy" else Side.SELL,
-                                 OrderType.MARKET, quantity=quantity, stp=stp))
+        self._submit(
+            EngineOrder(
+                self._new_id(),
+                owner,
+                Side.BUY if side == "buy" else Side.SELL,
+                OrderType.MARKET,
+                quantity=quantity,
+                stp=stp,
+            )
+        )
 
     @rule(quote=st.integers(min_value=50, max_value=1200), owner=owners, stp=stp_modes)
     def market_buy_by_quote(self, quote: int, owner: int, stp: StpMode) -> None:
-        self._submit(EngineOrder(self._new_id(), owner, Side.BUY, OrderType.MARKET,
-                                 quote_amount=quote, stp=stp))
+        self._submit(
+            EngineOrder(
+                self._new_id(), owner, Side.BUY, OrderType.MARKET, quote_amount=quote, stp=stp
+            )
+        )
 
     @rule(pick=st.integers(min_value=0, max_value=10_000))
     def cancel(self, pick: int) -> None:
@@ -192,12 +233,24 @@ class EngineAgainstReference(RuleBasedStateMachine):
             if isinstance(event, Done):
                 self.closed[event.order_id] = event.remaining or 0
 
-    @rule(ops=st.lists(st.tuples(
-        st.sampled_from(["limit", "limit", "limit", "market", "cancel"]),
-        st.sampled_from(["buy", "sell"]), prices, quantities, owners,
-        st.sampled_from(["GTC", "GTC", "IOC", "FOK"]), stp_modes, st.booleans(),
-        st.integers(min_value=0, max_value=10_000)), min_size=1, max_size=24),
-        per_call=st.integers(min_value=1, max_value=24))
+    @rule(
+        ops=st.lists(
+            st.tuples(
+                st.sampled_from(["limit", "limit", "limit", "market", "cancel"]),
+                st.sampled_from(["buy", "sell"]),
+                prices,
+                quantities,
+                owners,
+                st.sampled_from(["GTC", "GTC", "IOC", "FOK"]),
+                stp_modes,
+                st.booleans(),
+                st.integers(min_value=0, max_value=10_000),
+            ),
+            min_size=1,
+            max_size=24,
+        ),
+        per_call=st.integers(min_value=1, max_value=24),
+    )
     def batch(self, ops: list, per_call: int) -> None:
         """Operations sent together (Engine.submit_many, per_call in one script call): each
         must do what the reference does one at a time, also against orders that came to rest
@@ -213,17 +266,26 @@ class EngineAgainstReference(RuleBasedStateMachine):
                 expected.append(None)
                 continue
             if kind == "market":
-                order = EngineOrder(self._new_id(), owner, Side(side), OrderType.MARKET,
-                                    quantity=quantity, stp=stp)
+                order = EngineOrder(
+                    self._new_id(), owner, Side(side), OrderType.MARKET, quantity=quantity, stp=stp
+                )
             else:
                 order = EngineOrder(
-                    self._new_id(), owner, Side(side), OrderType.LIMIT, quantity=quantity,
-                    price=price, time_in_force=TimeInForce(tif),
-                    post_only=post_only and tif == "GTC", stp=stp)
+                    self._new_id(),
+                    owner,
+                    Side(side),
+                    OrderType.LIMIT,
+                    quantity=quantity,
+                    price=price,
+                    time_in_force=TimeInForce(tif),
+                    post_only=post_only and tif == "GTC",
+                    stp=stp,
+                )
             flow.append(order)
             expected.append(self.reference.submit(order))
-        answers = self.engine.submit_many([(SYMBOL, item) for item in flow],
-                                          batch=per_call * 2, per_call=per_call)
+        answers = self.engine.submit_many(
+            [(SYMBOL, item) for item in flow], batch=per_call * 2, per_call=per_call
+        )
         for item, want, events in zip(flow, expected, answers, strict=True):
             if isinstance(item, CancelRequest):
                 self._account(events)
@@ -242,8 +304,10 @@ class EngineAgainstReference(RuleBasedStateMachine):
         if not hasattr(self, "engine"):
             return
         snapshot = self.engine.snapshot(SYMBOL)
-        resting = [(o.order.order_id, str(o.order.side), o.order.price, o.remaining)
-                   for o in [*snapshot.bids, *snapshot.asks]]
+        resting = [
+            (o.order.order_id, str(o.order.side), o.order.price, o.remaining)
+            for o in [*snapshot.bids, *snapshot.asks]
+        ]
         assert resting == self.reference.resting()
         depth = self.engine.depth(SYMBOL, 100)
         if depth.bids and depth.asks:
@@ -268,6 +332,9 @@ class EngineAgainstReference(RuleBasedStateMachine):
 
 
 EngineAgainstReference.TestCase.settings = settings(
-    max_examples=120, stateful_step_count=40, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=120,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 TestEngineAgainstReference = EngineAgainstReference.TestCase

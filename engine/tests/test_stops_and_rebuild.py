@@ -20,12 +20,27 @@ from engine.tests.conftest import SYMBOL
 from engine.tests.factories import fills, kinds, limit
 
 
-def stop(order_id: str, side: str, stop_price: int, *, price: int | None = None,
-         quantity: int | None = 1, quote: int | None = None, owner: int = 5) -> EngineOrder:
+def stop(
+    order_id: str,
+    side: str,
+    stop_price: int,
+    *,
+    price: int | None = None,
+    quantity: int | None = 1,
+    quote: int | None = None,
+    owner: int = 5,
+) -> EngineOrder:
     kind = OrderType.STOP_LIMIT if price is not None else OrderType.STOP_MARKET
-    return EngineOrder(order_id=order_id, owner=owner, side=Side(side), order_type=kind,
-                       price=price, quantity=quantity, quote_amount=quote,
-                       stop_price=stop_price)
+    return EngineOrder(
+        order_id=order_id,
+        owner=owner,
+        side=Side(side),
+        order_type=kind,
+        price=price,
+        quantity=quantity,
+        quote_amount=quote,
+        stop_price=stop_price,
+    )
 
 
 def test_stop_orders_wait_outside_the_book(engine: Engine) -> None:
@@ -45,8 +60,7 @@ def test_stop_orders_wait_outside_the_book(engine: Engine) -> None:
     assert engine.depth(SYMBOL).bids == []
 
 
-def test_trigger_activates_only_crossed_stops_in_stop_then_sequence_order(
-        engine: Engine) -> None:
+def test_trigger_activates_only_crossed_stops_in_stop_then_sequence_order(engine: Engine) -> None:
     # given
     engine.submit(SYMBOL, limit("a1", "sell", 110, 10, owner=1))
     engine.submit(SYMBOL, limit("b1", "buy", 90, 10, owner=1))
@@ -62,10 +76,12 @@ def test_trigger_activates_only_crossed_stops_in_stop_then_sequence_order(
     down = engine.trigger(SYMBOL, 95)
 
     # then
-    assert [e.order_id for e in up if isinstance(e, Triggered)] == [
-        "buy100a", "buy100b", "buy105"]
-    assert fills(up) == [("a1", "buy100a", 110, 1), ("a1", "buy100b", 110, 1),
-                         ("a1", "buy105", 110, 1)]
+    assert [e.order_id for e in up if isinstance(e, Triggered)] == ["buy100a", "buy100b", "buy105"]
+    assert fills(up) == [
+        ("a1", "buy100a", 110, 1),
+        ("a1", "buy100b", 110, 1),
+        ("a1", "buy105", 110, 1),
+    ]
     assert [e.order_id for e in down if isinstance(e, Triggered)] == ["sell99", "sell95"]
     assert fills(down) == [("b1", "sell99", 90, 1), ("b1", "sell95", 90, 1)]
     assert [o.order.order_id for o in engine.snapshot(SYMBOL).stops] == ["buy120"]
@@ -136,10 +152,18 @@ def test_trigger_works_in_batches(redis_client: redis_lib.Redis) -> None:
 
 
 def build_mixed_book(engine: Engine) -> None:
-    for i, (side, price, quantity, owner) in enumerate([
-        ("sell", 103, 4, 1), ("sell", 101, 2, 2), ("sell", 101, 5, 3), ("sell", 102, 1, 1),
-        ("buy", 99, 3, 4), ("buy", 100, 2, 5), ("buy", 99, 6, 6), ("buy", 100, 1, 7),
-    ]):
+    for i, (side, price, quantity, owner) in enumerate(
+        [
+            ("sell", 103, 4, 1),
+            ("sell", 101, 2, 2),
+            ("sell", 101, 5, 3),
+            ("sell", 102, 1, 1),
+            ("buy", 99, 3, 4),
+            ("buy", 100, 2, 5),
+            ("buy", 99, 6, 6),
+            ("buy", 100, 1, 7),
+        ]
+    ):
         engine.submit(SYMBOL, limit(f"o{i}", side, price, quantity, owner=owner))
     engine.submit(SYMBOL, limit("t", "buy", 101, 3, owner=8))  # partly fills o1, o2
     engine.submit(SYMBOL, stop("s1", "sell", 95, price=94, quantity=2))
@@ -147,7 +171,8 @@ def build_mixed_book(engine: Engine) -> None:
 
 
 def test_rebuild_from_a_snapshot_gives_the_same_book_and_the_same_fills(
-        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
     # given
     build_mixed_book(engine)
     before = engine.snapshot(SYMBOL)
@@ -185,7 +210,9 @@ def test_rebuild_without_sequences_keeps_the_given_order_after_min_seq(engine: E
     # then
     snapshot = engine.snapshot(SYMBOL)
     assert [(o.order.order_id, o.seq, o.remaining) for o in snapshot.asks] == [
-        ("x1", 1001, 2), ("x2", 1002, 1)]
+        ("x1", 1001, 2),
+        ("x2", 1002, 1),
+    ]
     assert engine.depth(SYMBOL).asks == [(101, 3)]
     assert [o.order.order_id for o in snapshot.stops] == ["x4"]
     next_event = engine.submit(SYMBOL, limit("n", "buy", 50, 1, owner=3))[0]
@@ -212,8 +239,10 @@ def test_rebuild_replaces_an_existing_book(engine: Engine) -> None:
 
 def test_rebuild_refuses_orders_out_of_sequence(engine: Engine) -> None:
     # given
-    rows = [RestingOrder(limit("a", "sell", 101, 1), remaining=1, seq=5),
-            RestingOrder(limit("b", "sell", 101, 1), remaining=1, seq=3)]
+    rows = [
+        RestingOrder(limit("a", "sell", 101, 1), remaining=1, seq=5),
+        RestingOrder(limit("b", "sell", 101, 1), remaining=1, seq=3),
+    ]
 
     # when / then
     with pytest.raises(InvalidEngineOrder):
@@ -221,15 +250,23 @@ def test_rebuild_refuses_orders_out_of_sequence(engine: Engine) -> None:
 
 
 def test_house_mode_fills_stops_that_cannot_rest_against_the_house_at_the_trigger_price(
-        engine: Engine) -> None:
+    engine: Engine,
+) -> None:
     # given a user's ask in the book, a stop-market sell, a stop-market buy by quote, a
     # stop-limit IOC buy capped at 104 and a GTC stop-limit buy
     engine.submit(SYMBOL, limit("a1", "sell", 110, 10, owner=1))
     engine.submit(SYMBOL, stop("sell", "sell", 105, quantity=3))
     engine.submit(SYMBOL, stop("quote", "buy", 100, quantity=None, quote=250))
-    capped = EngineOrder(order_id="ioc", owner=5, side=Side.BUY, order_type=OrderType.STOP_LIMIT,
-                         price=104, quantity=2, stop_price=100,
-                         time_in_force=TimeInForce.IOC)
+    capped = EngineOrder(
+        order_id="ioc",
+        owner=5,
+        side=Side.BUY,
+        order_type=OrderType.STOP_LIMIT,
+        price=104,
+        quantity=2,
+        stop_price=100,
+        time_in_force=TimeInForce.IOC,
+    )
     engine.submit(SYMBOL, capped)
     engine.submit(SYMBOL, stop("gtc", "buy", 100, price=99, quantity=1))
 
@@ -237,8 +274,11 @@ def test_house_mode_fills_stops_that_cannot_rest_against_the_house_at_the_trigge
     events = engine.trigger(SYMBOL, 102, house=True)
 
     # then the stops that cannot rest filled whole against the house at 102, the GTC one rests
-    assert fills(events) == [("house", "quote", 102, 2), ("house", "ioc", 102, 2),
-                             ("house", "sell", 102, 3)]
+    assert fills(events) == [
+        ("house", "quote", 102, 2),
+        ("house", "ioc", 102, 2),
+        ("house", "sell", 102, 3),
+    ]
     done = {e.order_id: e for e in events if isinstance(e, Done)}
     assert done["quote"].reason == "filled"
     assert done["quote"].quote_remaining == 250 - 204
@@ -253,9 +293,16 @@ def test_house_mode_fills_stops_that_cannot_rest_against_the_house_at_the_trigge
 
 def test_house_mode_cancels_an_ioc_stop_whose_limit_the_price_passed(engine: Engine) -> None:
     # given a stop-limit IOC buy capped at 104
-    capped = EngineOrder(order_id="ioc", owner=5, side=Side.BUY, order_type=OrderType.STOP_LIMIT,
-                         price=104, quantity=2, stop_price=100,
-                         time_in_force=TimeInForce.IOC)
+    capped = EngineOrder(
+        order_id="ioc",
+        owner=5,
+        side=Side.BUY,
+        order_type=OrderType.STOP_LIMIT,
+        price=104,
+        quantity=2,
+        stop_price=100,
+        time_in_force=TimeInForce.IOC,
+    )
     engine.submit(SYMBOL, capped)
 
     # when the feed jumps to 106
@@ -269,7 +316,8 @@ def test_house_mode_cancels_an_ioc_stop_whose_limit_the_price_passed(engine: Eng
 
 
 def test_state_whose_epoch_has_another_format_counts_as_missing_until_rebuilt(
-        engine: Engine, redis_client: redis_lib.Redis) -> None:
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
     # given a market whose epoch lacks the current format, with a resting ask in its book
     tag = "{" + SYMBOL + "}"
     redis_client.flushdb()
@@ -280,11 +328,11 @@ def test_state_whose_epoch_has_another_format_counts_as_missing_until_rebuilt(
     assert not engine.has_state(SYMBOL)
     with pytest.raises(EngineStateMissing):
         engine.submit(SYMBOL, limit("b1", "buy", 101, 1, owner=8))
-    engine.rebuild(SYMBOL, [RestingOrder(limit("a1", "sell", 101, 2, owner=7), remaining=2,
-                                         seq=3)])
+    engine.rebuild(SYMBOL, [RestingOrder(limit("a1", "sell", 101, 2, owner=7), remaining=2, seq=3)])
 
     # then the rebuilt book trades
     assert engine.has_state(SYMBOL)
     assert fills(engine.submit(SYMBOL, limit("b1", "buy", 101, 1, owner=8))) == [
-        ("a1", "b1", 101, 1)]
+        ("a1", "b1", 101, 1)
+    ]
     assert [e.kind for e in engine.cancel_all(SYMBOL, 7)] == ["done"]

@@ -37,7 +37,8 @@ def test_values_on_the_grid_convert_exactly_both_ways() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [D("1.00001"), D("0"), D("-1"), D("NaN"), D("Infinity"), D("1E+40")])
+    "value", [D("1.00001"), D("0"), D("-1"), D("NaN"), D("Infinity"), D("1E+40")]
+)
 def test_off_grid_or_out_of_range_values_are_refused_not_rounded(value: D) -> None:
     # when / then
     with pytest.raises(OffGrid):

@@ -42,10 +42,17 @@ def xrp_krw(redis_client: object) -> TradingPair:
     """A sim-priced market: tick 1 KRW, lot 1 XRP, min notional 100 KRW, fees 0.1%/0.2%;
     the house holds 1,000,000 XRP and 1,000,000,000 KRW; the engine state exists."""
     assets = {a.symbol: a for a in asset_seed_defaults()}
-    pair = pair_create(base=assets["XRP"], quote=assets["KRW"], tick_size=Decimal(1),
-                       lot_size=Decimal(1), min_notional=Decimal(100),
-                       maker_fee=Decimal("0.001"), taker_fee=Decimal("0.002"),
-                       price_source="sim", actor=None)
+    pair = pair_create(
+        base=assets["XRP"],
+        quote=assets["KRW"],
+        tick_size=Decimal(1),
+        lot_size=Decimal(1),
+        min_notional=Decimal(100),
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.002"),
+        price_source="sim",
+        actor=None,
+    )
     house_fund(amounts={"XRP": HOUSE_XRP, "KRW": HOUSE_KRW})
     settlement_group_ensure(get_redis(), pair.symbol)
     engine_recover(pair=pair)
@@ -57,12 +64,17 @@ def observe() -> Callable[..., None]:
     """``observe(pair, "99", "101")``: append observations, as a poll of the pair's source."""
 
     def run(pair: TradingPair, *prices: str) -> None:
-        market = FeedMarket(symbol=pair.symbol, base=pair.base.symbol, quote=pair.quote.symbol,
-                            tick_size=pair.tick_size)
+        market = FeedMarket(
+            symbol=pair.symbol,
+            base=pair.base.symbol,
+            quote=pair.quote.symbol,
+            tick_size=pair.tick_size,
+        )
         for price in prices:
-            observations_record(markets=[market],
-                                quotes={pair.symbol: Quote(price=Decimal(price),
-                                                           source_ts_ms=None)})
+            observations_record(
+                markets=[market],
+                quotes={pair.symbol: Quote(price=Decimal(price), source_ts_ms=None)},
+            )
 
     return run
 

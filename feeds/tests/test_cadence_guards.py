@@ -53,8 +53,7 @@ def test_a_pass_skips_while_the_previous_one_runs(xrp_krw, redis_client, observe
     assert feed_match_pass().passes["XRP-KRW"].observations == 1
 
 
-def test_a_market_locked_by_another_pass_waits_for_the_next(xrp_krw, redis_client,
-                                                            observe) -> None:
+def test_a_market_locked_by_another_pass_waits_for_the_next(xrp_krw, redis_client, observe) -> None:
     # given another pass holding XRP-KRW's market lock
     observe(xrp_krw, "100")
     redis_client.set("feedlock:{XRP-KRW}", "other", px=5000)
@@ -67,7 +66,8 @@ def test_a_market_locked_by_another_pass_waits_for_the_next(xrp_krw, redis_clien
 
 
 def test_a_market_without_engine_state_is_recovered_and_matched_next_pass(
-        xrp_krw, redis_client, observe) -> None:
+    xrp_krw, redis_client, observe
+) -> None:
     # given a feed market whose engine state was lost (flushed Redis) and an observation
     redis_client.delete("epoch:{XRP-KRW}")
     observe(xrp_krw, "100")
@@ -108,9 +108,11 @@ def test_the_stale_price_error_reaches_the_api(xrp_krw, api_client, make_user) -
     # given a signed-in user and a feed market without a fresh price
     api_client.force_authenticate(make_user(KRW="10000"))
     # when they place a market order
-    response = api_client.post("/api/v1/orders", {"symbol": "XRP-KRW", "side": "buy",
-                                                  "type": "market", "quantity": "1"},
-                               format="json")
+    response = api_client.post(
+        "/api/v1/orders",
+        {"symbol": "XRP-KRW", "side": "buy", "type": "market", "quantity": "1"},
+        format="json",
+    )
     # then it is refused with 503 stale_price
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "stale_price"

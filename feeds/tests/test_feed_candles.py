@@ -41,27 +41,38 @@ def at(text: str) -> datetime:
 def window_add(pair: TradingPair, moment: datetime, price: str) -> str:
     """Append an observation received at ``moment`` (what feed_observe.lua writes)."""
     ms = int(moment.timestamp() * 1000)
-    return get_redis().xadd(prices_key(pair.symbol),  # type: ignore[return-value] # redis-py types sync and async answers as one union
-                            {"p": str(price_ticks(D(price), pair.tick_size)), "raw": price,
-                             "src": "", "seq": "0"}, id=f"{ms}-0")
+    return get_redis().xadd(
+        prices_key(pair.symbol),  # type: ignore[return-value] # redis-py types sync and async answers as one union
+        {"p": str(price_ticks(D(price), pair.tick_size)), "raw": price, "src": "", "seq": "0"},
+        id=f"{ms}-0",
+    )
 
 
 def ohlc(pair: TradingPair, interval: str) -> dict[datetime, tuple]:
-    return {c.bucket: (c.open, c.high, c.low, c.close, c.volume, c.trade_count)
-            for c in Candle.objects.filter(pair=pair, interval=interval).order_by("bucket")}
+    return {
+        c.bucket: (c.open, c.high, c.low, c.close, c.volume, c.trade_count)
+        for c in Candle.objects.filter(pair=pair, interval=interval).order_by("bucket")
+    }
 
 
 def trade(sequence: int, moment: datetime, price: int, quantity: str) -> TradeInput:
-    return TradeInput(sequence=sequence, created_at=moment, price=D(price),
-                      quantity=D(quantity), taker_side="buy")
+    return TradeInput(
+        sequence=sequence, created_at=moment, price=D(price), quantity=D(quantity), taker_side="buy"
+    )
 
 
 @pytest.fixture
 def seeded_sim():
     """The simulator with a fixed seed for XRP-KRW (start 3000, as in settings)."""
-    with override_settings(FEED_SIM={"seed": SEED, "drift": 0.0, "volatility": 5.0,
-                                     "markets": {"XRP-KRW": {"start": "3000"}},
-                                     "default_start_ticks": 10000}):
+    with override_settings(
+        FEED_SIM={
+            "seed": SEED,
+            "drift": 0.0,
+            "volatility": 5.0,
+            "markets": {"XRP-KRW": {"start": "3000"}},
+            "default_start_ticks": 10000,
+        }
+    ):
         source_cache_clear()
         yield source_get("sim")
         source_cache_clear()
@@ -69,10 +80,16 @@ def seeded_sim():
 
 def test_observations_across_boundaries_give_exact_ohlc_per_interval(xrp_krw) -> None:
     # given observations on both sides of 03:59/04:00 (1m, 5m, 1h, 4h), 04:05 and 04:15 (15m)
-    for moment, price in [("2025-03-01 03:59:00.100", "100"), ("2025-03-01 03:59:30", "107"),
-                          ("2025-03-01 03:59:59.999", "95"), ("2025-03-01 04:00:00", "96"),
-                          ("2025-03-01 04:00:40", "120"), ("2025-03-01 04:04:59.999", "90"),
-                          ("2025-03-01 04:05:00", "91"), ("2025-03-01 04:15:00.500", "99")]:
+    for moment, price in [
+        ("2025-03-01 03:59:00.100", "100"),
+        ("2025-03-01 03:59:30", "107"),
+        ("2025-03-01 03:59:59.999", "95"),
+        ("2025-03-01 04:00:00", "96"),
+        ("2025-03-01 04:00:40", "120"),
+        ("2025-03-01 04:04:59.999", "90"),
+        ("2025-03-01 04:05:00", "91"),
+        ("2025-03-01 04:15:00.500", "99"),
+    ]:
         window_add(xrp_krw, at(moment), price)
     # when the roll runs
     outcome = feed_candles_roll()
@@ -83,22 +100,27 @@ def test_observations_across_boundaries_give_exact_ohlc_per_interval(xrp_krw) ->
         at("2025-03-01 04:00"): (D(96), D(120), D(96), D(120), D(0), 0),
         at("2025-03-01 04:04"): (D(90), D(90), D(90), D(90), D(0), 0),
         at("2025-03-01 04:05"): (D(91), D(91), D(91), D(91), D(0), 0),
-        at("2025-03-01 04:15"): (D(99), D(99), D(99), D(99), D(0), 0)}
+        at("2025-03-01 04:15"): (D(99), D(99), D(99), D(99), D(0), 0),
+    }
     assert ohlc(xrp_krw, "5m") == {
         at("2025-03-01 03:55"): (D(100), D(107), D(95), D(95), D(0), 0),
         at("2025-03-01 04:00"): (D(96), D(120), D(90), D(90), D(0), 0),
         at("2025-03-01 04:05"): (D(91), D(91), D(91), D(91), D(0), 0),
-        at("2025-03-01 04:15"): (D(99), D(99), D(99), D(99), D(0), 0)}
+        at("2025-03-01 04:15"): (D(99), D(99), D(99), D(99), D(0), 0),
+    }
     assert ohlc(xrp_krw, "15m") == {
         at("2025-03-01 03:45"): (D(100), D(107), D(95), D(95), D(0), 0),
         at("2025-03-01 04:00"): (D(96), D(120), D(90), D(91), D(0), 0),
-        at("2025-03-01 04:15"): (D(99), D(99), D(99), D(99), D(0), 0)}
+        at("2025-03-01 04:15"): (D(99), D(99), D(99), D(99), D(0), 0),
+    }
     assert ohlc(xrp_krw, "1h") == {
         at("2025-03-01 03:00"): (D(100), D(107), D(95), D(95), D(0), 0),
-        at("2025-03-01 04:00"): (D(96), D(120), D(90), D(99), D(0), 0)}
+        at("2025-03-01 04:00"): (D(96), D(120), D(90), D(99), D(0), 0),
+    }
     assert ohlc(xrp_krw, "4h") == {
         at("2025-03-01 00:00"): (D(100), D(107), D(95), D(95), D(0), 0),
-        at("2025-03-01 04:00"): (D(96), D(120), D(90), D(99), D(0), 0)}
+        at("2025-03-01 04:00"): (D(96), D(120), D(90), D(99), D(0), 0),
+    }
     assert ohlc(xrp_krw, "1d") == {at("2025-03-01"): (D(100), D(120), D(90), D(99), D(0), 0)}
 
 
@@ -113,8 +135,7 @@ def test_rolls_split_across_runs_give_the_same_candles_as_one(xrp_krw) -> None:
     outcome = feed_candles_roll()
     # then it read only the new two, and the candle is open 100 / high 110 / low 90 / close 105
     assert outcome.observations == 2
-    assert ohlc(xrp_krw, "1m") == {at("2025-03-01 04:00"): (D(100), D(110), D(90), D(105),
-                                                           D(0), 0)}
+    assert ohlc(xrp_krw, "1m") == {at("2025-03-01 04:00"): (D(100), D(110), D(90), D(105), D(0), 0)}
 
 
 def test_trades_add_volume_and_widen_high_low_but_open_close_follow_the_feed(xrp_krw) -> None:
@@ -124,34 +145,49 @@ def test_trades_add_volume_and_widen_high_low_but_open_close_follow_the_feed(xrp
     window_add(xrp_krw, at("2025-03-01 04:00:00.100"), "100")
     window_add(xrp_krw, at("2025-03-01 04:00:30"), "104")
     feed_candles_roll()
-    trades_record(pair=xrp_krw, trades=[trade(9, at("2025-03-01 04:00:40"), 85, "3"),
-                                        trade(10, at("2025-03-01 04:00:41"), 101, "1")])
+    trades_record(
+        pair=xrp_krw,
+        trades=[
+            trade(9, at("2025-03-01 04:00:40"), 85, "3"),
+            trade(10, at("2025-03-01 04:00:41"), 101, "1"),
+        ],
+    )
     # then open/close are the first/last observation, high/low cover trades and feed, and
     # volume and trade count come only from the three trades
-    assert ohlc(xrp_krw, "1m") == {at("2025-03-01 04:00"): (D(100), D(130), D(85), D(104),
-                                                           D(6), 3)}
+    assert ohlc(xrp_krw, "1m") == {at("2025-03-01 04:00"): (D(100), D(130), D(85), D(104), D(6), 3)}
     assert ohlc(xrp_krw, "1d")[at("2025-03-01")] == (D(100), D(130), D(85), D(104), D(6), 3)
 
 
 def test_a_bucket_only_trades_touched_takes_open_close_from_the_trades(xrp_krw) -> None:
     # given a minute without observations (the feed was down) and two trades in it
     trades_record(pair=xrp_krw, trades=[trade(2, at("2025-03-01 05:00:20"), 103, "1")])
-    trades_record(pair=xrp_krw, trades=[trade(1, at("2025-03-01 05:00:10"), 99, "1"),
-                                        trade(3, at("2025-03-01 05:00:30"), 97, "1")])
+    trades_record(
+        pair=xrp_krw,
+        trades=[
+            trade(1, at("2025-03-01 05:00:10"), 99, "1"),
+            trade(3, at("2025-03-01 05:00:30"), 97, "1"),
+        ],
+    )
     # when the roll runs (nothing to roll)
     feed_candles_roll()
     # then the trades set the candle, in sequence order
-    assert ohlc(xrp_krw, "1m") == {at("2025-03-01 05:00"): (D(99), D(103), D(97), D(97),
-                                                           D(3), 3)}
+    assert ohlc(xrp_krw, "1m") == {at("2025-03-01 05:00"): (D(99), D(103), D(97), D(97), D(3), 3)}
 
 
 def test_settled_feed_fills_count_as_volume_once_and_rolling_again_counts_nothing(
-        xrp_krw, make_user, settle, observe, match_pass, ledger_clean) -> None:
+    xrp_krw, make_user, settle, observe, match_pass, ledger_clean
+) -> None:
     # given a resting buy 10 @ 100 filled by the feed's 99, and observations 101, 99, 102
     from orders.services import order_place
 
-    order_place(user=make_user(KRW="10000"), symbol="XRP-KRW", side="buy", type="limit",
-                quantity=D(10), price=D(100))
+    order_place(
+        user=make_user(KRW="10000"),
+        symbol="XRP-KRW",
+        side="buy",
+        type="limit",
+        quantity=D(10),
+        price=D(100),
+    )
     settle(xrp_krw)
     observe(xrp_krw, "101", "99")
     match_pass()
@@ -175,8 +211,9 @@ def test_settled_feed_fills_count_as_volume_once_and_rolling_again_counts_nothin
     assert (minutes[0][0], minutes[-1][3]) == (D(101), D(102))
 
 
-def test_the_ticker_last_is_the_latest_seeded_sim_observation(xrp_krw, seeded_sim,
-                                                              redis_client) -> None:
+def test_the_ticker_last_is_the_latest_seeded_sim_observation(
+    xrp_krw, seeded_sim, redis_client
+) -> None:
     # given six polls of the seeded simulator, rolled into candles
     path = seeded_sim.path("XRP-KRW", 6)
     for _ in range(6):
@@ -189,14 +226,18 @@ def test_the_ticker_last_is_the_latest_seeded_sim_observation(xrp_krw, seeded_si
     # then last is the sixth observation, open/high/low come from the feed, volume is zero
     assert D(ticker["last"]) == ticks[-1]
     assert (D(ticker["open_24h"]), D(ticker["high_24h"]), D(ticker["low_24h"])) == (
-        ticks[0], max(ticks), min(ticks))
+        ticks[0],
+        max(ticks),
+        min(ticks),
+    )
     assert D(ticker["volume_24h"]) == 0
     expected_change = (ticks[-1] - ticks[0]) / ticks[0] * 100
     assert ticker["change_24h_pct"] == format_decimal(expected_change, 2)
 
 
-def test_the_cached_ticker_follows_the_feed_and_is_pushed(xrp_krw, seeded_sim, redis_client,
-                                                          client) -> None:
+def test_the_cached_ticker_follows_the_feed_and_is_pushed(
+    xrp_krw, seeded_sim, redis_client, client
+) -> None:
     # given a cached ticker and a seventh poll moving the price
     for _ in range(3):
         feed_poll(source="sim")
@@ -218,8 +259,7 @@ def test_the_cached_ticker_follows_the_feed_and_is_pushed(xrp_krw, seeded_sim, r
     assert redis_client.smembers(DIRTY_TICKER) == {"XRP-KRW"}
 
 
-def test_an_expired_ticker_is_recomputed_by_the_refresh(xrp_krw, seeded_sim,
-                                                        redis_client) -> None:
+def test_an_expired_ticker_is_recomputed_by_the_refresh(xrp_krw, seeded_sim, redis_client) -> None:
     # given observations and no cached ticker
     feed_poll(source="sim")
     # when the refresh runs
@@ -232,11 +272,21 @@ def test_an_expired_ticker_is_recomputed_by_the_refresh(xrp_krw, seeded_sim,
 def test_a_book_priced_market_is_untouched(xrp_krw, redis_client) -> None:
     # given a book-priced market with two trades, a stray entry in a window of its name, and
     # a feed observation of the feed market
-    lpj = pair_create(base=xrp_krw.base.__class__.objects.get(symbol="BTC"),
-                      quote=xrp_krw.quote, tick_size=D(1), lot_size=D(1),
-                      min_notional=D(1), actor=None)
-    trades_record(pair=lpj, trades=[trade(1, at("2025-03-01 04:00:10"), 50, "1"),
-                                    trade(2, at("2025-03-01 04:00:20"), 55, "2")])
+    lpj = pair_create(
+        base=xrp_krw.base.__class__.objects.get(symbol="BTC"),
+        quote=xrp_krw.quote,
+        tick_size=D(1),
+        lot_size=D(1),
+        min_notional=D(1),
+        actor=None,
+    )
+    trades_record(
+        pair=lpj,
+        trades=[
+            trade(1, at("2025-03-01 04:00:10"), 50, "1"),
+            trade(2, at("2025-03-01 04:00:20"), 55, "2"),
+        ],
+    )
     window_add(lpj, at("2025-03-01 04:00:30"), "500")
     window_add(xrp_krw, at("2025-03-01 04:00:30"), "100")
     ticker_refresh(pair=lpj)
@@ -255,8 +305,9 @@ def test_a_book_priced_market_is_untouched(xrp_krw, redis_client) -> None:
     assert json.loads(cached)["last"] == "55"
 
 
-def test_a_spike_between_two_refreshes_still_widens_the_cached_high(xrp_krw, observe,
-                                                                    redis_client) -> None:
+def test_a_spike_between_two_refreshes_still_widens_the_cached_high(
+    xrp_krw, observe, redis_client
+) -> None:
     # given a cached ticker at 100, then the feed spikes to 130 and falls back to 101
     observe(xrp_krw, "100")
     feed_candles_roll()
@@ -287,7 +338,8 @@ def test_a_candle_roll_pushes_the_changed_candles_to_chart_subscribers(xrp_krw) 
         # then the subscriber gets the candle it changed, live
         pushed = await client.recv_until(lambda m: m.get("channel") == "candles:XRP-KRW:1m")
         assert [(c["o"], c["h"], c["l"], c["c"]) for c in pushed["data"]] == [
-            ("105", "105", "105", "105")]
+            ("105", "105", "105", "105")
+        ]
         await client.close()
 
     run(scenario)

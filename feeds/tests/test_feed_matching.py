@@ -28,23 +28,33 @@ D = Decimal
 
 
 def place(user, side, quantity=None, price=None, type="limit", **kwargs) -> Order:
-    return order_place(user=user, symbol="XRP-KRW", side=side, type=type,
-                       quantity=D(quantity) if quantity is not None else None,
-                       price=D(price) if price is not None else None, **kwargs)
+    return order_place(
+        user=user,
+        symbol="XRP-KRW",
+        side=side,
+        type=type,
+        quantity=D(quantity) if quantity is not None else None,
+        price=D(price) if price is not None else None,
+        **kwargs,
+    )
 
 
 def house(symbol: str) -> Decimal:
-    return balance_get(account=wallet_system_account(kind=Account.Kind.HOUSE),
-                       asset=Asset.objects.get(symbol=symbol)).available
+    return balance_get(
+        account=wallet_system_account(kind=Account.Kind.HOUSE),
+        asset=Asset.objects.get(symbol=symbol),
+    ).available
 
 
 def fee_income() -> Decimal:
-    return balance_get(account=wallet_system_account(kind=Account.Kind.FEE),
-                       asset=Asset.objects.get(symbol="KRW")).available
+    return balance_get(
+        account=wallet_system_account(kind=Account.Kind.FEE), asset=Asset.objects.get(symbol="KRW")
+    ).available
 
 
-def test_resting_buy_at_100_fills_when_the_window_holds_99(xrp_krw, make_user, settle,
-                                                            observe, match_pass) -> None:
+def test_resting_buy_at_100_fills_when_the_window_holds_99(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a resting buy of 10 @ 100 (holds ceil(1000 x 1.002) = 1002)
     buyer = make_user(KRW="10000")
     bid = place(buyer, "buy", "10", "100")
@@ -57,20 +67,30 @@ def test_resting_buy_at_100_fills_when_the_window_holds_99(xrp_krw, make_user, s
     assert outcome.fills == 1
     bid.refresh_from_db()
     assert (bid.status, bid.filled_quantity, bid.filled_quote, bid.fee_paid) == (
-        "filled", D(10), D(1000), D(1))
+        "filled",
+        D(10),
+        D(1000),
+        D(1),
+    )
     assert balance(buyer, "KRW") == (D(10000 - 1001), D(0))
     assert balance(buyer, "XRP") == (D(10), D(0))
     assert (house("XRP"), house("KRW")) == (HOUSE_XRP - 10, HOUSE_KRW + 1000)
     assert fee_income() == D(1)
     trade = Trade.objects.get()
-    assert (trade.price, trade.quantity, trade.taker_side, trade.maker_order_id,
-            trade.taker_order_id) == (D(100), D(10), "sell", bid.pk, None)
+    assert (
+        trade.price,
+        trade.quantity,
+        trade.taker_side,
+        trade.maker_order_id,
+        trade.taker_order_id,
+    ) == (D(100), D(10), "sell", bid.pk, None)
     fill = Fill.objects.get()
     assert (fill.order_id, fill.liquidity, fill.fee) == (bid.pk, "maker", D(1))
 
 
-def test_resting_sell_fills_when_the_price_reaches_it(xrp_krw, make_user, settle, observe,
-                                                     match_pass) -> None:
+def test_resting_sell_fills_when_the_price_reaches_it(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a resting sell of 5 @ 120
     seller = make_user(XRP="5")
     ask = place(seller, "sell", "5", "120")
@@ -93,7 +113,8 @@ def test_resting_sell_fills_when_the_price_reaches_it(xrp_krw, make_user, settle
 
 
 def test_an_order_accepted_after_the_observation_is_not_filled_by_it(
-        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given an observation of 99 already in the window
     observe(xrp_krw, "99")
     # when a buy @ 100 is accepted after it and a pass runs
@@ -114,8 +135,9 @@ def test_an_order_accepted_after_the_observation_is_not_filled_by_it(
     assert bid.status == "filled"
 
 
-def test_a_window_of_101_99_101_fills_the_order_once(xrp_krw, make_user, settle, observe,
-                                                    match_pass) -> None:
+def test_a_window_of_101_99_101_fills_the_order_once(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a resting buy of 10 @ 100
     buyer = make_user(KRW="10000")
     bid = place(buyer, "buy", "10", "100")
@@ -136,8 +158,9 @@ def test_a_window_of_101_99_101_fills_the_order_once(xrp_krw, make_user, settle,
     assert match_pass().passes["XRP-KRW"].observations == 0
 
 
-def test_the_feed_fills_whole_orders_never_partially(xrp_krw, make_user, settle, observe,
-                                                     match_pass) -> None:
+def test_the_feed_fills_whole_orders_never_partially(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a buy of 10 @ 100 partly filled by a user's sell of 4, and a buy of 7 @ 98
     buyer = make_user(KRW="10000")
     bid = place(buyer, "buy", "10", "100")
@@ -166,8 +189,9 @@ def test_the_feed_fills_whole_orders_never_partially(xrp_krw, make_user, settle,
     assert Fill.objects.filter(order=low).count() == 1
 
 
-def test_a_stop_limit_triggers_on_the_feed_rests_then_fills(xrp_krw, make_user, settle,
-                                                            observe, match_pass) -> None:
+def test_a_stop_limit_triggers_on_the_feed_rests_then_fills(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a stop buy: stop 105, limit 106, 5 XRP (holds ceil(530 x 1.002) = 532)
     buyer = make_user(KRW="1000")
     stop = place(buyer, "buy", "5", "106", type="stop_limit", stop_price=D(105))
@@ -190,12 +214,17 @@ def test_a_stop_limit_triggers_on_the_feed_rests_then_fills(xrp_krw, make_user, 
     settle(xrp_krw)
     stop.refresh_from_db()
     assert (stop.status, stop.filled_quantity, stop.filled_quote, stop.fee_paid) == (
-        "filled", D(5), D(530), D(0))
+        "filled",
+        D(5),
+        D(530),
+        D(0),
+    )
     assert balance(buyer, "KRW") == (D(1000 - 530), D(0))
 
 
 def test_a_stop_limit_triggered_by_the_feed_can_fill_against_the_book(
-        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a user's ask 3 @ 100 and a stop sell: stop 95, limit 90, 3 XRP
     place(make_user(XRP="3"), "sell", "3", "100")
     seller = make_user(XRP="3")
@@ -217,7 +246,8 @@ def test_a_stop_limit_triggered_by_the_feed_can_fill_against_the_book(
 
 
 def test_a_stop_market_sell_triggered_by_the_feed_sells_to_the_house_at_the_feed_price(
-        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a stop-market sell of 3 XRP at stop 95, and nothing in the users' book
     seller = make_user(XRP="3")
     stop = place(seller, "sell", "3", type="stop_market", stop_price=D(95))
@@ -233,7 +263,11 @@ def test_a_stop_market_sell_triggered_by_the_feed_sells_to_the_house_at_the_feed
     assert outcome.triggered == 1
     stop.refresh_from_db()
     assert (stop.status, stop.filled_quantity, stop.filled_quote, stop.fee_paid) == (
-        "filled", D(3), D(285), D(0))
+        "filled",
+        D(3),
+        D(285),
+        D(0),
+    )
     assert balance(seller, "XRP") == (D(0), D(0))
     assert balance(seller, "KRW") == (D(285), D(0))
     assert (house("KRW"), house("XRP")) == (house_krw - 285, house_xrp + 3)
@@ -242,7 +276,8 @@ def test_a_stop_market_sell_triggered_by_the_feed_sells_to_the_house_at_the_feed
 
 
 def test_a_stop_market_buy_triggered_by_the_feed_buys_from_the_house_within_its_protection(
-        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a stop-market buy of 5 XRP at stop 105: protective price ceil(105 x 1.05) = 111,
     # so it holds ceil(111 x 5 x 1.002) = 557
     buyer = make_user(KRW="1000")
@@ -260,13 +295,18 @@ def test_a_stop_market_buy_triggered_by_the_feed_buys_from_the_house_within_its_
     assert outcome.triggered == 1
     stop.refresh_from_db()
     assert (stop.status, stop.filled_quantity, stop.filled_quote, stop.fee_paid) == (
-        "filled", D(5), D(525), D(1))
+        "filled",
+        D(5),
+        D(525),
+        D(1),
+    )
     assert balance(buyer, "KRW") == (D(1000 - 526), D(0))
     assert balance(buyer, "XRP") == (D(5), D(0))
 
 
 def test_a_stop_market_buy_the_feed_jumped_past_its_protection_is_cancelled_unfilled(
-        xrp_krw, make_user, settle, observe, match_pass) -> None:
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
     # given a stop-market buy of 5 XRP at stop 105 (protective price 111)
     buyer = make_user(KRW="1000")
     stop = place(buyer, "buy", "5", type="stop_market", stop_price=D(105))
@@ -281,7 +321,10 @@ def test_a_stop_market_buy_the_feed_jumped_past_its_protection_is_cancelled_unfi
     assert outcome.triggered == 1
     stop.refresh_from_db()
     assert (stop.status, stop.cancel_reason, stop.filled_quantity) == (
-        "cancelled", "insufficient_liquidity", D(0))
+        "cancelled",
+        "insufficient_liquidity",
+        D(0),
+    )
     assert balance(buyer, "KRW") == (D(1000), D(0))
 
 
@@ -298,8 +341,7 @@ def test_a_stale_feed_blocks_market_orders(xrp_krw, make_user, settle, observe) 
     with override_settings(FEED_STALE_AFTER_S=0.05), pytest.raises(StalePrice):
         place(buyer, "sell", "1", type="market")
     with override_settings(FEED_STALE_AFTER_S=0.05), pytest.raises(StalePrice):
-        order_place(user=buyer, symbol="XRP-KRW", side="buy", type="market",
-                    quote_amount=D(500))
+        order_place(user=buyer, symbol="XRP-KRW", side="buy", type="market", quote_amount=D(500))
     assert balance(buyer, "KRW") == (D(10000), D(0))
     assert not Order.objects.exists()
     # while limit orders are still taken
@@ -308,25 +350,38 @@ def test_a_stale_feed_blocks_market_orders(xrp_krw, make_user, settle, observe) 
 
 
 def test_market_orders_fill_at_the_latest_observation_against_the_house(
-        xrp_krw, make_user, settle, observe) -> None:
+    xrp_krw, make_user, settle, observe
+) -> None:
     # given observations 101 then 100 (the latest)
     observe(xrp_krw, "101", "100")
     buyer = make_user(KRW="10000", XRP="5")
     # when the user buys 10 at market, sells 5 at market and buys for 550 KRW
     buy = place(buyer, "buy", "10", type="market")
     sell = place(buyer, "sell", "5", type="market")
-    by_quote = order_place(user=buyer, symbol="XRP-KRW", side="buy", type="market",
-                           quote_amount=D(550))
+    by_quote = order_place(
+        user=buyer, symbol="XRP-KRW", side="buy", type="market", quote_amount=D(550)
+    )
     settle(xrp_krw)
     # then each filled whole at 100 as the taker (fee 0.2%), the budget buys 5 whole lots
     for order in (buy, sell, by_quote):
         order.refresh_from_db()
     assert (buy.status, buy.filled_quantity, buy.filled_quote, buy.fee_paid) == (
-        "filled", D(10), D(1000), D(2))
+        "filled",
+        D(10),
+        D(1000),
+        D(2),
+    )
     assert (sell.status, sell.filled_quantity, sell.filled_quote, sell.fee_paid) == (
-        "filled", D(5), D(500), D(1))
+        "filled",
+        D(5),
+        D(500),
+        D(1),
+    )
     assert (by_quote.status, by_quote.filled_quantity, by_quote.filled_quote) == (
-        "filled", D(5), D(500))
+        "filled",
+        D(5),
+        D(500),
+    )
     assert balance(buyer, "XRP") == (D(15), D(0))
     assert balance(buyer, "KRW") == (D(10000 - 1002 + 499 - 501), D(0))
     assert (house("XRP"), house("KRW")) == (HOUSE_XRP - 10, HOUSE_KRW + 1000)

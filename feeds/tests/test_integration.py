@@ -27,35 +27,81 @@ MEASURE_S = 5.0
 
 
 def _start(args: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradehive.settings.dev",
-           "DATABASE_URL": database_url_of_tests(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "0"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tradehive.settings.dev",
+        "DATABASE_URL": database_url_of_tests(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "0",
+    }
     log = (tmp_path / f"{name}.log").open("wb")
     command = [sys.executable, "-m", "celery", "-A", "tradehive", *args]
-    return subprocess.Popen(command,  # noqa: S603 - our own interpreter and arguments
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_beat_and_worker_keep_4_polls_and_2_passes_per_second_per_market(
-        xrp_krw, redis_client, tmp_path) -> None:
+    xrp_krw, redis_client, tmp_path
+) -> None:
     # given three sim-priced markets with engine state
     assets = {a.symbol: a for a in Asset.objects.all()}
     symbols = ["XRP-KRW"]
     for base in ("BTC", "ETH"):
-        pair = pair_create(base=assets[base], quote=assets["KRW"], tick_size=Decimal(1000),
-                           lot_size=Decimal("0.001"), price_source="sim", actor=None)
+        pair = pair_create(
+            base=assets[base],
+            quote=assets["KRW"],
+            tick_size=Decimal(1000),
+            lot_size=Decimal("0.001"),
+            price_source="sim",
+            actor=None,
+        )
         engine_recover(pair=pair)
         symbols.append(pair.symbol)
     # when the real worker and beat run
     processes = [
-        _start(["worker", "-Q", "feeds", "-P", "threads", "-c", "4", "-l", "warning",
-                "-n", f"feeds-test-{os.getpid()}@%h"], tmp_path, "worker"),
-        _start(["worker", "-Q", "feeds-match", "-P", "threads", "-c", "2", "-l", "warning",
-                "-n", f"feeds-match-test-{os.getpid()}@%h"], tmp_path, "worker-match"),
-        _start(["beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")],
-               tmp_path, "beat"),
+        _start(
+            [
+                "worker",
+                "-Q",
+                "feeds",
+                "-P",
+                "threads",
+                "-c",
+                "4",
+                "-l",
+                "warning",
+                "-n",
+                f"feeds-test-{os.getpid()}@%h",
+            ],
+            tmp_path,
+            "worker",
+        ),
+        _start(
+            [
+                "worker",
+                "-Q",
+                "feeds-match",
+                "-P",
+                "threads",
+                "-c",
+                "2",
+                "-l",
+                "warning",
+                "-n",
+                f"feeds-match-test-{os.getpid()}@%h",
+            ],
+            tmp_path,
+            "worker-match",
+        ),
+        _start(["beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")], tmp_path, "beat"),
     ]
     try:
         time.sleep(WARM_UP_S)

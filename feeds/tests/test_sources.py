@@ -34,22 +34,50 @@ BTC_USDT = FeedMarket(symbol="BTC-USDT", base="BTC", quote="USDT", tick_size=Dec
 
 # Shapes from the exchanges' API references (abridged to the fields the adapters read + a few).
 UPBIT_TICKER = [
-    {"market": "KRW-BTC", "trade_date": "20240901", "trade_time": "074102",
-     "trade_timestamp": 1725176462139, "opening_price": 78900000.0, "high_price": 79500000.0,
-     "low_price": 78500000.0, "trade_price": 79123000.0, "prev_closing_price": 78900000.0,
-     "change": "RISE", "acc_trade_volume_24h": 2429.58834336, "timestamp": 1725176462178},
-    {"market": "KRW-ETH", "trade_timestamp": 1725176461000, "trade_price": 3456000.0,
-     "timestamp": 1725176461050},
+    {
+        "market": "KRW-BTC",
+        "trade_date": "20240901",
+        "trade_time": "074102",
+        "trade_timestamp": 1725176462139,
+        "opening_price": 78900000.0,
+        "high_price": 79500000.0,
+        "low_price": 78500000.0,
+        "trade_price": 79123000.0,
+        "prev_closing_price": 78900000.0,
+        "change": "RISE",
+        "acc_trade_volume_24h": 2429.58834336,
+        "timestamp": 1725176462178,
+    },
+    {
+        "market": "KRW-ETH",
+        "trade_timestamp": 1725176461000,
+        "trade_price": 3456000.0,
+        "timestamp": 1725176461050,
+    },
 ]
-BITHUMB_ALL_KRW = {"status": "0000", "data": {
-    "BTC": {"opening_price": "78900000", "closing_price": "79120000", "min_price": "78500000",
-            "max_price": "79500000", "units_traded": "1234.5", "acc_trade_value": "9.7e10",
-            "prev_closing_price": "78900000", "units_traded_24H": "2000.1",
-            "fluctate_24H": "220000", "fluctate_rate_24H": "0.28"},
-    "ETH": {"opening_price": "3400000", "closing_price": "3455000"},
-    "date": "1725176462622"}}
-BINANCE_PRICES = [{"symbol": "ETHBTC", "price": "0.04300000"},
-                  {"symbol": "BTCUSDT", "price": "57612.34000000"}]
+BITHUMB_ALL_KRW = {
+    "status": "0000",
+    "data": {
+        "BTC": {
+            "opening_price": "78900000",
+            "closing_price": "79120000",
+            "min_price": "78500000",
+            "max_price": "79500000",
+            "units_traded": "1234.5",
+            "acc_trade_value": "9.7e10",
+            "prev_closing_price": "78900000",
+            "units_traded_24H": "2000.1",
+            "fluctate_24H": "220000",
+            "fluctate_rate_24H": "0.28",
+        },
+        "ETH": {"opening_price": "3400000", "closing_price": "3455000"},
+        "date": "1725176462622",
+    },
+}
+BINANCE_PRICES = [
+    {"symbol": "ETHBTC", "price": "0.04300000"},
+    {"symbol": "BTCUSDT", "price": "57612.34000000"},
+]
 
 
 Route = tuple[int, Any]  # (status, JSON body)
@@ -124,7 +152,9 @@ def test_bithumb_reads_the_all_ticker_of_a_quote(stub) -> None:
     # then it used the closing prices and the payload's date
     assert stub.hits == {"/public/ticker/ALL_KRW": 1}
     assert (quotes["BTC-KRW"].price, quotes["BTC-KRW"].source_ts_ms) == (
-        Decimal("79120000"), 1725176462622)
+        Decimal("79120000"),
+        1725176462622,
+    )
     assert quotes["ETH-KRW"].price == Decimal("3455000")
 
 
@@ -136,7 +166,9 @@ def test_binance_reads_all_prices_and_skips_unknown_symbols(stub) -> None:
     # then only BTCUSDT is kept, with no source timestamp
     assert list(quotes) == ["BTC-USDT"]
     assert (quotes["BTC-USDT"].price, quotes["BTC-USDT"].source_ts_ms) == (
-        Decimal("57612.34000000"), None)
+        Decimal("57612.34000000"),
+        None,
+    )
 
 
 def test_bithumb_error_status_is_a_source_failure(stub) -> None:
@@ -173,9 +205,14 @@ def test_a_hanging_source_times_out_within_its_bound(stub) -> None:
 
 
 def _sim(client, seed: int) -> SimSource:
-    return SimSource(client=client, seed=seed, step_s=0.25,
-                     params=lambda symbol: SimParams(start=Decimal(1000), drift=Decimal(0),
-                                                     volatility=Decimal(50)))
+    return SimSource(
+        client=client,
+        seed=seed,
+        step_s=0.25,
+        params=lambda symbol: SimParams(
+            start=Decimal(1000), drift=Decimal(0), volatility=Decimal(50)
+        ),
+    )
 
 
 def test_the_simulator_is_deterministic_for_a_seed(redis_client) -> None:
@@ -241,7 +278,13 @@ def make_pair(db) -> Callable[..., object]:
     assets = {a.symbol: a for a in asset_seed_defaults()}
 
     def make(base: str, quote: str, *, source: str, tick: str = "1000", lot: str = "0.001"):
-        return pair_create(base=assets[base], quote=assets[quote], tick_size=Decimal(tick),
-                           lot_size=Decimal(lot), price_source=source, actor=None)
+        return pair_create(
+            base=assets[base],
+            quote=assets[quote],
+            tick_size=Decimal(tick),
+            lot_size=Decimal(lot),
+            price_source=source,
+            actor=None,
+        )
 
     return make

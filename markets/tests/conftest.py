@@ -26,14 +26,21 @@ def btc_krw(assets) -> TradingPair:
 
     Market-data tests record trades directly, so their hand-picked prices need not sit on the
     tick grid; only the displayed decimals (0 for KRW, 4 for quantities) matter."""
-    return pair_create(base=assets["BTC"], quote=assets["KRW"], tick_size=Decimal(10000),
-                       lot_size=Decimal("0.0001"), min_notional=Decimal(5000), actor=None)
+    return pair_create(
+        base=assets["BTC"],
+        quote=assets["KRW"],
+        tick_size=Decimal(10000),
+        lot_size=Decimal("0.0001"),
+        min_notional=Decimal(5000),
+        actor=None,
+    )
 
 
 @pytest.fixture
 def superuser(db) -> User:
-    return User.objects.create_superuser(username="ops", email="ops@example.com",
-                                         password="a-long-password-1", handle="ops")
+    return User.objects.create_superuser(
+        username="ops", email="ops@example.com", password="a-long-password-1", handle="ops"
+    )
 
 
 @pytest.fixture

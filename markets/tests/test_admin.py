@@ -16,10 +16,19 @@ LIST_URL = "/admin/markets/tradingpair/"
 
 
 def form(assets, **overrides) -> dict:
-    data = {"base": assets["ETH"].pk, "quote": assets["KRW"].pk, "status": "active",
-            "tick_size": "1000", "lot_size": "0.001", "min_notional": "5000",
-            "maker_fee": "0.0005", "taker_fee": "0.0015", "price_source": "book",
-            "feed_symbol": "", "display_order": "3"}
+    data = {
+        "base": assets["ETH"].pk,
+        "quote": assets["KRW"].pk,
+        "status": "active",
+        "tick_size": "1000",
+        "lot_size": "0.001",
+        "min_notional": "5000",
+        "maker_fee": "0.0005",
+        "taker_fee": "0.0015",
+        "price_source": "book",
+        "feed_symbol": "",
+        "display_order": "3",
+    }
     return data | overrides
 
 
@@ -33,12 +42,15 @@ def test_admin_creates_a_pair_and_audits_it(admin_client, assets, superuser) -> 
     assert AuditEvent.objects.get(event="market.created").actor == superuser
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"tick_size": "0.5"}, "finer than that"),
-    ({"lot_size": "0"}, "greater than zero"),
-    ({"taker_fee": "0.06"}, "between 0 and 0.05"),
-    ({"quote": "ETH"}, "must differ"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"tick_size": "0.5"}, "finer than that"),
+        ({"lot_size": "0"}, "greater than zero"),
+        ({"taker_fee": "0.06"}, "between 0 and 0.05"),
+        ({"quote": "ETH"}, "must differ"),
+    ],
+)
 def test_admin_refuses_invalid_pairs(admin_client, assets, overrides, message) -> None:
     # given one bad value
     if overrides.get("quote") == "ETH":
@@ -54,9 +66,16 @@ def test_admin_refuses_invalid_pairs(admin_client, assets, overrides, message) -
 
 def test_admin_edit_goes_through_the_service_and_is_audited(admin_client, btc_krw) -> None:
     # when the taker fee is edited
-    data = {"tick_size": "10000", "lot_size": "0.0001", "min_notional": "5000",
-            "maker_fee": "0.0005", "taker_fee": "0.0025", "price_source": "book",
-            "feed_symbol": "", "display_order": "0"}
+    data = {
+        "tick_size": "10000",
+        "lot_size": "0.0001",
+        "min_notional": "5000",
+        "maker_fee": "0.0005",
+        "taker_fee": "0.0025",
+        "price_source": "book",
+        "feed_symbol": "",
+        "display_order": "0",
+    }
     response = admin_client.post(f"{LIST_URL}{btc_krw.pk}/change/", data)
     # then
     assert response.status_code == 302
@@ -66,11 +85,14 @@ def test_admin_edit_goes_through_the_service_and_is_audited(admin_client, btc_kr
     assert event.details["changes"] == {"taker_fee": {"from": "0.0015", "to": "0.0025"}}
 
 
-@pytest.mark.parametrize(("action", "status"), [
-    ("halt_markets", "halted"), ("set_cancel_only", "cancel_only"),
-])
-def test_status_actions_change_and_audit(admin_client, btc_krw, superuser, action,
-                                         status) -> None:
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [
+        ("halt_markets", "halted"),
+        ("set_cancel_only", "cancel_only"),
+    ],
+)
+def test_status_actions_change_and_audit(admin_client, btc_krw, superuser, action, status) -> None:
     # when the admin runs the action on the market
     response = admin_client.post(LIST_URL, {"action": action, "_selected_action": [btc_krw.pk]})
     # then the status changed and the audit log says who did it

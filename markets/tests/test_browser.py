@@ -50,9 +50,16 @@ D = Decimal
 def lpj_krw(redis_client) -> TradingPair:
     """A book-priced market: tick 1 KRW, lot 1 LPJ, min notional 1,000 KRW, fees 0.1%/0.2%."""
     assets = {a.symbol: a for a in asset_seed_defaults()}
-    pair = pair_create(base=assets["LPJ"], quote=assets["KRW"], tick_size=D(1), lot_size=D(1),
-                       min_notional=D(1000), maker_fee=D("0.001"), taker_fee=D("0.002"),
-                       actor=None)
+    pair = pair_create(
+        base=assets["LPJ"],
+        quote=assets["KRW"],
+        tick_size=D(1),
+        lot_size=D(1),
+        min_notional=D(1000),
+        maker_fee=D("0.001"),
+        taker_fee=D("0.002"),
+        actor=None,
+    )
     settlement_group_ensure(get_redis(), pair.symbol)
     return TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
 
@@ -63,8 +70,12 @@ def make_user() -> Callable[..., User]:
         user = user_create(username=username, email=f"{username}@example.com", password=PASSWORD)
         account = wallet_account_get(user=user)
         for symbol, amount in funds.items():
-            wallet_credit(account=account, asset=Asset.objects.get(symbol=symbol),
-                          amount=D(amount), reference=f"test-deposit:{user.pk}:{symbol}")
+            wallet_credit(
+                account=account,
+                asset=Asset.objects.get(symbol=symbol),
+                amount=D(amount),
+                reference=f"test-deposit:{user.pk}:{symbol}",
+            )
         return user
 
     return make
@@ -78,9 +89,24 @@ def stack(lpj_krw) -> Iterator[str]:
     env = {"DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
     # S603: our own interpreter running uvicorn with literal arguments.
     web = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--ws-per-message-deflate", "false"],
-        cwd=ROOT, env=process_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tradehive.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--ws-per-message-deflate",
+            "false",
+        ],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     settle = start_manage("settle", **env)
     base = f"http://127.0.0.1:{port}"
 
@@ -156,8 +182,12 @@ def available(page: Page) -> str:
 
 
 def test_two_users_trade_through_the_form_and_both_pages_update_live(
-        page: Page, second_page: tuple[Page, Watched], stack: str, make_user,
-        screenshot: Callable[[str], Path]) -> None:
+    page: Page,
+    second_page: tuple[Page, Watched],
+    stack: str,
+    make_user,
+    screenshot: Callable[[str], Path],
+) -> None:
     page.set_default_timeout(LIVE_TIMEOUT_MS)
     buyer_page, buyer_problems = second_page
     # given a seller with 50 LPJ and a buyer with 100,000 KRW, each on the trade page
@@ -227,7 +257,8 @@ def test_two_users_trade_through_the_form_and_both_pages_update_live(
 
 @pytest.mark.allow_console_errors  # Chromium logs the expected 400 answer; checked below
 def test_a_price_finer_than_the_tick_shows_the_api_message_next_to_the_price(
-        page: Page, stack: str, make_user) -> None:
+    page: Page, stack: str, make_user
+) -> None:
     problems = Watched(page)
     # given a buyer on the trade page of a market with a tick of 1 KRW
     make_user("finer", KRW="100000")
@@ -245,7 +276,8 @@ def test_a_price_finer_than_the_tick_shows_the_api_message_next_to_the_price(
 
 
 def test_a_halted_market_disables_the_form_with_the_reason(
-        page: Page, stack: str, make_user, lpj_krw) -> None:
+    page: Page, stack: str, make_user, lpj_krw
+) -> None:
     from markets.services import pair_set_status
 
     # given a halted market
@@ -260,12 +292,12 @@ def test_a_halted_market_disables_the_form_with_the_reason(
     expect(page.get_by_label("Price (KRW)", exact=True)).to_be_disabled()
 
 
-def test_anonymous_visitors_see_the_market_and_a_prompt_to_log_in(
-        page: Page, stack: str) -> None:
+def test_anonymous_visitors_see_the_market_and_a_prompt_to_log_in(page: Page, stack: str) -> None:
     page.goto(f"{stack}/markets/LPJ-KRW/")
     expect(page.get_by_role("heading", name="Order book")).to_be_visible()
     expect(page.get_by_role("link", name="Log in").last).to_have_attribute(
-        "href", "/accounts/login/?next=/markets/LPJ-KRW/")
+        "href", "/accounts/login/?next=/markets/LPJ-KRW/"
+    )
     expect(page.locator("[data-order-form]")).to_have_count(0)
 
 
@@ -277,29 +309,59 @@ def seed_market_activity(pair: TradingPair, make_user) -> User:
     history = []
     for n in range(720):  # four trades a minute for three hours
         price = max(900.0, price * math.exp(rng.gauss(0, 0.003)))
-        history.append(TradeInput(
-            sequence=10_000_000 + n, created_at=now - timedelta(seconds=(720 - n) * 15),
-            price=D(round(price)), quantity=D(rng.randint(2, 30)),
-            taker_side=rng.choice(["buy", "sell"])))
+        history.append(
+            TradeInput(
+                sequence=10_000_000 + n,
+                created_at=now - timedelta(seconds=(720 - n) * 15),
+                price=D(round(price)),
+                quantity=D(rng.randint(2, 30)),
+                taker_side=rng.choice(["buy", "sell"]),
+            )
+        )
     with transaction.atomic():
         trades_record(pair=pair, trades=history)
     last = int(history[-1].price)
     maker = make_user("marketmaker", LPJ="100000", KRW="100000000")
     for step in range(1, 16):
-        order_place(user=maker, symbol=pair.symbol, side="sell", type="limit",
-                    quantity=D(rng.randint(3, 80)), price=D(last + step * 2))
-        order_place(user=maker, symbol=pair.symbol, side="buy", type="limit",
-                    quantity=D(rng.randint(3, 80)), price=D(last - step * 2))
+        order_place(
+            user=maker,
+            symbol=pair.symbol,
+            side="sell",
+            type="limit",
+            quantity=D(rng.randint(3, 80)),
+            price=D(last + step * 2),
+        )
+        order_place(
+            user=maker,
+            symbol=pair.symbol,
+            side="buy",
+            type="limit",
+            quantity=D(rng.randint(3, 80)),
+            price=D(last - step * 2),
+        )
     trader = make_user("trader", LPJ="500", KRW="2000000")
-    order_place(user=trader, symbol=pair.symbol, side="buy", type="limit", quantity=D(20),
-                price=D(last - 40))
-    order_place(user=trader, symbol=pair.symbol, side="sell", type="limit", quantity=D(15),
-                price=D(last + 45))
+    order_place(
+        user=trader,
+        symbol=pair.symbol,
+        side="buy",
+        type="limit",
+        quantity=D(20),
+        price=D(last - 40),
+    )
+    order_place(
+        user=trader,
+        symbol=pair.symbol,
+        side="sell",
+        type="limit",
+        quantity=D(15),
+        price=D(last + 45),
+    )
     return trader
 
 
 def test_pages_have_no_console_errors_fit_a_phone_and_are_screenshotted(
-        page: Page, stack: str, make_user, lpj_krw) -> None:
+    page: Page, stack: str, make_user, lpj_krw
+) -> None:
     page.set_default_timeout(LIVE_TIMEOUT_MS)
     # given a market with a day of trades and a two-sided book, and a trader with open orders
     seed_market_activity(lpj_krw, make_user)
@@ -345,4 +407,3 @@ def test_pages_have_no_console_errors_fit_a_phone_and_are_screenshotted(
     page.goto(f"{stack}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert SCREENSHOT_DIR.joinpath("trade.png").exists()
-

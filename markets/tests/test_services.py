@@ -22,18 +22,21 @@ from tradehive.errors import InvalidInput
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"tick_size": D("0.5")}, "tick_size"),      # KRW has 0 decimals
-    ({"tick_size": D(0)}, "tick_size"),
-    ({"lot_size": D("0.000000001")}, "lot_size"),  # BTC has 8
-    ({"lot_size": D("-1")}, "lot_size"),
-    ({"lot_size": D("0.0001")}, "lot_size"),  # 1000 x 0.0001 = 0.1 KRW: finer than a won
-    ({"maker_fee": D("0.0501")}, "maker_fee"),
-    ({"taker_fee": D("-0.001")}, "taker_fee"),
-    ({"min_notional": D("-1")}, "min_notional"),
-    ({"min_notional": D("0.5")}, "min_notional"),
-    ({"price_source": "Not A Feed"}, "price_source"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"tick_size": D("0.5")}, "tick_size"),  # KRW has 0 decimals
+        ({"tick_size": D(0)}, "tick_size"),
+        ({"lot_size": D("0.000000001")}, "lot_size"),  # BTC has 8
+        ({"lot_size": D("-1")}, "lot_size"),
+        ({"lot_size": D("0.0001")}, "lot_size"),  # 1000 x 0.0001 = 0.1 KRW: finer than a won
+        ({"maker_fee": D("0.0501")}, "maker_fee"),
+        ({"taker_fee": D("-0.001")}, "taker_fee"),
+        ({"min_notional": D("-1")}, "min_notional"),
+        ({"min_notional": D("0.5")}, "min_notional"),
+        ({"price_source": "Not A Feed"}, "price_source"),
+    ],
+)
 def test_pair_create_refuses_bad_rules(assets, changes, field) -> None:
     # given otherwise valid rules with one bad value
     rules = {"tick_size": D(1000), "lot_size": D("0.001"), "min_notional": D(5000)} | changes
@@ -46,16 +49,23 @@ def test_pair_create_refuses_bad_rules(assets, changes, field) -> None:
 
 def test_base_and_quote_must_differ(assets) -> None:
     with pytest.raises(InvalidInput) as caught:
-        pair_create(base=assets["KRW"], quote=assets["KRW"], tick_size=D(1), lot_size=D(1),
-                    actor=None)
+        pair_create(
+            base=assets["KRW"], quote=assets["KRW"], tick_size=D(1), lot_size=D(1), actor=None
+        )
     assert "quote" in caught.value.fields
 
 
 def test_pair_create_derives_the_symbol_and_audits(assets, superuser) -> None:
     # when
-    pair = pair_create(base=assets["ETH"], quote=assets["USDT"], tick_size=D("0.01"),
-                       lot_size=D("0.0001"), maker_fee=D("0.001"), taker_fee=D("0.002"),
-                       actor=superuser)
+    pair = pair_create(
+        base=assets["ETH"],
+        quote=assets["USDT"],
+        tick_size=D("0.01"),
+        lot_size=D("0.0001"),
+        maker_fee=D("0.001"),
+        taker_fee=D("0.002"),
+        actor=superuser,
+    )
     # then
     assert pair.symbol == "ETH-USDT"
     event = AuditEvent.objects.get(event="market.created")
@@ -66,8 +76,9 @@ def test_pair_create_derives_the_symbol_and_audits(assets, superuser) -> None:
 
 def test_a_second_pair_of_the_same_assets_is_refused(btc_krw, assets) -> None:
     with pytest.raises(InvalidInput):
-        pair_create(base=assets["BTC"], quote=assets["KRW"], tick_size=D(1), lot_size=D(1),
-                    actor=None)
+        pair_create(
+            base=assets["BTC"], quote=assets["KRW"], tick_size=D(1), lot_size=D(1), actor=None
+        )
 
 
 def test_pair_update_records_old_and_new_values(btc_krw, superuser) -> None:
@@ -115,8 +126,12 @@ def test_status_changes_are_audited_once(btc_krw, superuser) -> None:
     events = list(AuditEvent.objects.filter(event="market.status_changed"))
     assert len(events) == 1
     assert events[0].actor == superuser
-    assert events[0].details == {"symbol": "BTC-KRW", "old_status": "active",
-                                 "new_status": "halted", "reason": "incident 12"}
+    assert events[0].details == {
+        "symbol": "BTC-KRW",
+        "old_status": "active",
+        "new_status": "halted",
+        "reason": "incident 12",
+    }
 
 
 def test_unknown_status_is_refused(btc_krw) -> None:
@@ -139,7 +154,10 @@ def test_seed_demo_is_idempotent(db) -> None:
     pairs = {p.symbol: p for p in TradingPair.objects.all()}
     assert list(pairs) == ["BTC-KRW", "ETH-KRW", "XRP-KRW", "LPJ-KRW", "BTC-USDT"]
     assert {s for s, p in pairs.items() if p.price_source == "sim"} == {
-        "BTC-KRW", "ETH-KRW", "XRP-KRW"}
+        "BTC-KRW",
+        "ETH-KRW",
+        "XRP-KRW",
+    }
     assert pairs["BTC-KRW"].tick_size == D(1000)
     assert pairs["BTC-KRW"].min_notional == D(5000)
     assert AuditEvent.objects.filter(event="market.created").count() == 5

@@ -15,9 +15,18 @@ pytestmark = pytest.mark.django_db
 
 def test_home_lists_every_market_with_its_ticker(client, btc_krw, redis_client) -> None:
     # given a trade and a halted market
-    trades_record(pair=btc_krw, trades=[TradeInput(
-        sequence=1, created_at=timezone.now() - timedelta(minutes=3), price=D(51234),
-        quantity=D("0.25"), taker_side="buy")])
+    trades_record(
+        pair=btc_krw,
+        trades=[
+            TradeInput(
+                sequence=1,
+                created_at=timezone.now() - timedelta(minutes=3),
+                price=D(51234),
+                quantity=D("0.25"),
+                taker_side="buy",
+            )
+        ],
+    )
     pair_set_status(pair=btc_krw, status="halted", actor=None)
     # when
     response = client.get("/")
@@ -31,9 +40,18 @@ def test_home_lists_every_market_with_its_ticker(client, btc_krw, redis_client) 
 
 
 def test_market_page_shows_rules_ticker_and_trades(client, btc_krw, redis_client) -> None:
-    trades_record(pair=btc_krw, trades=[TradeInput(
-        sequence=7, created_at=timezone.now(), price=D(50500), quantity=D("0.0012"),
-        taker_side="sell")])
+    trades_record(
+        pair=btc_krw,
+        trades=[
+            TradeInput(
+                sequence=7,
+                created_at=timezone.now(),
+                price=D(50500),
+                quantity=D("0.0012"),
+                taker_side="sell",
+            )
+        ],
+    )
     response = client.get("/markets/BTC-KRW/")
     html = response.content.decode()
     assert response.status_code == 200
@@ -78,7 +96,7 @@ def test_logged_in_users_get_the_order_form_and_their_orders(client, btc_krw) ->
     # then
     assert "data-order-form" in html
     assert "Open orders" in html
-    assert 'data-notifications' in html
+    assert "data-notifications" in html
 
 
 def test_a_halted_market_page_says_why_no_orders_are_taken(client, btc_krw) -> None:

@@ -33,9 +33,16 @@ def engine_redis(redis_client):
 def lpj_krw(engine_redis) -> TradingPair:
     """A book-priced market: tick 1 KRW, lot 1 LPJ, min notional 1,000 KRW, fees 0.1%/0.2%."""
     assets = {a.symbol: a for a in asset_seed_defaults()}
-    pair = pair_create(base=assets["LPJ"], quote=assets["KRW"], tick_size=Decimal(1),
-                       lot_size=Decimal(1), min_notional=Decimal(1000),
-                       maker_fee=Decimal("0.001"), taker_fee=Decimal("0.002"), actor=None)
+    pair = pair_create(
+        base=assets["LPJ"],
+        quote=assets["KRW"],
+        tick_size=Decimal(1),
+        lot_size=Decimal(1),
+        min_notional=Decimal(1000),
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.002"),
+        actor=None,
+    )
     settlement_group_ensure(get_redis(), pair.symbol)
     return TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
 
@@ -46,12 +53,17 @@ def make_user() -> Callable[..., User]:
 
     def make(**funds: str) -> User:
         n = next(_names)
-        user = user_create(username=f"trader{n}", email=f"trader{n}@example.com",
-                           password="a-long-test-password")
+        user = user_create(
+            username=f"trader{n}", email=f"trader{n}@example.com", password="a-long-test-password"
+        )
         account = wallet_account_get(user=user)
         for symbol, amount in funds.items():
-            wallet_credit(account=account, asset=Asset.objects.get(symbol=symbol),
-                          amount=Decimal(amount), reference=f"test-deposit:{user.pk}")
+            wallet_credit(
+                account=account,
+                asset=Asset.objects.get(symbol=symbol),
+                amount=Decimal(amount),
+                reference=f"test-deposit:{user.pk}",
+            )
         return user
 
     return make

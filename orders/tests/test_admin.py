@@ -19,8 +19,15 @@ LPJ_PLAN = next(plan for plan in DEFAULT_PLANS if plan.symbol == "LPJ-KRW")
 def bot_and_people_orders(lpj_krw, make_user, settle) -> tuple[Order, list[Order]]:
     MarketSimulator(plans=(LPJ_PLAN,), seed=1, trade_every_s=3600).step()
     person = make_user(KRW="100000")
-    mine = order_place(user=person, symbol="LPJ-KRW", side="buy", type="limit",
-                       price=Decimal(990), quantity=Decimal(3), client_order_id="my-order-1")
+    mine = order_place(
+        user=person,
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        price=Decimal(990),
+        quantity=Decimal(3),
+        client_order_id="my-order-1",
+    )
     settle(lpj_krw)
     return mine, list(Order.objects.filter(user__is_bot=True))
 

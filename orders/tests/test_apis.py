@@ -23,8 +23,13 @@ def client_for(user) -> APIClient:
 
 
 def limit(**changes: object) -> dict[str, object]:
-    body: dict[str, object] = {"symbol": "LPJ-KRW", "side": "buy", "type": "limit",
-                               "quantity": "2", "price": "1000"}
+    body: dict[str, object] = {
+        "symbol": "LPJ-KRW",
+        "side": "buy",
+        "type": "limit",
+        "quantity": "2",
+        "price": "1000",
+    }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -52,10 +57,16 @@ BAD_BODIES = [
     (limit(quantity=None), "quantity", "invalid_input"),
     (limit(price="999", quantity="1"), "quantity", "below_min_notional"),
     (limit(stop_price="990"), "stop_price", "invalid_input"),  # stop price on a limit
-    (limit(type="market", price=None, quantity="1", quote_amount="5000"), "quote_amount",
-     "invalid_input"),  # both quantity and quote_amount
-    (limit(type="market", side="sell", price=None, quantity=None, quote_amount="5000"),
-     "quote_amount", "invalid_input"),
+    (
+        limit(type="market", price=None, quantity="1", quote_amount="5000"),
+        "quote_amount",
+        "invalid_input",
+    ),  # both quantity and quote_amount
+    (
+        limit(type="market", side="sell", price=None, quantity=None, quote_amount="5000"),
+        "quote_amount",
+        "invalid_input",
+    ),
     (limit(type="market"), "price", "invalid_input"),  # market orders take no price
     (limit(time_in_force="DAY"), "time_in_force", "invalid_input"),
     (limit(post_only="yes"), "post_only", "invalid_input"),
@@ -70,8 +81,9 @@ BAD_BODIES = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("body", "field", "code"), BAD_BODIES)
-def test_bad_order_bodies_get_the_envelope_and_move_no_money(lpj_krw, make_user, body, field,
-                                                             code) -> None:
+def test_bad_order_bodies_get_the_envelope_and_move_no_money(
+    lpj_krw, make_user, body, field, code
+) -> None:
     # given a funded buyer
     user = make_user(KRW="100000", LPJ="10")
     # when the body is wrong
@@ -132,19 +144,24 @@ def test_place_get_list_cancel_and_fills_over_rest(lpj_krw, make_user, settle) -
     seller, buyer = make_user(LPJ="10"), make_user(KRW="100000")
     sells, buys = client_for(seller), client_for(buyer)
     # when the seller rests 10 @ 1000 and the buyer takes 4
-    created = sells.post(URL, limit(side="sell", quantity="10", client_order_id="s-1"),
-                         format="json")
+    created = sells.post(
+        URL, limit(side="sell", quantity="10", client_order_id="s-1"), format="json"
+    )
     assert created.status_code == 201, created.json()
     ask = created.json()
     assert ask["status"] == "pending"
     assert (ask["symbol"], ask["price"], ask["quantity"], ask["client_order_id"]) == (
-        "LPJ-KRW", "1000", "10.0000", "s-1")
-    retried = sells.post(URL, limit(side="sell", quantity="10", client_order_id="s-1"),
-                         format="json")
+        "LPJ-KRW",
+        "1000",
+        "10.0000",
+        "s-1",
+    )
+    retried = sells.post(
+        URL, limit(side="sell", quantity="10", client_order_id="s-1"), format="json"
+    )
     assert retried.status_code == 201
     assert retried.json()["id"] == ask["id"]
-    clash = sells.post(URL, limit(side="sell", quantity="9", client_order_id="s-1"),
-                       format="json")
+    clash = sells.post(URL, limit(side="sell", quantity="9", client_order_id="s-1"), format="json")
     assert clash.status_code == 409
     assert clash.json()["error"]["code"] == "duplicate_client_order_id"
     assert buys.post(URL, limit(quantity="4"), format="json").status_code == 201
@@ -152,10 +169,15 @@ def test_place_get_list_cancel_and_fills_over_rest(lpj_krw, make_user, settle) -
     # then both see their orders and fills
     got = sells.get(f"{URL}/{ask['id']}").json()
     assert (got["status"], got["filled_quantity"], got["average_price"]) == (
-        "partially_filled", "4.0000", "1000.0000")
+        "partially_filled",
+        "4.0000",
+        "1000.0000",
+    )
     fills = buys.get("/api/v1/fills?symbol=LPJ-KRW").json()
-    assert [(f["side"], f["price"], f["quantity"], f["fee"], f["fee_asset"], f["liquidity"])
-            for f in fills["results"]] == [("buy", "1000", "4.0000", "8", "KRW", "taker")]
+    assert [
+        (f["side"], f["price"], f["quantity"], f["fee"], f["fee_asset"], f["liquidity"])
+        for f in fills["results"]
+    ] == [("buy", "1000", "4.0000", "8", "KRW", "taker")]
     assert buys.get(f"{URL}/{ask['id']}").status_code == 404  # someone else's order
     assert buys.delete(f"{URL}/{ask['id']}").status_code == 404
     open_orders = sells.get(f"{URL}?status=open").json()
@@ -210,15 +232,33 @@ def test_a_placed_order_answers_201_with_the_order_object(lpj_krw, make_user) ->
     response = client_for(make_user(KRW="10000")).post(URL, limit(), format="json")
     assert response.status_code == 201
     assert set(response.json()) == {
-        "id", "client_order_id", "symbol", "side", "type", "time_in_force", "post_only",
-        "price", "stop_price", "quantity", "quote_amount", "filled_quantity", "filled_quote",
-        "average_price", "fee_paid", "status", "cancel_reason", "created_at", "updated_at"}
+        "id",
+        "client_order_id",
+        "symbol",
+        "side",
+        "type",
+        "time_in_force",
+        "post_only",
+        "price",
+        "stop_price",
+        "quantity",
+        "quote_amount",
+        "filled_quantity",
+        "filled_quote",
+        "average_price",
+        "fee_paid",
+        "status",
+        "cancel_reason",
+        "created_at",
+        "updated_at",
+    }
     assert response.json()["status"] == "pending"
 
 
 @pytest.mark.django_db
 def test_placing_through_the_api_is_one_statement_once_the_market_is_cached(
-        lpj_krw, make_user, django_assert_num_queries) -> None:
+    lpj_krw, make_user, django_assert_num_queries
+) -> None:
     # given a client (authenticated without a query) whose market this process has read
     client = client_for(make_user(KRW="10000"))
     assert client.post(URL, limit(), format="json").status_code == 201

@@ -26,8 +26,9 @@ D = Decimal
 
 
 def place(user, side, quantity, price):
-    return order_place(user=user, symbol="LPJ-KRW", side=side, type="limit",
-                       quantity=D(quantity), price=D(price))
+    return order_place(
+        user=user, symbol="LPJ-KRW", side=side, type="limit", quantity=D(quantity), price=D(price)
+    )
 
 
 def test_redelivered_events_are_applied_once(lpj_krw, make_user, settle) -> None:
@@ -48,7 +49,8 @@ def test_redelivered_events_are_applied_once(lpj_krw, make_user, settle) -> None
 
 @pytest.mark.integration
 def test_settlement_killed_mid_batch_then_restarted_applies_every_fill_once(
-        lpj_krw, make_user) -> None:
+    lpj_krw, make_user
+) -> None:
     # given 20 crossing pairs whose events (100) wait in the stream
     sellers = [make_user(LPJ="1") for _ in range(20)]
     buyers = [make_user(KRW="10000") for _ in range(20)]
@@ -58,16 +60,20 @@ def test_settlement_killed_mid_batch_then_restarted_applies_every_fill_once(
     pending = Order.objects.count()
     # when a settle process (batches of 1) is SIGKILLed while working, then started again
     first = start_manage("settle", "--batch", "1")
-    wait_until(lambda: MarketCursor.objects.filter(pair=lpj_krw, last_seq__gt=3).exists(),
-               what="the first settlements")
+    wait_until(
+        lambda: MarketCursor.objects.filter(pair=lpj_krw, last_seq__gt=3).exists(),
+        what="the first settlements",
+    )
     first.send_signal(signal.SIGKILL)
     first.wait()
     killed_at = MarketCursor.objects.get(pair=lpj_krw).last_seq
     second = start_manage("settle", "--batch", "7")
     try:
         last_seq = int(get_redis().get("seq:{LPJ-KRW}"))
-        wait_until(lambda: MarketCursor.objects.get(pair=lpj_krw).last_seq == last_seq,
-                   what="settlement to catch up")
+        wait_until(
+            lambda: MarketCursor.objects.get(pair=lpj_krw).last_seq == last_seq,
+            what="settlement to catch up",
+        )
     finally:
         output = stop(second)
     # then every fill is applied exactly once
@@ -81,8 +87,9 @@ def test_settlement_killed_mid_batch_then_restarted_applies_every_fill_once(
         assert balance(buyer, "KRW") == (D(10000 - 1002), D(0))
 
 
-def test_redis_flushed_while_orders_rest_is_rebuilt_from_postgres(lpj_krw, make_user,
-                                                                  settle) -> None:
+def test_redis_flushed_while_orders_rest_is_rebuilt_from_postgres(
+    lpj_krw, make_user, settle
+) -> None:
     # given resting orders on both sides, one partly filled
     seller = make_user(LPJ="20")
     ask_a = place(seller, "sell", "5", "1010")
@@ -103,9 +110,14 @@ def test_redis_flushed_while_orders_rest_is_rebuilt_from_postgres(lpj_krw, make_
     ask_b.refresh_from_db()
     order.refresh_from_db()
     assert [(r.order.order_id, r.remaining) for r in before.asks] == [
-        (str(ask_a.pk), 3), (str(ask_b.pk), 5)]
+        (str(ask_a.pk), 3),
+        (str(ask_b.pk), 5),
+    ]
     assert (order.status, order.filled_quantity, order.filled_quote) == (
-        "filled", D(4), D(3 * 1010 + 1 * 1020))
+        "filled",
+        D(4),
+        D(3 * 1010 + 1 * 1020),
+    )
     assert (ask_a.status, ask_a.filled_quantity) == ("filled", D(5))
     assert (ask_b.status, ask_b.filled_quantity) == ("partially_filled", D(1))
     snapshot = get_engine().snapshot("LPJ-KRW")
@@ -114,8 +126,9 @@ def test_redis_flushed_while_orders_rest_is_rebuilt_from_postgres(lpj_krw, make_
     assert len(after_orders) == 5
 
 
-def test_web_process_dying_after_commit_before_submit_is_relayed(lpj_krw, make_user,
-                                                                 settle) -> None:
+def test_web_process_dying_after_commit_before_submit_is_relayed(
+    lpj_krw, make_user, settle
+) -> None:
     # given a resting ask
     place(make_user(LPJ="5"), "sell", "5", "1000")
     settle(lpj_krw)

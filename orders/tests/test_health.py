@@ -16,13 +16,20 @@ from tradehive.redis_client import get_redis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_engine_lag_counts_unsettled_events_and_falls_to_zero(lpj_krw, make_user, settle,
-                                                             client) -> None:
+def test_engine_lag_counts_unsettled_events_and_falls_to_zero(
+    lpj_krw, make_user, settle, client
+) -> None:
     # given a settled market
     assert settlement_lag_ms(client=get_redis(), symbols=["LPJ-KRW"]) == 0
     # when an order reaches the engine and settlement has not run for a while
-    order_place(user=make_user(LPJ="5"), symbol="LPJ-KRW", side="sell", type="limit",
-                quantity=Decimal(5), price=Decimal(1000))
+    order_place(
+        user=make_user(LPJ="5"),
+        symbol="LPJ-KRW",
+        side="sell",
+        type="limit",
+        quantity=Decimal(5),
+        price=Decimal(1000),
+    )
     time.sleep(0.2)
     # then the lag is the age of the oldest unsettled event
     lag = settlement_lag_ms(client=get_redis(), symbols=["LPJ-KRW"])

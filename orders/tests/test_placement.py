@@ -27,15 +27,18 @@ D = Decimal
 
 @pytest.mark.django_db
 def test_a_limit_order_is_one_statement_once_its_market_is_cached(
-        lpj_krw, make_user, django_assert_num_queries) -> None:
+    lpj_krw, make_user, django_assert_num_queries
+) -> None:
     # given a funded buyer and a market already read by this process
     buyer = make_user(KRW="100000")
-    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                price=D(1000))
+    order_place(
+        user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+    )
     # when a limit buy is placed (inside the test's transaction: one statement in a savepoint)
     with django_assert_num_queries(3) as captured:
-        order = order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit",
-                            quantity=D(2), price=D(1000))
+        order = order_place(
+            user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2), price=D(1000)
+        )
     assert captured.captured_queries[0]["sql"].startswith("SAVEPOINT")
     # then the order, its outbox row and its hold are written
     order.refresh_from_db()
@@ -43,9 +46,11 @@ def test_a_limit_order_is_one_statement_once_its_market_is_cached(
     assert OrderOutbox.objects.filter(order=order).exists()
     journal = JournalTransaction.objects.get(reference=f"order:{order.pk}")
     assert journal.kind == "hold"
-    assert list(LedgerEntry.objects.filter(journal=journal).order_by("id")
-                .values_list("bucket", "amount", "balance_after")) == [
-        ("available", D(-2004), D(100000 - 1002 - 2004)), ("locked", D(2004), D(1002 + 2004))]
+    assert list(
+        LedgerEntry.objects.filter(journal=journal)
+        .order_by("id")
+        .values_list("bucket", "amount", "balance_after")
+    ) == [("available", D(-2004), D(100000 - 1002 - 2004)), ("locked", D(2004), D(1002 + 2004))]
     assert balance(buyer, "KRW") == (D(100000 - 1002 - 2004), D(1002 + 2004))
 
 
@@ -54,17 +59,29 @@ def test_the_hold_is_written_like_ledger_posts(lpj_krw, make_user) -> None:
     # given two buyers with the same funds
     placing, posting = make_user(KRW="10000"), make_user(KRW="10000")
     # when one places an order and the other's same hold goes through ledger_post
-    order = order_place(user=placing, symbol="LPJ-KRW", side="buy", type="limit",
-                        quantity=D(2), price=D(1000))
-    wallet_hold(account=wallet_account_get(user=posting), asset=Asset.objects.get(symbol="KRW"),
-                amount=D(2004), reference="order:0")
+    order = order_place(
+        user=placing, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2), price=D(1000)
+    )
+    wallet_hold(
+        account=wallet_account_get(user=posting),
+        asset=Asset.objects.get(symbol="KRW"),
+        amount=D(2004),
+        reference="order:0",
+    )
+
     # then both wrote the same journal and entries
     def written(user, reference):
         journal = JournalTransaction.objects.get(reference=reference)
         entries = LedgerEntry.objects.filter(journal=journal).order_by("id")
-        return (journal.kind, journal.memo, [
-            (e.account.user_id == user.pk, e.asset.symbol, e.bucket, e.amount, e.balance_after)
-            for e in entries])
+        return (
+            journal.kind,
+            journal.memo,
+            [
+                (e.account.user_id == user.pk, e.asset.symbol, e.bucket, e.amount, e.balance_after)
+                for e in entries
+            ],
+        )
+
     assert written(placing, f"order:{order.pk}") == written(posting, "order:0")
     assert balance(placing, "KRW") == balance(posting, "KRW")
 
@@ -73,16 +90,19 @@ def test_the_hold_is_written_like_ledger_posts(lpj_krw, make_user) -> None:
 def test_new_market_terms_apply_to_the_next_order(lpj_krw, make_user) -> None:
     # given a market this process has cached
     buyer = make_user(KRW="100000")
-    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                price=D(1000))
+    order_place(
+        user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+    )
     # when an admin raises its minimum notional
     pair_update(pair=lpj_krw, actor=None, min_notional=D(5000))
     # then the next small order is refused on the new terms, and one above them goes in
     with pytest.raises(BelowMinNotional):
-        order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2),
-                    price=D(1000))
-    order = order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit",
-                        quantity=D(5), price=D(1000))
+        order_place(
+            user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2), price=D(1000)
+        )
+    order = order_place(
+        user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(5), price=D(1000)
+    )
     assert order.held == D(5010)
 
 
@@ -91,20 +111,27 @@ def test_a_market_resumed_after_a_halt_takes_orders_again(lpj_krw, make_user) ->
     buyer = make_user(KRW="10000")
     pair_set_status(pair=lpj_krw, status="halted", actor=None)
     with pytest.raises(MarketHalted):
-        order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                    price=D(1000))
+        order_place(
+            user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+        )
     pair_set_status(pair=lpj_krw, status="active", actor=None)
-    assert order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                       price=D(1000)).status == "pending"
+    assert (
+        order_place(
+            user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+        ).status
+        == "pending"
+    )
 
 
 @pytest.mark.django_db
 def test_a_user_without_a_wallet_account_has_insufficient_funds(lpj_krw) -> None:
-    user = user_create(username="nowallet", email="nowallet@example.com",
-                       password="a-long-test-password")
+    user = user_create(
+        username="nowallet", email="nowallet@example.com", password="a-long-test-password"
+    )
     with pytest.raises(InsufficientFunds):
-        order_place(user=user, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                    price=D(1000))
+        order_place(
+            user=user, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+        )
     assert not Order.objects.exists()
 
 
@@ -113,16 +140,41 @@ def test_the_returned_order_is_complete_without_a_reread(lpj_krw, make_user) -> 
     # given
     seller = make_user(LPJ="5")
     # when
-    order = order_place(user=seller, symbol="lpj-krw", side="sell", type="limit",
-                        quantity=D(5), price=D(1000), client_order_id="c-1")
+    order = order_place(
+        user=seller,
+        symbol="lpj-krw",
+        side="sell",
+        type="limit",
+        quantity=D(5),
+        price=D(1000),
+        client_order_id="c-1",
+    )
     # then what the API renders from the returned instance matches the stored row
     stored = Order.objects.select_related("pair").get(pk=order.pk)
-    for name in ("client_order_id", "side", "type", "time_in_force", "post_only", "price",
-                 "quantity", "filled_quantity", "filled_quote", "fee_paid", "status",
-                 "cancel_reason", "held", "stp_mode", "created_at", "updated_at"):
+    for name in (
+        "client_order_id",
+        "side",
+        "type",
+        "time_in_force",
+        "post_only",
+        "price",
+        "quantity",
+        "filled_quantity",
+        "filled_quote",
+        "fee_paid",
+        "status",
+        "cancel_reason",
+        "held",
+        "stp_mode",
+        "created_at",
+        "updated_at",
+    ):
         assert getattr(order, name) == getattr(stored, name), name
     assert (order.pair.symbol, order.pair.base.decimals, order.pair.quote.decimals) == (
-        "LPJ-KRW", 4, 0)
+        "LPJ-KRW",
+        4,
+        0,
+    )
 
 
 @pytest.mark.django_db
@@ -130,8 +182,9 @@ def test_a_cancel_only_market_refuses_new_orders(lpj_krw, make_user) -> None:
     buyer = make_user(KRW="5000")
     pair_set_status(pair=lpj_krw, status="cancel_only", actor=None)
     with pytest.raises(MarketCancelOnly):
-        order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                    price=D(1000))
+        order_place(
+            user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+        )
     assert balance(buyer, "KRW") == (D(5000), D(0))
 
 
@@ -145,8 +198,9 @@ def test_concurrent_orders_never_hold_more_than_the_balance(lpj_krw, make_user) 
     def place() -> str:
         try:
             barrier.wait(timeout=30)
-            order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit",
-                        quantity=D(2), price=D(1000))
+            order_place(
+                user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(2), price=D(1000)
+            )
             return "ok"
         except DomainError as exc:
             return exc.code
@@ -183,8 +237,9 @@ def test_an_order_racing_a_halt_waits_for_it_and_is_refused(lpj_krw, make_user) 
     # when an order comes in meanwhile (the halt commits a moment later)
     threading.Timer(0.2, release.set).start()
     with pytest.raises(MarketHalted):
-        order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1),
-                    price=D(1000))
+        order_place(
+            user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(1), price=D(1000)
+        )
     halting.join(timeout=30)
     # then it waited for the halt, saw it, and moved no money
     assert not Order.objects.exists()

@@ -46,8 +46,10 @@ def test_shards_cover_every_market_exactly_once(count: int) -> None:
 def test_only_markets_whose_engine_sequence_moved_are_read(redis_client) -> None:
     # given two markets found drained at sequences 5 and 6, whose engines are now at 5 and 7,
     # and a third never read
-    pairs = [TradingPair(pk=pk, symbol=symbol)
-             for pk, symbol in ((1, "AAA-KRW"), (2, "BBB-KRW"), (3, "CCC-KRW"))]
+    pairs = [
+        TradingPair(pk=pk, symbol=symbol)
+        for pk, symbol in ((1, "AAA-KRW"), (2, "BBB-KRW"), (3, "CCC-KRW"))
+    ]
     redis_client.set("seq:{AAA-KRW}", 5)
     redis_client.set("seq:{BBB-KRW}", 7)
     drained_at = {1: 5, 2: 6}
@@ -62,9 +64,16 @@ def test_only_markets_whose_engine_sequence_moved_are_read(redis_client) -> None
 def two_markets(lpj_krw) -> list[TradingPair]:
     """LPJ-KRW and BTC-KRW, whose ids differ by one: shards 0/2 and 1/2 take one each."""
     assets = {a.symbol: a for a in Asset.objects.all()}
-    btc = pair_create(base=assets["BTC"], quote=assets["KRW"], tick_size=D(1000),
-                      lot_size=D("0.001"), min_notional=D(1000), maker_fee=D("0.001"),
-                      taker_fee=D("0.002"), actor=None)
+    btc = pair_create(
+        base=assets["BTC"],
+        quote=assets["KRW"],
+        tick_size=D(1000),
+        lot_size=D("0.001"),
+        min_notional=D(1000),
+        maker_fee=D("0.001"),
+        taker_fee=D("0.002"),
+        actor=None,
+    )
     settlement_group_ensure(get_redis(), btc.symbol)
     return [lpj_krw, TradingPair.objects.select_related("base", "quote").get(pk=btc.pk)]
 
@@ -77,15 +86,34 @@ def test_two_shard_processes_settle_each_market_once(two_markets, make_user) -> 
     lpj, btc = two_markets
     buyers = []
     for _ in range(5):
-        order_place(user=make_user(LPJ="2"), symbol=lpj.symbol, side="sell", type="limit",
-                    quantity=D(2), price=D(1000))
-        order_place(user=make_user(BTC="0.002"), symbol=btc.symbol, side="sell", type="limit",
-                    quantity=D("0.002"), price=D(50_000_000))
+        order_place(
+            user=make_user(LPJ="2"),
+            symbol=lpj.symbol,
+            side="sell",
+            type="limit",
+            quantity=D(2),
+            price=D(1000),
+        )
+        order_place(
+            user=make_user(BTC="0.002"),
+            symbol=btc.symbol,
+            side="sell",
+            type="limit",
+            quantity=D("0.002"),
+            price=D(50_000_000),
+        )
         buyer = make_user(KRW="200000")
-        order_place(user=buyer, symbol=lpj.symbol, side="buy", type="limit", quantity=D(2),
-                    price=D(1000))
-        order_place(user=buyer, symbol=btc.symbol, side="buy", type="limit",
-                    quantity=D("0.002"), price=D(50_000_000))
+        order_place(
+            user=buyer, symbol=lpj.symbol, side="buy", type="limit", quantity=D(2), price=D(1000)
+        )
+        order_place(
+            user=buyer,
+            symbol=btc.symbol,
+            side="buy",
+            type="limit",
+            quantity=D("0.002"),
+            price=D(50_000_000),
+        )
         buyers.append(buyer)
     last = {p.symbol: int(get_redis().get(f"seq:{{{p.symbol}}}")) for p in two_markets}
     # when shard 0/2 runs alone
@@ -93,18 +121,22 @@ def test_two_shard_processes_settle_each_market_once(two_markets, make_user) -> 
     try:
         mine = next(p for p in two_markets if p.pk % 2 == 0)
         other = next(p for p in two_markets if p.pk % 2 == 1)
-        wait_until(lambda: MarketCursor.objects.filter(pair=mine,
-                                                       last_seq=last[mine.symbol]).exists(),
-                   what="shard 0 to settle its market")
+        wait_until(
+            lambda: MarketCursor.objects.filter(pair=mine, last_seq=last[mine.symbol]).exists(),
+            what="shard 0 to settle its market",
+        )
         # then it settled its own market only, and never read the other's stream
         assert not MarketCursor.objects.filter(pair=other, last_seq__gt=0).exists()
         assert get_redis().xpending(events_key(other.symbol), GROUP)["pending"] == 0
         # when shard 1/2 joins
         second = start_manage("settle", "--shard", "1/2")
         try:
-            wait_until(lambda: MarketCursor.objects.filter(
-                pair=other, last_seq=last[other.symbol]).exists(),
-                what="shard 1 to settle its market")
+            wait_until(
+                lambda: MarketCursor.objects.filter(
+                    pair=other, last_seq=last[other.symbol]
+                ).exists(),
+                what="shard 1 to settle its market",
+            )
         finally:
             output = stop(second)
     finally:

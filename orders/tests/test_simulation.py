@@ -99,8 +99,9 @@ def test_the_same_seed_makes_the_same_quotes(lpj_krw, settle):
     simulator().step()
     settle(lpj_krw)
     # then it chose the same sizes
-    second = sorted((o.side, o.price, o.quantity)
-                    for o in Order.objects.filter(status__in=OPEN_STATUSES))
+    second = sorted(
+        (o.side, o.price, o.quantity) for o in Order.objects.filter(status__in=OPEN_STATUSES)
+    )
     assert second == first
 
 
@@ -112,8 +113,15 @@ def test_bots_requote_around_a_moved_price(lpj_krw, make_user, settle):
     asks = Order.objects.filter(user__is_bot=True, side="sell")
     # when a user buys every ask up to 1,003 (the last trade moves to 1,003)
     buyer = make_user(KRW="10000000")
-    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", price=D(1003),
-                quantity=sum(o.quantity for o in asks), time_in_force="IOC")
+    order_place(
+        user=buyer,
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        price=D(1003),
+        quantity=sum(o.quantity for o in asks),
+        time_in_force="IOC",
+    )
     settle(lpj_krw)
     assert Trade.objects.order_by("-sequence").first().price == D(1003)
     # and the bots step twice (at most eight actions per step: 3 cancels + 6 new quotes)
@@ -122,8 +130,7 @@ def test_bots_requote_around_a_moved_price(lpj_krw, make_user, settle):
     sim.step()
     settle(lpj_krw)
     # then the old bids are cancelled and the new quotes sit around 1,003
-    assert bot_quotes() == {"buy": {D(1002), D(1001), D(1000)},
-                            "sell": {D(1004), D(1005), D(1006)}}
+    assert bot_quotes() == {"buy": {D(1002), D(1001), D(1000)}, "sell": {D(1004), D(1005), D(1006)}}
     assert book() == ([1002, 1001, 1000], [1004, 1005, 1006])
     old_bids = Order.objects.filter(user__is_bot=True, side="buy", price__lt=D(1000))
     assert {o.status for o in old_bids} == {"cancelled"}
@@ -136,8 +143,15 @@ def test_a_one_step_move_replaces_one_quote_per_side(lpj_krw, make_user, settle)
     settle(lpj_krw)
     # when a user takes the whole best ask at 1,001 (the price moves one step up)
     best_ask = Order.objects.get(user__is_bot=True, side="sell", price=D(1001))
-    order_place(user=make_user(KRW="1000000"), symbol="LPJ-KRW", side="buy", type="limit",
-                price=D(1001), quantity=best_ask.quantity, time_in_force="IOC")
+    order_place(
+        user=make_user(KRW="1000000"),
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        price=D(1001),
+        quantity=best_ask.quantity,
+        time_in_force="IOC",
+    )
     settle(lpj_krw)
     report = sim.step()
     settle(lpj_krw)
@@ -146,13 +160,16 @@ def test_a_one_step_move_replaces_one_quote_per_side(lpj_krw, make_user, settle)
     assert book() == ([1000, 999, 998], [1002, 1003, 1004])
 
 
-@pytest.mark.parametrize(("reference_ticks", "step"), [
-    (1000, 1),  # LPJ-KRW at 1,000 KRW: 1 KRW
-    (6_500_000, 5000),  # BTC-USDT at 65,000.00: 50 USDT, not 65
-    (6_545_627, 5000),  # and still 50 after the price wandered
-    (3_000_000, 2000),
-    (5, 1),
-])
+@pytest.mark.parametrize(
+    ("reference_ticks", "step"),
+    [
+        (1000, 1),  # LPJ-KRW at 1,000 KRW: 1 KRW
+        (6_500_000, 5000),  # BTC-USDT at 65,000.00: 50 USDT, not 65
+        (6_545_627, 5000),  # and still 50 after the price wandered
+        (3_000_000, 2000),
+        (5, 1),
+    ],
+)
 def test_the_quote_grid_step_is_round_and_stable(reference_ticks, step):
     assert grid_step(reference_ticks, 10) == step
 
@@ -163,8 +180,9 @@ def test_a_users_crossing_order_fills_against_a_bot(lpj_krw, make_user, settle):
     settle(lpj_krw)
     # when a user sells 2 LPJ at the best bid
     seller = make_user(LPJ="10")
-    order = order_place(user=seller, symbol="LPJ-KRW", side="sell", type="limit",
-                        price=D(999), quantity=D(2))
+    order = order_place(
+        user=seller, symbol="LPJ-KRW", side="sell", type="limit", price=D(999), quantity=D(2)
+    )
     settle(lpj_krw)
     # then it filled against a bot's bid like anyone's
     order.refresh_from_db()
@@ -185,8 +203,12 @@ def test_bots_are_funded_by_deposits_and_topped_up_when_low(lpj_krw, settle):
     assert sum(balance(maker, "KRW")) == LPJ_PLAN.funds["KRW"]
     # when the maker's available KRW is withdrawn down to 1,000
     available = balance(maker, "KRW")[0]
-    wallet_debit(account=wallet_account_get(user=maker), asset=Asset.objects.get(symbol="KRW"),
-                 amount=available - 1000, reference="test-drain")
+    wallet_debit(
+        account=wallet_account_get(user=maker),
+        asset=Asset.objects.get(symbol="KRW"),
+        amount=available - 1000,
+        reference="test-drain",
+    )
     # and the bots' periodic top-up comes round
     sim.steps = 0
     sim.step()
@@ -205,8 +227,17 @@ def test_a_people_account_named_like_a_bot_is_never_used(lpj_krw):
 
 def test_the_command_runs_for_its_seconds_and_exits_cleanly(lpj_krw):
     # given the simulator command for two seconds
-    process = start_manage("simulate_market", "--seconds", "2", "--seed", "3",
-                           "--markets", "LPJ-KRW", "--trade-every", "0.5")
+    process = start_manage(
+        "simulate_market",
+        "--seconds",
+        "2",
+        "--seed",
+        "3",
+        "--markets",
+        "LPJ-KRW",
+        "--trade-every",
+        "0.5",
+    )
     # when it ends
     code = process.wait(timeout=60)
     output = process.stdout.read().decode() if process.stdout else ""
@@ -219,8 +250,11 @@ def test_the_command_runs_for_its_seconds_and_exits_cleanly(lpj_krw):
 def test_the_command_stops_on_sigterm(lpj_krw):
     # given the simulator running with no time limit
     process = start_manage("simulate_market", "--seed", "3", "--markets", "LPJ-KRW")
-    wait_until(lambda: Order.objects.filter(user__is_bot=True).count() >= 6, timeout=30,
-               what="the bots' first quotes")
+    wait_until(
+        lambda: Order.objects.filter(user__is_bot=True).count() >= 6,
+        timeout=30,
+        what="the bots' first quotes",
+    )
     # when it gets SIGTERM
     process.send_signal(signal.SIGTERM)
     code = process.wait(timeout=10)
@@ -242,8 +276,7 @@ def test_a_failing_step_is_logged_and_the_run_goes_on(lpj_krw, monkeypatch, capl
 
     monkeypatch.setattr(sim, "step", flaky_step)
     # when it runs for three quick steps
-    totals = simulation_run(simulator=sim, interval_s=0.05,
-                            should_stop=lambda: len(calls) >= 3)
+    totals = simulation_run(simulator=sim, interval_s=0.05, should_stop=lambda: len(calls) >= 3)
     # then the failure was logged and later steps quoted the market
     assert totals.errors == 1
     assert "demo step failed" in caplog.text

@@ -32,15 +32,22 @@ D = Decimal
 
 
 def fee_income(symbol: str = "KRW") -> Decimal:
-    row = balance_get(account=wallet_system_account(kind=Account.Kind.FEE),
-                      asset=Asset.objects.get(symbol=symbol))
+    row = balance_get(
+        account=wallet_system_account(kind=Account.Kind.FEE), asset=Asset.objects.get(symbol=symbol)
+    )
     return row.available
 
 
 def place(user, side, quantity=None, price=None, type="limit", **kwargs):
-    return order_place(user=user, symbol="LPJ-KRW", side=side, type=type,
-                       quantity=D(quantity) if quantity is not None else None,
-                       price=D(price) if price is not None else None, **kwargs)
+    return order_place(
+        user=user,
+        symbol="LPJ-KRW",
+        side=side,
+        type=type,
+        quantity=D(quantity) if quantity is not None else None,
+        price=D(price) if price is not None else None,
+        **kwargs,
+    )
 
 
 def test_two_users_cross_and_every_field_is_exact(lpj_krw, make_user, settle) -> None:
@@ -63,9 +70,17 @@ def test_two_users_cross_and_every_field_is_exact(lpj_krw, make_user, settle) ->
     ask.refresh_from_db()
     bid.refresh_from_db()
     assert (ask.status, ask.filled_quantity, ask.filled_quote, ask.fee_paid) == (
-        "filled", D(10), D(10000), D(10))
+        "filled",
+        D(10),
+        D(10000),
+        D(10),
+    )
     assert (bid.status, bid.filled_quantity, bid.filled_quote, bid.fee_paid) == (
-        "filled", D(10), D(10000), D(20))
+        "filled",
+        D(10),
+        D(10000),
+        D(20),
+    )
     assert bid.average_price == D(1000)
     assert bid.hold_remaining == 0
     assert ask.hold_remaining == 0
@@ -77,8 +92,9 @@ def test_two_users_cross_and_every_field_is_exact(lpj_krw, make_user, settle) ->
     assert (fills["taker"].order_id, fills["taker"].fee) == (bid.pk, D(20))
 
 
-def test_partial_fills_over_several_makers_release_the_excess_hold(lpj_krw, make_user,
-                                                                    settle) -> None:
+def test_partial_fills_over_several_makers_release_the_excess_hold(
+    lpj_krw, make_user, settle
+) -> None:
     # given three makers at 1000, 1001 and 1002
     makers = [make_user(LPJ="5") for _ in range(3)]
     for maker, price in zip(makers, ("1000", "1001", "1002"), strict=True):
@@ -91,47 +107,63 @@ def test_partial_fills_over_several_makers_release_the_excess_hold(lpj_krw, make
     # then it paid 5000 + 5005 + 2004 plus fees 10 + 10 + 4, the rest of the hold released
     bid.refresh_from_db()
     assert (bid.status, bid.filled_quantity, bid.filled_quote, bid.fee_paid) == (
-        "filled", D(12), D(12009), D(24))
+        "filled",
+        D(12),
+        D(12009),
+        D(24),
+    )
     assert balance(buyer, "KRW") == (D(100000 - 12033), D(0))
     assert balance(buyer, "LPJ") == (D(12), D(0))
     # the last maker is partly filled and still rests with 3
     last = Order.objects.get(user=makers[2])
     assert (last.status, last.filled_quantity, last.hold_remaining) == (
-        "partially_filled", D(2), D(3))
+        "partially_filled",
+        D(2),
+        D(3),
+    )
     assert balance(makers[2], "KRW") == (D(2002), D(0))  # 2004 - floor(2.004)
     assert balance(makers[2], "LPJ") == (D(0), D(3))
     assert list(Trade.objects.order_by("sequence").values_list("price", "quantity")) == [
-        (D(1000), D(5)), (D(1001), D(5)), (D(1002), D(2))]
+        (D(1000), D(5)),
+        (D(1001), D(5)),
+        (D(1002), D(2)),
+    ]
 
 
-def test_market_buy_by_quote_amount_spends_up_to_it_and_leaves_dust(lpj_krw, make_user,
-                                                                     settle) -> None:
+def test_market_buy_by_quote_amount_spends_up_to_it_and_leaves_dust(
+    lpj_krw, make_user, settle
+) -> None:
     # given asks 3 @ 1000 and 5 @ 1100
     place(make_user(LPJ="3"), "sell", "3", "1000")
     place(make_user(LPJ="5"), "sell", "5", "1100")
     buyer = make_user(KRW="10000")
     # when the buyer spends 5500 KRW at market
-    order = order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="market",
-                        quote_amount=D(5500))
+    order = order_place(
+        user=buyer, symbol="LPJ-KRW", side="buy", type="market", quote_amount=D(5500)
+    )
     assert balance(buyer, "KRW") == (D(10000 - 5511), D(5511))  # 5500 + ceil(11)
     settle(lpj_krw)
     # then 3 @ 1000 + 2 @ 1100 = 5200 (another lot would cost 1100 > 300 left), fees 6 + 4
     order.refresh_from_db()
     assert (order.status, order.filled_quantity, order.filled_quote, order.fee_paid) == (
-        "filled", D(5), D(5200), D(10))
+        "filled",
+        D(5),
+        D(5200),
+        D(10),
+    )
     assert balance(buyer, "KRW") == (D(10000 - 5210), D(0))
     assert balance(buyer, "LPJ") == (D(5), D(0))
 
 
-def test_market_buy_by_quantity_is_bounded_by_its_protective_price(lpj_krw, make_user,
-                                                                   settle) -> None:
+def test_market_buy_by_quantity_is_bounded_by_its_protective_price(
+    lpj_krw, make_user, settle
+) -> None:
     # given asks 2 @ 1000 and 2 @ 1200 (the second beyond 5% of the walk's reach)
     place(make_user(LPJ="2"), "sell", "2", "1000")
     place(make_user(LPJ="2"), "sell", "2", "1200")
     buyer = make_user(KRW="10000")
     # when buying 2 at market: the walk reaches 1000, protection allows up to 1050
-    order = order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="market",
-                        quantity=D(2))
+    order = order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="market", quantity=D(2))
     settle(lpj_krw)
     # then it fills 2 @ 1000 and releases the rest of its hold (2 x 1050 x 1.002)
     order.refresh_from_db()
@@ -142,12 +174,14 @@ def test_market_buy_by_quantity_is_bounded_by_its_protective_price(lpj_krw, make
 def test_market_sell_with_partial_liquidity_cancels_the_rest(lpj_krw, make_user, settle) -> None:
     place(make_user(KRW="5000"), "buy", "3", "1000")
     seller = make_user(LPJ="5")
-    order = order_place(user=seller, symbol="LPJ-KRW", side="sell", type="market",
-                        quantity=D(5))
+    order = order_place(user=seller, symbol="LPJ-KRW", side="sell", type="market", quantity=D(5))
     settle(lpj_krw)
     order.refresh_from_db()
     assert (order.status, order.cancel_reason, order.filled_quantity) == (
-        "cancelled", "insufficient_liquidity", D(3))
+        "cancelled",
+        "insufficient_liquidity",
+        D(3),
+    )
     assert balance(seller, "LPJ") == (D(2), D(0))
     assert balance(seller, "KRW") == (D(2994), D(0))  # 3000 - taker fee 6
 
@@ -158,8 +192,7 @@ def test_ioc_fills_what_it_can_and_cancels_the_rest(lpj_krw, make_user, settle) 
     order = place(buyer, "buy", "10", "1000", time_in_force="IOC")
     settle(lpj_krw)
     order.refresh_from_db()
-    assert (order.status, order.cancel_reason, order.filled_quantity) == (
-        "cancelled", "ioc", D(4))
+    assert (order.status, order.cancel_reason, order.filled_quantity) == ("cancelled", "ioc", D(4))
     assert balance(buyer, "KRW") == (D(20000 - 4008), D(0))
 
 
@@ -268,8 +301,7 @@ def test_client_order_id_makes_retries_safe(lpj_krw, make_user, settle) -> None:
     settle(lpj_krw)
 
 
-def test_stop_limit_triggers_on_the_last_trade_and_then_fills(lpj_krw, make_user,
-                                                              settle) -> None:
+def test_stop_limit_triggers_on_the_last_trade_and_then_fills(lpj_krw, make_user, settle) -> None:
     # given a trade at 1000, a stop buy at 1010 (limit 1020) and liquidity at 1015
     place(make_user(LPJ="1"), "sell", "1", "1000")
     place(make_user(KRW="2000"), "buy", "1", "1000")
@@ -308,8 +340,9 @@ def test_a_settled_batch_reports_its_fill_rows_as_stored(lpj_krw, make_user) -> 
     # then the batch's fill rows (what the push renders) carry their ids and render exactly as
     # the stored rows do
     assert outcome.batch is not None
-    stored = {f.pk: f for f in Fill.objects.select_related("pair__base", "pair__quote",
-                                                          "fee_asset")}
+    stored = {
+        f.pk: f for f in Fill.objects.select_related("pair__base", "pair__quote", "fee_asset")
+    }
     settled_ids = [f.pk for f in outcome.batch.fills]
     assert None not in settled_ids
     assert sorted(settled_ids) == sorted(stored)  # type: ignore[type-var] # None excluded above
@@ -329,7 +362,8 @@ def test_settlement_loads_orders_exactly_as_the_orm_does(lpj_krw, make_user) -> 
     for order in (ask, bid):
         stored = Order.objects.get(pk=order.pk)
         assert [getattr(locked[order.pk], f.attname) for f in Order._meta.concrete_fields] == [
-            getattr(stored, f.attname) for f in Order._meta.concrete_fields]
+            getattr(stored, f.attname) for f in Order._meta.concrete_fields
+        ]
         assert locked[order.pk].created_at.utcoffset() is not None
         assert locked[order.pk].pair is lpj_krw
 
@@ -337,10 +371,10 @@ def test_settlement_loads_orders_exactly_as_the_orm_does(lpj_krw, make_user) -> 
 def test_tickers_show_the_books_best_bid_and_ask(lpj_krw, make_user) -> None:
     # given resting orders on both sides
     seller, buyer = make_user(LPJ="50"), make_user(KRW="100000")
-    order_place(user=seller, symbol="LPJ-KRW", side="sell", type="limit", quantity=D(2),
-                price=D(1010))
-    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(3),
-                price=D(990))
+    order_place(
+        user=seller, symbol="LPJ-KRW", side="sell", type="limit", quantity=D(2), price=D(1010)
+    )
+    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(3), price=D(990))
 
     # when
     ticker = ticker_get(pair=lpj_krw)

@@ -41,14 +41,16 @@ class Client:
         assert connected
 
     async def send(self, message: Any) -> None:
-        await self.ws.send_to(text_data=message if isinstance(message, str)
-                              else json.dumps(message))
+        await self.ws.send_to(
+            text_data=message if isinstance(message, str) else json.dumps(message)
+        )
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
         return json.loads(await self.ws.receive_from(timeout=timeout))
 
-    async def recv_until(self, predicate: Callable[[dict[str, Any]], bool],
-                         timeout: float = 5) -> dict[str, Any]:
+    async def recv_until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:

@@ -58,8 +58,9 @@ async def _abandon_during_handshake(port: int, *, read_answer: bool) -> None:
 
 
 async def _subscribe_and_leave(port: int, *, politely: bool) -> None:
-    ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/",
-                                  origin=Origin(f"http://127.0.0.1:{port}"))
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/", origin=Origin(f"http://127.0.0.1:{port}")
+    )
     await ws.send(
         json.dumps(
             {"op": "subscribe", "channels": ["ticker:LPJ-KRW", "depth:LPJ-KRW", "trades:LPJ-KRW"]}

@@ -21,8 +21,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def place(user, side, quantity, price):
-    return order_place(user=user, symbol="LPJ-KRW", side=side, type="limit",
-                       quantity=Decimal(quantity), price=Decimal(price))
+    return order_place(
+        user=user,
+        symbol="LPJ-KRW",
+        side=side,
+        type="limit",
+        quantity=Decimal(quantity),
+        price=Decimal(price),
+    )
 
 
 def test_ping_gets_pong_and_bad_messages_get_errors_without_closing(lpj_krw) -> None:
@@ -35,15 +41,25 @@ def test_ping_gets_pong_and_bad_messages_get_errors_without_closing(lpj_krw) -> 
         bad_json = await client.recv()
         await client.send({"op": "dance"})
         unknown_op = await client.recv()
-        await client.send({"op": "subscribe", "channels": ["ticker:NOPE-KRW", "weather:LPJ-KRW",
-                                                           "candles:LPJ-KRW:7m"]})
+        await client.send(
+            {
+                "op": "subscribe",
+                "channels": ["ticker:NOPE-KRW", "weather:LPJ-KRW", "candles:LPJ-KRW:7m"],
+            }
+        )
         unknown = [await client.recv() for _ in range(3)]
         # then each gets its error and the connection still answers pings
-        assert bad_json == {"op": "error", "code": "bad_json",
-                            "message": "The message is not valid JSON."}
+        assert bad_json == {
+            "op": "error",
+            "code": "bad_json",
+            "message": "The message is not valid JSON.",
+        }
         assert unknown_op["code"] == "unknown_op"
-        assert [m["code"] for m in unknown] == ["unknown_market", "unknown_channel",
-                                                "unknown_interval"]
+        assert [m["code"] for m in unknown] == [
+            "unknown_market",
+            "unknown_channel",
+            "unknown_interval",
+        ]
         await client.send({"op": "ping"})
         assert await client.recv() == {"op": "pong"}
         await client.close()
@@ -126,8 +142,9 @@ def test_private_data_goes_only_to_its_owner(lpj_krw, make_user, settle) -> None
             await ws.send({"op": "auth", "token": token})
             assert (await ws.recv())["op"] == "authenticated"
         for ws in (seller_ws, buyer_ws, other_ws):
-            await ws.send({"op": "subscribe", "channels": ["fills", "orders", "balances",
-                                                           "notifications"]})
+            await ws.send(
+                {"op": "subscribe", "channels": ["fills", "orders", "balances", "notifications"]}
+            )
             assert (await ws.recv())["op"] == "subscribed"
         # when the two cross and settlement commits
         await database_sync_to_async(place)(seller, "sell", "10", "1000")
@@ -164,8 +181,7 @@ def test_too_many_subscriptions_are_refused(lpj_krw) -> None:
         reply = await client.recv_until(lambda m: m.get("op") == "subscribed")
         assert len(reply["channels"]) == 6
         # when it goes past the limit with distinct names in one message
-        await client.send({"op": "subscribe",
-                           "channels": [f"ticker:X{i}-KRW" for i in range(51)]})
+        await client.send({"op": "subscribe", "channels": [f"ticker:X{i}-KRW" for i in range(51)]})
         # then it is refused and stays connected
         error = await client.recv_until(lambda m: m.get("op") == "error")
         assert error["code"] == "too_many_subscriptions"
@@ -213,8 +229,9 @@ def test_a_message_flood_closes_the_connection_with_4008(lpj_krw) -> None:
     run(scenario)
 
 
-def test_trades_ticker_candles_and_depth_arrive_after_settlement(lpj_krw, make_user,
-                                                                  settle) -> None:
+def test_trades_ticker_candles_and_depth_arrive_after_settlement(
+    lpj_krw, make_user, settle
+) -> None:
     # given a resting ask and a subscriber to every public channel of the market
     seller = make_user(LPJ="50")
     buyer = make_user(KRW="100000")
@@ -224,8 +241,17 @@ def test_trades_ticker_candles_and_depth_arrive_after_settlement(lpj_krw, make_u
     async def scenario() -> None:
         client = Client()
         await client.connect()
-        await client.send({"op": "subscribe", "channels": [
-            "ticker:LPJ-KRW", "depth:LPJ-KRW", "trades:LPJ-KRW", "candles:LPJ-KRW:1m"]})
+        await client.send(
+            {
+                "op": "subscribe",
+                "channels": [
+                    "ticker:LPJ-KRW",
+                    "depth:LPJ-KRW",
+                    "trades:LPJ-KRW",
+                    "candles:LPJ-KRW:1m",
+                ],
+            }
+        )
         assert (await client.recv())["op"] == "subscribed"
         ticker = await client.recv_until(lambda m: m.get("channel") == "ticker:LPJ-KRW")
         snapshot = await client.recv_until(lambda m: m.get("channel") == "depth:LPJ-KRW")
@@ -238,7 +264,8 @@ def test_trades_ticker_candles_and_depth_arrive_after_settlement(lpj_krw, make_u
         # then the trade, the candle, the new ticker and a depth update continuing the snapshot
         trade = await client.recv_until(lambda m: m.get("channel") == "trades:LPJ-KRW")
         assert [(t["price"], t["quantity"], t["taker_side"]) for t in trade["data"]] == [
-            ("1000", "4", "buy")]
+            ("1000", "4", "buy")
+        ]
         candle = await client.recv_until(lambda m: m.get("channel") == "candles:LPJ-KRW:1m")
         assert (candle["data"][-1]["c"], candle["data"][-1]["v"]) == ("1000", "4")
         update = await client.recv_until(lambda m: m.get("channel") == "depth:LPJ-KRW")
@@ -249,8 +276,9 @@ def test_trades_ticker_candles_and_depth_arrive_after_settlement(lpj_krw, make_u
         assert ticker["data"]["last"] == "1000"
         # when it unsubscribes from trades and another trade happens
         await client.send({"op": "unsubscribe", "channels": ["trades:lpj-krw"]})
-        assert (await client.recv_until(lambda m: m.get("op") == "unsubscribed"))[
-            "channels"] == ["trades:LPJ-KRW"]
+        assert (await client.recv_until(lambda m: m.get("op") == "unsubscribed"))["channels"] == [
+            "trades:LPJ-KRW"
+        ]
         await database_sync_to_async(place)(buyer, "buy", "1", "1000")
         await database_sync_to_async(settle)(lpj_krw)
         # then depth still moves but no trade arrives

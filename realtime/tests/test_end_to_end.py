@@ -31,9 +31,24 @@ def server(lpj_krw) -> Iterator[str]:
     port = free_port()
     # S603: our own interpreter running uvicorn with literal arguments.
     web = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--ws-per-message-deflate", "false", "--no-access-log"],
-        cwd=ROOT, env=process_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tradehive.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws-per-message-deflate",
+            "false",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=process_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     settler = start_manage("settle")
     try:
         wait_for_port(port, timeout=20)
@@ -45,9 +60,18 @@ def server(lpj_krw) -> Iterator[str]:
 
 
 def order(base: str, token: str, side: str, quantity: str, price: str) -> dict[str, Any]:
-    answer = httpx.post(f"http://{base}/api/v1/orders", json={
-        "symbol": "LPJ-KRW", "side": side, "type": "limit", "quantity": quantity,
-        "price": price}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    answer = httpx.post(
+        f"http://{base}/api/v1/orders",
+        json={
+            "symbol": "LPJ-KRW",
+            "side": side,
+            "type": "limit",
+            "quantity": quantity,
+            "price": price,
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -77,8 +101,9 @@ def test_crossing_orders_reach_trades_and_both_fills_within_a_second(server, mak
         seller_ws = await connect(server, seller_token)
         buyer_ws = await connect(server, buyer_token)
         await seller_ws.send(json.dumps({"op": "subscribe", "channels": ["fills"]}))
-        await buyer_ws.send(json.dumps({"op": "subscribe",
-                                        "channels": ["trades:LPJ-KRW", "fills"]}))
+        await buyer_ws.send(
+            json.dumps({"op": "subscribe", "channels": ["trades:LPJ-KRW", "fills"]})
+        )
         for ws in (seller_ws, buyer_ws):
             assert json.loads(await ws.recv())["op"] == "subscribed"
         await asyncio.to_thread(order, server, seller_token, "sell", "10", "1000")
@@ -101,8 +126,9 @@ def test_crossing_orders_reach_trades_and_both_fills_within_a_second(server, mak
     assert asyncio.run(scenario()) < 1.0
 
 
-def apply_depth(book: dict[str, dict[Decimal, str]], message: dict[str, Any],
-                sequence: int | None) -> int:
+def apply_depth(
+    book: dict[str, dict[Decimal, str]], message: dict[str, Any], sequence: int | None
+) -> int:
     """What a client does with ``depth:SYM``: a snapshot replaces the book; an update must
     continue the sequence and sets (or, at zero, removes) levels."""
     data = message["data"]
@@ -134,8 +160,14 @@ def test_a_depth_client_rebuilds_the_rest_book_after_a_burst(server, make_user) 
         sequence = apply_depth(book, await until(ws, "depth:LPJ-KRW", 3), None)
         updates = 0
         # when a burst of 80 orders crosses and rests around 1000
-        burst = [("sell" if rng.random() < 0.5 else "buy", str(rng.randint(2, 9)),
-                  str(rng.randint(990, 1010))) for _ in range(80)]
+        burst = [
+            (
+                "sell" if rng.random() < 0.5 else "buy",
+                str(rng.randint(2, 9)),
+                str(rng.randint(990, 1010)),
+            )
+            for _ in range(80)
+        ]
 
         async def place_all() -> None:
             for side, quantity, price in burst:
@@ -153,14 +185,21 @@ def test_a_depth_client_rebuilds_the_rest_book_after_a_burst(server, make_user) 
                 if not placing.done():
                     continue
                 # then once quiet, the book and sequence equal REST's
-                rest = (await asyncio.to_thread(
-                    httpx.get, f"http://{server}/api/v1/markets/LPJ-KRW/depth?limit=50")).json()
+                rest = (
+                    await asyncio.to_thread(
+                        httpx.get, f"http://{server}/api/v1/markets/LPJ-KRW/depth?limit=50"
+                    )
+                ).json()
                 if rest["sequence"] == sequence:
                     break
         await ws.close()
         await placing
-        mine = {side: [[format(p, "f"), q] for p, q in sorted(
-            book[side].items(), reverse=side == "bids")] for side in ("bids", "asks")}
+        mine = {
+            side: [
+                [format(p, "f"), q] for p, q in sorted(book[side].items(), reverse=side == "bids")
+            ]
+            for side in ("bids", "asks")
+        }
         return mine, rest, sequence, updates
 
     mine, rest, sequence, updates = asyncio.run(scenario())

@@ -32,31 +32,64 @@ def api(user) -> APIClient:
     return client
 
 
-def test_partial_then_full_fill_and_a_triggered_stop_notify_once_each(lpj_krw, make_user,
-                                                                       settle) -> None:
+def test_partial_then_full_fill_and_a_triggered_stop_notify_once_each(
+    lpj_krw, make_user, settle
+) -> None:
     # given a maker selling 10 in two takes, and a stop buy above the market
     maker = make_user(LPJ="50")
     taker = make_user(KRW="100000")
     stopper = make_user(KRW="100000")
-    ask = order_place(user=maker, symbol="LPJ-KRW", side="sell", type="limit",
-                      quantity=Decimal(10), price=Decimal(1000))
-    order_place(user=maker, symbol="LPJ-KRW", side="sell", type="limit", quantity=Decimal(5),
-                price=Decimal(1100))
+    ask = order_place(
+        user=maker,
+        symbol="LPJ-KRW",
+        side="sell",
+        type="limit",
+        quantity=Decimal(10),
+        price=Decimal(1000),
+    )
+    order_place(
+        user=maker,
+        symbol="LPJ-KRW",
+        side="sell",
+        type="limit",
+        quantity=Decimal(5),
+        price=Decimal(1100),
+    )
     settle(lpj_krw)
-    order_place(user=taker, symbol="LPJ-KRW", side="buy", type="limit", quantity=Decimal(1),
-                price=Decimal(1000))
+    order_place(
+        user=taker,
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        quantity=Decimal(1),
+        price=Decimal(1000),
+    )
     settle(lpj_krw)
-    stop = order_place(user=stopper, symbol="LPJ-KRW", side="buy", type="stop_limit",
-                       quantity=Decimal(2), price=Decimal(1100), stop_price=Decimal(1050))
+    stop = order_place(
+        user=stopper,
+        symbol="LPJ-KRW",
+        side="buy",
+        type="stop_limit",
+        quantity=Decimal(2),
+        price=Decimal(1100),
+        stop_price=Decimal(1050),
+    )
     settle(lpj_krw)
     # when the rest of the ask fills, then a trade at 1100 triggers the stop
-    order_place(user=taker, symbol="LPJ-KRW", side="buy", type="limit", quantity=Decimal(10),
-                price=Decimal(1100))
+    order_place(
+        user=taker,
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        quantity=Decimal(10),
+        price=Decimal(1100),
+    )
     for _ in range(3):
         settle(lpj_krw)
     # then the maker got a partial and a full fill, the stop its trigger (once)
-    kinds = list(Notification.objects.filter(user=maker).order_by("id")
-                 .values_list("kind", flat=True))
+    kinds = list(
+        Notification.objects.filter(user=maker).order_by("id").values_list("kind", flat=True)
+    )
     assert kinds[:2] == ["order_partially_filled", "order_filled"]
     assert Notification.objects.get(user=maker, kind="order_filled").data["order_id"] == ask.pk
     triggered = Notification.objects.filter(user=stopper, kind="stop_triggered")
@@ -70,10 +103,12 @@ def test_a_repeated_event_creates_and_pushes_one_notification(make_user, redis_c
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(f"user.{user.pk}.notifications", channel)
     # when the same event is reported twice
-    first = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
-                              title="Buy 1 LPJ-KRW filled")
-    second = notification_send(user_id=user.pk, kind="order_filled", key="order:1:filled",
-                               title="Buy 1 LPJ-KRW filled")
+    first = notification_send(
+        user_id=user.pk, kind="order_filled", key="order:1:filled", title="Buy 1 LPJ-KRW filled"
+    )
+    second = notification_send(
+        user_id=user.pk, kind="order_filled", key="order:1:filled", title="Buy 1 LPJ-KRW filled"
+    )
     # then one row exists and one push went out
     assert first is not None
     assert second is None
@@ -87,24 +122,40 @@ def test_notifications_store_stores_each_event_once(make_user) -> None:
     # given an event already reported, and a batch reporting it again, twice a new one, and
     # another user's event with the same key
     alice, bob = make_user(), make_user()
-    notification_send(user_id=alice.pk, kind="order_filled", key="order:1:filled",
-                        title="before")
-    items = [NotificationInput(user_id=alice.pk, kind="order_filled", key="order:1:filled",
-                               title="again"),
-             NotificationInput(user_id=alice.pk, kind="order_partially_filled",
-                               key="order:2:partial:9", title="new", data={"quantity": "1.5"}),
-             NotificationInput(user_id=alice.pk, kind="order_partially_filled",
-                               key="order:2:partial:9", title="new", data={"quantity": "1.5"}),
-             NotificationInput(user_id=bob.pk, kind="order_filled", key="order:1:filled",
-                               title="bob's")]
+    notification_send(user_id=alice.pk, kind="order_filled", key="order:1:filled", title="before")
+    items = [
+        NotificationInput(
+            user_id=alice.pk, kind="order_filled", key="order:1:filled", title="again"
+        ),
+        NotificationInput(
+            user_id=alice.pk,
+            kind="order_partially_filled",
+            key="order:2:partial:9",
+            title="new",
+            data={"quantity": "1.5"},
+        ),
+        NotificationInput(
+            user_id=alice.pk,
+            kind="order_partially_filled",
+            key="order:2:partial:9",
+            title="new",
+            data={"quantity": "1.5"},
+        ),
+        NotificationInput(user_id=bob.pk, kind="order_filled", key="order:1:filled", title="bob's"),
+    ]
     # when settlement appends them
     stored = notifications_store(items=items)
     # then only the unreported events became rows, once each, with their data
     assert [(n.user_id, n.key, n.title) for n in stored] == [
-        (alice.pk, "order:2:partial:9", "new"), (bob.pk, "order:1:filled", "bob's")]
+        (alice.pk, "order:2:partial:9", "new"),
+        (bob.pk, "order:1:filled", "bob's"),
+    ]
     row = Notification.objects.get(pk=stored[0].pk)
-    assert (row.kind, row.data, row.read_at) == ("order_partially_filled", {"quantity": "1.5"},
-                                                 None)
+    assert (row.kind, row.data, row.read_at) == (
+        "order_partially_filled",
+        {"quantity": "1.5"},
+        None,
+    )
     assert Notification.objects.filter(user=alice).count() == 2
 
 
@@ -112,10 +163,10 @@ def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None
     # given two pending withdrawals
     asset_seed_defaults()
     user = make_user(ETH="5")
-    sent = withdrawal_request(user=user, asset_symbol="ETH", amount=Decimal(1),
-                              address=ETH_ADDRESS)
-    refused = withdrawal_request(user=user, asset_symbol="ETH", amount=Decimal(1),
-                                 address=ETH_ADDRESS)
+    sent = withdrawal_request(user=user, asset_symbol="ETH", amount=Decimal(1), address=ETH_ADDRESS)
+    refused = withdrawal_request(
+        user=user, asset_symbol="ETH", amount=Decimal(1), address=ETH_ADDRESS
+    )
     # when an admin completes one and rejects the other
     withdrawal_complete(withdrawal_id=sent.pk, admin=admin_user)
     withdrawal_reject(withdrawal_id=refused.pk, admin=admin_user, reason="sanctioned address")
@@ -135,11 +186,19 @@ def created(notification: StoredNotification | None) -> StoredNotification:
 def test_list_pages_filters_unread_and_marks_read(make_user) -> None:
     # given 3 notifications of a user and one of someone else
     user, other = make_user(), make_user()
-    notes = [created(notification_send(user_id=user.pk, kind="order_filled",
-                                       key=f"order:{i}:filled", title=f"n{i}"))
-             for i in range(3)]
-    theirs = created(notification_send(user_id=other.pk, kind="order_filled",
-                                       key="order:9:filled", title="theirs"))
+    notes = [
+        created(
+            notification_send(
+                user_id=user.pk, kind="order_filled", key=f"order:{i}:filled", title=f"n{i}"
+            )
+        )
+        for i in range(3)
+    ]
+    theirs = created(
+        notification_send(
+            user_id=other.pk, kind="order_filled", key="order:9:filled", title="theirs"
+        )
+    )
     client = api(user)
     # when the first page of 2 is read
     page = client.get("/api/v1/notifications?limit=2").json()
@@ -170,10 +229,22 @@ def test_rest_depth_aggregates_levels_best_first(lpj_krw, make_user, settle) -> 
     seller = make_user(LPJ="50")
     buyer = make_user(KRW="100000")
     for quantity, price in (("3", "1010"), ("2", "1010"), ("4", "1020")):
-        order_place(user=seller, symbol="LPJ-KRW", side="sell", type="limit",
-                    quantity=Decimal(quantity), price=Decimal(price))
-    order_place(user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=Decimal(7),
-                price=Decimal(990))
+        order_place(
+            user=seller,
+            symbol="LPJ-KRW",
+            side="sell",
+            type="limit",
+            quantity=Decimal(quantity),
+            price=Decimal(price),
+        )
+    order_place(
+        user=buyer,
+        symbol="LPJ-KRW",
+        side="buy",
+        type="limit",
+        quantity=Decimal(7),
+        price=Decimal(990),
+    )
     settle(lpj_krw)
     # when the depth is read, with a limit of one level
     full = APIClient().get("/api/v1/markets/lpj-krw/depth").json()

@@ -167,8 +167,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_MAX_LOOP_INTERVAL = 0.05
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Re-submit committed orders the engine has not acknowledged (crash between commit/submit).
-    "orders-relay-outbox": {"task": "orders.tasks.relay_outbox", "schedule": 1.0,
-                            "options": {"expires": 5}},
+    "orders-relay-outbox": {
+        "task": "orders.tasks.relay_outbox",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
 }
 
 # --- Price feeds (docs/feeds.md) ---------------------------------------------------------------
@@ -183,8 +186,11 @@ FEED_SIM = {
     "seed": int(os.environ.get("FEED_SIM_SEED", "20240901")),
     "drift": 0.0,  # annualised
     "volatility": float(os.environ.get("FEED_SIM_VOLATILITY", "1.5")),  # annualised
-    "markets": {"BTC-KRW": {"start": "95000000"}, "ETH-KRW": {"start": "4500000"},
-                "XRP-KRW": {"start": "3000"}},
+    "markets": {
+        "BTC-KRW": {"start": "95000000"},
+        "ETH-KRW": {"start": "4500000"},
+        "XRP-KRW": {"start": "3000"},
+    },
     "default_start_ticks": 10000,  # markets not listed start at 10,000 ticks
 }
 FEED_SOURCES = {
@@ -206,24 +212,35 @@ CELERY_TASK_ROUTES = {
 # runs late in a burst.
 from feeds.schedules import GridSchedule  # noqa: E402 - celery + math only, no Django models
 
-CELERY_BEAT_SCHEDULE.update({
-    f"feeds-poll-{source}": {"task": "feeds.tasks.poll_source",
-                             "schedule": GridSchedule(FEED_POLL_INTERVAL_S), "args": (source,),
-                             "options": {"expires": FEED_POLL_INTERVAL_S}}
-    for source in ("sim", *FEED_SOURCES)
-})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        f"feeds-poll-{source}": {
+            "task": "feeds.tasks.poll_source",
+            "schedule": GridSchedule(FEED_POLL_INTERVAL_S),
+            "args": (source,),
+            "options": {"expires": FEED_POLL_INTERVAL_S},
+        }
+        for source in ("sim", *FEED_SOURCES)
+    }
+)
 CELERY_BEAT_SCHEDULE["feeds-match"] = {
-    "task": "feeds.tasks.match_markets", "schedule": GridSchedule(FEED_MATCH_INTERVAL_S),
-    "options": {"expires": FEED_MATCH_INTERVAL_S}}
+    "task": "feeds.tasks.match_markets",
+    "schedule": GridSchedule(FEED_MATCH_INTERVAL_S),
+    "options": {"expires": FEED_MATCH_INTERVAL_S},
+}
 # Feed-priced markets' candles roll from the price windows, their cached tickers follow the feed.
 FEED_CANDLE_INTERVAL_S = 2.0
 FEED_TICKER_INTERVAL_S = 1.0
 CELERY_BEAT_SCHEDULE["feeds-candles"] = {
-    "task": "feeds.tasks.roll_candles", "schedule": GridSchedule(FEED_CANDLE_INTERVAL_S),
-    "options": {"expires": FEED_CANDLE_INTERVAL_S}}
+    "task": "feeds.tasks.roll_candles",
+    "schedule": GridSchedule(FEED_CANDLE_INTERVAL_S),
+    "options": {"expires": FEED_CANDLE_INTERVAL_S},
+}
 CELERY_BEAT_SCHEDULE["feeds-tickers"] = {
-    "task": "feeds.tasks.refresh_tickers", "schedule": GridSchedule(FEED_TICKER_INTERVAL_S),
-    "options": {"expires": FEED_TICKER_INTERVAL_S}}
+    "task": "feeds.tasks.refresh_tickers",
+    "schedule": GridSchedule(FEED_TICKER_INTERVAL_S),
+    "options": {"expires": FEED_TICKER_INTERVAL_S},
+}
 # --- end price feeds ------------------------------------------------------------------------
 
 # Market buys by quantity run as IOC limits at the reference price raised by this fraction.
@@ -233,8 +250,10 @@ ORDER_MARKET_PROTECTION = os.environ.get("ORDER_MARKET_PROTECTION", "0.05")
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -312,8 +331,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1  # no feature takes uploads
 # API request budgets in Redis, fixed windows (accounts/request_limits.py has each endpoint's
 # weight): per client address and per user a minute, and order placements per user in 10 s.
 RATE_LIMIT_IP_WEIGHT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_IP_WEIGHT_PER_MINUTE", "6000"))
-RATE_LIMIT_USER_WEIGHT_PER_MINUTE = int(
-    os.environ.get("RATE_LIMIT_USER_WEIGHT_PER_MINUTE", "2400"))
+RATE_LIMIT_USER_WEIGHT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_USER_WEIGHT_PER_MINUTE", "2400"))
 RATE_LIMIT_USER_ORDERS_PER_10S = int(os.environ.get("RATE_LIMIT_USER_ORDERS_PER_10S", "50"))
 # Websocket frames: uvicorn closes the connection (1009) past this many bytes. The protocol's
 # largest message is MAX_MESSAGE_CHARS (16,384) characters, at most 4 UTF-8 bytes each.

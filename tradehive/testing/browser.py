@@ -55,7 +55,8 @@ def screenshot_save(page: Page, name: str) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "allow_console_errors: the page fixture tolerates JavaScript errors")
+        "markers", "allow_console_errors: the page fixture tolerates JavaScript errors"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,8 +70,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def browser() -> Iterator[Browser]:
     path = chromium_path()
     if not Path(path).exists():
-        pytest.fail(f"Chromium is not at {path}; run `make browser` (Debian's chromium package) "
-                    "or set CHROMIUM_PATH", pytrace=False)
+        pytest.fail(
+            f"Chromium is not at {path}; run `make browser` (Debian's chromium package) "
+            "or set CHROMIUM_PATH",
+            pytrace=False,
+        )
     # Django refuses ORM calls from a thread with a running event loop; Playwright's sync API
     # keeps one in the main thread, where the test (and its database fixtures) run.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -78,7 +82,8 @@ def browser() -> Iterator[Browser]:
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(
-                executable_path=path, headless=True, args=CHROMIUM_ARGS)
+                executable_path=path, headless=True, args=CHROMIUM_ARGS
+            )
             yield chromium
             chromium.close()
     finally:
@@ -109,8 +114,7 @@ class PageProblems:
 
     def on_response(self, response: Response) -> None:
         if response.status >= 500:
-            self.errors.append(f"HTTP {response.status}: {response.request.method} "
-                               f"{response.url}")
+            self.errors.append(f"HTTP {response.status}: {response.request.method} {response.url}")
         elif response.status >= 400 and response.request.resource_type == "document":
             self.documents_4xx.add(response.url)
 
@@ -118,9 +122,10 @@ class PageProblems:
         lines = list(self.errors)
         for text, url in self.console_errors:
             if text.startswith("Failed to load resource") and (
-                    url in self.documents_4xx
-                    # Chromium asks for /favicon.ico by itself when a page names no icon.
-                    or urlsplit(url).path == "/favicon.ico"):
+                url in self.documents_4xx
+                # Chromium asks for /favicon.ico by itself when a page names no icon.
+                or urlsplit(url).path == "/favicon.ico"
+            ):
                 continue
             lines.append(f"console error: {text} ({url})")
         return lines

@@ -35,4 +35,3 @@ def pytest_configure(config: pytest.Config) -> None:
         redis.Redis.from_url(url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
         raise pytest.UsageError(f"Redis at {url} is not reachable: {exc}") from exc
-

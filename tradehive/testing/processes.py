@@ -35,12 +35,14 @@ def database_url_of_tests() -> str:
 def process_env(**extra: str) -> dict[str, str]:
     """The environment of a child process that uses the test database and Redis."""
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": database_url_of_tests(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_SETTINGS_MODULE": "tradehive.settings.test",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DATABASE_URL": database_url_of_tests(),
+            "REDIS_URL": settings.REDIS_URL,
+            "DJANGO_SETTINGS_MODULE": "tradehive.settings.test",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -49,8 +51,11 @@ def start_manage(*args: str, **env: str) -> subprocess.Popen[bytes]:
     """``python manage.py <args>`` on the test database, in the background."""
     # S603: our own interpreter and manage.py with literal arguments from the tests.
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=process_env(**env),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -59,13 +64,22 @@ def run_python(code: str, timeout: float = 60, **env: str) -> subprocess.Complet
     prelude = "import django; django.setup()\n"
     # S603: our own interpreter running code written in the tests.
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", prelude + code], cwd=ROOT, env=process_env(**env),
-        capture_output=True, timeout=timeout, check=False,
+        [sys.executable, "-c", prelude + code],
+        cwd=ROOT,
+        env=process_env(**env),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float = 20.0,
-               interval: float = 0.05, what: str = "condition") -> None:
+def wait_until(
+    predicate: Callable[[], bool],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -60,6 +60,7 @@ def dockerfile_command() -> list[str]:
 
 # --- docker/compose.yml ---------------------------------------------------------------------------
 
+
 def _compose_commands() -> dict[str, list[str]]:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     return {name: service.get("command") or [] for name, service in services.items()}
@@ -80,10 +81,16 @@ def test_every_celery_queue_the_settings_route_to_has_a_compose_worker() -> None
 
 
 def test_compose_settlement_shards_cover_every_market_once() -> None:
-    shards = [c[c.index("--shard") + 1] for c in _compose_commands().values()
-              if c[:3] == ["python", "manage.py", "settle"] and "--shard" in c]
-    unsharded = [c for c in _compose_commands().values()
-                 if c[:3] == ["python", "manage.py", "settle"] and "--shard" not in c]
+    shards = [
+        c[c.index("--shard") + 1]
+        for c in _compose_commands().values()
+        if c[:3] == ["python", "manage.py", "settle"] and "--shard" in c
+    ]
+    unsharded = [
+        c
+        for c in _compose_commands().values()
+        if c[:3] == ["python", "manage.py", "settle"] and "--shard" not in c
+    ]
     if unsharded:
         assert (len(unsharded), shards) == (1, [])
         return
@@ -116,12 +123,16 @@ def test_compose_trusts_exactly_nginx_for_forwarded_addresses() -> None:
 
 # --- nginx in front of the app --------------------------------------------------------------------
 
+
 def _nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
-                                       else None)
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if found is None:
-        pytest.fail("nginx is not installed; `make test` installs Debian's nginx "
-                    "(apt-get install nginx)", pytrace=False)
+        pytest.fail(
+            "nginx is not installed; `make test` installs Debian's nginx (apt-get install nginx)",
+            pytrace=False,
+        )
     return found
 
 
@@ -130,8 +141,11 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
@@ -139,9 +153,13 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     )
     crt, pem = directory / "tls.crt", directory / "tls.key"
     crt.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return crt, pem
 
 
@@ -183,9 +201,13 @@ def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
     """uvicorn with the production settings on the test database, as the Dockerfile runs it."""
     stack = Stack(app_port=free_port(), http_port=free_port(), https_port=free_port())
     env = process_env(
-        DJANGO_SETTINGS_MODULE="tradehive.settings.prod", SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="localhost", CSRF_TRUSTED_ORIGINS=stack.https, SERVE_STATIC="0",
-        TRUSTED_PROXIES="127.0.0.1")  # nginx reaches the app from 127.0.0.1 here
+        DJANGO_SETTINGS_MODULE="tradehive.settings.prod",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="localhost",
+        CSRF_TRUSTED_ORIGINS=stack.https,
+        SERVE_STATIC="0",
+        TRUSTED_PROXIES="127.0.0.1",
+    )  # nginx reaches the app from 127.0.0.1 here
     command = dockerfile_command()
     assert command[:3] == ["python", "-m", "uvicorn"], command
     for option, value in (("--host", "127.0.0.1"), ("--port", str(stack.app_port))):
@@ -193,7 +215,11 @@ def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
     # S603: our own interpreter running uvicorn with the Dockerfile's arguments.
     web = subprocess.Popen(  # noqa: S603
         [sys.executable, *command[1:]],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(stack.app_port, timeout=30)
         yield stack
@@ -209,8 +235,15 @@ def proxy(app_server: Stack, tmp_path: Path) -> Iterator[Stack]:
     binary = _nginx_binary()
     crt, key = _self_signed(tmp_path)
     site = tmp_path / "tradehive.conf"
-    site.write_text(render_site(app_port=app_server.app_port, http_port=app_server.http_port,
-                                https_port=app_server.https_port, crt=crt, key=key))
+    site.write_text(
+        render_site(
+            app_port=app_server.app_port,
+            http_port=app_server.http_port,
+            https_port=app_server.https_port,
+            crt=crt,
+            key=key,
+        )
+    )
     temp = tmp_path / "temp"
     temp.mkdir()
     temp.chmod(0o777)  # nginx workers drop to an unprivileged user when started as root
@@ -232,11 +265,18 @@ http {{
     include {site};
 }}
 """)
-    checked = subprocess.run([binary, "-t", "-c", str(main), "-p", str(tmp_path)],  # noqa: S603
-                             capture_output=True, text=True, check=False)
+    checked = subprocess.run(  # noqa: S603 - our own binary and literal arguments
+        [binary, "-t", "-c", str(main), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
-    nginx = subprocess.Popen([binary, "-c", str(main), "-p", str(tmp_path)],  # noqa: S603
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    nginx = subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
+        [binary, "-c", str(main), "-p", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(app_server.https_port, timeout=10)
         yield app_server
@@ -258,8 +298,11 @@ def outside_client(base_url: str) -> httpx.Client:
 
 def _failed_login_address(client: httpx.Client, username: str) -> str | None:
     """Fail one sign-in claiming to come from 6.6.6.6; the address the audit log recorded."""
-    answer = client.post("/api/v1/auth/token", json={"username": username, "password": "x"},
-                         headers={"X-Forwarded-For": "6.6.6.6"})
+    answer = client.post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": "x"},
+        headers={"X-Forwarded-For": "6.6.6.6"},
+    )
     assert answer.status_code == 401, answer.text
     return AuditEvent.objects.get(event="login.failed", details__username=username).ip
 
@@ -308,7 +351,8 @@ def test_https_serves_pages_api_and_static_files_with_security_headers(proxy: St
     # and pages and the API carry the app's Content-Security-Policy, once
     for answer in (home, markets, health):
         assert answer.headers.get_list("content-security-policy") == [
-            answer.headers["content-security-policy"]]
+            answer.headers["content-security-policy"]
+        ]
         assert "script-src 'self'" in answer.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert home.status_code == 200
@@ -321,19 +365,34 @@ def test_https_serves_pages_api_and_static_files_with_security_headers(proxy: St
 def test_an_api_client_registers_signs_in_and_trades_over_tls(proxy: Stack, lpj_krw) -> None:
     with tls_client(proxy) as client:
         # given a new account, signed in over the API
-        registered = client.post("/api/v1/auth/register", json={
-            "username": "tls_trader", "email": "tls@example.com",
-            "password": "a long enough passphrase 42"})
+        registered = client.post(
+            "/api/v1/auth/register",
+            json={
+                "username": "tls_trader",
+                "email": "tls@example.com",
+                "password": "a long enough passphrase 42",
+            },
+        )
         assert registered.status_code == 201, registered.text
-        tokens = client.post("/api/v1/auth/token", json={
-            "username": "tls_trader", "password": "a long enough passphrase 42"})
+        tokens = client.post(
+            "/api/v1/auth/token",
+            json={"username": "tls_trader", "password": "a long enough passphrase 42"},
+        )
         assert tokens.status_code == 200, tokens.text
         bearer = {"Authorization": f"Bearer {tokens.json()['access']}"}
         # when it reads its profile and places an order it cannot pay for
         me = client.get("/api/v1/auth/me", headers=bearer)
-        order = client.post("/api/v1/orders", headers=bearer, json={
-            "symbol": "LPJ-KRW", "side": "buy", "type": "limit", "quantity": "1",
-            "price": "1000"})
+        order = client.post(
+            "/api/v1/orders",
+            headers=bearer,
+            json={
+                "symbol": "LPJ-KRW",
+                "side": "buy",
+                "type": "limit",
+                "quantity": "1",
+                "price": "1000",
+            },
+        )
     # then the API answered through the proxy, errors in the envelope
     assert me.json()["username"] == "tls_trader"
     assert order.status_code == 400
@@ -346,18 +405,28 @@ def test_the_browser_login_form_works_over_tls_with_secure_cookies(proxy: Stack)
     # given a user (registered through the app: the suite's own password hasher is a fast test
     # one that the production settings do not accept)
     with tls_client(proxy) as client:
-        registered = client.post("/api/v1/auth/register", json={
-            "username": "tls_browser", "email": "tls_browser@example.com",
-            "password": "a long enough passphrase 42"})
+        registered = client.post(
+            "/api/v1/auth/register",
+            json={
+                "username": "tls_browser",
+                "email": "tls_browser@example.com",
+                "password": "a long enough passphrase 42",
+            },
+        )
         assert registered.status_code == 201, registered.text
         # when the login page is fetched and its form posted back (as a browser would)
         page = client.get("/accounts/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         assert token, page.text[:500]
-        answer = client.post("/accounts/login/", data={
-            "csrfmiddlewaretoken": token.group(1), "username": "tls_browser",
-            "password": "a long enough passphrase 42"},
-            headers={"Referer": f"{proxy.https}/accounts/login/"})
+        answer = client.post(
+            "/accounts/login/",
+            data={
+                "csrfmiddlewaretoken": token.group(1),
+                "username": "tls_browser",
+                "password": "a long enough passphrase 42",
+            },
+            headers={"Referer": f"{proxy.https}/accounts/login/"},
+        )
         profile = client.get("/accounts/profile/")
     # then the CSRF check passed behind the proxy and the session works; cookies are Secure
     assert answer.status_code == 302, re.findall(r"(?s)<main.*?</main>", answer.text)[:1]
@@ -376,8 +445,7 @@ def test_websockets_upgrade_through_nginx(proxy: Stack, lpj_krw) -> None:
     context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
 
     async def scenario() -> list[dict]:
-        async with websockets.connect(f"wss://localhost:{proxy.https_port}/ws/",
-                                      ssl=context) as ws:
+        async with websockets.connect(f"wss://localhost:{proxy.https_port}/ws/", ssl=context) as ws:
             await ws.send(json.dumps({"op": "ping"}))
             pong = json.loads(await asyncio.wait_for(ws.recv(), 5))
             await ws.send(json.dumps({"op": "subscribe", "channels": ["ticker:LPJ-KRW"]}))
@@ -411,15 +479,15 @@ def test_credential_endpoints_are_rate_limited_with_the_api_envelope(proxy: Stac
 @pytest.mark.django_db(transaction=True)
 def test_oversized_request_bodies_are_refused_before_the_app(proxy: Stack) -> None:
     with tls_client(proxy) as client:
-        answer = client.post("/api/v1/orders", content=b"x" * 100_000,
-                             headers={"Content-Type": "application/json"})
+        answer = client.post(
+            "/api/v1/orders", content=b"x" * 100_000, headers={"Content-Type": "application/json"}
+        )
     assert answer.status_code == 413
 
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_a_forged_forwarded_for_sent_straight_to_the_app_is_not_believed(
-        app_server: Stack) -> None:
+def test_a_forged_forwarded_for_sent_straight_to_the_app_is_not_believed(app_server: Stack) -> None:
     # when a client reaches the app server directly, claiming another address
     with outside_client(f"http://localhost:{app_server.app_port}") as client:
         recorded = _failed_login_address(client, "direct_forger")

@@ -47,8 +47,9 @@ def test_healthz_names_redis_when_it_is_down(client) -> None:
 def test_unknown_api_path_gets_the_error_envelope(client) -> None:
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "Not found.",
-                                         "fields": {}}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Not found.", "fields": {}}
+    }
 
 
 def test_unknown_web_path_gets_an_html_page(client) -> None:
@@ -67,11 +68,14 @@ def test_openapi_schema_and_swagger_ui_are_served(client) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("headers", "accepted"), [
-    ([], True),  # a bot: no Origin, authenticates with a JWT later
-    ([(b"origin", b"http://127.0.0.1:8000")], True),  # our own pages
-    ([(b"origin", b"https://evil.example")], False),  # someone else's page
-])
+@pytest.mark.parametrize(
+    ("headers", "accepted"),
+    [
+        ([], True),  # a bot: no Origin, authenticates with a JWT later
+        ([(b"origin", b"http://127.0.0.1:8000")], True),  # our own pages
+        ([(b"origin", b"https://evil.example")], False),  # someone else's page
+    ],
+)
 def test_websocket_origins(headers: list[tuple[bytes, bytes]], accepted: bool) -> None:
     from asgiref.sync import async_to_sync
     from channels.testing import WebsocketCommunicator
@@ -90,8 +94,11 @@ def test_websocket_origins(headers: list[tuple[bytes, bytes]], accepted: bool) -
 def test_every_tests_folder_is_collected(request: pytest.FixtureRequest) -> None:
     # given every folder named tests in the project (outside the virtualenv)
     root = Path(request.config.rootpath)
-    folders = {path.relative_to(root).parts[0] for path in root.glob("*/tests")
-               if not path.parts[-2].startswith(".")}
+    folders = {
+        path.relative_to(root).parts[0]
+        for path in root.glob("*/tests")
+        if not path.parts[-2].startswith(".")
+    }
     # when pytest's testpaths are read
     collected = set(request.config.getini("testpaths"))
     # then each app's tests are among them, so `make test` and CI run every app's tests

@@ -43,7 +43,10 @@ def test_settlement_runs_one_process_per_shard(monkeypatch) -> None:
     # then each settles its own share of the markets, and together they cover them all
     settles = [command for name, command in table.items() if name.startswith("settle")]
     assert [command[-3:] for command in settles] == [
-        ["settle", "--shard", "0/3"], ["settle", "--shard", "1/3"], ["settle", "--shard", "2/3"]]
+        ["settle", "--shard", "0/3"],
+        ["settle", "--shard", "1/3"],
+        ["settle", "--shard", "2/3"],
+    ]
 
 
 def test_one_settlement_process_takes_every_market(monkeypatch) -> None:
@@ -74,13 +77,29 @@ def test_the_web_server_does_not_rewrite_the_client_address_from_headers() -> No
 
 def test_processes_stop_in_order_and_the_ones_not_listed_last() -> None:
     # given the process names of a launch with two settlement shards and an unknown extra
-    names = ["worker", "feeds", "feeds-match", "beat", "settle-0", "settle-1", "demo", "web",
-             "extra"]
+    names = [
+        "worker",
+        "feeds",
+        "feeds-match",
+        "beat",
+        "settle-0",
+        "settle-1",
+        "demo",
+        "web",
+        "extra",
+    ]
     # when the launcher orders them for stopping
     groups = stop_groups(names)
     # then requests and bots stop first, the scheduler before the workers, settlement after them
-    assert groups == [["web"], ["demo"], ["beat"], ["worker"], ["feeds", "feeds-match"],
-                      ["settle-0", "settle-1"], ["extra"]]
+    assert groups == [
+        ["web"],
+        ["demo"],
+        ["beat"],
+        ["worker"],
+        ["feeds", "feeds-match"],
+        ["settle-0", "settle-1"],
+        ["extra"],
+    ]
 
 
 @pytest.mark.integration
@@ -89,14 +108,24 @@ def test_processes_stop_in_order_and_the_ones_not_listed_last() -> None:
 def test_make_run_stops_quietly_with_exit_code_0(how: str, tmp_path) -> None:
     # given make run (the launcher with its bundled Redis: no REDIS_URL) on the test database
     port = free_port()
-    env = process_env(PORT=str(port), DJANGO_SETTINGS_MODULE="tradehive.settings.dev",
-                      DEBUG="0", SETTLE_PROCESSES="1", TRADEHIVE_VAR_DIR=str(tmp_path))
+    env = process_env(
+        PORT=str(port),
+        DJANGO_SETTINGS_MODULE="tradehive.settings.dev",
+        DEBUG="0",
+        SETTLE_PROCESSES="1",
+        TRADEHIVE_VAR_DIR=str(tmp_path),
+    )
     del env["REDIS_URL"]
     # S603: our own interpreter running the launcher; its own session so a Ctrl-C can be sent to
     # its whole process group as a terminal would.
     launcher = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "tradehive.launcher"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        [sys.executable, "-m", "tradehive.launcher"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     output = b""
     try:
         wait_for_port(port, timeout=120)

@@ -12,12 +12,43 @@ def test_parse_accepts_plain_positive_decimals(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["-1", "0", "0.000", "NaN", "nan", "Infinity", "-Infinity", "1e5", "1E-3", "", " ", "1,5",
-     "+1", "0x10", "1.2.3", 1, 1.5, None, True, [], {},
-     # the grammar is ASCII [0-9]+(.[0-9]+)? matched whole: no whitespace anywhere, no digits of
-     # other scripts (Decimal() reads "1\u0660\u0660" as 100), no bare point on either side
-     " 100 ", "100\n", "\t1", "1 000", "1\u0660\u0660", "\u0661\u0660\u0660",
-     "\uff11\uff10\uff10", "1.\u0665", ".5", "5.", "1_000", "1" * 81],
+    [
+        "-1",
+        "0",
+        "0.000",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "1e5",
+        "1E-3",
+        "",
+        " ",
+        "1,5",
+        "+1",
+        "0x10",
+        "1.2.3",
+        1,
+        1.5,
+        None,
+        True,
+        [],
+        {},
+        # the grammar is ASCII [0-9]+(.[0-9]+)? matched whole: no whitespace anywhere, no digits of
+        # other scripts (Decimal() reads "1\u0660\u0660" as 100), no bare point on either side
+        " 100 ",
+        "100\n",
+        "\t1",
+        "1 000",
+        "1\u0660\u0660",
+        "\u0661\u0660\u0660",
+        "\uff11\uff10\uff10",
+        "1.\u0665",
+        ".5",
+        "5.",
+        "1_000",
+        "1" * 81,
+    ],
 )
 def test_parse_refuses_anything_else(raw: object) -> None:
     with pytest.raises(DecimalParseError):

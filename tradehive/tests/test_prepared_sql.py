@@ -12,8 +12,9 @@ pytestmark = pytest.mark.django_db
 
 def _prepared(statement: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
-                       [statement])
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s", [statement]
+        )
         return cursor.fetchone()[0]
 
 

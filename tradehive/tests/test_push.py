@@ -21,7 +21,8 @@ def test_only_groups_with_a_live_member_are_listened(layer) -> None:
     async_to_sync(layer.group_add)("user.7.orders", channel)
     # when asking which of them anyone listens to
     listened = async_to_sync(groups_listened)(
-        ["user.7.orders", "user.7.fills", "trades.LPJ-KRW", "user.7.orders"])
+        ["user.7.orders", "user.7.fills", "trades.LPJ-KRW", "user.7.orders"]
+    )
     # then only the joined group
     assert listened == {"user.7.orders"}
 

@@ -40,8 +40,9 @@ def fund() -> Callable[..., Account]:
     def _fund(user: User, asset: Asset, amount: str) -> Account:
         account = wallet_account_get(user=user)
         with transaction.atomic():
-            wallet_credit(account=account, asset=asset, amount=Decimal(amount),
-                          reference="test:fund")
+            wallet_credit(
+                account=account, asset=asset, amount=Decimal(amount), reference="test:fund"
+            )
         return account
 
     return _fund

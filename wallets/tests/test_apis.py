@@ -27,15 +27,19 @@ def client_of(api_client, user):
 
 
 def _state() -> tuple:
-    return (list(Balance.objects.order_by("pk").values_list("available", "locked")),
-            JournalTransaction.objects.count(), Deposit.objects.count(),
-            Withdrawal.objects.count())
+    return (
+        list(Balance.objects.order_by("pk").values_list("available", "locked")),
+        JournalTransaction.objects.count(),
+        Deposit.objects.count(),
+        Withdrawal.objects.count(),
+    )
 
 
 def test_deposit_credits_at_once_and_shows_in_balances_and_ledger(assets, client_of):
     # when
-    answer = client_of.post("/api/v1/wallet/deposits", {"asset": "BTC", "amount": "0.5"},
-                            format="json")
+    answer = client_of.post(
+        "/api/v1/wallet/deposits", {"asset": "BTC", "amount": "0.5"}, format="json"
+    )
 
     # then
     assert answer.status_code == 201, answer.json()
@@ -45,8 +49,12 @@ def test_deposit_credits_at_once_and_shows_in_balances_and_ledger(assets, client
     assert body["status"] == "credited"
     assert body["created_at"].endswith("Z")
     balances = {row["asset"]: row for row in client_of.get("/api/v1/wallet/balances").json()}
-    assert balances["BTC"] == {"asset": "BTC", "available": "0.50000000",
-                               "locked": "0.00000000", "total": "0.50000000"}
+    assert balances["BTC"] == {
+        "asset": "BTC",
+        "available": "0.50000000",
+        "locked": "0.00000000",
+        "total": "0.50000000",
+    }
     assert balances["KRW"]["available"] == "0"
     ledger = client_of.get("/api/v1/wallet/ledger?asset=BTC").json()
     assert ledger["next"] is None
@@ -58,21 +66,25 @@ def test_deposit_credits_at_once_and_shows_in_balances_and_ledger(assets, client
     assert [d["id"] for d in deposits] == [body["id"]]
 
 
-@pytest.mark.parametrize(("body", "code", "status"), [
-    ({"asset": "BTC", "amount": "-1"}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": "0"}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": "NaN"}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": "Infinity"}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": "1e3"}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": 1}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": "1" + "0" * 30}, "invalid_input", 400),
-    ({"asset": "BTC", "amount": "0.000000001"}, "invalid_input", 400),
-    ({"asset": "KRW", "amount": "1.5"}, "invalid_input", 400),
-    ({"asset": "DOGE", "amount": "1"}, "unknown_asset", 400),
-    ({"asset": "BTC", "amount": "11"}, "deposit_limit_exceeded", 400),
-])
-def test_bad_deposits_are_refused_with_the_envelope_and_change_nothing(assets, client_of, body,
-                                                                        code, status):
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        ({"asset": "BTC", "amount": "-1"}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": "0"}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": "NaN"}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": "Infinity"}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": "1e3"}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": 1}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": "1" + "0" * 30}, "invalid_input", 400),
+        ({"asset": "BTC", "amount": "0.000000001"}, "invalid_input", 400),
+        ({"asset": "KRW", "amount": "1.5"}, "invalid_input", 400),
+        ({"asset": "DOGE", "amount": "1"}, "unknown_asset", 400),
+        ({"asset": "BTC", "amount": "11"}, "deposit_limit_exceeded", 400),
+    ],
+)
+def test_bad_deposits_are_refused_with_the_envelope_and_change_nothing(
+    assets, client_of, body, code, status
+):
     # given
     before = _state()
 
@@ -87,19 +99,28 @@ def test_bad_deposits_are_refused_with_the_envelope_and_change_nothing(assets, c
 
 def test_daily_cap_counts_earlier_deposits_of_the_day(assets, client_of):
     # given
-    assert client_of.post("/api/v1/wallet/deposits", {"asset": "BTC", "amount": "6"},
-                          format="json").status_code == 201
+    assert (
+        client_of.post(
+            "/api/v1/wallet/deposits", {"asset": "BTC", "amount": "6"}, format="json"
+        ).status_code
+        == 201
+    )
 
     # when
-    answer = client_of.post("/api/v1/wallet/deposits", {"asset": "BTC", "amount": "5"},
-                            format="json")
+    answer = client_of.post(
+        "/api/v1/wallet/deposits", {"asset": "BTC", "amount": "5"}, format="json"
+    )
 
     # then
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "deposit_limit_exceeded"
     assert "amount" in answer.json()["error"]["fields"]
-    assert client_of.post("/api/v1/wallet/deposits", {"asset": "BTC", "amount": "4"},
-                          format="json").status_code == 201
+    assert (
+        client_of.post(
+            "/api/v1/wallet/deposits", {"asset": "BTC", "amount": "4"}, format="json"
+        ).status_code
+        == 201
+    )
 
 
 def test_disabled_and_inactive_assets(assets, client_of):
@@ -108,18 +129,25 @@ def test_disabled_and_inactive_assets(assets, client_of):
     Asset.objects.filter(symbol="XRP").update(is_active=False)
 
     # when
-    eth_deposit = client_of.post("/api/v1/wallet/deposits", {"asset": "ETH", "amount": "1"},
-                                 format="json")
-    eth_withdrawal = client_of.post("/api/v1/wallet/withdrawals", {
-        "asset": "ETH", "amount": "1", "address": "0x" + "a" * 40}, format="json")
-    xrp = client_of.post("/api/v1/wallet/deposits", {"asset": "XRP", "amount": "1"},
-                         format="json")
+    eth_deposit = client_of.post(
+        "/api/v1/wallet/deposits", {"asset": "ETH", "amount": "1"}, format="json"
+    )
+    eth_withdrawal = client_of.post(
+        "/api/v1/wallet/withdrawals",
+        {"asset": "ETH", "amount": "1", "address": "0x" + "a" * 40},
+        format="json",
+    )
+    xrp = client_of.post("/api/v1/wallet/deposits", {"asset": "XRP", "amount": "1"}, format="json")
 
     # then
     assert (eth_deposit.status_code, eth_deposit.json()["error"]["code"]) == (
-        403, "deposits_disabled")
+        403,
+        "deposits_disabled",
+    )
     assert (eth_withdrawal.status_code, eth_withdrawal.json()["error"]["code"]) == (
-        403, "withdrawals_disabled")
+        403,
+        "withdrawals_disabled",
+    )
     assert xrp.json()["error"]["code"] == "unknown_asset"
     assert xrp.json()["error"]["fields"] == {"asset": ["Unknown or inactive asset 'XRP'."]}
 
@@ -127,8 +155,9 @@ def test_disabled_and_inactive_assets(assets, client_of):
 @override_settings(WALLET_DEMO_DEPOSITS=False)
 def test_deposits_off_outside_demo_mode(assets, client_of):
     # when
-    answer = client_of.post("/api/v1/wallet/deposits", {"asset": "BTC", "amount": "1"},
-                            format="json")
+    answer = client_of.post(
+        "/api/v1/wallet/deposits", {"asset": "BTC", "amount": "1"}, format="json"
+    )
 
     # then
     assert answer.status_code == 403
@@ -136,14 +165,16 @@ def test_deposits_off_outside_demo_mode(assets, client_of):
     assert not Deposit.objects.exists()
 
 
-def test_withdrawal_holds_amount_plus_fee_and_cancel_releases_it(assets, user, client_of,
-                                                                  fund):
+def test_withdrawal_holds_amount_plus_fee_and_cancel_releases_it(assets, user, client_of, fund):
     # given
     fund(user, assets["BTC"], "1")
 
     # when
-    answer = client_of.post("/api/v1/wallet/withdrawals", {
-        "asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS}, format="json")
+    answer = client_of.post(
+        "/api/v1/wallet/withdrawals",
+        {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS},
+        format="json",
+    )
 
     # then
     assert answer.status_code == 201, answer.json()
@@ -169,16 +200,18 @@ def test_withdrawal_holds_amount_plus_fee_and_cancel_releases_it(assets, user, c
     assert (again.status_code, again.json()["error"]["code"]) == (409, "withdrawal_not_pending")
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"asset": "BTC", "amount": "0.1", "address": "not-an-address"}, "invalid_address"),
-    ({"asset": "BTC", "amount": "0.0001", "address": BTC_ADDRESS}, "withdrawal_below_minimum"),
-    ({"asset": "BTC", "amount": "5", "address": BTC_ADDRESS}, "insufficient_funds"),
-    ({"asset": "BTC", "amount": "0.123456789", "address": BTC_ADDRESS}, "invalid_input"),
-    ({"asset": "NOPE", "amount": "1", "address": BTC_ADDRESS}, "unknown_asset"),
-    ({"asset": "BTC", "amount": 0.1, "address": BTC_ADDRESS}, "invalid_input"),
-])
-def test_bad_withdrawals_are_refused_and_change_nothing(assets, user, client_of, fund, body,
-                                                         code):
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"asset": "BTC", "amount": "0.1", "address": "not-an-address"}, "invalid_address"),
+        ({"asset": "BTC", "amount": "0.0001", "address": BTC_ADDRESS}, "withdrawal_below_minimum"),
+        ({"asset": "BTC", "amount": "5", "address": BTC_ADDRESS}, "insufficient_funds"),
+        ({"asset": "BTC", "amount": "0.123456789", "address": BTC_ADDRESS}, "invalid_input"),
+        ({"asset": "NOPE", "amount": "1", "address": BTC_ADDRESS}, "unknown_asset"),
+        ({"asset": "BTC", "amount": 0.1, "address": BTC_ADDRESS}, "invalid_input"),
+    ],
+)
+def test_bad_withdrawals_are_refused_and_change_nothing(assets, user, client_of, fund, body, code):
     # given
     fund(user, assets["BTC"], "1")
     before = _state()
@@ -200,11 +233,11 @@ def test_withdrawal_needs_a_valid_otp_when_mfa_is_on(assets, user, client_of, fu
 
     # when
     missing = client_of.post("/api/v1/wallet/withdrawals", body, format="json")
-    right = client_of.post("/api/v1/wallet/withdrawals",
-                           {**body, "otp": f"{totp(device.bin_key):06d}"}, format="json")
+    right = client_of.post(
+        "/api/v1/wallet/withdrawals", {**body, "otp": f"{totp(device.bin_key):06d}"}, format="json"
+    )
     # (after a wrong code django-otp throttles the device, so the wrong one goes last)
-    wrong = client_of.post("/api/v1/wallet/withdrawals", {**body, "otp": "000000"},
-                           format="json")
+    wrong = client_of.post("/api/v1/wallet/withdrawals", {**body, "otp": "000000"}, format="json")
 
     # then
     assert (missing.status_code, missing.json()["error"]["code"]) == (401, "mfa_required")
@@ -214,18 +247,24 @@ def test_withdrawal_needs_a_valid_otp_when_mfa_is_on(assets, user, client_of, fu
 
 
 def test_withdrawal_with_wrong_codes_is_locked_out_even_for_the_right_code(
-        assets, user, client_of, fund, settings):
+    assets, user, client_of, fund, settings
+):
     # given an attacker with the user's access sending 50 withdrawals with wrong codes
     fund(user, assets["BTC"], "1")
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     body = {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS}
-    refused = [client_of.post("/api/v1/wallet/withdrawals", {**body, "otp": "000000"},
-                              format="json").status_code for _ in range(50)]
+    refused = [
+        client_of.post(
+            "/api/v1/wallet/withdrawals", {**body, "otp": "000000"}, format="json"
+        ).status_code
+        for _ in range(50)
+    ]
     balances = _state()
 
     # when the right code follows
-    answer = client_of.post("/api/v1/wallet/withdrawals",
-                            {**body, "otp": f"{totp(device.bin_key):06d}"}, format="json")
+    answer = client_of.post(
+        "/api/v1/wallet/withdrawals", {**body, "otp": f"{totp(device.bin_key):06d}"}, format="json"
+    )
 
     # then 429 with Retry-After, no code was looked at past the limit, nothing moved
     assert answer.status_code == 429
@@ -237,16 +276,20 @@ def test_withdrawal_with_wrong_codes_is_locked_out_even_for_the_right_code(
 
 
 def test_cancel_of_another_users_withdrawal_is_404_and_of_a_completed_one_409(
-        assets, user, client_of, fund, admin_user):
+    assets, user, client_of, fund, admin_user
+):
     # given
     stranger = UserFactory.create()
     fund(stranger, assets["BTC"], "1")
     fund(user, assets["BTC"], "1")
     from wallets.withdrawals import withdrawal_request
-    theirs = withdrawal_request(user=stranger, asset_symbol="BTC", amount=Decimal("0.1"),
-                                address=BTC_ADDRESS)
-    mine = withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.1"),
-                              address=BTC_ADDRESS)
+
+    theirs = withdrawal_request(
+        user=stranger, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
+    )
+    mine = withdrawal_request(
+        user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
+    )
     withdrawal_complete(withdrawal_id=mine.pk, admin=admin_user)
 
     # when
@@ -256,11 +299,14 @@ def test_cancel_of_another_users_withdrawal_is_404_and_of_a_completed_one_409(
     # then
     assert (other.status_code, other.json()["error"]["code"]) == (404, "not_found")
     assert (completed.status_code, completed.json()["error"]["code"]) == (
-        409, "withdrawal_not_pending")
+        409,
+        "withdrawal_not_pending",
+    )
     theirs.refresh_from_db()
     assert theirs.status == "pending"
     assert [w["id"] for w in client_of.get("/api/v1/wallet/withdrawals").json()["results"]] == [
-        mine.pk]
+        mine.pk
+    ]
     assert ledger_verify() == []
 
 

@@ -27,8 +27,13 @@ ADDRESS = "tst-address-0001"
 @pytest.fixture
 def tst(transactional_db: None) -> Asset:
     """An asset without fee or minimum (so 10 withdrawals of 10 use up exactly 100), uncapped."""
-    return Asset.objects.create(symbol="TST", name="Test coin", decimals=2,
-                                withdrawal_fee=Decimal(0), withdrawal_min=Decimal(0))
+    return Asset.objects.create(
+        symbol="TST",
+        name="Test coin",
+        decimals=2,
+        withdrawal_fee=Decimal(0),
+        withdrawal_min=Decimal(0),
+    )
 
 
 def _run_concurrently(calls: list[Callable[[], object]]) -> Counter[str]:
@@ -56,11 +61,14 @@ def test_50_concurrent_withdrawals_of_10_against_100_let_exactly_10_through(tst)
     deposit_create(user=user, asset_symbol="TST", amount=Decimal(100))
 
     # when
-    outcomes = _run_concurrently([
-        lambda: withdrawal_request(user=user, asset_symbol="TST", amount=Decimal(10),
-                                   address=ADDRESS)
-        for _ in range(50)
-    ])
+    outcomes = _run_concurrently(
+        [
+            lambda: withdrawal_request(
+                user=user, asset_symbol="TST", amount=Decimal(10), address=ADDRESS
+            )
+            for _ in range(50)
+        ]
+    )
 
     # then
     assert outcomes == Counter({"ok": 10, "insufficient_funds": 40})
@@ -77,8 +85,11 @@ def test_concurrent_deposits_and_withdrawals_mixed_never_overdraw(tst):
     user = UserFactory.create()
     account = wallet_account_get(user=user)
     deposit_create(user=user, asset_symbol="TST", amount=Decimal(100))
-    withdrawals = [lambda: withdrawal_request(user=user, asset_symbol="TST",
-                                              amount=Decimal(10), address=ADDRESS)] * 40
+    withdrawals = [
+        lambda: withdrawal_request(
+            user=user, asset_symbol="TST", amount=Decimal(10), address=ADDRESS
+        )
+    ] * 40
     deposits = [lambda: deposit_create(user=user, asset_symbol="TST", amount=Decimal(10))] * 20
     calls = [call for pair in zip(withdrawals[:20], deposits, strict=True) for call in pair]
     calls += withdrawals[20:]

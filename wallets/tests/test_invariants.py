@@ -53,14 +53,21 @@ def hold_source():
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(operations, min_size=1, max_size=12))
 def test_random_sequences_keep_the_ledger_consistent(hold_source, admin_user, steps):
     # given: fresh users per example (the database is shared by all examples of this test)
     asset, _ = Asset.objects.get_or_create(
-        symbol="PROP", defaults={"name": "Property coin", "decimals": 2,
-                                 "withdrawal_fee": FEE, "withdrawal_min": Decimal("0.01")})
+        symbol="PROP",
+        defaults={
+            "name": "Property coin",
+            "decimals": 2,
+            "withdrawal_fee": FEE,
+            "withdrawal_min": Decimal("0.01"),
+        },
+    )
     users = [UserFactory.create() for _ in range(USERS)]
     accounts = [wallet_account_get(user=u) for u in users]
     available = [Decimal(0)] * USERS
@@ -78,12 +85,19 @@ def test_random_sequences_keep_the_ledger_consistent(hold_source, admin_user, st
         elif kind in {"hold", "release", "withdraw"}:
             amount = step[2]
             calls = {
-                "hold": partial(wallet_hold, account=account, asset=asset, amount=amount,
-                                reference="t"),
-                "release": partial(wallet_release, account=account, asset=asset, amount=amount,
-                                   reference="t"),
-                "withdraw": partial(withdrawal_request, user=users[i], asset_symbol="PROP",
-                                    amount=amount, address="prop-address-1"),
+                "hold": partial(
+                    wallet_hold, account=account, asset=asset, amount=amount, reference="t"
+                ),
+                "release": partial(
+                    wallet_release, account=account, asset=asset, amount=amount, reference="t"
+                ),
+                "withdraw": partial(
+                    withdrawal_request,
+                    user=users[i],
+                    asset_symbol="PROP",
+                    amount=amount,
+                    address="prop-address-1",
+                ),
             }
             needed = amount + FEE if kind == "withdraw" else amount
             source_has = locked[i] if kind == "release" else available[i]
@@ -106,11 +120,21 @@ def test_random_sequences_keep_the_ledger_consistent(hold_source, admin_user, st
             if amount > direct_holds[key]:
                 if amount > locked[i]:
                     with pytest.raises(InsufficientFunds):
-                        wallet_transfer_locked(from_account=account, to_account=accounts[j],
-                                               asset=asset, amount=amount, reference="t")
+                        wallet_transfer_locked(
+                            from_account=account,
+                            to_account=accounts[j],
+                            asset=asset,
+                            amount=amount,
+                            reference="t",
+                        )
                 continue
-            wallet_transfer_locked(from_account=account, to_account=accounts[j], asset=asset,
-                                   amount=amount, reference="t")
+            wallet_transfer_locked(
+                from_account=account,
+                to_account=accounts[j],
+                asset=asset,
+                amount=amount,
+                reference="t",
+            )
             direct_holds[key] -= amount
             locked[i] -= amount
             available[j] += amount

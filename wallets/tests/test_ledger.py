@@ -48,8 +48,9 @@ def test_credit_moves_money_from_external_and_records_balanced_entries(assets, u
     account = wallet_account_get(user=user)
 
     # when
-    journal = wallet_credit(account=account, asset=assets["BTC"], amount=Decimal("1.5"),
-                            reference="test:1")
+    journal = wallet_credit(
+        account=account, asset=assets["BTC"], amount=Decimal("1.5"), reference="test:1"
+    )
 
     # then
     assert balance_get(account=account, asset=assets["BTC"]).available == Decimal("1.5")
@@ -69,10 +70,14 @@ def test_hold_release_and_transfer_locked(assets, user, other_user, fund):
 
     # when
     wallet_hold(account=seller, asset=assets["BTC"], amount=Decimal("1.2"), reference="order:1")
-    wallet_transfer_locked(from_account=seller, to_account=buyer, asset=assets["BTC"],
-                           amount=Decimal("0.7"), reference="fill:1")
-    wallet_release(account=seller, asset=assets["BTC"], amount=Decimal("0.5"),
-                   reference="order:1")
+    wallet_transfer_locked(
+        from_account=seller,
+        to_account=buyer,
+        asset=assets["BTC"],
+        amount=Decimal("0.7"),
+        reference="fill:1",
+    )
+    wallet_release(account=seller, asset=assets["BTC"], amount=Decimal("0.5"), reference="order:1")
 
     # then
     seller_balance = balance_get(account=seller, asset=assets["BTC"])
@@ -88,15 +93,22 @@ def test_overdraw_raises_insufficient_funds_and_writes_nothing(assets, user, fun
     journals_before = JournalTransaction.objects.count()
     amount = Decimal(101) if operation in {"debit", "hold"} else Decimal(1)
     calls = {
-        "debit": lambda: wallet_debit(account=account, asset=assets["KRW"], amount=amount,
-                                      reference="x"),
-        "hold": lambda: wallet_hold(account=account, asset=assets["KRW"], amount=amount,
-                                    reference="x"),
-        "release": lambda: wallet_release(account=account, asset=assets["KRW"], amount=amount,
-                                          reference="x"),
+        "debit": lambda: wallet_debit(
+            account=account, asset=assets["KRW"], amount=amount, reference="x"
+        ),
+        "hold": lambda: wallet_hold(
+            account=account, asset=assets["KRW"], amount=amount, reference="x"
+        ),
+        "release": lambda: wallet_release(
+            account=account, asset=assets["KRW"], amount=amount, reference="x"
+        ),
         "transfer": lambda: wallet_transfer_locked(
-            from_account=account, to_account=account, asset=assets["KRW"], amount=amount,
-            reference="x"),
+            from_account=account,
+            to_account=account,
+            asset=assets["KRW"],
+            amount=amount,
+            reference="x",
+        ),
     }
 
     # when
@@ -118,28 +130,34 @@ def test_bad_amounts_are_refused(assets, user, amount):
 
     # when / then
     with pytest.raises(InvalidInput):
-        wallet_credit(account=account, asset=assets["BTC"], amount=Decimal(amount),
-                      reference="x")
+        wallet_credit(account=account, asset=assets["BTC"], amount=Decimal(amount), reference="x")
     assert not LedgerEntry.objects.exists()
 
 
-def test_batch_posts_many_journals_with_sequential_balance_after(assets, user, other_user,
-                                                                 fund):
+def test_batch_posts_many_journals_with_sequential_balance_after(assets, user, other_user, fund):
     # given
     alice = fund(user, assets["KRW"], "1000")
     bob = wallet_account_get(user=other_user)
     krw = assets["KRW"].pk
     postings = [
-        Posting(kind="hold", reference=f"order:{i}", legs=[
-            Leg(alice.pk, krw, Bucket.AVAILABLE, Decimal(-100)),
-            Leg(alice.pk, krw, Bucket.LOCKED, Decimal(100)),
-        ])
+        Posting(
+            kind="hold",
+            reference=f"order:{i}",
+            legs=[
+                Leg(alice.pk, krw, Bucket.AVAILABLE, Decimal(-100)),
+                Leg(alice.pk, krw, Bucket.LOCKED, Decimal(100)),
+            ],
+        )
         for i in range(3)
     ] + [
-        Posting(kind="trade", reference="fill:1", legs=[
-            Leg(alice.pk, krw, Bucket.LOCKED, Decimal(-250)),
-            Leg(bob.pk, krw, Bucket.AVAILABLE, Decimal(250)),
-        ]),
+        Posting(
+            kind="trade",
+            reference="fill:1",
+            legs=[
+                Leg(alice.pk, krw, Bucket.LOCKED, Decimal(-250)),
+                Leg(bob.pk, krw, Bucket.AVAILABLE, Decimal(250)),
+            ],
+        ),
     ]
 
     # when
@@ -148,8 +166,11 @@ def test_batch_posts_many_journals_with_sequential_balance_after(assets, user, o
 
     # then
     assert [j.reference for j in journals] == ["order:0", "order:1", "order:2", "fill:1"]
-    locked_afters = list(LedgerEntry.objects.filter(account=alice, bucket="locked")
-                         .order_by("id").values_list("balance_after", flat=True))
+    locked_afters = list(
+        LedgerEntry.objects.filter(account=alice, bucket="locked")
+        .order_by("id")
+        .values_list("balance_after", flat=True)
+    )
     assert locked_afters == [Decimal(100), Decimal(200), Decimal(300), Decimal(50)]
     balance = Balance.objects.get(account=alice, asset_id=krw)
     assert (balance.available, balance.locked) == (Decimal(700), Decimal(50))
@@ -160,8 +181,10 @@ def test_a_batch_with_one_overdraw_writes_nothing(assets, user, fund):
     # given
     alice = fund(user, assets["KRW"], "100")
     krw = assets["KRW"].pk
-    hold = [Leg(alice.pk, krw, Bucket.AVAILABLE, Decimal(-60)),
-            Leg(alice.pk, krw, Bucket.LOCKED, Decimal(60))]
+    hold = [
+        Leg(alice.pk, krw, Bucket.AVAILABLE, Decimal(-60)),
+        Leg(alice.pk, krw, Bucket.LOCKED, Decimal(60)),
+    ]
 
     # when
     with pytest.raises(InsufficientFunds), transaction.atomic():
@@ -175,8 +198,10 @@ def test_a_batch_with_one_overdraw_writes_nothing(assets, user, fund):
 def test_unbalanced_postings_are_a_programming_error(assets, user):
     # given
     account = wallet_account_get(user=user)
-    legs = [Leg(account.pk, assets["KRW"].pk, Bucket.AVAILABLE, Decimal(5)),
-            Leg(account.pk, assets["KRW"].pk, Bucket.LOCKED, Decimal(-4))]
+    legs = [
+        Leg(account.pk, assets["KRW"].pk, Bucket.AVAILABLE, Decimal(5)),
+        Leg(account.pk, assets["KRW"].pk, Bucket.LOCKED, Decimal(-4)),
+    ]
 
     # when / then
     with pytest.raises(ValueError, match="does not balance"), transaction.atomic():
@@ -188,8 +213,10 @@ def test_ledger_post_requires_the_callers_transaction(assets, user):
     # given
     account = wallet_account_get(user=user)
     external = wallet_system_account(kind=Account.Kind.EXTERNAL)
-    legs = [Leg(external.pk, assets["KRW"].pk, Bucket.AVAILABLE, Decimal(-5)),
-            Leg(account.pk, assets["KRW"].pk, Bucket.AVAILABLE, Decimal(5))]
+    legs = [
+        Leg(external.pk, assets["KRW"].pk, Bucket.AVAILABLE, Decimal(-5)),
+        Leg(account.pk, assets["KRW"].pk, Bucket.AVAILABLE, Decimal(5)),
+    ]
 
     # when / then
     with pytest.raises(RuntimeError):
@@ -206,16 +233,24 @@ def test_database_refuses_a_negative_user_balance(assets, user, fund):
         Balance.objects.filter(account=account).update(available=Decimal(-1))
 
 
-def test_posting_with_existing_balances_takes_four_queries(assets, user, other_user, fund,
-                                                           django_assert_num_queries):
+def test_posting_with_existing_balances_takes_four_queries(
+    assets, user, other_user, fund, django_assert_num_queries
+):
     # given
     alice = fund(user, assets["KRW"], "1000")
     bob = fund(other_user, assets["KRW"], "1")
     krw = assets["KRW"].pk
-    postings = [Posting("trade", f"fill:{i}", [
-        Leg(alice.pk, krw, Bucket.AVAILABLE, Decimal(-1)),
-        Leg(bob.pk, krw, Bucket.AVAILABLE, Decimal(1)),
-    ]) for i in range(50)]
+    postings = [
+        Posting(
+            "trade",
+            f"fill:{i}",
+            [
+                Leg(alice.pk, krw, Bucket.AVAILABLE, Decimal(-1)),
+                Leg(bob.pk, krw, Bucket.AVAILABLE, Decimal(1)),
+            ],
+        )
+        for i in range(50)
+    ]
 
     # when / then
     with django_assert_num_queries(4), transaction.atomic(savepoint=False):
@@ -260,13 +295,20 @@ def test_new_users_account_is_created_once_under_factory(db):
     assert len(accounts) == 3
 
 
-def test_a_hold_between_the_buckets_of_one_balance_takes_one_query(assets, user, fund,
-                                                                  django_assert_num_queries):
+def test_a_hold_between_the_buckets_of_one_balance_takes_one_query(
+    assets, user, fund, django_assert_num_queries
+):
     # given
     account = fund(user, assets["KRW"], "1000")
     krw = assets["KRW"].pk
-    hold = Posting("hold", "order:7", [Leg(account.pk, krw, Bucket.AVAILABLE, Decimal(-300)),
-                                       Leg(account.pk, krw, Bucket.LOCKED, Decimal(300))])
+    hold = Posting(
+        "hold",
+        "order:7",
+        [
+            Leg(account.pk, krw, Bucket.AVAILABLE, Decimal(-300)),
+            Leg(account.pk, krw, Bucket.LOCKED, Decimal(300)),
+        ],
+    )
 
     # when
     with django_assert_num_queries(1), transaction.atomic(savepoint=False):
@@ -274,10 +316,15 @@ def test_a_hold_between_the_buckets_of_one_balance_takes_one_query(assets, user,
 
     # then: the same rows the general path writes
     assert (journal.kind, journal.reference) == ("hold", "order:7")
-    entries = list(LedgerEntry.objects.filter(journal_id=journal.pk).order_by("id")
-                   .values_list("bucket", "amount", "balance_after"))
-    assert entries == [("available", Decimal(-300), Decimal(700)),
-                       ("locked", Decimal(300), Decimal(300))]
+    entries = list(
+        LedgerEntry.objects.filter(journal_id=journal.pk)
+        .order_by("id")
+        .values_list("bucket", "amount", "balance_after")
+    )
+    assert entries == [
+        ("available", Decimal(-300), Decimal(700)),
+        ("locked", Decimal(300), Decimal(300)),
+    ]
     balance = Balance.objects.get(account=account, asset_id=krw)
     assert (balance.available, balance.locked) == (Decimal(700), Decimal(300))
 
@@ -301,8 +348,14 @@ def test_a_hold_finer_than_the_asset_is_refused_by_the_general_path(assets, user
     # given KRW has no decimals
     account = fund(user, assets["KRW"], "1000")
     krw = assets["KRW"].pk
-    hold = Posting("hold", "x", [Leg(account.pk, krw, Bucket.AVAILABLE, Decimal("-1.5")),
-                                 Leg(account.pk, krw, Bucket.LOCKED, Decimal("1.5"))])
+    hold = Posting(
+        "hold",
+        "x",
+        [
+            Leg(account.pk, krw, Bucket.AVAILABLE, Decimal("-1.5")),
+            Leg(account.pk, krw, Bucket.LOCKED, Decimal("1.5")),
+        ],
+    )
 
     # when / then
     with pytest.raises(InvalidInput), transaction.atomic():
@@ -314,8 +367,14 @@ def test_a_hold_without_a_balance_row_is_insufficient_funds(assets, user):
     # given an account that never held BTC
     account = wallet_account_get(user=user)
     btc = assets["BTC"].pk
-    hold = Posting("hold", "x", [Leg(account.pk, btc, Bucket.AVAILABLE, Decimal("-0.1")),
-                                 Leg(account.pk, btc, Bucket.LOCKED, Decimal("0.1"))])
+    hold = Posting(
+        "hold",
+        "x",
+        [
+            Leg(account.pk, btc, Bucket.AVAILABLE, Decimal("-0.1")),
+            Leg(account.pk, btc, Bucket.LOCKED, Decimal("0.1")),
+        ],
+    )
 
     # when / then
     with pytest.raises(InsufficientFunds), transaction.atomic():

@@ -62,11 +62,14 @@ def test_deposit_form_credits_and_redirects(assets, user, browser):
     assert "Deposited 50000 KRW." in browser.get("/wallet/").content.decode()
 
 
-@pytest.mark.parametrize(("form", "message"), [
-    ({"asset": "KRW", "amount": "1.5"}, "At most 0 decimal places"),
-    ({"asset": "KRW", "amount": "-3"}, "plain positive decimal"),
-    ({"asset": "BTC", "amount": "10.5"}, "daily deposit limit"),
-])
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"asset": "KRW", "amount": "1.5"}, "At most 0 decimal places"),
+        ({"asset": "KRW", "amount": "-3"}, "plain positive decimal"),
+        ({"asset": "BTC", "amount": "10.5"}, "daily deposit limit"),
+    ],
+)
 def test_deposit_form_shows_errors_next_to_the_field(assets, browser, form, message):
     # when
     answer = browser.post("/wallet/deposit", form)
@@ -86,10 +89,12 @@ def test_withdrawal_form_with_otp_field_and_errors(assets, user, browser, fund):
 
     # when
     page = browser.get("/wallet/").content.decode()
-    answer = browser.post("/wallet/withdraw", {"asset": "BTC", "amount": "0.1",
-                                               "address": BTC_ADDRESS, "otp": ""})
-    bad_address = browser.post("/wallet/withdraw", {"asset": "BTC", "amount": "0.1",
-                                                    "address": "nope", "otp": ""})
+    answer = browser.post(
+        "/wallet/withdraw", {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS, "otp": ""}
+    )
+    bad_address = browser.post(
+        "/wallet/withdraw", {"asset": "BTC", "amount": "0.1", "address": "nope", "otp": ""}
+    )
 
     # then
     assert 'name="otp"' in page
@@ -104,8 +109,9 @@ def test_withdrawal_form_is_locked_out_after_wrong_codes(assets, user, browser, 
     fund(user, assets["BTC"], "1")
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     body = {"asset": "BTC", "amount": "0.1", "address": BTC_ADDRESS}
-    refused = [browser.post("/wallet/withdraw", {**body, "otp": "000000"}).status_code
-               for _ in range(50)]
+    refused = [
+        browser.post("/wallet/withdraw", {**body, "otp": "000000"}).status_code for _ in range(50)
+    ]
 
     # when the right code follows
     answer = browser.post("/wallet/withdraw", {**body, "otp": f"{totp(device.bin_key):06d}"})
@@ -135,12 +141,14 @@ def test_withdrawal_form_and_cancel_button(assets, user, browser, fund):
     assert ledger_verify() == []
 
 
-def test_cancel_of_another_users_withdrawal_on_the_page_is_404(assets, user, other_user,
-                                                                browser, fund):
+def test_cancel_of_another_users_withdrawal_on_the_page_is_404(
+    assets, user, other_user, browser, fund
+):
     # given
     fund(other_user, assets["BTC"], "1")
-    theirs = withdrawal_request(user=other_user, asset_symbol="BTC", amount=Decimal("0.1"),
-                                address=BTC_ADDRESS)
+    theirs = withdrawal_request(
+        user=other_user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
+    )
 
     # when
     answer = browser.post(f"/wallet/withdrawals/{theirs.pk}/cancel")
@@ -151,17 +159,21 @@ def test_cancel_of_another_users_withdrawal_on_the_page_is_404(assets, user, oth
     assert theirs.status == "pending"
 
 
-def test_admin_queue_lists_pending_and_complete_action_pays_out(assets, user, fund, admin_client,
-                                                                 admin_user):
+def test_admin_queue_lists_pending_and_complete_action_pays_out(
+    assets, user, fund, admin_client, admin_user
+):
     # given
     fund(user, assets["BTC"], "1")
-    pending = withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.1"),
-                                 address=BTC_ADDRESS)
+    pending = withdrawal_request(
+        user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
+    )
 
     # when
     queue = admin_client.get("/admin/wallets/withdrawal/")
-    answer = admin_client.post("/admin/wallets/withdrawal/", {
-        "action": "complete_selected", "_selected_action": [pending.pk]})
+    answer = admin_client.post(
+        "/admin/wallets/withdrawal/",
+        {"action": "complete_selected", "_selected_action": [pending.pk]},
+    )
 
     # then
     assert queue.status_code == 200
@@ -179,17 +191,23 @@ def test_admin_queue_lists_pending_and_complete_action_pays_out(assets, user, fu
 
 
 def test_admin_reject_releases_exactly_and_a_decided_one_cannot_be_decided_again(
-        assets, user, fund, admin_client):
+    assets, user, fund, admin_client
+):
     # given
     fund(user, assets["BTC"], "1")
-    pending = withdrawal_request(user=user, asset_symbol="BTC", amount=Decimal("0.1"),
-                                 address=BTC_ADDRESS)
+    pending = withdrawal_request(
+        user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
+    )
 
     # when
-    admin_client.post("/admin/wallets/withdrawal/", {
-        "action": "reject_selected", "_selected_action": [pending.pk]})
-    admin_client.post("/admin/wallets/withdrawal/?status=all", {
-        "action": "complete_selected", "_selected_action": [pending.pk]})
+    admin_client.post(
+        "/admin/wallets/withdrawal/",
+        {"action": "reject_selected", "_selected_action": [pending.pk]},
+    )
+    admin_client.post(
+        "/admin/wallets/withdrawal/?status=all",
+        {"action": "complete_selected", "_selected_action": [pending.pk]},
+    )
 
     # then
     pending.refresh_from_db()
@@ -206,11 +224,19 @@ def test_admin_adjustment_posts_an_audited_journal(assets, user, admin_client, a
 
     # when
     page = admin_client.get(f"/admin/wallets/account/{account.pk}/adjust/")
-    answer = admin_client.post(f"/admin/wallets/account/{account.pk}/adjust/", {
-        "asset": assets["KRW"].pk, "direction": "credit", "amount": "7000",
-        "reason": "compensation for ticket 42"})
-    too_much = admin_client.post(f"/admin/wallets/account/{account.pk}/adjust/", {
-        "asset": assets["KRW"].pk, "direction": "debit", "amount": "7001", "reason": "oops"})
+    answer = admin_client.post(
+        f"/admin/wallets/account/{account.pk}/adjust/",
+        {
+            "asset": assets["KRW"].pk,
+            "direction": "credit",
+            "amount": "7000",
+            "reason": "compensation for ticket 42",
+        },
+    )
+    too_much = admin_client.post(
+        f"/admin/wallets/account/{account.pk}/adjust/",
+        {"asset": assets["KRW"].pk, "direction": "debit", "amount": "7001", "reason": "oops"},
+    )
 
     # then
     assert page.status_code == 200
@@ -231,11 +257,20 @@ def test_money_rows_are_read_only_in_admin(assets, user, fund, admin_client):
     balance = Balance.objects.get(account=account)
 
     # when / then
-    for url in ("/admin/wallets/balance/", "/admin/wallets/ledgerentry/",
-                "/admin/wallets/journaltransaction/", "/admin/wallets/account/",
-                f"/admin/wallets/balance/{balance.pk}/change/", "/admin/wallets/asset/"):
+    for url in (
+        "/admin/wallets/balance/",
+        "/admin/wallets/ledgerentry/",
+        "/admin/wallets/journaltransaction/",
+        "/admin/wallets/account/",
+        f"/admin/wallets/balance/{balance.pk}/change/",
+        "/admin/wallets/asset/",
+    ):
         assert admin_client.get(url).status_code == 200, url
     assert admin_client.get("/admin/wallets/balance/add/").status_code == 403
-    assert admin_client.post(f"/admin/wallets/balance/{balance.pk}/change/",
-                             {"available": "999"}).status_code == 403
+    assert (
+        admin_client.post(
+            f"/admin/wallets/balance/{balance.pk}/change/", {"available": "999"}
+        ).status_code
+        == 403
+    )
     assert admin_client.get("/admin/wallets/asset/add/").status_code == 200

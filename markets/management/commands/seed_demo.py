@@ -21,5 +21,9 @@ class Command(BaseCommand):
         from feeds.house import HOUSE_DEMO_FUNDS, house_fund
 
         house_fund(amounts=HOUSE_DEMO_FUNDS)
-        self.stdout.write("House liquidity: " + ", ".join(
-            f"{amount:,} {symbol}" for symbol, amount in sorted(HOUSE_DEMO_FUNDS.items())))
+        self.stdout.write(
+            "House liquidity: "
+            + ", ".join(
+                f"{amount:,} {symbol}" for symbol, amount in sorted(HOUSE_DEMO_FUNDS.items())
+            )
+        )

@@ -13,9 +13,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch", type=int, default=1000, help="events per transaction")
         parser.add_argument("--seconds", type=float, default=None, help="stop after (tests)")
-        parser.add_argument("--shard", default=None,
-                            help="i/n: settle only the markets whose id %% n == i (run n "
-                                 "processes, i = 0..n-1, to settle markets in parallel)")
+        parser.add_argument(
+            "--shard",
+            default=None,
+            help="i/n: settle only the markets whose id %% n == i (run n "
+            "processes, i = 0..n-1, to settle markets in parallel)",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         try:

@@ -14,8 +14,10 @@ class Command(BaseCommand):
     help = "Verify that the ledger balances: entries sum to zero, balances match, holds match."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        header = (f"{'asset':<6} {'entries':>9} {'entries sum':>12} {'users available':>26} "
-                  f"{'users locked':>26} {'fee':>22} {'house':>22} {'external':>26}")
+        header = (
+            f"{'asset':<6} {'entries':>9} {'entries sum':>12} {'users available':>26} "
+            f"{'users locked':>26} {'fee':>22} {'house':>22} {'external':>26}"
+        )
         self.stdout.write(header)
         for row in ledger_summary():
             self.stdout.write(
