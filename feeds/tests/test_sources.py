@@ -3,6 +3,7 @@ serves each exchange's documented payload shape (no internet)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -109,7 +110,9 @@ class Stub:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                # A client that gave up waiting (the timeout tests) has closed its end.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
 
             def log_message(self, *args: object) -> None:
                 pass
