@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.conf import settings
 from feeds.cadence import cadence_measure
 from markets.services import pair_create
 from settlement.recovery import engine_recover
+from tradehive.launcher import process_table
 from tradehive.testing.processes import database_url_of_tests
 from wallets.models import Asset
 
@@ -26,7 +26,7 @@ WARM_UP_S = 6.0
 MEASURE_S = 5.0
 
 
-def _start(args: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+def _start(command: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tradehive.settings.dev",
@@ -35,7 +35,6 @@ def _start(args: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes
         "DEBUG": "0",
     }
     log = (tmp_path / f"{name}.log").open("wb")
-    command = [sys.executable, "-m", "celery", "-A", "tradehive", *args]
     return subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
         command,
         cwd=ROOT,
@@ -49,7 +48,7 @@ def _start(args: list[str], tmp_path: Path, name: str) -> subprocess.Popen[bytes
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_beat_and_worker_keep_4_polls_and_2_passes_per_second_per_market(
-    xrp_krw, redis_client, tmp_path
+    xrp_krw, redis_client, tmp_path, monkeypatch
 ) -> None:
     # given three sim-priced markets with engine state
     assets = {a.symbol: a for a in Asset.objects.all()}
@@ -66,47 +65,14 @@ def test_beat_and_worker_keep_4_polls_and_2_passes_per_second_per_market(
         engine_recover(pair=pair)
         symbols.append(pair.symbol)
     # when the real worker and beat run
-    processes = [
-        _start(
-            [
-                "worker",
-                "-Q",
-                "feeds",
-                "-P",
-                "threads",
-                "-c",
-                "4",
-                "-l",
-                "warning",
-                "-n",
-                f"feeds-test-{os.getpid()}@%h",
-            ],
-            tmp_path,
-            "worker",
-        ),
-        _start(
-            [
-                "worker",
-                "-Q",
-                "feeds-match",
-                "-P",
-                "threads",
-                "-c",
-                "2",
-                "-l",
-                "warning",
-                "-n",
-                f"feeds-match-test-{os.getpid()}@%h",
-            ],
-            tmp_path,
-            "worker-match",
-        ),
-        _start(["beat", "-l", "warning", "-s", str(tmp_path / "beat-schedule")], tmp_path, "beat"),
-    ]
+    # (the commands make run starts: tradehive.launcher's process table)
+    monkeypatch.setenv("TRADEHIVE_VAR_DIR", str(tmp_path))  # beat's schedule file
+    table = process_table(port=0)
+    processes = [_start(table[name], tmp_path, name) for name in ("feeds", "feeds-match", "beat")]
     try:
         time.sleep(WARM_UP_S)
         for process in processes:
-            assert process.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
+            assert process.poll() is None, (tmp_path / "feeds.log").read_text()[-2000:]
         cadence = cadence_measure(client=redis_client, symbols=symbols, seconds=MEASURE_S)
     finally:
         for process in processes:
