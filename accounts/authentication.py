@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -18,14 +19,38 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.errors import TokenNotValid
 from accounts.models import User
 
+_VALIDATED = "_tradehive_access_token"  # (raw token, AccessToken) kept on the HttpRequest
+
+
+def access_token_validated(request: HttpRequest, raw: str) -> AccessToken:
+    """``raw`` checked as an access JWT (signature, expiry, type), once per request: the rate
+    limiter reads the user from it before DRF authenticates, and both use this. Raises
+    ``TokenError``."""
+    cached = getattr(request, _VALIDATED, None)
+    if cached is not None and cached[0] == raw:
+        return cached[1]
+    token = AccessToken(raw)  # type: ignore[arg-type]  # stubs miss the str form
+    setattr(request, _VALIDATED, (raw, token))
+    return token
+
 
 class JWTAuthentication(authentication.JWTAuthentication):
     """``Authorization: Bearer <access JWT>``; every refusal of a token is ``token_not_valid``."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         try:
-            return super().authenticate(request)
-        except (InvalidToken, exceptions.AuthenticationFailed) as exc:
+            header = self.get_header(request)
+            raw = self.get_raw_token(header) if header is not None else None
+            if raw is None:
+                return None
+            token = access_token_validated(request._request, raw.decode())
+            return self.get_user(token), token
+        except (
+            TokenError,
+            UnicodeDecodeError,
+            InvalidToken,
+            exceptions.AuthenticationFailed,
+        ) as exc:
             raise exceptions.AuthenticationFailed(
                 TokenNotValid.default_message, code=TokenNotValid.code
             ) from exc

@@ -38,8 +38,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.authentication import access_token_validated
 from accounts.models import AbuseRecord
 from tradehive.client_ip import client_ip
 from tradehive.exceptions import envelope
@@ -131,7 +131,7 @@ def _user_id(request: HttpRequest) -> int | None:
     scheme, _, raw = header.partition(" ")
     if scheme in jwt_settings.AUTH_HEADER_TYPES and raw:
         try:
-            user_id = AccessToken(raw.strip()).get(jwt_settings.USER_ID_CLAIM)  # type: ignore[arg-type]
+            user_id = access_token_validated(request, raw.strip()).get(jwt_settings.USER_ID_CLAIM)
         except TokenError:
             return None
         return int(user_id) if isinstance(user_id, int | str) and str(user_id).isdigit() else None

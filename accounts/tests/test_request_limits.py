@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.exceptions import TokenError
 
+from accounts.authentication import access_token_validated
 from accounts.models import AbuseRecord, User
 from accounts.request_limits import WEIGHTS
 from accounts.services import token_pair_issue
@@ -241,3 +243,19 @@ def test_requests_go_through_unlimited_when_redis_is_unreachable(db, redis_unrea
     # then it is answered as usual, without budget headers, rather than refused for everyone
     assert answer.status_code == 401
     assert "X-RateLimit-Limit" not in answer
+
+
+@pytest.mark.django_db
+def test_the_limiter_and_authentication_check_a_request_token_once() -> None:
+    # given a request bearing a valid access token, and another user's token
+    mine = token_pair_issue(user=UserFactory.create())["access"]
+    theirs = token_pair_issue(user=UserFactory.create())["access"]
+    request = RequestFactory().get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {mine}")
+    # when the rate limiter and then DRF's authentication ask for it
+    first = access_token_validated(request, mine)
+    second = access_token_validated(request, mine)
+    # then the second is the first (checked once), and another token is checked on its own
+    assert second is first
+    assert access_token_validated(request, theirs) is not first
+    with pytest.raises(TokenError):
+        access_token_validated(request, mine[:-2] + "xx")
