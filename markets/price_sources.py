@@ -57,11 +57,6 @@ def register(source: PriceSource, *, names: Iterable[str] = (ANY_FEED,)) -> None
         _sources[name] = source
 
 
-def unregister(*, names: Iterable[str] = (ANY_FEED,)) -> None:
-    for name in names:
-        _sources.pop(name, None)
-
-
 def source_for(pair: TradingPair) -> PriceSource | None:
     """The source of a feed-priced ``pair``; None for a book market or when no app serves its
     source."""

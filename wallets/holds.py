@@ -48,10 +48,6 @@ def register_stuck_hold_check(name: str, check: StuckHoldCheck) -> None:
     _stuck_checks[name] = check
 
 
-def unregister_stuck_hold_check(name: str) -> None:
-    _stuck_checks.pop(name, None)
-
-
 def stuck_holds() -> list[tuple[int, str]]:
     """Every registered check's holds that can never be released: (asset id, detail)."""
     return [problem for check in _stuck_checks.values() for problem in check()]
