@@ -1,5 +1,5 @@
 """Admin: users (with MFA status and the reset/disable actions), the read-only audit log and the
-read-only abuse log (requests refused by rate limits)."""
+read-only abuse log (requests refused by rate limits), and API keys (revoke action)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.models import AbuseRecord, AuditEvent, User
+from accounts.api_keys import api_key_revoke
+from accounts.models import AbuseRecord, ApiKey, AuditEvent, User
 from accounts.requests import AuthenticatedHttpRequest
 
 
@@ -126,3 +127,55 @@ class AbuseRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AbuseRecord | None = None) -> bool:
         return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Users' API keys: admins see and revoke them; nobody sees a secret or edits a key."""
+
+    list_display = (
+        "label",
+        "user",
+        "short_key",
+        "permissions",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "last_used_ip",
+    )
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("user__username", "label", "key")
+    list_select_related = ("user",)
+    exclude = ("secret_encrypted",)
+    readonly_fields = (
+        "user",
+        "label",
+        "key",
+        "permissions",
+        "ip_allowlist",
+        "expires_at",
+        "revoked_at",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+    )
+    actions = ["revoke_keys"]
+
+    @admin.display(description="key")
+    def short_key(self, key: ApiKey) -> str:
+        return f"{key.key[:8]}..."
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke_keys(self, request: AuthenticatedHttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(key_id=key.pk, actor=request.user, request=request)
+            revoked += 1
+        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # revoke instead: the audit log refers to keys

@@ -9,9 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import api_keys, services
 from accounts.mfa import mfa_enabled
-from accounts.models import User
+from accounts.models import ApiKey, User
+from accounts.permissions import NO_KEYS
 from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import Timestamp
 from tradehive.openapi import error_responses
@@ -162,6 +163,8 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
+    api_key_permission = NO_KEYS  # a key cannot change the account it belongs to
+
     @extend_schema_serializer(component_name="ProfileUpdateInput")
     class UpdateSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254, required=False)
@@ -194,6 +197,8 @@ class MeApi(APIView):
 
 
 class PasswordApi(APIView):
+    api_key_permission = NO_KEYS  # a key cannot change the account it belongs to
+
     @extend_schema_serializer(component_name="PasswordChangeInput")
     class InputSerializer(serializers.Serializer):
         old_password = serializers.CharField(max_length=128, trim_whitespace=False)
@@ -210,6 +215,8 @@ class PasswordApi(APIView):
 class MfaSetupApi(APIView):
     """The set-up under way (same secret until confirmed), or a new one; ``restart: true``
     replaces the secret."""
+
+    api_key_permission = NO_KEYS
 
     @extend_schema_serializer(component_name="MfaSetupInput")
     class InputSerializer(serializers.Serializer):
@@ -238,6 +245,8 @@ class OtpInput(serializers.Serializer):
 
 
 class MfaConfirmApi(APIView):
+    api_key_permission = NO_KEYS  # a key cannot change the account it belongs to
+
     @extend_schema(
         request=OtpInput,
         responses={
@@ -258,6 +267,8 @@ class MfaConfirmApi(APIView):
 
 
 class MfaDisableApi(APIView):
+    api_key_permission = NO_KEYS  # a key cannot change the account it belongs to
+
     @extend_schema(
         request=OtpInput,
         responses={
@@ -270,3 +281,78 @@ class MfaDisableApi(APIView):
         data.is_valid(raise_exception=True)
         services.mfa_disable(user=request.user, otp=data.validated_data["otp"], request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- API keys (API.md "API keys and signed requests") ------------------------------------------
+
+
+class ApiKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]  # "label" is also a Field attribute
+    key = serializers.CharField()
+    permissions = serializers.ListField(child=serializers.CharField())
+    ip_allowlist = serializers.ListField(child=serializers.CharField())
+    expires_at = Timestamp(allow_null=True)
+    revoked_at = Timestamp(allow_null=True)
+    created_at = Timestamp()
+    last_used_at = Timestamp(allow_null=True)
+    last_used_ip = serializers.CharField(allow_null=True)
+
+
+class ApiKeysApi(APIView):
+    """My API keys. Creating one answers its secret this once; keys cannot manage keys."""
+
+    api_key_permission = NO_KEYS
+
+    @extend_schema_serializer(component_name="ApiKeyCreateInput")
+    class InputSerializer(serializers.Serializer):
+        label = serializers.CharField(max_length=64)  # type: ignore[assignment]
+        permissions = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(ApiKey.PERMISSIONS)),
+            max_length=3,
+            help_text="read is always granted; withdraw needs MFA and an IP allow-list",
+        )
+        ip_allowlist = serializers.ListField(
+            child=serializers.CharField(max_length=43), required=False, default=list, max_length=30
+        )
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        otp = _otp_field()
+
+    @extend_schema_serializer(component_name="ApiKeyCreated")
+    class CreatedSerializer(ApiKeyOutput):
+        secret = serializers.CharField(help_text="Shown this once; store it now")
+
+    @extend_schema(responses={200: ApiKeyOutput(many=True)})
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return Response(ApiKeyOutput(api_keys.api_key_list(user=request.user), many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: CreatedSerializer,
+            **error_responses(
+                {
+                    400: "`invalid_input` (label, permissions, ip_allowlist, expires_at).",
+                    401: "`mfa_required`: MFA is on and `otp` is missing or wrong.",
+                    409: "`mfa_not_enabled` (withdraw keys), `api_key_limit`.",
+                }
+            ),
+        },
+    )
+    def post(self, request: AuthenticatedRequest) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, secret = api_keys.api_key_create(
+            user=request.user, **data.validated_data, request=request
+        )
+        body = {**ApiKeyOutput(key).data, "secret": secret}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyApi(APIView):
+    api_key_permission = NO_KEYS
+
+    @extend_schema(responses={200: ApiKeyOutput, **error_responses({404: "`api_key_not_found`."})})
+    def delete(self, request: AuthenticatedRequest, key_id: int) -> Response:
+        key = api_keys.api_key_revoke(key_id=key_id, user=request.user, request=request)
+        return Response(ApiKeyOutput(key).data)

@@ -6,7 +6,9 @@ Event names in use (dotted, stable; add new ones here):
 - ``password.changed``, ``token.refresh_reuse``, ``account.deleted``, ``account.disabled``
 - ``wallet.adjustment``, ``withdrawal.requested``, ``withdrawal.completed``,
   ``withdrawal.rejected``, ``withdrawal.cancelled``
-- ``market.created``, ``market.changed``, ``market.status_changed``"""
+- ``market.created``, ``market.changed``, ``market.status_changed``
+- ``api_key.created``, ``api_key.revoked``, ``api_key.withdraw`` (a withdrawal requested with a
+  signed key)"""
 
 from __future__ import annotations
 

@@ -10,12 +10,15 @@ from typing import Any
 
 from django.http import HttpRequest
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.api_keys import signed_key_for_request
 from accounts.errors import TokenNotValid
 from accounts.models import User
 
@@ -71,3 +74,28 @@ def user_from_access_token(raw: str) -> User:
         raise TokenNotValid() from exc
     assert isinstance(user, User)
     return user
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """A request signed with an API key (``X-MBX-APIKEY``, ``timestamp``, ``signature``; see
+    ``accounts.api_keys``). ``request.auth`` is the ``ApiKey``; what it may do is checked by
+    ``accounts.permissions.ApiKeyScope``. A refused signature is an error, not "anonymous"."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        key = signed_key_for_request(request._request)
+        if key is None:
+            return None
+        return key.user, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return "X-MBX-APIKEY"
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: the signed-key scheme (the signature itself is described in docs/api.md)."""
+
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "X-MBX-APIKEY"}

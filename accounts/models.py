@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -99,3 +100,39 @@ class AbuseRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.subject} x{self.count} {self.window_start:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiKey(models.Model):
+    """A key a bot signs requests with, as Binance's are (``accounts.api_keys``).
+
+    ``key`` is the public half, sent in ``X-MBX-APIKEY``. The secret is needed server-side to
+    check HMAC signatures, so it cannot be hashed: ``secret_encrypted`` holds it encrypted with
+    Fernet under ``API_KEY_ENCRYPTION_KEYS`` (``accounts.key_vault``). Revoked keys are kept
+    (revoked_at set) so the audit log's references stay meaningful."""
+
+    READ, TRADE, WITHDRAW = "read", "trade", "withdraw"
+    PERMISSIONS = (READ, TRADE, WITHDRAW)
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(max_length=64)
+    key = models.CharField(max_length=64, unique=True)
+    secret_encrypted = models.TextField(help_text="Fernet token of the secret; never shown.")
+    permissions = ArrayField(models.CharField(max_length=10), help_text="read, trade, withdraw")
+    ip_allowlist = ArrayField(
+        models.CharField(max_length=43),
+        default=list,
+        blank=True,
+        help_text="Addresses or networks (CIDR) the key may be used from; empty: any.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.key[:8]}...)"

@@ -39,9 +39,11 @@ from django.urls import Resolver404, resolve
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.api_keys import HEADER, signed_key_for_request
 from accounts.authentication import access_token_validated
 from accounts.models import AbuseRecord
 from tradehive.client_ip import client_ip
+from tradehive.errors import DomainError
 from tradehive.exceptions import envelope
 from tradehive.redis_client import get_redis
 
@@ -125,8 +127,15 @@ def budgets_charge(budgets: list[Budget], *, now: float) -> Verdict:
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    """The user a request is made for, without a database query: the user id of a valid Bearer
-    JWT (signature and expiry checked; DRF authenticates it fully later), else the session's."""
+    """The user a request is made for: the user id of a valid Bearer JWT (signature and expiry
+    checked, no query; DRF authenticates it fully later), else the owner of the API key it is
+    validly signed with (the check is kept on the request for DRF), else the session's."""
+    if request.META.get(HEADER) is not None:
+        try:
+            key = signed_key_for_request(request)
+        except DomainError:  # refused (or not checkable): the address's budget pays
+            return None
+        return key.user_id if key is not None else None
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, raw = header.partition(" ")
     if scheme in jwt_settings.AUTH_HEADER_TYPES and raw:

@@ -10,6 +10,7 @@ from tradehive.health import healthz
 # Each app owns its URL modules; this file only mounts them.
 api_v1 = [
     path("auth/", include("accounts.urls_api")),
+    path("", include("accounts.urls_api_keys")),  # api-keys
     path("wallet/", include("wallets.urls_api")),
     path("", include("markets.urls_api")),  # markets, tickers, markets/{symbol}/...
     path("", include("orders.urls_api")),  # orders, fills

@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiKey
 from accounts.requests import AuthenticatedRequest
 from tradehive.api_fields import AssetParam, DecimalString, Timestamp
 from tradehive.money import format_decimal
@@ -161,6 +162,7 @@ class WithdrawalOutputSerializer(serializers.Serializer):
 
 class WithdrawalListCreateApi(APIView):
     pagination_class = Cursor
+    api_key_permission = {"GET": "read", "POST": "withdraw"}
 
     @extend_schema_serializer(component_name="WithdrawalInput")
     class InputSerializer(serializers.Serializer):
@@ -214,12 +216,15 @@ class WithdrawalListCreateApi(APIView):
             amount=data.validated_data["amount"],
             address=data.validated_data["address"],
             otp=data.validated_data.get("otp"),
+            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
             request=request._request,
         )
         return Response(WithdrawalOutputSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
 
 
 class WithdrawalCancelApi(APIView):
+    api_key_permission = "withdraw"
+
     @extend_schema(
         request=None,
         responses={

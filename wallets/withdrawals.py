@@ -13,9 +13,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.api_keys import api_key_permission_check
 from accounts.audit import audit_record
 from accounts.mfa import mfa_check
-from accounts.models import User
+from accounts.models import ApiKey, User
 from tradehive.errors import NotFound
 from tradehive.money import format_decimal
 from wallets.errors import (
@@ -56,13 +57,21 @@ def withdrawal_request(
     amount: Decimal,
     address: str,
     otp: str | None = None,
+    api_key: ApiKey | None = None,
     request: HttpRequest | None = None,
 ) -> Withdrawal:
     """Request a withdrawal: MFA first (``mfa_required``), then asset, amount (>= the asset's
     minimum), address format; ``amount + fee`` moves available -> locked (``insufficient_funds``
-    when short). The answer is a ``pending`` withdrawal."""
-    # Outside the transaction: a used code stays used even if the request fails later.
-    mfa_check(user=user, otp=otp)
+    when short). The answer is a ``pending`` withdrawal.
+
+    Made with an ``api_key`` (a signed bot request), the key must have the ``withdraw``
+    permission and no code is asked: the key's creation needed MFA and binds it to an IP
+    allow-list (``accounts.api_keys``). Such requests are audited with the key."""
+    if api_key is not None:
+        api_key_permission_check(api_key, "withdraw")
+    else:
+        # Outside the transaction: a used code stays used even if the request fails later.
+        mfa_check(user=user, otp=otp)
     with transaction.atomic():
         asset = asset_active_get(symbol=asset_symbol)
         if not asset.withdrawal_enabled:
@@ -98,7 +107,16 @@ def withdrawal_request(
             asset=asset.symbol,
             amount=format_decimal(amount),
             fee=format_decimal(withdrawal.fee),
+            api_key_id=api_key.pk if api_key is not None else None,
         )
+        if api_key is not None:
+            audit_record(
+                event="api_key.withdraw",
+                user=user,
+                request=request,
+                api_key_id=api_key.pk,
+                withdrawal_id=withdrawal.pk,
+            )
     return withdrawal
 
 

@@ -286,9 +286,14 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.JWTAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # ApiKeyScope: a request signed with an API key needs the key's permission for the view.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.ApiKeyScope",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["tradehive.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "tradehive.exceptions.api_exception_handler",
@@ -333,6 +338,14 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1  # no feature takes uploads
 RATE_LIMIT_IP_WEIGHT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_IP_WEIGHT_PER_MINUTE", "6000"))
 RATE_LIMIT_USER_WEIGHT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_USER_WEIGHT_PER_MINUTE", "2400"))
 RATE_LIMIT_USER_ORDERS_PER_10S = int(os.environ.get("RATE_LIMIT_USER_ORDERS_PER_10S", "50"))
+# API keys (accounts/api_keys.py). Secrets are Fernet-encrypted under these keys (comma-separated
+# urlsafe-base64 32-byte keys, newest first; accounts/key_vault.py). Unset: one derived from
+# SECRET_KEY (development only; production settings require the variable).
+API_KEY_ENCRYPTION_KEYS = env_list("API_KEY_ENCRYPTION_KEYS", "")
+API_KEY_MAX_PER_USER = int(os.environ.get("API_KEY_MAX_PER_USER", "30"))
+API_KEY_RECV_WINDOW_DEFAULT_MS = 5000  # Binance's default and maximum
+API_KEY_RECV_WINDOW_MAX_MS = 60000
+API_KEY_FUTURE_SKEW_MS = 1000  # a timestamp this far ahead of the server's clock is refused
 # Websocket frames: uvicorn closes the connection (1009) past this many bytes. The protocol's
 # largest message is MAX_MESSAGE_CHARS (16,384) characters, at most 4 UTF-8 bytes each.
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", str(64 * 1024)))

@@ -7,6 +7,9 @@ from .base import env_bool
 
 if "SECRET_KEY" not in os.environ:
     raise RuntimeError("SECRET_KEY must be set in production")
+if not os.environ.get("API_KEY_ENCRYPTION_KEYS"):
+    # API-key secrets must not be decryptable from anything stored beside the database.
+    raise RuntimeError("API_KEY_ENCRYPTION_KEYS must be set in production (accounts/key_vault.py)")
 DEBUG = False
 SERVE_STATIC = env_bool("SERVE_STATIC", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
