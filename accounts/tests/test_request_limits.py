@@ -14,11 +14,13 @@ from django.test import Client, RequestFactory, override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.exceptions import TokenError
 
+from accounts.api_keys import api_key_create
 from accounts.authentication import access_token_validated
 from accounts.models import AbuseRecord, User
 from accounts.request_limits import WEIGHTS
 from accounts.services import token_pair_issue
 from accounts.tests.factories import UserFactory
+from accounts.tests.signed import SignedClient
 from tradehive.embedded_redis import free_port, wait_for_port
 from tradehive.testing.processes import ROOT, process_env, stop
 
@@ -259,3 +261,23 @@ def test_the_limiter_and_authentication_check_a_request_token_once() -> None:
     assert access_token_validated(request, theirs) is not first
     with pytest.raises(TokenError):
         access_token_validated(request, mine[:-2] + "xx")
+
+
+def test_a_signed_request_is_charged_to_the_keys_owner(user: User, settings, redis_client) -> None:
+    # given a key and a request validly signed with it
+    key, secret = api_key_create(user=user, label="bot", permissions=["read"])
+    # when
+    answer = SignedClient(key.key, secret).get("/api/v1/wallet/balances")
+    # then the user's budget pays (and the signature, checked by the limiter, is not "replayed"
+    # when DRF authenticates the same request)
+    assert answer.status_code == 200, answer.content
+    limit = settings.RATE_LIMIT_USER_WEIGHT_PER_MINUTE
+    assert answer["X-RateLimit-Limit"] == str(limit)
+    assert answer["X-RateLimit-Remaining"] == str(limit - WEIGHTS[("wallet-balances", "GET")])
+
+
+def test_a_badly_signed_request_is_charged_to_the_address(user: User, settings) -> None:
+    key, _ = api_key_create(user=user, label="bot", permissions=["read"])
+    answer = SignedClient(key.key, "not-the-secret").get("/api/v1/wallet/balances")
+    assert answer.status_code == 401
+    assert answer["X-RateLimit-Limit"] == str(settings.RATE_LIMIT_IP_WEIGHT_PER_MINUTE)
