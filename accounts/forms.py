@@ -76,3 +76,38 @@ class DeleteAccountForm(forms.Form):
         help_text="Needed when two-factor authentication is on.",
     )
     confirm = forms.BooleanField(label="I understand that closing the account cannot be undone.")
+
+
+class ApiKeyForm(forms.Form):
+    """A new API key (``accounts.api_keys.api_key_create`` checks everything that matters)."""
+
+    EXPIRY_CHOICES = [
+        ("", "Never"),
+        ("30", "In 30 days"),
+        ("90", "In 90 days"),
+        ("365", "In a year"),
+    ]
+
+    label = forms.CharField(max_length=64, help_text="To tell your keys apart, e.g. 'grid bot'.")
+    permissions = forms.MultipleChoiceField(
+        choices=[("trade", "Trade"), ("withdraw", "Withdraw")],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Every key can read. Withdraw needs two-factor authentication and addresses.",
+    )
+    ip_allowlist = forms.CharField(
+        label="Allowed addresses",
+        required=False,
+        max_length=1500,
+        help_text="IP addresses or networks (CIDR), separated by spaces or commas; empty: any.",
+    )
+    expires_in = forms.ChoiceField(label="Expires", choices=EXPIRY_CHOICES, required=False)
+    otp = forms.CharField(
+        label="Authenticator code",
+        required=False,
+        max_length=12,
+        help_text="Needed when two-factor authentication is on.",
+    )
+
+    def clean_ip_allowlist(self) -> list[str]:
+        return self.cleaned_data["ip_allowlist"].replace(",", " ").split()

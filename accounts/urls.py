@@ -16,4 +16,6 @@ urlpatterns = [
     path("mfa/confirm/", views.mfa_confirm, name="mfa_confirm"),
     path("mfa/disable/", views.mfa_disable, name="mfa_disable"),
     path("delete/", views.account_delete, name="delete"),
+    path("api-keys/", views.api_key_create, name="api_key_create"),
+    path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

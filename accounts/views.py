@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,14 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import api_keys, services
 from accounts.audit import audit_record
 from accounts.errors import LoginExpired
 from accounts.forms import (
+    ApiKeyForm,
     DeleteAccountForm,
     LoginForm,
     OtpForm,
@@ -185,6 +188,9 @@ def _profile_page(
         "mfa_enabled": enabled,
         "mfa_pending": not enabled and services.mfa_enrollment_pending(user=user) is not None,
         "events": audit_events_recent_for_user(user=user),
+        "api_keys": api_keys.api_key_list(user=user),
+        "api_key_form": forms.get("api_key_form") or ApiKeyForm(),
+        "now": timezone.now(),
     }
     return _answer(render(request, "accounts/profile.html", context, status=status), refused)
 
@@ -307,3 +313,42 @@ def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.success(request, "Your account is closed.")
             return redirect(settings.LOGOUT_REDIRECT_URL)
     return _profile_page(request, status=400, delete_form=form)
+
+
+@sensitive_post_parameters("otp")
+@login_required
+@require_POST
+def api_key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Create a key and show its secret on this one page (never stored, never redirected with)."""
+    form = ApiKeyForm(request.POST)
+    if form.is_valid():
+        days = form.cleaned_data["expires_in"]
+        try:
+            key, secret = api_keys.api_key_create(
+                user=request.user,
+                label=form.cleaned_data["label"],
+                permissions=form.cleaned_data["permissions"],
+                ip_allowlist=form.cleaned_data["ip_allowlist"],
+                expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+                otp=form.cleaned_data["otp"] or None,
+                request=request,
+            )
+        except DomainError as exc:
+            form_error_apply(form, exc)
+            return _profile_page(request, status=_form_status(exc), refused=exc, api_key_form=form)
+        response = render(request, "accounts/api_key_created.html", {"key": key, "secret": secret})
+        response["Cache-Control"] = "no-store"
+        return response
+    return _profile_page(request, status=400, api_key_form=form)
+
+
+@login_required
+@require_POST
+def api_key_revoke(request: AuthenticatedHttpRequest, key_id: int) -> HttpResponse:
+    try:
+        key = api_keys.api_key_revoke(key_id=key_id, user=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"API key '{key.label}' revoked.")
+    return redirect("accounts:profile")

@@ -6,6 +6,7 @@ import json
 import time
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -170,7 +171,7 @@ def test_read_keys_cannot_trade(user) -> None:
     assert error_code(response) == "api_key_permission"
 
 
-def _raw(key: str, query: str) -> object:
+def _raw(key: str, query: str) -> Any:
     return Client().get(f"{ME}?{query}", HTTP_X_MBX_APIKEY=key)
 
 

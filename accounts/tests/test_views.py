@@ -322,3 +322,39 @@ def test_login_otp_step_refuses_an_account_disabled_meanwhile(
     # then nobody is signed in
     assert response["Location"] == "/accounts/login/"
     assert not AuditEvent.objects.filter(event="login.ok").exists()
+
+
+def test_api_keys_on_the_account_page_create_show_the_secret_once_and_revoke(
+    client: Client, user: User
+) -> None:
+    client.force_login(user)
+    created = client.post(
+        "/accounts/api-keys/",
+        {"label": "grid bot", "permissions": ["trade"], "ip_allowlist": "127.0.0.1, 10.0.0.0/8"},
+    )
+    assert created.status_code == 200
+    assert created["Cache-Control"] == "no-store"
+    key = user.api_keys.get()
+    secret = created.context["secret"]
+    assert key.key in created.content.decode()
+    assert secret in created.content.decode()
+    assert key.permissions == ["read", "trade"]
+    assert key.ip_allowlist == ["127.0.0.1", "10.0.0.0/8"]
+
+    page = client.get("/accounts/profile/").content.decode()
+    assert "grid bot" in page
+    assert secret not in page  # never again
+    assert key.key not in page  # only its first characters
+
+    bad = client.post("/accounts/api-keys/", {"label": "w", "permissions": ["withdraw"]})
+    assert bad.status_code == 400
+    assert user.api_keys.count() == 1
+
+    revoked = client.post(f"/accounts/api-keys/{key.pk}/revoke/")
+    assert revoked.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    other = UserFactory.create()
+    client.force_login(other)
+    client.post(f"/accounts/api-keys/{key.pk}/revoke/")  # not theirs: nothing happens
+    assert AuditEvent.objects.filter(event="api_key.revoked").count() == 1
