@@ -33,6 +33,7 @@ import pytest
 import websockets
 import yaml
 from cryptography import x509
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -203,6 +204,7 @@ def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
     env = process_env(
         DJANGO_SETTINGS_MODULE="tradehive.settings.prod",
         SECRET_KEY=secrets.token_urlsafe(50),
+        API_KEY_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="localhost",
         CSRF_TRUSTED_ORIGINS=stack.https,
         SERVE_STATIC="0",
