@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "settlement",
     "realtime",
     "feeds",
+    "binance_compat",
 ]
 
 MIDDLEWARE = [
