@@ -45,7 +45,7 @@ from accounts.authentication import access_token_validated
 from accounts.models import AbuseRecord
 from tradehive.client_ip import client_ip
 from tradehive.errors import DomainError
-from tradehive.exceptions import envelope
+from tradehive.exceptions import envelope, is_binance_path
 from tradehive.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
@@ -90,8 +90,6 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("binance-capital-config", "GET"): 10,
 }
 ORDER_PLACEMENTS = {("orders", "POST"), ("binance-order", "POST")}
-# Paths whose refusals are in Binance's shape, ``{"code": -1003, "msg": ...}`` (binance_compat).
-BINANCE_PREFIXES = ("/api/v3/", "/sapi/")
 
 
 @dataclass(frozen=True)
@@ -276,7 +274,7 @@ class RequestLimitMiddleware:
             message = f"Too many requests ({verdict.refused.rule}); try again in {retry_after} s."
             body = (
                 {"code": -1003, "msg": message}
-                if request.path_info.startswith(BINANCE_PREFIXES)
+                if is_binance_path(request.path_info)  # Binance's "too much request weight"
                 else envelope("rate_limited", message)
             )
             response: HttpResponse = JsonResponse(body, status=429)

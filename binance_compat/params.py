@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.utils.datastructures import MultiValueDict
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -39,8 +40,8 @@ DECIMAL_GRAMMAR = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 
 
 class FormParser(BaseParser):
-    """``application/x-www-form-urlencoded`` bodies as a list of (name, value) pairs, in order,
-    duplicates kept (``Params`` refuses them). UTF-8 only."""
+    """``application/x-www-form-urlencoded`` bodies as a ``MultiValueDict``, duplicates kept
+    (``Params`` refuses them). UTF-8 only."""
 
     media_type = "application/x-www-form-urlencoded"
 
@@ -49,20 +50,24 @@ class FormParser(BaseParser):
         stream: Any,
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
-    ) -> list[tuple[str, str]]:
+    ) -> MultiValueDict[str, str]:
         raw = stream.read() if stream is not None else b""
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ParseError("The body is not UTF-8.") from None
+        values: MultiValueDict[str, str] = MultiValueDict()
         try:
-            return parse_qsl(
+            pairs = parse_qsl(
                 text, keep_blank_values=True, max_num_fields=MAX_PARAMS, errors="strict"
             )
         except UnicodeDecodeError:
             raise ParseError("The body is not UTF-8.") from None
         except ValueError:
             raise ParseError("Too many parameters sent.") from None
+        for name, value in pairs:
+            values.appendlist(name, value)
+        return values
 
 
 class Params:
@@ -82,11 +87,9 @@ class Params:
         except ValueError:
             raise BinanceError(TOO_MANY_PARAMETERS, "Too many parameters sent.") from None
         if request.method not in ("GET", "HEAD", "DELETE"):
-            body = request.data
-            if isinstance(body, list):
-                pairs += body
-            elif body:  # pragma: no cover - FormParser is the only parser
-                raise BinanceError(ILLEGAL_CHARS, "Illegal characters found in a parameter.")
+            body = request.data  # FormParser's MultiValueDict (empty without a body)
+            if isinstance(body, MultiValueDict):
+                pairs += [(name, value) for name, values in body.lists() for value in values]
         values: dict[str, str] = {}
         for name, value in pairs:
             if name in values:
