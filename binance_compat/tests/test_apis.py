@@ -579,3 +579,71 @@ def test_assets_deposits_and_withdrawals(lpj_krw, make_user, key_for) -> None:
         response = client.signed("POST", "/sapi/v1/capital/withdraw/apply", **params)
         assert binance_error(response) == (400, code), params
     assert balance(user, "LPJ") == (Decimal(27), Decimal(13))
+
+
+HOSTILE_NUMBERS = [
+    "NaN",
+    "Infinity",
+    "-1",
+    "1e3",
+    "0x10",
+    ARABIC_ONE,
+    "\uff11",
+    "9" * 40,
+    " 1",
+    "1 ",
+]
+WITHDRAWAL = {"coin": "LPJ", "address": "lpj1" + "c" * 30, "amount": "12"}
+SWEEP = [
+    ("GET", "/api/v3/allOrders", {"symbol": "LPJKRW"}, "orderId"),
+    ("GET", "/api/v3/allOrders", {"symbol": "LPJKRW"}, "startTime"),
+    ("GET", "/api/v3/allOrders", {"symbol": "LPJKRW"}, "limit"),
+    ("GET", "/api/v3/myTrades", {"symbol": "LPJKRW"}, "fromId"),
+    ("GET", "/api/v3/myTrades", {"symbol": "LPJKRW"}, "endTime"),
+    ("GET", "/api/v3/order", {"symbol": "LPJKRW"}, "orderId"),
+    ("DELETE", "/api/v3/order", {"symbol": "LPJKRW"}, "orderId"),
+    ("GET", "/sapi/v1/capital/deposit/hisrec", {}, "offset"),
+    ("GET", "/sapi/v1/capital/withdraw/history", {}, "status"),
+    ("POST", "/api/v3/order", LIMIT, "quantity"),
+    ("POST", "/api/v3/order", LIMIT, "price"),
+    (
+        "POST",
+        "/api/v3/order",
+        {"symbol": "LPJKRW", "side": "BUY", "type": "MARKET"},
+        "quoteOrderQty",
+    ),
+    ("POST", "/sapi/v1/capital/withdraw/apply", WITHDRAWAL, "amount"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "params", "name"), SWEEP)
+def test_hostile_numbers_are_refused_everywhere(
+    lpj_krw, make_user, key_for, method, path, params, name
+) -> None:
+    # given a funded user with a key that may do everything
+    user = make_user(KRW="100000", LPJ="50")
+    client = key_for(user, "trade", "withdraw")
+    for value in HOSTILE_NUMBERS:
+        # when a number parameter is not a plain ASCII number
+        response = client.signed(method, path, **(params | {name: value}))
+        # then it is Binance's -1100, and nothing was written
+        assert binance_error(response) == (400, -1100), (name, value, response.content)
+    assert not Order.objects.exists()
+    assert balance(user, "KRW") == (Decimal(100000), Decimal(0))
+    assert balance(user, "LPJ") == (Decimal(50), Decimal(0))
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v3/openOrders"),
+        ("GET", "/api/v3/allOrders"),
+        ("GET", "/api/v3/myTrades"),
+        ("DELETE", "/api/v3/openOrders"),
+        ("GET", "/sapi/v1/asset/tradeFee"),
+    ],
+)
+def test_signed_endpoints_refuse_bad_symbols(lpj_krw, make_user, key_for, method, path) -> None:
+    client = key_for(make_user(), "trade")
+    for symbol, code in (("LPJ-KRW", -1121), ("NOPE", -1121), ("lpjkrw", -1121), ("\u00e9", -1100)):
+        assert binance_error(client.signed(method, path, symbol=symbol)) == (400, code), symbol
