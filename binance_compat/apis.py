@@ -70,6 +70,7 @@ from wallets.selectors import (
 from wallets.withdrawals import withdrawal_request
 
 _CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_PATTERN)
+MAX_OFFSET = 2**31 - 1  # wallet history pages: far past any user's history
 
 
 class BinanceApi(APIView):
@@ -599,7 +600,7 @@ class DepositHistoryApi(SignedApi):
         params = Params(request)
         asset = _asset_of(params)
         status = params.integer("status")
-        offset = params.integer("offset", default=0)
+        offset = params.integer("offset", default=0, high=MAX_OFFSET)
         limit = params.limit(default=1000, maximum=1000)
         start, end = params.time("startTime"), params.time("endTime")
         deposits = deposit_list_for_user(user=request.user)
@@ -622,21 +623,20 @@ class WithdrawHistoryApi(SignedApi):
         params = Params(request)
         asset = _asset_of(params)
         status = params.integer("status", high=6)
-        offset = params.integer("offset", default=0)
+        offset = params.integer("offset", default=0, high=MAX_OFFSET)
         limit = params.limit(default=1000, maximum=1000)
         start, end = params.time("startTime"), params.time("endTime")
         withdrawals = withdrawal_list_for_user(user=request.user)
         if asset is not None:
             withdrawals = withdrawals.filter(asset=asset)
+        if status is not None:
+            withdrawals = withdrawals.filter(status__in=payloads.withdrawal_statuses(status))
         if start is not None:
             withdrawals = withdrawals.filter(created_at__gte=start)
         if end is not None:
             withdrawals = withdrawals.filter(created_at__lte=end)
         assert offset is not None
-        rows = [payloads.withdrawal(row) for row in withdrawals[offset : offset + limit]]
-        if status is not None:
-            rows = [row for row in rows if row["status"] == status]
-        return Response(rows)
+        return Response([payloads.withdrawal(row) for row in withdrawals[offset : offset + limit]])
 
 
 class WithdrawApplyApi(SignedApi):

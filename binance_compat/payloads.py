@@ -3,7 +3,7 @@ enums. Plain functions over loaded objects (orders and fills with their pair and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -357,6 +357,12 @@ _WITHDRAWAL_STATUSES = {
 }
 
 
+def withdrawal_statuses(binance_status: int) -> list[str]:
+    """The project's withdrawal statuses Binance's ``status`` number stands for (none for the
+    numbers that never occur here)."""
+    return [status for status, number in _WITHDRAWAL_STATUSES.items() if number == binance_status]
+
+
 def withdrawal(row: Withdrawal) -> dict[str, Any]:
     """``capital/withdraw/history``. ``applyTime`` is Binance's "YYYY-MM-DD HH:MM:SS" (UTC)."""
     places = row.asset.decimals
@@ -369,7 +375,7 @@ def withdrawal(row: Withdrawal) -> dict[str, Any]:
         "address": row.address,
         "addressTag": "",
         "txId": "",
-        "applyTime": row.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "applyTime": row.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "network": row.asset.symbol,
         "transferType": 0,
         "info": row.reason,
@@ -378,5 +384,5 @@ def withdrawal(row: Withdrawal) -> dict[str, Any]:
         "txKey": "",
     }
     if row.status == Withdrawal.Status.COMPLETED:
-        body["completeTime"] = row.updated_at.strftime("%Y-%m-%d %H:%M:%S")
+        body["completeTime"] = row.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return body

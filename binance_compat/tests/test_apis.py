@@ -564,6 +564,10 @@ def test_assets_deposits_and_withdrawals(lpj_krw, make_user, key_for) -> None:
         2,
     )
     assert balance(user, "LPJ") == (Decimal(27), Decimal(13))
+    history = "/sapi/v1/capital/withdraw/history"
+    assert client.signed("GET", history, status=2).json() == [row]
+    assert client.signed("GET", history, status=6).json() == []
+    assert client.signed("GET", history, coin="KRW").json() == []
 
     refusals = [
         (apply | {"network": "ETH"}, -1130),
