@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -149,7 +150,20 @@ class ExchangeInfoApi(BinanceApi):
             {
                 "timezone": "UTC",
                 "serverTime": payloads.ms(timezone.now()),
-                "rateLimits": [],
+                "rateLimits": [
+                    {
+                        "rateLimitType": "REQUEST_WEIGHT",
+                        "interval": "MINUTE",
+                        "intervalNum": 1,
+                        "limit": settings.RATE_LIMIT_USER_WEIGHT_PER_MINUTE,
+                    },
+                    {
+                        "rateLimitType": "ORDERS",
+                        "interval": "SECOND",
+                        "intervalNum": 10,
+                        "limit": settings.RATE_LIMIT_USER_ORDERS_PER_10S,
+                    },
+                ],
                 "exchangeFilters": [],
                 "symbols": [payloads.market(pair, max_steps=MAX_ENGINE_INT) for pair in pairs],
             }
