@@ -10,6 +10,7 @@ import logging.config
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -26,7 +27,7 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def scrape(client: Client, **headers: str) -> str:
+def scrape(client: Client, **headers: Any) -> str:
     answer = client.get("/metrics", **headers)
     assert answer.status_code == 200, answer.content
     return answer.content.decode()
@@ -156,7 +157,7 @@ def test_requests_carry_an_id_into_every_json_log_line() -> None:
     assert request_id() == "-"  # outside a request
 
 
-def _request(**meta: str) -> HttpRequest:
+def _request(**meta: Any) -> HttpRequest:
     from django.test import RequestFactory
 
     return RequestFactory().get("/", **meta)
