@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import logging.config
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,35 @@ def _request(**meta: Any) -> HttpRequest:
     from django.test import RequestFactory
 
     return RequestFactory().get("/", **meta)
+
+
+OPS = Path(__file__).resolve().parents[2] / "ops"
+
+
+def _names(text: str) -> set[str]:
+    names = set(re.findall(r"\btradehive_[a-z_]+", text))
+    return {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in names}
+
+
+def test_alert_rules_and_dashboard_use_only_metrics_that_exist(
+    client: Client, redis_client
+) -> None:
+    import yaml
+
+    from wallets.verification import ledger_check_record
+
+    ledger_check_record()
+    rules = yaml.safe_load((OPS / "prometheus-alerts.yml").read_text())
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    assert all(
+        rule.get("annotations", {}).get("runbook") for g in rules["groups"] for rule in g["rules"]
+    )
+    dashboard = json.loads((OPS / "grafana-dashboard.json").read_text())
+    exprs += [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    wanted = set().union(*(_names(expr) for expr in exprs))
+    # what a scrape declares (# TYPE lines, even before a labelled metric has samples), plus
+    # what scrape-time collectors yield only when they have a value (feed age)
+    declared = _names(scrape(client))
+    collectors = "".join(p.read_text() for p in Path(settings.BASE_DIR).glob("*/metrics.py"))
+    missing = {name for name in wanted if name not in declared and f'"{name}"' not in collectors}
+    assert not missing, missing
