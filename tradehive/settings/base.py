@@ -397,7 +397,13 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django logs every 4xx answer at WARNING: a line per refused order nobody reads (they
+        # are counted by route and status in /metrics, rate-limit refusals in AbuseRecord).
+        # 5xx stay at ERROR with their traceback (bench/log_volume.py).
+        "django.request": {"level": "ERROR"},
+    },
 }
 # /metrics (tradehive/metrics.py): with a token, only "Authorization: Bearer <token>"; without,
 # only a direct loopback peer.
