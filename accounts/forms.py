@@ -79,7 +79,10 @@ class DeleteAccountForm(forms.Form):
 
 
 class ApiKeyForm(forms.Form):
-    """A new API key (``accounts.api_keys.api_key_create`` checks everything that matters)."""
+    """A new API key (``accounts.api_keys.api_key_create`` checks everything that matters).
+    Prefixed: the account page holds several forms, and their ids must not collide."""
+
+    PREFIX = "key"
 
     EXPIRY_CHOICES = [
         ("", "Never"),

@@ -189,7 +189,7 @@ def _profile_page(
         "mfa_pending": not enabled and services.mfa_enrollment_pending(user=user) is not None,
         "events": audit_events_recent_for_user(user=user),
         "api_keys": api_keys.api_key_list(user=user),
-        "api_key_form": forms.get("api_key_form") or ApiKeyForm(),
+        "api_key_form": forms.get("api_key_form") or ApiKeyForm(prefix=ApiKeyForm.PREFIX),
         "now": timezone.now(),
     }
     return _answer(render(request, "accounts/profile.html", context, status=status), refused)
@@ -320,7 +320,7 @@ def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def api_key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Create a key and show its secret on this one page (never stored, never redirected with)."""
-    form = ApiKeyForm(request.POST)
+    form = ApiKeyForm(request.POST, prefix=ApiKeyForm.PREFIX)
     if form.is_valid():
         days = form.cleaned_data["expires_in"]
         try:

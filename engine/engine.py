@@ -26,6 +26,7 @@ from engine.keys import (
     prices_key,
     seq_key,
 )
+from engine.metrics import ENGINE_CALL_SECONDS
 from engine.scripts import SCRIPT_NAMES, library_source, script_source
 from engine.units import MAX_ENGINE_INT
 from tradehive.errors import DomainError
@@ -332,7 +333,8 @@ class Engine:
         for attempt in range(2):
             self._ensure_loaded()
             try:
-                return self.redis.execute_command(*self._command((symbol, name, args), keys))
+                with ENGINE_CALL_SECONDS.labels(operation=name).time():
+                    return self.redis.execute_command(*self._command((symbol, name, args), keys))
             except redis.ResponseError as exc:
                 if attempt == 0 and _missing(exc):  # Redis lost the library or the script
                     self._functions = None
@@ -416,7 +418,8 @@ class Engine:
             # execute_command: redis-py's ClusterPipeline blocks its evalsha() helper, yet routes
             # a raw EVALSHA by its keys (all in one slot here).
             pipe.execute_command(*self._command(call))
-        return list(pipe.execute(raise_on_error=False))
+        with ENGINE_CALL_SECONDS.labels(operation="pipeline").time():
+            return list(pipe.execute(raise_on_error=False))
 
     def _stream(
         self,

@@ -13,3 +13,7 @@ class FeedsConfig(AppConfig):
         from markets import price_sources
 
         price_sources.register(FeedPriceSource())
+        from feeds import metrics
+        from tradehive.metrics import scrape_collector_register
+
+        scrape_collector_register(metrics.collect)

@@ -12,3 +12,7 @@ class OrdersConfig(AppConfig):
 
         register_hold_source("orders.open", order_open_holds)
         register_stuck_hold_check("orders.never_settling", order_holds_never_settling)
+        from orders import metrics
+        from tradehive.metrics import scrape_collector_register
+
+        scrape_collector_register(metrics.collect)

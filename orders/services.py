@@ -10,9 +10,11 @@ rows left behind by a crash. Submission is idempotent (the engine ignores ids it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from decimal import Decimal
-from functools import partial
+from functools import partial, wraps
+from typing import ParamSpec
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -22,6 +24,7 @@ from markets.models import TradingPair
 from markets.pair_cache import pair_for_order, pair_guard_params
 from markets.services import pair_assert_accepts_orders
 from orders.errors import DuplicateClientOrderId
+from orders.metrics import ORDERS_PLACED, ORDERS_REFUSED
 from orders.models import Order, OrderStatus
 from orders.relay import order_submit
 from orders.sql import order_write_statement
@@ -33,6 +36,7 @@ from wallets.ledger import BucketMove, bucket_move_params
 from wallets.models import Bucket, JournalTransaction
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 def _same_request(order: Order, pair: TradingPair, terms: OrderTerms) -> bool:
@@ -49,6 +53,23 @@ def _same_request(order: Order, pair: TradingPair, terms: OrderTerms) -> bool:
     )
 
 
+def _counted(place: Callable[P, Order]) -> Callable[P, Order]:
+    """Count placements by type and refusals by error code (``orders.metrics``)."""
+
+    @wraps(place)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> Order:
+        try:
+            order = place(*args, **kwargs)
+        except DomainError as exc:
+            ORDERS_REFUSED.labels(reason=exc.code).inc()
+            raise
+        ORDERS_PLACED.labels(type=order.type).inc()
+        return order
+
+    return counted
+
+
+@_counted
 def order_place(
     *,
     user: User,

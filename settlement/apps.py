@@ -15,3 +15,7 @@ class SettlementConfig(AppConfig):
         set_book_top_provider(book_top)
         # An order submitted to a market whose engine state is missing rebuilds it first.
         market_recoverer_set(lambda pair: engine_recover(pair=pair))
+        from settlement import metrics
+        from tradehive.metrics import scrape_collector_register
+
+        scrape_collector_register(metrics.collect)

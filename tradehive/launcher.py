@@ -13,6 +13,7 @@ that use it. The launcher stops them in ``STOP_ORDER`` and the bundled Redis las
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -168,6 +169,18 @@ def process_table(port: int) -> dict[str, list[str]]:
     return table
 
 
+def metrics_dir_prepare() -> Path:
+    """An empty ``PROMETHEUS_MULTIPROC_DIR`` for every child (``tradehive.metrics``): each
+    process writes its samples there and ``/metrics`` merges them. Emptied at each start, as
+    prometheus_client requires (files of dead processes would count twice)."""
+    var_dir = Path(os.environ.get("TRADEHIVE_VAR_DIR", ROOT / "var"))
+    directory = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir / "metrics")))
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    return directory
+
+
 def stop_groups(names: list[str]) -> list[list[str]]:
     """``names`` in the order they stop (``STOP_ORDER``; names it does not know come last)."""
 
@@ -218,6 +231,7 @@ def main() -> int:
     embedded = ensure_database_url()
     print(f"Database: {os.environ['DATABASE_URL']}" + (" (embedded)" if embedded else ""))
 
+    metrics_dir_prepare()
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
 

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from tradehive.favicon import favicon
 from tradehive.health import healthz
+from tradehive.metrics import metrics_view
 
 # Each app owns its URL modules; this file only mounts them.
 api_v1 = [
@@ -19,6 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

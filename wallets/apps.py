@@ -10,3 +10,7 @@ class WalletsConfig(AppConfig):
         from wallets.selectors import withdrawal_pending_holds
 
         register_hold_source("wallets.withdrawals", withdrawal_pending_holds)
+        from tradehive.metrics import scrape_collector_register
+        from wallets import metrics
+
+        scrape_collector_register(metrics.collect)

@@ -6,14 +6,20 @@ totals what each kind of account holds per asset. Read-only."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+import redis
 from django.db.models import Count, Sum
 
+from tradehive.redis_client import get_redis
 from wallets.holds import open_holds, stuck_holds
 from wallets.models import Account, Asset, Balance, Bucket, LedgerEntry
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -195,3 +201,30 @@ def ledger_summary() -> list[AssetSummary]:
         )
         for asset in Asset.objects.order_by("symbol")
     ]
+
+
+LAST_CHECK_KEY = "wallets:ledger_check:last"  # Redis hash: ok, problems, at (epoch s)
+
+
+def ledger_check_record() -> int:
+    """Run ``ledger_verify`` and keep its outcome in Redis for ``/metrics``
+    (``wallets.metrics``); a failure is also an ERROR log line naming the problems."""
+    problems = ledger_verify()
+    for problem in problems[:20]:
+        logger.error("ledger_check: %s", problem)
+    try:
+        get_redis().hset(
+            LAST_CHECK_KEY,
+            mapping={"ok": int(not problems), "problems": len(problems), "at": time.time()},
+        )
+    except redis.RedisError:
+        logger.exception("ledger_check: could not record the outcome")
+    return len(problems)
+
+
+def ledger_check_last() -> dict[str, float] | None:
+    """The last recorded ``ledger_check_record`` outcome, None if none was recorded."""
+    stored = get_redis().hgetall(LAST_CHECK_KEY)
+    if not stored:
+        return None
+    return {name: float(value) for name, value in stored.items()}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from django_otp.oath import TOTP
 from playwright.sync_api import Page, expect
@@ -127,3 +130,48 @@ def test_sign_up_form_shows_field_errors(
     expect(page.get_by_label("Password")).to_have_value("")
     expect(page.locator(".who")).to_have_count(0)
     screenshot("signup-errors")
+
+
+def test_create_an_api_key_sign_with_it_and_revoke_it(
+    page: Page, live_server: LiveServer, screenshot: Callable[[str], Path]
+) -> None:
+    base = live_server.url
+    UserFactory.create(username="keytrader", password=PASSWORD)
+    log_in_with_password(page, base, "keytrader")
+    expect(page).to_have_url(f"{base}/accounts/profile/")
+
+    # when they make a trade key on the account page
+    keys = page.locator("#api-keys")
+    keys.get_by_label("Label").fill("grid bot")
+    keys.get_by_label("Trade").check()
+    keys.get_by_role("button", name="Create key").click()
+    # then the key and its secret are shown, once
+    expect(page.get_by_role("heading", name="API key created")).to_be_visible()
+    key = page.locator("#api-key").inner_text().strip()
+    secret = page.locator("#api-secret").inner_text().strip()
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", key)
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", secret)
+    screenshot("api-key-created")
+
+    # and a bot can sign requests with them
+    def signed_balances() -> int:
+        query = f"timestamp={int(time.time() * 1000)}"
+        digest = hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        answer = httpx.get(
+            f"{base}/api/v1/wallet/balances?{query}&signature={digest}",
+            headers={"X-MBX-APIKEY": key},
+            timeout=10,
+        )
+        return answer.status_code
+
+    assert signed_balances() == 200
+
+    # when they go back: the list shows the key, never the secret
+    page.get_by_role("link", name="Back to your account").click()
+    row = page.locator("table.api-keys tbody tr", has_text="grid bot")
+    expect(row).to_contain_text("read, trade")
+    assert secret not in page.content()
+    # and revoking it stops the bot at once
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.locator("table.api-keys tbody tr", has_text="grid bot")).to_contain_text("revoked")
+    assert signed_balances() == 401

@@ -330,7 +330,11 @@ def test_api_keys_on_the_account_page_create_show_the_secret_once_and_revoke(
     client.force_login(user)
     created = client.post(
         "/accounts/api-keys/",
-        {"label": "grid bot", "permissions": ["trade"], "ip_allowlist": "127.0.0.1, 10.0.0.0/8"},
+        {
+            "key-label": "grid bot",
+            "key-permissions": ["trade"],
+            "key-ip_allowlist": "127.0.0.1, 10.0.0.0/8",
+        },
     )
     assert created.status_code == 200
     assert created["Cache-Control"] == "no-store"
@@ -346,7 +350,7 @@ def test_api_keys_on_the_account_page_create_show_the_secret_once_and_revoke(
     assert secret not in page  # never again
     assert key.key not in page  # only its first characters
 
-    bad = client.post("/accounts/api-keys/", {"label": "w", "permissions": ["withdraw"]})
+    bad = client.post("/accounts/api-keys/", {"key-label": "w", "key-permissions": ["withdraw"]})
     assert bad.status_code == 400
     assert user.api_keys.count() == 1
 

@@ -18,6 +18,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -84,7 +85,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: an oversized body is refused before anything reads it, and a NUL in the path,
+    # Outermost: every answer is timed and carries its request id, refusals included.
+    "tradehive.metrics.RequestMetricsMiddleware",
+    "tradehive.log_format.RequestIdMiddleware",
+    # Then: an oversized body is refused before anything reads it, and a NUL in the path,
     # query, cookies or headers never reaches sessions or views.
     "tradehive.body_limit.BodyLimitMiddleware",
     "tradehive.middleware.NulRefusalMiddleware",
@@ -166,7 +170,15 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat wakes this often at most; sub-second schedules need a small loop interval (DESIGN.md).
 CELERY_BEAT_MAX_LOOP_INTERVAL = 0.05
+# The ledger's invariants are checked on this schedule by Celery (wallets/tasks.py); the result
+# is a metric (tradehive_ledger_check_ok) and an ERROR log line when it fails.
+LEDGER_CHECK_INTERVAL_S = float(os.environ.get("LEDGER_CHECK_INTERVAL_S", "3600"))
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "wallets-ledger-check": {
+        "task": "wallets.tasks.ledger_check",
+        "schedule": LEDGER_CHECK_INTERVAL_S,
+        "options": {"expires": 600},
+    },
     # Re-submit committed orders the engine has not acknowledged (crash between commit/submit).
     "orders-relay-outbox": {
         "task": "orders.tasks.relay_outbox",
@@ -362,11 +374,38 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # The ASGI app serves /static/ itself unless a proxy (nginx) does it.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
-LOGGING = {
+# Logs (tradehive/log_format.py): LOG_FORMAT=json (production's default) writes one JSON object
+# a line with the request id; plain lines otherwise.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "tradehive.log_format.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django logs every 4xx answer at WARNING: a line per refused order nobody reads (they
+        # are counted by route and status in /metrics, rate-limit refusals in AbuseRecord).
+        # 5xx stay at ERROR with their traceback (bench/log_volume.py).
+        "django.request": {"level": "ERROR"},
+    },
 }
+# /metrics (tradehive/metrics.py): with a token, only "Authorization: Bearer <token>"; without,
+# only a direct loopback peer.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -11,6 +11,8 @@ if not os.environ.get("API_KEY_ENCRYPTION_KEYS"):
     # API-key secrets must not be decryptable from anything stored beside the database.
     raise RuntimeError("API_KEY_ENCRYPTION_KEYS must be set in production (accounts/key_vault.py)")
 DEBUG = False
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"  # noqa: F405
 SERVE_STATIC = env_bool("SERVE_STATIC", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True

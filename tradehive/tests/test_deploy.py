@@ -479,6 +479,13 @@ def test_credential_endpoints_are_rate_limited_with_the_api_envelope(proxy: Stac
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
+def test_metrics_are_not_public_through_nginx(proxy: Stack) -> None:
+    with tls_client(proxy) as client:
+        assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
 def test_oversized_request_bodies_are_refused_before_the_app(proxy: Stack) -> None:
     with tls_client(proxy) as client:
         answer = client.post(
