@@ -1,8 +1,9 @@
 """API request budgets: per client address and per user, weighted by endpoint, in Redis.
 
-Every request under ``/api/`` costs its endpoint's weight (``WEIGHTS``; 1 when not listed), as
-the big exchanges count "request weight": a ticker read is cheap, a full list or the schema is
-dear. Three budgets, each a fixed window aligned to the clock:
+Every request under ``/api/`` (and the Binance-compatible ``/sapi/``) costs its endpoint's
+weight (``WEIGHTS``; 1 when not listed), as the big exchanges count "request weight": a ticker
+read is cheap, a full list or the schema is dear. Three budgets, each a fixed window aligned to
+the clock:
 
 - ``ip_weight``: ``RATE_LIMIT_IP_WEIGHT_PER_MINUTE`` per client address (anonymous requests and
   401s count too; one address may carry several users);
@@ -44,7 +45,7 @@ from accounts.authentication import access_token_validated
 from accounts.models import AbuseRecord
 from tradehive.client_ip import client_ip
 from tradehive.errors import DomainError
-from tradehive.exceptions import envelope
+from tradehive.exceptions import envelope, is_binance_path
 from tradehive.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,17 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("wallet-withdrawals", "GET"): 5,
     ("wallet-withdrawals", "POST"): 5,
     ("notifications", "GET"): 2,
+    # The Binance-compatible API (binance_compat), weighted as Binance weighs them.
+    ("binance-exchange-info", "GET"): 20,
+    ("binance-depth", "GET"): 5,
+    ("binance-ticker-24hr", "GET"): 4,
+    ("binance-account", "GET"): 20,
+    ("binance-open-orders", "GET"): 6,
+    ("binance-all-orders", "GET"): 20,
+    ("binance-my-trades", "GET"): 20,
+    ("binance-capital-config", "GET"): 10,
 }
-ORDER_PLACEMENT = ("orders", "POST")
+ORDER_PLACEMENTS = {("orders", "POST"), ("binance-order", "POST")}
 
 
 @dataclass(frozen=True)
@@ -171,7 +181,7 @@ def request_budgets(
         budgets.append(
             Budget("ip_weight", f"ip:{ip}", weight, settings.RATE_LIMIT_IP_WEIGHT_PER_MINUTE, 60)
         )
-    if user_id is not None and (url_name, method) == ORDER_PLACEMENT:
+    if user_id is not None and (url_name, method) in ORDER_PLACEMENTS:
         budgets.append(
             Budget("user_orders", f"user:{user_id}", 1, settings.RATE_LIMIT_USER_ORDERS_PER_10S, 10)
         )
@@ -238,7 +248,7 @@ class RequestLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith("/api/"):
+        if not request.path_info.startswith(("/api/", "/sapi/")):
             return self.get_response(request)
         try:
             url_name = resolve(request.path_info).url_name
@@ -261,13 +271,13 @@ class RequestLimitMiddleware:
             endpoint = f"{request.method} {url_name or request.path_info}"
             _record_refusal(verdict, user_id=user_id, ip=ip, endpoint=endpoint)
             retry_after = max(1, math.ceil(verdict.refused.reset_in(now)))
-            response: HttpResponse = JsonResponse(
-                envelope(
-                    "rate_limited",
-                    f"Too many requests ({verdict.refused.rule}); try again in {retry_after} s.",
-                ),
-                status=429,
+            message = f"Too many requests ({verdict.refused.rule}); try again in {retry_after} s."
+            body = (
+                {"code": -1003, "msg": message}
+                if is_binance_path(request.path_info)  # Binance's "too much request weight"
+                else envelope("rate_limited", message)
             )
+            response: HttpResponse = JsonResponse(body, status=429)
             response["Retry-After"] = str(retry_after)
         else:
             response = self.get_response(request)

@@ -30,6 +30,27 @@ def trade_list(*, pair: TradingPair, limit: int) -> list[Trade]:
     return list(Trade.objects.filter(pair=pair).order_by("-sequence")[:limit])
 
 
+def trade_list_from(
+    *,
+    pair: TradingPair,
+    limit: int,
+    from_sequence: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Trade]:
+    """Trades of ``pair`` oldest first: from engine sequence ``from_sequence``, or in
+    [start, end]; at most ``limit``, the first ones from where they start (Binance's
+    ``aggTrades`` with ``fromId``/``startTime``)."""
+    trades = Trade.objects.filter(pair=pair)
+    if from_sequence is not None:
+        trades = trades.filter(sequence__gte=from_sequence)
+    if start is not None:
+        trades = trades.filter(created_at__gte=start)
+    if end is not None:
+        trades = trades.filter(created_at__lte=end)
+    return list(trades.order_by("sequence")[:limit])
+
+
 def candle_list(
     *,
     pair: TradingPair,

@@ -22,7 +22,7 @@ from orders.models import Fill, Order, OrderType, Side, TimeInForce
 from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import order_place
-from orders.terms import STP_MODES
+from orders.terms import CLIENT_ORDER_ID_PATTERN, STP_MODES
 from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
@@ -123,10 +123,6 @@ class FillOutputSerializer(serializers.ModelSerializer):
         return fill_payload(instance)
 
 
-# \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
-_CLIENT_ORDER_ID = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
-
-
 def _order_place_kwargs(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "symbol": data["symbol"],
@@ -157,7 +153,7 @@ class OrderListApi(APIView):
         stop_price = DecimalString(required=False)
         time_in_force = StrictChoice(choices=TimeInForce.choices, required=False)
         post_only = StrictBoolean(required=False, default=False)
-        client_order_id = serializers.RegexField(_CLIENT_ORDER_ID, required=False)
+        client_order_id = serializers.RegexField(CLIENT_ORDER_ID_PATTERN, required=False)
         self_trade_prevention = StrictChoice(choices=list(STP_MODES), required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,9 @@ from tradehive.money import decimal_places
 from wallets.models import Asset
 
 STP_MODES = tuple(mode.value for mode in StpMode)
+# The grammar of a client order id, for every entry point (ccxt's 32-character broker-prefixed
+# ids fit). \A...\Z, not ^...$: "$" also matches before a trailing newline ("abc\n").
+CLIENT_ORDER_ID_PATTERN = r"\A[A-Za-z0-9_.:-]{1,64}\Z"
 
 
 # Choices as frozensets once: ``TextChoices.values`` builds a new list on every access.

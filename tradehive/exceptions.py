@@ -39,6 +39,15 @@ def envelope(code: str, message: str, fields: dict[str, Any] | None = None) -> d
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+# The Binance-compatible API (binance_compat) answers in Binance's shape, ``{"code", "msg"}``,
+# also where a middleware refuses a request before its views run.
+BINANCE_PATH_PREFIXES = ("/api/v3/", "/sapi/")
+
+
+def is_binance_path(path: str) -> bool:
+    return path.startswith(BINANCE_PATH_PREFIXES)
+
+
 def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested ValidationError detail -> {"field" or "field.sub": [messages]}."""
     fields: dict[str, list[str]] = {}

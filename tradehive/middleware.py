@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.shortcuts import render
 
-from tradehive.exceptions import envelope
+from tradehive.exceptions import envelope, is_binance_path
 
 NUL = "\x00"
 _MESSAGE = "Null characters are not allowed."
@@ -49,6 +49,8 @@ class NulRefusalMiddleware:
         fields = _nul_in(request)
         if fields is None:
             return self.get_response(request)
+        if is_binance_path(request.path):
+            return JsonResponse({"code": -1100, "msg": _MESSAGE}, status=400)
         if request.path.startswith("/api/"):
             return JsonResponse(envelope("invalid_input", _MESSAGE, fields), status=400)
         return render(request, "400.html", {"message": _MESSAGE}, status=400)

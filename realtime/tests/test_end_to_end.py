@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,8 +17,7 @@ import websockets
 from websockets.typing import Origin
 
 from realtime.tests.conftest import access_token
-from tradehive.embedded_redis import free_port, wait_for_port
-from tradehive.testing.processes import ROOT, process_env, start_manage, stop
+from tradehive.testing.processes import live_exchange
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -28,35 +25,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def server(lpj_krw) -> Iterator[str]:
     """uvicorn + settle on the test database; yields the base URL (host:port)."""
-    port = free_port()
-    # S603: our own interpreter running uvicorn with literal arguments.
-    web = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tradehive.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws-per-message-deflate",
-            "false",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=process_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    settler = start_manage("settle")
-    try:
-        wait_for_port(port, timeout=20)
-        yield f"127.0.0.1:{port}"
-    finally:
-        out = stop(settler) + stop(web)
-        if "Traceback" in out:
-            print(out[-4000:])  # noqa: T201 - shown by pytest only when the test fails
+    with live_exchange() as base:
+        yield base
 
 
 def order(base: str, token: str, side: str, quantity: str, price: str) -> dict[str, Any]:

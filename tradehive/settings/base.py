@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "settlement",
     "realtime",
     "feeds",
+    "binance_compat",
 ]
 
 MIDDLEWARE = [

@@ -9,13 +9,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
 from tradehive.embedded_postgres import socket_url
+from tradehive.embedded_redis import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -99,3 +101,39 @@ def stop(process: subprocess.Popen[bytes]) -> str:
             process.wait()
     out = process.stdout.read() if process.stdout else b""
     return out.decode(errors="replace")
+
+
+@contextmanager
+def live_exchange(**env: str) -> Iterator[str]:
+    """The web server (uvicorn on ``tradehive.asgi``) and a ``settle`` process on the test
+    database, so orders placed over HTTP match and settle; yields ``host:port`` (a free port).
+    What they printed is shown when it holds a traceback (pytest shows it for a failed test)."""
+    port = free_port()
+    # S603: our own interpreter running uvicorn with literal arguments.
+    web = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tradehive.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws-per-message-deflate",
+            "false",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    settler = start_manage("settle", **env)
+    try:
+        wait_for_port(port, timeout=20)
+        yield f"127.0.0.1:{port}"
+    finally:
+        out = stop(settler) + stop(web)
+        if "Traceback" in out:
+            print(out[-4000:])  # noqa: T201 - shown by pytest only when the test fails
