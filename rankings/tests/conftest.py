@@ -1,0 +1,115 @@
+"""Fixtures of the rankings tests: two markets (BTC-KRW, and ETH-BTC so that ETH is valued
+through BTC), and helpers that write fills and cash flows at chosen times."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from markets.models import TradingPair
+from markets.services import pair_create
+from orders.models import Fill, Order
+from wallets.models import Asset, JournalTransaction
+from wallets.seed import asset_seed_defaults
+from wallets.services import wallet_account_get, wallet_credit, wallet_debit
+
+D = Decimal
+
+
+@dataclass
+class World:
+    assets: dict[str, Asset]
+    btc_krw: TradingPair
+    eth_btc: TradingPair
+
+
+@pytest.fixture
+def world(db) -> World:
+    assets = {a.symbol: a for a in asset_seed_defaults()}
+    btc_krw = pair_create(
+        base=assets["BTC"],
+        quote=assets["KRW"],
+        tick_size=D(10000),
+        lot_size=D("0.0001"),
+        actor=None,
+    )
+    eth_btc = pair_create(
+        base=assets["ETH"],
+        quote=assets["BTC"],
+        tick_size=D("0.0001"),
+        lot_size=D("0.0001"),
+        actor=None,
+    )
+    return World(assets=assets, btc_krw=btc_krw, eth_btc=eth_btc)
+
+
+_seq = itertools.count(1)
+
+
+def fill_make(
+    user: User,
+    pair: TradingPair,
+    side: str,
+    price: Decimal | str,
+    quantity: Decimal | str,
+    at: datetime,
+    fee: Decimal | str = "0",
+) -> Fill:
+    """One fill of ``user`` (fee in the quote), as settlement writes it; no ledger entries
+    (rankings read holdings from fills)."""
+    price, quantity = D(price), D(quantity)
+    order = Order.objects.create(
+        user=user,
+        pair=pair,
+        side=side,
+        type="limit",
+        price=price,
+        quantity=quantity,
+        filled_quantity=quantity,
+        filled_quote=price * quantity,
+        status="filled",
+    )
+    return Fill.objects.create(
+        order=order,
+        user=user,
+        pair=pair,
+        engine_seq=next(_seq),
+        side=side,
+        price=price,
+        quantity=quantity,
+        quote_quantity=price * quantity,
+        fee=D(fee),
+        fee_asset=pair.quote,
+        liquidity="taker",
+        created_at=at,
+    )
+
+
+def flow_make(user: User, asset: Asset, amount: Decimal | str, at: datetime) -> None:
+    """A deposit (amount > 0) or withdrawal (< 0) through the ledger, dated ``at``."""
+    amount = D(amount)
+    account = wallet_account_get(user=user)
+    if amount > 0:
+        journal = wallet_credit(account=account, asset=asset, amount=amount, reference="deposit:t")
+    else:
+        journal = wallet_debit(
+            account=account, asset=asset, amount=-amount, reference="withdrawal:t"
+        )
+    JournalTransaction.objects.filter(pk=journal.pk).update(created_at=at)
+
+
+@pytest.fixture
+def trader() -> Callable[..., User]:
+    def make(handle: str, *, opt_in: bool = True, is_bot: bool = False) -> User:
+        return UserFactory(
+            username=handle, handle=handle, rankings_opt_in=opt_in, is_bot=is_bot
+        )
+
+    return make
