@@ -44,10 +44,13 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = ("is_active", "is_staff", "is_bot", "rankings_opt_in", "rankings_excluded")
     search_fields = ("username", "email", "handle")
-    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (
             "Exchange",
             {"fields": ("handle", "is_bot", "rankings_opt_in", "rankings_excluded")},
-        ))
+        ),
+    )
     add_fieldsets = (
         (
             None,
@@ -85,7 +88,6 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset.exclude(pk=request.user.pk):
             services.user_disable(user=user, actor=request.user, request=request)
         self.message_user(request, "Accounts disabled.", messages.SUCCESS)
-
 
     @admin.action(description="Exclude from the public rankings")
     def exclude_from_rankings(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

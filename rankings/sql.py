@@ -72,9 +72,7 @@ def _sql(text: str) -> str:
 # The value of ``qty`` of asset ``asset_id`` with price row ``p``: the reference asset is worth 1
 # at any hour; an asset with no price (no path, or its market never traded yet) is worth 0.
 def _value(qty: str, asset: str, price: str) -> str:
-    return (
-        f"round({qty} * COALESCE(CASE WHEN {asset} = %(ref)s THEN 1 END, {price}, 0), 18)"
-    )
+    return f"round({qty} * COALESCE(CASE WHEN {asset} = %(ref)s THEN 1 END, {price}, 0), 18)"
 
 
 # One step of the unit value: ln((equity - flow) / previous equity), rounded, 0 when there was

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("markets.urls_api")),  # markets, tickers, markets/{symbol}/...
     path("", include("orders.urls_api")),  # orders, fills
     path("", include("notifications.urls_api")),  # notifications
+    path("", include("rankings.urls_api")),  # rankings, traders/{handle}
 ]
 
 urlpatterns = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -108,8 +108,46 @@ def flow_make(user: User, asset: Asset, amount: Decimal | str, at: datetime) -> 
 @pytest.fixture
 def trader() -> Callable[..., User]:
     def make(handle: str, *, opt_in: bool = True, is_bot: bool = False) -> User:
-        return UserFactory(
-            username=handle, handle=handle, rankings_opt_in=opt_in, is_bot=is_bot
-        )
+        return UserFactory.create(username=handle, handle=handle, rankings_opt_in=opt_in, is_bot=is_bot)
 
     return make
+
+
+TODAY = datetime(2026, 11, 20, tzinfo=UTC)
+NOW = TODAY + timedelta(hours=12, minutes=30)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return TODAY + timedelta(days=day, hours=hour, minutes=minute)
+
+
+@pytest.fixture
+def history(world, trader):
+    krw, eth = world.assets["KRW"], world.assets["ETH"]
+    btc_krw, eth_btc = world.btc_krw, world.eth_btc
+    market = UserFactory(username="market", handle="market")  # sets prices; not opted in
+    for day, price in ((-3, "50000000"), (-2, "40000000"), (-1, "60000000"), (0, "66000000")):
+        fill_make(market, btc_krw, "sell", price, "0.0001", at(day, 12 if day == 0 else 10))
+    fill_make(market, eth_btc, "sell", "0.05", "0.0001", at(-1, 10))
+
+    # alice: a deposit in the middle of the week.
+    alice = trader("alice")
+    flow_make(alice, krw, "1000000", at(-2, 10))
+    fill_make(alice, btc_krw, "buy", "40000000", "0.01", at(-2, 10, 5))
+    fill_make(alice, btc_krw, "buy", "60000000", "0.001", at(-1, 10, 5))
+    flow_make(alice, krw, "1200000", at(-1, 11))
+    fill_make(alice, btc_krw, "buy", "66000000", "0.0001", at(0, 12, 5))
+
+    # carol: a losing day, then a withdrawal.
+    carol = trader("carol")
+    flow_make(carol, krw, "1000000", at(-3, 10))
+    fill_make(carol, btc_krw, "buy", "50000000", "0.01", at(-3, 10, 5))
+    fill_make(carol, btc_krw, "sell", "40000000", "0.005", at(-2, 10, 5))
+    flow_make(carol, krw, "-200000", at(-2, 11))
+    fill_make(carol, btc_krw, "buy", "60000000", "0.001", at(-1, 10, 5))
+
+    # erin: holds ETH, which has no KRW market: valued as ETH-BTC x BTC-KRW.
+    erin = trader("erin")
+    flow_make(erin, eth, "10", at(-1, 10, 30))
+    fill_make(erin, eth_btc, "sell", "0.06", "1", at(0, 12, 5))
+    return {"alice": alice, "carol": carol, "erin": erin}

@@ -5,55 +5,13 @@ BTC-KRW trades at 50M (D-3), 40M (D-2), 60M (D-1) and 66M (today 12:00); ETH-BTC
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
-from accounts.tests.factories import UserFactory
 from rankings.models import LeaderboardRow, Snapshot
 from rankings.services import rankings_rebuild, rankings_refresh
-from rankings.tests.conftest import fill_make, flow_make
+from rankings.tests.conftest import NOW
 
 D = Decimal
-TODAY = datetime(2026, 11, 20, tzinfo=UTC)
-NOW = TODAY + timedelta(hours=12, minutes=30)
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return TODAY + timedelta(days=day, hours=hour, minutes=minute)
-
-
-@pytest.fixture
-def history(world, trader):
-    krw, eth = world.assets["KRW"], world.assets["ETH"]
-    btc_krw, eth_btc = world.btc_krw, world.eth_btc
-    market = UserFactory(username="market", handle="market")  # sets prices; not opted in
-    for day, price in ((-3, "50000000"), (-2, "40000000"), (-1, "60000000"), (0, "66000000")):
-        fill_make(market, btc_krw, "sell", price, "0.0001", at(day, 12 if day == 0 else 10))
-    fill_make(market, eth_btc, "sell", "0.05", "0.0001", at(-1, 10))
-
-    # alice: a deposit in the middle of the week.
-    alice = trader("alice")
-    flow_make(alice, krw, "1000000", at(-2, 10))
-    fill_make(alice, btc_krw, "buy", "40000000", "0.01", at(-2, 10, 5))
-    fill_make(alice, btc_krw, "buy", "60000000", "0.001", at(-1, 10, 5))
-    flow_make(alice, krw, "1200000", at(-1, 11))
-    fill_make(alice, btc_krw, "buy", "66000000", "0.0001", at(0, 12, 5))
-
-    # carol: a losing day, then a withdrawal.
-    carol = trader("carol")
-    flow_make(carol, krw, "1000000", at(-3, 10))
-    fill_make(carol, btc_krw, "buy", "50000000", "0.01", at(-3, 10, 5))
-    fill_make(carol, btc_krw, "sell", "40000000", "0.005", at(-2, 10, 5))
-    flow_make(carol, krw, "-200000", at(-2, 11))
-    fill_make(carol, btc_krw, "buy", "60000000", "0.001", at(-1, 10, 5))
-
-    # erin: holds ETH, which has no KRW market: valued as ETH-BTC x BTC-KRW.
-    erin = trader("erin")
-    flow_make(erin, eth, "10", at(-1, 10, 30))
-    fill_make(erin, eth_btc, "sell", "0.06", "1", at(0, 12, 5))
-    return {"alice": alice, "carol": carol, "erin": erin}
 
 
 def row(user, period: str) -> LeaderboardRow:
@@ -70,7 +28,8 @@ def test_a_deposit_mid_period_changes_units_not_the_return(history):
     day = row(history["alice"], "day")
     assert day.return_pct == D("2.7500")
     assert day.pnl == D("66000")
-    assert day.eligible and day.trades == 1
+    assert day.eligible
+    assert day.trades == 1
     snaps = list(Snapshot.objects.filter(user_id=history["alice"].pk).order_by("hour"))
     assert [s.equity for s in snaps] == [D(1000000), D(1200000), D(2400000), D(2466000)]
     assert [s.flow for s in snaps] == [D(1000000), D(0), D(1200000), D(0)]
@@ -91,7 +50,8 @@ def test_a_losing_day_and_a_withdrawal(history):
     assert carol.trades == 3
     # no trade today: not eligible for the day, so not ranked in it
     day = row(history["carol"], "day")
-    assert not day.eligible and day.rank_return is None
+    assert not day.eligible
+    assert day.rank_return is None
 
 
 def test_an_asset_valued_through_another_market(history):
