@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
+    path("", include("rankings.urls")),  # /rankings/, /traders/<handle>
     path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market
 ]
 

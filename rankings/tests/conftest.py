@@ -108,7 +108,9 @@ def flow_make(user: User, asset: Asset, amount: Decimal | str, at: datetime) -> 
 @pytest.fixture
 def trader() -> Callable[..., User]:
     def make(handle: str, *, opt_in: bool = True, is_bot: bool = False) -> User:
-        return UserFactory.create(username=handle, handle=handle, rankings_opt_in=opt_in, is_bot=is_bot)
+        return UserFactory.create(
+            username=handle, handle=handle, rankings_opt_in=opt_in, is_bot=is_bot
+        )
 
     return make
 
