@@ -1,7 +1,7 @@
 """Rankings' derived tables (docs/rankings.md). Everything here is rebuilt from fills, the ledger
 and the users by ``rebuild_rankings``; the refresh job keeps them current from watermarks.
 
-Keys are plain integer columns (``user_id``, ``asset_id``, ``pair_id``), not foreign keys: these
+Keys are plain integer columns (``user_id``, ``asset_id``), not foreign keys: these
 are caches of PostgreSQL's own data, written by set-based SQL in bulk (``rankings/sql.py``), and a
 foreign key would cost a lookup per row for nothing (users, assets and pairs are never deleted).
 Copy trading reuses ``Snapshot`` (unit values and units per user and hour)."""
@@ -67,27 +67,10 @@ class HoldingBucket(models.Model):
         return f"user {self.user_id} asset {self.asset_id} {self.hour:%Y-%m-%d %H}h"
 
 
-class PairHour(models.Model):
-    """A market's last fill of an hour (its price) and the base quantity filled in it."""
-
-    pair_id = models.BigIntegerField()
-    hour = models.DateTimeField()
-    last_seq = models.BigIntegerField()
-    last_price = money_field()
-    base_volume = money_field()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["pair_id", "hour"], name="rankings_pair_hour_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"pair {self.pair_id} {self.hour:%Y-%m-%d %H}h @ {self.last_price}"
-
-
 class AssetPrice(models.Model):
     """An asset's value in the reference asset at the end of an hour, for every hour from the
-    first fill to now (carried forward through quiet hours). NULL: no path to the reference."""
+    first hourly candle to now (carried forward through quiet hours). NULL: no path to the
+    reference asset."""
 
     asset_id = models.BigIntegerField()
     hour = models.DateTimeField()

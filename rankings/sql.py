@@ -4,12 +4,12 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
 
 1. ``rk_delta``: the new fills and cash-flow ledger entries, summed per user, asset and hour.
 2. ``HoldingBucket`` += the deltas; ``holding_after`` re-run from the earliest touched hour.
-3. ``PairHour`` += the new fills' last price and volume per market and hour.
-4. ``AssetPrice``: every asset's value in the reference asset per hour, recomputed (it is small)
-   and compared with the stored one; the first hour that differs is where prices changed.
-5. ``Snapshot``: per user, recomputed from the earliest hour that changed for that user (its
+3. ``AssetPrice``: every asset's value in the reference asset per hour, recomputed from the
+   markets' hourly candles (it is small) and compared with the stored one; the first hour that
+   differs is where prices changed.
+4. ``Snapshot``: per user, recomputed from the earliest hour that changed for that user (its
    new buckets, or changed prices at an hour it was active).
-6. ``LeaderboardRow``: rewritten for every period from the snapshots and the current prices.
+5. ``LeaderboardRow``: rewritten for every period from the snapshots and the current prices.
 
 A full rebuild empties the tables and runs the same steps from watermark 0, so both give the
 same rows (a hypothesis test compares them). Every sum is of exact numerics; the only floats are
@@ -26,13 +26,12 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import User
-from markets.models import TradingPair
+from markets.models import Candle, TradingPair
 from orders.models import Fill
 from rankings.models import (
     AssetPrice,
     HoldingBucket,
     LeaderboardRow,
-    PairHour,
     RankingsState,
     Snapshot,
 )
@@ -57,7 +56,7 @@ _T = {
     "account": Account._meta.db_table,
     "user": User._meta.db_table,
     "hb": HoldingBucket._meta.db_table,
-    "ph": PairHour._meta.db_table,
+    "candle": Candle._meta.db_table,
     "ap": AssetPrice._meta.db_table,
     "snap": Snapshot._meta.db_table,
     "lb": LeaderboardRow._meta.db_table,
@@ -147,41 +146,31 @@ UPDATE {hb} b SET holding_after = run.after FROM run WHERE b.id = run.id
 """
 )
 
-_PAIR_HOURS_ADD = _sql(
-    """
-INSERT INTO {ph} (pair_id, hour, last_seq, last_price, base_volume)
-SELECT f.pair_id, date_trunc('hour', f.created_at),
-       max(f.engine_seq), (array_agg(f.price ORDER BY f.engine_seq DESC))[1], sum(f.quantity)
-FROM {fill} f
-WHERE f.id > %(fill_lo)s AND f.id <= %(fill_hi)s
-GROUP BY 1, 2
-ON CONFLICT (pair_id, hour) DO UPDATE SET
-    last_price = CASE WHEN EXCLUDED.last_seq > {ph}.last_seq
-                      THEN EXCLUDED.last_price ELSE {ph}.last_price END,
-    last_seq = greatest({ph}.last_seq, EXCLUDED.last_seq),
-    base_volume = {ph}.base_volume + EXCLUDED.base_volume
-"""
-)
-
-# Every asset in the reference asset, per hour from the first fill to now. Paths (docs):
-# a direct market X-REF (else REF-X, inverted); otherwise X-Y times Y's direct price, through
-# the X-Y market with the most base volume ever filled (ties: the lower market id).
+# Every asset in the reference asset, per hour from the first hourly candle to now: a market's
+# price at the end of an hour is the close of its last 1h candle so far (``markets`` keeps them
+# for book and feed-priced markets alike). Paths (docs/rankings.md): a direct market X-REF (else
+# REF-X, inverted); otherwise one hop through an asset Y with a direct market, using the X-Y or
+# Y-X market that traded the most X ever (ties: the lower market id).
 _PRICES = _sql(
     """
 CREATE TEMP TABLE rk_price ON COMMIT DROP AS
-WITH hours AS (
-    SELECT generate_series(min(hour), %(now_hour)s, interval '1 hour') AS hour FROM {ph}
+WITH hourly AS (
+    SELECT c.pair_id, c.bucket AS hour, c.close, c.volume, c.quote_volume
+    FROM {candle} c WHERE c.interval = '1h' AND c.bucket <= %(now_hour)s
+), hours AS (
+    SELECT generate_series(min(hour), %(now_hour)s, interval '1 hour') AS hour FROM hourly
 ), pairs AS (
-    SELECT p.id, p.base_id, p.quote_id, sum(ph.base_volume) AS volume
-    FROM {pair} p JOIN {ph} ph ON ph.pair_id = p.id GROUP BY p.id
+    SELECT p.id, p.base_id, p.quote_id, sum(h.volume) AS volume,
+           sum(h.quote_volume) AS quote_volume
+    FROM {pair} p JOIN hourly h ON h.pair_id = p.id GROUP BY p.id
 ), grid AS (
-    SELECT pr.id AS pair_id, h.hour, ph.last_price,
-           count(ph.last_price) OVER (PARTITION BY pr.id ORDER BY h.hour) AS grp
+    SELECT pr.id AS pair_id, h.hour, c.close,
+           count(c.close) OVER (PARTITION BY pr.id ORDER BY h.hour) AS grp
     FROM pairs pr CROSS JOIN hours h
-    LEFT JOIN {ph} ph ON ph.pair_id = pr.id AND ph.hour = h.hour
+    LEFT JOIN hourly c ON c.pair_id = pr.id AND c.hour = h.hour
 ), pair_price AS (
     SELECT pair_id, hour,
-           first_value(last_price) OVER (PARTITION BY pair_id, grp ORDER BY hour) AS price
+           first_value(close) OVER (PARTITION BY pair_id, grp ORDER BY hour) AS price
     FROM grid
 ), direct AS (
     SELECT DISTINCT ON (asset_id) asset_id, pair_id, inverse FROM (
@@ -191,10 +180,16 @@ WITH hours AS (
         SELECT quote_id, id, true, 1 FROM pairs WHERE base_id = %(ref)s
     ) d ORDER BY asset_id, pref, pair_id
 ), hop AS (
-    SELECT DISTINCT ON (p.base_id) p.base_id AS asset_id, p.id AS pair_id, p.quote_id AS via
-    FROM pairs p JOIN direct dy ON dy.asset_id = p.quote_id
-    WHERE p.base_id <> %(ref)s AND p.base_id NOT IN (SELECT asset_id FROM direct)
-    ORDER BY p.base_id, p.volume DESC, p.id
+    SELECT DISTINCT ON (asset_id) asset_id, pair_id, via, inverse FROM (
+        SELECT p.base_id AS asset_id, p.id AS pair_id, p.quote_id AS via, false AS inverse,
+               p.volume AS traded
+        FROM pairs p JOIN direct dy ON dy.asset_id = p.quote_id
+        UNION ALL
+        SELECT p.quote_id, p.id, p.base_id, true, p.quote_volume
+        FROM pairs p JOIN direct dy ON dy.asset_id = p.base_id
+    ) h
+    WHERE asset_id <> %(ref)s AND asset_id NOT IN (SELECT asset_id FROM direct)
+    ORDER BY asset_id, traded DESC, pair_id
 ), direct_price AS (
     SELECT d.asset_id, pp.hour,
            CASE WHEN NOT d.inverse THEN pp.price
@@ -203,7 +198,9 @@ WITH hours AS (
 )
 SELECT asset_id, hour, price FROM direct_price
 UNION ALL
-SELECT h.asset_id, pp.hour, round(pp.price * dp.price, 18)
+SELECT h.asset_id, pp.hour,
+       CASE WHEN NOT h.inverse THEN round(pp.price * dp.price, 18)
+            WHEN pp.price > 0 THEN round(dp.price / pp.price, 18) END
 FROM hop h
 JOIN pair_price pp ON pp.pair_id = h.pair_id
 JOIN direct_price dp ON dp.asset_id = h.via AND dp.hour = pp.hour
@@ -440,7 +437,7 @@ ON CONFLICT (id) DO UPDATE SET fill_watermark = EXCLUDED.fill_watermark,
 """
 )
 
-_TRUNCATE = _sql("TRUNCATE {hb}, {ph}, {ap}, {snap}, {lb}, {state}")
+_TRUNCATE = _sql("TRUNCATE {hb}, {ap}, {snap}, {lb}, {state}")
 
 
 def sources_high_water() -> tuple[int, int]:
@@ -487,7 +484,7 @@ def pipeline_run(
     min_equity: Decimal,
     min_trades: int,
 ) -> None:
-    """Steps 1-6 of the module docstring, in the caller's transaction (which holds the
+    """Steps 1-5 of the module docstring, in the caller's transaction (which holds the
     rankings lock). ``*_range`` are (exclusive low, inclusive high) id bounds."""
     params: dict[str, Any] = {
         "fill_lo": fill_range[0],
@@ -503,7 +500,7 @@ def pipeline_run(
         "hp0": None,
     }
     with connection.cursor() as cursor:
-        for statement in (_DELTA, _BUCKETS_ADD, _HOLDINGS_RUN, _PAIR_HOURS_ADD, _PRICES):
+        for statement in (_DELTA, _BUCKETS_ADD, _HOLDINGS_RUN, _PRICES):
             cursor.execute(statement, params)
         cursor.execute(_PRICES_FIRST_CHANGE, params)
         params["hp0"] = cursor.fetchone()[0]

@@ -14,7 +14,7 @@ import pytest
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from markets.models import TradingPair
-from markets.services import pair_create
+from markets.services import TradeInput, pair_create, trades_record
 from orders.models import Fill, Order
 from wallets.models import Asset, JournalTransaction
 from wallets.seed import asset_seed_defaults
@@ -62,9 +62,10 @@ def fill_make(
     at: datetime,
     fee: Decimal | str = "0",
 ) -> Fill:
-    """One fill of ``user`` (fee in the quote), as settlement writes it; no ledger entries
-    (rankings read holdings from fills)."""
+    """One fill of ``user`` (fee in the quote) and its public trade, as settlement writes them;
+    no ledger entries (rankings read holdings from fills)."""
     price, quantity = D(price), D(quantity)
+    seq = next(_seq)
     order = Order.objects.create(
         user=user,
         pair=pair,
@@ -76,11 +77,18 @@ def fill_make(
         filled_quote=price * quantity,
         status="filled",
     )
+    # the market's public trade, which rolls the hourly candle that prices the assets
+    trades_record(
+        pair=pair,
+        trades=[
+            TradeInput(sequence=seq, price=price, quantity=quantity, taker_side=side, created_at=at)
+        ],
+    )
     return Fill.objects.create(
         order=order,
         user=user,
         pair=pair,
-        engine_seq=next(_seq),
+        engine_seq=seq,
         side=side,
         price=price,
         quantity=quantity,

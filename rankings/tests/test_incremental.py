@@ -16,7 +16,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rankings.models import AssetPrice, HoldingBucket, LeaderboardRow, PairHour, Snapshot
+from rankings.models import AssetPrice, HoldingBucket, LeaderboardRow, Snapshot
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import fill_make, flow_make
 from wallets.errors import InsufficientFunds
@@ -52,7 +52,6 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
     out = {}
     for model, key in (
         (HoldingBucket, ("user_id", "asset_id", "hour")),
-        (PairHour, ("pair_id", "hour")),
         (AssetPrice, ("asset_id", "hour")),
         (Snapshot, ("user_id", "hour")),
         (LeaderboardRow, ("period", "user_id")),
