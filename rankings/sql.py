@@ -19,6 +19,8 @@ the grouping of the sums never changes a digit.
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +38,8 @@ from rankings.models import (
     Snapshot,
 )
 from wallets.models import Account, JournalTransaction, LedgerEntry
+
+logger = logging.getLogger(__name__)
 
 # The refresh and the rebuild serialise on this advisory lock (any constant unique to rankings).
 RANKINGS_LOCK_KEY = 0x52414E4B  # "RANK"
@@ -500,17 +504,26 @@ def pipeline_run(
         "hp0": None,
     }
     with connection.cursor() as cursor:
-        for statement in (_DELTA, _BUCKETS_ADD, _HOLDINGS_RUN, _PRICES):
+
+        def run(name: str, statement: str) -> None:
+            started = time.perf_counter()
             cursor.execute(statement, params)
-        cursor.execute(_PRICES_FIRST_CHANGE, params)
+            logger.debug("rankings %s: %.3f s", name, time.perf_counter() - started)
+
+        run("delta", _DELTA)
+        run("buckets", _BUCKETS_ADD)
+        run("holdings", _HOLDINGS_RUN)
+        run("prices", _PRICES)
+        run("prices diff", _PRICES_FIRST_CHANGE)
         params["hp0"] = cursor.fetchone()[0]
         if params["hp0"] is not None:
             for statement in _PRICES_REPLACE:
-                cursor.execute(statement, params)
-        for statement in (_DIRTY, _SNAPSHOTS_DELETE, _SNAPSHOTS_INSERT):
-            cursor.execute(statement, params)
-        cursor.execute(_sql("DELETE FROM {lb}"))
-        cursor.execute(_LEADERBOARD, params)
-        cursor.execute(_STATE_SAVE, params)
+                run("prices replace", statement)
+        run("dirty", _DIRTY)
+        run("snapshots delete", _SNAPSHOTS_DELETE)
+        run("snapshots", _SNAPSHOTS_INSERT)
+        run("leaderboard delete", _sql("DELETE FROM {lb}"))
+        run("leaderboard", _LEADERBOARD)
+        run("state", _STATE_SAVE)
         for temp in ("rk_delta", "rk_price", "rk_dirty"):
             cursor.execute(f"DROP TABLE {temp}")
