@@ -17,7 +17,15 @@ def _reference_asset_id() -> int:
     return asset_active_get(symbol=settings.RANKINGS_REFERENCE_ASSET).pk
 
 
-def _run(*, now: datetime, fill_lo: int, entry_lo: int, fill_hi: int, entry_hi: int) -> None:
+def _run(
+    *,
+    now: datetime,
+    fill_lo: int,
+    entry_lo: int,
+    fill_hi: int,
+    entry_hi: int,
+    full: bool = False,
+) -> None:
     sql.pipeline_run(
         now=now,
         reference_asset_id=_reference_asset_id(),
@@ -25,6 +33,7 @@ def _run(*, now: datetime, fill_lo: int, entry_lo: int, fill_hi: int, entry_hi: 
         entry_range=(entry_lo, entry_hi),
         min_equity=Decimal(settings.RANKINGS_MIN_EQUITY),
         min_trades=settings.RANKINGS_MIN_TRADES,
+        full=full,
     )
 
 
@@ -56,4 +65,4 @@ def rankings_rebuild(*, now: datetime | None = None) -> None:
     with transaction.atomic():
         sql.rankings_lock()
         sql.tables_truncate()
-        _run(now=now, fill_lo=0, entry_lo=0, fill_hi=fill_hi, entry_hi=entry_hi)
+        _run(now=now, fill_lo=0, entry_lo=0, fill_hi=fill_hi, entry_hi=entry_hi, full=True)

@@ -128,6 +128,18 @@ ON CONFLICT (user_id, asset_id, hour) DO UPDATE SET
 """
 )
 
+# The rebuild's version of the two statements above (the table is empty): one insert, the
+# holdings a window sum; the same rows as adding and re-running.
+_BUCKETS_FULL = _sql(
+    """
+INSERT INTO {hb} (user_id, asset_id, hour, trade_delta, flow_delta, holding_after, trades, volume)
+SELECT user_id, asset_id, hour, trade_delta, flow_delta,
+       sum(trade_delta + flow_delta) OVER (PARTITION BY user_id, asset_id ORDER BY hour),
+       trades, volume
+FROM rk_delta
+"""
+)
+
 _HOLDINGS_RUN = _sql(
     """
 WITH touched AS (
@@ -256,16 +268,32 @@ WITH hours AS (
     FROM {hb} b JOIN rk_dirty d ON d.user_id = b.user_id AND b.hour >= d.h0
 ), held_assets AS (
     SELECT DISTINCT b.user_id, b.asset_id FROM {hb} b JOIN rk_dirty d ON d.user_id = b.user_id
-), marks AS (
-    SELECT h.user_id, h.hour, sum(VALUE_HELD) AS equity
-    FROM hours h
-    JOIN held_assets a ON a.user_id = h.user_id
+), base AS (
+    SELECT a.user_id, a.asset_id, prev.holding_after
+    FROM held_assets a JOIN rk_dirty d ON d.user_id = a.user_id
     JOIN LATERAL (
         SELECT b.holding_after FROM {hb} b
-        WHERE b.user_id = h.user_id AND b.asset_id = a.asset_id AND b.hour <= h.hour
+        WHERE b.user_id = a.user_id AND b.asset_id = a.asset_id AND b.hour < d.h0
         ORDER BY b.hour DESC LIMIT 1
-    ) cur ON true
-    LEFT JOIN {ap} p ON p.asset_id = a.asset_id AND p.hour = h.hour
+    ) prev ON true
+), grid AS (
+    SELECT h.user_id, h.hour, a.asset_id, b.holding_after,
+           count(b.holding_after) OVER (
+               PARTITION BY h.user_id, a.asset_id ORDER BY h.hour) AS grp
+    FROM hours h
+    JOIN held_assets a ON a.user_id = h.user_id
+    LEFT JOIN {hb} b ON b.user_id = h.user_id AND b.asset_id = a.asset_id AND b.hour = h.hour
+), held AS (
+    SELECT g.user_id, g.hour, g.asset_id,
+           COALESCE(first_value(g.holding_after) OVER (
+               PARTITION BY g.user_id, g.asset_id, g.grp ORDER BY g.hour), base.holding_after, 0)
+               AS holding_after
+    FROM grid g
+    LEFT JOIN base ON base.user_id = g.user_id AND base.asset_id = g.asset_id
+), marks AS (
+    SELECT h.user_id, h.hour, sum(VALUE_HELD) AS equity
+    FROM held h
+    LEFT JOIN {ap} p ON p.asset_id = h.asset_id AND p.hour = h.hour
     GROUP BY h.user_id, h.hour
 ), acts AS (
     SELECT b.user_id, b.hour, sum(VALUE_FLOW) AS flow, sum(b.trades) AS trades,
@@ -301,7 +329,7 @@ SELECT user_id, hour, equity, flow, trades, volume, log_value,
        least(round((equity::float8 / exp(greatest(log_value, -700)::float8))::numeric, 18),
              1e19)
 FROM logged
-""".replace("VALUE_HELD", _value("cur.holding_after", "a.asset_id", "p.price"))
+""".replace("VALUE_HELD", _value("h.holding_after", "h.asset_id", "p.price"))
     .replace("VALUE_FLOW", _value("b.flow_delta", "b.asset_id", "p.price"))
     .replace("VALUE_VOLUME", _value("b.volume", "b.asset_id", "p.price"))
     .replace("LOG_STEP", _log_step("(equity - flow) / prev_equity"))
@@ -487,9 +515,11 @@ def pipeline_run(
     entry_range: tuple[int, int],
     min_equity: Decimal,
     min_trades: int,
+    full: bool = False,
 ) -> None:
     """Steps 1-5 of the module docstring, in the caller's transaction (which holds the
-    rankings lock). ``*_range`` are (exclusive low, inclusive high) id bounds."""
+    rankings lock). ``*_range`` are (exclusive low, inclusive high) id bounds; ``full``: the
+    tables are empty (a rebuild), so the buckets are written in one insert."""
     params: dict[str, Any] = {
         "fill_lo": fill_range[0],
         "fill_hi": fill_range[1],
@@ -511,8 +541,11 @@ def pipeline_run(
             logger.debug("rankings %s: %.3f s", name, time.perf_counter() - started)
 
         run("delta", _DELTA)
-        run("buckets", _BUCKETS_ADD)
-        run("holdings", _HOLDINGS_RUN)
+        if full:
+            run("buckets", _BUCKETS_FULL)
+        else:
+            run("buckets", _BUCKETS_ADD)
+            run("holdings", _HOLDINGS_RUN)
         run("prices", _PRICES)
         run("prices diff", _PRICES_FIRST_CHANGE)
         params["hp0"] = cursor.fetchone()[0]
