@@ -1,3 +1,5 @@
+# ruff: noqa: S608, E501 - SQL built from Model._meta table names only (values are bound); the
+# generator's SQL lines read better unbroken.
 """Rankings over tens of millions of fills: full rebuild, one refresh, API latency.
 
 Usage: ``.venv/bin/python bench/rankings.py [--fills 20000000] [--users 100000] [--days 90]
@@ -30,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -68,7 +71,9 @@ def database_recreate(url: str, drop_only: bool = False) -> None:
     from psycopg import sql
 
     with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME))
+        )
         if not drop_only:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
 
@@ -83,9 +88,9 @@ def seed(args: argparse.Namespace) -> dict[str, object]:
     """Everything of step 1; returns the handles of a few traders for the API requests."""
     from django.db import connection
 
-    from markets.models import Candle, TradingPair
+    from markets.models import TradingPair
     from orders.models import Fill, Order
-    from wallets.models import Account, Asset, JournalTransaction, LedgerEntry
+    from wallets.models import Account, JournalTransaction, LedgerEntry
     from wallets.seed import asset_seed_defaults
     from wallets.services import wallet_system_account
 
@@ -124,7 +129,9 @@ def seed(args: argparse.Namespace) -> dict[str, object]:
             " rankings_excluded) FROM STDIN"
         ) as copy:
             copy.write(buffer.getvalue())
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{user_table}', 'id'), %s)", [first_id + users])
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{user_table}', 'id'), %s)", [first_id + users]
+        )
         started = step(f"{users:,} users (COPY)", started)
         account = Account._meta.db_table
         cursor.execute(
@@ -141,7 +148,9 @@ def seed(args: argparse.Namespace) -> dict[str, object]:
             f" 'expire_taker', %s, %s FROM {user_table} WHERE id >= %s",
             [pairs[0].pk, joined, joined, first_id],
         )
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{order}', 'id'), %s)", [first_id + users])
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{order}', 'id'), %s)", [first_id + users]
+        )
         fill = Fill._meta.db_table
         # Bulk load into an unlogged table without the secondary indexes and foreign keys, then
         # put back the index the profile's fills read (fill_user_recent); the bench never checks
@@ -155,8 +164,16 @@ def seed(args: argparse.Namespace) -> dict[str, object]:
         cursor.execute("DROP INDEX IF EXISTS fill_user_recent")
         cursor.execute(f"ALTER TABLE {fill} SET UNLOGGED")
         started = step("accounts and orders", started)
-        _fills_insert(cursor, pairs, args, first_id, start_seq=1, count=args.fills,
-                      begin=END - timedelta(days=args.days), end=END)
+        _fills_insert(
+            cursor,
+            pairs,
+            args,
+            first_id,
+            start_seq=1,
+            count=args.fills,
+            begin=END - timedelta(days=args.days),
+            end=END,
+        )
         started = step(f"{args.fills:,} fills (generated in PostgreSQL)", started)
         cursor.execute(f"CREATE INDEX fill_user_recent ON {fill} (user_id, id DESC)")
         started = step("fills user index", started)
@@ -191,8 +208,17 @@ def seed(args: argparse.Namespace) -> dict[str, object]:
     return {"pairs": pairs, "first_id": first_id}
 
 
-def _fills_insert(cursor, pairs, args, first_id: int, *, start_seq: int, count: int,
-                  begin: datetime, end: datetime) -> None:
+def _fills_insert(
+    cursor,
+    pairs,
+    args,
+    first_id: int,
+    *,
+    start_seq: int,
+    count: int,
+    begin: datetime,
+    end: datetime,
+) -> None:
     from orders.models import Fill
 
     ids = [p.pk for p in pairs]
@@ -212,8 +238,18 @@ def _fills_insert(cursor, pairs, args, first_id: int, *, start_seq: int, count: 
         "                   %(first)s + (hashint4(g + 7) & 2147483647) %% %(users)s AS u,"
         "                   %(begin)s::timestamptz + (g - %(seq0)s) * (%(end)s::timestamptz - %(begin)s) / %(count)s AS at"
         "            FROM generate_series(%(seq0)s, %(seq0)s + %(count)s - 1) g) s) f",
-        {"ids": ids, "quotes": quotes, "bases": bases, "sizes": sizes, "first": first_id,
-         "users": args.users, "begin": begin, "end": end, "seq0": start_seq, "count": count},
+        {
+            "ids": ids,
+            "quotes": quotes,
+            "bases": bases,
+            "sizes": sizes,
+            "first": first_id,
+            "users": args.users,
+            "begin": begin,
+            "end": end,
+            "seq0": start_seq,
+            "count": count,
+        },
     )
 
 
@@ -242,15 +278,35 @@ def free_port() -> int:
 def http_latencies(url: str, args: argparse.Namespace, first_id: int) -> dict[str, list[float]]:
     import httpx
 
-    env = dict(os.environ, DATABASE_URL=url, ALLOWED_HOSTS="127.0.0.1", DEBUG="0",
-               RATE_LIMIT_IP_WEIGHT_PER_MINUTE="1000000000",
-               RATE_LIMIT_USER_WEIGHT_PER_MINUTE="1000000000", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        ALLOWED_HOSTS="127.0.0.1",
+        DEBUG="0",
+        RATE_LIMIT_IP_WEIGHT_PER_MINUTE="1000000000",
+        RATE_LIMIT_USER_WEIGHT_PER_MINUTE="1000000000",
+        PYTHONUNBUFFERED="1",
+    )
     port = free_port()
-    log = open(Path("/tmp") / f"bench-rankings-uvicorn-{port}.log", "wb")  # noqa: SIM115
+    log = open(Path(tempfile.gettempdir()) / f"bench-rankings-uvicorn-{port}.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and literal arguments
-        [PYTHON, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "tradehive.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     rng = random.Random(5)
@@ -351,9 +407,16 @@ def main() -> None:
         print(f"  {rebuild_s:.2f} s ({buckets:,} holding buckets, {snapshots:,} snapshots)")
         # One more hour of fills and its candles, then one refresh.
         with transaction.atomic(), connection.cursor() as cursor:
-            _fills_insert(cursor, seeded["pairs"], args, seeded["first_id"],
-                          start_seq=args.fills + 1, count=args.more_fills,
-                          begin=END, end=END + timedelta(minutes=59))
+            _fills_insert(
+                cursor,
+                seeded["pairs"],
+                args,
+                seeded["first_id"],
+                start_seq=args.fills + 1,
+                count=args.more_fills,
+                begin=END,
+                end=END + timedelta(minutes=59),
+            )
             _candles_insert(cursor, seeded["pairs"], END, END)
         started = time.perf_counter()
         rankings_refresh(now=END + timedelta(minutes=59, seconds=59))

@@ -80,6 +80,8 @@ class AssetPrice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["asset_id", "hour"], name="rankings_asset_price_unique")
         ]
+        # Profiles read the latest hour's prices.
+        indexes = [models.Index(fields=["hour"], name="rankings_asset_price_hour")]
 
     def __str__(self) -> str:
         return f"asset {self.asset_id} {self.hour:%Y-%m-%d %H}h = {self.price}"

@@ -13,7 +13,14 @@ from django.utils import timezone
 from accounts.models import User
 from orders.models import Fill
 from orders.selectors import fill_list_older_than
-from rankings.models import AssetPrice, HoldingBucket, LeaderboardRow, RankingsState, Snapshot
+from rankings.models import (
+    AssetPrice,
+    HoldingBucket,
+    LeaderboardRow,
+    Period,
+    RankingsState,
+    Snapshot,
+)
 from wallets.models import Asset
 
 RANK_COLUMNS = {
@@ -122,7 +129,10 @@ def _asset_mix(user_id: int) -> list[AssetShare]:
 
 def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
     now = now or timezone.now()
-    rows = {row.period: row for row in LeaderboardRow.objects.filter(user_id=user.pk)}
+    rows = {
+        row.period: row
+        for row in LeaderboardRow.objects.filter(period__in=Period.values, user_id=user.pk)
+    }
     snapshots = list(
         Snapshot.objects.filter(user_id=user.pk)
         .order_by("-hour")
@@ -138,7 +148,7 @@ def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
     fills_before = now - timedelta(seconds=settings.RANKINGS_FILLS_DELAY_S)
     return TraderProfile(
         user=user,
-        periods={period: rows.get(period) for period in ("day", "week", "month", "all")},
+        periods={period: rows.get(period) for period in Period.values},
         curve=curve,
         asset_mix=_asset_mix(user.pk),
         fills=fill_list_older_than(user_id=user.pk, before=fills_before, limit=PROFILE_FILLS),
