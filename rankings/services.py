@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,11 +11,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from rankings import sql
+from wallets.errors import UnknownAsset
 from wallets.selectors import asset_active_get
 
+logger = logging.getLogger(__name__)
 
-def _reference_asset_id() -> int:
-    return asset_active_get(symbol=settings.RANKINGS_REFERENCE_ASSET).pk
+
+def _reference_asset_id() -> int | None:
+    """The reference asset's id; None (and a warning) while it does not exist (a fresh
+    database before its assets are seeded), when there is nothing to rank anyway."""
+    try:
+        return asset_active_get(symbol=settings.RANKINGS_REFERENCE_ASSET).pk
+    except UnknownAsset:
+        logger.warning(
+            "rankings: reference asset %s does not exist; nothing computed",
+            settings.RANKINGS_REFERENCE_ASSET,
+        )
+        return None
 
 
 def _run(
@@ -26,9 +39,12 @@ def _run(
     entry_hi: int,
     full: bool = False,
 ) -> None:
+    reference_asset_id = _reference_asset_id()
+    if reference_asset_id is None:
+        return
     sql.pipeline_run(
         now=now,
-        reference_asset_id=_reference_asset_id(),
+        reference_asset_id=reference_asset_id,
         fill_range=(fill_lo, fill_hi),
         entry_range=(entry_lo, entry_hi),
         min_equity=Decimal(settings.RANKINGS_MIN_EQUITY),

@@ -5,6 +5,7 @@ drawn by ``static/js/rankings/profile.js`` from a ``json_script`` block (no inli
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -40,6 +41,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
             "bots": bots,
             "periods": Period.values,
             "computed_at": rankings_computed_at(),
+            "reference_asset": settings.RANKINGS_REFERENCE_ASSET,
         },
     )
 

@@ -195,3 +195,10 @@ def test_an_empty_leaderboard_answers(api_client, db):
     body = api_client.get(URL).json()
     # then
     assert body == {"results": [], "next": None, "computed_at": None}
+
+
+def test_a_refresh_before_any_asset_exists_does_nothing(api_client, db):
+    # when: a fresh database, the beat job runs before the assets are seeded
+    rankings_refresh()
+    # then
+    assert api_client.get(URL).json()["results"] == []

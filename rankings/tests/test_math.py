@@ -5,7 +5,10 @@ BTC-KRW trades at 50M (D-3), 40M (D-2), 60M (D-1) and 66M (today 12:00); ETH-BTC
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
+
+from django.core.management import call_command
 
 from rankings.models import LeaderboardRow, Snapshot
 from rankings.services import rankings_rebuild, rankings_refresh
@@ -86,3 +89,13 @@ def test_a_refresh_after_every_event_equals_the_rebuild(history):
     rebuilt = list(LeaderboardRow.objects.values().order_by("period", "user_id"))
     strip = [{k: v for k, v in r.items() if k != "id"} for r in incremental]
     assert strip == [{k: v for k, v in r.items() if k != "id"} for r in rebuilt]
+
+
+def test_the_rebuild_command_rebuilds(history):
+    # given
+    out = io.StringIO()
+    # when
+    call_command("rebuild_rankings", stdout=out)
+    # then
+    assert "rankings rebuilt" in out.getvalue()
+    assert LeaderboardRow.objects.filter(user_id=history["erin"].pk, period="all").exists()
