@@ -36,14 +36,22 @@ class UserAdmin(DjangoUserAdmin):
         "email",
         "handle",
         "is_bot",
+        "rankings_opt_in",
+        "rankings_excluded",
         "mfa_on",
         "is_active",
         "is_staff",
         "date_joined",
     )
-    list_filter = ("is_active", "is_staff", "is_bot")
+    list_filter = ("is_active", "is_staff", "is_bot", "rankings_opt_in", "rankings_excluded")
     search_fields = ("username", "email", "handle")
-    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Exchange", {"fields": ("handle", "is_bot")}))
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (
+            "Exchange",
+            {"fields": ("handle", "is_bot", "rankings_opt_in", "rankings_excluded")},
+        ),
+    )
     add_fieldsets = (
         (
             None,
@@ -60,7 +68,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    actions = ["reset_mfa", "disable_accounts"]
+    actions = ["reset_mfa", "disable_accounts", "exclude_from_rankings", "include_in_rankings"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
@@ -81,6 +89,16 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset.exclude(pk=request.user.pk):
             services.user_disable(user=user, actor=request.user, request=request)
         self.message_user(request, "Accounts disabled.", messages.SUCCESS)
+
+    @admin.action(description="Exclude from the public rankings")
+    def exclude_from_rankings(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        changed = services.users_rankings_exclude_set(users=queryset, excluded=True)
+        self.message_user(request, f"{changed} account(s) excluded from rankings.")
+
+    @admin.action(description="Allow back into the public rankings")
+    def include_in_rankings(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        changed = services.users_rankings_exclude_set(users=queryset, excluded=False)
+        self.message_user(request, f"{changed} account(s) allowed back into rankings.")
 
 
 @admin.register(AuditEvent)

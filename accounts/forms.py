@@ -46,6 +46,11 @@ class ProfileForm(forms.Form):
     handle = forms.CharField(max_length=30, help_text="Your public name in rankings.")
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
+    rankings_opt_in = forms.BooleanField(
+        label="Show me in the public rankings",
+        required=False,
+        help_text="Your handle, returns and asset mix in %, never your balances.",
+    )
 
 
 class PasswordChangeForm(forms.Form):

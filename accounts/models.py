@@ -25,6 +25,14 @@ class User(AbstractUser):
     is_bot = models.BooleanField(
         default=False, help_text="A demo market-making bot (shown as such to admins)."
     )
+    # Rankings privacy (docs/rankings.md): a trader appears in rankings and has a public profile
+    # only after opting in; an admin may keep an account out whatever it chose.
+    rankings_opt_in = models.BooleanField(
+        default=False, help_text="Shown in the public rankings and profile (the user's choice)."
+    )
+    rankings_excluded = models.BooleanField(
+        default=False, help_text="Kept out of the public rankings by an admin."
+    )
 
     REQUIRED_FIELDS = ["email", "handle"]
 

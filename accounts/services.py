@@ -21,6 +21,7 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -201,6 +202,21 @@ def user_update(
             user.refresh_from_db()
             raise InvalidInput("This email address or handle is taken.") from exc
     return user
+
+
+def user_rankings_opt_in_set(*, user: User, opt_in: bool) -> User:
+    """Choose whether ``user`` appears in the public rankings and has a public profile
+    (docs/rankings.md). Takes effect at the next rankings refresh (profiles at once)."""
+    if user.rankings_opt_in != opt_in:
+        user.rankings_opt_in = opt_in
+        user.save(update_fields=["rankings_opt_in"])
+    return user
+
+
+def users_rankings_exclude_set(*, users: QuerySet[User], excluded: bool) -> int:
+    """An admin keeps accounts out of (or lets them back into) the public rankings; returns
+    how many changed."""
+    return users.exclude(rankings_excluded=excluded).update(rankings_excluded=excluded)
 
 
 # --- signing in --------------------------------------------------------------------------------

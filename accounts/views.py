@@ -180,6 +180,7 @@ def _profile_page(
                 "handle": user.handle,
                 "first_name": user.first_name,
                 "last_name": user.last_name,
+                "rankings_opt_in": user.rankings_opt_in,
             }
         ),
         "password_form": forms.get("password_form") or PasswordChangeForm(),
@@ -202,8 +203,11 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _profile_page(request)
     form = ProfileForm(request.POST)
     if form.is_valid():
+        fields = dict(form.cleaned_data)
+        opt_in = bool(fields.pop("rankings_opt_in"))
         try:
-            services.user_update(user=request.user, **form.cleaned_data)
+            services.user_update(user=request.user, **fields)
+            services.user_rankings_opt_in_set(user=request.user, opt_in=opt_in)
         except DomainError as exc:
             form_error_apply(form, exc)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -41,6 +42,16 @@ def fill_list_for_user(*, user: User, symbol: str | None = None) -> QuerySet[Fil
     if symbol:
         fills = fills.filter(pair__symbol=symbol.strip().upper())
     return fills
+
+
+def fill_list_older_than(*, user_id: int, before: datetime, limit: int) -> list[Fill]:
+    """A user's newest fills dated before ``before`` (public profiles show fills only after a
+    delay), newest first. Walks ``fill_user_recent`` backwards, so it reads few rows."""
+    return list(
+        Fill.objects.filter(user_id=user_id, created_at__lt=before)
+        .select_related("pair")
+        .order_by("-id")[:limit]
+    )
 
 
 def last_trade_price(*, pair: TradingPair) -> Decimal | None:

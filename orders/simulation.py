@@ -11,7 +11,12 @@ market with a ``MarketPlan`` (feed-priced markets move with their feed, never wi
   actions per market per step;
 - a taker (``bot_taker_1``) sends a small IOC limit order at the best opposite price every
   ``trade_every_s`` seconds or so, so trades happen, the chart moves and the price walks (the side
-  leans against the drift from the start price, so the walk stays in a plausible range).
+  leans against the drift from the start price, so the walk stays in a plausible range);
+- with each taker trade, one of three styled traders (``STYLED_TRADERS``) trades too: a trend
+  follower (buys after a rise), a contrarian (buys after a fall) and a holder (mostly buys),
+  so the leaderboard (docs/rankings.md) has traders with different results.
+
+Every bot is opted in to the public rankings, where it is labelled as a bot.
 
 Bots are ordinary users with ``is_bot=True``: their orders go through ``order_place`` and
 ``order_cancel`` like anyone's, rest in the same book and meet users' orders. Their money comes
@@ -35,7 +40,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from django.db import close_old_connections
 
 from accounts.models import User
-from accounts.services import user_create
+from accounts.services import user_create, user_rankings_opt_in_set
 from engine.runtime import get_engine
 from engine.units import price_to_ticks
 from markets.models import TradingPair
@@ -106,14 +111,23 @@ class StepReport:
         self.errors += other.errors
 
 
+# Styled demo traders and their rule (``MarketSimulator._styled_trade``).
+STYLED_TRADERS = {
+    "bot_trend_1": "trend",
+    "bot_contrarian_1": "contrarian",
+    "bot_holder_1": "holder",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Bots:
     makers: tuple[User, ...]
     taker: User
+    styled: tuple[tuple[User, str], ...] = ()
 
     @property
     def everyone(self) -> tuple[User, ...]:
-        return (*self.makers, self.taker)
+        return (*self.makers, self.taker, *(user for user, _ in self.styled))
 
 
 def bot_ensure(*, username: str) -> User:
@@ -121,7 +135,7 @@ def bot_ensure(*, username: str) -> User:
     knows) if missing. Refuses to adopt a human's account of that name."""
     user = User.objects.filter(username=username).first()
     if user is None:
-        return user_create(
+        user = user_create(
             username=username,
             email=f"{username}@{BOT_EMAIL_DOMAIN}",
             password=secrets.token_urlsafe(32),
@@ -129,13 +143,14 @@ def bot_ensure(*, username: str) -> User:
         )
     if not user.is_bot:
         raise RuntimeError(f"user {username!r} exists and is not a bot; not trading with it")
-    return user
+    return user_rankings_opt_in_set(user=user, opt_in=True)
 
 
 def bots_ensure(*, makers: int = 2) -> Bots:
     return Bots(
         makers=tuple(bot_ensure(username=f"bot_maker_{n}") for n in range(1, makers + 1)),
         taker=bot_ensure(username="bot_taker_1"),
+        styled=tuple((bot_ensure(username=name), style) for name, style in STYLED_TRADERS.items()),
     )
 
 
@@ -204,6 +219,7 @@ class MarketSimulator:
         self.bots: Bots | None = None
         self.steps = 0
         self._next_trade_at: dict[str, float] = {}
+        self._previous_price: dict[str, Decimal] = {}
         self._cancelling: set[int] = set()
         self._topup_due = True
 
@@ -342,6 +358,38 @@ class MarketSimulator:
         notional = plan.trade_notional * Decimal(str(round(self.random.uniform(0.5, 1.5), 2)))
         placed = self._place(
             user=self.bots.taker,
+            pair=pair,
+            side=side,
+            price=price,
+            quantity=_lots(pair=pair, notional=notional, price=price),
+            time_in_force=TimeInForce.IOC,
+        )
+        return int(placed) + self._styled_trade(pair=pair)
+
+    def _styled_trade(self, *, pair: TradingPair) -> int:
+        """One styled trader (picked at random) trades at the best opposite price: the trend
+        follower with the last move, the contrarian against it, the holder mostly buys."""
+        assert self.bots is not None
+        if not self.bots.styled:
+            return 0
+        user, style = self.random.choice(self.bots.styled)
+        price_now = self.reference_price(pair=pair)
+        rose = price_now >= self._previous_price.get(pair.symbol, price_now)
+        self._previous_price[pair.symbol] = price_now
+        if style == "holder":
+            side = Side.BUY if self.random.random() < 0.8 else Side.SELL
+        else:
+            side = Side.BUY if rose == (style == "trend") else Side.SELL
+        best_bid, best_ask = get_engine().best_bid_ask(pair.symbol)
+        best = best_ask if side == Side.BUY else best_bid
+        if best is None:
+            return 0
+        price = best * pair.tick_size
+        notional = self.plans[pair.symbol].trade_notional * Decimal(
+            str(round(self.random.uniform(0.3, 1.0), 2))
+        )
+        placed = self._place(
+            user=user,
             pair=pair,
             side=side,
             price=price,

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("markets.urls_api")),  # markets, tickers, markets/{symbol}/...
     path("", include("orders.urls_api")),  # orders, fills
     path("", include("notifications.urls_api")),  # notifications
+    path("", include("rankings.urls_api")),  # rankings, traders/{handle}
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
+    path("", include("rankings.urls")),  # /rankings/, /traders/<handle>
     path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market
 ]
 

@@ -16,6 +16,7 @@ from orders.models import OPEN_STATUSES, Fill, Order
 from orders.services import order_place
 from orders.simulation import (
     DEFAULT_PLANS,
+    STYLED_TRADERS,
     MarketSimulator,
     bots_ensure,
     grid_step,
@@ -79,10 +80,13 @@ def test_steps_with_settlement_trade_and_never_cross_the_book(lpj_krw, settle):
         assert bids
         assert asks
         assert bids[0] < asks[0]
-    # and trades happened at the bots' prices, taken by the taker bot
+    # and trades happened at the bots' prices, taken by the taker bot and the styled traders
     trades = list(Trade.objects.order_by("sequence"))
     assert len(trades) >= 10
-    assert {f.user.username for f in Fill.objects.filter(liquidity="taker")} == {"bot_taker_1"}
+    takers = {f.user.username for f in Fill.objects.filter(liquidity="taker")}
+    assert "bot_taker_1" in takers
+    assert takers <= {"bot_taker_1", *STYLED_TRADERS}
+    assert len(takers) > 1
     assert all(D(990) <= t.price <= D(1010) for t in trades)
     assert ledger_verify() == []
 

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "orders",
     "settlement",
     "realtime",
+    "rankings",
     "feeds",
     "binance_compat",
 ]
@@ -255,6 +256,23 @@ CELERY_BEAT_SCHEDULE["feeds-tickers"] = {
     "options": {"expires": FEED_TICKER_INTERVAL_S},
 }
 # --- end price feeds ------------------------------------------------------------------------
+
+# --- Rankings (docs/rankings.md) -----------------------------------------------------------------
+# Equity is marked in this asset; PnL is in it.
+RANKINGS_REFERENCE_ASSET = os.environ.get("RANKINGS_REFERENCE_ASSET", "KRW")
+# Eligible for a period's ranking: at least this equity now (reference asset) and this many
+# trades in the period.
+RANKINGS_MIN_EQUITY = os.environ.get("RANKINGS_MIN_EQUITY", "10000")
+RANKINGS_MIN_TRADES = int(os.environ.get("RANKINGS_MIN_TRADES", "1"))
+# A public profile shows fills at least this old (nobody front-runs a shown trader).
+RANKINGS_FILLS_DELAY_S = int(os.environ.get("RANKINGS_FILLS_DELAY_S", str(15 * 60)))
+RANKINGS_REFRESH_INTERVAL_S = 30.0
+CELERY_BEAT_SCHEDULE["rankings-refresh"] = {
+    "task": "rankings.tasks.refresh_rankings",
+    "schedule": RANKINGS_REFRESH_INTERVAL_S,
+    "options": {"expires": RANKINGS_REFRESH_INTERVAL_S},
+}
+CELERY_TASK_ROUTES["rankings.tasks.refresh_rankings"] = {"queue": "celery"}
 
 # Market buys by quantity run as IOC limits at the reference price raised by this fraction.
 ORDER_MARKET_PROTECTION = os.environ.get("ORDER_MARKET_PROTECTION", "0.05")

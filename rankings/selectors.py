@@ -1,0 +1,157 @@
+"""Reads of the rankings: leaderboard pages and public trader profiles (docs/rankings.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import User
+from orders.models import Fill
+from orders.selectors import fill_list_older_than
+from rankings.models import (
+    AssetPrice,
+    HoldingBucket,
+    LeaderboardRow,
+    Period,
+    RankingsState,
+    Snapshot,
+)
+from wallets.models import Asset
+
+RANK_COLUMNS = {
+    ("return", False): "rank_return",
+    ("pnl", False): "rank_pnl",
+    ("return", True): "rank_return_human",
+    ("pnl", True): "rank_pnl_human",
+}
+# A profile's equity curve shows at most this many points (the latest).
+CURVE_POINTS = 500
+PROFILE_FILLS = 20
+
+
+def rank_column(*, sort: str, bots_excluded: bool) -> str:
+    return RANK_COLUMNS[(sort, bots_excluded)]
+
+
+def leaderboard_rows(*, period: str, sort: str, bots_excluded: bool) -> QuerySet[LeaderboardRow]:
+    """The ranked rows of a period, in rank order of ``sort`` (the caller paginates on the rank
+    column), each with the trader's ``handle`` and ``rank``."""
+    column = rank_column(sort=sort, bots_excluded=bots_excluded)
+    handle = User.objects.filter(pk=OuterRef("user_id")).values("handle")[:1]
+    return (
+        LeaderboardRow.objects.filter(period=period, **{f"{column}__isnull": False})
+        .annotate(handle=Subquery(handle), rank=F(column))
+        .order_by(column)
+    )
+
+
+def rankings_computed_at() -> datetime | None:
+    state = RankingsState.objects.filter(pk=1).only("computed_at").first()
+    return state.computed_at if state else None
+
+
+def public_trader_get(*, handle: str) -> User | None:
+    """The trader with this handle (any case) if they show in rankings: opted in, not
+    excluded, active. None otherwise, so that an opted-out trader is indistinguishable from
+    an unknown one."""
+    if not isinstance(handle, str) or not 3 <= len(handle) <= 30:
+        return None
+    return User.objects.filter(
+        handle__iexact=handle, rankings_opt_in=True, rankings_excluded=False, is_active=True
+    ).first()
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    at: datetime
+    return_pct: Decimal
+
+
+@dataclass(frozen=True)
+class AssetShare:
+    asset: str
+    pct: Decimal
+
+
+@dataclass(frozen=True)
+class TraderProfile:
+    user: User
+    periods: dict[str, LeaderboardRow | None]
+    curve: list[CurvePoint]
+    asset_mix: list[AssetShare]
+    fills: list[Fill]
+    fills_before: datetime
+    computed_at: datetime | None
+
+
+def _return_pct(log_value: Decimal) -> Decimal:
+    return ((log_value.exp() - 1) * 100).quantize(Decimal("0.01"))
+
+
+def _asset_mix(user_id: int) -> list[AssetShare]:
+    """The trader's holdings as shares of their equity, at the last rolled-up prices."""
+    last_hour = AssetPrice.objects.order_by("-hour").values_list("hour", flat=True).first()
+    if last_hour is None:
+        return []
+    reference = settings.RANKINGS_REFERENCE_ASSET
+    held = (
+        HoldingBucket.objects.filter(user_id=user_id)
+        .order_by("asset_id", "-hour")
+        .distinct("asset_id")
+        .values_list("asset_id", "holding_after")
+    )
+    prices = dict(
+        AssetPrice.objects.filter(hour=last_hour, price__isnull=False).values_list(
+            "asset_id", "price"
+        )
+    )
+    symbols = dict(Asset.objects.values_list("pk", "symbol"))
+    values: dict[str, Decimal] = {}
+    for asset_id, amount in held:
+        symbol = symbols.get(asset_id, "?")
+        price = Decimal(1) if symbol == reference else prices.get(asset_id)
+        if amount > 0 and price:
+            values[symbol] = amount * price
+    total = sum(values.values(), Decimal(0))
+    if total <= 0:
+        return []
+    shares = [
+        AssetShare(asset=symbol, pct=(value / total * 100).quantize(Decimal("0.01")))
+        for symbol, value in values.items()
+    ]
+    return sorted(shares, key=lambda share: (-share.pct, share.asset))
+
+
+def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
+    now = now or timezone.now()
+    rows = {
+        row.period: row
+        for row in LeaderboardRow.objects.filter(period__in=Period.values, user_id=user.pk)
+    }
+    snapshots = list(
+        Snapshot.objects.filter(user_id=user.pk)
+        .order_by("-hour")
+        .values_list("hour", "log_value")[:CURVE_POINTS]
+    )
+    curve = [
+        CurvePoint(at=min(hour + timedelta(hours=1), now), return_pct=_return_pct(log_value))
+        for hour, log_value in reversed(snapshots)
+    ]
+    whole = rows.get("all")
+    if whole is not None and (not curve or curve[-1].at < now):
+        curve.append(CurvePoint(at=now, return_pct=whole.return_pct.quantize(Decimal("0.01"))))
+    fills_before = now - timedelta(seconds=settings.RANKINGS_FILLS_DELAY_S)
+    return TraderProfile(
+        user=user,
+        periods={period: rows.get(period) for period in Period.values},
+        curve=curve,
+        asset_mix=_asset_mix(user.pk),
+        fills=fill_list_older_than(user_id=user.pk, before=fills_before, limit=PROFILE_FILLS),
+        fills_before=fills_before,
+        computed_at=rankings_computed_at(),
+    )

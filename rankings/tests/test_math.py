@@ -1,0 +1,101 @@
+"""Return math on hand-computed histories (docs/rankings.md has the first one worked out).
+
+BTC-KRW trades at 50M (D-3), 40M (D-2), 60M (D-1) and 66M (today 12:00); ETH-BTC at 0.05
+(D-1) and 0.06 (today). Now is today 12:30, so "day" starts at the end of D-1 12:00."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from django.core.management import call_command
+
+from rankings.models import LeaderboardRow, Snapshot
+from rankings.services import rankings_rebuild, rankings_refresh
+from rankings.tests.conftest import NOW
+
+D = Decimal
+
+
+def row(user, period: str) -> LeaderboardRow:
+    return LeaderboardRow.objects.get(user_id=user.pk, period=period)
+
+
+def test_a_deposit_mid_period_changes_units_not_the_return(history):
+    # when
+    rankings_rebuild(now=NOW)
+    # then: 1.2 (BTC 40M -> 60M on 0.01 BTC of 1M) x 1.0275 (60M -> 66M on 0.011 BTC of 2.4M)
+    week = row(history["alice"], "week")
+    assert week.return_pct == D("23.3000")
+    assert week.pnl == D("266000")
+    day = row(history["alice"], "day")
+    assert day.return_pct == D("2.7500")
+    assert day.pnl == D("66000")
+    assert day.eligible
+    assert day.trades == 1
+    snaps = list(Snapshot.objects.filter(user_id=history["alice"].pk).order_by("hour"))
+    assert [s.equity for s in snaps] == [D(1000000), D(1200000), D(2400000), D(2466000)]
+    assert [s.flow for s in snaps] == [D(1000000), D(0), D(1200000), D(0)]
+    # units: 1M at 1.0, then 1M more bought at 1.2 per unit
+    assert snaps[2].units.quantize(D("0.001")) == D("2000000.000")
+
+
+def test_a_losing_day_and_a_withdrawal(history):
+    # when
+    rankings_rebuild(now=NOW)
+    # then: 0.9 (losing day) x 1 (withdrawal) x 8/7 x 1.045 - 1
+    carol = row(history["carol"], "all")
+    expected = (D("0.9") * D(8) / D(7) * D("1.045") - 1) * 100
+    assert carol.return_pct == expected.quantize(D("0.0001"))
+    assert carol.pnl == D("36000")  # 836,000 now - (1,000,000 in - 200,000 out)
+    assert carol.max_drawdown_pct == D("10.00")
+    assert carol.win_rate == D("33.33")  # D-3 flat, D-2 lost, D-1 won
+    assert carol.trades == 3
+    # no trade today: not eligible for the day, so not ranked in it
+    day = row(history["carol"], "day")
+    assert not day.eligible
+    assert day.rank_return is None
+
+
+def test_an_asset_valued_through_another_market(history):
+    # when
+    rankings_rebuild(now=NOW)
+    # then: ETH = ETH-BTC x BTC-KRW: 0.05 x 60M = 3M, then 0.06 x 66M = 3.96M
+    erin = row(history["erin"], "all")
+    assert erin.return_pct == D("32.0000")
+    assert erin.pnl == D("9600000")
+    assert erin.equity == D("39600000")
+
+
+def test_ranks_order_by_return_and_by_pnl(history):
+    # when
+    rankings_rebuild(now=NOW)
+    # then
+    by_return = LeaderboardRow.objects.filter(period="all", eligible=True).order_by("rank_return")
+    assert [r.user_id for r in by_return] == [
+        history[name].pk for name in ("erin", "alice", "carol")
+    ]
+    by_pnl = LeaderboardRow.objects.filter(period="all", eligible=True).order_by("rank_pnl")
+    assert [r.user_id for r in by_pnl] == [history[n].pk for n in ("erin", "alice", "carol")]
+
+
+def test_a_refresh_after_every_event_equals_the_rebuild(history):
+    # given: the whole history rolled up by one refresh
+    rankings_refresh(now=NOW)
+    incremental = list(LeaderboardRow.objects.values().order_by("period", "user_id"))
+    # when
+    rankings_rebuild(now=NOW)
+    # then
+    rebuilt = list(LeaderboardRow.objects.values().order_by("period", "user_id"))
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in incremental]
+    assert strip == [{k: v for k, v in r.items() if k != "id"} for r in rebuilt]
+
+
+def test_the_rebuild_command_rebuilds(history):
+    # given
+    out = io.StringIO()
+    # when
+    call_command("rebuild_rankings", stdout=out)
+    # then
+    assert "rankings rebuilt" in out.getvalue()
+    assert LeaderboardRow.objects.filter(user_id=history["erin"].pk, period="all").exists()
