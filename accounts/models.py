@@ -33,6 +33,16 @@ class User(AbstractUser):
     rankings_excluded = models.BooleanField(
         default=False, help_text="Kept out of the public rankings by an admin."
     )
+    # A sub-account (a copy-trading allocation, docs/copytrading.md): its own balances and
+    # orders, owned by ``parent``; it never signs in (no usable password) and is never ranked.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sub_accounts",
+        help_text="The user who owns this sub-account (copy trading).",
+    )
 
     REQUIRED_FIELDS = ["email", "handle"]
 

@@ -16,6 +16,8 @@ class Notification(models.Model):
         STOP_TRIGGERED = "stop_triggered", "Stop order triggered"
         WITHDRAWAL_COMPLETED = "withdrawal_completed", "Withdrawal completed"
         WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
+        COPY_STOPPED = "copy_stopped", "Copy trading stopped"
+        COPY_PROFIT_SHARE = "copy_profit_share", "Copy trading profit share"
 
     # Indexed by notifications_user_id and the (user, key) constraint.
     user = models.ForeignKey(

@@ -23,27 +23,16 @@ from orders.payloads import fill_payload, order_payload
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import order_place
 from orders.terms import CLIENT_ORDER_ID_PATTERN, STP_MODES
-from tradehive.api_fields import DecimalString, SymbolParam, Timestamp
+from tradehive.api_fields import (
+    DecimalString,
+    StrictBoolean,
+    StrictChoice,
+    SymbolParam,
+    Timestamp,
+)
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
 from tradehive.query_params import query_validate
-
-
-class StrictBoolean(serializers.BooleanField):
-    """Only JSON ``true``/``false``: ``"yes"``, ``1`` and friends are wrong types here."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if isinstance(data, bool):
-            return data
-        self.fail("invalid", input=data)
-        raise AssertionError  # pragma: no cover - fail() raises
-
-
-class StrictChoice(serializers.ChoiceField):
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid_choice", input=data)
-        return super().to_internal_value(data)
 
 
 @extend_schema_serializer(component_name="Order")
@@ -59,6 +48,11 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     filled_quote = DecimalString()
     average_price = DecimalString(allow_null=True)
     fee_paid = DecimalString()
+    copied_from = serializers.IntegerField(
+        source="copied_from_id",
+        allow_null=True,
+        help_text="A copy-trading mirror: the id of the leader's order it copies; else null.",
+    )
     created_at = Timestamp()
     updated_at = Timestamp()
 
@@ -82,6 +76,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "fee_paid",
             "status",
             "cancel_reason",
+            "copied_from",
             "created_at",
             "updated_at",
         ]

@@ -103,6 +103,16 @@ class Order(models.Model):
         default="expire_taker",
         help_text="Self-trade prevention: expire_taker|maker|both.",
     )
+    # A copy-trading mirror of this leader's order (docs/copytrading.md). No index: the copy
+    # records (copytrading.CopyOrder) are what is searched; this is shown with the order.
+    copied_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="copies",
+        db_index=False,
+    )
     engine_seq = models.BigIntegerField(
         null=True, blank=True, help_text="Engine sequence at acceptance (book priority)."
     )

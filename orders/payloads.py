@@ -41,6 +41,7 @@ def order_payload(order: Order) -> dict[str, Any]:
         "fee_paid": format_decimal(order.fee_paid, price_places),
         "status": order.status,
         "cancel_reason": order.cancel_reason,
+        "copied_from": order.copied_from_id,
         "created_at": iso_ms(order.created_at),
         "updated_at": iso_ms(order.updated_at),
     }

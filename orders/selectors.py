@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from markets.models import Trade, TradingPair
@@ -16,8 +16,12 @@ def order_list_for_user(
     *, user: User, symbol: str | None = None, status: str = "all"
 ) -> QuerySet[Order]:
     """``status``: ``open`` (pending, untriggered, open, partially filled), ``closed`` or
-    ``all``. Newest first; the caller paginates."""
-    orders = Order.objects.filter(user=user).select_related("pair", "pair__base", "pair__quote")
+    ``all``. Newest first; the caller paginates. The user's sub-accounts' orders (copy-trading
+    mirrors, marked ``copied_from``) are the user's too."""
+    owners = User.objects.filter(Q(pk=user.pk) | Q(parent_id=user.pk)).values("pk")
+    orders = Order.objects.filter(user__in=owners).select_related(
+        "pair", "pair__base", "pair__quote"
+    )
     if symbol:
         orders = orders.filter(pair__symbol=symbol.strip().upper())
     if status == "open":

@@ -84,6 +84,7 @@ def order_place(
     post_only: bool = False,
     client_order_id: str | None = None,
     stp_mode: str | None = None,
+    copied_from_id: int | None = None,
 ) -> Order:
     """Place an order: validate, hold its funds, insert it with an outbox row, submit after commit.
 
@@ -95,6 +96,8 @@ def order_place(
     request refused on cached terms is decided again on a fresh read before the error goes
     out. On PostgreSQL a placed order is that one statement once its market is cached (+1
     query with a ``client_order_id``, +1 for the market's first order in the process).
+
+    ``copied_from_id`` marks a copy-trading mirror of that (leader's) order.
 
     Idempotent by ``client_order_id``: the same id with the same parameters returns the existing
     order; with other parameters ``DuplicateClientOrderId`` (409). Raises ``UnknownMarket``,
@@ -128,7 +131,13 @@ def order_place(
             fresh = True  # refused on cached terms: decide on the market as it is now
             continue
         try:
-            order = _order_write(user=user, pair=pair, terms=terms, client_order_id=client_order_id)
+            order = _order_write(
+                user=user,
+                pair=pair,
+                terms=terms,
+                client_order_id=client_order_id,
+                copied_from_id=copied_from_id,
+            )
         except IntegrityError:
             if client_order_id is None:
                 raise
@@ -167,7 +176,12 @@ def _same_or_conflict(existing: Order, pair: TradingPair, terms: OrderTerms) -> 
 
 
 def _order_write(
-    *, user: User, pair: TradingPair, terms: OrderTerms, client_order_id: str | None
+    *,
+    user: User,
+    pair: TradingPair,
+    terms: OrderTerms,
+    client_order_id: str | None,
+    copied_from_id: int | None = None,
 ) -> Order | None:
     """Write a checked order: its hold, the order and its outbox row, all or nothing. Returns
     the order (``pair`` and its assets attached), or None when ``pair`` no longer holds (the
@@ -197,6 +211,7 @@ def _order_write(
         held=terms.hold_amount,
         hold_remaining=terms.hold_amount,
         stp_mode=terms.stp_mode,
+        copied_from_id=copied_from_id,
         status=OrderStatus.PENDING,
     )
     hold = BucketMove(

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from rankings.followers import copy_terms_for
 from rankings.models import Period
 from rankings.payloads import leaderboard_entries, trader_profile_payload
 from rankings.selectors import (
@@ -51,4 +52,5 @@ def trader(request: HttpRequest, handle: str) -> HttpResponse:
     if user is None:
         raise Http404("No public trader with this handle.")
     profile = trader_profile_payload(trader_profile(user=user))
-    return render(request, "rankings/trader.html", {"profile": profile})
+    copy = copy_terms_for(user_id=user.pk)
+    return render(request, "rankings/trader.html", {"profile": profile, "copy": copy})

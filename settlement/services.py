@@ -84,6 +84,25 @@ def settlement_publisher_set(publisher: Callable[[SettledBatch], None] | None) -
     _publisher = publisher or _publish_now
 
 
+# Called inside the settling transaction, after the batch's fills are inserted (ids set), with
+# the market and those fills: an app above settlement records what it derives from fills
+# atomically with them (copy trading's intents), so a crash can neither lose nor repeat it. A
+# listener must be quick (it runs in every batch) and returns what to do after commit, if
+# anything. Registered in the upper app's ``AppConfig.ready``.
+FillsListener = Callable[[TradingPair, list[SettledFill]], Callable[[], object] | None]
+_fills_listeners: list[FillsListener] = []
+
+
+def settled_fills_listener_add(listener: FillsListener) -> None:
+    if listener not in _fills_listeners:
+        _fills_listeners.append(listener)
+
+
+def settled_fills_listener_remove(listener: FillsListener) -> None:
+    if listener in _fills_listeners:
+        _fills_listeners.remove(listener)
+
+
 class SettlementGap(RuntimeError):
     """A batch does not continue the market's applied sequence: retried later, never applied."""
 
@@ -365,6 +384,11 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
 
         ledger_post(postings=batch.postings)
         _fills_insert(batch.fills)
+        if batch.fills:
+            for listener in _fills_listeners:
+                after_commit = listener(pair, batch.fills)
+                if after_commit is not None:
+                    transaction.on_commit(after_commit, robust=True)
         trades_record(pair=pair, trades=batch.trades)
         touched = [orders[pk] for pk in sorted(batch.touched)]
         _orders_save(touched)

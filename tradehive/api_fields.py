@@ -131,3 +131,22 @@ class AssetParam(_AsciiCode):
 
     grammar = re.compile(r"[A-Za-z0-9]{1,20}")
     name = "asset symbol"
+
+
+class StrictBoolean(serializers.BooleanField):
+    """Only JSON ``true``/``false``: ``"yes"``, ``1`` and friends are wrong types here."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError  # pragma: no cover - fail() raises
+
+
+class StrictChoice(serializers.ChoiceField):
+    """One of ``choices``, as a JSON string only (``1`` is not ``"1"``)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("orders.urls_api")),  # orders, fills
     path("", include("notifications.urls_api")),  # notifications
     path("", include("rankings.urls_api")),  # rankings, traders/{handle}
+    path("", include("copytrading.urls_api")),  # copy/...
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
     path("", include("rankings.urls")),  # /rankings/, /traders/<handle>
+    path("copy/", include("copytrading.urls")),  # /copy/: my copies, leading, subscribing
     path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market
 ]
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "settlement",
     "realtime",
     "rankings",
+    "copytrading",
     "feeds",
     "binance_compat",
 ]
@@ -273,6 +274,31 @@ CELERY_BEAT_SCHEDULE["rankings-refresh"] = {
     "options": {"expires": RANKINGS_REFRESH_INTERVAL_S},
 }
 CELERY_TASK_ROUTES["rankings.tasks.refresh_rankings"] = {"queue": "celery"}
+
+# --- Copy trading (docs/copytrading.md) ----------------------------------------------------------
+# Allocations are made in this asset; copies follow the leader's markets quoted in it.
+COPY_ASSET = os.environ.get("COPY_ASSET", RANKINGS_REFERENCE_ASSET)
+# A copy's IOC limit is the leader's price moved this fraction against the follower (a market's
+# own value is set in admin: MarketCopySetting).
+COPY_SLIPPAGE = os.environ.get("COPY_SLIPPAGE", "0.005")
+COPY_MAX_FOLLOWERS = int(os.environ.get("COPY_MAX_FOLLOWERS", "10000"))
+COPY_PROFIT_SHARE_EVERY_S = float(os.environ.get("COPY_PROFIT_SHARE_EVERY_S", str(7 * 86400)))
+CELERY_BEAT_SCHEDULE["copy-replay"] = {
+    "task": "copytrading.tasks.replay_intents",
+    "schedule": 2.0,
+    "options": {"expires": 2.0},
+}
+CELERY_BEAT_SCHEDULE["copy-watch"] = {
+    "task": "copytrading.tasks.watch_subscriptions",
+    "schedule": 2.0,
+    "options": {"expires": 2.0},
+}
+CELERY_BEAT_SCHEDULE["copy-profit-share"] = {
+    "task": "copytrading.tasks.settle_profit_share",
+    "schedule": COPY_PROFIT_SHARE_EVERY_S,
+    "options": {"expires": 3600},
+}
+CELERY_TASK_ROUTES["copytrading.tasks.*"] = {"queue": "celery"}
 
 # Market buys by quantity run as IOC limits at the reference price raised by this fraction.
 ORDER_MARKET_PROTECTION = os.environ.get("ORDER_MARKET_PROTECTION", "0.05")

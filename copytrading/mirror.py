@@ -1,0 +1,216 @@
+"""Mirroring a leader's fills into followers' copies (docs/copytrading.md "Mirroring").
+
+1. ``intents_record`` runs inside the transaction that settles a batch (a settlement fills
+   listener): every fill of an active leader becomes a ``CopyIntent`` row, unique per fill. It
+   commits with the fill or not at all, so a crash can neither lose an intent nor write it
+   twice, and a redelivered batch (already settled) records nothing.
+2. After that commit the new intents are dispatched (the Celery task ``mirror_intents``; inline
+   in tests). ``intents_replay`` (beat) dispatches intents left pending by a crash.
+3. ``intent_mirror`` takes one pending intent under a row lock (``SKIP LOCKED``: a second
+   worker on the same intent moves on), sizes a copy for every active subscription
+   (``copytrading.sizing``), places each through ``orders.services.order_place`` (the one
+   placement path: holds, engine, settlement) as an IOC limit marked ``copied_from``, records
+   a ``CopyOrder`` per subscription (placed, or skipped with a reason) and marks the intent
+   done, all in one transaction: it happens entirely once. The copies reach the engine when
+   that transaction commits (the orders' outbox covers a crash in between)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from copytrading import sql
+from copytrading.metrics import COPIES, MIRROR_SECONDS
+from copytrading.models import CopyIntent, CopyOrder, MarketCopySetting, Subscription
+from copytrading.sizing import Market, Plan, Skip, copy_plan
+from copytrading.valuation import holdings_of, prices_in, value_of
+from markets.models import TradingPair
+from orders.services import order_place
+from settlement.publish import SettledFill
+from tradehive.errors import DomainError
+from tradehive.sql import prepared_cursor
+from wallets.errors import InsufficientFunds
+
+logger = logging.getLogger(__name__)
+_ZERO = Decimal(0)
+
+Dispatcher = Callable[[list[int]], object]
+
+
+def _mirror_inline(intent_ids: list[int]) -> object:
+    return intents_mirror(intent_ids=intent_ids)
+
+
+# Set to the Celery task's ``delay`` in ``CopytradingConfig.ready``.
+_dispatch: Dispatcher = _mirror_inline
+
+
+def dispatcher_set(dispatch: Dispatcher | None) -> None:
+    global _dispatch
+    _dispatch = dispatch or _mirror_inline
+
+
+def intents_record(pair: TradingPair, fills: list[SettledFill]) -> Callable[[], object] | None:
+    """Settlement's fills listener (in its transaction): an intent per fill of an active
+    leader; returns the dispatch of the new ones, run after commit."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql.leaders_among_sql(), [list({f.user_id for f in fills})])
+        leaders = dict(cursor.fetchall())
+    if not leaders:
+        return None
+    mine = [f for f in fills if f.user_id in leaders and f.pk is not None]
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            sql.intents_insert_sql(),
+            [
+                [f.pk for f in mine],
+                [leaders[f.user_id] for f in mine],
+                [f.order_id for f in mine],
+                [pair.pk for _ in mine],
+                [f.side for f in mine],
+                [f.price for f in mine],
+                [f.quantity for f in mine],
+            ],
+        )
+        new = [row[0] for row in cursor.fetchall()]
+    if not new:
+        return None
+    return lambda: _dispatch(new)
+
+
+def intents_mirror(*, intent_ids: Sequence[int]) -> int:
+    """Mirror each intent (its own transaction); the number of copies placed."""
+    placed = 0
+    for intent_id in intent_ids:
+        try:
+            placed += intent_mirror(intent_id=intent_id)
+        except Exception:  # one bad intent must not stop the others; replayed later
+            logger.exception("copy intent %s failed", intent_id)
+    return placed
+
+
+def intents_replay(*, older_than_s: float = 5.0, limit: int = 200) -> int:
+    """Dispatch intents still pending after ``older_than_s`` (a crash between the settling
+    commit and the dispatch, or a worker that died): the number dispatched."""
+    before = timezone.now() - timedelta(seconds=older_than_s)
+    ids = list(
+        CopyIntent.objects.filter(status=CopyIntent.Status.PENDING, created_at__lt=before)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if ids:
+        _dispatch(ids)
+    return len(ids)
+
+
+def _market(pair: TradingPair) -> Market:
+    setting = MarketCopySetting.objects.filter(pair=pair).values_list("slippage", flat=True)
+    slippage = setting.first()
+    return Market(
+        tick_size=pair.tick_size,
+        lot_size=pair.lot_size,
+        min_notional=pair.min_notional,
+        slippage=Decimal(settings.COPY_SLIPPAGE) if slippage is None else slippage,
+    )
+
+
+def intent_mirror(*, intent_id: int) -> int:
+    """Mirror one pending intent to every active subscription of its leader, once (see the
+    module docstring); the number of copies placed (0 if it was done or is being done)."""
+    started = time.perf_counter()
+    with transaction.atomic():
+        intent = (
+            CopyIntent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("pair", "pair__base", "pair__quote", "leader")
+            .filter(pk=intent_id, status=CopyIntent.Status.PENDING)
+            .first()
+        )
+        if intent is None:
+            return 0
+        subscriptions = list(
+            Subscription.objects.filter(
+                leader_id=intent.leader_id, status=Subscription.Status.ACTIVE
+            ).select_related("account_user", "asset")
+        )
+        records = _copies(intent, subscriptions)
+        CopyOrder.objects.bulk_create(records)
+        intent.status, intent.done_at = CopyIntent.Status.DONE, timezone.now()
+        intent.save(update_fields=["status", "done_at"])
+    placed = sum(1 for r in records if r.status == CopyOrder.Status.PLACED)
+    for record in records:
+        COPIES.labels(outcome=record.reason or "placed").inc()
+    MIRROR_SECONDS.observe(time.perf_counter() - started)
+    return placed
+
+
+def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyOrder]:
+    if not subscriptions:
+        return []
+    pair = intent.pair
+    market = _market(pair)
+    leader_user_id = intent.leader.user_id
+    held = holdings_of([leader_user_id, *(s.account_user_id for s in subscriptions)])
+    prices_by_asset: dict[int, dict[int, Decimal]] = {}
+    records = []
+    for sub in subscriptions:
+        prices = prices_by_asset.get(sub.asset_id)
+        if prices is None:
+            prices = prices_by_asset[sub.asset_id] = prices_in(sub.asset)
+            if pair.quote_id == sub.asset_id:  # the fill itself prices a market never ticked
+                prices.setdefault(pair.base_id, intent.price)
+        record = CopyOrder(intent=intent, subscription=sub, status=CopyOrder.Status.SKIPPED)
+        records.append(record)
+        if pair.quote_id != sub.asset_id or (sub.markets and pair.symbol not in sub.markets):
+            record.reason = Skip.MARKET_NOT_COPIED
+            record.detail = f"{pair.symbol} is not among the markets this copy follows."
+            continue
+        leader_held = held.get(leader_user_id, {})
+        base_after = sum(leader_held.get(pair.base_id, (Decimal(0), Decimal(0))))
+        mine = held.get(sub.account_user_id, {})
+        plan = copy_plan(
+            side=intent.side,
+            price=intent.price,
+            quantity=intent.quantity,
+            market=market,
+            mode=sub.mode,
+            fixed_amount=sub.fixed_amount,
+            max_order_quote=sub.max_order_quote,
+            leader_equity=value_of(leader_held, prices),
+            # The fill is settled: a sell's quantity has left the leader's holding.
+            leader_base_before=base_after + (intent.quantity if intent.side == "sell" else _ZERO),
+            allocation_value=value_of(mine, prices),
+            allocation_base=mine.get(pair.base_id, (Decimal(0), Decimal(0)))[0],
+        )
+        _place(record, intent, sub, plan)
+    return records
+
+
+def _place(record: CopyOrder, intent: CopyIntent, sub: Subscription, plan: Plan) -> None:
+    if plan.skip:
+        record.reason, record.detail = plan.skip, plan.detail
+        return
+    try:
+        order = order_place(
+            user=sub.account_user,
+            symbol=intent.pair.symbol,
+            side=intent.side,
+            type="limit",
+            quantity=plan.quantity,
+            price=plan.price,
+            time_in_force="IOC",
+            copied_from_id=intent.leader_order_id,
+        )
+    except InsufficientFunds:
+        record.reason = Skip.BEYOND_ALLOCATION
+        record.detail = "The allocation's available funds cannot pay for this copy."
+    except DomainError as exc:
+        record.reason, record.detail = exc.code, str(exc)[:200]
+    else:
+        record.status, record.order = CopyOrder.Status.PLACED, order
