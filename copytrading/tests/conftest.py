@@ -23,7 +23,7 @@ D = Decimal
 
 
 @pytest.fixture
-def make_leader(make_user) -> Callable[..., tuple[User, Leader]]:
+def make_leader(make_user) -> Callable[..., tuple[User, Leader]]:  # noqa: F811 - imported fixture
     """A trader public in the rankings who leads: ``make_leader(KRW="1000000", rate="0.1")``."""
 
     def make(rate: str = "0.10", **funds: str) -> tuple[User, Leader]:
@@ -36,7 +36,7 @@ def make_leader(make_user) -> Callable[..., tuple[User, Leader]]:
 
 
 @pytest.fixture
-def follow(make_user) -> Callable[..., tuple[User, Subscription]]:
+def follow(make_user) -> Callable[..., tuple[User, Subscription]]:  # noqa: F811
     """A follower with ``amount`` KRW allocated to ``leader`` (and ``spare`` KRW left in their
     wallet): ``follow(leader_user, "100000", mode="fixed_amount", fixed_amount=D(...))``."""
 

@@ -184,13 +184,15 @@ def test_an_intent_whose_dispatch_was_lost_is_replayed_once(
     leader_user, _ = make_leader(KRW="1000000")
     _, sub = follow(leader_user, "100000")
     lost: list[list[int]] = []
+    working = mirror._dispatch
     mirror.dispatcher_set(lost.append)
     try:
         place(leader_user, "buy", "50", "1000")
         settle(lpj_krw)
     finally:
-        mirror.dispatcher_set(None)  # inline from here on
-    assert len(lost) == 1 and copies_of(sub) == []
+        mirror.dispatcher_set(working)
+    assert len(lost) == 1
+    assert copies_of(sub) == []
     # when the replay runs (twice)
     assert mirror.intents_replay(older_than_s=0) == 1
     assert mirror.intents_replay(older_than_s=0) == 0
