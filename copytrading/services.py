@@ -467,9 +467,10 @@ def subscription_finalize(*, subscription_id: int) -> Subscription:
 def _profit_share_settle(sub: Subscription, *, trigger: str) -> ProfitShare | None:
     """In the caller's transaction, the subscription locked: the leader earns
     ``rate x (value - high-water mark)`` when positive, paid from the allocation's available
-    asset to the leader's spot account; the mark rises by the gain paid for. If the allocation
-    cannot pay it all in its asset (it holds other assets), it pays what it can and the mark
-    rises only by the gain that covers, so the rest is charged later and nothing twice."""
+    asset to the leader's spot account; the mark becomes the value after that payment. If the
+    allocation cannot pay it all in its asset (it holds other assets), it pays what it can and
+    the mark rises only by the gain that covers, so the rest is charged later and nothing
+    twice."""
     rate = sub.leader.profit_share_rate
     value = subscription_value(sub)
     gain = value - sub.high_water_mark
@@ -487,7 +488,10 @@ def _profit_share_settle(sub: Subscription, *, trigger: str) -> ProfitShare | No
     if amount <= 0:
         return None
     mark_before = sub.high_water_mark
-    mark_after = value if amount == due else mark_before + _quantize(amount / rate, sub.asset)
+    # The gain this payment covers raises the mark; the payment leaves the allocation, so the
+    # mark is its value after paying (fully paid: value - amount).
+    covered = gain if amount == due else _quantize(amount / rate, sub.asset)
+    mark_after = mark_before + covered - amount
     share = ProfitShare.objects.create(
         subscription=sub,
         trigger=trigger,
