@@ -55,7 +55,7 @@ def copied(lpj_krw, make_user, make_leader, follow, settle):
     place(maker, "sell", "55", "1000")
     place(maker, "buy", "100", "900")
     settle(lpj_krw)
-    leader_user, leader = make_leader(KRW="1000000")
+    leader_user, _ = make_leader(KRW="1000000")
     follower, sub = follow(leader_user, "100000")
     place(leader_user, "buy", "50", "1000")
     settle(lpj_krw)
@@ -66,7 +66,7 @@ def copied(lpj_krw, make_user, make_leader, follow, settle):
 
 def test_a_follower_who_stops_gets_everything_back_sold_to_krw(lpj_krw, settle, copied) -> None:
     # given a copy holding 94,990 KRW and 5 LPJ
-    leader_user, follower, sub = copied
+    _, follower, sub = copied
     # when the follower stops it
     closing = subscription_stop(follower=follower, subscription_id=sub.pk)
     assert closing.status == Subscription.Status.CLOSING
@@ -139,7 +139,7 @@ def test_profit_share_is_charged_on_new_highs_only_and_never_twice(
     lpj_krw, make_user, settle, copied
 ) -> None:
     # given a copy worth 99,990 KRW at 1,000 (its mark: the 100,000 allocated), rate 10 %
-    leader_user, follower, sub = copied
+    leader_user, _, sub = copied
     leader_before = balance(leader_user, "KRW")[0]
     # when LPJ trades at 3,000: value 94,990 + 15,000 = 109,990, 9,990 over the mark
     trade_at(make_user, settle, lpj_krw, "3000")
@@ -226,7 +226,7 @@ def test_concurrent_withdrawals_never_take_the_same_money_twice(
 
 
 def test_who_may_copy_whom(lpj_krw, make_user, make_leader, follow) -> None:
-    leader_user, leader = make_leader(KRW="1000000")
+    leader_user, _ = make_leader(KRW="1000000")
     stranger = make_user(KRW="100000")
     # a leader cannot copy themselves
     with pytest.raises(errors.CopySelf):
