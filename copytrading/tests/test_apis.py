@@ -182,13 +182,13 @@ def test_refusals_change_nothing(lpj_krw, make_user, make_leader, follow) -> Non
     ]:
         answer = other.post("/api/v1/copy/subscriptions", body, format="json")
         assert (answer.status_code, error_code(answer)) == (400, "invalid_input"), body
-    for body in [
+    for terms in [
         {"profit_share_rate": "0.31"},
         {"profit_share_rate": "-0.1"},
         {"max_followers": 0},
     ]:
-        answer = jwt_client(leader_user).put("/api/v1/copy/lead", body, format="json")
-        assert (answer.status_code, error_code(answer)) == (400, "invalid_input"), body
+        answer = jwt_client(leader_user).put("/api/v1/copy/lead", terms, format="json")
+        assert (answer.status_code, error_code(answer)) == (400, "invalid_input"), terms
     # the self-copy and the second subscription
     answer = jwt_client(leader_user).post(
         "/api/v1/copy/subscriptions", {"leader": leader_user.handle, "amount": "100"}, format="json"
