@@ -8,8 +8,9 @@
    in tests). ``intents_replay`` (beat) dispatches intents left pending by a crash.
 3. ``intent_mirror`` takes one pending intent under a row lock (``SKIP LOCKED``: a second
    worker on the same intent moves on), sizes a copy for every active subscription
-   (``copytrading.sizing``), places each through ``orders.services.order_place`` (the one
-   placement path: holds, engine, settlement) as an IOC limit marked ``copied_from``, records
+   (``copytrading.sizing``), places them all through ``orders.services.orders_place_many``
+   (the placement service's terms, holds, outbox, engine and settlement, in one statement for
+   the whole fan-out) as IOC limits marked ``copied_from``, records
    a ``CopyOrder`` per subscription (placed, or skipped with a reason) and marks the intent
    done, all in one transaction: it happens entirely once. The copies reach the engine when
    that transaction commits (the orders' outbox covers a crash in between)."""
@@ -29,10 +30,11 @@ from django.utils import timezone
 from copytrading import sql
 from copytrading.metrics import COPIES, MIRROR_SECONDS
 from copytrading.models import CopyIntent, CopyOrder, MarketCopySetting, Subscription
-from copytrading.sizing import Market, Plan, Skip, copy_plan
+from copytrading.sizing import Market, Skip, copy_plan
 from copytrading.valuation import holdings_of, prices_in, value_of
 from markets.models import TradingPair
-from orders.services import order_place
+from orders.models import Order
+from orders.services import PlaceRequest, orders_place_many
 from settlement.publish import SettledFill
 from tradehive.errors import DomainError
 from tradehive.sql import prepared_cursor
@@ -158,7 +160,8 @@ def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyO
     leader_user_id = intent.leader.user_id
     held = holdings_of([leader_user_id, *(s.account_user_id for s in subscriptions)])
     prices_by_asset: dict[int, dict[int, Decimal]] = {}
-    records = []
+    records: list[CopyOrder] = []
+    to_place: list[tuple[CopyOrder, PlaceRequest]] = []
     for sub in subscriptions:
         prices = prices_by_asset.get(sub.asset_id)
         if prices is None:
@@ -172,7 +175,7 @@ def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyO
             record.detail = f"{pair.symbol} is not among the markets this copy follows."
             continue
         leader_held = held.get(leader_user_id, {})
-        base_after = sum(leader_held.get(pair.base_id, (Decimal(0), Decimal(0))))
+        base_after = sum(leader_held.get(pair.base_id, (_ZERO, _ZERO)), _ZERO)
         mine = held.get(sub.account_user_id, {})
         plan = copy_plan(
             side=intent.side,
@@ -186,20 +189,13 @@ def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyO
             # The fill is settled: a sell's quantity has left the leader's holding.
             leader_base_before=base_after + (intent.quantity if intent.side == "sell" else _ZERO),
             allocation_value=value_of(mine, prices),
-            allocation_base=mine.get(pair.base_id, (Decimal(0), Decimal(0)))[0],
+            allocation_base=mine.get(pair.base_id, (_ZERO, _ZERO))[0],
         )
-        _place(record, intent, sub, plan)
-    return records
-
-
-def _place(record: CopyOrder, intent: CopyIntent, sub: Subscription, plan: Plan) -> None:
-    if plan.skip:
-        record.reason, record.detail = plan.skip, plan.detail
-        return
-    try:
-        order = order_place(
+        if plan.skip:
+            record.reason, record.detail = plan.skip, plan.detail
+            continue
+        request = PlaceRequest(
             user=sub.account_user,
-            symbol=intent.pair.symbol,
             side=intent.side,
             type="limit",
             quantity=plan.quantity,
@@ -207,10 +203,19 @@ def _place(record: CopyOrder, intent: CopyIntent, sub: Subscription, plan: Plan)
             time_in_force="IOC",
             copied_from_id=intent.leader_order_id,
         )
-    except InsufficientFunds:
+        to_place.append((record, request))
+    if to_place:
+        placed = orders_place_many(symbol=pair.symbol, requests=[r for _, r in to_place])
+        for (record, _), outcome in zip(to_place, placed, strict=True):
+            _record(record, outcome)
+    return records
+
+
+def _record(record: CopyOrder, outcome: Order | DomainError) -> None:
+    if isinstance(outcome, InsufficientFunds):
         record.reason = Skip.BEYOND_ALLOCATION
         record.detail = "The allocation's available funds cannot pay for this copy."
-    except DomainError as exc:
-        record.reason, record.detail = exc.code, str(exc)[:200]
+    elif isinstance(outcome, DomainError):
+        record.reason, record.detail = outcome.code, outcome.message[:200]
     else:
-        record.status, record.order = CopyOrder.Status.PLACED, order
+        record.status, record.order = CopyOrder.Status.PLACED, outcome

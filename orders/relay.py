@@ -5,7 +5,7 @@ Redis down). Submission is idempotent (the engine ignores ids it has seen)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from engine.engine import EngineStateMissing, InvalidEngineOrder
+from engine.engine import EngineOrder, EngineStateMissing, InvalidEngineOrder
 from engine.runtime import get_engine
 from engine.units import OffGrid
 from markets.models import TradingPair
@@ -139,3 +139,32 @@ def outbox_relay(*, older_than_s: float = 2.0, limit: int = 500) -> int:
             logger.exception("relay of order %s failed; it stays in the outbox", order_id)
             _outbox_attempt(order_id)
     return len(order_ids)
+
+
+def orders_submit_many(*, orders: Sequence[tuple[Order, Decimal | None]]) -> None:
+    """Hand many just-committed orders (with their engine prices) to the engine in pipelined
+    batches (``Engine.submit_many``). Orders that do not convert are quarantined one by one;
+    if the batch cannot go through (a market without engine state, Redis refusing), each order
+    takes ``order_submit``'s path (recovery, retries, the outbox). Idempotent, as submits are."""
+    batch: list[tuple[str, EngineOrder]] = []
+    for order, engine_price in orders:
+        if order.pair.is_feed_priced and order.type == OrderType.MARKET:  # the house takes it
+            order_submit(order_id=order.pk, order=order, engine_price=engine_price)
+            continue
+        try:
+            engine_order = engine_order_for(order, engine_price=engine_price)
+            engine_order.check()
+        except (OffGrid, InvalidEngineOrder) as exc:
+            order_quarantine(
+                order_id=order.pk, reason=order_quarantine_reason(exc), detail=str(exc)
+            )
+            continue
+        batch.append((order.pair.symbol, engine_order))
+    if not batch:
+        return
+    try:
+        get_engine().submit_many(batch)
+    except (EngineStateMissing, redis.RedisError):
+        logger.warning("batch submit of %d orders failed; submitting one by one", len(batch))
+        for order, engine_price in orders:
+            order_submit(order_id=order.pk, order=order, engine_price=engine_price)

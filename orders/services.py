@@ -10,8 +10,9 @@ rows left behind by a crash. Submission is idempotent (the engine ignores ids it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial, wraps
 from typing import ParamSpec
@@ -26,8 +27,8 @@ from markets.services import pair_assert_accepts_orders
 from orders.errors import DuplicateClientOrderId
 from orders.metrics import ORDERS_PLACED, ORDERS_REFUSED
 from orders.models import Order, OrderStatus
-from orders.relay import order_submit
-from orders.sql import order_write_statement
+from orders.relay import order_submit, orders_submit_many
+from orders.sql import order_write_statement, orders_write_many_statement
 from orders.terms import OrderTerms, order_terms_check
 from tradehive.errors import Conflict, DomainError
 from tradehive.sql import prepared_cursor
@@ -241,3 +242,150 @@ def _order_write(
     order._state.adding = False
     order._state.db = connection.alias
     return order
+
+
+@dataclass(frozen=True)
+class PlaceRequest:
+    """One order of ``orders_place_many``: what ``order_place`` takes, for one market."""
+
+    user: User
+    side: str
+    type: str
+    quantity: Decimal | None = None
+    quote_amount: Decimal | None = None
+    price: Decimal | None = None
+    time_in_force: str | None = None
+    post_only: bool = False
+    stp_mode: str | None = None
+    copied_from_id: int | None = None
+
+
+def orders_place_many(
+    *, symbol: str, requests: Sequence[PlaceRequest]
+) -> list[Order | DomainError]:
+    """Place many orders of one market, each of a different user, as ``order_place`` places
+    one: the same terms check per order, then ONE statement (``orders.sql``) that re-checks the
+    market under a share lock, takes each order's hold through the ledger (only if the user's
+    available balance covers it), and inserts the orders, their outbox rows and the holds'
+    journals; after commit, the placed orders go to the engine in pipelined batches
+    (``orders.relay.orders_submit_many``). For a fan-out such as copy trading's, where one
+    statement per order would cost a round trip and a savepoint each.
+
+    Returns, per request and in order, the placed order (``pending``, pair attached) or the
+    ``DomainError`` that refused it (terms, ``MarketHalted``, ``InsufficientFunds``); a refused
+    request writes nothing. No ``client_order_id`` (no idempotency key): the caller records what
+    it placed in the same transaction (copy trading's ``CopyOrder`` rows)."""
+    if len({r.user.pk for r in requests}) != len(requests):
+        raise ValueError("orders_place_many places one order per user")
+    results: list[Order | DomainError] = []
+    fresh = False
+    for _ in range(_PLACE_ATTEMPTS):
+        pair = pair_for_order(symbol=symbol, fresh=fresh)
+        results, checked = _terms_many(pair, requests)
+        if not fresh and len(checked) < len(requests):
+            fresh = True  # refused on cached terms: decide on the market as it is now
+            continue
+        if not checked:
+            return results
+        placed = _orders_write_many(pair, checked)
+        if placed is None:  # the market changed since it was read
+            fresh = True
+            continue
+        submit: list[tuple[Order, Decimal | None]] = []
+        for index, order, terms in checked:
+            if order.user_id in placed:
+                order.pk = placed[order.user_id]
+                order._state.adding = False
+                order._state.db = connection.alias
+                results[index] = order
+                submit.append((order, terms.engine_price))
+                ORDERS_PLACED.labels(type=order.type).inc()
+            else:
+                results[index] = InsufficientFunds(
+                    f"Insufficient available funds for an order of {pair.symbol}."
+                )
+        if submit:
+            transaction.on_commit(partial(orders_submit_many, orders=submit))
+        for result in results:
+            if isinstance(result, DomainError):
+                ORDERS_REFUSED.labels(reason=result.code).inc()
+        return results
+    raise Conflict("The market changed while the orders were placed; try again.")
+
+
+def _terms_many(
+    pair: TradingPair, requests: Sequence[PlaceRequest]
+) -> tuple[list[Order | DomainError], list[tuple[int, Order, OrderTerms]]]:
+    results: list[Order | DomainError] = []
+    checked: list[tuple[int, Order, OrderTerms]] = []
+    try:
+        pair_assert_accepts_orders(pair=pair)
+    except DomainError as exc:
+        return [exc] * len(requests), []
+    now = timezone.now()
+    for index, request in enumerate(requests):
+        try:
+            terms = order_terms_check(
+                pair=pair,
+                side=request.side,
+                type=request.type,
+                quantity=request.quantity,
+                quote_amount=request.quote_amount,
+                price=request.price,
+                stop_price=None,
+                time_in_force=request.time_in_force,
+                post_only=request.post_only,
+                stp_mode=request.stp_mode,
+            )
+        except DomainError as exc:
+            results.append(exc)
+            continue
+        order = Order(
+            user=request.user,
+            pair=pair,
+            side=terms.side,
+            type=terms.type,
+            time_in_force=terms.time_in_force,
+            post_only=terms.post_only,
+            price=terms.price,
+            stop_price=terms.stop_price,
+            quantity=terms.quantity,
+            quote_amount=terms.quote_amount,
+            held=terms.hold_amount,
+            hold_remaining=terms.hold_amount,
+            stp_mode=terms.stp_mode,
+            copied_from_id=request.copied_from_id,
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        results.append(order)
+        checked.append((index, order, terms))
+    return results, checked
+
+
+def _orders_write_many(
+    pair: TradingPair, checked: list[tuple[int, Order, OrderTerms]]
+) -> dict[int, int] | None:
+    """Run the statement; user id -> order id of the placed ones, or None if the market no
+    longer holds (nothing written). In the caller's transaction, a savepoint."""
+    sql, fields = orders_write_many_statement()
+    params: dict[str, object] = {
+        f"order_{field.attname}": [getattr(order, field.attname) for _, order, _ in checked]
+        for field in fields
+    }
+    params.update(
+        pair_guard_params(pair),
+        hold_assets=[terms.hold_asset.pk for _, _, terms in checked],
+        hold_amounts=[terms.hold_amount for _, _, terms in checked],
+        now=timezone.now(),
+    )
+    with (
+        transaction.atomic() if connection.in_atomic_block else nullcontext(),
+        prepared_cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
+        held, user_ids, order_ids = cursor.fetchone()
+    if not held:
+        return None
+    return dict(zip(user_ids or [], order_ids or [], strict=True))

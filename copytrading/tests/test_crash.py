@@ -86,19 +86,16 @@ settle_market(pair=TradingPair.objects.get(symbol="LPJ-KRW"), consumer="settler"
 """)
     assert crashed.returncode == 0, crashed.stderr.decode()
     intent = CopyIntent.objects.get()
-    # when a worker is SIGKILLed after placing the second of three copies
+    # when a worker is SIGKILLed once it has written the copies, before its commit
     crashed = run_python(f"""
 import os, signal
 from copytrading import mirror
-placed = []
-real = mirror.order_place
-def order_place(**kwargs):
-    order = real(**kwargs)
-    placed.append(order)
-    if len(placed) == 2:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return order
-mirror.order_place = order_place
+real = mirror.orders_place_many
+def orders_place_many(**kwargs):
+    placed = real(**kwargs)
+    assert len(placed) == 3
+    os.kill(os.getpid(), signal.SIGKILL)
+mirror.orders_place_many = orders_place_many
 mirror.intents_mirror(intent_ids=[{intent.pk}])
 """)
     assert crashed.returncode == -9, crashed.stderr.decode()

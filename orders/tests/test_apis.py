@@ -249,10 +249,12 @@ def test_a_placed_order_answers_201_with_the_order_object(lpj_krw, make_user) ->
         "fee_paid",
         "status",
         "cancel_reason",
+        "copied_from",
         "created_at",
         "updated_at",
     }
     assert response.json()["status"] == "pending"
+    assert response.json()["copied_from"] is None
 
 
 @pytest.mark.django_db

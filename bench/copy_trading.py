@@ -1,0 +1,277 @@
+"""Copy trading: one leader, many followers; the time from the leader's fill being settled to
+every follower's copy being placed, and what settlement does meanwhile.
+
+Usage: ``.venv/bin/python bench/copy_trading.py [--followers 1000] [--rounds 20] [--no-record]``.
+
+Own stores only: PostgreSQL ``TH_BENCH_DATABASE_URL`` (default
+``postgres://postgres@127.0.0.1:5432/th_bench_copy``; created and migrated when missing, every
+app table emptied at start: never point it at real data) and Redis ``TH_BENCH_REDIS_URL``
+(default ``redis://127.0.0.1:6379/10``; FLUSHDB of that db at start).
+
+1. Seeds LPJ-KRW (tick 1, lot 1, minimum 1,000 KRW), a maker resting deep asks at 1,000, a
+   public leader with 1,000,000 KRW and ``--followers`` followers allocating 1,000,000 KRW each
+   (fixed ratio, through ``subscription_create``).
+2. Starts the real processes: ``manage.py settle`` and a Celery worker (threads, as ``make
+   run``'s), which mirrors leader fills off settlement's path.
+3. ``--rounds`` times, the leader buys 10 LPJ at 1,000 (1 % of their equity, so each follower's
+   copy is 10 LPJ) and the bench waits for every copy to be filled. Per round, on the
+   database's clock: **committed** = the mirror transaction's end (every copy placed, held and
+   queued for the engine: ``CopyIntent.done_at``) minus the intent's creation (in the
+   settlement transaction that settled the leader's fill); **settled** = the last copy's fill
+   settled (its order's ``updated_at``) minus the same start.
+4. Prints p50/p90/p99/max of both, fills settled per second while the copies flow, writes the
+   table under its heading in docs/benchmarks.md and ends with
+   ``RESULT copy_placed_p99_ms <value> ms``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from statistics import median, quantiles
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.common import benchmarks_section_write, postgres_database_ensure  # noqa: E402
+
+DATABASE_URL = os.environ.get(
+    "TH_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/th_bench_copy"
+)
+REDIS_URL = os.environ.get("TH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    REDIS_URL=REDIS_URL,
+    DJANGO_SETTINGS_MODULE="tradehive.settings.base",
+    LOG_LEVEL="WARNING",
+)
+os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))
+HEADING = "## Copy trading (bench/copy_trading.py)"
+D = Decimal
+
+
+def setup_stores() -> None:
+    import django
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    postgres_database_ensure(DATABASE_URL)
+    django.setup()
+    call_command("migrate", verbosity=0)
+    keep = {"django_migrations", "django_content_type", "auth_permission"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        tables = [name for (name,) in cursor.fetchall() if name not in keep]
+        cursor.execute(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def seed(followers: int) -> tuple[object, list[object]]:
+    from accounts.services import user_create
+    from copytrading.services import CopyTerms, leader_start, subscription_create
+    from markets.services import pair_create
+    from orders.services import order_place
+    from settlement.services import settlement_group_ensure
+    from tradehive.redis_client import get_redis
+    from wallets.models import Asset
+    from wallets.seed import asset_seed_defaults
+    from wallets.services import wallet_account_get, wallet_credit
+
+    assets = {a.symbol: a for a in asset_seed_defaults()}
+    pair = pair_create(
+        base=assets["LPJ"],
+        quote=assets["KRW"],
+        tick_size=D(1),
+        lot_size=D(1),
+        min_notional=D(1000),
+        actor=None,
+    )
+    settlement_group_ensure(get_redis(), pair.symbol)
+
+    def user(name: str, **funds: str):  # type: ignore[no-untyped-def]
+        made = user_create(
+            username=name, email=f"{name}@bench.invalid", password=secrets.token_hex(16)
+        )
+        for symbol, amount in funds.items():
+            wallet_credit(
+                account=wallet_account_get(user=made),
+                asset=Asset.objects.get(symbol=symbol),
+                amount=D(amount),
+                reference="bench",
+            )
+        return made
+
+    maker = user("maker", LPJ="100000000")
+    leader = user("leader", KRW="1000000")
+    leader.rankings_opt_in = True
+    leader.save(update_fields=["rankings_opt_in"])
+    leader_start(user=leader, profit_share_rate=D("0.1"), max_followers=followers)
+    started = time.perf_counter()
+    subs = []
+    for n in range(followers):
+        follower = user(f"follower{n}", KRW="1000000")
+        subs.append(
+            subscription_create(
+                follower=follower, leader_handle=leader.handle, amount=D(1000000), terms=CopyTerms()
+            )
+        )
+    print(f"seeded {followers} followers in {time.perf_counter() - started:.1f} s", flush=True)
+    for _ in range(10):  # deep asks at 1,000 for the leader and every copy
+        order_place(
+            user=maker,
+            symbol=pair.symbol,
+            side="sell",
+            type="limit",
+            quantity=D(1000000),
+            price=D(1000),
+        )
+    return leader, subs
+
+
+def start(name: str, command: list[str], logdir: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", DEBUG="0")
+    return subprocess.Popen(  # noqa: S603 - our own interpreter, literal arguments
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=(logdir / f"{name}.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def pct(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0]
+    return quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--followers", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    setup_stores()
+    leader, subs = seed(args.followers)
+
+    from django.db.models import Count, Max
+
+    from copytrading.models import CopyIntent, CopyOrder
+    from orders.models import Fill
+    from orders.services import order_place
+
+    logdir = Path(tempfile.mkdtemp(prefix="th-bench-copy-"))
+    python = sys.executable
+    processes = [
+        start("settle", [python, "manage.py", "settle"], logdir),
+        start(
+            "worker",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "tradehive",
+                "worker",
+                "-P",
+                "threads",
+                "-c",
+                "8",
+                "-l",
+                "warning",
+            ],
+            logdir,
+        ),
+    ]
+    committed, settled = [], []
+    try:
+        time.sleep(4)  # the processes start
+        fills_before, clock = Fill.objects.count(), time.perf_counter()
+        for round_ in range(args.rounds):
+            order_place(
+                user=leader,
+                symbol="LPJ-KRW",
+                side="buy",
+                type="limit",
+                quantity=D(10),
+                price=D(1000),
+            )
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                intent = CopyIntent.objects.filter(status="done").order_by("-id").first()
+                if intent is not None and CopyIntent.objects.filter(status="done").count() > round_:
+                    copies = CopyOrder.objects.filter(intent=intent, status="placed")
+                    done = copies.filter(order__status="filled").aggregate(
+                        n=Count("id"), last=Max("order__updated_at")
+                    )
+                    if done["n"] == len(subs):
+                        break
+                time.sleep(0.02)
+            else:
+                sys.exit(f"round {round_}: copies not all filled in 120 s; logs in {logdir}")
+            assert intent is not None
+            assert intent.done_at is not None
+            committed.append((intent.done_at - intent.created_at).total_seconds() * 1000)
+            settled.append((done["last"] - intent.created_at).total_seconds() * 1000)
+            print(
+                f"round {round_ + 1}: committed {committed[-1]:.0f} ms, settled"
+                f" {settled[-1]:.0f} ms",
+                flush=True,
+            )
+        elapsed = time.perf_counter() - clock
+        fills_per_s = (Fill.objects.count() - fills_before) / elapsed
+    finally:
+        for process in processes:
+            stop(process)
+    skipped = CopyOrder.objects.filter(status="skipped").count()
+    rows = [
+        ("copies committed (placed, held, queued for the engine)", committed),
+        ("copies settled (the last copy's fill applied)", settled),
+    ]
+    table = [
+        f"One leader, {args.followers} followers (fixed ratio), {args.rounds} leader fills"
+        " of 10 LPJ; "
+        f"settle x1 and a Celery worker (threads x8) on this 2-core machine; "
+        f"{skipped} copies skipped.",
+        "",
+        "| from the leader's fill settled to | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, values in rows:
+        figures = [median(values), pct(values, 90), pct(values, 99), max(values)]
+        table.append(f"| {name} | " + " | ".join(f"{v:.0f}" for v in figures) + " |")
+    table += [
+        "",
+        f"Fills settled per second while the copies flowed: {fills_per_s:.0f} (2 per trade).",
+    ]
+    text = "\n".join(table)
+    print(text)
+    if not args.no_record:
+        command = (
+            "`.venv/bin/python bench/copy_trading.py"
+            f" --followers {args.followers} --rounds {args.rounds}`"
+        )
+        benchmarks_section_write(HEADING, f"{HEADING}\n\n{command}\n\n{text}\n")
+    print(f"RESULT copy_placed_p99_ms {pct(committed, 99):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
