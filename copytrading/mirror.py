@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -39,6 +41,7 @@ from settlement.publish import SettledFill
 from tradehive.errors import DomainError
 from tradehive.sql import prepared_cursor
 from wallets.errors import InsufficientFunds
+from wallets.models import Asset
 
 logger = logging.getLogger(__name__)
 _ZERO = Decimal(0)
@@ -136,23 +139,67 @@ def intent_mirror(*, intent_id: int) -> int:
         )
         if intent is None:
             return 0
-        subscriptions = list(
-            Subscription.objects.filter(
+        # Plain rows, not models: a leader may have thousands of followers.
+        subscriptions = [
+            _Follower(*row)
+            for row in Subscription.objects.filter(
                 leader_id=intent.leader_id, status=Subscription.Status.ACTIVE
-            ).select_related("account_user", "asset")
-        )
-        records = _copies(intent, subscriptions)
-        CopyOrder.objects.bulk_create(records)
+            )
+            .order_by("id")
+            .values_list(
+                "id",
+                "account_user_id",
+                "asset_id",
+                "mode",
+                "fixed_amount",
+                "max_order_quote",
+                "markets",
+            )
+        ]
+        copies = _copies(intent, subscriptions)
+        if copies:
+            with prepared_cursor() as cursor:
+                cursor.execute(
+                    sql.copies_insert_sql(),
+                    [
+                        intent.pk,
+                        [c.subscription_id for c in copies],
+                        [c.status for c in copies],
+                        [c.reason for c in copies],
+                        [c.detail for c in copies],
+                        [c.order_id for c in copies],
+                    ],
+                )
         intent.status, intent.done_at = CopyIntent.Status.DONE, timezone.now()
         intent.save(update_fields=["status", "done_at"])
-    placed = sum(1 for r in records if r.status == CopyOrder.Status.PLACED)
-    for record in records:
-        COPIES.labels(outcome=record.reason or "placed").inc()
+    for copy in copies:
+        COPIES.labels(outcome=copy.reason or "placed").inc()
     MIRROR_SECONDS.observe(time.perf_counter() - started)
-    return placed
+    return sum(1 for c in copies if c.status == CopyOrder.Status.PLACED)
 
 
-def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyOrder]:
+class _Follower(NamedTuple):
+    id: int
+    account_user_id: int
+    asset_id: int
+    mode: str
+    fixed_amount: Decimal | None
+    max_order_quote: Decimal | None
+    markets: list[str]
+
+
+@dataclass
+class _Copy:
+    """A ``CopyOrder`` row to write."""
+
+    subscription_id: int
+    status: str = CopyOrder.Status.SKIPPED
+    reason: str = ""
+    detail: str = ""
+    order_id: int | None = None
+
+
+def _copies(intent: CopyIntent, subscriptions: list[_Follower]) -> list[_Copy]:
     if not subscriptions:
         return []
     pair = intent.pair
@@ -160,19 +207,19 @@ def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyO
     leader_user_id = intent.leader.user_id
     held = holdings_of([leader_user_id, *(s.account_user_id for s in subscriptions)])
     prices_by_asset: dict[int, dict[int, Decimal]] = {}
-    records: list[CopyOrder] = []
-    to_place: list[tuple[CopyOrder, PlaceRequest]] = []
+    copies: list[_Copy] = []
+    to_place: list[tuple[_Copy, PlaceRequest]] = []
     for sub in subscriptions:
         prices = prices_by_asset.get(sub.asset_id)
         if prices is None:
-            prices = prices_by_asset[sub.asset_id] = prices_in(sub.asset)
+            prices = prices_by_asset[sub.asset_id] = prices_in(Asset.objects.get(pk=sub.asset_id))
             if pair.quote_id == sub.asset_id:  # the fill itself prices a market never ticked
                 prices.setdefault(pair.base_id, intent.price)
-        record = CopyOrder(intent=intent, subscription=sub, status=CopyOrder.Status.SKIPPED)
-        records.append(record)
+        copy = _Copy(subscription_id=sub.id)
+        copies.append(copy)
         if pair.quote_id != sub.asset_id or (sub.markets and pair.symbol not in sub.markets):
-            record.reason = Skip.MARKET_NOT_COPIED
-            record.detail = f"{pair.symbol} is not among the markets this copy follows."
+            copy.reason = Skip.MARKET_NOT_COPIED
+            copy.detail = f"{pair.symbol} is not among the markets this copy follows."
             continue
         leader_held = held.get(leader_user_id, {})
         base_after = sum(leader_held.get(pair.base_id, (_ZERO, _ZERO)), _ZERO)
@@ -192,10 +239,10 @@ def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyO
             allocation_base=mine.get(pair.base_id, (_ZERO, _ZERO))[0],
         )
         if plan.skip:
-            record.reason, record.detail = plan.skip, plan.detail
+            copy.reason, copy.detail = plan.skip, plan.detail
             continue
         request = PlaceRequest(
-            user=sub.account_user,
+            user_id=sub.account_user_id,
             side=intent.side,
             type="limit",
             quantity=plan.quantity,
@@ -203,19 +250,19 @@ def _copies(intent: CopyIntent, subscriptions: list[Subscription]) -> list[CopyO
             time_in_force="IOC",
             copied_from_id=intent.leader_order_id,
         )
-        to_place.append((record, request))
+        to_place.append((copy, request))
     if to_place:
         placed = orders_place_many(symbol=pair.symbol, requests=[r for _, r in to_place])
-        for (record, _), outcome in zip(to_place, placed, strict=True):
-            _record(record, outcome)
-    return records
+        for (copy, _), outcome in zip(to_place, placed, strict=True):
+            _record(copy, outcome)
+    return copies
 
 
-def _record(record: CopyOrder, outcome: Order | DomainError) -> None:
+def _record(copy: _Copy, outcome: Order | DomainError) -> None:
     if isinstance(outcome, InsufficientFunds):
-        record.reason = Skip.BEYOND_ALLOCATION
-        record.detail = "The allocation's available funds cannot pay for this copy."
+        copy.reason = Skip.BEYOND_ALLOCATION
+        copy.detail = "The allocation's available funds cannot pay for this copy."
     elif isinstance(outcome, DomainError):
-        record.reason, record.detail = outcome.code, outcome.message[:200]
+        copy.reason, copy.detail = outcome.code, outcome.message[:200]
     else:
-        record.status, record.order = CopyOrder.Status.PLACED, outcome
+        copy.status, copy.order_id = CopyOrder.Status.PLACED, outcome.pk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from copytrading.models import CopyIntent, Leader
+from copytrading.models import CopyIntent, CopyOrder, Leader
 
 
 @cache
@@ -28,4 +28,17 @@ def intents_insert_sql() -> str:
         " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[],"
         " %s::numeric[], %s::numeric[]) AS t(f, l, o, p, s, pr, q)"
         " ON CONFLICT (leader_fill_id) DO NOTHING RETURNING id"
+    )
+
+
+@cache
+def copies_insert_sql() -> str:
+    """What each subscription did with one intent, from parallel arrays (``intent_mirror``):
+    intent id, then subscription ids, statuses, reasons, details, order ids (NULL if skipped)."""
+    return (
+        f"INSERT INTO {CopyOrder._meta.db_table}"
+        " (intent_id, subscription_id, status, reason, detail, order_id, created_at)"
+        " SELECT %s::bigint, s, st, r, d, o, now()"
+        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::bigint[])"
+        " AS t(s, st, r, d, o)"
     )

@@ -246,9 +246,10 @@ def _order_write(
 
 @dataclass(frozen=True)
 class PlaceRequest:
-    """One order of ``orders_place_many``: what ``order_place`` takes, for one market."""
+    """One order of ``orders_place_many``: what ``order_place`` takes, for one market (the
+    user by id: a fan-out need not load a thousand users)."""
 
-    user: User
+    user_id: int
     side: str
     type: str
     quantity: Decimal | None = None
@@ -275,7 +276,7 @@ def orders_place_many(
     ``DomainError`` that refused it (terms, ``MarketHalted``, ``InsufficientFunds``); a refused
     request writes nothing. No ``client_order_id`` (no idempotency key): the caller records what
     it placed in the same transaction (copy trading's ``CopyOrder`` rows)."""
-    if len({r.user.pk for r in requests}) != len(requests):
+    if len({r.user_id for r in requests}) != len(requests):
         raise ValueError("orders_place_many places one order per user")
     results: list[Order | DomainError] = []
     fresh = False
@@ -341,7 +342,7 @@ def _terms_many(
             results.append(exc)
             continue
         order = Order(
-            user=request.user,
+            user_id=request.user_id,
             pair=pair,
             side=terms.side,
             type=terms.type,
@@ -369,10 +370,18 @@ def _orders_write_many(
 ) -> dict[int, int] | None:
     """Run the statement; user id -> order id of the placed ones, or None if the market no
     longer holds (nothing written). In the caller's transaction, a savepoint."""
-    sql, fields = orders_write_many_statement()
-    params: dict[str, object] = {
-        f"order_{field.attname}": [getattr(order, field.attname) for _, order, _ in checked]
+    fields = tuple(field for field in Order._meta.concrete_fields if not field.primary_key)
+    columns = {
+        field.attname: [getattr(order, field.attname) for _, order, _ in checked]
         for field in fields
+    }
+    # A column with one value in every row (the market, the side, the status...) is bound once.
+    same = frozenset(
+        name for name, values in columns.items() if name != "user_id" and len(set(values)) == 1
+    )
+    sql = orders_write_many_statement(same)
+    params: dict[str, object] = {
+        f"order_{name}": values[0] if name in same else values for name, values in columns.items()
     }
     params.update(
         pair_guard_params(pair),

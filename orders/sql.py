@@ -45,26 +45,35 @@ def order_write_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[ty
 
 
 @cache
-def orders_write_many_statement() -> tuple[str, tuple[Field, ...]]:  # type: ignore[type-arg]
+def orders_write_many_statement(same: frozenset[str]) -> str:
     """The statement of ``orders.services.orders_place_many``: many orders of one market, each
     of a different user, written as ``order_write_statement`` writes one, in one statement.
 
     Parameters (named): the market's ``pair_guard`` ones, ``hold_assets``/``hold_amounts`` and
-    one array per order column (``order_<attname>``, in ``fields`` order), all of the same
-    length, and ``now``. Per row, the hold's balance UPDATE takes the funds only if the market
-    still holds and the available balance covers it (re-checked on the latest row version after
-    a lock wait, as for one order); the rows it moved get their order, outbox row, and the
-    hold's journal (``order:<id>``) and two entries. Users must be distinct: an UPDATE ... FROM
-    changes a balance row once. Returns one row: whether the market held, and the user ids and
+    one array per order column (``order_<attname>``), all of the same length, and ``now``; a
+    column named in ``same`` (attnames) has one value in every row and is bound once, as a
+    scalar (one statement text per such set, cached). Per row, the hold's balance UPDATE takes
+    the funds only if the market still holds and the available balance covers it (re-checked
+    on the latest row version after a lock wait, as for one order); the rows it moved get their
+    order, outbox row, and the hold's journal (``order:<id>``) and two entries. Users must be
+    distinct: an UPDATE ... FROM changes a balance row once. Returns one row: whether the market
+    held, and the user ids and
     order ids placed (arrays)."""
     fields = tuple(field for field in Order._meta.concrete_fields if not field.primary_key)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
+    same = same - {"user_id"}  # rows are told apart by user
+    varying = [field for field in fields if field.attname not in same]
     arrays = ", ".join(
-        f"CAST(%(order_{field.attname})s AS {field.db_type(connection)}[])" for field in fields
+        f"CAST(%(order_{field.attname})s AS {field.db_type(connection)}[])" for field in varying
     )
-    names = ", ".join(f"c_{field.attname}" for field in fields)
-    picked = ", ".join(f"r.c_{field.attname}" for field in fields)
+    names = ", ".join(f"c_{field.attname}" for field in varying)
+    picked = ", ".join(
+        f"CAST(%(order_{field.attname})s AS {field.db_type(connection)})"
+        if field.attname in same
+        else f"r.c_{field.attname}"
+        for field in fields
+    )
     account, balance = Account._meta.db_table, Balance._meta.db_table
     journal, entry = JournalTransaction._meta.db_table, LedgerEntry._meta.db_table
     order_table, outbox_table = quote(Order._meta.db_table), quote(OrderOutbox._meta.db_table)
@@ -107,4 +116,4 @@ req AS (
     ORDER BY j.id, leg.k
 )
 SELECT EXISTS (SELECT 1 FROM pair_guard), array_agg(p.user_id), array_agg(p.id) FROM placed p"""
-    return sql, fields
+    return sql

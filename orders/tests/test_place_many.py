@@ -23,7 +23,7 @@ D = Decimal
 
 def buy(user, quantity: str, price: str = "1000") -> PlaceRequest:
     return PlaceRequest(
-        user=user,
+        user_id=user.pk,
         side="buy",
         type="limit",
         quantity=D(quantity),
