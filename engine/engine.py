@@ -214,8 +214,9 @@ class RestingOrder:
     """An order the engine holds: in the book (``untriggered`` False) or a parked trigger order
     (a stop or take-profit waiting for its stop price).
 
-    ``remaining`` lots (None for a market-type buy by quote budget), ``seq`` its engine sequence
-    (its priority), ``accepted_ms`` when it became eligible to match (Redis TIME)."""
+    ``remaining`` lots (None for a market-type buy by quote budget; an untriggered order's is its
+    quantity, and ``rebuild`` takes None for it), ``seq`` its engine sequence (its priority),
+    ``accepted_ms`` when it became eligible to match (Redis TIME)."""
 
     order: EngineOrder
     remaining: int | None

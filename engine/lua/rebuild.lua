@@ -8,8 +8,8 @@
 -- sequences never go back.
 -- KEYS: the 14 market keys described in lib.lua.
 -- ARGV: 1 epoch token ('v3.' + hex), 2 min seq, then 15 fields per order: id, owner, side,
---       type, tif, post_only, price, qty, rem, quote, stop, stp, seq, accepted ms,
---       state open|untriggered.
+--       type, tif, post_only, price, qty, rem ('' allowed for an untriggered order: its qty),
+--       quote, stop, stp, seq, accepted ms, state open|untriggered.
 -- Returns the number of orders loaded. Emits no events.
 assert(#KEYS == 14, 'rebuild: 14 keys')
 assert(#ARGV >= 2 and (#ARGV - 2) % 15 == 0, 'rebuild: 2 + 15*n args')
@@ -36,6 +36,10 @@ for i = 0, count - 1 do
     assert(tonumber(o.owner), 'rebuild: owner')
     if ARGV[a + 15] == 'untriggered' then
         assert(TRIGGERS[o.type] and o.stop, 'rebuild: untriggered order without a trigger')
+        -- It has never traded: its remaining lots are its quantity (as submit parks it), also
+        -- when the caller gives none. A triggered order matches for o.rem lots.
+        assert(o.rem == nil or o.rem == o.qty, 'rebuild: untriggered order already traded')
+        o.rem = o.qty
         store_order(o, 'untriggered')
         local list = parked[trigger_set(o)]
         list[#list + 1] = trigger_score(o)

@@ -553,3 +553,30 @@ def test_house_mode_fills_take_profits_that_cannot_rest_against_the_house(
     assert fills(events) == [("house", "market", 106, 3)]
     assert engine.depth(SYMBOL).asks == [(200, 1)]
     assert engine.snapshot(SYMBOL).stops == []
+
+
+def test_rebuilt_trigger_orders_given_without_remaining_lots_trade_their_quantity_only(
+    engine: Engine,
+) -> None:
+    # given untriggered orders as recovery passes them (no remaining lots: they never traded),
+    # a stop-market sell of 2 and a take-profit limit buy of 3, beside a bid and an ask of 10
+    rows = [
+        RestingOrder(stop("stop_sell", "sell", 95, quantity=2), remaining=None, untriggered=True),
+        RestingOrder(
+            take_profit("tp_buy", "buy", 95, price=96, quantity=3, owner=6),
+            remaining=None,
+            untriggered=True,
+        ),
+        RestingOrder(limit("b1", "buy", 90, 10, owner=1), remaining=10),
+        RestingOrder(limit("a1", "sell", 96, 10, owner=1), remaining=10),
+    ]
+    engine.rebuild(SYMBOL, rows)
+
+    # when the price falls to 95
+    events = engine.trigger(SYMBOL, 95)
+
+    # then each trades its own quantity, no more
+    assert triggered_ids(events) == ["stop_sell", "tp_buy"]
+    assert fills(events) == [("b1", "stop_sell", 90, 2), ("a1", "tp_buy", 96, 3)]
+    assert engine.depth(SYMBOL).bids == [(90, 8)]
+    assert engine.depth(SYMBOL).asks == [(96, 7)]
