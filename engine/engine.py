@@ -35,7 +35,7 @@ ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 DEFAULT_SEEN_WINDOW_MS = 24 * 3600 * 1000
 # Prefix of every epoch token (EPOCH_FORMAT in lib.lua): names the layout of the market's state.
 # State whose epoch lacks it counts as missing (recovery rebuilds it from PostgreSQL).
-EPOCH_FORMAT = "v4."
+EPOCH_FORMAT = "v3."
 
 
 class Side(StrEnum):

@@ -8,10 +8,14 @@
 --   4 book:{S}:asks:levels  zset  score  price, member price
 --   5 book:{S}:bids:depth   hash  price -> resting lots at that level
 --   6 book:{S}:asks:depth   hash  price -> resting lots at that level
---   7 stops:{S}:rise        zset  score  stop,  member <seq16>:<id>: untriggered orders that
---                           trigger when last >= stop (buy stops, sell take-profits)
---   8 stops:{S}:fall        zset  score -stop,  member <seq16>:<id>: untriggered orders that
---                           trigger when last <= stop (sell stops, buy take-profits)
+--   7 stops:{S}:buy         zset  score  stop,  member <seq16>:<id>: the rising set, untriggered
+--                           orders that trigger when last >= stop (buy stops, sell
+--                           take-profits)
+--   8 stops:{S}:sell        zset  score -stop,  member <seq16>:<id>: the falling set, untriggered
+--                           orders that trigger when last <= stop (sell stops, buy
+--                           take-profits)
+--   The two sets are named for the stops they first held alone; the names stay so that state
+--   written before take-profits existed is read as it is (no rebuild).
 --   9 events:{S}            stream of engine events: one entry per script call that emitted
 --                           any (see flush), never trimmed here
 --  10 seq:{S}               last engine sequence (events and order priority share it)
@@ -47,7 +51,7 @@ local STOPS_RISE, STOPS_FALL, EVENTS, SEQ, EPOCH, SEEN, ORDERS, OWNERS =
 local MAX_INT = 9007199254740991
 -- Names the layout of the market's state: an epoch without this prefix counts as missing, so
 -- recovery rebuilds the market from PostgreSQL.
-local EPOCH_FORMAT = 'v4.'
+local EPOCH_FORMAT = 'v3.'
 -- seen:{S} is trimmed when the market's sequence crosses a multiple of TRIM_EVERY (by any script
 -- that emits events and knows the window), not on every submit, by at most TRIM_BATCH ids: more
 -- than the ids added meanwhile, so it stays bounded. Ids stay a few calls longer than the

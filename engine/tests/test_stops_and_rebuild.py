@@ -449,6 +449,27 @@ def test_one_price_triggers_stops_and_take_profits_of_its_direction_by_stop_then
     assert engine.snapshot(SYMBOL).stops == []
 
 
+def test_the_trigger_sets_are_the_keys_stops_always_used(
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
+    # given a stop and a take-profit on each side
+    engine.submit(SYMBOL, stop("stop_buy", "buy", 105))
+    engine.submit(SYMBOL, take_profit("tp_sell", "sell", 110))
+    engine.submit(SYMBOL, stop("stop_sell", "sell", 90))
+    engine.submit(SYMBOL, take_profit("tp_buy", "buy", 80))
+
+    # when the trigger sets are read as Redis holds them
+    tag = "{" + SYMBOL + "}"
+
+    def ids(key: str) -> list[str]:
+        return [str(m)[17:] for m in redis_client.zrange(key, 0, -1)]
+
+    # then the rising orders are in stops:{S}:buy and the falling ones in stops:{S}:sell, where
+    # state written before take-profits keeps its stops (no new layout, no rebuild)
+    assert ids(f"stops:{tag}:buy") == ["stop_buy", "tp_sell"]
+    assert ids(f"stops:{tag}:sell") == ["stop_sell", "tp_buy"]  # highest stop first
+
+
 def test_cancelling_an_untriggered_take_profit_removes_it_from_its_trigger_set(
     engine: Engine,
 ) -> None:
