@@ -31,7 +31,6 @@ from binance_compat.errors import (
     INVALID_ORDER_TYPE,
     INVALID_SIDE,
     INVALID_TIF,
-    NEW_ORDER_REJECTED,
     NO_SUCH_ORDER,
     BinanceError,
     binance_exception_handler,
@@ -381,6 +380,13 @@ _ORDER_TYPES: dict[str, tuple[str, bool, tuple[str, ...], tuple[str, ...]]] = {
     "MARKET": ("market", False, (), ("quantity", "quoteOrderQty")),
     "STOP_LOSS": ("stop_market", False, ("quantity", "stopPrice"), ()),
     "STOP_LOSS_LIMIT": ("stop_limit", False, ("timeInForce", "quantity", "price", "stopPrice"), ()),
+    "TAKE_PROFIT": ("take_profit_market", False, ("quantity", "stopPrice"), ()),
+    "TAKE_PROFIT_LIMIT": (
+        "take_profit_limit",
+        False,
+        ("timeInForce", "quantity", "price", "stopPrice"),
+        (),
+    ),
 }
 _ORDER_VALUES = ("timeInForce", "quantity", "quoteOrderQty", "price", "stopPrice")
 _UNSUPPORTED_ORDER_PARAMS = ("icebergQty", "trailingDelta", "strategyType", "pegPriceType")
@@ -409,8 +415,6 @@ def _order_place_kwargs(params: Params) -> dict[str, Any]:
         raise mandatory("side")
     binance_type = params.required("type", max_length=30)
     if binance_type not in _ORDER_TYPES:
-        if binance_type in ("TAKE_PROFIT", "TAKE_PROFIT_LIMIT"):
-            raise BinanceError(NEW_ORDER_REJECTED, "Order type not supported for this symbol.")
         raise BinanceError(INVALID_ORDER_TYPE, "Invalid orderType.")
     project_type, post_only, needed, optional = _ORDER_TYPES[binance_type]
     for name in _UNSUPPORTED_ORDER_PARAMS:

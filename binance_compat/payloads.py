@@ -10,14 +10,20 @@ from typing import Any
 from binance_compat.symbols import binance_symbol
 from markets.intervals import INTERVAL_SECONDS
 from markets.models import Candle, Trade, TradingPair
-from orders.models import CancelReason, Fill, Order, OrderStatus, OrderType, Side
+from orders.models import MARKET_TYPES, CancelReason, Fill, Order, OrderStatus, OrderType, Side
 from tradehive.money import epoch_ms, format_decimal
 from wallets.models import Asset, Deposit, Withdrawal
 
 # The order types the project carries out, as Binance names them (exchangeInfo ``orderTypes``).
-# TAKE_PROFIT and TAKE_PROFIT_LIMIT trigger on the opposite side of the last price from the
-# project's stops (a buy below it, a sell above it), which the engine does not do: not offered.
-ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT"]
+ORDER_TYPES = [
+    "LIMIT",
+    "LIMIT_MAKER",
+    "MARKET",
+    "STOP_LOSS",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+]
 STP_MODES = {
     "EXPIRE_TAKER": "expire_taker",
     "EXPIRE_MAKER": "expire_maker",
@@ -43,6 +49,8 @@ _TYPES = {
     OrderType.MARKET: "MARKET",
     OrderType.STOP_LIMIT: "STOP_LOSS_LIMIT",
     OrderType.STOP_MARKET: "STOP_LOSS",
+    OrderType.TAKE_PROFIT_LIMIT: "TAKE_PROFIT_LIMIT",
+    OrderType.TAKE_PROFIT_MARKET: "TAKE_PROFIT",
 }
 
 
@@ -73,7 +81,7 @@ def order_type(order: Order) -> str:
 
 def order_time_in_force(order: Order) -> str:
     # Binance shows GTC for market orders; the project runs them as IOC internally.
-    if order.type in (OrderType.MARKET, OrderType.STOP_MARKET):
+    if order.type in MARKET_TYPES:
         return "GTC"
     return order.time_in_force
 

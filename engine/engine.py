@@ -48,6 +48,25 @@ class OrderType(StrEnum):
     MARKET = "market"
     STOP_LIMIT = "stop_limit"
     STOP_MARKET = "stop_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+
+
+# The types that take a limit price; the others are market types.
+PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+# Trigger types wait (untriggered) until the last price reaches their stop price: a stop
+# (stop-loss) when the price moves against its side (a buy when it rises to the stop, a sell
+# when it falls to it), a take-profit when it moves for it (a buy falling, a sell rising).
+STOP_TYPES = frozenset({OrderType.STOP_LIMIT, OrderType.STOP_MARKET})
+TAKE_PROFIT_TYPES = frozenset({OrderType.TAKE_PROFIT_LIMIT, OrderType.TAKE_PROFIT_MARKET})
+TRIGGER_TYPES = STOP_TYPES | TAKE_PROFIT_TYPES
+
+
+def triggers_on_rise(side: str, order_type: str) -> bool:
+    """Whether a trigger order (``order_type`` in ``TRIGGER_TYPES``) of ``side`` triggers when
+    the last price rises to its stop (last >= stop); otherwise when it falls to it (last <= stop).
+    """
+    return (side == Side.BUY) == (order_type in STOP_TYPES)
 
 
 class TimeInForce(StrEnum):
@@ -114,7 +133,7 @@ def _opt(value: int | None) -> str:
 @dataclass(frozen=True, slots=True)
 class EngineOrder:
     """An order as the engine sees it. ``quantity`` in lots, ``price``/``stop_price`` in ticks,
-    ``quote_amount`` in quote units (market or stop-market buys by budget instead of quantity).
+    ``quote_amount`` in quote units (buys of a market type by budget instead of quantity).
     Market orders never rest (their time in force is ignored: they are IOC by nature)."""
 
     order_id: str
@@ -137,11 +156,11 @@ class EngineOrder:
             raise InvalidEngineOrder("owner must be a non-negative int")
         Side(self.side), OrderType(self.order_type), TimeInForce(self.time_in_force)
         StpMode(self.stp)
-        priced = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        stop = self.order_type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
-        _check_int("stop_price", self.stop_price, required=stop)
-        if not stop and self.stop_price is not None:
-            raise InvalidEngineOrder("stop_price is for stop orders only")
+        priced = self.order_type in PRICED_TYPES
+        trigger = self.order_type in TRIGGER_TYPES
+        _check_int("stop_price", self.stop_price, required=trigger)
+        if not trigger and self.stop_price is not None:
+            raise InvalidEngineOrder("stop_price is for stop and take-profit orders only")
         if priced:
             _check_int("price", self.price, required=True)
             _check_int("quantity", self.quantity, required=True)
@@ -166,7 +185,7 @@ class EngineOrder:
     def script_args(self) -> list[str]:
         """ARGV 1..11 of submit.lua (and the first fields of a rebuild row)."""
         tif = self.time_in_force
-        if self.order_type in (OrderType.MARKET, OrderType.STOP_MARKET):
+        if self.order_type not in PRICED_TYPES:
             tif = TimeInForce.IOC
         return [
             self.order_id,
@@ -192,10 +211,12 @@ class CancelRequest:
 
 @dataclass(frozen=True, slots=True)
 class RestingOrder:
-    """An order the engine holds: in the book (``untriggered`` False) or a parked stop.
+    """An order the engine holds: in the book (``untriggered`` False) or a parked trigger order
+    (a stop or take-profit waiting for its stop price).
 
-    ``remaining`` lots (None for a stop-market buy by quote budget), ``seq`` its engine sequence
-    (its priority), ``accepted_ms`` when it became eligible to match (Redis TIME)."""
+    ``remaining`` lots (None for a market-type buy by quote budget; an untriggered order's is its
+    quantity, and ``rebuild`` takes None for it), ``seq`` its engine sequence (its priority),
+    ``accepted_ms`` when it became eligible to match (Redis TIME)."""
 
     order: EngineOrder
     remaining: int | None
@@ -461,12 +482,13 @@ class Engine:
         )
 
     def trigger(self, symbol: str, last_price_ticks: int, *, house: bool = False) -> list[Event]:
-        """Activate the stops crossed by ``last_price_ticks`` (several script calls of at most
-        ``trigger_batch`` stops each, so no single call blocks Redis for long).
+        """Activate the trigger orders (stops, take-profits) crossed by ``last_price_ticks``
+        (several script calls of at most ``trigger_batch`` orders each, so no single call blocks
+        Redis for long).
 
         ``house`` (feed-priced markets, ``last_price_ticks`` an observed feed price): triggered
-        orders that cannot rest (stop-market; stop-limit IOC/FOK) fill whole against the house
-        at that price, like market orders there (``feed_take``); GTC stop-limits go to the
+        orders that cannot rest (market types; limit types IOC/FOK) fill whole against the house
+        at that price, like market orders there (``feed_take``); GTC limit types go to the
         book."""
         _check_int("last_price_ticks", last_price_ticks, required=True)
         events: list[Event] = []
@@ -497,7 +519,7 @@ class Engine:
         return (book.bids[0][0] if book.bids else None, book.asks[0][0] if book.asks else None)
 
     def snapshot(self, symbol: str) -> BookSnapshot:
-        """Every resting order in priority order and every untriggered stop in trigger order."""
+        """Every resting order in priority order and every untriggered order in trigger order."""
         seq, epoch, bids, asks, stops = self._run("snapshot", symbol, [])
         return BookSnapshot(
             sequence=int(seq),
@@ -526,9 +548,11 @@ class Engine:
             if seq <= previous:
                 raise InvalidEngineOrder("open orders must be in strictly increasing seq order")
             previous = seq
-            stop = resting.order.order_type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
-            if resting.untriggered and not stop:
-                raise InvalidEngineOrder(f"{resting.order.order_id}: only stops are untriggered")
+            trigger = resting.order.order_type in TRIGGER_TYPES
+            if resting.untriggered and not trigger:
+                raise InvalidEngineOrder(
+                    f"{resting.order.order_id}: only stops and take-profits are untriggered"
+                )
             if not resting.untriggered:
                 if resting.order.price is None or resting.remaining is None:
                     raise InvalidEngineOrder(f"{resting.order.order_id}: only limits rest")

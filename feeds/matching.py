@@ -1,5 +1,6 @@
 """Feed matching passes: resting orders of feed-priced markets filled against the house when the
-price window crosses them, and the stop orders the window triggers (``feed_match_pass``)."""
+price window crosses them, and the stop and take-profit orders the window triggers
+(``feed_match_pass``)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def feed_match_pass(
     *, symbols: Sequence[str] | None = None, window_limit: int = 256
 ) -> MatchOutcome:
     """One matching pass over every feed-priced market (or ``symbols``): fill resting orders
-    crossed by the observations since the last pass, then trigger stops at the crossing prices.
+    crossed by the observations since the last pass, then trigger the parked stops and
+    take-profits at the crossing prices.
 
     Skip-if-running (one pass at a time); per-market locks (a market another pass holds is
     left for the next pass). A market without engine state is recovered from PostgreSQL and

@@ -21,10 +21,19 @@ from engine.units import (
 )
 from markets.models import TradingPair
 from orders.errors import invalid_field
-from orders.models import CancelReason, Order, OrderType, Side
+from orders.models import MARKET_TYPES, CancelReason, Order, OrderType, Side
 
 if TYPE_CHECKING:
     from orders.terms import OrderTerms
+
+
+# A market type's limit form: a buy of a market type by quantity runs as it, IOC, at its
+# protective price.
+_LIMIT_FORMS = {
+    OrderType.MARKET: EngineType.LIMIT,
+    OrderType.STOP_MARKET: EngineType.STOP_LIMIT,
+    OrderType.TAKE_PROFIT_MARKET: EngineType.TAKE_PROFIT_LIMIT,
+}
 
 
 def hold_fee_rate(pair: TradingPair) -> Decimal:
@@ -36,14 +45,14 @@ def engine_order_for(order: Order, *, engine_price: Decimal | None = None) -> En
     """The engine's integer view of ``order``. Raises ``OffGrid``/``OutOfEngineRange`` for a
     value the engine cannot hold; ``EngineOrder.check`` the rest.
 
-    Market and stop-market buys by quantity go to the engine as (stop-)limit IOC orders at their
-    protective price (recomputed from the stop price when not given)."""
+    Buys of a market type by quantity go to the engine as their limit form (``_LIMIT_FORMS``),
+    IOC, at their protective price (recomputed from what the order holds when not given)."""
     pair = order.pair
     if (
         engine_price is None
         and order.side == Side.BUY
         and order.quote_amount is None
-        and order.type in (OrderType.MARKET, OrderType.STOP_MARKET)
+        and order.type in MARKET_TYPES
     ):
         # Recompute from what the order holds: hold = price x quantity x (1 + fee) rounded up.
         per_unit = order.held / (order.quantity * (1 + hold_fee_rate(pair)))
@@ -92,11 +101,7 @@ def _engine_order(
     engine_type = EngineType(type)
     ticks = engine_steps(price_to_ticks, price, tick, "price")
     tif = EngineTif(time_in_force)
-    if (
-        side == Side.BUY
-        and quote_amount is None
-        and type in (OrderType.MARKET, OrderType.STOP_MARKET)
-    ):
+    if side == Side.BUY and quote_amount is None and type in MARKET_TYPES:
         assert engine_price is not None
         # The protective price follows from the stop price, or the book and the quantity.
         ticks = engine_steps(
@@ -105,7 +110,7 @@ def _engine_order(
             tick,
             "stop_price" if stop_price is not None else "quantity",
         )
-        engine_type = EngineType.LIMIT if type == OrderType.MARKET else EngineType.STOP_LIMIT
+        engine_type = _LIMIT_FORMS[OrderType(type)]
         tif = EngineTif.IOC
     return EngineOrder(
         order_id=order_id,

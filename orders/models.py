@@ -22,6 +22,18 @@ class OrderType(models.TextChoices):
     MARKET = "market"
     STOP_LIMIT = "stop_limit"
     STOP_MARKET = "stop_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+
+
+# The types that take a limit price; the others are market types (no price, IOC by nature).
+PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
+# Trigger types wait (``untriggered``) until the last price reaches their ``stop_price``: a stop
+# when the price moves against the order's side, a take-profit when it moves for it
+# (``engine.engine.triggers_on_rise``).
+TAKE_PROFIT_TYPES = frozenset({OrderType.TAKE_PROFIT_LIMIT, OrderType.TAKE_PROFIT_MARKET})
+TRIGGER_TYPES = frozenset({OrderType.STOP_LIMIT, OrderType.STOP_MARKET}) | TAKE_PROFIT_TYPES
 
 
 class TimeInForce(models.TextChoices):
@@ -32,7 +44,7 @@ class TimeInForce(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending"  # committed, not yet acknowledged by the engine
-    UNTRIGGERED = "untriggered"  # a stop order waiting for its stop price
+    UNTRIGGERED = "untriggered"  # a stop or take-profit waiting for its stop price
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -80,7 +92,7 @@ class Order(models.Model):
     # NULL (not ""): many orders have none, and the per-user unique constraint skips NULLs.
     client_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     side = models.CharField(max_length=4, choices=Side.choices)
-    type = models.CharField(max_length=12, choices=OrderType.choices)
+    type = models.CharField(max_length=18, choices=OrderType.choices)
     time_in_force = models.CharField(
         max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC
     )

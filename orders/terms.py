@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 
-from engine.engine import StpMode
+from engine.engine import StpMode, triggers_on_rise
 from engine.runtime import get_engine
 from engine.units import price_to_ticks, quantity_to_lots
 from markets import price_sources
@@ -16,7 +16,7 @@ from markets.errors import StalePrice
 from markets.models import TradingPair
 from orders.engine_orders import engine_steps, hold_fee_rate, order_engine_check
 from orders.errors import BelowMinNotional, InsufficientLiquidity, StopWouldTrigger, invalid_field
-from orders.models import OrderType, Side, TimeInForce
+from orders.models import PRICED_TYPES, TRIGGER_TYPES, OrderType, Side, TimeInForce
 from orders.selectors import last_trade_price
 from tradehive.money import decimal_places
 from wallets.models import Asset
@@ -52,7 +52,7 @@ class OrderTerms:
     stp_mode: str
     hold_asset: Asset
     hold_amount: Decimal
-    # The limit the engine enforces for a market/stop-market buy by quantity (see
+    # The limit the engine enforces for a buy of a market type by quantity (see
     # ``protective_price``); None when the engine needs no price.
     engine_price: Decimal | None
 
@@ -119,24 +119,24 @@ def order_terms_check(
     if side not in _SIDES:
         raise invalid_field("side", "Must be buy or sell.")
     if type not in _TYPES:
-        raise invalid_field("type", "Must be limit, market, stop_limit or stop_market.")
+        raise invalid_field("type", f"Must be one of {', '.join(OrderType.values)}.")
     tif = time_in_force or TimeInForce.GTC
     if tif not in _TIFS:
         raise invalid_field("time_in_force", "Must be GTC, IOC or FOK.")
     stp = stp_mode or StpMode.EXPIRE_TAKER.value
     if stp not in STP_MODES:
         raise invalid_field("self_trade_prevention", f"Must be one of {', '.join(STP_MODES)}.")
-    priced = type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-    stop = type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
+    priced = type in PRICED_TYPES
+    trigger = type in TRIGGER_TYPES
 
     if priced and price is None:
-        raise invalid_field("price", "Required for limit and stop-limit orders.")
+        raise invalid_field("price", "Required for limit, stop-limit and take-profit-limit orders.")
     if not priced and price is not None:
         raise invalid_field("price", "Market orders take no price.")
-    if stop and stop_price is None:
-        raise invalid_field("stop_price", "Required for stop orders.")
-    if not stop and stop_price is not None:
-        raise invalid_field("stop_price", "Only stop orders take a stop price.")
+    if trigger and stop_price is None:
+        raise invalid_field("stop_price", "Required for stop and take-profit orders.")
+    if not trigger and stop_price is not None:
+        raise invalid_field("stop_price", "Only stop and take-profit orders take a stop price.")
     if post_only and (type != OrderType.LIMIT or tif != TimeInForce.GTC):
         raise invalid_field("post_only", "Only GTC limit orders can be post-only.")
     if not priced and time_in_force not in (None, TimeInForce.IOC, TimeInForce.GTC):
@@ -144,9 +144,7 @@ def order_terms_check(
     if quantity is not None and quote_amount is not None:
         raise invalid_field("quote_amount", "Give either quantity or quote_amount, not both.")
     if quote_amount is not None and (priced or side != Side.BUY):
-        raise invalid_field(
-            "quote_amount", "Only market and stop-market buys spend a quote amount."
-        )
+        raise invalid_field("quote_amount", "Only buys of a market type spend a quote amount.")
     if quantity is None and quote_amount is None:
         raise invalid_field("quantity", "Required.")
 
@@ -174,16 +172,18 @@ def order_terms_check(
     if pair.is_feed_priced and type == OrderType.MARKET:
         feed_price = market_price_source(pair).market_order_price(pair)
 
-    # The last price matters to stops (already crossed?) and to valuing a market sell without
-    # bids; limit orders, most of the flow, never read it.
-    if stop:
+    # The last price matters to trigger orders (already reached?) and to valuing a market sell
+    # without bids; limit orders, most of the flow, never read it. A stop or take-profit whose
+    # stop the last price has already reached would trigger at once: refused, as Binance does.
+    if trigger:
         assert stop_price is not None
         last = last_trade_price(pair=pair)
-        if last is not None and (stop_price <= last if side == Side.BUY else stop_price >= last):
+        rises = triggers_on_rise(side, type)
+        if last is not None and (stop_price <= last if rises else stop_price >= last):
             raise invalid_field(
                 "stop_price",
                 f"The last price {last.normalize():f} already "
-                "crossed it: use a limit or market order.",
+                "reached it: use a limit or market order.",
                 error=StopWouldTrigger,
             )
 
@@ -198,7 +198,7 @@ def order_terms_check(
         notional = quote_amount
     else:
         assert quantity is not None
-        reference = stop_price if stop else feed_price  # None for book markets
+        reference = stop_price if trigger else feed_price  # None for book markets
         if reference is None and side == Side.BUY:
             reference = _book_ask_walk(pair=pair, quantity=quantity)
             if reference is None:

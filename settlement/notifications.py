@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from notifications.models import Notification
 from notifications.services import NotificationInput
-from orders.models import Order, OrderStatus, OrderType
+from orders.models import TAKE_PROFIT_TYPES, TRIGGER_TYPES, Order, OrderStatus
 from tradehive.money import format_decimal
 
 if TYPE_CHECKING:
@@ -18,8 +18,9 @@ _TRIGGERED_CANCEL_REASONS = {"ioc", "fok", "insufficient_liquidity", "self_trade
 
 
 def _was_triggered(order: Order) -> bool:
-    """A stop order that has left ``untriggered``: it trades, rests, or ended as a taker."""
-    if order.type not in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET):
+    """A stop or take-profit that has left ``untriggered``: it trades, rests, or ended as a
+    taker."""
+    if order.type not in TRIGGER_TYPES:
         return False
     if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
         return True
@@ -28,9 +29,13 @@ def _was_triggered(order: Order) -> bool:
     )
 
 
+def _trigger_name(order: Order) -> str:
+    return "Take-profit" if order.type in TAKE_PROFIT_TYPES else "Stop"
+
+
 def order_notifications(*, batch: SettledBatch) -> list[NotificationInput]:
     """What a settled batch tells its users: orders filled or partly filled by this batch's
-    fills, and stop orders that triggered (reported once per order)."""
+    fills, and stop and take-profit orders that triggered (reported once per order)."""
     pair = batch.pair
     filled_now: dict[int, Decimal] = defaultdict(Decimal)
     for fill in batch.fills:
@@ -53,7 +58,7 @@ def order_notifications(*, batch: SettledBatch) -> list[NotificationInput]:
                     kind=Notification.Kind.STOP_TRIGGERED,
                     key=f"order:{order.pk}:triggered",
                     data={**base, "stop_price": stop},
-                    title=f"Stop {order.side} {pair.symbol} triggered at {stop}",
+                    title=f"{_trigger_name(order)} {order.side} {pair.symbol} triggered at {stop}",
                 )
             )
         quantity = filled_now.get(order.pk)

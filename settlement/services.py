@@ -41,7 +41,7 @@ from engine.runtime import get_engine
 from markets.models import TradingPair
 from markets.services import TradeInput, trades_record
 from notifications.services import notifications_store
-from orders.models import Fill, Order, OrderOutbox, OrderStatus, OrderType, Side
+from orders.models import MARKET_TYPES, TRIGGER_TYPES, Fill, Order, OrderOutbox, OrderStatus, Side
 from settlement.models import MarketCursor
 from settlement.notifications import order_notifications
 from settlement.publish import SettledBatch, SettledFill, publish_settled
@@ -65,9 +65,6 @@ _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED.value
 _NOT_YET_TRADED = frozenset(
     {OrderStatus.PENDING.value, OrderStatus.OPEN.value, OrderStatus.UNTRIGGERED.value}
 )
-# Engine reasons -> API cancel reasons. A market order's remainder ends "ioc" in the engine
-# (it runs as an IOC limit at its protective price): to the user that is missing liquidity.
-_MARKET_TYPES = (OrderType.MARKET, OrderType.STOP_MARKET)
 
 
 def _publish_now(batch: SettledBatch) -> None:
@@ -294,8 +291,8 @@ def _apply(batch: _Batch, event: ev.Event) -> None:
         batch.acknowledged.add(order.pk)
         order.engine_seq = event.seq
         if order.status == OrderStatus.PENDING:
-            stop = order.type in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
-            order.status = OrderStatus.UNTRIGGERED if stop else OrderStatus.OPEN
+            trigger = order.type in TRIGGER_TYPES
+            order.status = OrderStatus.UNTRIGGERED if trigger else OrderStatus.OPEN
     elif isinstance(event, ev.Triggered):
         order.engine_seq = event.seq
         if order.status == OrderStatus.UNTRIGGERED:
@@ -308,7 +305,9 @@ def _apply(batch: _Batch, event: ev.Event) -> None:
         else:
             order.status = OrderStatus.CANCELLED
             reason = event.reason
-            if reason == "ioc" and order.type in _MARKET_TYPES:
+            # A market type's remainder ends "ioc" in the engine (a buy by quantity runs as an
+            # IOC limit at its protective price): to the user that is missing liquidity.
+            if reason == "ioc" and order.type in MARKET_TYPES:
                 reason = "insufficient_liquidity"
             order.cancel_reason = reason
     elif isinstance(event, ev.Rejected):

@@ -85,6 +85,8 @@ def test_exchange_info_describes_each_market_with_binance_filters(lpj_krw) -> No
         "MARKET",
         "STOP_LOSS",
         "STOP_LOSS_LIMIT",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_LIMIT",
     ]
     assert market["permissionSets"] == [["SPOT"]]
     assert filters["PRICE_FILTER"]["tickSize"] == "1"
@@ -335,6 +337,28 @@ LIMIT = {
             },
             {"type": "stop_market", "stop_price": 800},
         ),
+        (
+            {
+                "symbol": "LPJKRW",
+                "side": "SELL",
+                "type": "TAKE_PROFIT_LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "2",
+                "price": "1150",
+                "stopPrice": "1200",
+            },
+            {"type": "take_profit_limit", "price": 1150, "stop_price": 1200},
+        ),
+        (
+            {
+                "symbol": "LPJKRW",
+                "side": "BUY",
+                "type": "TAKE_PROFIT",
+                "quantity": "2",
+                "stopPrice": "800",
+            },
+            {"type": "take_profit_market", "stop_price": 800, "price": None},
+        ),
         (LIMIT | {"selfTradePreventionMode": "EXPIRE_BOTH"}, {"stp_mode": "expire_both"}),
         (
             LIMIT | {"newClientOrderId": "x-TKT5PX2F" + "a1B2c3D4e5F6g7H8i9J0k1"},
@@ -385,7 +409,30 @@ def test_response_types_and_idempotent_client_ids(lpj_krw, make_user, key_for) -
         ({"side": "HOLD"}, -1117, "Invalid side."),
         ({"side": None}, -1102, None),
         ({"type": "OCO"}, -1116, "Invalid orderType."),
-        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "900"}, -2010, None),
+        # take-profits: Binance's grammar, then hostile stop prices
+        ({"type": "TAKE_PROFIT_LIMIT"}, -1102, None),
+        ({"type": "TAKE_PROFIT", "stopPrice": "900"}, -1106, None),  # timeInForce
+        ({"type": "TAKE_PROFIT", "stopPrice": "900", "timeInForce": None}, -1106, None),  # price
+        ({"type": "TAKE_PROFIT", "timeInForce": None, "price": None}, -1102, None),
+        (
+            {"type": "TAKE_PROFIT", "timeInForce": None, "price": None, "stopPrice": "900"}
+            | {"quoteOrderQty": "5000"},
+            -1106,
+            "Parameter 'quoteOrderQty' sent when not required.",
+        ),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "NaN"}, -1100, None),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "-900"}, -1100, None),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "0"}, -1100, None),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "9e2"}, -1100, None),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "900\x00"}, -1100, None),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": ARABIC_ONE}, -1100, None),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": ""}, -1102, None),
+        (
+            {"type": "TAKE_PROFIT_LIMIT", "stopPrice": "900.5"},
+            -1013,
+            "Filter failure: PRICE_FILTER",
+        ),
+        ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": str(2**53 + 1)}, -1013, None),
         (
             {"type": "MARKET", "timeInForce": None},
             -1106,
@@ -419,6 +466,45 @@ def test_order_refusals_have_binance_codes(lpj_krw, make_user, key_for, params, 
         assert response.json()["msg"] == msg
     assert not Order.objects.exists()
     assert balance(user, "KRW") == (Decimal(100000), Decimal(0))
+
+
+def test_take_profits_report_their_type_and_are_refused_once_reached(traded, key_for) -> None:
+    # given the last trade at 1,000 and a buyer holding 3 LPJ and 96,994 KRW
+    client = key_for(traded, "trade")
+    sell = {"symbol": "LPJKRW", "side": "SELL", "type": "TAKE_PROFIT_LIMIT", "timeInForce": "GTC"}
+    buy = {"symbol": "LPJKRW", "side": "BUY", "type": "TAKE_PROFIT"}
+
+    # when it places a take-profit sell above the last price and a take-profit buy below it
+    placed_sell = client.signed(
+        "POST", "/api/v3/order", **sell, quantity="2", price="1150", stopPrice="1200"
+    )
+    placed_buy = client.signed("POST", "/api/v3/order", **buy, quantity="2", stopPrice="900")
+
+    # then both are taken and read back with Binance's types
+    assert (placed_sell.status_code, placed_buy.status_code) == (200, 200), placed_sell.content
+    queried = [
+        client.signed("GET", "/api/v3/order", symbol="LPJKRW", orderId=placed.json()["orderId"])
+        for placed in (placed_sell, placed_buy)
+    ]
+    assert [
+        (q.json()["type"], q.json()["stopPrice"], q.json()["price"], q.json()["timeInForce"])
+        for q in queried
+    ] == [("TAKE_PROFIT_LIMIT", "1200", "1150", "GTC"), ("TAKE_PROFIT", "900", "0", "GTC")]
+    # the sell holds its 2 LPJ; the market buy 2 LPJ at its protective price 945, + 0.2%
+    assert balance(traded, "LPJ") == (Decimal(1), Decimal(2))
+    assert balance(traded, "KRW") == (Decimal(96994 - 1894), Decimal(1894))
+
+    # and one whose stop the last price has already reached is refused as on Binance
+    for order in (
+        sell | {"quantity": "1", "price": "1000", "stopPrice": "1000"},
+        sell | {"quantity": "1", "price": "1000", "stopPrice": "900"},
+        buy | {"quantity": "2", "stopPrice": "1000"},
+        buy | {"quantity": "2", "stopPrice": "1100"},
+    ):
+        response = client.signed("POST", "/api/v3/order", **order)
+        assert binance_error(response) == (400, -2010), order
+        assert response.json()["msg"] == "Stop price would trigger immediately."
+    assert Order.objects.filter(user=traded).count() == 3  # the trade's bid and the two above
 
 
 def test_market_orders_need_exactly_one_amount(lpj_krw, make_user, key_for) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from accounts.models import User
 from binance_compat.tests.conftest import BinanceClient
+from orders.models import Order, OrderStatus
 from orders.tests.conftest import balance
 from tradehive.testing.processes import live_exchange, wait_until
 from wallets.deposits import deposit_create
@@ -187,6 +188,70 @@ def test_trading_with_every_order_kind_and_exact_balances(
     }
     assert wallet["KRW"] == (Decimal(989980), Decimal(0))
     assert wallet["LPJ"] == (Decimal(10), Decimal(0))
+
+
+def test_take_profit_orders_wait_trigger_the_other_way_from_stops_and_fill(
+    server, make_user, key_for, ledger_checked
+) -> None:
+    # given a trade at 1,000 between a market maker and a taker, and a bot with 5 LPJ, 5,000 KRW
+    maker, taker = make_user(LPJ="100", KRW="100000"), make_user(LPJ="100", KRW="100000")
+    making, taking = (
+        binance(server, key_for(maker, "trade")),
+        binance(server, key_for(taker, "trade")),
+    )
+    bot_user = make_user(LPJ="5", KRW="5000")
+    bot = binance(server, key_for(bot_user, "trade"))
+
+    def trade_at(price: int) -> None:
+        ask = making.create_order(SYMBOL, "limit", "sell", 2, price)
+        settled(making, ask, lambda o: o["info"]["isWorking"])
+        settled(taking, taking.create_order(SYMBOL, "limit", "buy", 2, price), closed)
+
+    def untriggered(order: dict[str, Any]) -> None:
+        wait_until(
+            lambda: Order.objects.get(pk=order["id"]).status == OrderStatus.UNTRIGGERED,
+            what=f"order {order['id']} to wait for its stop",
+        )
+
+    trade_at(1000)
+
+    # when the bot places a take-profit limit sell the unified way (takeProfitPrice) and a
+    # take-profit market buy by Binance's type
+    tp_sell = bot.create_order(SYMBOL, "limit", "sell", 2, 1050, {"takeProfitPrice": 1100})
+    tp_buy = bot.create_order(SYMBOL, "TAKE_PROFIT", "buy", 2, None, {"stopPrice": 950})
+    untriggered(tp_sell)
+    untriggered(tp_buy)
+    # and a trade at 1,100 lifts the price into the sell with a bid of 2 at 1,060 to sell into,
+    # then one at 950 lowers it into the buy with an ask of 2 at 960 to buy from
+    making.create_order(SYMBOL, "limit", "buy", 2, 1060)
+    trade_at(1100)
+    sold = settled(bot, tp_sell, closed)
+    making.create_order(SYMBOL, "limit", "sell", 2, 960)
+    trade_at(950)
+    bought = settled(bot, tp_buy, closed)
+
+    # then ccxt reads them as Binance's take-profits, each filled as a taker
+    assert (tp_sell["info"]["type"], tp_sell["takeProfitPrice"]) == ("TAKE_PROFIT_LIMIT", 1100.0)
+    assert (tp_buy["info"]["type"], tp_buy["triggerPrice"]) == ("TAKE_PROFIT", 950.0)
+    assert (sold["type"], sold["status"], sold["filled"], sold["average"]) == (
+        "limit",
+        "closed",
+        2.0,
+        1060.0,
+    )
+    assert (bought["type"], bought["status"], bought["filled"], bought["average"]) == (
+        "market",
+        "closed",
+        2.0,
+        960.0,
+    )
+    # 2,120 in less a 4 KRW fee, 1,920 out plus a 3 KRW fee (0.2% rounded down)
+    assert balance(bot_user, "KRW") == (Decimal(5000 + 2116 - 1923), Decimal(0))
+    assert balance(bot_user, "LPJ") == (Decimal(5), Decimal(0))
+    # and one whose stop the last price (960) has already reached is refused as on Binance
+    with pytest.raises(ccxt.OrderImmediatelyFillable):
+        bot.create_order(SYMBOL, "limit", "sell", 1, 1000, {"takeProfitPrice": 960})
+    assert balance(bot_user, "LPJ") == (Decimal(5), Decimal(0))
 
 
 def test_deposits_withdrawals_and_the_error_mapping(

@@ -1,4 +1,4 @@
--- cancel.lua (lib.lua is prepended): cancel one order by id (resting or untriggered stop).
+-- cancel.lua (lib.lua is prepended): cancel one order by id (resting or untriggered).
 -- KEYS: the 14 market keys described in lib.lua.
 -- ARGV: 1 order id, 2 idempotency window ms (flush trims seen:{S} with it when due).
 -- Returns the events appended: done (reason user) or, when the order is already gone (filled,

@@ -8,14 +8,14 @@
 -- counterparty 'house' (owner 0), then the order's done(filled). The house takes the other
 -- side, so taker_order_id = 'house', taker_side = the opposite of the order's side.
 -- The market lock feedlock:{S} covers the one non-atomic step of a pass: when window prices
--- cross parked stops, this script takes the lock (token, lock ms) and the caller releases it
--- after calling trigger with those prices; a pass finding the lock held by another token does
--- nothing (the window waits for the next pass).
+-- cross parked trigger orders (stops, take-profits), this script takes the lock (token, lock
+-- ms) and the caller releases it after calling trigger with those prices; a pass finding the
+-- lock held by another token does nothing (the window waits for the next pass).
 -- KEYS: the 14 market keys described in lib.lua, 15 prices:{S}, 16 feedstats:{S},
 --       17 feedlock:{S}.
 -- ARGV: 1 at most this many observations per pass (the rest wait for the next pass),
 --       2 this pass's lock token, 3 lock ms, 4 idempotency window ms (flush trims seen:{S}).
--- Returns {events ('' if none), distinct prices that cross a parked stop (caller calls
+-- Returns {events ('' if none), distinct prices that cross a parked order (caller calls
 -- trigger with each, in order, then releases the lock), observations read, distinct prices,
 -- 1 if the market was locked by another pass else 0}.
 assert(#KEYS == 17, 'feed_fill: 17 keys')
@@ -87,8 +87,8 @@ for _, price in ipairs(prices) do
     local obs_seq = seq_of[price]
     fill_whole(bids, price, obs_seq)
     fill_whole(asks, price, obs_seq)
-    if #redis.call('ZRANGEBYSCORE', KEYS[STOPS_BUY], '-inf', n2s(price), 'LIMIT', 0, 1) > 0
-        or #redis.call('ZRANGEBYSCORE', KEYS[STOPS_SELL], '-inf', n2s(-price), 'LIMIT', 0, 1)
+    if #redis.call('ZRANGEBYSCORE', KEYS[STOPS_RISE], '-inf', n2s(price), 'LIMIT', 0, 1) > 0
+        or #redis.call('ZRANGEBYSCORE', KEYS[STOPS_FALL], '-inf', n2s(-price), 'LIMIT', 0, 1)
         > 0 then
         crossing_stops[#crossing_stops + 1] = n2s(price)
     end

@@ -8,8 +8,14 @@
 --   4 book:{S}:asks:levels  zset  score  price, member price
 --   5 book:{S}:bids:depth   hash  price -> resting lots at that level
 --   6 book:{S}:asks:depth   hash  price -> resting lots at that level
---   7 stops:{S}:buy         zset  score  stop,  member <seq16>:<id>  (trigger when last >= stop)
---   8 stops:{S}:sell        zset  score -stop,  member <seq16>:<id>  (trigger when last <= stop)
+--   7 stops:{S}:buy         zset  score  stop,  member <seq16>:<id>: the rising set, untriggered
+--                           orders that trigger when last >= stop (buy stops, sell
+--                           take-profits)
+--   8 stops:{S}:sell        zset  score -stop,  member <seq16>:<id>: the falling set, untriggered
+--                           orders that trigger when last <= stop (sell stops, buy
+--                           take-profits)
+--   The two sets are named for the stops they first held alone; the names stay so that state
+--   written before take-profits existed is read as it is (no rebuild).
 --   9 events:{S}            stream of engine events: one entry per script call that emitted
 --                           any (see flush), never trimmed here
 --  10 seq:{S}               last engine sequence (events and order priority share it)
@@ -17,9 +23,10 @@
 --                           run without it (NOSTATE)
 --  12 seen:{S}              zset order id -> first-seen ms: every id of the window, and every
 --                           id the engine holds (see trim_seen)
---  13 orders:{S}            hash order id -> order string, for every resting order and stop
+--  13 orders:{S}            hash order id -> order string, for every resting or untriggered
+--                           order
 --  14 owners:{S}            zset score owner, member <seq16>:<id>: each owner's orders (resting
---                           and stops) in sequence order (cancel-all)
+--                           and untriggered) in sequence order (cancel-all)
 -- An order string holds the order's fields joined by a tab (ids and owners never contain one),
 -- '' for an absent number, in this order:
 --   rem owner side price seq state type tif post_only qty quote stop stp ts
@@ -35,11 +42,11 @@
 -- came to rest, one ZREM of all that left, one HSET/HDEL of the order strings, ...), not one
 -- command per order. While a call runs, a side of the book is the merge of the Redis members it
 -- has loaded (a prefix of the zset, best first, extended in growing chunks as matching walks
--- deeper) minus those it took off, with the orders that came to rest in this call. Only stops
--- (stops:{S}:*) are written at once: they are read by no matching path of the same call.
+-- deeper) minus those it took off, with the orders that came to rest in this call. Only the
+-- trigger sets (stops:{S}:*) are written at once: no matching path of the same call reads them.
 
 local BIDS, ASKS, BID_LEVELS, ASK_LEVELS, BID_DEPTH, ASK_DEPTH = 1, 2, 3, 4, 5, 6
-local STOPS_BUY, STOPS_SELL, EVENTS, SEQ, EPOCH, SEEN, ORDERS, OWNERS =
+local STOPS_RISE, STOPS_FALL, EVENTS, SEQ, EPOCH, SEEN, ORDERS, OWNERS =
     7, 8, 9, 10, 11, 12, 13, 14
 local MAX_INT = 9007199254740991
 -- Names the layout of the market's state: an epoch without this prefix counts as missing, so
@@ -572,6 +579,27 @@ local function num(s)
     return tonumber(s)
 end
 
+-- Order types: priced (a limit price) or market; and, for the types parked until the last
+-- price reaches their stop price, what they trigger on: a stop (stop-loss) when the price
+-- moves against the side (a buy when it rises to the stop, a sell when it falls to it), a
+-- take-profit when it moves for it (a buy when it falls to the stop, a sell when it rises).
+local TYPES = {limit = 'priced', stop_limit = 'priced', take_profit_limit = 'priced',
+    market = 'market', stop_market = 'market', take_profit_market = 'market'}
+local TRIGGERS = {stop_limit = 'stop', stop_market = 'stop', take_profit_limit = 'take_profit',
+    take_profit_market = 'take_profit'}
+
+-- The trigger set (a KEYS index) that parks trigger order o (side and type as stored).
+local function trigger_set(o)
+    if (o.side == 'buy') == (TRIGGERS[o.type] == 'stop') then return STOPS_RISE end
+    return STOPS_FALL
+end
+
+-- Its score there: the stop price, negated in the falling set (lowest score triggers first).
+local function trigger_score(o)
+    if trigger_set(o) == STOPS_RISE then return o.stop_s end
+    return '-' .. o.stop_s
+end
+
 local function pack_order(o, state)
     local rem_s = ''
     if o.rem then rem_s = n2s(o.rem) end
@@ -614,13 +642,10 @@ local function rest(o)
     book_add(o)
 end
 
-local function park_stop(o)
+-- A trigger order waits in its trigger set (not in the book) until trigger.lua activates it.
+local function park(o)
     store_order(o, 'untriggered')
-    if o.side == 'buy' then
-        redis.call('ZADD', KEYS[STOPS_BUY], o.stop_s, o.member)
-    else
-        redis.call('ZADD', KEYS[STOPS_SELL], '-' .. o.stop_s, o.member)
-    end
+    redis.call('ZADD', KEYS[trigger_set(o)], trigger_score(o), o.member)
 end
 
 local function opt(n)
@@ -636,9 +661,7 @@ end
 -- Takes a resting (open or untriggered) order off the engine; emits its done event.
 local function remove_order(o, reason)
     if o.state == 'untriggered' then
-        local stops = KEYS[STOPS_SELL]
-        if o.side == 'buy' then stops = KEYS[STOPS_BUY] end
-        redis.call('ZREM', stops, o.member)
+        redis.call('ZREM', KEYS[trigger_set(o)], o.member)
     else
         book_remove(side_of(o.side), o.member, o.price, o.rem)
     end
@@ -740,8 +763,8 @@ local function match(o)
 end
 
 -- Runs an accepted (or just triggered) limit/market order o as a taker and settles its fate:
--- rests (GTC remainder) or ends with a done event. o.stored: its string exists (a stop that
--- was just triggered). Returns true when it rests.
+-- rests (GTC remainder) or ends with a done event. o.stored: its string exists (a trigger
+-- order just triggered). Returns true when it rests.
 local function run_taker(o)
     local s = opposite(o.side)
     if o.type == 'limit' and o.tif == 'FOK' then
@@ -784,10 +807,9 @@ end
 local SIDES = {buy = true, sell = true}
 local TIFS = {GTC = true, IOC = true, FOK = true}
 local STPS = {expire_taker = true, expire_maker = true, expire_both = true}
-local TYPES = {limit = 'priced', stop_limit = 'priced', market = 'market', stop_market = 'market'}
 
 -- One order from 11 script arguments starting at argv[i]: id, owner, side buy|sell,
--- type limit|market|stop_limit|stop_market, time in force GTC|IOC|FOK, post_only 0|1,
+-- type (a key of TYPES), time in force GTC|IOC|FOK, post_only 0|1,
 -- price ticks or '', quantity lots or '', quote budget (tick*lot units) or '', stop price ticks
 -- or '', stp expire_taker|expire_maker|expire_both. Asserts it is well formed (so a batch
 -- checks every order before it changes anything).
@@ -804,7 +826,7 @@ local function submit_args(argv, i)
     assert(o.post_only == '0' or o.post_only == '1', 'bad post_only')
     local kind = TYPES[o.type]
     assert(kind, 'bad type')
-    o.is_stop = o.type == 'stop_limit' or o.type == 'stop_market'
+    o.is_trigger = TRIGGERS[o.type] ~= nil
     if kind == 'priced' then
         assert(o.price and o.price > 0 and o.qty and o.qty > 0 and not o.quote,
             'limit: price, qty')
@@ -813,7 +835,7 @@ local function submit_args(argv, i)
             or (o.side == 'buy' and o.quote and o.quote > 0 and not o.qty)),
             'market: qty or quote')
     end
-    assert(not o.is_stop or (o.stop and o.stop > 0), 'stop price')
+    assert(not o.is_trigger or (o.stop and o.stop > 0), 'stop price')
     return o
 end
 
@@ -850,8 +872,8 @@ local function submit_order(o)
         end
     end
     local slot = accept(o)
-    if o.is_stop then
-        park_stop(o)
+    if o.is_trigger then
+        park(o)
         accepted(o, slot, '0')
         return
     end
@@ -863,7 +885,7 @@ local function submit_order(o)
     end
 end
 
--- Cancels one order by id (resting or untriggered stop): done (reason user), or
+-- Cancels one order by id (resting or untriggered): done (reason user), or
 -- cancel_rejected (reason not_found) when it is already gone. Caller: require_state() done.
 local function cancel_order(id)
     local o = load_order(id)

@@ -1,6 +1,7 @@
 -- submit.lua (lib.lua is prepended): accept one order into a market and match it.
 -- KEYS: the 14 market keys described in lib.lua.
--- ARGV: 1 order id, 2 owner, 3 side buy|sell, 4 type limit|market|stop_limit|stop_market,
+-- ARGV: 1 order id, 2 owner, 3 side buy|sell, 4 type limit|market|stop_limit|stop_market|
+--       take_profit_limit|take_profit_market,
 --       5 time in force GTC|IOC|FOK, 6 post_only 0|1, 7 price ticks or '', 8 quantity lots or '',
 --       9 quote budget (tick*lot units) or '', 10 stop price ticks or '',
 --       11 stp expire_taker|expire_maker|expire_both, 12 idempotency window ms.

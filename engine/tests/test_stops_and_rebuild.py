@@ -1,4 +1,5 @@
-"""Stop orders and trigger(); rebuild from open orders giving the same book."""
+"""Trigger orders (stops and take-profits) and trigger(); rebuild from open orders giving the
+same book."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from engine.engine import (
     Side,
     TimeInForce,
 )
-from engine.events import Accepted, Done, Triggered
+from engine.events import Accepted, Done, Event, Triggered
 from engine.tests.conftest import SYMBOL
 from engine.tests.factories import fills, kinds, limit
 
@@ -41,6 +42,35 @@ def stop(
         quote_amount=quote,
         stop_price=stop_price,
     )
+
+
+def take_profit(
+    order_id: str,
+    side: str,
+    stop_price: int,
+    *,
+    price: int | None = None,
+    quantity: int | None = 1,
+    quote: int | None = None,
+    owner: int = 5,
+    tif: str = "GTC",
+) -> EngineOrder:
+    kind = OrderType.TAKE_PROFIT_LIMIT if price is not None else OrderType.TAKE_PROFIT_MARKET
+    return EngineOrder(
+        order_id=order_id,
+        owner=owner,
+        side=Side(side),
+        order_type=kind,
+        price=price,
+        quantity=quantity,
+        quote_amount=quote,
+        stop_price=stop_price,
+        time_in_force=TimeInForce(tif),
+    )
+
+
+def triggered_ids(events: list[Event]) -> list[str]:
+    return [e.order_id for e in events if isinstance(e, Triggered)]
 
 
 def test_stop_orders_wait_outside_the_book(engine: Engine) -> None:
@@ -336,3 +366,238 @@ def test_state_whose_epoch_has_another_format_counts_as_missing_until_rebuilt(
         ("a1", "b1", 101, 1)
     ]
     assert [e.kind for e in engine.cancel_all(SYMBOL, 7)] == ["done"]
+
+
+# --- take-profits: the same trigger sets, the opposite direction ----------------------------------
+
+
+def test_a_take_profit_sell_triggers_when_the_price_rises_to_its_stop(engine: Engine) -> None:
+    # given a bid to sell into, and a take-profit sell at 110 (a market one) and 120 (a limit)
+    engine.submit(SYMBOL, limit("b1", "buy", 108, 10, owner=1))
+    engine.submit(SYMBOL, take_profit("tp110", "sell", 110, quantity=2))
+    engine.submit(SYMBOL, take_profit("tp120", "sell", 120, price=105, quantity=1))
+
+    # when the last price falls to 90, then rises to 110
+    down = engine.trigger(SYMBOL, 90)
+    up = engine.trigger(SYMBOL, 110)
+
+    # then a fall triggers nothing; the rise to 110 triggers only the one at 110, as a market
+    assert down == []
+    assert triggered_ids(up) == ["tp110"]
+    triggered = up[0]
+    assert isinstance(triggered, Triggered)
+    assert (triggered.order_type, triggered.stop_price, triggered.last_price) == (
+        "market",
+        110,
+        110,
+    )
+    assert fills(up) == [("b1", "tp110", 108, 2)]
+    assert [o.order.order_id for o in engine.snapshot(SYMBOL).stops] == ["tp120"]
+
+
+def test_a_take_profit_buy_triggers_when_the_price_falls_to_its_stop(engine: Engine) -> None:
+    # given an ask to buy from, and take-profit buys at 95 (a limit at 96) and 90
+    engine.submit(SYMBOL, limit("a1", "sell", 96, 10, owner=1))
+    engine.submit(SYMBOL, take_profit("tp95", "buy", 95, price=96, quantity=3))
+    engine.submit(SYMBOL, take_profit("tp90", "buy", 90, quantity=None, quote=500))
+
+    # when the last price rises to 120, then falls to 95
+    up = engine.trigger(SYMBOL, 120)
+    down = engine.trigger(SYMBOL, 95)
+
+    # then a rise triggers nothing; the fall to 95 triggers only the one at 95, as a limit
+    assert up == []
+    assert triggered_ids(down) == ["tp95"]
+    triggered = down[0]
+    assert isinstance(triggered, Triggered)
+    assert (triggered.order_type, triggered.stop_price) == ("limit", 95)
+    assert fills(down) == [("a1", "tp95", 96, 3)]
+    assert [o.order.order_id for o in engine.snapshot(SYMBOL).stops] == ["tp90"]
+
+    # and a further fall to 90 triggers the other, spending its budget at the ask
+    deeper = engine.trigger(SYMBOL, 90)
+    assert triggered_ids(deeper) == ["tp90"]
+    assert fills(deeper) == [("a1", "tp90", 96, 5)]
+    done = deeper[-1]
+    assert isinstance(done, Done)
+    assert (done.order_id, done.reason, done.quote_remaining) == ("tp90", "filled", 500 - 480)
+    assert engine.snapshot(SYMBOL).stops == []
+
+
+def test_one_price_triggers_stops_and_take_profits_of_its_direction_by_stop_then_sequence(
+    engine: Engine,
+) -> None:
+    # given liquidity on both sides and, on each side, a stop and a take-profit
+    engine.submit(SYMBOL, limit("a1", "sell", 130, 10, owner=1))
+    engine.submit(SYMBOL, limit("b1", "buy", 70, 10, owner=1))
+    engine.submit(SYMBOL, take_profit("tp_sell_105", "sell", 105))
+    engine.submit(SYMBOL, stop("stop_buy_100", "buy", 100))
+    engine.submit(SYMBOL, stop("stop_buy_105", "buy", 105))
+    engine.submit(SYMBOL, take_profit("tp_sell_100", "sell", 100))
+    engine.submit(SYMBOL, take_profit("tp_buy_95", "buy", 95))
+    engine.submit(SYMBOL, stop("stop_sell_95", "sell", 95))
+    engine.submit(SYMBOL, stop("stop_sell_90", "sell", 90))
+
+    # when the price rises to 105, then falls to 90
+    up = engine.trigger(SYMBOL, 105)
+    down = engine.trigger(SYMBOL, 90)
+
+    # then the rise triggers the buy stops and the sell take-profits (lowest stop first, ties by
+    # sequence), the fall the sell stops and the buy take-profits (highest stop first)
+    assert triggered_ids(up) == ["stop_buy_100", "tp_sell_100", "tp_sell_105", "stop_buy_105"]
+    assert triggered_ids(down) == ["tp_buy_95", "stop_sell_95", "stop_sell_90"]
+    assert engine.snapshot(SYMBOL).stops == []
+
+
+def test_the_trigger_sets_are_the_keys_stops_always_used(
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
+    # given a stop and a take-profit on each side
+    engine.submit(SYMBOL, stop("stop_buy", "buy", 105))
+    engine.submit(SYMBOL, take_profit("tp_sell", "sell", 110))
+    engine.submit(SYMBOL, stop("stop_sell", "sell", 90))
+    engine.submit(SYMBOL, take_profit("tp_buy", "buy", 80))
+
+    # when the trigger sets are read as Redis holds them
+    tag = "{" + SYMBOL + "}"
+
+    def ids(key: str) -> list[str]:
+        return [str(m)[17:] for m in redis_client.zrange(key, 0, -1)]
+
+    # then the rising orders are in stops:{S}:buy and the falling ones in stops:{S}:sell, where
+    # state written before take-profits keeps its stops (no new layout, no rebuild)
+    assert ids(f"stops:{tag}:buy") == ["stop_buy", "tp_sell"]
+    assert ids(f"stops:{tag}:sell") == ["stop_sell", "tp_buy"]  # highest stop first
+
+
+def test_cancelling_an_untriggered_take_profit_removes_it_from_its_trigger_set(
+    engine: Engine,
+) -> None:
+    # given an untriggered take-profit on each side
+    engine.submit(SYMBOL, take_profit("tp_sell", "sell", 110, quantity=4))
+    engine.submit(SYMBOL, take_profit("tp_buy", "buy", 90, price=91, quantity=2, owner=6))
+
+    # when both are cancelled, one alone and one with its owner's other orders
+    cancelled = engine.cancel(SYMBOL, "tp_sell")
+    cancelled_all = engine.cancel_all(SYMBOL, 6)
+
+    # then each is done (user) with its remaining lots and no price triggers them any more
+    assert [(e.order_id, e.reason, e.remaining) for e in cancelled if isinstance(e, Done)] == [
+        ("tp_sell", "user", 4)
+    ]
+    assert [(e.order_id, e.reason) for e in cancelled_all if isinstance(e, Done)] == [
+        ("tp_buy", "user")
+    ]
+    assert engine.snapshot(SYMBOL).stops == []
+    assert engine.trigger(SYMBOL, 200) == []
+    assert engine.trigger(SYMBOL, 50) == []
+
+
+def test_rebuild_puts_take_profits_back_in_their_trigger_sets(
+    engine: Engine, redis_client: redis_lib.Redis
+) -> None:
+    # given take-profits on both sides beside stops, and a Redis that loses everything
+    engine.submit(SYMBOL, limit("a1", "sell", 130, 10, owner=1))
+    engine.submit(SYMBOL, limit("b1", "buy", 70, 10, owner=1))
+    engine.submit(SYMBOL, take_profit("tp_sell", "sell", 110, price=75, quantity=2, owner=5))
+    engine.submit(SYMBOL, take_profit("tp_buy", "buy", 90, quantity=None, quote=300, owner=6))
+    engine.submit(SYMBOL, stop("stop_sell", "sell", 80, owner=7))
+    before = engine.snapshot(SYMBOL)
+    open_orders = sorted([*before.bids, *before.asks, *before.stops], key=lambda o: o.seq or 0)
+    redis_client.flushdb()
+
+    # when the market is rebuilt from them
+    engine.rebuild(SYMBOL, open_orders, min_seq=before.sequence)
+
+    # then the same orders wait, and each triggers in its own direction only
+    after = engine.snapshot(SYMBOL)
+    assert (after.bids, after.asks, after.stops) == (before.bids, before.asks, before.stops)
+    assert engine.trigger(SYMBOL, 100) == []
+    rise = engine.trigger(SYMBOL, 110)
+    assert (triggered_ids(rise), fills(rise)) == (["tp_sell"], [])  # its limit 75 rests
+    assert engine.depth(SYMBOL).asks == [(75, 2), (130, 10)]
+    fall = engine.trigger(SYMBOL, 80)
+    assert triggered_ids(fall) == ["tp_buy", "stop_sell"]
+    assert fills(fall) == [
+        ("tp_sell", "tp_buy", 75, 2),
+        ("a1", "tp_buy", 130, 1),
+        ("b1", "stop_sell", 70, 1),
+    ]
+    assert engine.snapshot(SYMBOL).stops == []
+
+
+def test_rebuild_refuses_an_untriggered_order_that_is_no_trigger_type(engine: Engine) -> None:
+    # given a limit order marked untriggered
+    rows = [RestingOrder(limit("a", "sell", 101, 1), remaining=1, untriggered=True)]
+
+    # when / then
+    with pytest.raises(InvalidEngineOrder, match="only stops and take-profits"):
+        engine.rebuild(SYMBOL, rows)
+
+
+def test_the_engine_refuses_a_take_profit_without_a_stop_price_or_a_limit_with_one(
+    engine: Engine,
+) -> None:
+    # given
+    bad = [
+        EngineOrder("t", 1, Side.SELL, OrderType.TAKE_PROFIT_MARKET, quantity=1),
+        EngineOrder("t", 1, Side.SELL, OrderType.TAKE_PROFIT_LIMIT, quantity=1, price=5),
+        EngineOrder("t", 1, Side.SELL, OrderType.TAKE_PROFIT_LIMIT, quantity=1, stop_price=5),
+        EngineOrder(
+            "t", 1, Side.SELL, OrderType.TAKE_PROFIT_MARKET, quantity=1, price=5, stop_price=5
+        ),
+        EngineOrder("t", 1, Side.BUY, OrderType.TAKE_PROFIT_MARKET, quantity=1, stop_price=0),
+        EngineOrder("t", 1, Side.BUY, OrderType.TAKE_PROFIT_MARKET, quantity=1, stop_price=2**53),
+        EngineOrder("t", 1, Side.SELL, OrderType.LIMIT, quantity=1, price=5, stop_price=5),
+        EngineOrder("t", 1, Side.SELL, OrderType.TAKE_PROFIT_MARKET, quote_amount=9, stop_price=5),
+    ]
+
+    # when / then
+    for order in bad:
+        with pytest.raises(InvalidEngineOrder):
+            engine.submit(SYMBOL, order)
+    assert engine.snapshot(SYMBOL).sequence == 0
+
+
+def test_house_mode_fills_take_profits_that_cannot_rest_against_the_house(
+    engine: Engine,
+) -> None:
+    # given a take-profit market sell at 105 and a GTC take-profit limit sell at 104
+    engine.submit(SYMBOL, take_profit("market", "sell", 105, quantity=3))
+    engine.submit(SYMBOL, take_profit("gtc", "sell", 104, price=200, quantity=1))
+
+    # when the feed observes 106 (house mode)
+    events = engine.trigger(SYMBOL, 106, house=True)
+
+    # then the market one filled whole against the house at 106, the limit one rests
+    assert triggered_ids(events) == ["gtc", "market"]
+    assert fills(events) == [("house", "market", 106, 3)]
+    assert engine.depth(SYMBOL).asks == [(200, 1)]
+    assert engine.snapshot(SYMBOL).stops == []
+
+
+def test_rebuilt_trigger_orders_given_without_remaining_lots_trade_their_quantity_only(
+    engine: Engine,
+) -> None:
+    # given untriggered orders as recovery passes them (no remaining lots: they never traded),
+    # a stop-market sell of 2 and a take-profit limit buy of 3, beside a bid and an ask of 10
+    rows = [
+        RestingOrder(stop("stop_sell", "sell", 95, quantity=2), remaining=None, untriggered=True),
+        RestingOrder(
+            take_profit("tp_buy", "buy", 95, price=96, quantity=3, owner=6),
+            remaining=None,
+            untriggered=True,
+        ),
+        RestingOrder(limit("b1", "buy", 90, 10, owner=1), remaining=10),
+        RestingOrder(limit("a1", "sell", 96, 10, owner=1), remaining=10),
+    ]
+    engine.rebuild(SYMBOL, rows)
+
+    # when the price falls to 95
+    events = engine.trigger(SYMBOL, 95)
+
+    # then each trades its own quantity, no more
+    assert triggered_ids(events) == ["stop_sell", "tp_buy"]
+    assert fills(events) == [("b1", "stop_sell", 90, 2), ("a1", "tp_buy", 96, 3)]
+    assert engine.depth(SYMBOL).bids == [(90, 8)]
+    assert engine.depth(SYMBOL).asks == [(96, 7)]

@@ -328,6 +328,55 @@ def test_a_stop_market_buy_the_feed_jumped_past_its_protection_is_cancelled_unfi
     assert balance(buyer, "KRW") == (D(1000), D(0))
 
 
+def test_a_take_profit_market_sell_triggers_when_the_feed_rises_to_it_and_sells_to_the_house(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
+    # given a take-profit market sell of 3 XRP at stop 105
+    seller = make_user(XRP="3")
+    take = place(seller, "sell", "3", type="take_profit_market", stop_price=D(105))
+    settle(xrp_krw)
+    house_krw, house_xrp = house("KRW"), house("XRP")
+    # when the feed observes 90 (the wrong way), 104, then 105
+    for price in ("90", "104"):
+        observe(xrp_krw, price)
+        assert match_pass().triggered == 0
+    observe(xrp_krw, "105")
+    outcome = match_pass()
+    settle(xrp_krw)
+    # then it sold all 3 to the house at 105 (315 KRW; taker fee 0.63 rounds down to 0)
+    assert outcome.triggered == 1
+    take.refresh_from_db()
+    assert (take.status, take.filled_quantity, take.filled_quote) == ("filled", D(3), D(315))
+    assert balance(seller, "XRP") == (D(0), D(0))
+    assert balance(seller, "KRW") == (D(315), D(0))
+    assert (house("KRW"), house("XRP")) == (house_krw - 315, house_xrp + 3)
+
+
+def test_a_take_profit_market_buy_triggers_when_the_feed_falls_to_it_and_buys_from_the_house(
+    xrp_krw, make_user, settle, observe, match_pass
+) -> None:
+    # given a take-profit market buy of 5 XRP at stop 95: protective price ceil(95 x 1.05) = 100,
+    # so it holds ceil(100 x 5 x 1.002) = 501
+    buyer = make_user(KRW="1000")
+    take = place(buyer, "buy", "5", type="take_profit_market", stop_price=D(95))
+    settle(xrp_krw)
+    assert balance(buyer, "KRW") == (D(1000 - 501), D(501))
+    # when the feed observes 110 (the wrong way), 96, then 95
+    for price in ("110", "96"):
+        observe(xrp_krw, price)
+        assert match_pass().triggered == 0
+    observe(xrp_krw, "95")
+    outcome = match_pass()
+    settle(xrp_krw)
+    # then it bought all 5 from the house at 95 (475; taker fee 0.95 rounds down to 0) and the
+    # rest of its hold came back
+    assert outcome.triggered == 1
+    take.refresh_from_db()
+    assert (take.status, take.filled_quantity, take.filled_quote) == ("filled", D(5), D(475))
+    assert balance(buyer, "KRW") == (D(1000 - 475), D(0))
+    assert balance(buyer, "XRP") == (D(5), D(0))
+
+
 def test_a_stale_feed_blocks_market_orders(xrp_krw, make_user, settle, observe) -> None:
     # given a funded buyer and a feed that never observed XRP-KRW
     buyer = make_user(KRW="10000")

@@ -275,6 +275,44 @@ def test_a_price_finer_than_the_tick_shows_the_api_message_next_to_the_price(
     assert all("status of 400" in p for p in problems.problems), problems.problems
 
 
+def test_a_take_profit_placed_from_the_form_waits_among_the_open_orders(
+    page: Page, stack: str, make_user
+) -> None:
+    from orders.models import Order
+
+    # given a seller with 5 LPJ on the trade page
+    seller = make_user("profit", LPJ="5")
+    open_trade_page(page, stack, "profit")
+    # when they choose a take-profit limit, the help says which way it triggers for each side
+    page.get_by_label("Order type").select_option("take_profit_limit")
+    help_text = page.locator("#order-stop_price-help")
+    expect(help_text).to_have_text("Triggers when the last price falls to it.")  # a buy
+    page.get_by_role("tab", name="Sell", exact=True).click()
+    expect(help_text).to_have_text("Triggers when the last price rises to it.")
+    # and they place a sell of 2 at stop 1100, limit 1050
+    page.get_by_label("Stop price (KRW)").fill("1100")
+    page.get_by_label("Price (KRW)", exact=True).fill("1050")
+    page.get_by_label("Quantity (LPJ)").fill("2")
+    page.get_by_role("button", name="Sell LPJ").click()
+    # then it waits among the open orders as a take-profit, holding its 2 LPJ
+    expect(page.locator("[data-form-ok]")).to_contain_text("Order placed: sell 2 LPJ at 1,050")
+    row = page.locator("[data-open-orders] tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Take-profit limit")
+    wait_until(
+        lambda: Order.objects.filter(user=seller, status="untriggered").exists(),
+        what="the take-profit to wait for its stop",
+    )
+    order = Order.objects.get(user=seller)
+    assert (order.type, order.side, order.stop_price, order.price) == (
+        "take_profit_limit",
+        "sell",
+        D(1100),
+        D(1050),
+    )
+    expect(page.locator("[data-available]")).to_have_text("3.0000 LPJ")
+
+
 def test_a_halted_market_disables_the_form_with_the_reason(
     page: Page, stack: str, make_user, lpj_krw
 ) -> None:

@@ -76,6 +76,42 @@ BAD_BODIES = [
     (limit(client_order_id="x" * 65), "client_order_id", "invalid_input"),
     (limit(qty="2"), "qty", "invalid_input"),  # unknown field
     (limit(type="stop_limit"), "stop_price", "invalid_input"),
+    # take-profits: the stop price is required, and as hostile as any number
+    (limit(type="take_profit_limit"), "stop_price", "invalid_input"),
+    (limit(type="take_profit_market", price=None), "stop_price", "invalid_input"),
+    (limit(type="take_profit_market", stop_price="900"), "price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price=900), "stop_price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price=None), "stop_price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price=""), "stop_price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price="-900"), "stop_price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price="0"), "stop_price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price="NaN"), "stop_price", "invalid_input"),
+    (limit(type="take_profit_limit", stop_price="9e2"), "stop_price", "invalid_input"),
+    (
+        limit(type="take_profit_limit", stop_price="\u0669\u0660\u0660"),
+        "stop_price",
+        "invalid_input",
+    ),
+    (limit(type="take_profit_limit", stop_price="900.5"), "stop_price", "invalid_precision"),
+    (limit(type="take_profit_limit", stop_price=str(2**53 + 1)), "stop_price", "out_of_range"),
+    (
+        limit(type="take_profit_market", side="sell", price=None, quantity=None)
+        | {"quote_amount": "5000", "stop_price": "1100"},
+        "quote_amount",
+        "invalid_input",
+    ),  # only buys spend a quote amount
+    (
+        limit(type="take_profit_market", price=None, stop_price="900", time_in_force="FOK"),
+        "time_in_force",
+        "invalid_input",
+    ),
+    (
+        limit(type="take_profit_market", price=None, stop_price="900", post_only=True),
+        "post_only",
+        "invalid_input",
+    ),
+    (limit(type="take-profit-limit", stop_price="900"), "type", "invalid_input"),
+    (limit(type="TAKE_PROFIT_LIMIT", stop_price="900"), "type", "invalid_input"),
 ]
 
 

@@ -90,6 +90,17 @@ TOO_LARGE = [
     ),
     (body("LPJ-KRW", "sell", "stop_market", stop_price=2**27, quantity=2**27), "quantity"),
     (body("LPJ-KRW", "buy", "stop_market", stop_price=BEYOND, quantity=1), "stop_price"),
+    # take-profits: the same bounds
+    (
+        body("LPJ-KRW", "sell", "take_profit_limit", price=1000, stop_price=BEYOND, quantity=1),
+        "stop_price",
+    ),
+    (body("LPJ-KRW", "buy", "take_profit_market", stop_price=BEYOND, quantity=1), "stop_price"),
+    (body("LPJ-KRW", "sell", "take_profit_market", stop_price=2**27, quantity=2**27), "quantity"),
+    (
+        body("LPJ-KRW", "buy", "take_profit_market", stop_price=2000, quote_amount=BEYOND),
+        "quote_amount",
+    ),
     # market buys by quote amount: 2**53+1 quote units
     (body("LPJ-KRW", "buy", "market", quote_amount=BEYOND), "quote_amount"),
     (body("LPJ-KRW", "buy", "stop_market", stop_price=2000, quote_amount=BEYOND), "quote_amount"),

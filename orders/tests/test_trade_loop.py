@@ -14,6 +14,7 @@ from markets.errors import MarketHalted
 from markets.models import Trade
 from markets.services import pair_set_status
 from markets.ticker import ticker_get
+from notifications.models import Notification
 from orders.cancel import order_cancel
 from orders.errors import DuplicateClientOrderId, OrderNotFound, OrderNotOpen, StopWouldTrigger
 from orders.models import Fill, Order, OrderOutbox
@@ -329,6 +330,133 @@ def test_a_stop_already_crossed_is_refused(lpj_krw, make_user, settle) -> None:
     settle(lpj_krw)
     with pytest.raises(StopWouldTrigger):
         place(make_user(KRW="5000"), "buy", "1", "1000", type="stop_limit", stop_price=D(990))
+
+
+def trade_at(price: str, make_user, settle, pair) -> None:
+    """A trade of 2 LPJ at ``price`` between two new users, settled (its last price triggers)."""
+    place(make_user(LPJ="2"), "sell", "2", price)
+    place(make_user(KRW="5000"), "buy", "2", price)
+    settle(pair)  # settles the trade and triggers what its price reaches
+    settle(pair)  # settles what the triggered orders did
+
+
+def test_a_take_profit_sell_waits_for_a_rise_then_sells_into_the_book(
+    lpj_krw, make_user, settle
+) -> None:
+    # given a trade at 1000 and a take-profit sell of 2 LPJ at stop 1100 (limit 1050)
+    trade_at("1000", make_user, settle, lpj_krw)
+    holder = make_user(LPJ="5")
+    take = place(holder, "sell", "2", "1050", type="take_profit_limit", stop_price=D(1100))
+    settle(lpj_krw)
+    take.refresh_from_db()
+    assert (take.status, take.held) == ("untriggered", D(2))
+    assert balance(holder, "LPJ") == (D(3), D(2))
+
+    # when the price falls to 950 (the wrong way), a bid of 2 at 1060 comes, and the price rises
+    # to 1100
+    trade_at("950", make_user, settle, lpj_krw)
+    take.refresh_from_db()
+    assert take.status == "untriggered"
+    place(make_user(KRW="5000"), "buy", "2", "1060")
+    trade_at("1100", make_user, settle, lpj_krw)
+
+    # then it sold 2 @ 1060 as a taker: 2120 less the 0.2% fee (4)
+    take.refresh_from_db()
+    assert (take.status, take.filled_quantity, take.filled_quote, take.fee_paid) == (
+        "filled",
+        D(2),
+        D(2120),
+        D(4),
+    )
+    assert balance(holder, "LPJ") == (D(3), D(0))
+    assert balance(holder, "KRW") == (D(2116), D(0))
+    triggered = Notification.objects.filter(user=holder, kind="stop_triggered")
+    assert [n.title for n in triggered] == ["Take-profit sell LPJ-KRW triggered at 1100"]
+
+
+def test_a_take_profit_market_buy_waits_for_a_fall_then_buys_within_its_protection(
+    lpj_krw, make_user, settle
+) -> None:
+    # given a trade at 1000 and a take-profit market buy of 2 LPJ at stop 950: it holds its
+    # protective price ceil(950 x 1.05) = 998 per LPJ, ceil(1996 x 1.002) = 2000
+    trade_at("1000", make_user, settle, lpj_krw)
+    buyer = make_user(KRW="5000")
+    take = place(buyer, "buy", "2", type="take_profit_market", stop_price=D(950))
+    assert balance(buyer, "KRW") == (D(3000), D(2000))
+    settle(lpj_krw)
+
+    # when the price rises to 1010 (the wrong way), an ask of 2 at 960 comes, and the price
+    # falls to 950
+    trade_at("1010", make_user, settle, lpj_krw)
+    take.refresh_from_db()
+    assert take.status == "untriggered"
+    place(make_user(LPJ="2"), "sell", "2", "960")
+    trade_at("950", make_user, settle, lpj_krw)
+
+    # then it bought 2 @ 960 (1920 + 3 fee) and the rest of its hold came back
+    take.refresh_from_db()
+    assert (take.status, take.filled_quantity, take.filled_quote, take.fee_paid) == (
+        "filled",
+        D(2),
+        D(1920),
+        D(3),
+    )
+    assert balance(buyer, "KRW") == (D(5000 - 1923), D(0))
+    assert balance(buyer, "LPJ") == (D(2), D(0))
+
+
+def test_take_profits_already_reached_are_refused_and_others_cancel_with_their_hold(
+    lpj_krw, make_user, settle
+) -> None:
+    # given a trade at 1000
+    trade_at("1000", make_user, settle, lpj_krw)
+    user = make_user(KRW="5000", LPJ="5")
+
+    # when take-profits whose stop the last price has reached are placed
+    for side, stop in (("sell", "1000"), ("sell", "990"), ("buy", "1000"), ("buy", "1010")):
+        with pytest.raises(StopWouldTrigger):
+            place(user, side, "1", "1000", type="take_profit_limit", stop_price=D(stop))
+
+    # then nothing is held; one on the right side is taken, and its cancel releases its hold
+    assert balance(user, "KRW") == (D(5000), D(0))
+    waiting = place(user, "buy", "2", "990", type="take_profit_limit", stop_price=D(990))
+    settle(lpj_krw)
+    assert balance(user, "KRW") == (D(5000 - 1984), D(1984))  # ceil(1980 x 1.002)
+    order_cancel(user=user, order_id=waiting.pk)
+    settle(lpj_krw)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.cancel_reason) == ("cancelled", "user")
+    assert balance(user, "KRW") == (D(5000), D(0))
+
+
+def test_a_rebuilt_market_keeps_its_take_profits_waiting_in_their_direction(
+    lpj_krw, make_user, settle, engine_redis
+) -> None:
+    # given a trade at 1000, a take-profit sell (stop 1100) and buy (stop 900), and a Redis
+    # that loses the engine's state
+    from engine.runtime import get_engine
+    from settlement.recovery import engine_recover
+    from settlement.services import settlement_group_ensure
+
+    trade_at("1000", make_user, settle, lpj_krw)
+    user = make_user(KRW="5000", LPJ="5")
+    sell = place(user, "sell", "2", "1100", type="take_profit_limit", stop_price=D(1100))
+    buy = place(user, "buy", "2", type="take_profit_market", stop_price=D(900))
+    settle(lpj_krw)
+    engine_redis.flushdb()
+    settlement_group_ensure(engine_redis, lpj_krw.symbol)
+
+    # when the market is rebuilt from PostgreSQL
+    engine_recover(pair=lpj_krw)
+
+    # then both wait again, and a rise to 1100 triggers the sell only: it rests at its limit
+    waiting = get_engine().snapshot("LPJ-KRW").stops
+    assert [r.order.order_id for r in waiting] == [str(sell.pk), str(buy.pk)]
+    trade_at("1100", make_user, settle, lpj_krw)
+    sell.refresh_from_db()
+    buy.refresh_from_db()
+    assert (sell.status, buy.status) == ("open", "untriggered")
+    assert get_engine().depth("LPJ-KRW").asks == [(1100, 2)]
 
 
 def test_a_settled_batch_reports_its_fill_rows_as_stored(lpj_krw, make_user) -> None:

@@ -1,6 +1,7 @@
 // The order form: buy/sell, limit / market (by quantity or by amount to spend) / stop-limit /
-// stop-market, time in force and post-only, the available balance, 25-100% shortcuts, the
-// estimated total and fee, and the API's errors shown next to their fields.
+// stop-market / take-profit limit / take-profit market, time in force and post-only, the
+// available balance, 25-100% shortcuts, the estimated total and fee, and the API's errors shown
+// next to their fields.
 import { api } from "../api.js";
 import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros } from "../decimal.js";
 import { formatNumber } from "../format.js";
@@ -8,6 +9,19 @@ import { formatNumber } from "../format.js";
 const FIELDS = ["stop_price", "price", "quantity", "quote_amount", "time_in_force", "post_only"];
 // Market buys by quantity hold a protective price 5% above the book (ORDER_MARKET_PROTECTION).
 const MARKET_PROTECTION = "1.05";
+// Types that take a limit price; the others are market types. Trigger types wait for their stop
+// price: a stop when the price moves against the side, a take-profit when it moves for it.
+const PRICED = new Set(["limit", "stop_limit", "take_profit_limit"]);
+const STOPS = new Set(["stop_limit", "stop_market"]);
+const TAKE_PROFITS = new Set(["take_profit_limit", "take_profit_market"]);
+// A market type's limit form (what a stale feed falls back to).
+const LIMIT_FORM = { market: "limit", stop_market: "stop_limit", take_profit_market: "take_profit_limit" };
+
+/** When a trigger order of this side and type triggers. */
+function stopHelp(side, type) {
+  const rises = (side === "buy") === STOPS.has(type);
+  return `Triggers when the last price ${rises ? "rises" : "falls"} to it.`;
+}
 
 function randomId() {
   const bytes = new Uint8Array(8);
@@ -36,8 +50,8 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   });
 
   function shown(s) {
-    const stop = s.type === "stop_limit" || s.type === "stop_market";
-    const priced = s.type === "limit" || s.type === "stop_limit";
+    const stop = STOPS.has(s.type) || TAKE_PROFITS.has(s.type);
+    const priced = PRICED.has(s.type);
     const byAmount = !priced && s.side === "buy" && s.buyBy === "amount";
     return {
       "buy-by": !priced && s.side === "buy",
@@ -57,6 +71,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
       element.hidden = !visible[element.dataset.show];
     }
     if (!visible.post_only) input("post_only").checked = false;
+    if (visible.stop_price) $("[data-stop-help]").textContent = stopHelp(side, s.type);
     submit.className = `submit ${side}`;
     submit.textContent = `${side === "buy" ? "Buy" : "Sell"} ${market.base}`;
     estimate();
@@ -102,8 +117,8 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
 
   /** The price an order is valued at: its limit, else the book's other side (or the stop). */
   function referencePrice(s) {
-    if (s.type === "limit" || s.type === "stop_limit") return value("price");
-    if (s.type === "stop_market" && value("stop_price")) return value("stop_price");
+    if (PRICED.has(s.type)) return value("price");
+    if (s.type !== "market" && value("stop_price")) return value("stop_price");
     const { bestBid, bestAsk } = book.best();
     return (s.side === "buy" ? bestAsk : bestBid) || market.last || null;
   }
@@ -126,7 +141,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
       const ref = referencePrice(s);
       if (qty && ref) total = multiply(ref, qty);
     }
-    const approx = s.type !== "limit" && s.type !== "stop_limit" && !visible.quote_amount ? "≈ " : "";
+    const approx = !PRICED.has(s.type) && !visible.quote_amount ? "≈ " : "";
     const rate = feeRate(s);
     const places = market.quote_decimals;
     const feePct = trimZeros(multiply(rate, "100"));
@@ -162,7 +177,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
         showFormError("Enter a price first (or wait for the book) to size the order.");
         return;
       }
-      if (s.type === "market" || s.type === "stop_market") ref = multiply(ref, MARKET_PROTECTION);
+      if (!PRICED.has(s.type)) ref = multiply(ref, MARKET_PROTECTION);
       // A buy holds price x quantity x (1 + the larger of the two fees).
       const maxFee = compare(market.maker_fee, market.taker_fee) > 0 ? market.maker_fee : market.taker_fee;
       const perUnit = multiply(ref, add("1", maxFee));
@@ -290,7 +305,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     reason.hidden = !why;
     for (const option of marketTypes) option.disabled = Boolean(market.feed_stale);
     if (market.feed_stale && input("type").value.endsWith("market")) {
-      input("type").value = input("type").value === "stop_market" ? "stop_limit" : "limit";
+      input("type").value = LIMIT_FORM[input("type").value];
       layout();
     }
     const stale = $("[data-stale-note]");
@@ -307,8 +322,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   return {
     setPrice(price) {
       const s = state();
-      const target = s.type === "stop_market" ? "stop_price"
-        : s.type === "market" ? null : "price";
+      const target = s.type === "market" ? null : PRICED.has(s.type) ? "price" : "stop_price";
       if (!target) {
         input("type").value = "limit";
         layout();

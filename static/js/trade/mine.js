@@ -6,7 +6,14 @@ import * as realtime from "../realtime.js";
 
 const OPEN = new Set(["pending", "untriggered", "open", "partially_filled"]);
 const KEEP = 100;
-const TYPE_NAMES = { limit: "Limit", market: "Market", stop_limit: "Stop-limit", stop_market: "Stop-market" };
+const TYPE_NAMES = {
+  limit: "Limit",
+  market: "Market",
+  stop_limit: "Stop-limit",
+  stop_market: "Stop-market",
+  take_profit_limit: "Take-profit limit",
+  take_profit_market: "Take-profit market",
+};
 
 function cell(text, className = "") {
   const td = document.createElement("td");
