@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('markets', '0002_alter_trade_pair'),
-        ('orders', '0006_order_copied_from'),
+        ('orders', '0007_order_copied_from'),
         ('wallets', '0003_alter_ledgerentry_account_alter_ledgerentry_asset'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_quarantine_stuck_orders'),
+        ('orders', '0006_take_profit_types'),
     ]
 
     operations = [
