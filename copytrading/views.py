@@ -58,7 +58,7 @@ def _home(
         initial = {}
         if leader is not None:
             initial = {
-                "profit_share_pct": f"{leader.profit_share_rate * 100:f}",
+                "profit_share_pct": f"{(leader.profit_share_rate * 100).normalize():f}",
                 "min_copy_amount": f"{leader.min_copy_amount.normalize():f}",
                 "max_followers": leader.max_followers,
             }
