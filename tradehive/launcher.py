@@ -234,6 +234,7 @@ def main() -> int:
     metrics_dir_prepare()
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
+    manage("seed_copy_demo")  # the demo trend bot leads, three demo bots copy it
 
     children: dict[str, subprocess.Popen[bytes]] = {}
     exit_code = 0
