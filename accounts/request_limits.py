@@ -78,6 +78,10 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("wallet-deposits", "POST"): 5,
     ("wallet-withdrawals", "GET"): 5,
     ("wallet-withdrawals", "POST"): 5,
+    ("copy-leaders", "GET"): 5,
+    ("copy-subscriptions", "GET"): 10,
+    ("copy-subscriptions", "POST"): 10,
+    ("copy-subscription-copies", "GET"): 10,
     ("notifications", "GET"): 2,
     # The Binance-compatible API (binance_compat), weighted as Binance weighs them.
     ("binance-exchange-info", "GET"): 20,
