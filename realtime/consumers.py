@@ -18,6 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from accounts.errors import TokenNotValid
 from realtime import protocol
 from realtime.hub import Hub, hub_get
+from realtime.metrics import CONNECTIONS, FRAMES_SENT, SLOW_CONSUMERS
 from realtime.protocol import Channel, CloseCode, ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -100,11 +101,16 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         except CLIENT_GONE:  # closed right after the upgrade (a tab closed, a fast page change)
             self.closing = True
             return
+        self.counted = True
+        CONNECTIONS.inc()
         self.writer = asyncio.create_task(self._write_forever())
         self.hub = await hub_get()
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        if getattr(self, "counted", False):
+            self.counted = False
+            CONNECTIONS.dec()
         token_expiry = getattr(self, "token_expiry", None)  # None: left before connect ran
         if token_expiry is not None:
             token_expiry.cancel()
@@ -123,10 +129,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         while True:
             frame = await self.outbox.get()
             if frame is None:
+                SLOW_CONSUMERS.inc()
                 await self._close_quietly(CloseCode.SLOW_CONSUMER)
                 return
             try:
                 await self.send(text_data=frame)
+                FRAMES_SENT.inc()
             except CLIENT_GONE:
                 self.closing = True
                 return

@@ -24,6 +24,7 @@ external account (``seed_demo``); it never goes negative (``ledger_post`` refuse
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from markets.models import TradingPair
 from markets.services import TradeInput, trades_record
 from notifications.services import notifications_store
 from orders.models import MARKET_TYPES, TRIGGER_TYPES, Fill, Order, OrderOutbox, OrderStatus, Side
+from settlement.metrics import BATCH_SECONDS, EVENTS_APPLIED, FILLS_SETTLED
 from settlement.models import MarketCursor
 from settlement.notifications import order_notifications
 from settlement.publish import SettledBatch, SettledFill, publish_settled
@@ -541,8 +543,14 @@ def settle_market(
         if not entries:
             return SettleOutcome(drained=True)
         events = [event for _, fields in entries for event in ev.parse_entry(fields)]
+        started = time.perf_counter()
         outcome = settle_events(pair=pair, events=events)
         client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        if outcome.applied:
+            EVENTS_APPLIED.labels(market=symbol).inc(outcome.applied)
+        if outcome.fills:
+            FILLS_SETTLED.labels(market=symbol).inc(outcome.fills)
         if outcome.last_price_ticks is not None and pair.price_source == TradingPair.BOOK:
             get_engine().trigger(symbol, outcome.last_price_ticks)
         return outcome

@@ -509,3 +509,24 @@ def test_tickers_show_the_books_best_bid_and_ask(lpj_krw, make_user) -> None:
 
     # then
     assert (ticker["best_bid"], ticker["best_ask"]) == ("990", "1010")
+
+
+def test_settlement_counts_the_events_and_fills_it_applies(lpj_krw, make_user, settle) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"market": "LPJ-KRW"}) or 0.0
+
+    # given the counts before
+    events, fills = (
+        sample("tradehive_settlement_events_total"),
+        sample("tradehive_settlement_fills_total"),
+    )
+    # when a resting ask is taken in two fills
+    place(make_user(LPJ="10"), "sell", "5", "1000")
+    place(make_user(LPJ="10"), "sell", "5", "1000")
+    place(make_user(KRW="100000"), "buy", "10", "1000")
+    applied = settle(lpj_krw)
+    # then every applied event and both fills are counted
+    assert sample("tradehive_settlement_events_total") == events + applied
+    assert sample("tradehive_settlement_fills_total") == fills + 2

@@ -315,3 +315,29 @@ def test_a_client_that_does_not_read_is_cut_off_alone() -> None:
         assert consumer.outbox.get_nowait() is None
 
     run(scenario)
+
+
+def test_connections_and_frames_are_counted(lpj_krw) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    async def scenario() -> None:
+        # given the counts before
+        open_before = sample("tradehive_ws_connections")
+        sent_before = sample("tradehive_ws_frames_sent_total")
+        # when a client connects and is answered once
+        client = Client()
+        await client.connect()
+        await client.send({"op": "ping"})
+        assert await client.recv() == {"op": "pong"}
+        # then it is one open connection more, and a frame was sent
+        assert sample("tradehive_ws_connections") == open_before + 1
+        assert sample("tradehive_ws_frames_sent_total") >= sent_before + 1
+        # when it leaves, then it is no longer counted
+        await client.close()
+        await asyncio.sleep(0.05)
+        assert sample("tradehive_ws_connections") == open_before
+
+    run(scenario)
