@@ -26,7 +26,86 @@ from tradehive.api_fields import DecimalString, StrictChoice, WholeNumber
 from tradehive.openapi import error_responses
 from tradehive.pagination import Cursor
 
-_Any = inline_serializer("CopyObject", {"id": serializers.IntegerField()})
+# What the answers hold (rendered by ``copytrading.payloads``; these only describe them).
+_Decimal = serializers.CharField  # a decimal string
+
+
+class LeaderOut(serializers.Serializer):
+    handle = serializers.CharField()
+    is_bot = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["active", "stopped"])
+    profit_share_rate = _Decimal(help_text="A fraction: 0.1 is 10 %.")
+    min_copy_amount = _Decimal()
+    max_followers = serializers.IntegerField()
+    followers = serializers.IntegerField()
+    started_at = serializers.CharField()
+    assets_under_copy = _Decimal(required=False, help_text="One leader's answers only.")
+    profit_share_earned = _Decimal(required=False, help_text="One leader's answers only.")
+
+
+class ProfitShareOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    trigger = serializers.ChoiceField(choices=["periodic", "stop"])
+    value = _Decimal()
+    mark_before = _Decimal()
+    mark_after = _Decimal()
+    amount = _Decimal()
+    created_at = serializers.CharField()
+
+
+class SubscriptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    leader = serializers.CharField()
+    asset = serializers.CharField()
+    mode = serializers.CharField(help_text="`fixed_ratio` or `fixed_amount`.")
+    fixed_amount = _Decimal(allow_null=True)
+    max_order_quote = _Decimal(allow_null=True)
+    markets = serializers.ListField(child=serializers.CharField())
+    stop_loss = _Decimal(allow_null=True)
+    status = serializers.ChoiceField(choices=["active", "paused", "closing", "stopped"])
+    stop_reason = serializers.CharField(allow_blank=True)
+    allocated = _Decimal()
+    withdrawn = _Decimal()
+    high_water_mark = _Decimal()
+    profit_share_rate = _Decimal()
+    created_at = serializers.CharField()
+    stopped_at = serializers.CharField(allow_null=True)
+    value = _Decimal()
+    pnl = _Decimal()
+    return_pct = _Decimal()
+    fees = _Decimal()
+    profit_share_paid = _Decimal()
+    copies_placed = serializers.IntegerField()
+    copies_skipped = serializers.IntegerField()
+    profit_shares = ProfitShareOut(many=True, required=False, help_text="One copy's answers.")
+
+
+class CopyOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    side = serializers.CharField(help_text="`buy` or `sell`.")
+    leader_order_id = serializers.IntegerField()
+    leader_price = _Decimal()
+    leader_quantity = _Decimal()
+    status = serializers.ChoiceField(choices=["placed", "skipped"])
+    reason = serializers.CharField(allow_blank=True)
+    detail = serializers.CharField(allow_blank=True)
+    order_id = serializers.IntegerField(allow_null=True)
+    order_status = serializers.CharField(allow_null=True)
+    filled_quantity = _Decimal(allow_null=True)
+    filled_quote = _Decimal(allow_null=True)
+    created_at = serializers.CharField()
+
+
+def _page(name: str, item: serializers.Serializer) -> serializers.Serializer:
+    return inline_serializer(
+        name, {"results": item, "next": serializers.CharField(allow_null=True)}
+    )
+
+
+LeaderList = inline_serializer("CopyLeaderList", {"results": LeaderOut(many=True)})
+SubscriptionPage = _page("CopySubscriptionPage", SubscriptionOut(many=True))
+CopyPage = _page("CopyPage", CopyOut(many=True))
 
 
 class StrictInput(serializers.Serializer):
@@ -52,7 +131,9 @@ class LeaderListApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses={200: _Any}, tags=["copy trading"])
+    @extend_schema(
+        operation_id="copy_leaders_list", responses={200: LeaderList}, tags=["copy trading"]
+    )
     def get(self, request: Request) -> Response:
         places = _places()
         leaders = list(selectors.leader_list()[:200])
@@ -65,7 +146,7 @@ class LeaderDetailApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("handle", str, OpenApiParameter.PATH)],
-        responses={200: _Any, **error_responses({404: "`leader_not_found`."})},
+        responses={200: LeaderOut, **error_responses({404: "`leader_not_found`."})},
         tags=["copy trading"],
     )
     def get(self, request: Request, handle: str) -> Response:
@@ -84,7 +165,7 @@ class LeadApi(APIView):
         min_copy_amount = DecimalString(required=False, allow_zero=True)
         max_followers = WholeNumber(required=False, min_value=1, max_value=1_000_000)
 
-    @extend_schema(responses={200: _Any, **error_responses({404: "`leader_not_found`."})})
+    @extend_schema(responses={200: LeaderOut, **error_responses({404: "`leader_not_found`."})})
     def get(self, request: AuthenticatedRequest) -> Response:
         leader = selectors.leader_of(user=request.user)
         if leader is None:
@@ -95,7 +176,7 @@ class LeadApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={
-            200: _Any,
+            200: LeaderOut,
             **error_responses(
                 {400: "`invalid_input`.", 403: "`copy_not_public`: opt in to the rankings first."}
             ),
@@ -115,7 +196,7 @@ class LeadApi(APIView):
         return Response(leader_payload(leader, places=_places(), stats=stats))
 
     @extend_schema(
-        request=None, responses={200: _Any, **error_responses({404: "`leader_not_found`."})}
+        request=None, responses={200: LeaderOut, **error_responses({404: "`leader_not_found`."})}
     )
     def delete(self, request: AuthenticatedRequest) -> Response:
         leader = services.leader_stop(user=request.user)
@@ -173,7 +254,7 @@ class SubscriptionListApi(APIView):
         leader = serializers.CharField(max_length=30)
         amount = DecimalString()
 
-    @extend_schema(responses={200: _Any})
+    @extend_schema(operation_id="copy_subscriptions_list", responses={200: SubscriptionPage})
     def get(self, request: AuthenticatedRequest) -> Response:
         paginator = Cursor()
         page = paginator.paginate_queryset(
@@ -188,7 +269,7 @@ class SubscriptionListApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={
-            201: _Any,
+            201: SubscriptionOut,
             **error_responses(
                 {
                     400: "`invalid_input`, `insufficient_funds`, `copy_self`, "
@@ -217,14 +298,16 @@ class SubscriptionDetailApi(APIView):
     class PatchInput(TermsInput):
         status = StrictChoice(choices=["active", "paused"], required=False)
 
-    @extend_schema(responses={200: _Any, **error_responses({404: "`subscription_not_found`."})})
+    @extend_schema(
+        responses={200: SubscriptionOut, **error_responses({404: "`subscription_not_found`."})}
+    )
     def get(self, request: AuthenticatedRequest, subscription_id: int) -> Response:
         return Response(_detail(_mine(request, subscription_id)))
 
     @extend_schema(
         request=PatchInput,
         responses={
-            200: _Any,
+            200: SubscriptionOut,
             **error_responses(
                 {
                     400: "`invalid_input`.",
@@ -250,7 +333,7 @@ class SubscriptionDetailApi(APIView):
     @extend_schema(
         request=None,
         responses={
-            200: _Any,
+            200: SubscriptionOut,
             **error_responses(
                 {404: "`subscription_not_found`.", 409: "`subscription_not_active`."}
             ),
@@ -276,7 +359,7 @@ _MOVE_ERRORS = error_responses(
 
 
 class SubscriptionTopUpApi(APIView):
-    @extend_schema(request=AmountInput, responses={200: _Any, **_MOVE_ERRORS})
+    @extend_schema(request=AmountInput, responses={200: SubscriptionOut, **_MOVE_ERRORS})
     def post(self, request: AuthenticatedRequest, subscription_id: int) -> Response:
         sub = _mine(request, subscription_id)
         data = AmountInput(data=request.data)
@@ -288,7 +371,7 @@ class SubscriptionTopUpApi(APIView):
 
 
 class SubscriptionWithdrawApi(APIView):
-    @extend_schema(request=AmountInput, responses={200: _Any, **_MOVE_ERRORS})
+    @extend_schema(request=AmountInput, responses={200: SubscriptionOut, **_MOVE_ERRORS})
     def post(self, request: AuthenticatedRequest, subscription_id: int) -> Response:
         sub = _mine(request, subscription_id)
         data = AmountInput(data=request.data)
@@ -302,7 +385,7 @@ class SubscriptionWithdrawApi(APIView):
 class CopyListApi(APIView):
     pagination_class = Cursor
 
-    @extend_schema(responses={200: _Any, **error_responses({404: "`subscription_not_found`."})})
+    @extend_schema(responses={200: CopyPage, **error_responses({404: "`subscription_not_found`."})})
     def get(self, request: AuthenticatedRequest, subscription_id: int) -> Response:
         sub = _mine(request, subscription_id)
         paginator = Cursor()
