@@ -13,7 +13,7 @@ import time
 import redis
 from django.db import close_old_connections
 
-from engine.keys import seq_key
+from engine.keys import events_key, seq_key
 from engine.runtime import get_engine
 from markets.models import TradingPair
 from settlement.publish import SettledBatch, publish_settled
@@ -159,6 +159,26 @@ def markets_due(
     ]
 
 
+def events_wait(client: redis.Redis, symbols: list[str], timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for the next event of any of ``symbols``' streams: one blocking
+    ``XREAD`` that returns as soon as the engine appends one, instead of a fixed sleep, so a
+    fill on an idle exchange is settled as soon as it is made. An event appended between the
+    last look and this call waits at most ``timeout_s`` (``$`` means "newer than now"), as the
+    sleep did. Where one command cannot span the streams (Redis Cluster: one slot per market)
+    it sleeps."""
+    if not symbols or timeout_s <= 0:
+        time.sleep(max(timeout_s, 0))
+        return
+    try:
+        client.xread(
+            {events_key(symbol): "$" for symbol in symbols},
+            count=1,
+            block=max(1, round(timeout_s * 1000)),
+        )
+    except redis.ResponseError:  # CROSSSLOT on a cluster
+        time.sleep(timeout_s)
+
+
 # A market whose batch fails is tried again after FAILURE_BACKOFF_S x 2, doubling per failure in
 # a row up to FAILURE_BACKOFF_MAX_S: its events stay in the stream, unacknowledged, until they
 # apply.
@@ -240,4 +260,4 @@ def _settle_loop(
                 drained_at[pair.pk] = seq
             busy = busy or outcome.applied > 0
         if not busy:
-            time.sleep(idle_sleep_s)
+            events_wait(client, [pair.symbol for pair in pairs], idle_sleep_s)
