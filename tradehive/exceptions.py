@@ -8,11 +8,13 @@ the same envelope for ``/api/`` paths and with HTML pages elsewhere."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -136,7 +138,29 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     return render(request, "404.html", status=404)
 
 
+def _overloaded(exc: BaseException | None) -> bool:
+    """No database connection could be had in time: every connection of the process's pool was
+    busy past its timeout (``psycopg_pool.PoolTimeout``, wrapped by Django). That is load, not a
+    bug: the client should retry, so it is a 503 with ``Retry-After``, not a 500."""
+    while exc is not None:
+        if isinstance(exc, PoolTimeout):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception, so it is still current here.
+    if _overloaded(sys.exc_info()[1]):
+        message = "The exchange is too busy to answer now; retry in a moment."
+        if _is_api(request):
+            response: HttpResponse = JsonResponse(
+                envelope("service_unavailable", message), status=503
+            )
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain")
+        response["Retry-After"] = "1"
+        return response
     if _is_api(request):
         return JsonResponse(
             envelope("server_error", "An internal error occurred; it has been logged."),
