@@ -130,16 +130,23 @@ def main() -> None:
             "postgres": ob.postgres_cpu_seconds(),
         }
         wall0 = time.perf_counter()
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         locust = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own binary
         loads: list[float] = []
         while locust.poll() is None:
             time.sleep(10)
             loads.append(os.getloadavg()[0])
         wall = time.perf_counter() - wall0
+        # locust is the only child waited for since children0: its CPU, ramp-up included
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        locust_cpu = (children1.ru_utime + children1.ru_stime) - (
+            children0.ru_utime + children0.ru_stime
+        )
         idle1, total1 = machine_cpu()
         cpu = {p.name: p.cpu_seconds() - cpu0[p.name] for p in (server, worker)} | {
             "settle": settle.cpu_seconds() - cpu0["settle"],
             "postgres": ob.postgres_cpu_seconds() - cpu0["postgres"],
+            "locust": locust_cpu,
         }
         busy = 1 - (idle1 - idle0) / (total1 - total0)
         alive = settle.alive() and worker.alive() and server.alive()
@@ -194,7 +201,7 @@ def main() -> None:
         f"machine CPU busy {busy * 100:.0f} % of {os.cpu_count()} cores over {wall:.0f} s; "
         f"load average (1 min) mean {load_mean:.1f}, max {load_max:.1f}; CPU s: "
         + ", ".join(f"{k} {v:,.0f}" for k, v in cpu.items())
-        + " (locust itself: the rest)",
+        + " (the rest: Redis and other sessions)",
     ]
     if failures:
         summary.append(
