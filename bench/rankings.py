@@ -3,10 +3,10 @@
 """Rankings over tens of millions of fills: full rebuild, one refresh, API latency.
 
 Usage: ``.venv/bin/python bench/rankings.py [--fills 20000000] [--users 100000] [--days 90]
-[--more-fills 10000] [--requests 400] [--keep] [--no-record]``.
+[--more-fills 10000] [--requests 400] [--db-name th_rankings_bench] [--keep] [--no-record]``.
 
-Own database only: ``th_rankings_bench`` on ``DATABASE_URL``'s server, dropped and created at
-start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
+Own database only: ``--db-name`` (default ``th_rankings_bench``) on ``DATABASE_URL``'s server,
+dropped and created at start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
 
 1. Migrates, seeds the assets and 10 markets (5 quoted in KRW, 3 in USDT, 2 in BTC), ``--users``
    users (all opted in to rankings, 2 % bots) with ``COPY``, one order per user, then
@@ -70,12 +70,13 @@ def database_recreate(url: str, drop_only: bool = False) -> None:
     import psycopg
     from psycopg import sql
 
+    name = urlparse(url).path.lstrip("/")
     with psycopg.connect(admin_url(url), autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def step(label: str, started: float) -> float:
@@ -368,6 +369,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--more-fills", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--db-name", default=DB_NAME, help="the bench's own database")
     parser.add_argument("--keep", action="store_true", help="leave the bench database")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -375,11 +377,11 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if urlparse(base_url).hostname not in ("127.0.0.1", "localhost"):
         sys.exit("DATABASE_URL must name the local PostgreSQL (the bench makes its own db)")
-    url = urlunparse(urlparse(base_url)._replace(path=f"/{DB_NAME}"))
+    url = urlunparse(urlparse(base_url)._replace(path=f"/{args.db_name}"))
     database_recreate(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.dev")
-    print(f"bench database {DB_NAME}: migrating", flush=True)
+    print(f"bench database {args.db_name}: migrating", flush=True)
     subprocess.run(  # noqa: S603
         [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=dict(os.environ)
     )

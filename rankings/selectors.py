@@ -15,7 +15,6 @@ from orders.models import Fill
 from orders.selectors import fill_list_older_than
 from rankings.models import (
     AssetPrice,
-    HoldingBucket,
     LeaderboardRow,
     Period,
     RankingsState,
@@ -99,12 +98,13 @@ def _asset_mix(user_id: int) -> list[AssetShare]:
     if last_hour is None:
         return []
     reference = settings.RANKINGS_REFERENCE_ASSET
-    held = (
-        HoldingBucket.objects.filter(user_id=user_id)
-        .order_by("asset_id", "-hour")
-        .distinct("asset_id")
-        .values_list("asset_id", "holding_after")
+    last = (
+        Snapshot.objects.filter(user_id=user_id, hour__lte=last_hour)
+        .order_by("-hour")
+        .values_list("asset_ids", "held")
+        .first()
     )
+    held = list(zip(*last, strict=True)) if last else []
     prices = dict(
         AssetPrice.objects.filter(hour=last_hour, price__isnull=False).values_list(
             "asset_id", "price"
