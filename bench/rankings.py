@@ -15,7 +15,10 @@ dropped and created at start and dropped at the end (``--keep`` leaves it). Traf
    markets' hourly candles, and deposits and withdrawals through the ledger (an opening
    deposit per user, two more cash flows per user on average).
 2. Full rebuild (``rankings_rebuild``) from scratch: the headline figure.
-3. One more hour: ``--more-fills`` fills and that hour's candles, then one refresh.
+3. The rest of the current hour: ``--more-fills`` fills, its candles moved, then one refresh;
+   then the first minute of the next hour (its fills and candles) and its first refresh, when
+   the previous hour joins the closed hours and every period start moves on; then a refresh
+   with nothing new.
 4. uvicorn on the bench database; sequential keep-alive GETs of ``/api/v1/rankings`` (random
    period, sort and page) and ``/api/v1/traders/{handle}`` (random traders): p50/p99.
 Prints a markdown table, writes it under ``## Rankings`` in docs/benchmarks.md (unless
@@ -254,7 +257,9 @@ def _fills_insert(
     )
 
 
-def _candles_insert(cursor, pairs, begin: datetime, end: datetime) -> None:
+def _candles_insert(cursor, pairs, begin: datetime, end: datetime, move: float = 0.0) -> None:
+    """Hourly candles from ``begin`` to ``end`` on a slow sine; ``move``: closes that much
+    above it (a relative change, as trades move the current hour's candle)."""
     from markets.models import Candle
 
     bases = [float(base) for _, base, _ in MARKETS]
@@ -262,11 +267,18 @@ def _candles_insert(cursor, pairs, begin: datetime, end: datetime) -> None:
         f"INSERT INTO {Candle._meta.db_table} (pair_id, interval, bucket, open, high, low, close,"
         " volume, quote_volume, trade_count, first_sequence, last_sequence) "
         "SELECT (%(ids)s::bigint[])[m], '1h', h, c, c, c, c, 100, 100 * c, 100, 0, 0 FROM ("
-        "  SELECT m, h, round(((%(bases)s::float8[])[m] * (1 + 0.2 * sin(extract(epoch FROM h + interval '1 hour') / 86400.0 / 7 + m)))::numeric, 8) AS c"
+        "  SELECT m, h, round(((%(bases)s::float8[])[m] * (1 + 0.2 * sin(extract(epoch FROM h + interval '1 hour') / 86400.0 / 7 + m)) * (1 + %(move)s))::numeric, 8) AS c"
         "  FROM generate_series(1, %(n)s) m,"
         "       generate_series(%(begin)s::timestamptz, %(end)s::timestamptz, interval '1 hour') h) x "
         "ON CONFLICT (pair_id, interval, bucket) DO UPDATE SET close = EXCLUDED.close",
-        {"ids": [p.pk for p in pairs], "bases": bases, "n": len(pairs), "begin": begin, "end": end},
+        {
+            "ids": [p.pk for p in pairs],
+            "bases": bases,
+            "n": len(pairs),
+            "begin": begin,
+            "end": end,
+            "move": move,
+        },
     )
 
 
@@ -395,35 +407,58 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="  %(message)s")
     from django.db import connection, transaction
 
-    from rankings.models import HoldingBucket, Snapshot
+    from rankings.models import PeriodState, Snapshot
     from rankings.services import rankings_rebuild, rankings_refresh
 
-    try:
-        print(f"seeding {args.fills:,} fills, {args.users:,} users, {args.days} days", flush=True)
-        seeded = seed(args)
-        print("full rebuild", flush=True)
-        started = time.perf_counter()
-        rankings_rebuild(now=END)
-        rebuild_s = time.perf_counter() - started
-        buckets, snapshots = HoldingBucket.objects.count(), Snapshot.objects.count()
-        print(f"  {rebuild_s:.2f} s ({buckets:,} holding buckets, {snapshots:,} snapshots)")
-        # One more hour of fills and its candles, then one refresh.
+    def more_fills(count: int, begin: datetime, end: datetime, move: float) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             _fills_insert(
                 cursor,
                 seeded["pairs"],
                 args,
                 seeded["first_id"],
-                start_seq=args.fills + 1,
-                count=args.more_fills,
-                begin=END,
-                end=END + timedelta(minutes=59),
+                start_seq=fill_seq[0],
+                count=count,
+                begin=begin,
+                end=end,
             )
-            _candles_insert(cursor, seeded["pairs"], END, END)
+            fill_seq[0] += count
+            _candles_insert(cursor, seeded["pairs"], begin, begin, move=move)
+
+    def timed_refresh(label: str, now: datetime) -> float:
         started = time.perf_counter()
-        rankings_refresh(now=END + timedelta(minutes=59, seconds=59))
-        refresh_s = time.perf_counter() - started
-        print(f"refresh after {args.more_fills:,} more fills: {refresh_s:.2f} s", flush=True)
+        rankings_refresh(now=now)
+        elapsed = time.perf_counter() - started
+        print(f"{label}: {elapsed:.2f} s", flush=True)
+        return elapsed
+
+    load = [os.getloadavg()[0]]
+    try:
+        print(f"seeding {args.fills:,} fills, {args.users:,} users, {args.days} days", flush=True)
+        seeded = seed(args)
+        fill_seq = [args.fills + 1]
+        print("full rebuild", flush=True)
+        started = time.perf_counter()
+        rankings_rebuild(now=END)
+        rebuild_s = time.perf_counter() - started
+        snapshots, states = Snapshot.objects.count(), PeriodState.objects.count()
+        print(f"  {rebuild_s:.2f} s ({snapshots:,} snapshots, {states:,} period states)")
+        # The rest of the current hour: its fills, and its candles moved (0.5 %), as the beat
+        # job finds them; one refresh in the same hour.
+        more_fills(args.more_fills, END, END + timedelta(minutes=59), 0.005)
+        refresh_s = timed_refresh(
+            f"refresh after {args.more_fills:,} more fills",
+            END + timedelta(minutes=59, seconds=59),
+        )
+        # The next hour begins (a minute of fills, its candles): the first refresh of an hour,
+        # when the previous hour joins the closed hours and every period start moves on.
+        next_hour = END + timedelta(hours=1)
+        more_fills(args.more_fills // 60, next_hour, next_hour + timedelta(seconds=59), -0.003)
+        rollover_s = timed_refresh(
+            "first refresh of the next hour", next_hour + timedelta(minutes=1)
+        )
+        idle_s = timed_refresh("refresh with nothing new", next_hour + timedelta(minutes=2))
+        load.append(os.getloadavg()[0])
         connection.close()
         latencies = http_latencies(url, args, seeded["first_id"])
     finally:
@@ -440,8 +475,10 @@ def main() -> None:
             "|---|---|---|",
             f"| full rebuild ({args.fills:,} fills, {args.users:,} users, {args.days} days) "
             f"| <= 60 s | {rebuild_s:.1f} s |",
-            f"| one refresh after {args.more_fills:,} more fills (an hour) | <= 1 s "
-            f"| {refresh_s:.2f} s |",
+            f"| one refresh after {args.more_fills:,} more fills (an hour; its prices moved) "
+            f"| <= 1 s | {refresh_s:.2f} s |",
+            f"| first refresh of the next hour (periods move on) | - | {rollover_s:.2f} s |",
+            f"| a refresh with nothing new | - | {idle_s:.2f} s |",
             f"| GET /rankings p50 / p99 ({args.requests} sequential) | p99 <= 20 ms "
             f"| {pct(latencies['rankings'], 0.5):.1f} / {pct(latencies['rankings'], 0.99):.1f} ms |",
             f"| GET /traders/{{handle}} p50 / p99 | p99 <= 20 ms "
@@ -453,8 +490,10 @@ def main() -> None:
         section = (
             f"{HEADING}\n\n`DATABASE_URL=... .venv/bin/python bench/rankings.py --fills {args.fills}"
             f" --users {args.users} --days {args.days}` on {platform.machine()}, {cpus} cores, "
-            f"PostgreSQL local, {datetime.now(UTC):%Y-%m-%d}. {buckets:,} holding buckets, "
-            f"{snapshots:,} snapshots. One uvicorn worker; sequential keep-alive requests.\n\n"
+            f"PostgreSQL local, {datetime.now(UTC):%Y-%m-%d}, load average {load[0]:.1f} at the "
+            f"start, {load[1]:.1f} after the refreshes (the machine is shared). {snapshots:,} "
+            f"snapshots, {states:,} period states. One uvicorn worker; sequential keep-alive "
+            "requests.\n\n"
             f"{table}\n"
         )
         benchmarks_section_write(HEADING, section)

@@ -155,7 +155,9 @@ class PeriodState(models.Model):
 
 class LeaderboardRow(models.Model):
     """One opted-in trader in one period's leaderboard. Ranks are NULL when not eligible; the
-    ``*_human`` ranks skip bots (``?bots=exclude``)."""
+    ``*_human`` ranks skip bots (``?bots=exclude``). Read by (period, trader); pages of a
+    ranking are found through ``LeaderboardPage`` (the ranks are not indexed here: every
+    refresh rewrites every row, and four rank indexes cost more than the rows)."""
 
     period = models.CharField(max_length=5, choices=Period.choices)
     user_id = models.BigIntegerField()
@@ -177,12 +179,40 @@ class LeaderboardRow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["period", "user_id"], name="rankings_row_unique")
         ]
-        indexes = [
-            models.Index(fields=["period", "rank_return"], name="rankings_row_by_return"),
-            models.Index(fields=["period", "rank_pnl"], name="rankings_row_by_pnl"),
-            models.Index(fields=["period", "rank_return_human"], name="rankings_row_by_return_h"),
-            models.Index(fields=["period", "rank_pnl_human"], name="rankings_row_by_pnl_h"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.period} user {self.user_id} #{self.rank_return}"
+
+
+class Ranking(models.TextChoices):
+    """The four orders of a period's leaderboard: ``LeaderboardRow``'s rank columns."""
+
+    RETURN = "rank_return"
+    PNL = "rank_pnl"
+    RETURN_HUMAN = "rank_return_human"
+    PNL_HUMAN = "rank_pnl_human"
+
+
+# Ranks per LeaderboardPage row.
+RANKS_PER_PAGE = 100
+
+
+class LeaderboardPage(models.Model):
+    """``RANKS_PER_PAGE`` consecutive ranks of one ranking of a period: the traders' ids in rank
+    order, ranks ``chunk * RANKS_PER_PAGE + 1`` on. A page of the API reads one or three of
+    these and then the traders' rows."""
+
+    period = models.CharField(max_length=5, choices=Period.choices)
+    ranking = models.CharField(max_length=17, choices=Ranking.choices)
+    chunk = models.IntegerField()
+    user_ids = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "ranking", "chunk"], name="rankings_page_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.ranking} chunk {self.chunk}"

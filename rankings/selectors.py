@@ -7,19 +7,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from orders.models import Fill
 from orders.selectors import fill_list_older_than
-from rankings.models import (
-    AssetPrice,
-    LeaderboardRow,
-    Period,
-    RankingsState,
-    Snapshot,
-)
+from rankings import sql
+from rankings.models import LeaderboardRow, Period, RankingsState
 from wallets.models import Asset
 
 RANK_COLUMNS = {
@@ -37,16 +31,19 @@ def rank_column(*, sort: str, bots_excluded: bool) -> str:
     return RANK_COLUMNS[(sort, bots_excluded)]
 
 
-def leaderboard_rows(*, period: str, sort: str, bots_excluded: bool) -> QuerySet[LeaderboardRow]:
-    """The ranked rows of a period, in rank order of ``sort`` (the caller paginates on the rank
-    column), each with the trader's ``handle`` and ``rank``."""
-    column = rank_column(sort=sort, bots_excluded=bots_excluded)
-    handle = User.objects.filter(pk=OuterRef("user_id")).values("handle")[:1]
-    return (
-        LeaderboardRow.objects.filter(period=period, **{f"{column}__isnull": False})
-        .annotate(handle=Subquery(handle), rank=F(column))
-        .order_by(column)
-    )
+def leaderboard_page(
+    *, period: str, sort: str, bots_excluded: bool, after_rank: int, limit: int
+) -> tuple[list[LeaderboardRow], bool]:
+    """The rows ranked ``after_rank + 1`` to ``after_rank + limit`` in the ranking of ``sort``
+    (rank order), each with the trader's ``handle`` and ``rank``; and whether more follow."""
+    params = {
+        "period": period,
+        "ranking": rank_column(sort=sort, bots_excluded=bots_excluded),
+        "first": after_rank + 1,
+        "last": after_rank + limit + 1,  # one more: is there a next page?
+    }
+    rows = list(LeaderboardRow.objects.raw(sql.PAGE_ROWS, params))
+    return rows[:limit], len(rows) > limit
 
 
 def rankings_computed_at() -> datetime | None:
@@ -88,35 +85,16 @@ class TraderProfile:
     computed_at: datetime | None
 
 
-def _return_pct(log_value: Decimal) -> Decimal:
-    return ((log_value.exp() - 1) * 100).quantize(Decimal("0.01"))
-
-
 def _asset_mix(user_id: int) -> list[AssetShare]:
-    """The trader's holdings as shares of their equity, at the last rolled-up prices."""
-    last_hour = AssetPrice.objects.order_by("-hour").values_list("hour", flat=True).first()
-    if last_hour is None:
+    """The trader's holdings as shares of their equity, at the last refresh's prices."""
+    reference = Asset.objects.filter(symbol=settings.RANKINGS_REFERENCE_ASSET).first()
+    if reference is None:
         return []
-    reference = settings.RANKINGS_REFERENCE_ASSET
-    last = (
-        Snapshot.objects.filter(user_id=user_id, hour__lte=last_hour)
-        .order_by("-hour")
-        .values_list("asset_ids", "held")
-        .first()
-    )
-    held = list(zip(*last, strict=True)) if last else []
-    prices = dict(
-        AssetPrice.objects.filter(hour=last_hour, price__isnull=False).values_list(
-            "asset_id", "price"
-        )
-    )
-    symbols = dict(Asset.objects.values_list("pk", "symbol"))
-    values: dict[str, Decimal] = {}
-    for asset_id, amount in held:
-        symbol = symbols.get(asset_id, "?")
-        price = Decimal(1) if symbol == reference else prices.get(asset_id)
-        if amount > 0 and price:
-            values[symbol] = amount * price
+    values = {
+        symbol: value
+        for symbol, value in sql.holdings_valued(user_id=user_id, reference_asset_id=reference.pk)
+        if value > 0
+    }
     total = sum(values.values(), Decimal(0))
     if total <= 0:
         return []
@@ -133,14 +111,9 @@ def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
         row.period: row
         for row in LeaderboardRow.objects.filter(period__in=Period.values, user_id=user.pk)
     }
-    snapshots = list(
-        Snapshot.objects.filter(user_id=user.pk)
-        .order_by("-hour")
-        .values_list("hour", "log_value")[:CURVE_POINTS]
-    )
     curve = [
-        CurvePoint(at=min(hour + timedelta(hours=1), now), return_pct=_return_pct(log_value))
-        for hour, log_value in reversed(snapshots)
+        CurvePoint(at=min(hour + timedelta(hours=1), now), return_pct=return_pct)
+        for hour, return_pct in sql.curve(user_id=user.pk, points=CURVE_POINTS)
     ]
     whole = rows.get("all")
     if whole is not None and (not curve or curve[-1].at < now):

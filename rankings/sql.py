@@ -14,7 +14,8 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
    rankings, or whose period start just passed one of their snapshots; when the hour moves on,
    the others add the previous hour's snapshot to their summary.
 5. ``LeaderboardRow``: every opted-in trader's figures from their period states, the current
-   hour's snapshot and the current prices (no history read), ranked and written.
+   hour's snapshot and the current prices (no history read), ranked and written, and the
+   rankings in rank order in ``LeaderboardPage``.
 
 A full rebuild empties the tables and runs the same steps from watermark 0 (every trader new),
 so both give the same rows (a hypothesis test compares them). Every sum is of exact numerics; the
@@ -36,13 +37,15 @@ from accounts.models import User
 from markets.models import Candle, TradingPair
 from orders.models import Fill
 from rankings.models import (
+    RANKS_PER_PAGE,
     AssetPrice,
+    LeaderboardPage,
     LeaderboardRow,
     PeriodState,
     RankingsState,
     Snapshot,
 )
-from wallets.models import Account, JournalTransaction, LedgerEntry
+from wallets.models import Account, Asset, JournalTransaction, LedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,10 @@ CASH_FLOW_KINDS = (
     JournalTransaction.Kind.ADJUSTMENT,
     JournalTransaction.Kind.TRANSFER,
 )
+
+# Memory for one sort or hash of the pipeline (SET LOCAL, this transaction only).
+REFRESH_WORK_MEM = "64MB"
+REBUILD_WORK_MEM = "256MB"
 
 # Hours from a period's start to now ("all" has no start).
 PERIOD_HOURS = {"day": 24, "week": 24 * 7, "month": 24 * 30}
@@ -72,6 +79,8 @@ _T = {
     "snap": Snapshot._meta.db_table,
     "ps": PeriodState._meta.db_table,
     "lb": LeaderboardRow._meta.db_table,
+    "page": LeaderboardPage._meta.db_table,
+    "asset": Asset._meta.db_table,
     "state": RankingsState._meta.db_table,
 }
 
@@ -120,8 +129,8 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _summary_plus(st: str, e: str, when: str = "true") -> str:
-    day = _utc_day(f"{e}.hour")
+def _summary_plus(st: str, e: str, when: str = "true", day: str | None = None) -> str:
+    day = day or _utc_day(f"{e}.hour")
     # the last day becomes a day "between" when a later day starts (unless it is the first)
     leaves = f"{st}.last_day <> {day} AND {st}.last_day <> {st}.first_day AND {st}.last_trades > 0"
     appended = {
@@ -295,7 +304,8 @@ CREATE TEMP TABLE rk_dirty ON COMMIT DROP AS
 SELECT user_id, min(hour) AS h0 FROM (
     SELECT user_id, hour FROM rk_delta
     UNION ALL
-    SELECT s.user_id, s.hour FROM {snap} s JOIN rk_price_changed c ON c.hour = s.hour
+    SELECT s.user_id, c.hour FROM rk_price_changed c
+    CROSS JOIN LATERAL (SELECT user_id FROM {snap} WHERE hour = c.hour) s
 ) d GROUP BY user_id
 """
 )
@@ -307,8 +317,12 @@ CREATE TEMP TABLE rk_hours ON COMMIT DROP AS
 SELECT DISTINCT user_id, hour FROM (
     SELECT user_id, hour FROM rk_delta
     UNION ALL
-    SELECT s.user_id, s.hour FROM {snap} s JOIN rk_dirty d ON d.user_id = s.user_id
-    WHERE s.hour >= d.h0
+    -- per dirty user through the index (OFFSET 0 keeps the planner from turning this into a
+    -- join, which it plans as a scan of every snapshot: it cannot know h0 is recent)
+    SELECT d.user_id, s.hour FROM rk_dirty d
+    CROSS JOIN LATERAL (
+        SELECT hour FROM {snap} WHERE user_id = d.user_id AND hour >= d.h0 OFFSET 0
+    ) s
 ) h
 """
 )
@@ -431,10 +445,6 @@ def _snapshots_compute(*, full: bool) -> str:
     )
 
 
-_SNAPSHOTS_DELETE = _sql(
-    "DELETE FROM {snap} s USING rk_dirty d WHERE s.user_id = d.user_id AND s.hour >= d.h0"
-)
-
 _SNAPSHOTS_INSERT = _sql(
     """
 INSERT INTO {snap} (user_id, hour, equity, flow, trades, volume, log_value, units,
@@ -445,6 +455,16 @@ SELECT user_id, hour, equity, flow, trades, volume, log_value,
            1e19), -1e19),
        asset_ids, held, flowed, traded
 FROM rk_snap
+"""
+)
+# A refresh recomputes every stored snapshot from each dirty user's h0 on (rk_hours), and a
+# snapshot never disappears (activity does not), so writing is an upsert.
+_SNAPSHOTS_UPSERT = (
+    _SNAPSHOTS_INSERT
+    + """ON CONFLICT (user_id, hour) DO UPDATE SET equity = EXCLUDED.equity, flow = EXCLUDED.flow,
+    trades = EXCLUDED.trades, volume = EXCLUDED.volume, log_value = EXCLUDED.log_value,
+    units = EXCLUDED.units, asset_ids = EXCLUDED.asset_ids, held = EXCLUDED.held,
+    flowed = EXCLUDED.flowed, traded = EXCLUDED.traded
 """
 )
 
@@ -488,18 +508,24 @@ SELECT DISTINCT p.period, p.start_hour, c.user_id
 FROM (
     SELECT NULL::text AS period, user_id FROM rk_dirty WHERE h0 < %(prev_hour)s
     UNION ALL
-    SELECT p.period, s.user_id FROM rk_periods p
-    JOIN {snap} s ON s.hour > p.prev_start AND s.hour <= p.start_hour
+    LEAVING
     UNION ALL
     SELECT NULL, s.user_id FROM {snap} s
     WHERE s.hour >= %(skipped_from)s AND s.hour < %(now_hour)s
     UNION ALL
-    SELECT p.period, pe.user_id FROM rk_periods p CROSS JOIN rk_people pe
-    WHERE NOT EXISTS (SELECT 1 FROM {ps} st WHERE st.period = p.period AND st.user_id = pe.user_id)
+    SELECT NULL, pe.user_id FROM rk_people pe
+    WHERE NOT EXISTS (SELECT 1 FROM {ps} st WHERE st.period = 'all' AND st.user_id = pe.user_id)
 ) c
 JOIN rk_periods p ON c.period IS NULL OR c.period = p.period
 JOIN rk_people pe ON pe.user_id = c.user_id
-"""
+""".replace(
+        "LEAVING",
+        "\n    UNION ALL\n".join(
+            f"SELECT '{period}', s.user_id FROM {{snap}} s "
+            f"WHERE s.hour > %(prev_start_{period})s AND s.hour <= %(start_{period})s"
+            for period in PERIOD_HOURS
+        ),
+    )
 )
 
 # A state from the snapshots: the start point, then the closed hours (s, n) summarised.
@@ -591,90 +617,149 @@ _STATE_WRITE = [
     _sql(f"INSERT INTO {{ps}} ({_STATE_COLUMNS}) SELECT {_STATE_COLUMNS} FROM rk_state"),
 ]
 
-# Every opted-in trader with a snapshot, every period: the end point is the last snapshot at or
-# before now re-marked at the current hour's prices; the start point the state's start snapshot
-# re-marked at the start hour's; the current hour's snapshot is added to the closed summary.
-_LEADERBOARD = _sql(
+# Prices at the hours the leaderboard re-marks at (now and the periods' starts), one array per
+# hour indexed by asset id (the reference asset 1, no path NULL), so that a holding's value is
+# an array subscript, not a join.
+_PRICE_ARRAYS = _sql(
+    """
+CREATE TEMP TABLE rk_px ON COMMIT DROP AS
+SELECT h.hour,
+       array_agg(CASE WHEN a.id = %(ref)s THEN 1 ELSE p.price END ORDER BY a.id) AS px
+FROM (
+    SELECT %(now_hour)s::timestamptz AS hour
+    UNION SELECT start_hour FROM rk_periods WHERE period <> 'all'
+) h
+CROSS JOIN generate_series(1, (SELECT COALESCE(max(id), 0) FROM {asset})) AS a(id)
+LEFT JOIN rk_price p ON p.asset_id = a.id AND p.hour = h.hour
+GROUP BY h.hour
+"""
+)
+
+
+# The value ``name`` of holdings (parallel ``ids`` and ``amounts`` arrays) at prices ``px``
+# (rk_px), as a LATERAL join: computed once per row however often it is referenced (a scalar
+# subquery in a CTE is copied, and run again, wherever the CTE's column is used).
+def _marked(ids: str, amounts: str, px: str, name: str) -> str:
+    return (
+        f"LEFT JOIN LATERAL (SELECT COALESCE(sum(round(x.amount * COALESCE({px}[x.asset_id], 0),"
+        f" 18)), 0) AS {name} FROM unnest({ids}, {amounts}) AS x(asset_id, amount)) AS {name}"
+        " ON true"
+    )
+
+
+# Every opted-in trader's end point: the last snapshot at or before now, re-marked at the
+# current hour's prices.
+_ENDS = _sql(
     f"""
-WITH ends AS (
-    SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.log_value, e.asset_ids, e.held, e.flow,
-           e.trades, e.volume
+CREATE TEMP TABLE rk_end ON COMMIT DROP AS
+SELECT user_id, is_bot, hour, DAY AS day, flow, trades, volume, log_value, now_equity,
+       log_value + CASE WHEN equity > 0 THEN STEP ELSE 0 END AS end_log
+FROM (
+    SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.flow, e.trades, e.volume, e.log_value,
+           now_equity.now_equity
     FROM rk_people pe
     JOIN LATERAL (
         SELECT hour, equity, log_value, asset_ids, held, flow, trades, volume FROM {{snap}}
         WHERE user_id = pe.user_id AND hour <= %(now_hour)s ORDER BY hour DESC LIMIT 1
     ) e ON true
-), end_marks AS (
-    SELECT e.user_id, sum(VALUE_END) AS equity
-    FROM ends e CROSS JOIN LATERAL unnest(e.asset_ids, e.held) AS x(asset_id, held)
-    LEFT JOIN rk_price p ON p.asset_id = x.asset_id AND p.hour = %(now_hour)s
-    GROUP BY e.user_id
-), endpoint AS (
-    SELECT e.*, COALESCE(m.equity, 0) AS now_equity,
-           e.log_value + CASE WHEN e.equity > 0 THEN STEP_END ELSE 0 END AS end_log
-    FROM ends e LEFT JOIN end_marks m ON m.user_id = e.user_id
-), start_marks AS (
-    SELECT st.period, st.user_id, sum(VALUE_START) AS equity
-    FROM {{ps}} st JOIN rk_periods pr ON pr.period = st.period
-    CROSS JOIN LATERAL unnest(st.start_asset_ids, st.start_held) AS x(asset_id, held)
-    LEFT JOIN rk_price p ON p.asset_id = x.asset_id AND p.hour = pr.start_hour
-    WHERE st.start_hour IS NOT NULL
-    GROUP BY st.period, st.user_id
-), startpoint AS (
-    SELECT st.period, st.user_id, COALESCE(m.equity, 0) AS equity,
-           st.start_log + CASE WHEN st.start_equity > 0 THEN STEP_START ELSE 0 END AS log_value
-    FROM {{ps}} st
-    LEFT JOIN start_marks m ON m.period = st.period AND m.user_id = st.user_id
-    WHERE st.start_hour IS NOT NULL
-), ck AS (
-    SELECT st.period, e.user_id, e.is_bot, e.now_equity, e.end_log,
-           {_summary_plus("st", "e", when="e.hour = %(now_hour)s")}
-    FROM endpoint e JOIN {{ps}} st ON st.user_id = e.user_id
-), figures AS (
-    SELECT ck.*, COALESCE(sp.log_value, 0) AS start_log, COALESCE(sp.equity, 0) AS start_equity,
-           ck.mid_trading_days
-             + CASE WHEN ck.first_trades > 0 THEN 1 ELSE 0 END
-             + CASE WHEN ck.last_day <> ck.first_day AND ck.last_trades > 0 THEN 1 ELSE 0 END
-               AS trading_days,
-           ck.mid_winning_days
-             + CASE WHEN ck.first_trades > 0 AND ck.first_close > COALESCE(sp.log_value, 0)
-                    THEN 1 ELSE 0 END
-             + CASE WHEN ck.last_day <> ck.first_day AND ck.last_trades > 0
-                         AND ck.last_close > ck.prelast_close THEN 1 ELSE 0 END
-               AS winning_days
-    FROM ck LEFT JOIN startpoint sp ON sp.period = ck.period AND sp.user_id = ck.user_id
-), rows AS (
-    SELECT period, user_id, is_bot, now_equity AS equity,
-           least(end_log - start_log, 50) AS growth,
-           now_equity - start_equity - closed_flow AS pnl,
-           closed_trades AS trades, closed_volume AS volume,
-           CASE WHEN trading_days > 0
-                THEN round(100.0 * winning_days / trading_days, 2) END AS win_rate,
-           round(((1 - exp(-greatest(closed_drawdown, start_log - closed_log_min,
-                                     greatest(start_log, closed_log_max) - end_log,
-                                     0)::float8)) * 100)::numeric, 2) AS max_drawdown_pct,
-           now_equity >= %(min_equity)s AND closed_trades >= %(min_trades)s AS eligible
-    FROM figures
+    CROSS JOIN (SELECT px FROM rk_px WHERE hour = %(now_hour)s) n
+    {_marked("e.asset_ids", "e.held", "n.px", "now_equity")}
+) e
+""".replace("STEP", _log_step("now_equity / equity")).replace("DAY", _utc_day("hour"))
 )
-INSERT INTO {{lb}} (period, user_id, is_bot, eligible, rank_return, rank_pnl,
-                    rank_return_human, rank_pnl_human, return_pct, pnl, win_rate,
-                    max_drawdown_pct, trades, volume, equity)
-SELECT period, user_id, is_bot, eligible,
-       CASE WHEN eligible THEN row_number() OVER (
-           PARTITION BY period, eligible ORDER BY growth DESC, user_id) END,
-       CASE WHEN eligible THEN row_number() OVER (
-           PARTITION BY period, eligible ORDER BY pnl DESC, user_id) END,
-       CASE WHEN eligible AND NOT is_bot THEN row_number() OVER (
-           PARTITION BY period, eligible, is_bot ORDER BY growth DESC, user_id) END,
-       CASE WHEN eligible AND NOT is_bot THEN row_number() OVER (
-           PARTITION BY period, eligible, is_bot ORDER BY pnl DESC, user_id) END,
-       round(((exp(growth::float8) - 1) * 100)::numeric, 4),
+
+# Every period of every trader with an end point: the start point is the state's start
+# snapshot re-marked at the start hour's prices, the current hour's snapshot is added to the
+# closed summary, and the figures follow (docs/rankings.md, "A period").
+_ROWS = _sql(
+    f"""
+CREATE TEMP TABLE rk_rows ON COMMIT DROP AS
+WITH ck AS (
+    SELECT st.period, e.user_id, e.is_bot, e.now_equity, e.end_log,
+           CASE WHEN st.start_hour IS NOT NULL THEN start_mark.start_mark END AS start_mark,
+           st.start_equity AS start_snap_equity, st.start_log AS start_snap_log,
+           {_summary_plus("st", "e", when="e.hour = %(now_hour)s", day="e.day")}
+    FROM rk_end e
+    JOIN {{ps}} st ON st.user_id = e.user_id
+    JOIN rk_periods pr ON pr.period = st.period
+    LEFT JOIN rk_px sp ON sp.hour = pr.start_hour
+    {_marked("st.start_asset_ids", "st.start_held", "sp.px", "start_mark")}
+), points AS (
+    SELECT ck.*, COALESCE(start_mark, 0) AS start_equity,
+           CASE WHEN start_mark IS NULL THEN 0
+                ELSE start_snap_log + CASE WHEN start_snap_equity > 0 THEN STEP_START ELSE 0 END
+           END AS start_log
+    FROM ck
+), figures AS (
+    SELECT points.*,
+           mid_trading_days
+             + CASE WHEN first_trades > 0 THEN 1 ELSE 0 END
+             + CASE WHEN last_day <> first_day AND last_trades > 0 THEN 1 ELSE 0 END
+               AS trading_days,
+           mid_winning_days
+             + CASE WHEN first_trades > 0 AND first_close > start_log THEN 1 ELSE 0 END
+             + CASE WHEN last_day <> first_day AND last_trades > 0
+                         AND last_close > prelast_close THEN 1 ELSE 0 END
+               AS winning_days
+    FROM points
+)
+SELECT period, user_id, is_bot, now_equity AS equity,
+       least(end_log - start_log, 50) AS growth,
+       now_equity - start_equity - closed_flow AS pnl,
+       closed_trades AS trades, closed_volume AS volume,
+       CASE WHEN trading_days > 0
+            THEN round(100.0 * winning_days / trading_days, 2) END AS win_rate,
+       round(((1 - exp(-greatest(closed_drawdown, start_log - closed_log_min,
+                                 greatest(start_log, closed_log_max) - end_log,
+                                 0)::float8)) * 100)::numeric, 2) AS max_drawdown_pct,
+       now_equity >= %(min_equity)s AND closed_trades >= %(min_trades)s AS eligible
+FROM figures
+""".replace("STEP_START", _log_step("start_mark / start_snap_equity"))
+)
+
+# Ranks: by return and by PnL among the eligible (ties: the lower user id), and the same
+# orders counting humans only (``?bots=exclude``), from the same two sorts.
+_RANKED = _sql(
+    """
+CREATE TEMP TABLE rk_ranked ON COMMIT DROP AS
+SELECT r.*,
+       CASE WHEN eligible THEN row_number() OVER by_return END AS rank_return,
+       CASE WHEN eligible AND NOT is_bot
+            THEN count(*) FILTER (WHERE NOT is_bot) OVER by_return END AS rank_return_human,
+       CASE WHEN eligible THEN row_number() OVER by_pnl END AS rank_pnl,
+       CASE WHEN eligible AND NOT is_bot
+            THEN count(*) FILTER (WHERE NOT is_bot) OVER by_pnl END AS rank_pnl_human
+FROM rk_rows r
+WINDOW by_return AS (PARTITION BY period, eligible ORDER BY growth DESC, user_id
+                     ROWS UNBOUNDED PRECEDING),
+       by_pnl AS (PARTITION BY period, eligible ORDER BY pnl DESC, user_id
+                  ROWS UNBOUNDED PRECEDING)
+"""
+)
+
+_LEADERBOARD = _sql(
+    """
+INSERT INTO {lb} (period, user_id, is_bot, eligible, rank_return, rank_pnl,
+                  rank_return_human, rank_pnl_human, return_pct, pnl, win_rate,
+                  max_drawdown_pct, trades, volume, equity)
+SELECT period, user_id, is_bot, eligible, rank_return, rank_pnl, rank_return_human,
+       rank_pnl_human, round(((exp(growth::float8) - 1) * 100)::numeric, 4),
        pnl, win_rate, max_drawdown_pct, trades, volume, equity
-FROM rows
-""".replace("VALUE_END", _value("x.held", "x.asset_id", "p.price"))
-    .replace("VALUE_START", _value("x.held", "x.asset_id", "p.price"))
-    .replace("STEP_END", _log_step("COALESCE(m.equity, 0) / e.equity"))
-    .replace("STEP_START", _log_step("COALESCE(m.equity, 0) / st.start_equity"))
+FROM rk_ranked
+"""
+)
+
+_PAGES = _sql(
+    f"""
+INSERT INTO {{page}} (period, ranking, chunk, user_ids)
+SELECT period, ranking, (rank - 1) / {RANKS_PER_PAGE}, array_agg(user_id ORDER BY rank)
+FROM rk_ranked
+CROSS JOIN LATERAL (VALUES ('rank_return', rank_return), ('rank_pnl', rank_pnl),
+                           ('rank_return_human', rank_return_human),
+                           ('rank_pnl_human', rank_pnl_human)) AS r(ranking, rank)
+WHERE rank IS NOT NULL
+GROUP BY period, ranking, (rank - 1) / {RANKS_PER_PAGE}
+"""
 )
 
 _STATE_SAVE = _sql(
@@ -687,7 +772,7 @@ ON CONFLICT (id) DO UPDATE SET fill_watermark = EXCLUDED.fill_watermark,
 """
 )
 
-_TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {state}")
+_TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {page}, {state}")
 
 _TEMP_TABLES = (
     "rk_delta",
@@ -701,6 +786,10 @@ _TEMP_TABLES = (
     "rk_people",
     "rk_recompute",
     "rk_state",
+    "rk_px",
+    "rk_end",
+    "rk_rows",
+    "rk_ranked",
 )
 
 
@@ -772,6 +861,11 @@ def pipeline_run(
         "skipped_from": prev_hour
         if prev_hour and now_hour - prev_hour > timedelta(hours=1)
         else None,
+        **{
+            f"{name}_{period}": None if hour is None else hour - timedelta(hours=hours)
+            for period, hours in PERIOD_HOURS.items()
+            for name, hour in (("start", now_hour), ("prev_start", prev_hour))
+        },
         "min_equity": min_equity,
         "min_trades": min_trades,
     }
@@ -789,25 +883,30 @@ def pipeline_run(
             for table in tables:
                 cursor.execute(f"ANALYZE {table}")
 
+        # For this transaction only: the statements are planned as big (costs of millions
+        # on guessed row counts) but run on few rows, and compiling them (JIT) took seconds
+        # on a refresh; sorts and hashes of a rebuild spill to disk at the default work_mem.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM if full else REFRESH_WORK_MEM}'")
         run("delta", _DELTA)
         run("prices", _PRICES)
         run("prices changed", _PRICES_CHANGED)
+        analyze("rk_price_changed")
         for statement in _PRICES_REPLACE:
             run("prices replace", statement)
+        analyze("rk_delta", "rk_price")
         run("dirty", _DIRTY)
-        analyze("rk_delta", "rk_price", "rk_dirty")
+        analyze("rk_dirty")
         run("hours", _HOURS_FULL if full else _HOURS)
         analyze("rk_hours")
         if not full:
             run("carried", _CARRIED)
             analyze("rk_carried")
         run("snapshots compute", _snapshots_compute(full=full))
-        if not full:
-            run("snapshots delete", _SNAPSHOTS_DELETE)
-        run("snapshots insert", _SNAPSHOTS_INSERT)
+        run("snapshots write", _SNAPSHOTS_INSERT if full else _SNAPSHOTS_UPSERT)
         run("periods", _PERIODS)
         run("people", _PEOPLE)
-        analyze("rk_people")
+        analyze("rk_periods", "rk_people")
         run("recompute", _RECOMPUTE if states_valid else _RECOMPUTE_ALL)
         analyze("rk_recompute")
         run("state scan", _STATE_SCAN)
@@ -815,8 +914,75 @@ def pipeline_run(
             run("state append", _STATE_APPEND)
         for statement in _STATE_WRITE:
             run("state write", statement)
+        run("price arrays", _PRICE_ARRAYS)
+        run("ends", _ENDS)
+        run("rows", _ROWS)
+        run("ranks", _RANKED)
         run("leaderboard delete", _sql("DELETE FROM {lb}"))
         run("leaderboard", _LEADERBOARD)
+        run("pages delete", _sql("DELETE FROM {page}"))
+        run("pages", _PAGES)
         run("state", _STATE_SAVE)
         for temp in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+# Reads of the API and pages (selectors): a ranking's ranks first..last from its pages, with the
+# traders' rows and handles, in one statement (one snapshot, even while a refresh commits).
+PAGE_ROWS = _sql(
+    f"""
+SELECT lb.*, x.rank, u.handle
+FROM {{page}} pg
+CROSS JOIN LATERAL (
+    SELECT pg.chunk::bigint * {RANKS_PER_PAGE} + o.i AS rank, o.user_id
+    FROM unnest(pg.user_ids) WITH ORDINALITY AS o(user_id, i)
+) x
+JOIN {{lb}} lb ON lb.period = pg.period AND lb.user_id = x.user_id
+JOIN {{user}} u ON u.id = lb.user_id
+WHERE pg.period = %(period)s AND pg.ranking = %(ranking)s
+  AND pg.chunk BETWEEN (%(first)s - 1) / {RANKS_PER_PAGE} AND (%(last)s - 1) / {RANKS_PER_PAGE}
+  AND x.rank BETWEEN %(first)s AND %(last)s
+ORDER BY x.rank
+"""
+)
+
+# A trader's holdings at their last snapshot of the last refresh, valued at that hour's prices.
+HOLDINGS_VALUED = _sql(
+    """
+SELECT a.symbol,
+       round(x.amount * COALESCE(CASE WHEN a.id = %(ref)s THEN 1 END, p.price, 0), 18) AS value
+FROM {state} st
+JOIN LATERAL (
+    SELECT s.asset_ids, s.held FROM {snap} s
+    WHERE s.user_id = %(user_id)s AND s.hour <= st.now_hour ORDER BY s.hour DESC LIMIT 1
+) s ON true
+CROSS JOIN LATERAL unnest(s.asset_ids, s.held) AS x(asset_id, amount)
+JOIN {asset} a ON a.id = x.asset_id
+LEFT JOIN {ap} p ON p.asset_id = x.asset_id AND p.hour = st.now_hour
+WHERE st.id = 1
+"""
+)
+
+# A trader's equity curve: the last ``%(points)s`` snapshots' return since the first deposit,
+# oldest first (a display figure: the float exp is rounded to 2 places).
+CURVE = _sql(
+    """
+SELECT hour, round(((exp(greatest(log_value, -700)::float8) - 1) * 100)::numeric, 2)
+FROM (
+    SELECT hour, log_value FROM {snap} WHERE user_id = %(user_id)s
+    ORDER BY hour DESC LIMIT %(points)s
+) s ORDER BY hour
+"""
+)
+
+
+def holdings_valued(*, user_id: int, reference_asset_id: int) -> list[tuple[str, Decimal]]:
+    with connection.cursor() as cursor:
+        cursor.execute(HOLDINGS_VALUED, {"user_id": user_id, "ref": reference_asset_id})
+        return [(symbol, value) for symbol, value in cursor.fetchall()]
+
+
+def curve(*, user_id: int, points: int) -> list[tuple[datetime, Decimal]]:
+    with connection.cursor() as cursor:
+        cursor.execute(CURVE, {"user_id": user_id, "points": points})
+        return [(hour, pct) for hour, pct in cursor.fetchall()]

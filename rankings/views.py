@@ -12,7 +12,7 @@ from django.shortcuts import render
 from rankings.models import Period
 from rankings.payloads import leaderboard_entries, trader_profile_payload
 from rankings.selectors import (
-    leaderboard_rows,
+    leaderboard_page,
     public_trader_get,
     rankings_computed_at,
     trader_profile,
@@ -30,12 +30,14 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     period = _choice(request, "period", list(Period.values), Period.WEEK)
     sort = _choice(request, "sort", ["return", "pnl"], "return")
     bots = _choice(request, "bots", ["include", "exclude"], "include")
-    rows = leaderboard_rows(period=period, sort=sort, bots_excluded=bots == "exclude")
+    rows, _ = leaderboard_page(
+        period=period, sort=sort, bots_excluded=bots == "exclude", after_rank=0, limit=PAGE_ROWS
+    )
     return render(
         request,
         "rankings/leaderboard.html",
         {
-            "entries": leaderboard_entries(list(rows[:PAGE_ROWS])),
+            "entries": leaderboard_entries(rows),
             "period": period,
             "sort": sort,
             "bots": bots,

@@ -76,4 +76,34 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('user_id', 'hour'), name='rankings_snapshot_unique')],
             },
         ),
+        migrations.CreateModel(
+            name='LeaderboardPage',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('period', models.CharField(choices=[('day', 'Day'), ('week', 'Week'), ('month', 'Month'), ('all', 'All')], max_length=5)),
+                ('ranking', models.CharField(choices=[('rank_return', 'Return'), ('rank_pnl', 'Pnl'), ('rank_return_human', 'Return Human'), ('rank_pnl_human', 'Pnl Human')], max_length=17)),
+                ('chunk', models.IntegerField()),
+                ('user_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
+            ],
+        ),
+        migrations.RemoveIndex(
+            model_name='leaderboardrow',
+            name='rankings_row_by_return',
+        ),
+        migrations.RemoveIndex(
+            model_name='leaderboardrow',
+            name='rankings_row_by_pnl',
+        ),
+        migrations.RemoveIndex(
+            model_name='leaderboardrow',
+            name='rankings_row_by_return_h',
+        ),
+        migrations.RemoveIndex(
+            model_name='leaderboardrow',
+            name='rankings_row_by_pnl_h',
+        ),
+        migrations.AddConstraint(
+            model_name='leaderboardpage',
+            constraint=models.UniqueConstraint(fields=('period', 'ranking', 'chunk'), name='rankings_page_unique'),
+        ),
     ]

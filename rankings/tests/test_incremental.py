@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.services import user_rankings_opt_in_set
-from rankings.models import AssetPrice, LeaderboardRow, PeriodState, Snapshot
+from rankings.models import AssetPrice, LeaderboardPage, LeaderboardRow, PeriodState, Snapshot
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import fill_make, flow_make
 from wallets.errors import InsufficientFunds
@@ -75,6 +75,7 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
         (Snapshot, ("user_id", "hour")),
         (PeriodState, ("period", "user_id")),
         (LeaderboardRow, ("period", "user_id")),
+        (LeaderboardPage, ("period", "ranking", "chunk")),
     ):
         rows = model.objects.order_by(*key).values()
         out[model.__name__] = [{k: v for k, v in r.items() if k != "id"} for r in rows]
