@@ -18,7 +18,6 @@ from rankings.payloads import LeaderboardEntryOut, leaderboard_entries, trader_p
 from rankings.selectors import (
     leaderboard_page,
     public_trader_get,
-    rankings_computed_at,
     trader_profile,
 )
 from tradehive.errors import NotFound
@@ -82,19 +81,19 @@ class RankingsApi(PublicApi):
         query = query_validate(RankingsQuery, request)
         paginator = RankCursor()
         limit = paginator.get_page_size(request)
-        rows, more = leaderboard_page(
+        page = leaderboard_page(
             period=query["period"],
             sort=query["sort"],
             bots_excluded=query["bots"] == "exclude",
             after_rank=paginator.after_rank(request),
             limit=limit,
         )
-        computed_at = rankings_computed_at()
+        last_rank = page.rows[-1].rank if page.rows else 0  # type: ignore[attr-defined]
         return Response(
             {
-                "results": leaderboard_entries(rows),
-                "next": paginator.rank_cursor(rows[-1].rank) if more else None,  # type: ignore[attr-defined]
-                "computed_at": iso_ms(computed_at) if computed_at else None,
+                "results": leaderboard_entries(page.rows, places=page.places),
+                "next": paginator.rank_cursor(last_rank) if page.more else None,
+                "computed_at": iso_ms(page.computed_at) if page.computed_at else None,
             }
         )
 

@@ -1041,11 +1041,19 @@ def pipeline_run(
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
+# Reads of the API and pages (selectors). Each row also carries what the answer shows besides
+# the rows (when the rankings were computed, the reference asset's decimals), so that a page
+# is one statement.
+_META = _sql(
+    "(SELECT computed_at FROM {state} WHERE id = 1) AS rankings_computed_at, "
+    "(SELECT decimals FROM {asset} WHERE symbol = %(reference)s) AS reference_places"
+)
+
 # Reads of the API and pages (selectors): a ranking's ranks first..last from its pages, with the
 # traders' rows and handles, in one statement (one snapshot, even while a refresh commits).
 PAGE_ROWS = _sql(
     f"""
-SELECT lb.*, x.rank, u.handle
+SELECT lb.*, x.rank, u.handle, META
 FROM {{page}} pg
 CROSS JOIN LATERAL (
     SELECT pg.chunk::bigint * {RANKS_PER_PAGE} + o.i AS rank, o.user_id
@@ -1057,14 +1065,22 @@ WHERE pg.period = %(period)s AND pg.ranking = %(ranking)s
   AND pg.chunk BETWEEN (%(first)s - 1) / {RANKS_PER_PAGE} AND (%(last)s - 1) / {RANKS_PER_PAGE}
   AND x.rank BETWEEN %(first)s AND %(last)s
 ORDER BY x.rank
-"""
+""".replace("META", _META)
+)
+
+# A trader's rows of every period.
+PROFILE_ROWS = _sql(
+    """
+SELECT lb.*, META FROM {lb} lb WHERE lb.user_id = %(user_id)s ORDER BY lb.period
+""".replace("META", _META)
 )
 
 # A trader's holdings at their last snapshot of the last refresh, valued at that hour's prices.
 HOLDINGS_VALUED = _sql(
     """
 SELECT a.symbol,
-       round(x.amount * COALESCE(CASE WHEN a.id = %(ref)s THEN 1 END, p.price, 0), 18) AS value
+       round(x.amount * COALESCE(CASE WHEN a.symbol = %(reference)s THEN 1 END, p.price, 0), 18)
+           AS value
 FROM {state} st
 JOIN LATERAL (
     SELECT s.asset_ids, s.held FROM {snap} s
@@ -1090,9 +1106,9 @@ FROM (
 )
 
 
-def holdings_valued(*, user_id: int, reference_asset_id: int) -> list[tuple[str, Decimal]]:
+def holdings_valued(*, user_id: int, reference: str) -> list[tuple[str, Decimal]]:
     with connection.cursor() as cursor:
-        cursor.execute(HOLDINGS_VALUED, {"user_id": user_id, "ref": reference_asset_id})
+        cursor.execute(HOLDINGS_VALUED, {"user_id": user_id, "reference": reference})
         return [(symbol, value) for symbol, value in cursor.fetchall()]
 
 
