@@ -3,10 +3,10 @@
 """Rankings over tens of millions of fills: full rebuild, one refresh, API latency.
 
 Usage: ``.venv/bin/python bench/rankings.py [--fills 20000000] [--users 100000] [--days 90]
-[--more-fills 10000] [--requests 400] [--keep] [--no-record]``.
+[--more-fills 10000] [--requests 400] [--db-name th_rankings_bench] [--keep] [--no-record]``.
 
-Own database only: ``th_rankings_bench`` on ``DATABASE_URL``'s server, dropped and created at
-start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
+Own database only: ``--db-name`` (default ``th_rankings_bench``) on ``DATABASE_URL``'s server,
+dropped and created at start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
 
 1. Migrates, seeds the assets and 10 markets (5 quoted in KRW, 3 in USDT, 2 in BTC), ``--users``
    users (all opted in to rankings, 2 % bots) with ``COPY``, one order per user, then
@@ -15,7 +15,10 @@ start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
    markets' hourly candles, and deposits and withdrawals through the ledger (an opening
    deposit per user, two more cash flows per user on average).
 2. Full rebuild (``rankings_rebuild``) from scratch: the headline figure.
-3. One more hour: ``--more-fills`` fills and that hour's candles, then one refresh.
+3. The rest of the current hour: ``--more-fills`` fills, its candles moved, then one refresh;
+   then the first minute of the next hour (its fills and candles) and its first refresh, when
+   the previous hour joins the closed hours and every period start moves on; then a refresh
+   with nothing new.
 4. uvicorn on the bench database; sequential keep-alive GETs of ``/api/v1/rankings`` (random
    period, sort and page) and ``/api/v1/traders/{handle}`` (random traders): p50/p99.
 Prints a markdown table, writes it under ``## Rankings`` in docs/benchmarks.md (unless
@@ -70,12 +73,13 @@ def database_recreate(url: str, drop_only: bool = False) -> None:
     import psycopg
     from psycopg import sql
 
+    name = urlparse(url).path.lstrip("/")
     with psycopg.connect(admin_url(url), autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def step(label: str, started: float) -> float:
@@ -253,7 +257,9 @@ def _fills_insert(
     )
 
 
-def _candles_insert(cursor, pairs, begin: datetime, end: datetime) -> None:
+def _candles_insert(cursor, pairs, begin: datetime, end: datetime, move: float = 0.0) -> None:
+    """Hourly candles from ``begin`` to ``end`` on a slow sine; ``move``: closes that much
+    above it (a relative change, as trades move the current hour's candle)."""
     from markets.models import Candle
 
     bases = [float(base) for _, base, _ in MARKETS]
@@ -261,11 +267,18 @@ def _candles_insert(cursor, pairs, begin: datetime, end: datetime) -> None:
         f"INSERT INTO {Candle._meta.db_table} (pair_id, interval, bucket, open, high, low, close,"
         " volume, quote_volume, trade_count, first_sequence, last_sequence) "
         "SELECT (%(ids)s::bigint[])[m], '1h', h, c, c, c, c, 100, 100 * c, 100, 0, 0 FROM ("
-        "  SELECT m, h, round(((%(bases)s::float8[])[m] * (1 + 0.2 * sin(extract(epoch FROM h + interval '1 hour') / 86400.0 / 7 + m)))::numeric, 8) AS c"
+        "  SELECT m, h, round(((%(bases)s::float8[])[m] * (1 + 0.2 * sin(extract(epoch FROM h + interval '1 hour') / 86400.0 / 7 + m)) * (1 + %(move)s))::numeric, 8) AS c"
         "  FROM generate_series(1, %(n)s) m,"
         "       generate_series(%(begin)s::timestamptz, %(end)s::timestamptz, interval '1 hour') h) x "
         "ON CONFLICT (pair_id, interval, bucket) DO UPDATE SET close = EXCLUDED.close",
-        {"ids": [p.pk for p in pairs], "bases": bases, "n": len(pairs), "begin": begin, "end": end},
+        {
+            "ids": [p.pk for p in pairs],
+            "bases": bases,
+            "n": len(pairs),
+            "begin": begin,
+            "end": end,
+            "move": move,
+        },
     )
 
 
@@ -368,6 +381,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--more-fills", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--db-name", default=DB_NAME, help="the bench's own database")
     parser.add_argument("--keep", action="store_true", help="leave the bench database")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -375,11 +389,11 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if urlparse(base_url).hostname not in ("127.0.0.1", "localhost"):
         sys.exit("DATABASE_URL must name the local PostgreSQL (the bench makes its own db)")
-    url = urlunparse(urlparse(base_url)._replace(path=f"/{DB_NAME}"))
+    url = urlunparse(urlparse(base_url)._replace(path=f"/{args.db_name}"))
     database_recreate(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.dev")
-    print(f"bench database {DB_NAME}: migrating", flush=True)
+    print(f"bench database {args.db_name}: migrating", flush=True)
     subprocess.run(  # noqa: S603
         [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=dict(os.environ)
     )
@@ -393,35 +407,58 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="  %(message)s")
     from django.db import connection, transaction
 
-    from rankings.models import HoldingBucket, Snapshot
+    from rankings.models import PeriodState, Snapshot
     from rankings.services import rankings_rebuild, rankings_refresh
 
-    try:
-        print(f"seeding {args.fills:,} fills, {args.users:,} users, {args.days} days", flush=True)
-        seeded = seed(args)
-        print("full rebuild", flush=True)
-        started = time.perf_counter()
-        rankings_rebuild(now=END)
-        rebuild_s = time.perf_counter() - started
-        buckets, snapshots = HoldingBucket.objects.count(), Snapshot.objects.count()
-        print(f"  {rebuild_s:.2f} s ({buckets:,} holding buckets, {snapshots:,} snapshots)")
-        # One more hour of fills and its candles, then one refresh.
+    def more_fills(count: int, begin: datetime, end: datetime, move: float) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             _fills_insert(
                 cursor,
                 seeded["pairs"],
                 args,
                 seeded["first_id"],
-                start_seq=args.fills + 1,
-                count=args.more_fills,
-                begin=END,
-                end=END + timedelta(minutes=59),
+                start_seq=fill_seq[0],
+                count=count,
+                begin=begin,
+                end=end,
             )
-            _candles_insert(cursor, seeded["pairs"], END, END)
+            fill_seq[0] += count
+            _candles_insert(cursor, seeded["pairs"], begin, begin, move=move)
+
+    def timed_refresh(label: str, now: datetime) -> float:
         started = time.perf_counter()
-        rankings_refresh(now=END + timedelta(minutes=59, seconds=59))
-        refresh_s = time.perf_counter() - started
-        print(f"refresh after {args.more_fills:,} more fills: {refresh_s:.2f} s", flush=True)
+        rankings_refresh(now=now)
+        elapsed = time.perf_counter() - started
+        print(f"{label}: {elapsed:.2f} s", flush=True)
+        return elapsed
+
+    load = [os.getloadavg()[0]]
+    try:
+        print(f"seeding {args.fills:,} fills, {args.users:,} users, {args.days} days", flush=True)
+        seeded = seed(args)
+        fill_seq = [args.fills + 1]
+        print("full rebuild", flush=True)
+        started = time.perf_counter()
+        rankings_rebuild(now=END)
+        rebuild_s = time.perf_counter() - started
+        snapshots, states = Snapshot.objects.count(), PeriodState.objects.count()
+        print(f"  {rebuild_s:.2f} s ({snapshots:,} snapshots, {states:,} period states)")
+        # The rest of the current hour: its fills, and its candles moved (0.5 %), as the beat
+        # job finds them; one refresh in the same hour.
+        more_fills(args.more_fills, END, END + timedelta(minutes=59), 0.005)
+        refresh_s = timed_refresh(
+            f"refresh after {args.more_fills:,} more fills",
+            END + timedelta(minutes=59, seconds=59),
+        )
+        # The next hour begins (a minute of fills, its candles): the first refresh of an hour,
+        # when the previous hour joins the closed hours and every period start moves on.
+        next_hour = END + timedelta(hours=1)
+        more_fills(args.more_fills // 60, next_hour, next_hour + timedelta(seconds=59), -0.003)
+        rollover_s = timed_refresh(
+            "first refresh of the next hour", next_hour + timedelta(minutes=1)
+        )
+        idle_s = timed_refresh("refresh with nothing new", next_hour + timedelta(minutes=2))
+        load.append(os.getloadavg()[0])
         connection.close()
         latencies = http_latencies(url, args, seeded["first_id"])
     finally:
@@ -438,8 +475,10 @@ def main() -> None:
             "|---|---|---|",
             f"| full rebuild ({args.fills:,} fills, {args.users:,} users, {args.days} days) "
             f"| <= 60 s | {rebuild_s:.1f} s |",
-            f"| one refresh after {args.more_fills:,} more fills (an hour) | <= 1 s "
-            f"| {refresh_s:.2f} s |",
+            f"| one refresh after {args.more_fills:,} more fills (an hour; its prices moved) "
+            f"| <= 1 s | {refresh_s:.2f} s |",
+            f"| first refresh of the next hour (periods move on) | - | {rollover_s:.2f} s |",
+            f"| a refresh with nothing new | - | {idle_s:.2f} s |",
             f"| GET /rankings p50 / p99 ({args.requests} sequential) | p99 <= 20 ms "
             f"| {pct(latencies['rankings'], 0.5):.1f} / {pct(latencies['rankings'], 0.99):.1f} ms |",
             f"| GET /traders/{{handle}} p50 / p99 | p99 <= 20 ms "
@@ -451,8 +490,10 @@ def main() -> None:
         section = (
             f"{HEADING}\n\n`DATABASE_URL=... .venv/bin/python bench/rankings.py --fills {args.fills}"
             f" --users {args.users} --days {args.days}` on {platform.machine()}, {cpus} cores, "
-            f"PostgreSQL local, {datetime.now(UTC):%Y-%m-%d}. {buckets:,} holding buckets, "
-            f"{snapshots:,} snapshots. One uvicorn worker; sequential keep-alive requests.\n\n"
+            f"PostgreSQL local, {datetime.now(UTC):%Y-%m-%d}, load average {load[0]:.1f} at the "
+            f"start, {load[1]:.1f} after the refreshes (the machine is shared). {snapshots:,} "
+            f"snapshots, {states:,} period states. One uvicorn worker; sequential keep-alive "
+            "requests.\n\n"
             f"{table}\n"
         )
         benchmarks_section_write(HEADING, section)

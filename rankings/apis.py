@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
+from urllib.parse import urlencode
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,10 +16,8 @@ from rest_framework.views import APIView
 from rankings.models import Period
 from rankings.payloads import LeaderboardEntryOut, leaderboard_entries, trader_profile_payload
 from rankings.selectors import (
-    leaderboard_rows,
+    leaderboard_page,
     public_trader_get,
-    rank_column,
-    rankings_computed_at,
     trader_profile,
 )
 from tradehive.errors import NotFound
@@ -35,10 +37,26 @@ class RankingsQuery(serializers.Serializer):
 
 
 class RankCursor(Cursor):
-    """Pages in rank order (ascending); the position is a rank, a whole number like an id."""
+    """Pages in rank order (ascending); the position is the last rank shown, a whole number
+    like an id, in the same opaque form as every other cursor of the API."""
 
     page_size = 50
     max_page_size = 200
+
+    def after_rank(self, request: Request) -> int:
+        """The rank the requested page follows (0: the first page); 400 for a cursor we did
+        not write (a backwards or offset cursor included)."""
+        position = self.decode_cursor(request)
+        if position is None:
+            return 0
+        if position.reverse or position.offset or position.position is None:
+            raise ValidationError(
+                {"cursor": ["Invalid cursor: pass back a `next` value unchanged."]}
+            )
+        return int(position.position)
+
+    def rank_cursor(self, rank: int) -> str:
+        return b64encode(urlencode({"p": rank}).encode("ascii")).decode("ascii")
 
 
 class PublicApi(APIView):
@@ -61,19 +79,21 @@ class RankingsApi(PublicApi):
     )
     def get(self, request: Request) -> Response:
         query = query_validate(RankingsQuery, request)
-        bots_excluded = query["bots"] == "exclude"
-        rows = leaderboard_rows(
-            period=query["period"], sort=query["sort"], bots_excluded=bots_excluded
-        )
         paginator = RankCursor()
-        paginator.ordering = rank_column(sort=query["sort"], bots_excluded=bots_excluded)
-        page = paginator.paginate_queryset(rows, request, view=self) or []
-        computed_at = rankings_computed_at()
+        limit = paginator.get_page_size(request)
+        page = leaderboard_page(
+            period=query["period"],
+            sort=query["sort"],
+            bots_excluded=query["bots"] == "exclude",
+            after_rank=paginator.after_rank(request),
+            limit=limit,
+        )
+        last_rank = page.rows[-1].rank if page.rows else 0  # type: ignore[attr-defined]
         return Response(
             {
-                "results": leaderboard_entries(list(page)),
-                "next": paginator.next_cursor(),
-                "computed_at": iso_ms(computed_at) if computed_at else None,
+                "results": leaderboard_entries(page.rows, places=page.places),
+                "next": paginator.rank_cursor(last_rank) if page.more else None,
+                "computed_at": iso_ms(page.computed_at) if page.computed_at else None,
             }
         )
 

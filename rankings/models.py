@@ -8,6 +8,7 @@ Copy trading reuses ``Snapshot`` (unit values and units per user and hour)."""
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from wallets.models import money_field
@@ -17,8 +18,13 @@ from wallets.models import money_field
 LOG_PLACES = 12
 
 
-def _log_field() -> models.DecimalField:
-    return models.DecimalField(max_digits=30, decimal_places=LOG_PLACES)
+def _log_field(*, null: bool = False) -> models.DecimalField:
+    return models.DecimalField(max_digits=30, decimal_places=LOG_PLACES, null=null)
+
+
+def _amounts_field(*, null: bool = False) -> ArrayField:
+    """Amounts per asset, parallel to an ``asset_ids`` array (NULL elements: none)."""
+    return ArrayField(money_field(null=True), null=null)
 
 
 class Period(models.TextChoices):
@@ -29,42 +35,20 @@ class Period(models.TextChoices):
 
 
 class RankingsState(models.Model):
-    """One row (pk 1): the watermarks the refresh has consumed and when it last ran."""
+    """One row (pk 1): the watermarks the refresh has consumed, the hour its period states are
+    current for, and when it last ran."""
 
     fill_watermark = models.BigIntegerField(default=0, help_text="Last orders.Fill id rolled up.")
     entry_watermark = models.BigIntegerField(
         default=0, help_text="Last wallets.LedgerEntry id rolled up."
     )
+    now_hour = models.DateTimeField(
+        null=True, blank=True, help_text="The current hour of the last refresh (PeriodState's)."
+    )
     computed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rankings at fill {self.fill_watermark}, entry {self.entry_watermark}"
-
-
-class HoldingBucket(models.Model):
-    """What one hour did to one user's holding of one asset: ``trade_delta`` from fills (fees
-    included), ``flow_delta`` from deposits, withdrawals, adjustments and transfers, and
-    ``holding_after``, the holding at the end of the hour. ``trades``/``volume`` count the
-    user's fills whose quote is this asset, and their quote amount."""
-
-    user_id = models.BigIntegerField()
-    asset_id = models.BigIntegerField()
-    hour = models.DateTimeField()
-    trade_delta = money_field()
-    flow_delta = money_field()
-    holding_after = money_field()
-    trades = models.IntegerField()
-    volume = money_field()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user_id", "asset_id", "hour"], name="rankings_holding_bucket_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"user {self.user_id} asset {self.asset_id} {self.hour:%Y-%m-%d %H}h"
 
 
 class AssetPrice(models.Model):
@@ -92,7 +76,13 @@ class Snapshot(models.Model):
 
     ``equity``: holdings marked in the reference asset; ``flow``: net deposits of the hour in
     the reference asset; ``log_value``: cumulative natural log of the unit value (a unit was
-    worth 1 at the first deposit); ``units`` = equity / unit value."""
+    worth 1 at the first deposit); ``units`` = equity / unit value.
+
+    The amounts behind them, per asset (``asset_ids`` ascending, the other arrays parallel):
+    ``held`` at the end of the hour, and the hour's own ``flowed`` (cash flows) and ``traded``
+    (quote amounts of fills), NULL where none. An asset is listed while it is held or moved
+    that hour. With them a snapshot is re-marked at any hour's prices without reading older
+    rows, and the next one is this one plus the next hour's deltas."""
 
     user_id = models.BigIntegerField()
     hour = models.DateTimeField()
@@ -102,19 +92,72 @@ class Snapshot(models.Model):
     volume = money_field()
     log_value = _log_field()
     units = money_field()
+    asset_ids = ArrayField(models.BigIntegerField())
+    held = _amounts_field()
+    flowed = _amounts_field(null=True)
+    traded = _amounts_field(null=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user_id", "hour"], name="rankings_snapshot_unique")
         ]
+        # The refresh finds who was active at an hour (price changes, periods moving on).
+        indexes = [models.Index(fields=["hour"], name="rankings_snapshot_hour")]
 
     def __str__(self) -> str:
         return f"user {self.user_id} {self.hour:%Y-%m-%d %H}h equity {self.equity}"
 
 
+class PeriodState(models.Model):
+    """What a period's figures need from one opted-in trader's history, summarised so that a
+    refresh computes the figures without reading the history (docs/rankings.md, "Period
+    state"). Valid for ``RankingsState.now_hour`` (n); the period's start hour is s.
+
+    ``start_*``: the last snapshot at or before s (NULL: none, or the ``all`` period), with its
+    holdings, so it can be re-marked at s's prices. ``closed_*``: the snapshots in (s, n), the
+    "closed" hours: counts and sums, the max/min of the log unit value and the largest fall
+    within them. Their UTC days, for the win rate: the first day (its close and trades), the
+    last day and the close of the day before it, and the days strictly between (trading and
+    winning days). The current hour's snapshot is added when the figures are computed."""
+
+    period = models.CharField(max_length=5, choices=Period.choices)
+    user_id = models.BigIntegerField()
+    start_hour = models.DateTimeField(null=True)
+    start_equity = money_field(null=True)
+    start_log = _log_field(null=True)
+    start_asset_ids = ArrayField(models.BigIntegerField(), null=True)
+    start_held = _amounts_field(null=True)
+    closed_snapshots = models.IntegerField()
+    closed_flow = money_field()
+    closed_trades = models.BigIntegerField()
+    closed_volume = money_field()
+    closed_log_max = _log_field(null=True)
+    closed_log_min = _log_field(null=True)
+    closed_drawdown = _log_field(null=True)
+    first_day = models.DateField(null=True)
+    first_close = _log_field(null=True)
+    first_trades = models.BigIntegerField(null=True)
+    last_day = models.DateField(null=True)
+    last_close = _log_field(null=True)
+    last_trades = models.BigIntegerField(null=True)
+    prelast_close = _log_field(null=True)
+    mid_trading_days = models.IntegerField()
+    mid_winning_days = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period", "user_id"], name="rankings_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} user {self.user_id}: {self.closed_snapshots} closed snapshots"
+
+
 class LeaderboardRow(models.Model):
     """One opted-in trader in one period's leaderboard. Ranks are NULL when not eligible; the
-    ``*_human`` ranks skip bots (``?bots=exclude``)."""
+    ``*_human`` ranks skip bots (``?bots=exclude``). Read by (period, trader); pages of a
+    ranking are found through ``LeaderboardPage`` (the ranks are not indexed here: every
+    refresh rewrites every row, and four rank indexes cost more than the rows)."""
 
     period = models.CharField(max_length=5, choices=Period.choices)
     user_id = models.BigIntegerField()
@@ -136,12 +179,40 @@ class LeaderboardRow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["period", "user_id"], name="rankings_row_unique")
         ]
-        indexes = [
-            models.Index(fields=["period", "rank_return"], name="rankings_row_by_return"),
-            models.Index(fields=["period", "rank_pnl"], name="rankings_row_by_pnl"),
-            models.Index(fields=["period", "rank_return_human"], name="rankings_row_by_return_h"),
-            models.Index(fields=["period", "rank_pnl_human"], name="rankings_row_by_pnl_h"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.period} user {self.user_id} #{self.rank_return}"
+
+
+class Ranking(models.TextChoices):
+    """The four orders of a period's leaderboard: ``LeaderboardRow``'s rank columns."""
+
+    RETURN = "rank_return"
+    PNL = "rank_pnl"
+    RETURN_HUMAN = "rank_return_human"
+    PNL_HUMAN = "rank_pnl_human"
+
+
+# Ranks per LeaderboardPage row.
+RANKS_PER_PAGE = 100
+
+
+class LeaderboardPage(models.Model):
+    """``RANKS_PER_PAGE`` consecutive ranks of one ranking of a period: the traders' ids in rank
+    order, ranks ``chunk * RANKS_PER_PAGE + 1`` on. A page of the API reads one or three of
+    these and then the traders' rows."""
+
+    period = models.CharField(max_length=5, choices=Period.choices)
+    ranking = models.CharField(max_length=17, choices=Ranking.choices)
+    chunk = models.IntegerField()
+    user_ids = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "ranking", "chunk"], name="rankings_page_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.ranking} chunk {self.chunk}"

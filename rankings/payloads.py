@@ -13,14 +13,8 @@ from rankings.followers import followers_count_many
 from rankings.models import LeaderboardRow
 from rankings.selectors import TraderProfile
 from tradehive.money import format_decimal, iso_ms
-from wallets.models import Asset
 
 _PCT_PLACES = 2
-
-
-def reference_places() -> int:
-    asset = Asset.objects.filter(symbol=settings.RANKINGS_REFERENCE_ASSET).only("decimals").first()
-    return asset.decimals if asset else 8
 
 
 def _pct(value: Decimal | None) -> str | None:
@@ -48,8 +42,8 @@ class LeaderboardEntryOut(serializers.Serializer):
     followers = serializers.IntegerField()
 
 
-def leaderboard_entries(rows: list[LeaderboardRow]) -> list[dict[str, Any]]:
-    places = reference_places()
+def leaderboard_entries(rows: list[LeaderboardRow], *, places: int) -> list[dict[str, Any]]:
+    """``rows`` from ``leaderboard_page``; amounts at ``places`` decimals."""
     followers = followers_count_many(user_ids=[row.user_id for row in rows])
     return [
         {
@@ -85,7 +79,7 @@ def _period(row: LeaderboardRow | None, places: int) -> dict[str, Any] | None:
 
 
 def trader_profile_payload(profile: TraderProfile) -> dict[str, Any]:
-    places = reference_places()
+    places = profile.places
     user = profile.user
     return {
         "trader": user.handle,

@@ -7,20 +7,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from orders.models import Fill
 from orders.selectors import fill_list_older_than
-from rankings.models import (
-    AssetPrice,
-    HoldingBucket,
-    LeaderboardRow,
-    Period,
-    RankingsState,
-    Snapshot,
-)
+from rankings import sql
+from rankings.models import LeaderboardRow, Period, RankingsState
 from wallets.models import Asset
 
 RANK_COLUMNS = {
@@ -32,22 +25,56 @@ RANK_COLUMNS = {
 # A profile's equity curve shows at most this many points (the latest).
 CURVE_POINTS = 500
 PROFILE_FILLS = 20
+# Decimals of amounts while the reference asset does not exist.
+DEFAULT_PLACES = 8
 
 
 def rank_column(*, sort: str, bots_excluded: bool) -> str:
     return RANK_COLUMNS[(sort, bots_excluded)]
 
 
-def leaderboard_rows(*, period: str, sort: str, bots_excluded: bool) -> QuerySet[LeaderboardRow]:
-    """The ranked rows of a period, in rank order of ``sort`` (the caller paginates on the rank
-    column), each with the trader's ``handle`` and ``rank``."""
-    column = rank_column(sort=sort, bots_excluded=bots_excluded)
-    handle = User.objects.filter(pk=OuterRef("user_id")).values("handle")[:1]
-    return (
-        LeaderboardRow.objects.filter(period=period, **{f"{column}__isnull": False})
-        .annotate(handle=Subquery(handle), rank=F(column))
-        .order_by(column)
+@dataclass(frozen=True)
+class LeaderboardPage:
+    rows: list[LeaderboardRow]  # each with ``rank`` and ``handle``
+    more: bool  # ranks follow the last row
+    computed_at: datetime | None
+    places: int  # the reference asset's decimals
+
+
+def leaderboard_page(
+    *, period: str, sort: str, bots_excluded: bool, after_rank: int, limit: int
+) -> LeaderboardPage:
+    """The rows ranked ``after_rank + 1`` to ``after_rank + limit`` in the ranking of ``sort``,
+    in rank order, in one statement (the rows say when they were computed)."""
+    params = {
+        "period": period,
+        "ranking": rank_column(sort=sort, bots_excluded=bots_excluded),
+        "first": after_rank + 1,
+        "last": after_rank + limit + 1,  # one more: is there a next page?
+        "reference": settings.RANKINGS_REFERENCE_ASSET,
+    }
+    rows = list(LeaderboardRow.objects.raw(sql.PAGE_ROWS, params))
+    if not rows:
+        return LeaderboardPage(
+            rows=[], more=False, computed_at=rankings_computed_at(), places=reference_places()
+        )
+    meta = rows[0]
+    return LeaderboardPage(
+        rows=rows[:limit],
+        more=len(rows) > limit,
+        computed_at=meta.rankings_computed_at,  # type: ignore[attr-defined]
+        places=_places(meta.reference_places),  # type: ignore[attr-defined]
     )
+
+
+def _places(decimals: int | None) -> int:
+    return DEFAULT_PLACES if decimals is None else decimals
+
+
+def reference_places() -> int:
+    """The reference asset's decimals (amounts are shown at them)."""
+    asset = Asset.objects.filter(symbol=settings.RANKINGS_REFERENCE_ASSET).only("decimals").first()
+    return _places(asset.decimals if asset else None)
 
 
 def rankings_computed_at() -> datetime | None:
@@ -87,36 +114,18 @@ class TraderProfile:
     fills: list[Fill]
     fills_before: datetime
     computed_at: datetime | None
-
-
-def _return_pct(log_value: Decimal) -> Decimal:
-    return ((log_value.exp() - 1) * 100).quantize(Decimal("0.01"))
+    places: int  # the reference asset's decimals
 
 
 def _asset_mix(user_id: int) -> list[AssetShare]:
-    """The trader's holdings as shares of their equity, at the last rolled-up prices."""
-    last_hour = AssetPrice.objects.order_by("-hour").values_list("hour", flat=True).first()
-    if last_hour is None:
-        return []
-    reference = settings.RANKINGS_REFERENCE_ASSET
-    held = (
-        HoldingBucket.objects.filter(user_id=user_id)
-        .order_by("asset_id", "-hour")
-        .distinct("asset_id")
-        .values_list("asset_id", "holding_after")
-    )
-    prices = dict(
-        AssetPrice.objects.filter(hour=last_hour, price__isnull=False).values_list(
-            "asset_id", "price"
+    """The trader's holdings as shares of their equity, at the last refresh's prices."""
+    values = {
+        symbol: value
+        for symbol, value in sql.holdings_valued(
+            user_id=user_id, reference=settings.RANKINGS_REFERENCE_ASSET
         )
-    )
-    symbols = dict(Asset.objects.values_list("pk", "symbol"))
-    values: dict[str, Decimal] = {}
-    for asset_id, amount in held:
-        symbol = symbols.get(asset_id, "?")
-        price = Decimal(1) if symbol == reference else prices.get(asset_id)
-        if amount > 0 and price:
-            values[symbol] = amount * price
+        if value > 0
+    }
     total = sum(values.values(), Decimal(0))
     if total <= 0:
         return []
@@ -129,18 +138,21 @@ def _asset_mix(user_id: int) -> list[AssetShare]:
 
 def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
     now = now or timezone.now()
-    rows = {
-        row.period: row
-        for row in LeaderboardRow.objects.filter(period__in=Period.values, user_id=user.pk)
-    }
-    snapshots = list(
-        Snapshot.objects.filter(user_id=user.pk)
-        .order_by("-hour")
-        .values_list("hour", "log_value")[:CURVE_POINTS]
+    found = list(
+        LeaderboardRow.objects.raw(
+            sql.PROFILE_ROWS,
+            {"user_id": user.pk, "reference": settings.RANKINGS_REFERENCE_ASSET},
+        )
     )
+    rows = {row.period: row for row in found}
+    if found:
+        computed_at = found[0].rankings_computed_at  # type: ignore[attr-defined]
+        places = _places(found[0].reference_places)  # type: ignore[attr-defined]
+    else:
+        computed_at, places = rankings_computed_at(), reference_places()
     curve = [
-        CurvePoint(at=min(hour + timedelta(hours=1), now), return_pct=_return_pct(log_value))
-        for hour, log_value in reversed(snapshots)
+        CurvePoint(at=min(hour + timedelta(hours=1), now), return_pct=return_pct)
+        for hour, return_pct in sql.curve(user_id=user.pk, points=CURVE_POINTS)
     ]
     whole = rows.get("all")
     if whole is not None and (not curve or curve[-1].at < now):
@@ -153,5 +165,6 @@ def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
         asset_mix=_asset_mix(user.pk),
         fills=fill_list_older_than(user_id=user.pk, before=fills_before, limit=PROFILE_FILLS),
         fills_before=fills_before,
-        computed_at=rankings_computed_at(),
+        computed_at=computed_at,
+        places=places,
     )

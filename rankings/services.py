@@ -37,6 +37,7 @@ def _run(
     entry_lo: int,
     fill_hi: int,
     entry_hi: int,
+    prev_hour: datetime | None,
     full: bool = False,
 ) -> None:
     reference_asset_id = _reference_asset_id()
@@ -47,6 +48,7 @@ def _run(
         reference_asset_id=reference_asset_id,
         fill_range=(fill_lo, fill_hi),
         entry_range=(entry_lo, entry_hi),
+        prev_hour=prev_hour,
         min_equity=Decimal(settings.RANKINGS_MIN_EQUITY),
         min_trades=settings.RANKINGS_MIN_TRADES,
         full=full,
@@ -62,13 +64,14 @@ def rankings_refresh(*, now: datetime | None = None) -> None:
         fill_hi, entry_hi = sql.sources_high_water()
     with transaction.atomic():
         sql.rankings_lock()
-        fill_lo, entry_lo = sql.watermarks_get()
+        fill_lo, entry_lo, prev_hour = sql.state_get()
         _run(
             now=now,
             fill_lo=fill_lo,
             entry_lo=entry_lo,
             fill_hi=max(fill_hi, fill_lo),
             entry_hi=max(entry_hi, entry_lo),
+            prev_hour=prev_hour,
         )
 
 
@@ -81,4 +84,12 @@ def rankings_rebuild(*, now: datetime | None = None) -> None:
     with transaction.atomic():
         sql.rankings_lock()
         sql.tables_truncate()
-        _run(now=now, fill_lo=0, entry_lo=0, fill_hi=fill_hi, entry_hi=entry_hi, full=True)
+        _run(
+            now=now,
+            fill_lo=0,
+            entry_lo=0,
+            fill_hi=fill_hi,
+            entry_hi=entry_hi,
+            prev_hour=None,
+            full=True,
+        )

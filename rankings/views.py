@@ -13,9 +13,8 @@ from rankings.followers import copy_terms_for
 from rankings.models import Period
 from rankings.payloads import leaderboard_entries, trader_profile_payload
 from rankings.selectors import (
-    leaderboard_rows,
+    leaderboard_page,
     public_trader_get,
-    rankings_computed_at,
     trader_profile,
 )
 
@@ -31,17 +30,19 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     period = _choice(request, "period", list(Period.values), Period.WEEK)
     sort = _choice(request, "sort", ["return", "pnl"], "return")
     bots = _choice(request, "bots", ["include", "exclude"], "include")
-    rows = leaderboard_rows(period=period, sort=sort, bots_excluded=bots == "exclude")
+    page = leaderboard_page(
+        period=period, sort=sort, bots_excluded=bots == "exclude", after_rank=0, limit=PAGE_ROWS
+    )
     return render(
         request,
         "rankings/leaderboard.html",
         {
-            "entries": leaderboard_entries(list(rows[:PAGE_ROWS])),
+            "entries": leaderboard_entries(page.rows, places=page.places),
             "period": period,
             "sort": sort,
             "bots": bots,
             "periods": Period.values,
-            "computed_at": rankings_computed_at(),
+            "computed_at": page.computed_at,
             "reference_asset": settings.RANKINGS_REFERENCE_ASSET,
         },
     )
