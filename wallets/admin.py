@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.requests import AuthenticatedHttpRequest
+from tradehive.admin_columns import amount_column
 from tradehive.errors import DomainError
 from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
 from wallets import services, withdrawals
@@ -64,9 +65,11 @@ class AssetAdmin(admin.ModelAdmin):
         "is_active",
         "deposit_enabled",
         "withdrawal_enabled",
-        "withdrawal_fee",
-        "withdrawal_min",
+        "withdrawal_fee_shown",
+        "withdrawal_min_shown",
     )
+    withdrawal_fee_shown = amount_column("withdrawal_fee", lambda asset: asset.decimals)
+    withdrawal_min_shown = amount_column("withdrawal_min", lambda asset: asset.decimals)
     list_filter = ("is_active", "deposit_enabled", "withdrawal_enabled")
     search_fields = ("symbol", "name")
 
@@ -156,7 +159,9 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin):
-    list_display = ("account", "asset", "available", "locked")
+    list_display = ("account", "asset", "available_shown", "locked_shown")
+    available_shown = amount_column("available", lambda row: row.asset.decimals)
+    locked_shown = amount_column("locked", lambda row: row.asset.decimals)
     list_filter = ("asset", "account__kind")
     search_fields = ("account__user__username",)
     list_select_related = ("account", "asset")
@@ -177,7 +182,17 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "journal", "account", "asset", "bucket", "amount", "balance_after")
+    list_display = (
+        "id",
+        "journal",
+        "account",
+        "asset",
+        "bucket",
+        "amount_shown",
+        "balance_after_shown",
+    )
+    amount_shown = amount_column("amount", lambda row: row.asset.decimals)
+    balance_after_shown = amount_column("balance_after", lambda row: row.asset.decimals)
     list_filter = ("asset", "bucket", "journal__kind")
     search_fields = ("journal__reference", "account__user__username")
     list_select_related = ("journal", "account", "asset")
@@ -185,7 +200,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Deposit)
 class DepositAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "asset", "amount", "status", "created_at")
+    list_display = ("id", "user", "asset", "amount_shown", "status", "created_at")
+    amount_shown = amount_column("amount", lambda row: row.asset.decimals)
     list_filter = ("asset",)
     search_fields = ("user__username",)
     list_select_related = ("user", "asset")
@@ -219,13 +235,15 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "id",
         "user",
         "asset",
-        "amount",
-        "fee",
+        "amount_shown",
+        "fee_shown",
         "address",
         "status",
         "created_at",
         "decided_by",
     )
+    amount_shown = amount_column("amount", lambda row: row.asset.decimals)
+    fee_shown = amount_column("fee", lambda row: row.asset.decimals)
     list_filter = (WithdrawalQueueFilter, "asset")
     search_fields = ("user__username", "address")
     list_select_related = ("user", "asset", "decided_by")

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from tradehive.money import format_decimal
+from tradehive.money import format_amount
 from wallets import conf
 from wallets.errors import DepositLimitExceeded, DepositsDisabled
 from wallets.models import Account, Deposit
@@ -48,10 +48,10 @@ def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit
             user=user, asset=asset, created_at__gte=_utc_day_start(now)
         ).aggregate(total=Coalesce(Sum("amount"), Decimal(0)))["total"]
         if used + amount > cap:
-            left = format_decimal(max(cap - used, Decimal(0)), asset.decimals)
+            left = format_amount(max(cap - used, Decimal(0)), asset.decimals)
             message = (
                 f"The daily deposit limit for {asset.symbol} is "
-                f"{format_decimal(cap, asset.decimals)}; {left} is left today."
+                f"{format_amount(cap, asset.decimals)} {asset.symbol}; {left} is left today."
             )
             raise DepositLimitExceeded(message, fields={"amount": [message]})
     deposit = Deposit.objects.create(user=user, asset=asset, amount=amount, created_at=now)

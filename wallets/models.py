@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tradehive.money import format_decimal
+
 # Every money column: 38 digits, 18 decimals (covers 18-decimal tokens and KRW trillions).
 MONEY_DIGITS = 38
 MONEY_PLACES = 18
@@ -126,7 +128,8 @@ class Balance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.asset_id}: {self.available} + {self.locked} locked"
+        available, locked = format_decimal(self.available), format_decimal(self.locked)
+        return f"{self.account} {self.asset_id}: {available} + {locked} locked"
 
     @property
     def total(self) -> Decimal:
@@ -190,7 +193,8 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.asset_id} {self.bucket} {self.amount:+f}"
+        sign = "+" if self.amount >= 0 else ""
+        return f"{self.account} {self.asset_id} {self.bucket} {sign}{format_decimal(self.amount)}"
 
 
 class Deposit(models.Model):
@@ -218,7 +222,7 @@ class Deposit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"deposit #{self.pk} {self.amount} {self.asset_id}"
+        return f"deposit #{self.pk} {format_decimal(self.amount)} {self.asset_id}"
 
 
 class Withdrawal(models.Model):
@@ -258,7 +262,9 @@ class Withdrawal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"withdrawal #{self.pk} {self.amount} {self.asset_id} ({self.status})"
+        return (
+            f"withdrawal #{self.pk} {format_decimal(self.amount)} {self.asset_id} ({self.status})"
+        )
 
     @property
     def held(self) -> Decimal:

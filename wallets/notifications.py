@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from notifications.models import Notification
 from notifications.services import StoredNotification, notification_send
+from tradehive.money import format_amount, format_decimal
 from wallets.models import Withdrawal
 
 
@@ -13,11 +14,11 @@ def withdrawal_notify(*, withdrawal: Withdrawal) -> StoredNotification | None:
     if status not in (Withdrawal.Status.COMPLETED, Withdrawal.Status.REJECTED):
         return None
     asset = withdrawal.asset
-    amount = f"{withdrawal.amount:f}"
+    amount = format_amount(withdrawal.amount, asset.decimals)
     data = {
         "withdrawal_id": withdrawal.pk,
         "asset": asset.symbol,
-        "amount": amount,
+        "amount": format_decimal(withdrawal.amount, asset.decimals),
         "status": status,
     }
     if status == Withdrawal.Status.COMPLETED:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.mfa import mfa_enabled
 from accounts.requests import AuthenticatedHttpRequest
 from tradehive.errors import DomainError, RateLimited
-from tradehive.money import format_decimal
+from tradehive.money import format_amount
 from wallets import deposits, selectors, withdrawals
 from wallets.forms import DepositForm, WithdrawalForm
 
@@ -69,7 +69,7 @@ def deposit(request: AuthenticatedHttpRequest) -> HttpResponse:
         except DomainError as error:
             _show_error(form, error)
         else:
-            shown = format_decimal(made.amount, made.asset.decimals)
+            shown = format_amount(made.amount, made.asset.decimals)
             messages.success(request, f"Deposited {shown} {made.asset.symbol}.")
             return redirect("wallets:home")
     return _page(request, deposit_form=form, status=400)

@@ -18,7 +18,7 @@ from accounts.audit import audit_record
 from accounts.mfa import mfa_check
 from accounts.models import ApiKey, User
 from tradehive.errors import NotFound
-from tradehive.money import format_decimal
+from tradehive.money import format_amount, format_decimal
 from wallets.errors import (
     InvalidAddress,
     WithdrawalBelowMinimum,
@@ -80,7 +80,7 @@ def withdrawal_request(
         if amount < asset.withdrawal_min:
             message = (
                 f"The minimum {asset.symbol} withdrawal is "
-                f"{format_decimal(asset.withdrawal_min, asset.decimals)}."
+                f"{format_amount(asset.withdrawal_min, asset.decimals)} {asset.symbol}."
             )
             raise WithdrawalBelowMinimum(message, fields={"amount": [message]})
         address = _address_check(asset=asset, address=address)

@@ -1,10 +1,12 @@
 // The order form: buy/sell, limit / market (by quantity or by amount to spend) / stop-limit /
 // stop-market / take-profit limit / take-profit market, time in force and post-only, the
-// available balance, 25-100% shortcuts, the estimated total and fee, and the API's errors shown
-// next to their fields.
+// available balance, 25-100% shortcuts, the estimated total and fee, the API's errors shown
+// next to their fields, and what became of the order placed last (filled, resting, partly
+// filled, cancelled by its terms or rejected, and why) as the exchange reports it.
 import { api } from "../api.js";
-import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros } from "../decimal.js";
+import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros, typedDecimal } from "../decimal.js";
 import { formatNumber } from "../format.js";
+import { outcome } from "../orders.js";
 
 const FIELDS = ["stop_price", "price", "quantity", "quote_amount", "time_in_force", "post_only"];
 // Market buys by quantity hold a protective price 5% above the book (ORDER_MARKET_PROTECTION).
@@ -29,6 +31,10 @@ function randomId() {
   return "web-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// How long to ask the REST API for the placed order's state while no push has brought it.
+const OUTCOME_POLL_MS = 1000;
+const OUTCOME_POLL_FOR_MS = 20000;
+
 export function createOrderForm(form, market, { balances, book, onPlaced }) {
   const $ = (selector) => form.querySelector(selector);
   const input = (name) => form.elements.namedItem(name);
@@ -36,11 +42,13 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   const controls = $("[data-controls]");
   const submit = $("[data-submit]");
   const formError = $("[data-form-error]");
-  const formOk = $("[data-form-ok]");
+  const outcomeBox = $("[data-outcome]");
   const reason = $("[data-disabled-reason]");
   const panel = $('[role="tabpanel"]');
   let side = "buy";
   let submitting = false;
+  let watched = null; // the order placed last: { id, updated_at, status }
+  let pollTimer = null;
 
   const state = () => ({
     side,
@@ -111,7 +119,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   }
 
   function value(name) {
-    const text = input(name).value.trim().replace(/,/g, "");
+    const text = typedDecimal(input(name).value);
     return isDecimal(text) && !isZero(text) ? text : null;
   }
 
@@ -229,6 +237,58 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     if (first) first.focus();
   }
 
+  // --- the outcome of the order placed last -------------------------------------------------
+
+  function showOutcome(order) {
+    if (!order) {
+      outcomeBox.textContent = "";
+      outcomeBox.dataset.tone = "";
+      delete outcomeBox.dataset.orderId;
+      delete outcomeBox.dataset.status;
+      return;
+    }
+    const { tone, text } = outcome(order, market);
+    outcomeBox.textContent = text;
+    outcomeBox.dataset.tone = tone;
+    outcomeBox.dataset.orderId = String(order.id);
+    outcomeBox.dataset.status = order.status;
+  }
+
+  function stopPolling() {
+    clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  /** Show ``order`` if it is the one placed last and newer than what is shown. */
+  function update(order) {
+    if (!watched || order.id !== watched.id || order.updated_at < watched.updated_at) return;
+    // A push can overtake the POST's answer: never go back from a later state to "pending".
+    if (order.status === "pending" && watched.status !== "pending") return;
+    watched = { id: order.id, updated_at: order.updated_at, status: order.status };
+    showOutcome(order);
+    if (outcome(order, market).final) stopPolling();
+  }
+
+  function watch(placed) {
+    stopPolling();
+    watched = { id: placed.id, updated_at: placed.updated_at, status: placed.status };
+    showOutcome(placed);
+    const until = Date.now() + OUTCOME_POLL_FOR_MS;
+    // Pushes on the private "orders" channel normally bring the outcome first; asking the API
+    // covers a page without a live socket.
+    const poll = async () => {
+      pollTimer = null;
+      if (!watched || watched.id !== placed.id || Date.now() > until) return;
+      try {
+        update(await api(`orders/${placed.id}`));
+      } catch {
+        /* the next poll or push brings it */
+      }
+      if (watched.status === "pending" && !pollTimer) pollTimer = setTimeout(poll, OUTCOME_POLL_MS);
+    };
+    pollTimer = setTimeout(poll, OUTCOME_POLL_MS);
+  }
+
   // --- submit --------------------------------------------------------------------------------
 
   function body() {
@@ -238,9 +298,9 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     const problems = {};
     for (const name of ["stop_price", "price", "quantity", "quote_amount"]) {
       if (!visible[name]) continue;
-      const text = input(name).value.trim().replace(/,/g, "");
+      const text = typedDecimal(input(name).value);
       if (!text) problems[name] = ["Required."];
-      else if (!isDecimal(text)) problems[name] = ["Enter a positive number, such as 0.5."];
+      else if (!isDecimal(text)) problems[name] = ["Enter a positive number, such as 0.5 or 1,000."];
       else order[name] = text;
     }
     if (visible.tif) order.time_in_force = s.tif;
@@ -252,7 +312,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     event.preventDefault();
     if (submitting || controls.disabled) return;
     clearErrors();
-    formOk.textContent = "";
+    showOutcome(null);
     const { order, problems } = body();
     if (Object.keys(problems).length) {
       showErrors({ fields: problems, message: "Check the highlighted fields." });
@@ -262,10 +322,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     submit.disabled = true;
     try {
       const placed = await api("orders", { method: "POST", body: order });
-      const what = placed.quantity ? `${formatNumber(placed.quantity, market.quantity_places)} ${market.base}`
-        : `${formatNumber(placed.quote_amount, market.quote_decimals)} ${market.quote} of ${market.base}`;
-      const at = placed.price ? ` at ${formatNumber(placed.price, market.price_places)}` : "";
-      formOk.textContent = `Order placed: ${placed.side} ${what}${at} (${placed.status.replace("_", " ")}).`;
+      watch(placed);
       input("quantity").value = "";
       input("quote_amount").value = "";
       estimate();
@@ -333,6 +390,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
       element.focus();
     },
     setMarket,
+    orderChanged: (orders) => orders.forEach(update),
     refresh: estimate,
     init() {
       setMarket({});

@@ -142,6 +142,7 @@ if (formElement) {
   });
   form.init();
   mine = createMine(root.querySelector("[data-mine]"), market, { onChange: refreshBalances });
+  realtime.subscribe("orders", form.orderChanged);
   realtime.subscribe("balances", applyBalances);
   realtime.onReconnect(refreshBalances);
   refreshBalances();
