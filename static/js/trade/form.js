@@ -6,6 +6,7 @@
 import { api } from "../api.js";
 import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros, typedDecimal } from "../decimal.js";
 import { formatNumber } from "../format.js";
+import { confirmAction } from "../confirm.js";
 import { outcome } from "../orders.js";
 
 const FIELDS = ["stop_price", "price", "quantity", "quote_amount", "time_in_force", "post_only"];
@@ -31,6 +32,8 @@ function randomId() {
   return "web-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// A limit price further than this from the last price (percent) is asked about first.
+const FAR_FROM_LAST_PCT = "10";
 // How long to ask the REST API for the placed order's state while no push has brought it.
 const OUTCOME_POLL_MS = 1000;
 const OUTCOME_POLL_FOR_MS = 20000;
@@ -49,6 +52,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   let submitting = false;
   let watched = null; // the order placed last: { id, updated_at, status }
   let pollTimer = null;
+  let priceChosen = false; // the user typed or picked a price: never prefill over it
 
   const state = () => ({
     side,
@@ -83,6 +87,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     submit.className = `submit ${side}`;
     submit.textContent = `${side === "buy" ? "Buy" : "Sell"} ${market.base}`;
     estimate();
+    prefill();
   }
 
   function setSide(next, focus = false) {
@@ -308,6 +313,33 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     return { order, problems };
   }
 
+  /** How far ``price`` is from the last price, in percent (one decimal), or null. */
+  function distanceFromLast(price) {
+    if (!price || !market.last || isZero(market.last)) return null;
+    return divide(multiply(subtract(price, market.last), "100"), market.last, 1);
+  }
+
+  /** Ask before a limit price more than FAR_FROM_LAST_PCT from the last price. */
+  async function farPriceConfirmed(order) {
+    const pct = distanceFromLast(order.price);
+    if (pct === null) return true;
+    const above = !pct.startsWith("-");
+    const size = above ? pct : pct.slice(1);
+    if (compare(size, FAR_FROM_LAST_PCT) <= 0) return true;
+    const price = `${formatNumber(order.price, market.price_places)} ${market.quote}`;
+    const last = `${formatNumber(market.last, market.price_places)} ${market.quote}`;
+    const takes = (order.side === "buy") === above;
+    return confirmAction({
+      title: "Far from the market price",
+      text: `Your ${order.side} price ${price} is ${trimZeros(size)}% ${above ? "above" : "below"} `
+        + `the last price ${last}. `
+        + (takes ? `It may ${order.side === "buy" ? "buy" : "sell"} at once at prices up to yours.`
+          : "It will wait in the book until the price gets there."),
+      yes: `Place ${order.side} at ${price}`,
+      no: "Change the price",
+    });
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (submitting || controls.disabled) return;
@@ -321,6 +353,10 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     submitting = true;
     submit.disabled = true;
     try {
+      if (!(await farPriceConfirmed(order))) {
+        input("price").focus();
+        return;
+      }
       const placed = await api("orders", { method: "POST", body: order });
       watch(placed);
       input("quantity").value = "";
@@ -337,6 +373,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
 
   form.addEventListener("input", (event) => {
     const name = event.target.name;
+    if (name === "price" && event.isTrusted) priceChosen = true;
     if (FIELDS.includes(name)) {
       const box = form.querySelector(`[data-error-for="${name}"]`);
       if (box) box.textContent = "";
@@ -376,8 +413,21 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     }
   }
 
+  /** Fill an empty, untouched price box with the last price (else the book's price on the
+   * other side), as a trader starts from the market. */
+  function prefill() {
+    const box = input("price");
+    if (priceChosen || box.value || box.closest("[data-show]").hidden) return;
+    const { bestBid, bestAsk } = book.best();
+    const price = market.last || (side === "buy" ? bestAsk : bestBid);
+    if (!price) return;
+    box.value = round(price, market.price_places, "half");
+    estimate();
+  }
+
   return {
     setPrice(price) {
+      priceChosen = true;
       const s = state();
       const target = s.type === "market" ? null : PRICED.has(s.type) ? "price" : "stop_price";
       if (!target) {
@@ -391,10 +441,12 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     },
     setMarket,
     orderChanged: (orders) => orders.forEach(update),
+    prefill,
     refresh: estimate,
     init() {
       setMarket({});
       layout();
+      prefill();
     },
   };
 }

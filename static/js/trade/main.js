@@ -2,6 +2,7 @@
 // orders and balances together. Public data is live over /ws/; a logged-in page also gets its
 // private channels (orders, fills, balances) through the session cookie.
 import { api, pageData } from "../api.js";
+import { confirmAction } from "../confirm.js";
 import { changeClass, formatNumber, formatPercent, localiseTimes } from "../format.js";
 import * as realtime from "../realtime.js";
 import { createBook } from "./book.js";
@@ -43,6 +44,7 @@ function setLast(price, direction) {
   element.classList.add(up ? "buy" : "sell");
   document.title = `${formatNumber(price, market.price_places)} · ${baseTitle}`;
   book.render();
+  if (form) form.prefill();
 }
 
 function applyTicker(ticker) {
@@ -100,7 +102,11 @@ const book = createBook(root.querySelector("[data-book]"), market, {
   onPick: (price) => form && form.setPrice(price),
   lastPrice: () => market.last,
 });
-book.onChange(() => form && form.refresh());
+book.onChange(() => {
+  if (!form) return;
+  form.refresh();
+  form.prefill();
+});
 const chart = createChart(root.querySelector(".chart-card"), market);
 const trades = createTrades(root.querySelector("[data-trades]"), market,
                             pageData("trades-data") || [],
@@ -141,7 +147,18 @@ if (formElement) {
     },
   });
   form.init();
-  mine = createMine(root.querySelector("[data-mine]"), market, { onChange: refreshBalances });
+  mine = createMine(root.querySelector("[data-mine]"), market, {
+    onChange: refreshBalances,
+    onResting: book.setMine,
+    confirmCancelAll: (open) => confirmAction({
+      title: `Cancel all ${open.length} open order${open.length === 1 ? "" : "s"}?`,
+      text: `Every open order of yours in ${market.symbol} is cancelled and its funds released. `
+        + "Stop and take-profit orders waiting for their price are cancelled too.",
+      yes: "Cancel all orders",
+      no: "Keep them",
+      danger: true,
+    }),
+  });
   realtime.subscribe("orders", form.orderChanged);
   realtime.subscribe("balances", applyBalances);
   realtime.onReconnect(refreshBalances);

@@ -23,7 +23,10 @@ function emptyRow(columns, text) {
   return row;
 }
 
-export function createMine(section, market, { onChange }) {
+// Statuses whose order sits in the book (a pending one is about to).
+const RESTING = new Set(["pending", "open", "partially_filled"]);
+
+export function createMine(section, market, { onChange, onResting = () => {}, confirmCancelAll }) {
   const openBody = section.querySelector("[data-open-orders]");
   const historyBody = section.querySelector("[data-order-history]");
   const fillsBody = section.querySelector("[data-fills]");
@@ -85,6 +88,7 @@ export function createMine(section, market, { onChange }) {
     }) : [emptyRow(7, "No past orders.")]));
     openCount.textContent = String(open.length);
     cancelAll.disabled = open.length === 0;
+    onResting(open.filter((o) => RESTING.has(o.status) && o.price));
   }
 
   function renderFills() {
@@ -140,6 +144,8 @@ export function createMine(section, market, { onChange }) {
 
   cancelAll.addEventListener("click", async () => {
     showError("");
+    const open = [...orders.values()].filter((o) => OPEN.has(o.status));
+    if (!open.length || !(await confirmCancelAll(open))) return;
     cancelAll.disabled = true;
     try {
       upsert(await api("orders", { method: "DELETE", query: { symbol: market.symbol } }));
