@@ -25,6 +25,21 @@ REASON_WORDS: dict[str, str] = {
     CancelReason.ENGINE_REFUSED: "the matching engine could not take it",
 }
 
+# The same reasons in a word or two, after a status in a table: "cancelled (IOC)".
+SHORT_REASONS: dict[str, str] = {
+    CancelReason.USER: "",
+    CancelReason.IOC: "IOC",
+    CancelReason.FOK: "FOK",
+    CancelReason.WOULD_TAKE: "post-only would take",
+    CancelReason.SELF_TRADE: "self-trade",
+    CancelReason.INSUFFICIENT_LIQUIDITY: "no liquidity",
+    CancelReason.MARKET_HALTED: "halted",
+    CancelReason.ADMIN: "by the exchange",
+    CancelReason.OUT_OF_RANGE: "out of range",
+    CancelReason.INVALID_PRECISION: "off the steps",
+    CancelReason.ENGINE_REFUSED: "engine refused",
+}
+
 
 def order_words(order: Order) -> str:
     """``"Buy 5 LPJ at 1,010 KRW"``, ``"Market sell 2 LPJ"``, ``"Market buy with 5,000 KRW of

@@ -133,8 +133,10 @@ def log_in(page: Page, base: str, username: str, next_path: str) -> None:
 
 
 def open_trade_page(page: Page, base: str, username: str, symbol: str = "LPJ-KRW") -> None:
-    """Log in and open the trade page; returns once its websocket is live."""
+    """Log in and open the trade page; returns once its scripts are wired and its websocket
+    is live."""
     log_in(page, base, username, f"/markets/{symbol}/")
+    expect(page.locator("[data-trade]")).to_have_attribute("data-ready", "1")
     expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=LIVE_TIMEOUT_MS)
 
 

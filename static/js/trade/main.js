@@ -8,6 +8,7 @@ import * as realtime from "../realtime.js";
 import { createBook } from "./book.js";
 import { createChart } from "./chart.js";
 import { createOrderForm } from "./form.js";
+import { createSwitcher } from "./switcher.js";
 import { createMine } from "./mine.js";
 import { createTrades } from "./trades.js";
 
@@ -22,6 +23,7 @@ let form = null;
 let last = tickerEl.querySelector('[data-field="last"]').textContent.trim();
 market.last = /\d/.test(last) ? last.replace(/,/g, "") : null;
 const baseTitle = document.title;
+createSwitcher(root.querySelector("[data-switcher]"));
 
 function setField(name, text, className) {
   const element = tickerEl.querySelector(`[data-field="${name}"]`);
@@ -186,3 +188,4 @@ if (realtime.available()) {
   if (chart) setInterval(chart.reload, 30000);
 }
 localiseTimes(root);
+root.dataset.ready = "1"; // every widget is wired (tests wait for it)
