@@ -379,6 +379,7 @@ PAGES = [
     "/orders/export.csv",
     "/orders/cancel-all",
     "/orders/1/cancel",
+    "/portfolio/",
     "/admin/login/",
 ]
 FORM_FIELDS = [
@@ -405,7 +406,7 @@ FORM_FIELDS = [
     "page",
 ]
 # Query values pages filter by (the Orders page).
-QUERY_FIELDS = ["tab", "market", "side", "status", "date_from", "date_to", "page"]
+QUERY_FIELDS = ["tab", "market", "side", "status", "date_from", "date_to", "page", "since", "days"]
 FORM_VALUES = ["\x00", " 100 ", "100\n", "1\u0660\u0660", "1e500", "9" * 5000, ""]
 
 
