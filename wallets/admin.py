@@ -86,6 +86,22 @@ class BalanceInline(ReadOnlyInline):
     fields = ("asset", "available", "locked")
 
 
+class TxidForm(forms.Form):
+    txid = forms.CharField(
+        label="Transaction id",
+        max_length=100,
+        help_text="The chain's id of the transaction that sent them (shown to the user).",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why, in words the user understands (shown to them).",
+    )
+
+
 class AdjustmentForm(forms.Form):
     asset = forms.ModelChoiceField(queryset=Asset.objects.order_by("symbol"))
     direction = forms.ChoiceField(
@@ -239,6 +255,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "fee_shown",
         "address",
         "status",
+        "txid",
         "created_at",
         "decided_by",
     )
@@ -270,27 +287,82 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         for problem in failed:
             messages.error(request, problem)
 
-    @admin.action(description="Complete (mark sent)", permissions=["change"])
-    def complete_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._decide(
+    def _ask(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        form: forms.Form,
+        *,
+        action: str,
+        title: str,
+        explanation: str,
+        button: str,
+    ) -> TemplateResponse:
+        """The action's second step: what the user is shown (a transaction id, a reason)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "button": button,
+            "action": action,
+            "form": form,
+            "withdrawals": queryset.select_related("asset", "user").order_by("pk"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/wallets/withdrawal_decide.html", context)
+
+    @admin.action(
+        description="Complete (mark sent, with the transaction id)", permissions=["change"]
+    )
+    def complete_selected(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        form = TxidForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            txid = form.cleaned_data["txid"]
+            self._decide(
+                request,
+                queryset,
+                lambda pk: withdrawals.withdrawal_complete(
+                    withdrawal_id=pk, admin=request.user, txid=txid, request=request
+                ),
+                "completed",
+            )
+            return None
+        return self._ask(
             request,
             queryset,
-            lambda pk: withdrawals.withdrawal_complete(
-                withdrawal_id=pk, admin=request.user, request=request
-            ),
-            "completed",
+            form,
+            action="complete_selected",
+            title="Complete withdrawals",
+            explanation="Send these on the chain first, then paste the transaction id: each "
+            "user is shown it with their withdrawal.",
+            button="Mark sent",
         )
 
-    @admin.action(description="Reject (release the funds)", permissions=["change"])
-    def reject_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._decide(
+    @admin.action(description="Reject (release the funds, with a reason)", permissions=["change"])
+    def reject_selected(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide(
+                request,
+                queryset,
+                lambda pk: withdrawals.withdrawal_reject(
+                    withdrawal_id=pk, admin=request.user, reason=reason, request=request
+                ),
+                "rejected",
+            )
+            return None
+        return self._ask(
             request,
             queryset,
-            lambda pk: withdrawals.withdrawal_reject(
-                withdrawal_id=pk,
-                admin=request.user,
-                reason=f"Rejected by {request.user}",
-                request=request,
-            ),
-            "rejected",
+            form,
+            action="reject_selected",
+            title="Reject withdrawals",
+            explanation="Each amount and fee goes back to the user's available balance. The "
+            "reason is shown to each user.",
+            button="Reject",
         )

@@ -15,6 +15,7 @@ from tradehive.money import format_amount
 from wallets import conf
 from wallets.errors import DepositLimitExceeded, DepositsDisabled
 from wallets.models import Account, Deposit
+from wallets.publish import balances_publish
 from wallets.selectors import asset_active_get
 from wallets.services import wallet_account_get, wallet_amount_check, wallet_credit
 
@@ -56,4 +57,5 @@ def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit
             raise DepositLimitExceeded(message, fields={"amount": [message]})
     deposit = Deposit.objects.create(user=user, asset=asset, amount=amount, created_at=now)
     wallet_credit(account=account, asset=asset, amount=amount, reference=f"deposit:{deposit.pk}")
+    transaction.on_commit(lambda: balances_publish(user_id=user.pk, asset=asset), robust=True)
     return deposit

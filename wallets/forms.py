@@ -54,6 +54,9 @@ class WithdrawalForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("auto_id", "withdraw-%s")
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # The page says the chosen asset's fee, minimum and address format under these.
+        for name in ("amount", "address"):
+            self.fields[name].widget.attrs["aria-describedby"] = f"withdraw-{name}-help"
 
     asset = AssetChoiceField()
     amount = AmountField(max_length=60, widget=forms.TextInput(attrs={"inputmode": "decimal"}))

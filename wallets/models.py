@@ -47,6 +47,9 @@ class Asset(models.Model):
     withdrawal_min = money_field(default=Decimal(0))
     # Regex a withdrawal address must match (per chain); empty means "any 8-100 printable chars".
     address_pattern = models.CharField(max_length=200, blank=True)
+    # What a valid address looks like, in words for the withdrawal form ("starts with bc1, 1 or
+    # 3"); empty: the form says only that the address must be this asset's.
+    address_hint = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["symbol"]
@@ -247,6 +250,8 @@ class Withdrawal(models.Model):
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     reason = models.CharField(max_length=200, blank=True)
+    # The chain's transaction id of a completed withdrawal, as the admin who sent it gave it.
+    txid = models.CharField(max_length=100, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -22,17 +22,19 @@ def withdrawal_notify(*, withdrawal: Withdrawal) -> StoredNotification | None:
         "status": status,
     }
     if status == Withdrawal.Status.COMPLETED:
+        title = f"Withdrawal of {amount} {asset.symbol} completed: transaction {withdrawal.txid}"
         return notification_send(
             user_id=withdrawal.user_id,
             kind=Notification.Kind.WITHDRAWAL_COMPLETED,
             key=f"withdrawal:{withdrawal.pk}:completed",
-            data=data,
-            title=f"Withdrawal of {amount} {asset.symbol} completed",
+            data={**data, "txid": withdrawal.txid},
+            title=title[:200],
         )
+    title = f"Withdrawal of {amount} {asset.symbol} rejected: {withdrawal.reason}"
     return notification_send(
         user_id=withdrawal.user_id,
         kind=Notification.Kind.WITHDRAWAL_REJECTED,
         key=f"withdrawal:{withdrawal.pk}:rejected",
         data={**data, "reason": withdrawal.reason},
-        title=f"Withdrawal of {amount} {asset.symbol} rejected",
+        title=title[:200],
     )

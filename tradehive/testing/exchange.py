@@ -19,6 +19,7 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
@@ -73,7 +74,10 @@ def web_user() -> Callable[..., User]:
     def make(username: str, **funds: str) -> User:
         user = user_create(username=username, email=f"{username}@example.com", password=PASSWORD)
         for symbol, amount in funds.items():
-            deposit_create(user=user, asset_symbol=symbol, amount=Decimal(amount))
+            # Off the test's thread: a deposit pushes the balance (Playwright's loop runs here).
+            off_the_loop(
+                partial(deposit_create, user=user, asset_symbol=symbol, amount=Decimal(amount))
+            )
         return user
 
     return make

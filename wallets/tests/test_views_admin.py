@@ -206,11 +206,24 @@ def test_admin_queue_lists_pending_and_complete_action_pays_out(
         user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
     )
 
-    # when
+    # when the admin picks it, is asked for the transaction id, and gives it
     queue = admin_client.get("/admin/wallets/withdrawal/")
-    answer = admin_client.post(
+    ask = admin_client.post(
         "/admin/wallets/withdrawal/",
         {"action": "complete_selected", "_selected_action": [pending.pk]},
+    )
+    without = admin_client.post(
+        "/admin/wallets/withdrawal/",
+        {"action": "complete_selected", "_selected_action": [pending.pk], "apply": "1"},
+    )
+    answer = admin_client.post(
+        "/admin/wallets/withdrawal/",
+        {
+            "action": "complete_selected",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "txid": "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16",
+        },
     )
 
     # then the queue shows amounts at BTC's 8 decimals, not the column's 18
@@ -218,9 +231,13 @@ def test_admin_queue_lists_pending_and_complete_action_pays_out(
     assert BTC_ADDRESS in queue.content.decode()
     assert "0.10000000" in queue.content.decode()
     assert "0.100000000000000000" not in queue.content.decode()
+    assert ask.status_code == 200  # the second step: what is the transaction id?
+    assert "Transaction id" in ask.content.decode()
+    assert without.status_code == 200  # asked again: it is required
     assert answer.status_code == 302
     pending.refresh_from_db()
     assert pending.status == "completed"
+    assert pending.txid.startswith("f4184fc5")
     assert pending.decided_by == admin_user
     balance = Balance.objects.get(account__user=user, asset=assets["BTC"])
     assert (balance.available, balance.locked) == (Decimal("0.8995"), Decimal(0))
@@ -239,19 +256,32 @@ def test_admin_reject_releases_exactly_and_a_decided_one_cannot_be_decided_again
         user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
     )
 
-    # when
+    # when it is rejected with a reason, then completing it is tried
     admin_client.post(
         "/admin/wallets/withdrawal/",
-        {"action": "reject_selected", "_selected_action": [pending.pk]},
+        {
+            "action": "reject_selected",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "reason": "The address is on a sanctions list.",
+        },
     )
-    admin_client.post(
+    again = admin_client.post(
         "/admin/wallets/withdrawal/?status=all",
-        {"action": "complete_selected", "_selected_action": [pending.pk]},
+        {
+            "action": "complete_selected",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "txid": "0xabc1234567",
+        },
+        follow=True,
     )
 
-    # then
+    # then it stays rejected with the reason, and the second decision is refused
+    assert "This withdrawal is rejected." in again.content.decode()
     pending.refresh_from_db()
     assert pending.status == "rejected"
+    assert pending.reason == "The address is on a sanctions list."
     balance = Balance.objects.get(account__user=user, asset=assets["BTC"])
     assert (balance.available, balance.locked) == (Decimal(1), Decimal(0))
     assert AuditEvent.objects.filter(event="withdrawal.rejected").count() == 1
