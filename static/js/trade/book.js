@@ -146,6 +146,11 @@ export function createBook(section, market, { onPick, lastPrice }) {
     best: () => ({ bestBid: sorted(bids, true)[0]?.[0] ?? null,
                    bestAsk: sorted(asks, false)[0]?.[0] ?? null }),
     onChange: (listener) => listeners.add(listener),
+    /** Every level of the book, best first: { bids: [[price, qty]], asks: [[price, qty]] }. */
+    levels: () => ({
+      bids: [...bids.entries()].sort((a, b) => compare(b[0], a[0])),
+      asks: [...asks.entries()].sort((a, b) => compare(a[0], b[0])),
+    }),
     /** Mark the levels of the user's resting orders ({side, price} each). */
     setMine(orders) {
       mine = { buy: new Set(), sell: new Set() };

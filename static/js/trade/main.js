@@ -7,6 +7,7 @@ import { changeClass, formatNumber, formatPercent, localiseTimes } from "../form
 import * as realtime from "../realtime.js";
 import { createBook } from "./book.js";
 import { createChart } from "./chart.js";
+import { createDepth } from "./depth.js";
 import { createOrderForm } from "./form.js";
 import { createSwitcher } from "./switcher.js";
 import { createMine } from "./mine.js";
@@ -110,6 +111,21 @@ book.onChange(() => {
   form.prefill();
 });
 const chart = createChart(root.querySelector(".chart-card"), market);
+const depth = createDepth(root.querySelector("[data-depth]"), market, book);
+
+// Price (candles) or depth: one of the two fills the chart card.
+const viewButtons = [...root.querySelectorAll("[data-view]")];
+function showView(view) {
+  for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === view));
+  const price = view === "price";
+  root.querySelector("[data-chart]").hidden = !price;
+  root.querySelector("[data-intervals]").hidden = !price;
+  root.querySelector("[data-indicators]").hidden = !price;
+  root.querySelector("[data-history-note]").hidden = !price;
+  root.querySelector("[data-depth]").hidden = price;
+  if (!price) depth.draw();
+}
+for (const button of viewButtons) button.addEventListener("click", () => showView(button.dataset.view));
 const trades = createTrades(root.querySelector("[data-trades]"), market,
                             pageData("trades-data") || [],
                             { onTrade: (trade) => setLast(trade.price, trade.taker_side) });
