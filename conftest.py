@@ -9,8 +9,9 @@ import redis as redis_lib
 from django.conf import settings
 from rest_framework.test import APIClient
 
-# Browser fixtures (browser, page, screenshot) for tests marked ``browser``.
-pytest_plugins = ["tradehive.testing.browser"]
+# Browser fixtures (browser, page, screenshot) for tests marked ``browser``; the live trading
+# stack they run against (web_market, web_user, web_stack).
+pytest_plugins = ["tradehive.testing.browser", "tradehive.testing.exchange"]
 
 
 @pytest.fixture

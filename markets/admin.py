@@ -16,7 +16,9 @@ from django.http import HttpRequest
 
 from markets.models import Candle, Trade, TradingPair
 from markets.services import PAIR_EDITABLE_FIELDS, pair_create, pair_set_status, pair_update
+from tradehive.admin_columns import amount_column
 from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
+from tradehive.money import decimal_places
 
 
 @admin.register(TradingPair)
@@ -26,14 +28,22 @@ class TradingPairAdmin(admin.ModelAdmin):
         "symbol",
         "status",
         "price_source",
-        "tick_size",
-        "lot_size",
-        "min_notional",
-        "maker_fee",
-        "taker_fee",
+        "tick_size_shown",
+        "lot_size_shown",
+        "min_notional_shown",
+        "maker_fee_shown",
+        "taker_fee_shown",
         "display_order",
         "updated_at",
     )
+    # Terms as written (1, 0.0001, 0.002): the value's own decimals, not the column's 18.
+    tick_size_shown = amount_column("tick_size", lambda pair: decimal_places(pair.tick_size))
+    lot_size_shown = amount_column("lot_size", lambda pair: decimal_places(pair.lot_size))
+    min_notional_shown = amount_column(
+        "min_notional", lambda pair: decimal_places(pair.min_notional)
+    )
+    maker_fee_shown = amount_column("maker_fee", lambda pair: decimal_places(pair.maker_fee))
+    taker_fee_shown = amount_column("taker_fee", lambda pair: decimal_places(pair.taker_fee))
     list_filter = ("status", "price_source", "quote")
     search_fields = ("symbol",)
     ordering = ("display_order", "symbol")
@@ -131,7 +141,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnlyAdmin):
-    list_display = ("id", "pair", "sequence", "price", "quantity", "taker_side", "created_at")
+    list_display = (
+        "id",
+        "pair",
+        "sequence",
+        "price_shown",
+        "quantity_shown",
+        "taker_side",
+        "created_at",
+    )
+    price_shown = amount_column("price", lambda trade: trade.pair.price_places)
+    quantity_shown = amount_column("quantity", lambda trade: trade.pair.quantity_places)
     list_filter = ("pair",)
     list_select_related = ("pair",)
     ordering = ("-id",)
@@ -143,13 +163,18 @@ class CandleAdmin(ReadOnlyAdmin):
         "pair",
         "interval",
         "bucket",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
+        "open_shown",
+        "high_shown",
+        "low_shown",
+        "close_shown",
+        "volume_shown",
         "trade_count",
     )
+    open_shown = amount_column("open", lambda candle: candle.pair.price_places)
+    high_shown = amount_column("high", lambda candle: candle.pair.price_places)
+    low_shown = amount_column("low", lambda candle: candle.pair.price_places)
+    close_shown = amount_column("close", lambda candle: candle.pair.price_places)
+    volume_shown = amount_column("volume", lambda candle: candle.pair.quantity_places)
     list_filter = ("pair", "interval")
     list_select_related = ("pair",)
     ordering = ("-bucket",)

@@ -60,6 +60,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     if symbol != pair.symbol:
         return redirect("markets:detail", symbol=pair.symbol, permanent=True)
     market = _market_config(pair, PairOut(pair).data)
+    others = list(pair_list())
     return render(
         request,
         "markets/market_detail.html",
@@ -73,5 +74,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
                 trade_list(pair=pair, limit=RECENT_TRADES), many=True, context={"pair": pair}
             ).data,
             "intervals": ["1m", "5m", "15m", "1h", "4h", "1d"],
+            # The market switcher: every market with its ticker, in display order.
+            "switcher": list(zip(others, ticker_get_many(pairs=others), strict=True)),
         },
     )

@@ -13,6 +13,8 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         ORDER_FILLED = "order_filled", "Order filled"
         ORDER_PARTIALLY_FILLED = "order_partially_filled", "Order partially filled"
+        ORDER_CANCELLED = "order_cancelled", "Order cancelled by the exchange"
+        ORDER_REJECTED = "order_rejected", "Order rejected"
         STOP_TRIGGERED = "stop_triggered", "Stop order triggered"
         WITHDRAWAL_COMPLETED = "withdrawal_completed", "Withdrawal completed"
         WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"

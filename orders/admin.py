@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from orders.models import Fill, Order, OrderOutbox
+from tradehive.admin_columns import amount_column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -73,9 +74,9 @@ class OrderAdmin(ReadOnlyAdmin):
         "is_bot",
         "side",
         "type",
-        "price",
-        "quantity",
-        "filled_quantity",
+        "price_shown",
+        "quantity_shown",
+        "filled_quantity_shown",
         "status",
         "cancel_reason",
         "client_order_id",
@@ -86,6 +87,11 @@ class OrderAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # counting every order of a busy exchange is slow
     inlines = [FillInline]
+    price_shown = amount_column("price", lambda order: order.pair.price_places)
+    quantity_shown = amount_column("quantity", lambda order: order.pair.quantity_places)
+    filled_quantity_shown = amount_column(
+        "filled_quantity", lambda order: order.pair.quantity_places, description="filled"
+    )
 
     @admin.display(boolean=True, description="bot", ordering="user__is_bot")
     def is_bot(self, order: Order) -> bool:
@@ -102,12 +108,15 @@ class FillAdmin(ReadOnlyAdmin):
         "user",
         "is_bot",
         "side",
-        "price",
-        "quantity",
-        "fee",
+        "price_shown",
+        "quantity_shown",
+        "fee_shown",
         "fee_asset",
         "liquidity",
     )
+    price_shown = amount_column("price", lambda fill: fill.pair.price_places)
+    quantity_shown = amount_column("quantity", lambda fill: fill.pair.quantity_places)
+    fee_shown = amount_column("fee", lambda fill: fill.fee_asset.decimals)
     list_filter = ("pair", BotFilter, "side", "liquidity")
     search_fields = ("=order__id", "order__client_order_id", "user__username")
     list_select_related = ("user", "pair", "order", "fee_asset")

@@ -94,3 +94,79 @@ def fill_payload(fill: FillView) -> dict[str, Any]:
         "liquidity": fill.liquidity,
         "created_at": iso_ms(fill.created_at),
     }
+
+
+# The Orders page's CSV export: one row per order or fill, decimals as the API writes them
+# (ungrouped, for spreadsheets), times in ISO 8601 UTC.
+ORDER_CSV_HEADER = [
+    "created_at",
+    "market",
+    "side",
+    "type",
+    "time_in_force",
+    "price",
+    "stop_price",
+    "quantity",
+    "quote_amount",
+    "filled_quantity",
+    "filled_quote",
+    "average_price",
+    "fee",
+    "status",
+    "reason",
+    "order_id",
+    "client_order_id",
+]
+FILL_CSV_HEADER = [
+    "created_at",
+    "market",
+    "side",
+    "price",
+    "quantity",
+    "value",
+    "fee",
+    "fee_asset",
+    "role",
+    "order_id",
+    "fill_id",
+]
+
+
+def order_csv_row(order: Order) -> list[str]:
+    o = order_payload(order)
+    return [
+        o["created_at"],
+        o["symbol"],
+        o["side"],
+        o["type"],
+        o["time_in_force"],
+        o["price"] or "",
+        o["stop_price"] or "",
+        o["quantity"] or "",
+        o["quote_amount"] or "",
+        o["filled_quantity"],
+        o["filled_quote"],
+        o["average_price"] or "",
+        o["fee_paid"],
+        o["status"],
+        o["cancel_reason"],
+        str(o["id"]),
+        o["client_order_id"] or "",
+    ]
+
+
+def fill_csv_row(fill: FillView) -> list[str]:
+    f = fill_payload(fill)
+    return [
+        f["created_at"],
+        f["symbol"],
+        f["side"],
+        f["price"],
+        f["quantity"],
+        f["quote_quantity"],
+        f["fee"],
+        f["fee_asset"],
+        f["liquidity"],
+        str(f["order_id"]),
+        str(f["id"]),
+    ]

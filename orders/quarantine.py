@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Case, F, QuerySet, When
@@ -13,6 +14,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from orders.engine_orders import order_engine_refusal, order_quarantine_reason
 from orders.models import CLOSED_STATUSES, OPEN_STATUSES, Order, OrderOutbox, OrderStatus, Side
+from orders.notifications import order_ended_notify
 from wallets.ledger import BucketMove, Posting, ledger_post
 from wallets.models import Bucket, JournalTransaction
 from wallets.services import wallet_account_id_get
@@ -31,12 +33,13 @@ def order_quarantine(*, order_id: int, reason: str, detail: str, rebuilding: boo
     order of settlement's locks.
 
     Returns False, changing nothing, when the order is not in a status it may close. Logs a
-    warning and writes the audit event ``order.quarantined``."""
+    warning, writes the audit event ``order.quarantined`` and, after commit, tells the user
+    (``orders.notifications``)."""
     now = timezone.now()
     with transaction.atomic():
         order = (
             Order.objects.select_for_update(of=("self",))
-            .select_related("pair", "user")
+            .select_related("pair", "pair__base", "pair__quote", "user")
             .filter(pk=order_id)
             .first()
         )
@@ -71,6 +74,7 @@ def order_quarantine(*, order_id: int, reason: str, detail: str, rebuilding: boo
         OrderOutbox.objects.update_or_create(
             order=order, defaults={"quarantined_at": now, "quarantine_reason": detail[:300]}
         )
+        transaction.on_commit(partial(order_ended_notify, order=order), robust=True)
         audit_record(
             event="order.quarantined",
             user=order.user,

@@ -13,11 +13,19 @@ from orders.models import CLOSED_STATUSES, OPEN_STATUSES, Fill, Order
 
 
 def order_list_for_user(
-    *, user: User, symbol: str | None = None, status: str = "all"
+    *,
+    user: User,
+    symbol: str | None = None,
+    status: str = "all",
+    side: str | None = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> QuerySet[Order]:
-    """``status``: ``open`` (pending, untriggered, open, partially filled), ``closed`` or
-    ``all``. Newest first; the caller paginates. The user's sub-accounts' orders (copy-trading
-    mirrors, marked ``copied_from``) are the user's too."""
+    """``status``: ``open`` (pending, untriggered, open, partially filled), ``closed``,
+    ``all``, or one closed status (``filled``, ``cancelled``, ``rejected``); ``side`` and the
+    creation time (``created_from`` <= t < ``created_before``) narrow it further. Newest first;
+    the caller paginates. The user's sub-accounts' orders (copy-trading mirrors, marked
+    ``copied_from``) are the user's too."""
     owners = User.objects.filter(Q(pk=user.pk) | Q(parent_id=user.pk)).values("pk")
     orders = Order.objects.filter(user__in=owners).select_related(
         "pair", "pair__base", "pair__quote"
@@ -28,7 +36,15 @@ def order_list_for_user(
         orders = orders.filter(status__in=OPEN_STATUSES)
     elif status == "closed":
         orders = orders.filter(status__in=CLOSED_STATUSES)
-    return orders
+    elif status in CLOSED_STATUSES:
+        orders = orders.filter(status=status)
+    if side:
+        orders = orders.filter(side=side)
+    if created_from is not None:
+        orders = orders.filter(created_at__gte=created_from)
+    if created_before is not None:
+        orders = orders.filter(created_at__lt=created_before)
+    return orders.order_by("-id")
 
 
 def order_get_for_user(*, user: User, order_id: int) -> Order | None:
@@ -39,13 +55,27 @@ def order_get_for_user(*, user: User, order_id: int) -> Order | None:
     )
 
 
-def fill_list_for_user(*, user: User, symbol: str | None = None) -> QuerySet[Fill]:
+def fill_list_for_user(
+    *,
+    user: User,
+    symbol: str | None = None,
+    side: str | None = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Fill]:
+    """The user's fills, newest first, narrowed like ``order_list_for_user``."""
     fills = Fill.objects.filter(user=user).select_related(
         "pair", "fee_asset", "pair__base", "pair__quote"
     )
     if symbol:
         fills = fills.filter(pair__symbol=symbol.strip().upper())
-    return fills
+    if side:
+        fills = fills.filter(side=side)
+    if created_from is not None:
+        fills = fills.filter(created_at__gte=created_from)
+    if created_before is not None:
+        fills = fills.filter(created_at__lt=created_before)
+    return fills.order_by("-id")
 
 
 def fill_list_older_than(*, user_id: int, before: datetime, limit: int) -> list[Fill]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 # The one grammar of an amount, price or quantity: ASCII ``[0-9]+(\.[0-9]+)?``, matched whole.
 # No sign, exponent, NaN/Infinity, whitespace (``" 100 "``, ``"100\n"``) or digits of other
@@ -68,6 +69,31 @@ def format_decimal(value: Decimal, places: int | None = None) -> str:
         return f"{value:f}"
     text = f"{value.normalize():f}"
     return text
+
+
+def format_amount(value: Decimal, places: int | None = None) -> str:
+    """What a person reads: ``format_decimal`` with the digits grouped by thousands
+    (``1234567.5`` at 2 places -> ``"1,234,567.50"``). For pages, messages and notifications;
+    the API's strings stay ungrouped."""
+    text = format_decimal(value, places)
+    sign = "-" if text.startswith("-") else ""
+    whole, dot, fraction = text.lstrip("-").partition(".")
+    return f"{sign}{int(whole):,}{dot}{fraction}"
+
+
+# A typed amount may group its whole digits by thousands with commas ("1,000", "12,345.67"):
+# the way people write amounts. The grouping must be regular ("1,00" is a typo, not 100).
+TYPED_GROUPED_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+
+
+def parse_typed_amount(raw: object, **options: Any) -> Decimal:
+    """An amount a person typed into a web form: ``parse_decimal``'s grammar, also with
+    thousands grouped by commas (``TYPED_GROUPED_RE``). The one rule of every web form (the
+    wallet's and the order form's, whose script applies the same pattern); the API's JSON
+    strings stay strict."""
+    if isinstance(raw, str) and TYPED_GROUPED_RE.fullmatch(raw):
+        raw = raw.replace(",", "")
+    return parse_decimal(raw, **options)
 
 
 def iso_ms(moment: datetime) -> str:

@@ -32,6 +32,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
+    path("orders/", include("orders.urls")),
+    path(
+        "portfolio/", include("portfolio.urls")
+    ),  # /portfolio/: value, allocation, PnL  # /orders/: every market's orders and fills
     path("", include("rankings.urls")),  # /rankings/, /traders/<handle>
     path("copy/", include("copytrading.urls")),  # /copy/: my copies, leading, subscribing
     path("", include("markets.urls")),  # "/" is the market list; /markets/<symbol>/ a market

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.requests import AuthenticatedHttpRequest
+from tradehive.admin_columns import amount_column
 from tradehive.errors import DomainError
 from tradehive.form_fields import STRICT_DECIMAL_OVERRIDES
 from wallets import services, withdrawals
@@ -64,9 +65,11 @@ class AssetAdmin(admin.ModelAdmin):
         "is_active",
         "deposit_enabled",
         "withdrawal_enabled",
-        "withdrawal_fee",
-        "withdrawal_min",
+        "withdrawal_fee_shown",
+        "withdrawal_min_shown",
     )
+    withdrawal_fee_shown = amount_column("withdrawal_fee", lambda asset: asset.decimals)
+    withdrawal_min_shown = amount_column("withdrawal_min", lambda asset: asset.decimals)
     list_filter = ("is_active", "deposit_enabled", "withdrawal_enabled")
     search_fields = ("symbol", "name")
 
@@ -81,6 +84,22 @@ class AssetAdmin(admin.ModelAdmin):
 class BalanceInline(ReadOnlyInline):
     model = Balance
     fields = ("asset", "available", "locked")
+
+
+class TxidForm(forms.Form):
+    txid = forms.CharField(
+        label="Transaction id",
+        max_length=100,
+        help_text="The chain's id of the transaction that sent them (shown to the user).",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why, in words the user understands (shown to them).",
+    )
 
 
 class AdjustmentForm(forms.Form):
@@ -156,7 +175,9 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin):
-    list_display = ("account", "asset", "available", "locked")
+    list_display = ("account", "asset", "available_shown", "locked_shown")
+    available_shown = amount_column("available", lambda row: row.asset.decimals)
+    locked_shown = amount_column("locked", lambda row: row.asset.decimals)
     list_filter = ("asset", "account__kind")
     search_fields = ("account__user__username",)
     list_select_related = ("account", "asset")
@@ -177,7 +198,17 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "journal", "account", "asset", "bucket", "amount", "balance_after")
+    list_display = (
+        "id",
+        "journal",
+        "account",
+        "asset",
+        "bucket",
+        "amount_shown",
+        "balance_after_shown",
+    )
+    amount_shown = amount_column("amount", lambda row: row.asset.decimals)
+    balance_after_shown = amount_column("balance_after", lambda row: row.asset.decimals)
     list_filter = ("asset", "bucket", "journal__kind")
     search_fields = ("journal__reference", "account__user__username")
     list_select_related = ("journal", "account", "asset")
@@ -185,7 +216,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Deposit)
 class DepositAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "asset", "amount", "status", "created_at")
+    list_display = ("id", "user", "asset", "amount_shown", "status", "created_at")
+    amount_shown = amount_column("amount", lambda row: row.asset.decimals)
     list_filter = ("asset",)
     search_fields = ("user__username",)
     list_select_related = ("user", "asset")
@@ -219,13 +251,16 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "id",
         "user",
         "asset",
-        "amount",
-        "fee",
+        "amount_shown",
+        "fee_shown",
         "address",
         "status",
+        "txid",
         "created_at",
         "decided_by",
     )
+    amount_shown = amount_column("amount", lambda row: row.asset.decimals)
+    fee_shown = amount_column("fee", lambda row: row.asset.decimals)
     list_filter = (WithdrawalQueueFilter, "asset")
     search_fields = ("user__username", "address")
     list_select_related = ("user", "asset", "decided_by")
@@ -252,27 +287,82 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         for problem in failed:
             messages.error(request, problem)
 
-    @admin.action(description="Complete (mark sent)", permissions=["change"])
-    def complete_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._decide(
+    def _ask(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        form: forms.Form,
+        *,
+        action: str,
+        title: str,
+        explanation: str,
+        button: str,
+    ) -> TemplateResponse:
+        """The action's second step: what the user is shown (a transaction id, a reason)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "button": button,
+            "action": action,
+            "form": form,
+            "withdrawals": queryset.select_related("asset", "user").order_by("pk"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/wallets/withdrawal_decide.html", context)
+
+    @admin.action(
+        description="Complete (mark sent, with the transaction id)", permissions=["change"]
+    )
+    def complete_selected(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        form = TxidForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            txid = form.cleaned_data["txid"]
+            self._decide(
+                request,
+                queryset,
+                lambda pk: withdrawals.withdrawal_complete(
+                    withdrawal_id=pk, admin=request.user, txid=txid, request=request
+                ),
+                "completed",
+            )
+            return None
+        return self._ask(
             request,
             queryset,
-            lambda pk: withdrawals.withdrawal_complete(
-                withdrawal_id=pk, admin=request.user, request=request
-            ),
-            "completed",
+            form,
+            action="complete_selected",
+            title="Complete withdrawals",
+            explanation="Send these on the chain first, then paste the transaction id: each "
+            "user is shown it with their withdrawal.",
+            button="Mark sent",
         )
 
-    @admin.action(description="Reject (release the funds)", permissions=["change"])
-    def reject_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._decide(
+    @admin.action(description="Reject (release the funds, with a reason)", permissions=["change"])
+    def reject_selected(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide(
+                request,
+                queryset,
+                lambda pk: withdrawals.withdrawal_reject(
+                    withdrawal_id=pk, admin=request.user, reason=reason, request=request
+                ),
+                "rejected",
+            )
+            return None
+        return self._ask(
             request,
             queryset,
-            lambda pk: withdrawals.withdrawal_reject(
-                withdrawal_id=pk,
-                admin=request.user,
-                reason=f"Rejected by {request.user}",
-                request=request,
-            ),
-            "rejected",
+            form,
+            action="reject_selected",
+            title="Reject withdrawals",
+            explanation="Each amount and fee goes back to the user's available balance. The "
+            "reason is shown to each user.",
+            button="Reject",
         )

@@ -155,7 +155,8 @@ class WithdrawalOutputSerializer(serializers.Serializer):
     fee = AssetAmount()
     address = serializers.CharField()
     status = serializers.CharField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(help_text="Why it was rejected (empty otherwise).")
+    txid = serializers.CharField(help_text="The chain's transaction id once completed; else empty.")
     created_at = Timestamp()
     updated_at = Timestamp()
 

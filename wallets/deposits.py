@@ -11,10 +11,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from tradehive.money import format_decimal
+from tradehive.money import format_amount
 from wallets import conf
 from wallets.errors import DepositLimitExceeded, DepositsDisabled
 from wallets.models import Account, Deposit
+from wallets.publish import balances_publish
 from wallets.selectors import asset_active_get
 from wallets.services import wallet_account_get, wallet_amount_check, wallet_credit
 
@@ -48,12 +49,13 @@ def deposit_create(*, user: User, asset_symbol: str, amount: Decimal) -> Deposit
             user=user, asset=asset, created_at__gte=_utc_day_start(now)
         ).aggregate(total=Coalesce(Sum("amount"), Decimal(0)))["total"]
         if used + amount > cap:
-            left = format_decimal(max(cap - used, Decimal(0)), asset.decimals)
+            left = format_amount(max(cap - used, Decimal(0)), asset.decimals)
             message = (
                 f"The daily deposit limit for {asset.symbol} is "
-                f"{format_decimal(cap, asset.decimals)}; {left} is left today."
+                f"{format_amount(cap, asset.decimals)} {asset.symbol}; {left} is left today."
             )
             raise DepositLimitExceeded(message, fields={"amount": [message]})
     deposit = Deposit.objects.create(user=user, asset=asset, amount=amount, created_at=now)
     wallet_credit(account=account, asset=asset, amount=amount, reference=f"deposit:{deposit.pk}")
+    transaction.on_commit(lambda: balances_publish(user_id=user.pk, asset=asset), robust=True)
     return deposit

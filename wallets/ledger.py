@@ -132,9 +132,8 @@ def ledger_post(*, postings: Sequence[Posting]) -> list[JournalTransaction]:
                 balance.locked += leg.amount
                 after = balance.locked
             if after < 0 and not balance.may_go_negative:
-                raise InsufficientFunds(
-                    f"Insufficient {leg.bucket} funds for {posting.reference}.",
-                )
+                # The reference ("order:12") is an internal name: the user's message goes without.
+                raise InsufficientFunds(f"Insufficient {leg.bucket} funds.")
             after_of_posting.append(after)
         afters.append(after_of_posting)
 

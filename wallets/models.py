@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tradehive.money import format_decimal
+
 # Every money column: 38 digits, 18 decimals (covers 18-decimal tokens and KRW trillions).
 MONEY_DIGITS = 38
 MONEY_PLACES = 18
@@ -45,6 +47,9 @@ class Asset(models.Model):
     withdrawal_min = money_field(default=Decimal(0))
     # Regex a withdrawal address must match (per chain); empty means "any 8-100 printable chars".
     address_pattern = models.CharField(max_length=200, blank=True)
+    # What a valid address looks like, in words for the withdrawal form ("starts with bc1, 1 or
+    # 3"); empty: the form says only that the address must be this asset's.
+    address_hint = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["symbol"]
@@ -126,7 +131,8 @@ class Balance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.asset_id}: {self.available} + {self.locked} locked"
+        available, locked = format_decimal(self.available), format_decimal(self.locked)
+        return f"{self.account} {self.asset_id}: {available} + {locked} locked"
 
     @property
     def total(self) -> Decimal:
@@ -190,7 +196,8 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.asset_id} {self.bucket} {self.amount:+f}"
+        sign = "+" if self.amount >= 0 else ""
+        return f"{self.account} {self.asset_id} {self.bucket} {sign}{format_decimal(self.amount)}"
 
 
 class Deposit(models.Model):
@@ -218,7 +225,7 @@ class Deposit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"deposit #{self.pk} {self.amount} {self.asset_id}"
+        return f"deposit #{self.pk} {format_decimal(self.amount)} {self.asset_id}"
 
 
 class Withdrawal(models.Model):
@@ -243,6 +250,8 @@ class Withdrawal(models.Model):
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     reason = models.CharField(max_length=200, blank=True)
+    # The chain's transaction id of a completed withdrawal, as the admin who sent it gave it.
+    txid = models.CharField(max_length=100, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -258,7 +267,9 @@ class Withdrawal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"withdrawal #{self.pk} {self.amount} {self.asset_id} ({self.status})"
+        return (
+            f"withdrawal #{self.pk} {format_decimal(self.amount)} {self.asset_id} ({self.status})"
+        )
 
     @property
     def held(self) -> Decimal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from notifications.models import Notification
 from notifications.services import StoredNotification, notification_send
+from tradehive.money import format_amount, format_decimal
 from wallets.models import Withdrawal
 
 
@@ -13,25 +14,27 @@ def withdrawal_notify(*, withdrawal: Withdrawal) -> StoredNotification | None:
     if status not in (Withdrawal.Status.COMPLETED, Withdrawal.Status.REJECTED):
         return None
     asset = withdrawal.asset
-    amount = f"{withdrawal.amount:f}"
+    amount = format_amount(withdrawal.amount, asset.decimals)
     data = {
         "withdrawal_id": withdrawal.pk,
         "asset": asset.symbol,
-        "amount": amount,
+        "amount": format_decimal(withdrawal.amount, asset.decimals),
         "status": status,
     }
     if status == Withdrawal.Status.COMPLETED:
+        title = f"Withdrawal of {amount} {asset.symbol} completed: transaction {withdrawal.txid}"
         return notification_send(
             user_id=withdrawal.user_id,
             kind=Notification.Kind.WITHDRAWAL_COMPLETED,
             key=f"withdrawal:{withdrawal.pk}:completed",
-            data=data,
-            title=f"Withdrawal of {amount} {asset.symbol} completed",
+            data={**data, "txid": withdrawal.txid},
+            title=title[:200],
         )
+    title = f"Withdrawal of {amount} {asset.symbol} rejected: {withdrawal.reason}"
     return notification_send(
         user_id=withdrawal.user_id,
         kind=Notification.Kind.WITHDRAWAL_REJECTED,
         key=f"withdrawal:{withdrawal.pk}:rejected",
         data={**data, "reason": withdrawal.reason},
-        title=f"Withdrawal of {amount} {asset.symbol} rejected",
+        title=title[:200],
     )

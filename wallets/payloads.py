@@ -1,8 +1,10 @@
-"""How balances look on the ``balances`` websocket channel (the REST shape too)."""
+"""How balances look on the ``balances`` websocket channel (the REST shape too), and what the
+withdrawal form shows of each asset."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from decimal import Decimal
 
 from tradehive.money import format_decimal
 from wallets.models import Asset, Balance
@@ -31,3 +33,26 @@ def balance_payloads(
             }
         )
     return payloads
+
+
+def withdrawal_terms_payloads(
+    *, assets: Iterable[Asset], available: Mapping[int, Decimal]
+) -> list[dict[str, object]]:
+    """What the withdrawal form shows of each asset: its fee, minimum, what an address looks
+    like, and how much the user could withdraw at most (available less the fee; never below
+    zero). Decimal strings at the asset's decimals."""
+    terms = []
+    for asset in assets:
+        most = max(available.get(asset.pk, Decimal(0)) - asset.withdrawal_fee, Decimal(0))
+        terms.append(
+            {
+                "asset": asset.symbol,
+                "decimals": asset.decimals,
+                "fee": format_decimal(asset.withdrawal_fee, asset.decimals),
+                "minimum": format_decimal(asset.withdrawal_min, asset.decimals),
+                "address_hint": asset.address_hint,
+                "enabled": asset.withdrawal_enabled,
+                "max": format_decimal(most, asset.decimals),
+            }
+        )
+    return terms

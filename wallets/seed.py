@@ -26,6 +26,17 @@ DEFAULT_ASSETS: list[tuple[str, str, int, str, str, str]] = [
 ]
 
 
+# What each default pattern accepts, in words (``Asset.address_hint``).
+ADDRESS_HINTS: dict[str, str] = {
+    "KRW": "A bank account number: 10 to 14 digits.",
+    "USDT": "An Ethereum-style address: 0x and 40 hex digits.",
+    "BTC": "Starts with bc1, 1 or 3.",
+    "ETH": "0x and 40 hex digits.",
+    "XRP": "Starts with r: 25 to 35 letters and digits.",
+    "LPJ": "Starts with lpj1, then lower-case letters and digits.",
+}
+
+
 @transaction.atomic
 def asset_seed_defaults() -> list[Asset]:
     """Create the default assets if missing (idempotent; existing rows are left as they are)."""
@@ -39,6 +50,7 @@ def asset_seed_defaults() -> list[Asset]:
                 "withdrawal_fee": Decimal(fee),
                 "withdrawal_min": Decimal(minimum),
                 "address_pattern": pattern,
+                "address_hint": ADDRESS_HINTS.get(symbol, ""),
             },
         )
         assets.append(asset)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from accounts.models import User
 from wallets.errors import UnknownAsset
 from wallets.holds import HoldMap
-from wallets.models import Account, Asset, Balance, Deposit, LedgerEntry, Withdrawal
+from wallets.models import (
+    Account,
+    Asset,
+    Balance,
+    Deposit,
+    JournalTransaction,
+    LedgerEntry,
+    Withdrawal,
+)
 
 
 def asset_active_get(*, symbol: object) -> Asset:
@@ -94,3 +103,62 @@ def withdrawal_pending_holds() -> HoldMap:
         .annotate(total=Sum(F("amount") + F("fee")))
     )
     return {(row["account_id"], row["asset_id"]): row["total"] for row in rows}
+
+
+def _family_accounts(user: User) -> QuerySet[Account]:
+    """The wallet accounts of ``user`` and of the user's sub-accounts (copy trading's), whose
+    money is the user's too."""
+    return Account.objects.filter(Q(user=user) | Q(user__parent=user))
+
+
+def holdings_for_user(*, user: User, at: datetime | None = None) -> dict[int, Decimal]:
+    """Asset id -> what ``user`` (with sub-accounts) holds, available plus locked: now from the
+    balances, or at ``at`` from the ledger entries before it. Assets held at zero are left out."""
+    accounts = _family_accounts(user)
+    rows: list[tuple[int, Decimal]]
+    if at is None:
+        rows = list(
+            Balance.objects.filter(account__in=accounts)
+            .values("asset_id")
+            .annotate(held=Sum(F("available") + F("locked")))
+            .values_list("asset_id", "held")
+        )
+    else:
+        rows = list(
+            LedgerEntry.objects.filter(account__in=accounts, journal__created_at__lt=at)
+            .values("asset_id")
+            .annotate(held=Sum("amount"))
+            .values_list("asset_id", "held")
+        )
+    return {asset_id: held for asset_id, held in rows if held}
+
+
+@dataclass(frozen=True)
+class ExternalFlow:
+    """Money that came in (+) or went out (-) of the user's accounts from outside the exchange:
+    a deposit, a withdrawal (with its fee), an adjustment by the exchange."""
+
+    asset_id: int
+    amount: Decimal
+    created_at: datetime
+
+
+_EXTERNAL_KINDS = (
+    JournalTransaction.Kind.DEPOSIT,
+    JournalTransaction.Kind.WITHDRAWAL,
+    JournalTransaction.Kind.ADJUSTMENT,
+)
+
+
+def external_flows_for_user(*, user: User, since: datetime) -> list[ExternalFlow]:
+    """The user's (with sub-accounts) external flows since ``since``, oldest first."""
+    rows = (
+        LedgerEntry.objects.filter(
+            account__in=_family_accounts(user),
+            journal__kind__in=_EXTERNAL_KINDS,
+            journal__created_at__gte=since,
+        )
+        .order_by("id")
+        .values_list("asset_id", "amount", "journal__created_at")
+    )
+    return [ExternalFlow(asset_id, amount, created_at) for asset_id, amount, created_at in rows]

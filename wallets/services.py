@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from accounts.audit import audit_record
 from accounts.models import User
 from tradehive.errors import InvalidInput
-from tradehive.money import decimal_places, format_decimal
+from tradehive.money import decimal_places, format_amount, format_decimal
 from tradehive.sql import prepared_cursor
 from wallets import sql
 from wallets.ledger import Leg, Posting, ledger_post
@@ -70,7 +70,7 @@ def wallet_amount_check(*, asset: Asset, amount: Decimal, field: str = "amount")
     elif amount <= 0:
         problem = "Must be greater than zero."
     elif amount > MAX_AMOUNT:
-        problem = f"Must be at most {format_decimal(MAX_AMOUNT)}."
+        problem = f"Must be at most {format_amount(MAX_AMOUNT)}."
     elif decimal_places(amount) > asset.decimals:
         problem = f"At most {asset.decimals} decimal places are allowed for {asset.symbol}."
     if problem:

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.mfa import mfa_enabled
 from accounts.requests import AuthenticatedHttpRequest
 from tradehive.errors import DomainError, RateLimited
-from tradehive.money import format_decimal
+from tradehive.money import format_amount
 from wallets import deposits, selectors, withdrawals
 from wallets.forms import DepositForm, WithdrawalForm
+from wallets.payloads import withdrawal_terms_payloads
 
 
 def _page(
@@ -27,8 +28,14 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
+    balances = selectors.balance_list_for_user(user=user)
     context = {
-        "balances": selectors.balance_list_for_user(user=user),
+        "balances": balances,
+        "withdrawal_terms": withdrawal_terms_payloads(
+            assets=selectors.asset_list_active(),
+            available={row.asset.pk: row.available for row in balances},
+        ),
+        "deposits": selectors.deposit_list_for_user(user=user)[:10],
         "withdrawals": selectors.withdrawal_list_for_user(user=user)[:20],
         "entries": selectors.ledger_entry_list_for_user(user=user)[:50],
         "deposit_form": deposit_form or DepositForm(),
@@ -69,7 +76,7 @@ def deposit(request: AuthenticatedHttpRequest) -> HttpResponse:
         except DomainError as error:
             _show_error(form, error)
         else:
-            shown = format_decimal(made.amount, made.asset.decimals)
+            shown = format_amount(made.amount, made.asset.decimals)
             messages.success(request, f"Deposited {shown} {made.asset.symbol}.")
             return redirect("wallets:home")
     return _page(request, deposit_form=form, status=400)
@@ -102,7 +109,12 @@ def withdraw(request: AuthenticatedHttpRequest) -> HttpResponse:
             else:
                 _show_error(form, error)
         else:
-            messages.success(request, f"Withdrawal #{made.pk} requested; it is pending review.")
+            shown = format_amount(made.amount, made.asset.decimals)
+            messages.success(
+                request,
+                f"Withdrawal #{made.pk} of {shown} {made.asset.symbol} requested; it is pending "
+                "review.",
+            )
             return redirect("wallets:home")
     return _page(request, withdrawal_form=form, status=400)
 

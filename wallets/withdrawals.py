@@ -17,8 +17,8 @@ from accounts.api_keys import api_key_permission_check
 from accounts.audit import audit_record
 from accounts.mfa import mfa_check
 from accounts.models import ApiKey, User
-from tradehive.errors import NotFound
-from tradehive.money import format_decimal
+from tradehive.errors import InvalidInput, NotFound
+from tradehive.money import format_amount, format_decimal
 from wallets.errors import (
     InvalidAddress,
     WithdrawalBelowMinimum,
@@ -28,6 +28,7 @@ from wallets.errors import (
 from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, Asset, Bucket, JournalTransaction, Withdrawal
 from wallets.notifications import withdrawal_notify
+from wallets.publish import balances_publish
 from wallets.selectors import asset_active_get
 from wallets.services import (
     wallet_account_get,
@@ -39,6 +40,19 @@ from wallets.services import (
 
 # An address for an asset without its own pattern: 8-100 printable ASCII characters, no spaces.
 DEFAULT_ADDRESS_PATTERN = r"^[\x21-\x7e]{8,100}$"
+# A chain's transaction id as an admin pastes it: 8-100 printable ASCII characters, no spaces.
+TXID_PATTERN = re.compile(r"[\x21-\x7e]{8,100}")
+
+
+def _after_commit(withdrawal: Withdrawal, *, notify: bool) -> None:
+    """After the change committed: tell the owner (a decision) and push their balance."""
+
+    def run() -> None:
+        if notify:
+            withdrawal_notify(withdrawal=withdrawal)
+        balances_publish(user_id=withdrawal.user_id, asset=withdrawal.asset)
+
+    transaction.on_commit(run, robust=True)
 
 
 def _address_check(*, asset: Asset, address: str) -> str:
@@ -80,7 +94,7 @@ def withdrawal_request(
         if amount < asset.withdrawal_min:
             message = (
                 f"The minimum {asset.symbol} withdrawal is "
-                f"{format_decimal(asset.withdrawal_min, asset.decimals)}."
+                f"{format_amount(asset.withdrawal_min, asset.decimals)} {asset.symbol}."
             )
             raise WithdrawalBelowMinimum(message, fields={"amount": [message]})
         address = _address_check(asset=asset, address=address)
@@ -117,6 +131,7 @@ def withdrawal_request(
                 api_key_id=api_key.pk,
                 withdrawal_id=withdrawal.pk,
             )
+        _after_commit(withdrawal, notify=False)
     return withdrawal
 
 
@@ -161,14 +176,20 @@ def withdrawal_cancel(
     audit_record(
         event="withdrawal.cancelled", user=user, request=request, withdrawal_id=withdrawal.pk
     )
+    _after_commit(withdrawal, notify=False)
     return withdrawal
 
 
 @transaction.atomic
 def withdrawal_reject(
-    *, withdrawal_id: int, admin: User, reason: str = "", request: HttpRequest | None = None
+    *, withdrawal_id: int, admin: User, reason: str, request: HttpRequest | None = None
 ) -> Withdrawal:
-    """An admin rejects a pending withdrawal: ``amount + fee`` is released exactly."""
+    """An admin rejects a pending withdrawal with a ``reason`` the user is shown (required,
+    at most 200 characters): ``amount + fee`` is released exactly."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        message = "Say why, in at most 200 characters: the user is shown it."
+        raise InvalidInput(message, fields={"reason": [message]})
     withdrawal = _withdrawal_lock(withdrawal_id=withdrawal_id)
     _withdrawal_release(withdrawal, Withdrawal.Status.REJECTED, reason=reason, admin=admin)
     audit_record(
@@ -179,16 +200,21 @@ def withdrawal_reject(
         withdrawal_id=withdrawal.pk,
         reason=reason,
     )
-    transaction.on_commit(lambda: withdrawal_notify(withdrawal=withdrawal), robust=True)
+    _after_commit(withdrawal, notify=True)
     return withdrawal
 
 
 @transaction.atomic
 def withdrawal_complete(
-    *, withdrawal_id: int, admin: User, request: HttpRequest | None = None
+    *, withdrawal_id: int, admin: User, txid: str, request: HttpRequest | None = None
 ) -> Withdrawal:
-    """An admin marks a pending withdrawal sent: the locked amount goes to the external account
-    and the fee to the fee account (one ``withdrawal`` journal)."""
+    """An admin marks a pending withdrawal sent, with the chain's transaction id ``txid`` the
+    user is shown (8-100 printable characters, no spaces): the locked amount goes to the
+    external account and the fee to the fee account (one ``withdrawal`` journal)."""
+    txid = (txid or "").strip()
+    if not TXID_PATTERN.fullmatch(txid):
+        message = "Paste the transaction id: 8-100 characters without spaces."
+        raise InvalidInput(message, fields={"txid": [message]})
     withdrawal = _withdrawal_lock(withdrawal_id=withdrawal_id)
     external = wallet_system_account(kind=Account.Kind.EXTERNAL)
     legs = [
@@ -208,15 +234,17 @@ def withdrawal_complete(
         ]
     )
     withdrawal.status = Withdrawal.Status.COMPLETED
+    withdrawal.txid = txid
     withdrawal.decided_by = admin
     withdrawal.updated_at = timezone.now()
-    withdrawal.save(update_fields=["status", "decided_by", "updated_at"])
+    withdrawal.save(update_fields=["status", "txid", "decided_by", "updated_at"])
     audit_record(
         event="withdrawal.completed",
         user=withdrawal.user,
         actor=admin,
         request=request,
         withdrawal_id=withdrawal.pk,
+        txid=txid,
     )
-    transaction.on_commit(lambda: withdrawal_notify(withdrawal=withdrawal), robust=True)
+    _after_commit(withdrawal, notify=True)
     return withdrawal

@@ -200,7 +200,9 @@ def test_two_users_trade_through_the_form_and_both_pages_update_live(
     # when the seller offers 10 LPJ at 1,000 KRW from the form
     place_from_form(page, "sell", "1000", "10")
     # then it rests in the seller's open orders and in both books, and the seller's LPJ is held
-    expect(page.locator("[data-form-ok]")).to_contain_text("Order placed: sell 10 LPJ at 1,000")
+    expect(page.locator("[data-outcome]")).to_have_text(
+        "Sell 10 LPJ at 1,000 KRW: resting in the book, nothing filled yet."
+    )
     expect(page.locator("[data-open-orders] tr")).to_have_count(1)
     expect(page.locator("[data-open-orders]")).to_contain_text("open")
     expect(page.locator("[data-available]")).to_have_text("40.0000 LPJ")
@@ -243,7 +245,7 @@ def test_two_users_trade_through_the_form_and_both_pages_update_live(
     expect(buyer_page.locator("[data-open-orders]")).to_contain_text("open")
     expect(page.locator("[data-bids] button.level:not([hidden])")).to_have_count(1)
     expect(buyer_page.locator("[data-available]")).to_have_text("85,471 KRW")  # 4,509 held
-    buyer_page.get_by_role("button", name="Cancel order").click()
+    buyer_page.get_by_role("button", name="Cancel: Buy 5 LPJ at 900 KRW").click()
     # then it leaves the open orders, the history shows it cancelled, and the hold comes back
     expect(buyer_page.locator("[data-open-count]")).to_have_text("0")
     expect(buyer_page.locator("[data-open-orders]")).to_contain_text("No open orders.")
@@ -295,7 +297,9 @@ def test_a_take_profit_placed_from_the_form_waits_among_the_open_orders(
     page.get_by_label("Quantity (LPJ)").fill("2")
     page.get_by_role("button", name="Sell LPJ").click()
     # then it waits among the open orders as a take-profit, holding its 2 LPJ
-    expect(page.locator("[data-form-ok]")).to_contain_text("Order placed: sell 2 LPJ at 1,050")
+    expect(page.locator("[data-outcome]")).to_have_text(
+        "Sell 2 LPJ at 1,050 KRW: waiting for its stop price 1,100."
+    )
     row = page.locator("[data-open-orders] tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Take-profit limit")

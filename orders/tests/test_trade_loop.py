@@ -371,7 +371,7 @@ def test_a_take_profit_sell_waits_for_a_rise_then_sells_into_the_book(
     assert balance(holder, "LPJ") == (D(3), D(0))
     assert balance(holder, "KRW") == (D(2116), D(0))
     triggered = Notification.objects.filter(user=holder, kind="stop_triggered")
-    assert [n.title for n in triggered] == ["Take-profit sell LPJ-KRW triggered at 1100"]
+    assert [n.title for n in triggered] == ["Take-profit sell LPJ-KRW triggered at 1,100"]
 
 
 def test_a_take_profit_market_buy_waits_for_a_fall_then_buys_within_its_protection(

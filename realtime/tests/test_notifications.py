@@ -168,13 +168,22 @@ def test_withdrawal_decisions_notify_after_commit(make_user, admin_user) -> None
         user=user, asset_symbol="ETH", amount=Decimal(1), address=ETH_ADDRESS
     )
     # when an admin completes one and rejects the other
-    withdrawal_complete(withdrawal_id=sent.pk, admin=admin_user)
+    withdrawal_complete(withdrawal_id=sent.pk, admin=admin_user, txid="0xabc1234567")
     withdrawal_reject(withdrawal_id=refused.pk, admin=admin_user, reason="sanctioned address")
     # then the user has one notification of each
     notes = {n.kind: n for n in Notification.objects.filter(user=user)}
     assert set(notes) == {"withdrawal_completed", "withdrawal_rejected"}
     assert notes["withdrawal_completed"].data["withdrawal_id"] == sent.pk
     assert notes["withdrawal_rejected"].data["reason"] == "sanctioned address"
+    # and each title says it as the user reads it: the amount at ETH's 8 decimals, the
+    # transaction id or the reason
+    assert notes["withdrawal_completed"].title == (
+        "Withdrawal of 1.00000000 ETH completed: transaction 0xabc1234567"
+    )
+    assert notes["withdrawal_completed"].data["txid"] == "0xabc1234567"
+    assert notes["withdrawal_rejected"].title == (
+        "Withdrawal of 1.00000000 ETH rejected: sanctioned address"
+    )
 
 
 def created(notification: StoredNotification | None) -> StoredNotification:

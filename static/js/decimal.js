@@ -7,6 +7,16 @@ export function isDecimal(text) {
   return DECIMAL.test(String(text).trim());
 }
 
+// A typed amount may group its whole digits by thousands ("1,000", "12,345.67"), the one rule
+// of every web form (the wallet's server-side form applies the same: tradehive/money.py).
+const GROUPED = /^\d{1,3}(,\d{3})+(\.\d+)?$/;
+
+/** What a person typed, as a decimal string: "1,000.5" -> "1000.5"; other text unchanged. */
+export function typedDecimal(text) {
+  const value = String(text).trim();
+  return GROUPED.test(value) ? value.replace(/,/g, "") : value;
+}
+
 /** Decimals of a step such as "0.0010" -> 3 (trailing zeros do not count). */
 export function placesOf(step) {
   const text = String(step);

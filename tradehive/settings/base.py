@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "copytrading",
     "feeds",
     "binance_compat",
+    "portfolio",
 ]
 
 MIDDLEWARE = [

@@ -375,6 +375,11 @@ PAGES = [
     "/wallet/withdraw",
     "/wallet/withdrawals/1/cancel",
     "/wallet/withdrawals/%00/cancel",
+    "/orders/",
+    "/orders/export.csv",
+    "/orders/cancel-all",
+    "/orders/1/cancel",
+    "/portfolio/",
     "/admin/login/",
 ]
 FORM_FIELDS = [
@@ -392,7 +397,16 @@ FORM_FIELDS = [
     "last_name",
     "confirm",
     "next",
+    "tab",
+    "market",
+    "side",
+    "status",
+    "date_from",
+    "date_to",
+    "page",
 ]
+# Query values pages filter by (the Orders page).
+QUERY_FIELDS = ["tab", "market", "side", "status", "date_from", "date_to", "page", "since", "days"]
 FORM_VALUES = ["\x00", " 100 ", "100\n", "1\u0660\u0660", "1e500", "9" * 5000, ""]
 
 
@@ -412,7 +426,10 @@ def test_no_web_page_answers_hostile_input_with_a_5xx(lpj_krw, make_user, caplog
             # when each page gets hostile query values and form posts
             for value in FORM_VALUES:
                 encoded = quote(value, safe="")
-                response = client.get(f"{page}?next={encoded}&symbol={encoded}&q={encoded}")
+                filters = "&".join(f"{name}={encoded}" for name in QUERY_FIELDS)
+                response = client.get(
+                    f"{page}?next={encoded}&symbol={encoded}&q={encoded}&{filters}"
+                )
                 # then it answers without a server error
                 assert response.status_code < 500, f"GET {page} {value[:20]!r}"
                 form = {name: value for name in FORM_FIELDS}

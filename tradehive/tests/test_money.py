@@ -71,3 +71,36 @@ def test_format_and_timestamps() -> None:
     assert format_decimal(Decimal("1E+3")) == "1000"
     assert format_decimal(Decimal("1.5"), 8) == "1.50000000"
     assert iso_ms(datetime(2026, 11, 21, 9, 0, 0, 123456, tzinfo=UTC)) == "2026-11-21T09:00:00.123Z"
+
+
+def test_amounts_for_people_are_grouped_by_thousands() -> None:
+    from tradehive.money import format_amount
+
+    # given values of every size and sign; when formatted for a person; then digits group
+    assert format_amount(Decimal("1234567.5"), 2) == "1,234,567.50"
+    assert format_amount(Decimal("0.01"), 8) == "0.01000000"
+    assert format_amount(Decimal("-95640000"), 0) == "-95,640,000"
+    assert format_amount(Decimal("999"), 0) == "999"
+    assert format_amount(Decimal("1E+3")) == "1,000"
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("1,000", "1000"), ("12,345.67", "12345.67"), ("1,000,000", "1000000"), ("100", "100")],
+)
+def test_typed_amounts_may_group_thousands(typed: str, value: str) -> None:
+    from tradehive.money import parse_typed_amount
+
+    # when a person types an amount grouped by thousands; then it reads as that amount
+    assert parse_typed_amount(typed) == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    "typed", ["1,00", "1,0000", ",100", "1000,", "1,000,00", "1 000", " 1,000"]
+)
+def test_typed_amounts_with_irregular_grouping_are_refused(typed: str) -> None:
+    from tradehive.money import parse_typed_amount
+
+    # when commas sit outside the thousands' places; then it is refused, not guessed
+    with pytest.raises(DecimalParseError):
+        parse_typed_amount(typed)

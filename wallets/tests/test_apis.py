@@ -290,7 +290,7 @@ def test_cancel_of_another_users_withdrawal_is_404_and_of_a_completed_one_409(
     mine = withdrawal_request(
         user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
     )
-    withdrawal_complete(withdrawal_id=mine.pk, admin=admin_user)
+    withdrawal_complete(withdrawal_id=mine.pk, admin=admin_user, txid="0xabc1234567")
 
     # when
     other = client_of.post(f"/api/v1/wallet/withdrawals/{theirs.pk}/cancel")

@@ -149,7 +149,7 @@ def test_random_sequences_keep_the_ledger_consistent(hold_source, admin_user, st
                 withdrawal_reject(withdrawal_id=pending.pk, admin=admin_user, reason="test")
                 available[i] += pending.held
             else:
-                withdrawal_complete(withdrawal_id=pending.pk, admin=admin_user)
+                withdrawal_complete(withdrawal_id=pending.pk, admin=admin_user, txid="0xabc1234567")
             locked[i] -= pending.held
 
         # then

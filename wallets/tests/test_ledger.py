@@ -94,20 +94,20 @@ def test_overdraw_raises_insufficient_funds_and_writes_nothing(assets, user, fun
     amount = Decimal(101) if operation in {"debit", "hold"} else Decimal(1)
     calls = {
         "debit": lambda: wallet_debit(
-            account=account, asset=assets["KRW"], amount=amount, reference="x"
+            account=account, asset=assets["KRW"], amount=amount, reference="order:4242"
         ),
         "hold": lambda: wallet_hold(
-            account=account, asset=assets["KRW"], amount=amount, reference="x"
+            account=account, asset=assets["KRW"], amount=amount, reference="order:4242"
         ),
         "release": lambda: wallet_release(
-            account=account, asset=assets["KRW"], amount=amount, reference="x"
+            account=account, asset=assets["KRW"], amount=amount, reference="order:4242"
         ),
         "transfer": lambda: wallet_transfer_locked(
             from_account=account,
             to_account=account,
             asset=assets["KRW"],
             amount=amount,
-            reference="x",
+            reference="order:4242",
         ),
     }
 
@@ -118,6 +118,8 @@ def test_overdraw_raises_insufficient_funds_and_writes_nothing(assets, user, fun
     # then
     assert caught.value.code == "insufficient_funds"
     assert caught.value.status == 400
+    assert "order" not in caught.value.message  # an internal reference: never in the message
+    assert "4242" not in caught.value.message
     balance = balance_get(account=account, asset=assets["KRW"])
     assert (balance.available, balance.locked) == (Decimal(100), Decimal(0))
     assert JournalTransaction.objects.count() == journals_before

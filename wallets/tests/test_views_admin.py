@@ -47,7 +47,8 @@ def test_wallet_page_shows_balances_forms_withdrawals_and_history(assets, user, 
     assert 'action="/wallet/deposit"' in page
     assert 'action="/wallet/withdraw"' in page
     assert "pending" in page
-    assert "withdrawal:" in page  # ledger history reference
+    assert "Withdrawal #" in page  # ledger history, in words
+    assert "withdrawal:" not in page  # never the internal reference
     assert 'name="otp"' not in page  # MFA is off
 
 
@@ -59,7 +60,44 @@ def test_deposit_form_credits_and_redirects(assets, user, browser):
     assert answer.status_code == 302
     balance = Balance.objects.get(account__user=user, asset=assets["KRW"])
     assert balance.available == Decimal(50000)
-    assert "Deposited 50000 KRW." in browser.get("/wallet/").content.decode()
+    assert "Deposited 50,000 KRW." in browser.get("/wallet/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "credited"), [("1,000", Decimal(1000)), ("12,345,678", Decimal(12345678))]
+)
+def test_the_deposit_form_reads_thousands_as_the_order_form_does(
+    assets, user, browser, typed, credited
+):
+    # when an amount is typed with thousands grouped by commas
+    answer = browser.post("/wallet/deposit", {"asset": "KRW", "amount": typed})
+
+    # then it is that amount
+    assert answer.status_code == 302
+    assert Balance.objects.get(account__user=user, asset=assets["KRW"]).available == credited
+
+
+@pytest.mark.parametrize("typed", ["1,00", "1,0000", ",100", "1000,", "1,000,00", "1.000,5"])
+def test_irregular_commas_are_refused_not_guessed(assets, browser, typed):
+    # when an amount with commas out of the thousands' places is typed
+    answer = browser.post("/wallet/deposit", {"asset": "KRW", "amount": typed})
+
+    # then it is refused next to the field and nothing is credited
+    assert answer.status_code == 400
+    assert 'id="deposit-amount-errors"' in answer.content.decode()
+    assert not Deposit.objects.exists()
+
+
+def test_the_two_forms_on_the_page_have_ids_of_their_own(assets, browser):
+    # when the page is shown
+    page = browser.get("/wallet/").content.decode()
+
+    # then each field's id is its form's, and each label points at its own form's field
+    for form in ("deposit", "withdraw"):
+        for field in ("asset", "amount"):
+            assert page.count(f'id="{form}-{field}"') == 1
+            assert f'for="{form}-{field}"' in page
+    assert 'id="id_amount"' not in page
 
 
 @pytest.mark.parametrize(
@@ -168,19 +206,38 @@ def test_admin_queue_lists_pending_and_complete_action_pays_out(
         user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
     )
 
-    # when
+    # when the admin picks it, is asked for the transaction id, and gives it
     queue = admin_client.get("/admin/wallets/withdrawal/")
-    answer = admin_client.post(
+    ask = admin_client.post(
         "/admin/wallets/withdrawal/",
         {"action": "complete_selected", "_selected_action": [pending.pk]},
     )
+    without = admin_client.post(
+        "/admin/wallets/withdrawal/",
+        {"action": "complete_selected", "_selected_action": [pending.pk], "apply": "1"},
+    )
+    answer = admin_client.post(
+        "/admin/wallets/withdrawal/",
+        {
+            "action": "complete_selected",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "txid": "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16",
+        },
+    )
 
-    # then
+    # then the queue shows amounts at BTC's 8 decimals, not the column's 18
     assert queue.status_code == 200
     assert BTC_ADDRESS in queue.content.decode()
+    assert "0.10000000" in queue.content.decode()
+    assert "0.100000000000000000" not in queue.content.decode()
+    assert ask.status_code == 200  # the second step: what is the transaction id?
+    assert "Transaction id" in ask.content.decode()
+    assert without.status_code == 200  # asked again: it is required
     assert answer.status_code == 302
     pending.refresh_from_db()
     assert pending.status == "completed"
+    assert pending.txid.startswith("f4184fc5")
     assert pending.decided_by == admin_user
     balance = Balance.objects.get(account__user=user, asset=assets["BTC"])
     assert (balance.available, balance.locked) == (Decimal("0.8995"), Decimal(0))
@@ -199,19 +256,32 @@ def test_admin_reject_releases_exactly_and_a_decided_one_cannot_be_decided_again
         user=user, asset_symbol="BTC", amount=Decimal("0.1"), address=BTC_ADDRESS
     )
 
-    # when
+    # when it is rejected with a reason, then completing it is tried
     admin_client.post(
         "/admin/wallets/withdrawal/",
-        {"action": "reject_selected", "_selected_action": [pending.pk]},
+        {
+            "action": "reject_selected",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "reason": "The address is on a sanctions list.",
+        },
     )
-    admin_client.post(
+    again = admin_client.post(
         "/admin/wallets/withdrawal/?status=all",
-        {"action": "complete_selected", "_selected_action": [pending.pk]},
+        {
+            "action": "complete_selected",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "txid": "0xabc1234567",
+        },
+        follow=True,
     )
 
-    # then
+    # then it stays rejected with the reason, and the second decision is refused
+    assert "This withdrawal is rejected." in again.content.decode()
     pending.refresh_from_db()
     assert pending.status == "rejected"
+    assert pending.reason == "The address is on a sanctions list."
     balance = Balance.objects.get(account__user=user, asset=assets["BTC"])
     assert (balance.available, balance.locked) == (Decimal(1), Decimal(0))
     assert AuditEvent.objects.filter(event="withdrawal.rejected").count() == 1

@@ -1,8 +1,9 @@
 // The order book from the "depth:SYM" channel: a snapshot, then updates whose prev_sequence
 // must equal the book's sequence (a gap means resubscribe for a new snapshot). Levels show
-// cumulative depth bars; selecting a level hands its price to the order form.
+// cumulative depth bars and a mark where the user's own orders rest; selecting a level hands
+// its price to the order form.
 import { api } from "../api.js";
-import { compare, isZero, subtract } from "../decimal.js";
+import { compare, isZero, subtract, trimZeros } from "../decimal.js";
 import { formatNumber } from "../format.js";
 import * as realtime from "../realtime.js";
 
@@ -18,6 +19,8 @@ export function createBook(section, market, { onPick, lastPrice }) {
   const asks = new Map();
   let sequence = null;
   const listeners = new Set();
+  // Prices (trailing zeros trimmed) where the user's own orders rest, per side.
+  let mine = { buy: new Set(), sell: new Set() };
 
   function pool(element, side) {
     const rows = [];
@@ -43,7 +46,7 @@ export function createBook(section, market, { onPick, lastPrice }) {
     return levels.slice(0, LEVELS);
   }
 
-  function fill(rows, levels, maxTotal, label) {
+  function fill(rows, levels, maxTotal, label, own) {
     let total = 0;
     const cumulative = levels.map(([, qty]) => (total += Number(qty)));
     rows.forEach((row, i) => {
@@ -58,9 +61,12 @@ export function createBook(section, market, { onPick, lastPrice }) {
         formatNumber(cumulative[i].toFixed(market.quantity_places), market.quantity_places);
       row.querySelector(".depth-bar").style.width =
         `${maxTotal ? (cumulative[i] / maxTotal) * 100 : 0}%`;
+      const yours = own.has(trimZeros(price));
+      row.classList.toggle("mine", yours);
+      row.title = yours ? "Your order rests at this price" : "";
       row.setAttribute("aria-label", `${label} ${formatNumber(qty, market.quantity_places)} `
-        + `${market.base} at ${formatNumber(price, market.price_places)} ${market.quote}; `
-        + "use this price");
+        + `${market.base} at ${formatNumber(price, market.price_places)} ${market.quote}`
+        + `${yours ? ", including your order" : ""}; use this price`);
     });
   }
 
@@ -70,8 +76,8 @@ export function createBook(section, market, { onPick, lastPrice }) {
     const sum = (levels) => levels.reduce((s, [, q]) => s + Number(q), 0);
     const maxTotal = Math.max(sum(topAsks), sum(topBids));
     // Asks are drawn worst first so the best ask sits next to the spread.
-    fill(askRows.slice().reverse(), topAsks, maxTotal, "Sell");
-    fill(bidRows, topBids, maxTotal, "Buy");
+    fill(askRows.slice().reverse(), topAsks, maxTotal, "Sell", mine.sell);
+    fill(bidRows, topBids, maxTotal, "Buy", mine.buy);
     const bestAsk = topAsks.length ? topAsks[0][0] : null;
     const bestBid = topBids.length ? topBids[0][0] : null;
     const last = lastPrice();
@@ -140,5 +146,16 @@ export function createBook(section, market, { onPick, lastPrice }) {
     best: () => ({ bestBid: sorted(bids, true)[0]?.[0] ?? null,
                    bestAsk: sorted(asks, false)[0]?.[0] ?? null }),
     onChange: (listener) => listeners.add(listener),
+    /** Every level of the book, best first: { bids: [[price, qty]], asks: [[price, qty]] }. */
+    levels: () => ({
+      bids: [...bids.entries()].sort((a, b) => compare(b[0], a[0])),
+      asks: [...asks.entries()].sort((a, b) => compare(a[0], b[0])),
+    }),
+    /** Mark the levels of the user's resting orders ({side, price} each). */
+    setMine(orders) {
+      mine = { buy: new Set(), sell: new Set() };
+      for (const order of orders) if (order.price) mine[order.side].add(trimZeros(order.price));
+      render();
+    },
   };
 }

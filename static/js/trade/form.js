@@ -1,10 +1,13 @@
 // The order form: buy/sell, limit / market (by quantity or by amount to spend) / stop-limit /
 // stop-market / take-profit limit / take-profit market, time in force and post-only, the
-// available balance, 25-100% shortcuts, the estimated total and fee, and the API's errors shown
-// next to their fields.
+// available balance, 25-100% shortcuts, the estimated total and fee, the API's errors shown
+// next to their fields, and what became of the order placed last (filled, resting, partly
+// filled, cancelled by its terms or rejected, and why) as the exchange reports it.
 import { api } from "../api.js";
-import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros } from "../decimal.js";
+import { add, compare, divide, floorToStep, isDecimal, isZero, multiply, round, subtract, trimZeros, typedDecimal } from "../decimal.js";
 import { formatNumber } from "../format.js";
+import { confirmAction } from "../confirm.js";
+import { outcome } from "../orders.js";
 
 const FIELDS = ["stop_price", "price", "quantity", "quote_amount", "time_in_force", "post_only"];
 // Market buys by quantity hold a protective price 5% above the book (ORDER_MARKET_PROTECTION).
@@ -29,6 +32,12 @@ function randomId() {
   return "web-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// A limit price further than this from the last price (percent) is asked about first.
+const FAR_FROM_LAST_PCT = "10";
+// How long to ask the REST API for the placed order's state while no push has brought it.
+const OUTCOME_POLL_MS = 1000;
+const OUTCOME_POLL_FOR_MS = 20000;
+
 export function createOrderForm(form, market, { balances, book, onPlaced }) {
   const $ = (selector) => form.querySelector(selector);
   const input = (name) => form.elements.namedItem(name);
@@ -36,11 +45,14 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   const controls = $("[data-controls]");
   const submit = $("[data-submit]");
   const formError = $("[data-form-error]");
-  const formOk = $("[data-form-ok]");
+  const outcomeBox = $("[data-outcome]");
   const reason = $("[data-disabled-reason]");
   const panel = $('[role="tabpanel"]');
   let side = "buy";
   let submitting = false;
+  let watched = null; // the order placed last: { id, updated_at, status }
+  let pollTimer = null;
+  let priceChosen = false; // the user typed or picked a price: never prefill over it
 
   const state = () => ({
     side,
@@ -75,6 +87,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     submit.className = `submit ${side}`;
     submit.textContent = `${side === "buy" ? "Buy" : "Sell"} ${market.base}`;
     estimate();
+    prefill();
   }
 
   function setSide(next, focus = false) {
@@ -111,7 +124,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
   }
 
   function value(name) {
-    const text = input(name).value.trim().replace(/,/g, "");
+    const text = typedDecimal(input(name).value);
     return isDecimal(text) && !isZero(text) ? text : null;
   }
 
@@ -229,6 +242,58 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     if (first) first.focus();
   }
 
+  // --- the outcome of the order placed last -------------------------------------------------
+
+  function showOutcome(order) {
+    if (!order) {
+      outcomeBox.textContent = "";
+      outcomeBox.dataset.tone = "";
+      delete outcomeBox.dataset.orderId;
+      delete outcomeBox.dataset.status;
+      return;
+    }
+    const { tone, text } = outcome(order, market);
+    outcomeBox.textContent = text;
+    outcomeBox.dataset.tone = tone;
+    outcomeBox.dataset.orderId = String(order.id);
+    outcomeBox.dataset.status = order.status;
+  }
+
+  function stopPolling() {
+    clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  /** Show ``order`` if it is the one placed last and newer than what is shown. */
+  function update(order) {
+    if (!watched || order.id !== watched.id || order.updated_at < watched.updated_at) return;
+    // A push can overtake the POST's answer: never go back from a later state to "pending".
+    if (order.status === "pending" && watched.status !== "pending") return;
+    watched = { id: order.id, updated_at: order.updated_at, status: order.status };
+    showOutcome(order);
+    if (outcome(order, market).final) stopPolling();
+  }
+
+  function watch(placed) {
+    stopPolling();
+    watched = { id: placed.id, updated_at: placed.updated_at, status: placed.status };
+    showOutcome(placed);
+    const until = Date.now() + OUTCOME_POLL_FOR_MS;
+    // Pushes on the private "orders" channel normally bring the outcome first; asking the API
+    // covers a page without a live socket.
+    const poll = async () => {
+      pollTimer = null;
+      if (!watched || watched.id !== placed.id || Date.now() > until) return;
+      try {
+        update(await api(`orders/${placed.id}`));
+      } catch {
+        /* the next poll or push brings it */
+      }
+      if (watched.status === "pending" && !pollTimer) pollTimer = setTimeout(poll, OUTCOME_POLL_MS);
+    };
+    pollTimer = setTimeout(poll, OUTCOME_POLL_MS);
+  }
+
   // --- submit --------------------------------------------------------------------------------
 
   function body() {
@@ -238,9 +303,9 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     const problems = {};
     for (const name of ["stop_price", "price", "quantity", "quote_amount"]) {
       if (!visible[name]) continue;
-      const text = input(name).value.trim().replace(/,/g, "");
+      const text = typedDecimal(input(name).value);
       if (!text) problems[name] = ["Required."];
-      else if (!isDecimal(text)) problems[name] = ["Enter a positive number, such as 0.5."];
+      else if (!isDecimal(text)) problems[name] = ["Enter a positive number, such as 0.5 or 1,000."];
       else order[name] = text;
     }
     if (visible.tif) order.time_in_force = s.tif;
@@ -248,11 +313,38 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     return { order, problems };
   }
 
+  /** How far ``price`` is from the last price, in percent (one decimal), or null. */
+  function distanceFromLast(price) {
+    if (!price || !market.last || isZero(market.last)) return null;
+    return divide(multiply(subtract(price, market.last), "100"), market.last, 1);
+  }
+
+  /** Ask before a limit price more than FAR_FROM_LAST_PCT from the last price. */
+  async function farPriceConfirmed(order) {
+    const pct = distanceFromLast(order.price);
+    if (pct === null) return true;
+    const above = !pct.startsWith("-");
+    const size = above ? pct : pct.slice(1);
+    if (compare(size, FAR_FROM_LAST_PCT) <= 0) return true;
+    const price = `${formatNumber(order.price, market.price_places)} ${market.quote}`;
+    const last = `${formatNumber(market.last, market.price_places)} ${market.quote}`;
+    const takes = (order.side === "buy") === above;
+    return confirmAction({
+      title: "Far from the market price",
+      text: `Your ${order.side} price ${price} is ${trimZeros(size)}% ${above ? "above" : "below"} `
+        + `the last price ${last}. `
+        + (takes ? `It may ${order.side === "buy" ? "buy" : "sell"} at once at prices up to yours.`
+          : "It will wait in the book until the price gets there."),
+      yes: `Place ${order.side} at ${price}`,
+      no: "Change the price",
+    });
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (submitting || controls.disabled) return;
     clearErrors();
-    formOk.textContent = "";
+    showOutcome(null);
     const { order, problems } = body();
     if (Object.keys(problems).length) {
       showErrors({ fields: problems, message: "Check the highlighted fields." });
@@ -261,11 +353,12 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     submitting = true;
     submit.disabled = true;
     try {
+      if (!(await farPriceConfirmed(order))) {
+        input("price").focus();
+        return;
+      }
       const placed = await api("orders", { method: "POST", body: order });
-      const what = placed.quantity ? `${formatNumber(placed.quantity, market.quantity_places)} ${market.base}`
-        : `${formatNumber(placed.quote_amount, market.quote_decimals)} ${market.quote} of ${market.base}`;
-      const at = placed.price ? ` at ${formatNumber(placed.price, market.price_places)}` : "";
-      formOk.textContent = `Order placed: ${placed.side} ${what}${at} (${placed.status.replace("_", " ")}).`;
+      watch(placed);
       input("quantity").value = "";
       input("quote_amount").value = "";
       estimate();
@@ -280,6 +373,7 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
 
   form.addEventListener("input", (event) => {
     const name = event.target.name;
+    if (name === "price" && event.isTrusted) priceChosen = true;
     if (FIELDS.includes(name)) {
       const box = form.querySelector(`[data-error-for="${name}"]`);
       if (box) box.textContent = "";
@@ -319,8 +413,21 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
     }
   }
 
+  /** Fill an empty, untouched price box with the last price (else the book's price on the
+   * other side), as a trader starts from the market. */
+  function prefill() {
+    const box = input("price");
+    if (priceChosen || box.value || box.closest("[data-show]").hidden) return;
+    const { bestBid, bestAsk } = book.best();
+    const price = market.last || (side === "buy" ? bestAsk : bestBid);
+    if (!price) return;
+    box.value = round(price, market.price_places, "half");
+    estimate();
+  }
+
   return {
     setPrice(price) {
+      priceChosen = true;
       const s = state();
       const target = s.type === "market" ? null : PRICED.has(s.type) ? "price" : "stop_price";
       if (!target) {
@@ -333,10 +440,13 @@ export function createOrderForm(form, market, { balances, book, onPlaced }) {
       element.focus();
     },
     setMarket,
+    orderChanged: (orders) => orders.forEach(update),
+    prefill,
     refresh: estimate,
     init() {
       setMarket({});
       layout();
+      prefill();
     },
   };
 }

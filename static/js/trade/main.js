@@ -2,11 +2,14 @@
 // orders and balances together. Public data is live over /ws/; a logged-in page also gets its
 // private channels (orders, fills, balances) through the session cookie.
 import { api, pageData } from "../api.js";
+import { confirmAction } from "../confirm.js";
 import { changeClass, formatNumber, formatPercent, localiseTimes } from "../format.js";
 import * as realtime from "../realtime.js";
 import { createBook } from "./book.js";
 import { createChart } from "./chart.js";
+import { createDepth } from "./depth.js";
 import { createOrderForm } from "./form.js";
+import { createSwitcher } from "./switcher.js";
 import { createMine } from "./mine.js";
 import { createTrades } from "./trades.js";
 
@@ -21,6 +24,7 @@ let form = null;
 let last = tickerEl.querySelector('[data-field="last"]').textContent.trim();
 market.last = /\d/.test(last) ? last.replace(/,/g, "") : null;
 const baseTitle = document.title;
+createSwitcher(root.querySelector("[data-switcher]"));
 
 function setField(name, text, className) {
   const element = tickerEl.querySelector(`[data-field="${name}"]`);
@@ -43,6 +47,7 @@ function setLast(price, direction) {
   element.classList.add(up ? "buy" : "sell");
   document.title = `${formatNumber(price, market.price_places)} · ${baseTitle}`;
   book.render();
+  if (form) form.prefill();
 }
 
 function applyTicker(ticker) {
@@ -100,8 +105,27 @@ const book = createBook(root.querySelector("[data-book]"), market, {
   onPick: (price) => form && form.setPrice(price),
   lastPrice: () => market.last,
 });
-book.onChange(() => form && form.refresh());
+book.onChange(() => {
+  if (!form) return;
+  form.refresh();
+  form.prefill();
+});
 const chart = createChart(root.querySelector(".chart-card"), market);
+const depth = createDepth(root.querySelector("[data-depth]"), market, book);
+
+// Price (candles) or depth: one of the two fills the chart card.
+const viewButtons = [...root.querySelectorAll("[data-view]")];
+function showView(view) {
+  for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === view));
+  const price = view === "price";
+  root.querySelector("[data-chart]").hidden = !price;
+  root.querySelector("[data-intervals]").hidden = !price;
+  root.querySelector("[data-indicators]").hidden = !price;
+  root.querySelector("[data-history-note]").hidden = !price;
+  root.querySelector("[data-depth]").hidden = price;
+  if (!price) depth.draw();
+}
+for (const button of viewButtons) button.addEventListener("click", () => showView(button.dataset.view));
 const trades = createTrades(root.querySelector("[data-trades]"), market,
                             pageData("trades-data") || [],
                             { onTrade: (trade) => setLast(trade.price, trade.taker_side) });
@@ -141,7 +165,19 @@ if (formElement) {
     },
   });
   form.init();
-  mine = createMine(root.querySelector("[data-mine]"), market, { onChange: refreshBalances });
+  mine = createMine(root.querySelector("[data-mine]"), market, {
+    onChange: refreshBalances,
+    onResting: book.setMine,
+    confirmCancelAll: (open) => confirmAction({
+      title: `Cancel all ${open.length} open order${open.length === 1 ? "" : "s"}?`,
+      text: `Every open order of yours in ${market.symbol} is cancelled and its funds released. `
+        + "Stop and take-profit orders waiting for their price are cancelled too.",
+      yes: "Cancel all orders",
+      no: "Keep them",
+      danger: true,
+    }),
+  });
+  realtime.subscribe("orders", form.orderChanged);
   realtime.subscribe("balances", applyBalances);
   realtime.onReconnect(refreshBalances);
   refreshBalances();
@@ -168,3 +204,4 @@ if (realtime.available()) {
   if (chart) setInterval(chart.reload, 30000);
 }
 localiseTimes(root);
+root.dataset.ready = "1"; // every widget is wired (tests wait for it)

@@ -2,18 +2,10 @@
 // then the private "orders" and "fills" channels keep them current.
 import { api } from "../api.js";
 import { formatNumber, timeElement } from "../format.js";
+import { OPEN, TYPE_NAMES, orderWords, statusText } from "../orders.js";
 import * as realtime from "../realtime.js";
 
-const OPEN = new Set(["pending", "untriggered", "open", "partially_filled"]);
 const KEEP = 100;
-const TYPE_NAMES = {
-  limit: "Limit",
-  market: "Market",
-  stop_limit: "Stop-limit",
-  stop_market: "Stop-market",
-  take_profit_limit: "Take-profit limit",
-  take_profit_market: "Take-profit market",
-};
 
 function cell(text, className = "") {
   const td = document.createElement("td");
@@ -31,7 +23,10 @@ function emptyRow(columns, text) {
   return row;
 }
 
-export function createMine(section, market, { onChange }) {
+// Statuses whose order sits in the book (a pending one is about to).
+const RESTING = new Set(["pending", "open", "partially_filled"]);
+
+export function createMine(section, market, { onChange, onResting = () => {}, confirmCancelAll }) {
   const openBody = section.querySelector("[data-open-orders]");
   const historyBody = section.querySelector("[data-order-history]");
   const fillsBody = section.querySelector("[data-fills]");
@@ -61,12 +56,6 @@ export function createMine(section, market, { onChange }) {
     return `${formatNumber(order.quote_amount, market.quote_decimals)} ${market.quote}`;
   }
 
-  function statusText(order) {
-    const status = order.status.replace("_", " ");
-    return order.cancel_reason && order.cancel_reason !== "user"
-      ? `${status} (${order.cancel_reason.replace("_", " ")})` : status;
-  }
-
   function renderOrders() {
     const all = [...orders.values()].sort((a, b) => b.id - a.id);
     const open = all.filter((o) => OPEN.has(o.status));
@@ -78,12 +67,12 @@ export function createMine(section, market, { onChange }) {
       button.type = "button";
       button.className = "link";
       button.textContent = "Cancel";
-      button.setAttribute("aria-label", `Cancel order ${order.id}`);
+      button.setAttribute("aria-label", `Cancel: ${orderWords(order, market)}`);
       button.addEventListener("click", () => cancel(order.id, button));
       row.append(cell(timeElement(order.created_at, true), "muted"),
                  cell(order.side, order.side), cell(TYPE_NAMES[order.type] || order.type),
                  cell(priceText(order), "num"), cell(amountText(order), "num"),
-                 cell(qty(order.filled_quantity), "num"), cell(statusText(order)), cell(button));
+                 cell(qty(order.filled_quantity), "num"), cell(statusText(order)), cell(button, "actions"));
       return row;
     }) : [emptyRow(8, "No open orders.")]));
     historyBody.replaceChildren(...(closed.length ? closed.map((order) => {
@@ -99,6 +88,7 @@ export function createMine(section, market, { onChange }) {
     }) : [emptyRow(7, "No past orders.")]));
     openCount.textContent = String(open.length);
     cancelAll.disabled = open.length === 0;
+    onResting(open.filter((o) => RESTING.has(o.status) && o.price));
   }
 
   function renderFills() {
@@ -154,6 +144,8 @@ export function createMine(section, market, { onChange }) {
 
   cancelAll.addEventListener("click", async () => {
     showError("");
+    const open = [...orders.values()].filter((o) => OPEN.has(o.status));
+    if (!open.length || !(await confirmCancelAll(open))) return;
     cancelAll.disabled = true;
     try {
       upsert(await api("orders", { method: "DELETE", query: { symbol: market.symbol } }));
