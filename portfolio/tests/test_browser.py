@@ -49,7 +49,7 @@ def test_the_portfolio_shows_value_allocation_pnl_and_activity(
     )
     # when they open the portfolio from the menu
     log_in(page, web_stack, "holder", "/wallet/")
-    page.get_by_role("link", name="Portfolio").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Portfolio").click()
     # then the total is 999,800 KRW (1,000,000 - 100,000 - 200 fee) + 100 LPJ at 1,000
     expect(page.locator("[data-total]")).to_have_text("999,800")
     holdings = page.locator("[data-holdings] tbody tr")
