@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import partial, wraps
 from typing import ParamSpec
@@ -176,6 +177,38 @@ def _same_or_conflict(existing: Order, pair: TradingPair, terms: OrderTerms) -> 
     raise DuplicateClientOrderId(fields={"client_order_id": ["Already used."]})
 
 
+def _order_new(
+    *,
+    user_id: int,
+    pair: TradingPair,
+    terms: OrderTerms,
+    client_order_id: str | None = None,
+    copied_from_id: int | None = None,
+    now: datetime,
+) -> Order:
+    """The unsaved ``pending`` order of checked ``terms``, holding what they must hold."""
+    return Order(
+        user_id=user_id,
+        pair=pair,
+        client_order_id=client_order_id,
+        side=terms.side,
+        type=terms.type,
+        time_in_force=terms.time_in_force,
+        post_only=terms.post_only,
+        price=terms.price,
+        stop_price=terms.stop_price,
+        quantity=terms.quantity,
+        quote_amount=terms.quote_amount,
+        held=terms.hold_amount,
+        hold_remaining=terms.hold_amount,
+        stp_mode=terms.stp_mode,
+        copied_from_id=copied_from_id,
+        status=OrderStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def _order_write(
     *,
     user: User,
@@ -197,24 +230,15 @@ def _order_write(
       Balance row's locked UPDATE with the funds check, then the hold's journal and entries;
     - the order and its outbox row are inserted from the moved row, so without the hold there
       is no order, and the journal's reference (``order:<id>``) comes from the inserted order."""
-    order = Order(
-        user=user,
+    order = _order_new(
+        user_id=user.pk,
         pair=pair,
+        terms=terms,
         client_order_id=client_order_id,
-        side=terms.side,
-        type=terms.type,
-        time_in_force=terms.time_in_force,
-        post_only=terms.post_only,
-        price=terms.price,
-        stop_price=terms.stop_price,
-        quantity=terms.quantity,
-        quote_amount=terms.quote_amount,
-        held=terms.hold_amount,
-        hold_remaining=terms.hold_amount,
-        stp_mode=terms.stp_mode,
         copied_from_id=copied_from_id,
-        status=OrderStatus.PENDING,
+        now=timezone.now(),
     )
+    order.user = user  # the caller's instance, as before (no query to fetch it again)
     hold = BucketMove(
         asset_id=terms.hold_asset.pk,
         amount=terms.hold_amount,
@@ -222,8 +246,7 @@ def _order_write(
         kind=JournalTransaction.Kind.HOLD,
     )
     sql, fields = order_write_statement()
-    now = timezone.now()
-    order.created_at = order.updated_at = now
+    now = order.created_at
     params = {f"order_{field.attname}": getattr(order, field.attname) for field in fields}
     params.update(
         pair_guard_params(pair), **bucket_move_params(hold, now=now), user=user.pk, outbox_now=now
@@ -341,24 +364,12 @@ def _terms_many(
         except DomainError as exc:
             results.append(exc)
             continue
-        order = Order(
+        order = _order_new(
             user_id=request.user_id,
             pair=pair,
-            side=terms.side,
-            type=terms.type,
-            time_in_force=terms.time_in_force,
-            post_only=terms.post_only,
-            price=terms.price,
-            stop_price=terms.stop_price,
-            quantity=terms.quantity,
-            quote_amount=terms.quote_amount,
-            held=terms.hold_amount,
-            hold_remaining=terms.hold_amount,
-            stp_mode=terms.stp_mode,
+            terms=terms,
             copied_from_id=request.copied_from_id,
-            status=OrderStatus.PENDING,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
         results.append(order)
         checked.append((index, order, terms))
