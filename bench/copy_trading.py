@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +37,12 @@ from statistics import median, quantiles
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import benchmarks_section_write, postgres_database_ensure  # noqa: E402
+from bench.common import (  # noqa: E402
+    benchmarks_section_write,
+    process_start,
+    process_stop,
+    stores_reset,
+)
 
 DATABASE_URL = os.environ.get(
     "TH_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/th_bench_copy"
@@ -54,25 +57,6 @@ os.environ.update(
 os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))
 HEADING = "## Copy trading (bench/copy_trading.py)"
 D = Decimal
-
-
-def setup_stores() -> None:
-    import django
-    import redis
-    from django.core.management import call_command
-    from django.db import connection
-
-    postgres_database_ensure(DATABASE_URL)
-    django.setup()
-    call_command("migrate", verbosity=0)
-    keep = {"django_migrations", "django_content_type", "auth_permission"}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        tables = [name for (name,) in cursor.fetchall() if name not in keep]
-        cursor.execute(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-        )
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def seed(followers: int) -> tuple[object, list[object]]:
@@ -137,26 +121,6 @@ def seed(followers: int) -> tuple[object, list[object]]:
     return leader, subs
 
 
-def start(name: str, command: list[str], logdir: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", DEBUG="0")
-    return subprocess.Popen(  # noqa: S603 - our own interpreter, literal arguments
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=(logdir / f"{name}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def pct(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0]
@@ -169,7 +133,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    setup_stores()
+    stores_reset(DATABASE_URL, REDIS_URL)
     leader, subs = seed(args.followers)
 
     from django.db.models import Count, Max
@@ -181,8 +145,8 @@ def main() -> None:
     logdir = Path(tempfile.mkdtemp(prefix="th-bench-copy-"))
     python = sys.executable
     processes = [
-        start("settle", [python, "manage.py", "settle"], logdir),
-        start(
+        process_start("settle", [python, "manage.py", "settle"], logdir),
+        process_start(
             "worker",
             [
                 python,
@@ -240,7 +204,7 @@ def main() -> None:
         fills_per_s = (Fill.objects.count() - fills_before) / elapsed
     finally:
         for process in processes:
-            stop(process)
+            process_stop(process)
     skipped = CopyOrder.objects.filter(status="skipped").count()
     rows = [
         ("copies committed (placed, held, queued for the engine)", committed),

@@ -32,9 +32,7 @@ import json
 import os
 import random
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +44,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import benchmarks_section_write, postgres_database_ensure  # noqa: E402
+from bench.common import (  # noqa: E402
+    benchmarks_section_write,
+    process_start,
+    process_stop,
+    stores_reset,
+)
 
 DATABASE_URL = os.environ.get(
     "TH_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/th_bench_latency"
@@ -67,22 +70,7 @@ D = Decimal
 
 def setup(load_users: int) -> tuple[list[str], list[int]]:
     """Empty stores, the market, two traders and ``load_users`` load users: (tokens, ids)."""
-    import django
-    import redis
-    from django.core.management import call_command
-    from django.db import connection
-
-    postgres_database_ensure(DATABASE_URL)
-    django.setup()
-    call_command("migrate", verbosity=0)
-    keep = {"django_migrations", "django_content_type", "auth_permission"}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        tables = [name for (name,) in cursor.fetchall() if name not in keep]
-        cursor.execute(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-        )
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    stores_reset(DATABASE_URL, REDIS_URL)
 
     from django.test.utils import override_settings
 
@@ -128,32 +116,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(name: str, command: list[str], logdir: Path) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        PYTHONUNBUFFERED="1",
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        RATE_LIMIT_IP_WEIGHT_PER_MINUTE="1000000000",
-        RATE_LIMIT_USER_WEIGHT_PER_MINUTE="1000000000",
-        RATE_LIMIT_USER_ORDERS_PER_10S="1000000000",
-    )
-    return subprocess.Popen(  # noqa: S603 - our own interpreter, literal arguments
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=(logdir / f"{name}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+# Every request of the bench comes from one address and far past a user's budgets.
+UNLIMITED = {
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "RATE_LIMIT_IP_WEIGHT_PER_MINUTE": "1000000000",
+    "RATE_LIMIT_USER_WEIGHT_PER_MINUTE": "1000000000",
+    "RATE_LIMIT_USER_ORDERS_PER_10S": "1000000000",
+}
 
 
 def ms(value: str) -> float:
@@ -345,7 +314,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     python = sys.executable
     processes = [
-        start(
+        process_start(
             "web",
             [
                 python,
@@ -359,8 +328,9 @@ def main() -> None:
                 "websockets-sansio",
             ],
             logdir,
+            **UNLIMITED,
         ),
-        start("settle", [python, "manage.py", "settle"], logdir),
+        process_start("settle", [python, "manage.py", "settle"], logdir, **UNLIMITED),
     ]
     try:
         time.sleep(5)
@@ -368,7 +338,7 @@ def main() -> None:
         loaded, rate = asyncio.run(measure(base, tokens, args.orders, args.load))
     finally:
         for process in processes:
-            stop(process)
+            process_stop(process)
     lines = [
         f"{args.orders} crossing orders at idle, then {args.orders} with a background load of "
         f"{rate:.0f} orders/s (resting limits and their cancels from 20 other users); uvicorn x1"
