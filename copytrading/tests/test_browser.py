@@ -3,13 +3,11 @@ from a trader's public profile, the copy's results and copies, and stopping it."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -17,6 +15,7 @@ from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from copytrading.models import Subscription
 from orders.services import order_place
+from tradehive.testing.exchange import off_the_loop
 from wallets.models import Asset
 from wallets.services import wallet_account_get, wallet_credit
 
@@ -35,26 +34,6 @@ def funded(handle: str, **funds: str) -> User:
             reference="test",
         )
     return user
-
-
-def off_the_loop(work: Callable[[], object]) -> None:
-    """Run ``work`` in a thread of its own: Playwright's sync API runs an event loop in the test's
-    thread, and what settlement pushes after commit must not run inside it."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:  # re-raised in the test's thread
-            failure.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
 
 
 def log_in(page: Page, base: str, username: str, next_path: str) -> None:

@@ -11,9 +11,6 @@ import math
 import os
 import random
 import shutil
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -31,10 +28,9 @@ from markets.models import TradingPair
 from markets.services import TradeInput, pair_create, trades_record
 from orders.services import order_place
 from settlement.services import settlement_group_ensure
-from tradehive.embedded_redis import free_port
 from tradehive.redis_client import get_redis
 from tradehive.testing.browser import SCREENSHOT_DIR, screenshot_save
-from tradehive.testing.processes import ROOT, process_env, start_manage, stop, wait_until
+from tradehive.testing.processes import ROOT, live_exchange, wait_until
 from wallets.models import Asset
 from wallets.seed import asset_seed_defaults
 from wallets.services import wallet_account_get, wallet_credit
@@ -83,48 +79,10 @@ def make_user() -> Callable[..., User]:
 
 @pytest.fixture
 def stack(lpj_krw) -> Iterator[str]:
-    """uvicorn + the settlement process on the test database; yields the base URL."""
-    port = free_port()
-    # The children run the settings this process runs (password hashes must verify alike).
-    env = {"DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
-    # S603: our own interpreter running uvicorn with literal arguments.
-    web = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tradehive.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--ws-per-message-deflate",
-            "false",
-        ],
-        cwd=ROOT,
-        env=process_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    settle = start_manage("settle", **env)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/markets", timeout=1) as response:  # noqa: S310
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(answers, timeout=30, what="uvicorn to answer")
-        yield base
-    finally:
-        for name, process in (("settle", settle), ("uvicorn", web)):
-            output = stop(process)
-            if "Traceback" in output:
-                print(f"--- {name} output ---\n{output[-4000:]}")  # noqa: T201 - shown on failure
+    """uvicorn + the settlement process on the test database; yields the base URL. The
+    children run the settings this process runs (password hashes must verify alike)."""
+    with live_exchange(DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE) as address:
+        yield f"http://{address}"
 
 
 class Watched:

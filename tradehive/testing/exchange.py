@@ -13,10 +13,7 @@ them at both sizes with ``@SIZES`` (a ``size`` argument to pass to ``page.set_vi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import partial
@@ -26,8 +23,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tradehive.embedded_redis import free_port
-from tradehive.testing.processes import ROOT, process_env, start_manage, stop, wait_until
+from tradehive.testing.processes import live_exchange
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -85,47 +81,10 @@ def web_user() -> Callable[..., User]:
 
 @pytest.fixture
 def web_stack(web_market) -> Iterator[str]:
-    """uvicorn + the settlement process on the test database; yields the base URL."""
-    port = free_port()
-    env = {"DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
-    # S603: our own interpreter running uvicorn with literal arguments.
-    web = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tradehive.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--ws-per-message-deflate",
-            "false",
-        ],
-        cwd=ROOT,
-        env=process_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    settle = start_manage("settle", **env)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/markets", timeout=1) as response:  # noqa: S310
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(answers, timeout=30, what="uvicorn to answer")
-        yield base
-    finally:
-        for name, process in (("settle", settle), ("uvicorn", web)):
-            output = stop(process)
-            if "Traceback" in output:
-                print(f"--- {name} output ---\n{output[-4000:]}")  # noqa: T201 - shown on failure
+    """uvicorn + the settlement process on the test database; yields the base URL. The
+    children run the settings this process runs (password hashes must verify alike)."""
+    with live_exchange(DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE) as address:
+        yield f"http://{address}"
 
 
 def log_in(page: Page, base: str, username: str, next_path: str) -> None:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,9 +131,20 @@ def live_exchange(**env: str) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     settler = start_manage("settle", **env)
+    address = f"127.0.0.1:{port}"
+
+    def answers() -> bool:
+        # An HTTP answer, not only an open port: the first request also loads the URLconf.
+        try:
+            with urllib.request.urlopen(f"http://{address}/api/v1/markets", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
     try:
-        wait_for_port(port, timeout=20)
-        yield f"127.0.0.1:{port}"
+        wait_for_port(port, timeout=30)
+        wait_until(answers, timeout=30, what="uvicorn to answer")
+        yield address
     finally:
         out = stop(settler) + stop(web)
         if "Traceback" in out:
