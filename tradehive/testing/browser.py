@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # containers and CI run as root without user namespaces
@@ -54,6 +54,11 @@ def screenshot_save(page: Page, name: str) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Assertions wait as long as actions do (Playwright's ``expect`` has its own 5 s default,
+    # which ``page.set_default_timeout`` does not change). A live push crosses the test
+    # process, Redis, the server and the browser on 2 shared cores; under load it can take
+    # seconds, and a push that never comes still fails.
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
     config.addinivalue_line(
         "markers", "allow_console_errors: the page fixture tolerates JavaScript errors"
     )
