@@ -139,7 +139,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Under ASGI every request may run on another thread, so persistent per-thread connections
 # (CONN_MAX_AGE) pile up; a bounded psycopg pool per process is what Django 5.1+ offers.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+# With the pool, health checks mean psycopg_pool checks a connection (one empty round trip)
+# before lending it: after PostgreSQL restarts every idle connection is dead, and without the
+# check each would fail one request with a 500 (bench/chaos.py's postgres fault).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
     "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
