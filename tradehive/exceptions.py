@@ -11,6 +11,7 @@ import logging
 import sys
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -138,12 +139,24 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     return render(request, "404.html", status=404)
 
 
-def _overloaded(exc: BaseException | None) -> bool:
-    """No database connection could be had in time: every connection of the process's pool was
-    busy past its timeout (``psycopg_pool.PoolTimeout``, wrapped by Django). That is load, not a
-    bug: the client should retry, so it is a 503 with ``Retry-After``, not a 500."""
+# SQLSTATE classes of a database that is gone rather than a statement that failed: connection
+# exceptions (08) and operator intervention (57P: shutdown, crash shutdown, cannot connect now).
+_UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
+def _unavailable(exc: BaseException | None) -> bool:
+    """The database could not serve the request, through no fault of the request: every
+    connection of the process's pool was busy past its timeout (``psycopg_pool.PoolTimeout``,
+    wrapped by Django), or the server went away mid-request (a restart, a failover: an
+    ``OperationalError`` with no SQLSTATE, as when the socket closes, or a connection or
+    shutdown SQLSTATE). That is load or an outage, not a bug: the client should retry, so it
+    is a 503 with ``Retry-After``, not a 500."""
     while exc is not None:
         if isinstance(exc, PoolTimeout):
+            return True
+        if isinstance(exc, psycopg.OperationalError) and (
+            exc.sqlstate is None or exc.sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -151,8 +164,8 @@ def _overloaded(exc: BaseException | None) -> bool:
 
 def handler500(request: HttpRequest) -> HttpResponse:
     # Django calls this while handling the exception, so it is still current here.
-    if _overloaded(sys.exc_info()[1]):
-        message = "The exchange is too busy to answer now; retry in a moment."
+    if _unavailable(sys.exc_info()[1]):
+        message = "The exchange cannot answer now; retry in a moment."
         if _is_api(request):
             response: HttpResponse = JsonResponse(
                 envelope("service_unavailable", message), status=503

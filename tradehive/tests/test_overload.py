@@ -1,11 +1,15 @@
-"""A request that cannot get a database connection in time (the pool exhausted under load) is
-told to retry (503 + Retry-After), not given a 500; a real bug still is a 500."""
+"""A request that cannot get a database connection in time (the pool exhausted under load), or
+whose connection the server dropped (a restart, a failover), is told to retry (503 +
+Retry-After), not given a 500; a real bug, or a statement the database refused, still is a
+500."""
 
 from __future__ import annotations
 
 import json
 
-from django.db import OperationalError
+import psycopg
+import pytest
+from django.db import OperationalError, connection
 from django.test import RequestFactory
 from psycopg_pool import PoolTimeout
 
@@ -35,6 +39,40 @@ def test_an_exhausted_pool_answers_503_to_retry() -> None:
     assert json.loads(api.content)["error"]["code"] == "service_unavailable"
     page = answer_while_handling(pool_exhausted(), "/markets/LPJ-KRW/")
     assert (page.status_code, page["Retry-After"]) == (503, "1")
+
+
+def django_wrapped(exc: psycopg.Error) -> OperationalError:
+    wrapped = OperationalError(str(exc))
+    wrapped.__cause__ = exc  # as Django's DatabaseErrorWrapper raises it
+    return wrapped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_answers_503_to_retry() -> None:
+    # given a real connection that the server ends mid-session (as a restart does)
+    params = connection.get_connection_params()
+    dropped = psycopg.connect(**{k: v for k, v in params.items() if k != "context"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [dropped.info.backend_pid])
+    with pytest.raises(psycopg.OperationalError) as lost:
+        dropped.execute("SELECT 1")
+    dropped.close()
+    # then a request that met it is told to retry
+    api = answer_while_handling(django_wrapped(lost.value), "/api/v1/orders")
+    assert (api.status_code, api["Retry-After"]) == (503, "1")
+    assert json.loads(api.content)["error"]["code"] == "service_unavailable"
+
+
+@pytest.mark.django_db
+def test_a_statement_the_database_refused_is_still_a_500() -> None:
+    # an OperationalError too (SQLSTATE 57014), but of the statement, not of the server
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 1")
+        with pytest.raises(OperationalError) as refused:
+            cursor.execute("SELECT pg_sleep(1)")
+    assert isinstance(refused.value.__cause__, psycopg.errors.QueryCanceled)
+    api = answer_while_handling(refused.value, "/api/v1/orders")
+    assert api.status_code == 500
 
 
 def test_any_other_error_is_still_a_500() -> None:
