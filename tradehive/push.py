@@ -56,11 +56,26 @@ def push_message(channel: str, data: Any, ts_ms: int, *, user_id: int | None = N
 
 
 async def _send_all(messages: Sequence[Message]) -> None:
+    """Send every group's messages in order, the groups concurrently: each ``group_send`` costs
+    Redis round trips, and one after another a batch's dozen messages (the taker's and the
+    maker's orders, fills and balances, the trade, candles) made the last one wait for all the
+    others. Order matters only within a group (a user's notifications)."""
     layer = get_channel_layer()
     if layer is None:
         return
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for group, message in messages:
-        await layer.group_send(group, message)
+        by_group[group].append(message)
+
+    async def send_in_order(group: str, queued: list[dict[str, Any]]) -> None:
+        for message in queued:
+            await layer.group_send(group, message)
+
+    if len(by_group) == 1:
+        [(group, queued)] = by_group.items()
+        await send_in_order(group, queued)
+        return
+    await asyncio.gather(*(send_in_order(group, queued) for group, queued in by_group.items()))
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:

@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from tradehive.push import groups_listened
+from tradehive.push import groups_listened, push_message, send_many
 
 
 @pytest.fixture
@@ -34,3 +34,25 @@ def test_a_member_that_left_no_longer_counts(layer) -> None:
     async_to_sync(layer.group_discard)("user.8.fills", channel)
     # when / then
     assert async_to_sync(groups_listened)(["user.8.fills"]) == set()
+
+
+def test_each_group_gets_its_messages_in_order_while_groups_are_sent_together(layer) -> None:
+    # given one member in each of two groups
+    notes, trades = (async_to_sync(layer.new_channel)() for _ in range(2))
+    async_to_sync(layer.group_add)("user.9.notifications", notes)
+    async_to_sync(layer.group_add)("trades.LPJ-KRW", trades)
+    # when a batch sends three notifications and a trade, interleaved
+    batch = [
+        push_message("notifications", {"n": 1}, 1, user_id=9),
+        push_message("trades:LPJ-KRW", [{"id": 1}], 1),
+        push_message("notifications", {"n": 2}, 1, user_id=9),
+        push_message("notifications", {"n": 3}, 1, user_id=9),
+    ]
+    send_many(batch)
+
+    # then each member receives its group's messages, the notifications in the order sent
+    async def receive_all() -> tuple[list[int], list[object]]:
+        received = [(await layer.receive(notes))["data"]["n"] for _ in range(3)]
+        return received, (await layer.receive(trades))["data"]
+
+    assert async_to_sync(receive_all)() == ([1, 2, 3], [{"id": 1}])
