@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from prometheus_client import Histogram
 
 from tradehive.redis_client import get_redis
 
@@ -32,6 +33,18 @@ T = TypeVar("T")
 # the channel layer's Redis connections (kept per loop) are reused instead of reopened for every
 # batch.
 Runner = Callable[[Awaitable[Any]], Any]
+
+# A fill's way to its trader, hop by hop, as bench/latency.py measures it from the client's side:
+# settlement observes the first two, the web process that holds the trader's websocket the last.
+FILL_HOP_SECONDS = Histogram(
+    "tradehive_fill_hop_seconds",
+    "Time on each hop from the engine's match to the trader's websocket: engine_to_settled "
+    "(the match to settlement's commit, per fill), settled_to_pushed (the commit to the channel "
+    "layer, per batch), pushed_to_delivered (the channel layer to the trader's connection, per "
+    "private message).",
+    ["hop"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
 
 # Redis sets of market symbols whose book/ticker changed since the coalescers last published.
 DIRTY_DEPTH = "realtime:dirty:depth"
@@ -55,27 +68,35 @@ def push_message(channel: str, data: Any, ts_ms: int, *, user_id: int | None = N
     }
 
 
+def _lane(group: str) -> str:
+    """Messages of one lane are sent in order: a user's private groups share one (``user.42.``),
+    so their connection sees its orders, fills, balances and notifications in the order
+    settlement wrote them; every public group is a lane of its own."""
+    if group.startswith("user."):
+        return group[: group.index(".", 5) + 1]
+    return group
+
+
 async def _send_all(messages: Sequence[Message]) -> None:
-    """Send every group's messages in order, the groups concurrently: each ``group_send`` costs
-    Redis round trips, and one after another a batch's dozen messages (the taker's and the
-    maker's orders, fills and balances, the trade, candles) made the last one wait for all the
-    others. Order matters only within a group (a user's notifications)."""
+    """Send each lane's messages in order, the lanes concurrently: each ``group_send`` costs
+    Redis round trips, and one after another a batch's messages (the trade, candles, then the
+    taker's and the maker's orders, fills and balances) made the last one wait for all the
+    others."""
     layer = get_channel_layer()
     if layer is None:
         return
-    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    lanes: dict[str, list[Message]] = defaultdict(list)
     for group, message in messages:
-        by_group[group].append(message)
+        lanes[_lane(group)].append((group, message))
 
-    async def send_in_order(group: str, queued: list[dict[str, Any]]) -> None:
-        for message in queued:
+    async def send_in_order(queued: Sequence[Message]) -> None:
+        for group, message in queued:
             await layer.group_send(group, message)
 
-    if len(by_group) == 1:
-        [(group, queued)] = by_group.items()
-        await send_in_order(group, queued)
+    if len(lanes) == 1:
+        await send_in_order(messages)
         return
-    await asyncio.gather(*(send_in_order(group, queued) for group, queued in by_group.items()))
+    await asyncio.gather(*(send_in_order(queued) for queued in lanes.values()))
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:

@@ -36,23 +36,25 @@ def test_a_member_that_left_no_longer_counts(layer) -> None:
     assert async_to_sync(groups_listened)(["user.8.fills"]) == set()
 
 
-def test_each_group_gets_its_messages_in_order_while_groups_are_sent_together(layer) -> None:
-    # given one member in each of two groups
-    notes, trades = (async_to_sync(layer.new_channel)() for _ in range(2))
-    async_to_sync(layer.group_add)("user.9.notifications", notes)
-    async_to_sync(layer.group_add)("trades.LPJ-KRW", trades)
-    # when a batch sends three notifications and a trade, interleaved
+def test_a_users_messages_arrive_in_order_while_other_lanes_are_sent_together(layer) -> None:
+    # given one connection in two of user 9's private groups, and one in a public group
+    private, public = (async_to_sync(layer.new_channel)() for _ in range(2))
+    async_to_sync(layer.group_add)("user.9.notifications", private)
+    async_to_sync(layer.group_add)("user.9.orders", private)
+    async_to_sync(layer.group_add)("trades.LPJ-KRW", public)
+    # when a batch sends the user's messages with a trade among them
     batch = [
-        push_message("notifications", {"n": 1}, 1, user_id=9),
+        push_message("orders", {"n": 1}, 1, user_id=9),
         push_message("trades:LPJ-KRW", [{"id": 1}], 1),
         push_message("notifications", {"n": 2}, 1, user_id=9),
-        push_message("notifications", {"n": 3}, 1, user_id=9),
+        push_message("orders", {"n": 3}, 1, user_id=9),
+        push_message("notifications", {"n": 4}, 1, user_id=9),
     ]
     send_many(batch)
 
-    # then each member receives its group's messages, the notifications in the order sent
+    # then the user's connection receives its messages in the order sent, across its groups
     async def receive_all() -> tuple[list[int], list[object]]:
-        received = [(await layer.receive(notes))["data"]["n"] for _ in range(3)]
-        return received, (await layer.receive(trades))["data"]
+        received = [(await layer.receive(private))["data"]["n"] for _ in range(4)]
+        return received, (await layer.receive(public))["data"]
 
-    assert async_to_sync(receive_all)() == ([1, 2, 3], [{"id": 1}])
+    assert async_to_sync(receive_all)() == ([1, 2, 3, 4], [{"id": 1}])
