@@ -20,6 +20,7 @@ from realtime import protocol
 from realtime.hub import Hub, hub_get
 from realtime.metrics import CONNECTIONS, FRAMES_SENT, SLOW_CONSUMERS
 from realtime.protocol import Channel, CloseCode, ProtocolError
+from tradehive.push import FILL_HOP_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ def _user_from_token(token: str) -> tuple[Any, float]:
 
     user = user_from_access_token(token)
     return user, float(AccessToken(token)["exp"])  # type: ignore[arg-type]
+
+
+DELIVERED = FILL_HOP_SECONDS.labels("pushed_to_delivered")
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
@@ -210,6 +214,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def push(self, event: dict[str, Any]) -> None:
         """A private message from the layer (``settlement.publish``)."""
         self.enqueue(protocol.server_message(event["channel"], event["data"], event["ts"]))
+        DELIVERED.observe(max(time.time() - event["ts"] / 1000, 0.0))
 
     # --- inbound ---------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from orders.models import Order
 from orders.payloads import fill_payload, order_payload
 from tradehive.money import epoch_ms
 from tradehive.push import (
+    FILL_HOP_SECONDS,
     Message,
     Runner,
     group_for,
@@ -72,6 +73,7 @@ class SettledBatch:
     trades: list[TradeInput]
     sequence: int
     notifications: list[StoredNotification] = field(default_factory=list)
+    committed_at: datetime | None = None  # when settlement's transaction committed
 
 
 def _batch_candle_messages(batch: SettledBatch, now_ms: int, listened: set[str]) -> list[Message]:
@@ -141,3 +143,6 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
         messages.append(push_message("balances", data, now_ms, user_id=user_id))
     messages += notification_messages(batch.notifications, now_ms, listened)
     send_many(messages, run=run)
+    if batch.committed_at is not None and messages:
+        pushed = (timezone.now() - batch.committed_at).total_seconds()
+        FILL_HOP_SECONDS.labels("settled_to_pushed").observe(max(pushed, 0.0))

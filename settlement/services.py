@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from functools import partial
@@ -48,6 +48,7 @@ from settlement.models import MarketCursor
 from settlement.notifications import order_notifications
 from settlement.publish import SettledBatch, SettledFill, publish_settled
 from settlement.sql import FILLS_INSERT, ORDERS_LOCK, ORDERS_LOCK_ATTNAMES, ORDERS_PROGRESS_UPDATE
+from tradehive.push import FILL_HOP_SECONDS
 from tradehive.sql import array_cursor
 from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import Account, JournalTransaction
@@ -411,8 +412,17 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         )
         settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
         outcome.batch = settled
-        transaction.on_commit(partial(_publisher, settled), robust=True)
+        transaction.on_commit(partial(_settled_committed, settled), robust=True)
     return outcome
+
+
+def _settled_committed(batch: SettledBatch) -> None:
+    """After commit: time each fill's first hop (the engine's match to here), then push."""
+    committed = timezone.now()
+    hop = FILL_HOP_SECONDS.labels("engine_to_settled")
+    for fill in batch.fills:
+        hop.observe(max((committed - fill.created_at).total_seconds(), 0.0))
+    _publisher(replace(batch, committed_at=committed))
 
 
 def _fills_insert(fills: list[SettledFill]) -> None:

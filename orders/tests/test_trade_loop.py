@@ -522,6 +522,7 @@ def test_settlement_counts_the_events_and_fills_it_applies(lpj_krw, make_user, s
         sample("tradehive_settlement_events_total"),
         sample("tradehive_settlement_fills_total"),
     )
+    hops = hop_count("engine_to_settled")
     # when a resting ask is taken in two fills
     place(make_user(LPJ="10"), "sell", "5", "1000")
     place(make_user(LPJ="10"), "sell", "5", "1000")
@@ -530,3 +531,11 @@ def test_settlement_counts_the_events_and_fills_it_applies(lpj_krw, make_user, s
     # then every applied event and both fills are counted
     assert sample("tradehive_settlement_events_total") == events + applied
     assert sample("tradehive_settlement_fills_total") == fills + 2
+    # and each side of each fill timed its first hop, the engine's match to the commit
+    assert hop_count("engine_to_settled") == hops + 4
+
+
+def hop_count(hop: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("tradehive_fill_hop_seconds_count", {"hop": hop}) or 0.0

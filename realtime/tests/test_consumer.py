@@ -164,7 +164,17 @@ def test_private_data_goes_only_to_its_owner(lpj_krw, make_user, settle) -> None
         for ws in (seller_ws, buyer_ws, other_ws):
             await ws.close()
 
+    hops = {hop: hop_count(hop) for hop in ("settled_to_pushed", "pushed_to_delivered")}
     run(scenario)
+    # and the batch's push and each private message delivered timed their hops
+    assert hop_count("settled_to_pushed") == hops["settled_to_pushed"] + 1
+    assert hop_count("pushed_to_delivered") >= hops["pushed_to_delivered"] + 6
+
+
+def hop_count(hop: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("tradehive_fill_hop_seconds_count", {"hop": hop}) or 0.0
 
 
 def test_too_many_subscriptions_are_refused(lpj_krw) -> None:
