@@ -346,6 +346,16 @@ def _orders_lock(pair: TradingPair, order_ids: set[int]) -> dict[int, Order]:
     return orders
 
 
+def _cursor_lock(pair: TradingPair) -> MarketCursor:
+    """The market's cursor row, locked: one statement once it exists (every batch but the
+    market's first), created first otherwise."""
+    cursor = MarketCursor.objects.select_for_update().filter(pair=pair).first()
+    if cursor is None:
+        MarketCursor.objects.get_or_create(pair=pair)
+        cursor = MarketCursor.objects.select_for_update().get(pair=pair)
+    return cursor
+
+
 def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOutcome:
     """Apply ``events`` (one market's, in stream order) exactly once. Owns the transaction.
 
@@ -354,8 +364,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
     orders by primary key, then balances (inside ``ledger_post``, by primary key)."""
     outcome = SettleOutcome()
     with transaction.atomic():
-        MarketCursor.objects.get_or_create(pair=pair)
-        cursor = MarketCursor.objects.select_for_update().get(pair=pair)
+        cursor = _cursor_lock(pair)
         todo = sorted((e for e in events if e.seq > cursor.last_seq), key=lambda e: e.seq)
         if not todo:
             return outcome
@@ -365,6 +374,11 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
                 raise SettlementGap(f"{pair.symbol}: expected seq {expected}, got {event.seq}")
             expected += 1
 
+        # The push is registered as the first after-commit hook, so the fill reaches its trader
+        # before the other after-commit work (the 24h ticker's recompute, the fills listeners'
+        # follow-ups: together about 6 ms of a one-fill batch) instead of after it.
+        settled_batches: list[SettledBatch] = []
+        transaction.on_commit(partial(_settled_committed, settled_batches), robust=True)
         orders = _orders_lock(pair, _event_order_ids(todo))
         # Every user with an order has an account: order_place created it with the hold.
         account_ids = dict(
@@ -412,12 +426,17 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         )
         settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
         outcome.batch = settled
-        transaction.on_commit(partial(_settled_committed, settled), robust=True)
+        settled_batches.append(settled)
     return outcome
 
 
-def _settled_committed(batch: SettledBatch) -> None:
-    """After commit: time each fill's first hop (the engine's match to here), then push."""
+def _settled_committed(batches: list[SettledBatch]) -> None:
+    """After commit: time each fill's first hop (the engine's match to here), then push. The
+    batch is handed over in a list, filled at the end of the transaction, because the hook is
+    registered at its start."""
+    if not batches:
+        return
+    batch = batches[0]
     committed = timezone.now()
     hop = FILL_HOP_SECONDS.labels("engine_to_settled")
     for fill in batch.fills:
