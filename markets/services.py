@@ -22,6 +22,7 @@ from markets.sql import TRADES_INSERT
 from markets.ticker import ticker_refresh
 from tradehive.errors import InvalidInput
 from tradehive.money import format_decimal
+from tradehive.push import tickers_mark_dirty
 from tradehive.sql import array_cursor
 from wallets.models import Asset
 
@@ -193,6 +194,14 @@ def _trades_checked(pair: TradingPair, trades: Sequence[TradeInput]) -> list[Tra
     return checked
 
 
+def _ticker_refresh_pushed(*, pair: TradingPair) -> None:
+    """Recompute the cached ticker after trades commit, then mark it for the websocket
+    coalescer: settlement's push marks only the depth of a batch with trades, so the coalescer
+    never publishes the ticker from the cache this refresh is about to replace."""
+    ticker_refresh(pair=pair)
+    tickers_mark_dirty(symbols=[pair.symbol])
+
+
 def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
     """Insert a batch of public trades of ``pair`` and roll them into every interval's candle.
 
@@ -222,7 +231,7 @@ def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
         )
     # candle_deltas reads only the sequence, time, price and quantities a TradeInput has too.
     candles_apply(pair=pair, deltas=candle_deltas(checked))  # type: ignore[arg-type]
-    transaction.on_commit(partial(ticker_refresh, pair=pair), robust=True)
+    transaction.on_commit(partial(_ticker_refresh_pushed, pair=pair), robust=True)
 
 
 # symbol, tick, lot, min notional, maker fee, taker fee, price source, feed symbol

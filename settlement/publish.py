@@ -1,8 +1,9 @@
 """The one push point after settlement commits: order, fill, balance, trade, candle and
 notification changes of a settled batch, through the push transport (``tradehive.push``).
 
-One message per group per settled batch, all sent in one round of the channel layer, so a burst
-of fills costs a handful of sends, not one per fill. Depth and tickers are not sent from here:
+One message per group per settled batch, sent in two rounds of the channel layer (what needs no
+database read, then balances and notifications), so a burst of fills costs a handful of sends,
+not one per fill. Depth and tickers are not sent from here:
 the batch only marks its market dirty and the coalescer of the websocket processes publishes
 them (``realtime.depth``).
 
@@ -107,7 +108,7 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     now_ms = epoch_ms(timezone.now())
     pair = batch.pair
     symbol = pair.symbol
-    market_mark_dirty(symbol=symbol)
+    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     listened = run(groups_listened(_batch_groups(batch)))
     if not listened:
         return
@@ -135,6 +136,14 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
         messages.append(
             push_message("fills", [fill_payload(f) for f in fills], now_ms, user_id=user_id)
         )
+    # What needs no database read goes first: the trade, the orders and the fills are not held
+    # back by the balances' query (about 2 ms of a one-fill batch). A user's lane still sees
+    # its messages in settlement's order: orders and fills, then balances and notifications.
+    send_many(messages, run=run)
+    if batch.committed_at is not None and messages:
+        pushed = (timezone.now() - batch.committed_at).total_seconds()
+        FILL_HOP_SECONDS.labels("settled_to_pushed").observe(max(pushed, 0.0))
+    messages = []
     balance_users = {
         o.user_id for o in batch.orders if group_for("balances", user_id=o.user_id) in listened
     }
@@ -143,6 +152,3 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
         messages.append(push_message("balances", data, now_ms, user_id=user_id))
     messages += notification_messages(batch.notifications, now_ms, listened)
     send_many(messages, run=run)
-    if batch.committed_at is not None and messages:
-        pushed = (timezone.now() - batch.committed_at).total_seconds()
-        FILL_HOP_SECONDS.labels("settled_to_pushed").observe(max(pushed, 0.0))

@@ -162,11 +162,16 @@ class LoopRunner:
             self._loop = None
 
 
-def market_mark_dirty(*, symbol: str, client: redis.Redis | None = None) -> None:
-    """The market's book (and ticker) changed: the coalescers will publish it soon."""
+def market_mark_dirty(
+    *, symbol: str, ticker: bool = True, client: redis.Redis | None = None
+) -> None:
+    """The market's book (and, unless ``ticker`` is false, its ticker) changed: the coalescers
+    will publish it soon. A batch with trades leaves the ticker to the refresh of its cached
+    24h figures, which marks it once the new ones are written."""
     pipe = (client or get_redis()).pipeline(transaction=False)
     pipe.sadd(DIRTY_DEPTH, symbol)
-    pipe.sadd(DIRTY_TICKER, symbol)
+    if ticker:
+        pipe.sadd(DIRTY_TICKER, symbol)
     pipe.execute()
 
 

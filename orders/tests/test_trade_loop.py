@@ -539,3 +539,35 @@ def hop_count(hop: str) -> float:
     from prometheus_client import REGISTRY
 
     return REGISTRY.get_sample_value("tradehive_fill_hop_seconds_count", {"hop": hop}) or 0.0
+
+
+def test_a_fill_is_pushed_before_the_ticker_is_recomputed_which_then_marks_it(
+    lpj_krw, make_user, settle
+) -> None:
+    from markets.ticker import ticker_key
+    from settlement.services import settlement_publisher_set
+    from tradehive.push import DIRTY_TICKER
+    from tradehive.redis_client import get_redis
+
+    # given a resting ask, no cached ticker and no market marked for the coalescer
+    redis = get_redis()
+    place(make_user(LPJ="10"), "sell", "5", "1000")
+    settle(lpj_krw)
+    redis.delete(ticker_key("LPJ-KRW"), DIRTY_TICKER)
+    seen: list[tuple[bytes | None, bool]] = []
+    settlement_publisher_set(
+        lambda batch: seen.append(
+            (redis.get(ticker_key("LPJ-KRW")), redis.sismember(DIRTY_TICKER, "LPJ-KRW"))
+        )
+    )
+    try:
+        # when a buyer takes it
+        place(make_user(KRW="100000"), "buy", "5", "1000")
+        settle(lpj_krw)
+    finally:
+        settlement_publisher_set(None)
+    # then the batch was handed to the push before the ticker was recomputed or marked
+    assert seen == [(None, False)]
+    # and the recompute cached the trade's price and marked the ticker for the coalescer
+    assert ticker_get(pair=lpj_krw)["last"] == "1000"
+    assert redis.sismember(DIRTY_TICKER, "LPJ-KRW")
