@@ -79,3 +79,24 @@ def test_any_other_error_is_still_a_500() -> None:
     api = answer_while_handling(ValueError("a bug"), "/api/v1/orders")
     assert api.status_code == 500
     assert json.loads(api.content)["error"]["code"] == "server_error"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_refused_for_too_many_clients_answers_503_to_retry() -> None:
+    # given a role whose connection limit is reached (as the server's own max_connections is
+    # when more processes connect than it allows: the same refusal at connect time)
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS th_test_full")
+        cursor.execute("CREATE ROLE th_test_full LOGIN CONNECTION LIMIT 0")
+    try:
+        with pytest.raises(psycopg.OperationalError) as refused:
+            psycopg.connect(**(params | {"user": "th_test_full", "password": ""}))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP ROLE th_test_full")
+    assert "too many connections" in str(refused.value)
+    # then a request that met it is told to retry
+    api = answer_while_handling(django_wrapped(refused.value), "/api/v1/orders")
+    assert (api.status_code, api["Retry-After"]) == (503, "1")
+    assert json.loads(api.content)["error"]["code"] == "service_unavailable"
