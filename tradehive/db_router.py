@@ -49,11 +49,14 @@ REPLICA = "replica"
 
 # Replay lag: 0 when everything received is replayed, else the age of the last replayed
 # transaction. Comparing LSNs first keeps an idle but caught-up replica at 0 (the age of its
-# last transaction grows while nothing is written). NULL (not in recovery: a promoted replica
-# or a URL that names a primary) reads as 0.
+# last transaction grows while nothing is written); ``<=``: after a restart the receiver starts
+# at its segment's beginning, behind what is replayed. A standby whose receiver is not
+# connected yet (NULL) counts as lagging by that age. Not in recovery at all (a promoted
+# replica, or a URL that names a primary): 0.
 LAG_SQL = (
-    "SELECT COALESCE(CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-    " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END, 0)::float8"
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8"
 )
 # The replica's lag is read at most this often per process.
 LAG_CHECK_INTERVAL_S = 1.0

@@ -177,27 +177,29 @@ def test_migrations_run_only_on_the_primary(replica):
 
 def test_public_market_data_and_rankings_are_read_from_the_replica(replica, lpj_krw, api_client):
     # given every query of both connections recorded
-    for alias in (PRIMARY, REPLICA):
+    logged: dict[str, list[str]] = {PRIMARY: [], REPLICA: []}
+    for alias in logged:
         connections[alias].force_debug_cursor = True
-        connections[alias].queries_log.clear()
 
-    # when the public endpoints are asked
-    def ask() -> list[int]:
-        paths = [
-            "/api/v1/markets",
-            "/api/v1/markets/LPJ-KRW/trades",
-            "/api/v1/markets/LPJ-KRW/candles?interval=1m",
-            "/api/v1/rankings",
-        ]
-        return [api_client.get(path).status_code for path in paths]
+    # when the public endpoints are asked (Django empties the logs as each request starts)
+    def ask(path: str) -> int:
+        status = api_client.get(path).status_code
+        for alias, sql in logged.items():
+            sql.extend(q["sql"] for q in connections[alias].queries_log)
+        return status
 
+    paths = [
+        "/api/v1/markets",
+        "/api/v1/markets/LPJ-KRW/trades",
+        "/api/v1/markets/LPJ-KRW/candles?interval=1m",
+        "/api/v1/rankings",
+    ]
     try:
-        statuses = in_new_request(ask)
-        replica_sql = " ".join(q["sql"] for q in connections[REPLICA].queries_log)
-        primary_sql = " ".join(q["sql"] for q in connections[PRIMARY].queries_log)
+        statuses = [in_new_request(lambda path=path: ask(path)) for path in paths]
     finally:
-        for alias in (PRIMARY, REPLICA):
+        for alias in logged:
             connections[alias].force_debug_cursor = False
+    replica_sql, primary_sql = " ".join(logged[REPLICA]), " ".join(logged[PRIMARY])
 
     # then they answer, and their market, trade, candle and leaderboard reads went to the replica
     assert statuses == [200, 200, 200, 200]
