@@ -36,6 +36,8 @@ from tradehive.embedded_redis import wait_for_port
 
 # Replication needs a WAL level that keeps what a standby replays; small buffers, no fsync: a
 # test server holds a few megabytes and is thrown away (a crash loses nothing anyone wants).
+# synchronous_commit stays on: with it off, WAL reaches the standby only at the WAL writer's
+# next round (200 ms), which is not what a production primary does.
 PRIMARY_CONF = """
 listen_addresses = '127.0.0.1'
 port = {port}
@@ -46,7 +48,6 @@ max_replication_slots = 4
 hot_standby = on
 hot_standby_feedback = on
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 shared_buffers = 32MB
 max_connections = 60

@@ -99,16 +99,18 @@ settlement_group_ensure(get_redis(), pair.symbol)
 user = user_create(username="reader", email="reader@example.com", password="a-long-test-password")
 wallet_credit(account=wallet_account_get(user=user), asset=Asset.objects.get(symbol="KRW"),
               amount=Decimal(100000), reference="test-deposit")
+connections["replica"].ensure_connection()  # time the replication, not the first connection
 order = order_place(user=user, symbol="LPJ-KRW", side="buy", type="limit",
                     quantity=Decimal(2), price=Decimal(1000))
 with reads_replica():
     pinned = Order.objects.all().db  # read-your-writes: this request just wrote
+placed_at = time.monotonic()
 on_primary = Order.objects.using("default").filter(pk=order.pk).exists()
-deadline = time.monotonic() + 20
 while not Order.objects.using("replica").filter(pk=order.pk).exists():
-    assert time.monotonic() < deadline, "the order never reached the standby"
-    time.sleep(0.05)
+    assert time.monotonic() - placed_at < 20, "the order never reached the standby"
+    time.sleep(0.002)
 step({
+    "replicated_ms": (time.monotonic() - placed_at) * 1000,
     "order_on_primary": on_primary, "pinned_alias": pinned,
     "recovery": {"default": in_recovery("default"), "replica": in_recovery("replica")},
     **ask(),
@@ -117,8 +119,13 @@ step({
 # 2. The test stopped the standby: a read that meets it dead is rerun on the primary ("error"),
 # later reads go to the primary at once ("down").
 before = fallbacks("down") + fallbacks("error")
+stopped_at = time.monotonic()
 report = ask()
-step({**report, "fallbacks": fallbacks("down") + fallbacks("error") - before})
+step({
+    **report,
+    "fallbacks": fallbacks("down") + fallbacks("error") - before,
+    "requests_ms": (time.monotonic() - stopped_at) * 1000,
+})
 
 # 3. The test started it again: after DATABASE_REPLICA_RETRY_S, once its receiver streams
 # again (its lag is known), it is read again.
@@ -228,6 +235,7 @@ def test_market_data_reads_the_standby_and_falls_back_to_the_primary(servers, re
         # marked read stayed on the primary, and a new request's reads are the standby's
         assert written["recovery"] == {"default": False, "replica": True}
         assert written["order_on_primary"] is True
+        assert written["replicated_ms"] < 5000
         assert written["pinned_alias"] == "default"
         assert written["statuses"] == [200, 200, 200]
         assert written["served"]["replica"] >= 3
@@ -244,6 +252,7 @@ def test_market_data_reads_the_standby_and_falls_back_to_the_primary(servers, re
         assert stopped["served"]["replica"] <= 1
         assert stopped["served"]["default"] >= 3
         assert stopped["fallbacks"] >= 3
+        assert stopped["requests_ms"] < 5000  # at most one connection attempt's timeout
 
         # when it is back, then it is read again after the retry delay
         standby.start()

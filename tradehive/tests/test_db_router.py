@@ -265,3 +265,15 @@ def test_a_replica_failing_during_a_read_reruns_it_on_the_primary(replica, lpj_k
     assert runs == [REPLICA, PRIMARY]
     assert result == ["LPJ-KRW", "LPJ-KRW"]
     assert any("failed during a read" in r.message for r in caplog.records)
+
+
+def test_no_table_is_unlogged():
+    # A streaming standby cannot read an UNLOGGED table ("cannot access temporary or unlogged
+    # relations during recovery"): every table the migrations make is logged, so any of them
+    # may be read from the replica (docs/decisions.md "A read replica").
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relpersistence = 'u' AND n.nspname = current_schema()"
+        )
+        assert cursor.fetchall() == []
