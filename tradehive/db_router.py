@@ -248,10 +248,14 @@ def read_alias(model: type[Model]) -> str:
 
 
 class _ReplicaBlock:
-    """``with reads_replica():``: marked reads inside go to the replica when it is usable."""
+    """``with reads_replica():``: marked reads inside go to the replica when it is usable;
+    ``with reads_primary():``: none do."""
+
+    def __init__(self, *, primary_only: bool = False) -> None:
+        self._primary_only = primary_only
 
     def __enter__(self) -> _Scope:
-        scope = _Scope()
+        scope = _Scope(primary_only=self._primary_only)
         self._token = _scope.set(scope)
         return scope
 
@@ -296,3 +300,10 @@ def reads_replica(func: Callable[P, R] | None = None) -> _ReplicaBlock | Callabl
                 return func(*args, **kwargs)
 
     return run
+
+
+def reads_primary() -> _ReplicaBlock:
+    """``with reads_primary():``: the reads inside use the primary, even within a
+    ``reads_replica`` read. For values computed to be kept beyond the request (a cache):
+    they must not carry the replica's lag past it."""
+    return _ReplicaBlock(primary_only=True)

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from markets.models import TradingPair
 from tradehive import db_router
-from tradehive.db_router import PRIMARY, REPLICA, read_alias, reads_replica
+from tradehive.db_router import PRIMARY, REPLICA, read_alias, reads_primary, reads_replica
 from tradehive.testing.postgres import alias_settings, connection_added, free_port_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -277,3 +277,33 @@ def test_no_table_is_unlogged():
             " WHERE c.relpersistence = 'u' AND n.nspname = current_schema()"
         )
         assert cursor.fetchall() == []
+
+
+def test_reads_primary_inside_a_marked_read_uses_the_primary(replica, lpj_krw):
+    def nested() -> tuple[str, str, str]:
+        with reads_replica():
+            before = TradingPair.objects.all().db
+            with reads_primary():
+                inside = TradingPair.objects.all().db
+            return before, inside, TradingPair.objects.all().db
+
+    assert in_new_request(nested) == (REPLICA, PRIMARY, REPLICA)
+
+
+def test_a_ticker_cached_for_others_is_computed_on_the_primary(replica, lpj_krw, api_client):
+    # given the ticker not cached, and the primary's queries recorded
+    connections[PRIMARY].force_debug_cursor = True
+    try:
+        # when a marked read (the public ticker) computes it
+        def ask() -> tuple[int, list[str]]:
+            status = api_client.get("/api/v1/markets/LPJ-KRW/ticker").status_code
+            return status, [q["sql"] for q in connections[PRIMARY].queries_log]
+
+        status, primary_sql = in_new_request(ask)
+    finally:
+        connections[PRIMARY].force_debug_cursor = False
+
+    # then the candles and trades behind it were read on the primary
+    assert status == 200
+    assert any("markets_candle" in sql for sql in primary_sql)
+    assert any("markets_trade" in sql for sql in primary_sql)
