@@ -70,7 +70,7 @@ FALLBACK_READS = Counter(
 REPLICA_LAG = Gauge(
     "tradehive_db_replica_lag_seconds",
     "The replica's replay lag as last read by this process.",
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )
 
 
@@ -179,8 +179,20 @@ def _replica_lag() -> float:
 
 def _replica_usable() -> bool:
     """Whether a marked read may go to the replica now: reachable, and lagging at most
-    ``DATABASE_REPLICA_MAX_LAG_S``."""
-    if time.monotonic() < health.down_until:
+    ``DATABASE_REPLICA_MAX_LAG_S``.
+
+    Once a down replica's retry delay has passed, one thread tries it while the others keep
+    reading the primary (its retry delay is pushed on while it tries), so a replica still down
+    costs one connection attempt per delay, not one per thread."""
+    now = time.monotonic()
+    with health.lock:
+        if now < health.down_until:
+            probing = None
+        else:
+            probing = health.down_until > -math.inf  # it was down: this thread tries it
+            if probing:
+                health.down_until = now + settings.DATABASE_REPLICA_RETRY_S
+    if probing is None:
         FALLBACK_READS.labels(reason="down").inc()
         return False
     try:
@@ -190,6 +202,10 @@ def _replica_usable() -> bool:
         _replica_failed("unreachable", error)
         FALLBACK_READS.labels(reason="down").inc()
         return False
+    if probing:
+        with health.lock:
+            health.down_until = -math.inf
+        logger.info("database replica reachable again: marked reads use it")
     max_lag = settings.DATABASE_REPLICA_MAX_LAG_S
     lagging = lag > max_lag
     if lagging != health.lagging:
