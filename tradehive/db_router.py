@@ -224,6 +224,22 @@ def _replica_usable() -> bool:
     return True
 
 
+def replica_report() -> tuple[str | None, float | None]:
+    """(state, lag in s) for ``/healthz``: (None, None) without a replica, else ``ok``,
+    ``lagging`` (above ``DATABASE_REPLICA_MAX_LAG_S``) or ``down`` (lag None). Read now, not
+    from the router's cached view; a failure here changes nothing in the routing."""
+    if not replica_configured():
+        return None, None
+    try:
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute(LAG_SQL)
+            lag = float(cursor.fetchone()[0])
+    except DatabaseError:
+        logger.warning("health: database replica unreachable", exc_info=True)
+        return "down", None
+    return ("lagging" if lag > settings.DATABASE_REPLICA_MAX_LAG_S else "ok"), round(lag, 3)
+
+
 class PrimaryReplicaRouter:
     """Django's database router (``DATABASE_ROUTERS``): the rules of the module docstring."""
 

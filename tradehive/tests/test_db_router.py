@@ -307,3 +307,18 @@ def test_a_ticker_cached_for_others_is_computed_on_the_primary(replica, lpj_krw,
     assert status == 200
     assert any("markets_candle" in sql for sql in primary_sql)
     assert any("markets_trade" in sql for sql in primary_sql)
+
+
+def test_healthz_reports_a_reachable_replica(replica, client):
+    assert client.get("/healthz").json()["replica"] == "ok"
+
+
+def test_healthz_names_a_down_replica_without_a_503(dead_replica, client):
+    # when health is asked with the replica unreachable
+    response = client.get("/healthz")
+
+    # then it says so, and the web process stays in service (its reads use the primary)
+    assert response.status_code == 200
+    assert response.json()["replica"] == "down"
+    assert response.json()["replica_lag_s"] is None
+    assert "down" not in response.json()
