@@ -58,6 +58,7 @@ from orders.models import Order
 from orders.selectors import fill_list_for_user, order_get_for_user, order_list_for_user
 from orders.services import order_place
 from orders.terms import CLIENT_ORDER_ID_PATTERN
+from tradehive.db_router import reads_replica
 from tradehive.money import format_decimal
 from wallets.models import Asset
 from wallets.selectors import (
@@ -141,6 +142,7 @@ def _one_or_many(params: Params, rows: list[dict[str, Any]]) -> Response:
 
 
 class ExchangeInfoApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         params.text("permissions", max_length=200)  # SPOT is the only one: accepted, not read
@@ -182,6 +184,7 @@ def _book(pair: TradingPair, limit: int) -> tuple[int, list[list[str]], list[lis
 
 
 class DepthApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         pair = pair_for_symbol(params.required("symbol", max_length=20))
@@ -190,6 +193,7 @@ class DepthApi(BinanceApi):
 
 
 class TradesApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         pair = pair_for_symbol(params.required("symbol", max_length=20))
@@ -198,6 +202,7 @@ class TradesApi(BinanceApi):
 
 
 class AggTradesApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         pair = pair_for_symbol(params.required("symbol", max_length=20))
@@ -216,6 +221,7 @@ class AggTradesApi(BinanceApi):
 
 
 class KlinesApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         pair = pair_for_symbol(params.required("symbol", max_length=20))
@@ -250,6 +256,7 @@ def _price_or_zero(value: str | None) -> str:
 
 
 class Ticker24hrApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         params.choice("type", {"FULL": "FULL", "MINI": "MINI"}, invalid_parameter("type"))
@@ -296,6 +303,7 @@ class Ticker24hrApi(BinanceApi):
 
 
 class TickerPriceApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         pairs = _pairs_asked(params)
@@ -307,6 +315,7 @@ class TickerPriceApi(BinanceApi):
 
 
 class BookTickerApi(BinanceApi):
+    @reads_replica
     def get(self, request: Request) -> Response:
         params = Params(request)
         rows = []

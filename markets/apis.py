@@ -22,6 +22,7 @@ from markets.payloads import CandleOut, PairOut, TickerOut, TradeOut, book_level
 from markets.selectors import candle_list, candle_list_before, pair_get, pair_list, trade_list
 from markets.ticker import ticker_get, ticker_get_many
 from tradehive.api_fields import WholeNumber
+from tradehive.db_router import reads_replica
 from tradehive.money import format_decimal, iso_ms
 from tradehive.query_params import query_validate
 
@@ -50,30 +51,35 @@ class PublicApi(APIView):
 
 class PairListApi(PublicApi):
     @extend_schema(responses=PairOut(many=True), tags=["markets"])
+    @reads_replica
     def get(self, request: Request) -> Response:
         return Response(PairOut(pair_list(), many=True).data)
 
 
 class PairDetailApi(PublicApi):
     @extend_schema(responses=PairOut, tags=["markets"])
+    @reads_replica
     def get(self, request: Request, symbol: str) -> Response:
         return Response(PairOut(pair_get(symbol=symbol)).data)
 
 
 class TickerListApi(PublicApi):
     @extend_schema(responses=TickerOut(many=True), tags=["markets"])
+    @reads_replica
     def get(self, request: Request) -> Response:
         return Response(ticker_get_many(pairs=list(pair_list())))
 
 
 class TickerApi(PublicApi):
     @extend_schema(responses=TickerOut, tags=["markets"])
+    @reads_replica
     def get(self, request: Request, symbol: str) -> Response:
         return Response(ticker_get(pair=pair_get(symbol=symbol)))
 
 
 class TradeListApi(PublicApi):
     @extend_schema(parameters=[TradesQuery], responses=TradeOut(many=True), tags=["markets"])
+    @reads_replica
     def get(self, request: Request, symbol: str) -> Response:
         pair = pair_get(symbol=symbol)
         query = _query(TradesQuery, request)
@@ -83,6 +89,7 @@ class TradeListApi(PublicApi):
 
 class CandleListApi(PublicApi):
     @extend_schema(parameters=[CandlesQuery], responses=CandleOut(many=True), tags=["markets"])
+    @reads_replica
     def get(self, request: Request, symbol: str) -> Response:
         pair = pair_get(symbol=symbol)
         query = _query(CandlesQuery, request)
@@ -96,6 +103,7 @@ class IndicatorsApi(PublicApi):
         responses={200: OpenApiResponse(INDICATOR_SERIES, description="series aligned with t")},
         tags=["markets"],
     )
+    @reads_replica
     def get(self, request: Request, symbol: str) -> Response:
         pair = pair_get(symbol=symbol)
         query = _query(IndicatorsQuery, request)
@@ -159,6 +167,7 @@ class DepthOut(serializers.Serializer):
 
 class DepthApi(PublicApi):
     @extend_schema(parameters=[DepthQuery], responses=DepthOut, tags=["markets"])
+    @reads_replica
     def get(self, request: Request, symbol: str) -> Response:
         pair = pair_get(symbol=symbol)
         query = _query(DepthQuery, request)

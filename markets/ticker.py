@@ -25,6 +25,7 @@ from django.utils import timezone
 from markets import price_sources
 from markets.intervals import bucket_start
 from markets.models import Candle, Interval, Trade, TradingPair
+from tradehive.db_router import reads_primary
 from tradehive.money import format_decimal, iso_ms
 from tradehive.redis_client import get_redis
 
@@ -146,8 +147,13 @@ def ticker_compute(*, pair: TradingPair, now: datetime | None = None) -> dict[st
 
 
 def ticker_refresh(*, pair: TradingPair) -> dict[str, Any]:
-    """Recompute and cache the ticker (called after each committed batch of trades)."""
-    ticker = ticker_compute(pair=pair)
+    """Recompute and cache the ticker (called after each committed batch of trades).
+
+    Computed on the primary even inside a ``reads_replica`` read: the cached value outlives
+    the request, and one computed from a replica a few milliseconds behind could overwrite the
+    refresh of the batch it has not replayed yet, for the cache's whole TTL."""
+    with reads_primary():
+        ticker = ticker_compute(pair=pair)
     try:
         ttl = FEED_TICKER_TTL_SECONDS if pair.is_feed_priced else TICKER_TTL_SECONDS
         get_redis().set(ticker_key(pair.symbol), json.dumps(ticker), ex=ttl)

@@ -14,6 +14,7 @@ from orders.models import Fill
 from orders.selectors import fill_list_older_than
 from rankings import sql
 from rankings.models import LeaderboardRow, Period, RankingsState
+from tradehive.db_router import reads_replica
 from wallets.models import Asset
 
 RANK_COLUMNS = {
@@ -41,6 +42,7 @@ class LeaderboardPage:
     places: int  # the reference asset's decimals
 
 
+@reads_replica
 def leaderboard_page(
     *, period: str, sort: str, bots_excluded: bool, after_rank: int, limit: int
 ) -> LeaderboardPage:
@@ -82,6 +84,7 @@ def rankings_computed_at() -> datetime | None:
     return state.computed_at if state else None
 
 
+@reads_replica
 def public_trader_get(*, handle: str) -> User | None:
     """The trader with this handle (any case) if they show in rankings: opted in, not
     excluded, active. None otherwise, so that an opted-out trader is indistinguishable from
@@ -136,6 +139,7 @@ def _asset_mix(user_id: int) -> list[AssetShare]:
     return sorted(shares, key=lambda share: (-share.pct, share.asset))
 
 
+@reads_replica
 def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
     now = now or timezone.now()
     found = list(

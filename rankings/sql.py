@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, connections, models
 
 from accounts.models import User
 from markets.models import Candle, TradingPair
@@ -47,6 +47,7 @@ from rankings.models import (
     RankingsState,
     Snapshot,
 )
+from tradehive.db_router import read_alias
 from wallets.models import Account, Asset, JournalTransaction, LedgerEntry
 
 logger = logging.getLogger(__name__)
@@ -1107,12 +1108,13 @@ FROM (
 
 
 def holdings_valued(*, user_id: int, reference: str) -> list[tuple[str, Decimal]]:
-    with connection.cursor() as cursor:
+    # Through the router: in a selector marked reads_replica, the replica.
+    with connections[read_alias(Snapshot)].cursor() as cursor:
         cursor.execute(HOLDINGS_VALUED, {"user_id": user_id, "reference": reference})
         return [(symbol, value) for symbol, value in cursor.fetchall()]
 
 
 def curve(*, user_id: int, points: int) -> list[tuple[datetime, Decimal]]:
-    with connection.cursor() as cursor:
+    with connections[read_alias(Snapshot)].cursor() as cursor:
         cursor.execute(CURVE, {"user_id": user_id, "points": points})
         return [(hour, pct) for hour, pct in cursor.fetchall()]

@@ -1,4 +1,7 @@
-"""``GET /healthz``: 200 ``{db, redis, engine_lag_ms, feed_age_ms}`` or 503 naming what is down."""
+"""``GET /healthz``: 200 ``{db, redis, engine_lag_ms, feed_age_ms}`` or 503 naming what is down.
+
+With a read replica, ``replica`` (``ok``/``lagging``/``down``) and ``replica_lag_s`` too; a
+replica down is no 503: its reads fall back to the primary (tradehive/db_router.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from tradehive.db_router import replica_report
 from tradehive.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
@@ -64,13 +68,17 @@ def check_engine_lag() -> int | None:
 def health_report() -> dict[str, Any]:
     """Status of each dependency, settlement's lag behind the engine and the feeds' age."""
     feed_age, feed = check_feed()
-    return {
+    report: dict[str, Any] = {
         "db": check_db(),
         "redis": check_redis(),
         "engine_lag_ms": check_engine_lag(),
         "feed_age_ms": feed_age,
         "feed": feed,
     }
+    replica, replica_lag = replica_report()
+    if replica is not None:
+        report.update(replica=replica, replica_lag_s=replica_lag)
+    return report
 
 
 @require_GET

@@ -149,6 +149,35 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "timeout": 10,
 }
 
+# --- PostgreSQL read replica (docs/scaling.md "PostgreSQL: primary and read replica") ---------
+# DATABASE_REPLICA_URL names a streaming standby of DATABASE_URL's server. Unset: no replica,
+# every read uses the primary. Set: the `replica` alias, read by the reads marked with
+# tradehive.db_router.reads_replica (public market data, rankings) while the replica answers
+# and lags at most DATABASE_REPLICA_MAX_LAG_S; everything else uses `default`.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# A marked read goes to the primary when the replica's replay lag exceeds this (seconds).
+DATABASE_REPLICA_MAX_LAG_S = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_S", "1"))
+# After a write, the same request/task reads the primary for this long (read-your-writes): the
+# lag bound plus the router's one-second lag sampling.
+DATABASE_REPLICA_PIN_S = DATABASE_REPLICA_MAX_LAG_S + 1.0
+# A replica found unreachable is tried again after this long; marked reads use the primary.
+DATABASE_REPLICA_RETRY_S = float(os.environ.get("DATABASE_REPLICA_RETRY_S", "5"))
+DATABASE_ROUTERS = ["tradehive.db_router.PrimaryReplicaRouter"]
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A dead replica costs a marked read at most about this long before it falls back.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["OPTIONS"]["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
+        "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
+        "timeout": 2,
+    }
+    # Tests never create a database for it: it reads the test database of `default`.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# --- end PostgreSQL read replica ----------------------------------------------------------------
+
 # --- Redis: cache, Celery, Channels, engine -----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
