@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -178,7 +179,7 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
             )
         )
         for port in web_ports:
-            wait_until(lambda port=port: _answers(port), timeout=40, what=f"web on {port}")
+            wait_until(partial(_answers, port), timeout=40, what=f"web on {port}")
         yield Layout(proxy=proxy, cluster=cluster, channels_url=channels_url, logs=tmp_path)
 
 
