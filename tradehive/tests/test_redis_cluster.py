@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal as D
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from redis.cluster import RedisCluster
 
 from accounts import ratelimit, request_limits
@@ -16,10 +19,15 @@ from engine.engine import CancelRequest
 from engine.keys import market_keys
 from engine.runtime import get_engine
 from engine.tests.factories import fills, limit
+from markets.services import pair_create
+from orders.services import order_place
 from settlement.consumer import events_wait, markets_due
+from settlement.services import settlement_group_ensure
 from tradehive.errors import RateLimited
 from tradehive.redis_client import get_redis, is_cluster
 from tradehive.testing.redis_cluster import LocalCluster, redis_cluster
+from wallets.seed import asset_seed_defaults
+from wallets.verification import ledger_verify
 
 SYMBOLS = ["BTC-KRW", "ETH-KRW", "LPJ-KRW", "XRP-KRW", "SOL-KRW", "DOGE-KRW"]
 
@@ -153,3 +161,40 @@ def test_request_budgets_are_charged_together_and_refused_together(cluster: Redi
     assert len(cluster.keys("ratelimit:*", target_nodes=home)) == 3
     nodes = cluster.get_primaries()
     assert sum(len(cluster.keys("ratelimit:*", target_nodes=node)) for node in nodes) == 3
+
+
+@pytest.mark.django_db(transaction=True)  # orders reach the engine on commit
+def test_engine_rebuild_restores_a_market_on_the_cluster_and_trading_goes_on(
+    cluster: RedisCluster, make_user, settle
+) -> None:
+    # given a market on the cluster with a resting ask, and a cluster that then loses everything
+    assets = {a.symbol: a for a in asset_seed_defaults()}
+    pair = pair_create(
+        base=assets["LPJ"],
+        quote=assets["KRW"],
+        tick_size=D(1),
+        lot_size=D(1),
+        min_notional=D(1000),
+        actor=None,
+    )
+    settlement_group_ensure(get_redis(), pair.symbol)
+    seller, buyer = make_user(LPJ="10"), make_user(KRW="10000")
+    ask = order_place(
+        user=seller, symbol="LPJ-KRW", side="sell", type="limit", quantity=D(3), price=D(1000)
+    )
+    settle(pair)
+    assert get_engine().depth("LPJ-KRW").asks == [(1000, 3)]
+    cluster.flushall(target_nodes=RedisCluster.PRIMARIES)
+
+    # when the operator rebuilds the engine from PostgreSQL
+    call_command("engine_rebuild", "LPJ-KRW", stdout=StringIO())
+
+    # then the ask rests again, and a buyer takes it, settled with the ledger balanced
+    assert get_engine().depth("LPJ-KRW").asks == [(1000, 3)]
+    order_place(
+        user=buyer, symbol="LPJ-KRW", side="buy", type="limit", quantity=D(3), price=D(1000)
+    )
+    settle(pair)
+    ask.refresh_from_db()
+    assert ask.status == "filled"
+    assert ledger_verify() == []
