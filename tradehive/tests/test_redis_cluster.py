@@ -68,6 +68,7 @@ def test_place_match_and_cancel_on_markets_spread_over_three_nodes(cluster: Redi
     engine = get_engine()
     homes = {cluster.get_node_from_key(market_keys(s)[0]).name for s in SYMBOLS}
     assert len(homes) == 3
+    cluster.config_resetstat(target_nodes=RedisCluster.PRIMARIES)
     for symbol in SYMBOLS:
         assert len({cluster.keyslot(key) for key in market_keys(symbol)}) == 1
         engine.rebuild(symbol, [])
@@ -87,6 +88,10 @@ def test_place_match_and_cancel_on_markets_spread_over_three_nodes(cluster: Redi
         assert depth.asks == []
         assert depth.bids == [(101, 1)]  # the taker's remainder rests
         assert cluster.xlen(f"events:{{{symbol}}}") == 4
+    # and each call went straight to its slot's node: no COMMAND GETKEYS round trip first
+    for node in cluster.get_primaries():
+        stats = cluster.info("commandstats", target_nodes=node)
+        assert "cmdstat_command|getkeys" not in stats, stats["cmdstat_command|getkeys"]
 
 
 def test_settlement_polls_the_markets_streams_across_slots(cluster: RedisCluster) -> None:
