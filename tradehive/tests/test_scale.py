@@ -3,7 +3,7 @@
 Two web processes (uvicorn, the production settings) behind nginx (``nginx/tradehive.conf``),
 the engine on a three-master Redis Cluster (``ENGINE_REDIS_URL=redis+cluster://...``), Celery
 worker and beat on RabbitMQ (a throw-away vhost), two settlement shards, and the Channels layer
-on a Redis server of its own (``CHANNELS_REDIS_URLS``). Two markets whose hash tags land on
+on two Redis servers of its own (``CHANNELS_REDIS_URLS``). Two markets whose hash tags land on
 different cluster nodes, one per settlement shard. Through nginx: two traders sign up, sign in
 and deposit, makers rest, takers cross; both sides are settled in PostgreSQL, the ledger
 balances (checked here and by the beat-scheduled ``ledger_check`` that went through RabbitMQ),
@@ -74,7 +74,7 @@ def rabbitmq_vhost() -> Iterator[str]:
 class Layout:
     proxy: Proxy
     cluster: LocalCluster
-    channels_url: str
+    channels_urls: list[str]
     logs: Path
 
 
@@ -117,8 +117,11 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
     with ExitStack() as stack:
         cluster = stack.enter_context(redis_cluster())
         taken = [*cluster.ports]
-        channels_url = stack.enter_context(redis_standalone(taken=taken))
-        taken.append(int(channels_url.rsplit(":", 1)[1].split("/")[0]))
+        # the Channels layer on two Redis servers of its own (channels-redis shards over them)
+        channels_urls = []
+        for _ in range(2):
+            channels_urls.append(stack.enter_context(redis_standalone(taken=taken)))
+            taken.append(int(channels_urls[-1].rsplit(":", 1)[1].split("/")[0]))
         broker_url = stack.enter_context(rabbitmq_vhost())
         web_ports = free_ports(2, taken=taken)
         http_port, https_port = free_ports(2, taken=[*taken, *web_ports])
@@ -138,7 +141,7 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
             TRUSTED_PROXIES="127.0.0.1",  # nginx reaches the web processes from 127.0.0.1
             LOG_FORMAT="plain",
             ENGINE_REDIS_URL=cluster.url,
-            CHANNELS_REDIS_URLS=channels_url,
+            CHANNELS_REDIS_URLS=",".join(channels_urls),
             CELERY_BROKER_URL=broker_url,
             LEDGER_CHECK_INTERVAL_S="2",
             DB_POOL_MAX="4",
@@ -180,7 +183,7 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
         )
         for port in web_ports:
             wait_until(partial(_answers, port), timeout=40, what=f"web on {port}")
-        yield Layout(proxy=proxy, cluster=cluster, channels_url=channels_url, logs=tmp_path)
+        yield Layout(proxy=proxy, cluster=cluster, channels_urls=channels_urls, logs=tmp_path)
 
 
 def _markets() -> list[TradingPair]:
@@ -254,8 +257,9 @@ def test_the_trade_loop_runs_through_the_scaled_out_layout(layout: Layout) -> No
             await ws.send(json.dumps({"op": "subscribe", "channels": ["trades:LPJ-KRW"]}))
             subscribed = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert subscribed["op"] == "subscribed", subscribed
-            with redis.Redis.from_url(layout.channels_url) as channels:
-                groups_while_subscribed.extend(channels.keys("ws*"))
+            for channels_url in layout.channels_urls:
+                with redis.Redis.from_url(channels_url) as channels:
+                    groups_while_subscribed.extend(channels.keys("ws*"))
             # when the traders sign up, deposit and trade over HTTPS through nginx
             orders = await asyncio.to_thread(trade)
             deadline = time.monotonic() + 30
@@ -282,7 +286,7 @@ def test_the_trade_loop_runs_through_the_scaled_out_layout(layout: Layout) -> No
     assert ledger_verify() == []
     # and the websocket client got the trade through nginx, from the Channels Redis
     assert "1000" in json.dumps(pushed)
-    assert groups_while_subscribed, "the Channels layer did not use its own Redis"
+    assert groups_while_subscribed, "the Channels layer did not use its own Redis servers"
     # and the engine's state lives on the cluster, each market in its own slot
     for pair in pairs:
         assert cluster.xlen(events_key(pair.symbol)) >= 2
