@@ -32,6 +32,13 @@ def redis_binaries() -> tuple[str, str]:
     server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
     if not server or not cli:
         raise RuntimeError("redis-server and redis-cli (>= 7) must be on PATH")
+    # S603: the machine's redis-server, asked for its version.
+    version = subprocess.run(  # noqa: S603
+        [server, "--version"], capture_output=True, text=True, check=True, timeout=10
+    ).stdout  # "Redis server v=7.0.15 sha=..."
+    major = int(version.split("v=", 1)[1].split(".", 1)[0])
+    if major < 7:
+        raise RuntimeError(f"redis-server >= 7 is needed (cluster-port), found: {version.strip()}")
     return server, cli
 
 

@@ -24,8 +24,8 @@ from orders.services import order_place
 from settlement.consumer import events_wait, markets_due
 from settlement.services import settlement_group_ensure
 from tradehive.errors import RateLimited
-from tradehive.redis_client import get_redis, is_cluster
-from tradehive.testing.redis_cluster import LocalCluster, redis_cluster
+from tradehive.redis_client import cluster_nodes, get_redis, is_cluster
+from tradehive.testing.redis_cluster import LocalCluster, redis_binaries, redis_cluster
 from wallets.seed import asset_seed_defaults
 from wallets.verification import ledger_verify
 
@@ -40,6 +40,10 @@ def _forget_clients() -> None:
 
 @pytest.fixture(scope="module")
 def local_cluster() -> Iterator[LocalCluster]:
+    try:
+        redis_binaries()
+    except RuntimeError as exc:  # like test_database_tls: needs the machine's own servers
+        pytest.skip(str(exc))
     with redis_cluster() as cluster:
         yield cluster
 
@@ -56,6 +60,18 @@ def cluster(local_cluster: LocalCluster, settings) -> Iterator[RedisCluster]:
     finally:
         client.close()
         _forget_clients()
+
+
+def test_a_cluster_url_names_its_nodes_and_credentials() -> None:
+    # when
+    nodes, options = cluster_nodes("rediss+cluster://app:s%40cret@10.0.0.1:6379,[::1]:6380/0")
+    # then
+    assert [(n.host, n.port) for n in nodes] == [("10.0.0.1", 6379), ("::1", 6380)]
+    assert options == {"ssl": True, "username": "app", "password": "s@cret"}
+    with pytest.raises(ValueError, match="only database 0"):
+        cluster_nodes("redis+cluster://10.0.0.1:6379/2")
+    with pytest.raises(ValueError, match="host:port"):
+        cluster_nodes("redis+cluster://10.0.0.1")
 
 
 def test_the_cluster_url_gives_a_cluster_client(cluster: RedisCluster) -> None:
