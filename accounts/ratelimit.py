@@ -14,9 +14,18 @@ with 429, the right one too, until the window ends. A success does not clear it,
 using the app does not refill an attacker's guesses.
 
 Addresses come from ``tradehive.client_ip``, which believes ``X-Forwarded-For`` only from
-``TRUSTED_PROXIES``."""
+``TRUSTED_PROXIES``.
+
+Every counter's key carries the hash tag ``{login}``: one failure counts on the account's and the
+address's counters in one script call (``lua/failure_count.lua``), which on a Redis Cluster must
+stay in one slot (docs/scaling.md)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -26,13 +35,22 @@ from tradehive.redis_client import get_redis
 
 REGISTRATIONS_PER_IP_PER_HOUR = 20
 
+FAILURE_COUNT_LUA = Path(__file__).resolve().parent / "lua" / "failure_count.lua"
+# The hash tag of every counter here (one Redis Cluster slot; see the module docstring).
+TAG = "{login}"
+
+
+@lru_cache(maxsize=1)
+def _failure_count() -> Callable[..., Any]:
+    return get_redis().register_script(FAILURE_COUNT_LUA.read_text())
+
 
 def _account_key(username: str) -> str:
-    return f"ratelimit:login:account:{username.strip().lower()[:150]}"
+    return f"ratelimit:{TAG}:account:{username.strip().lower()[:150]}"
 
 
 def _ip_key(ip: str) -> str:
-    return f"ratelimit:login:ip:{ip}"
+    return f"ratelimit:{TAG}:ip:{ip}"
 
 
 def _limits(*, username: str, ip: str | None) -> list[tuple[str, int]]:
@@ -64,12 +82,7 @@ def _refuse_if_over(
 
 def _count(keys: list[str], window: int) -> None:
     try:
-        pipe = get_redis().pipeline(transaction=True)
-        for key in keys:
-            # SET NX starts the window once; INCR keeps the TTL that SET gave the key.
-            pipe.set(key, 0, ex=window, nx=True)
-            pipe.incr(key)
-        pipe.execute()
+        _failure_count()(keys=keys, args=[window])
     except redis.RedisError as exc:
         raise ServiceUnavailable("Sign-in is unavailable right now; try again shortly.") from exc
 
@@ -96,13 +109,13 @@ def registration_throttle_hit(*, ip: str | None) -> None:
     """Count one registration from ``ip``; raise 429 past the hourly limit."""
     if not ip:
         return
-    limits = [(f"ratelimit:register:ip:{ip}", REGISTRATIONS_PER_IP_PER_HOUR)]
+    limits = [(f"ratelimit:{TAG}:register:ip:{ip}", REGISTRATIONS_PER_IP_PER_HOUR)]
     _refuse_if_over(limits)
     _count([limits[0][0]], 3600)
 
 
 def _otp_key(user_id: int) -> str:
-    return f"ratelimit:otp:user:{user_id}"
+    return f"ratelimit:{TAG}:otp:user:{user_id}"
 
 
 def otp_throttle_check(*, user_id: int) -> None:

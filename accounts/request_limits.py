@@ -129,7 +129,9 @@ def _script() -> Callable[..., list[int]]:
 def budgets_charge(budgets: list[Budget], *, now: float) -> Verdict:
     """Check and charge ``budgets`` in one Redis round trip (nothing is charged when one has no
     room). Raises ``redis.RedisError`` when Redis cannot be reached."""
-    keys = [f"ratelimit:{b.rule}:{b.subject}:{b.window_index(now)}" for b in budgets]
+    # One hash tag for every budget: the script reads and charges several (the address's and the
+    # user's) at once, which on a Redis Cluster must stay in one slot (docs/scaling.md).
+    keys = [f"ratelimit:{{budgets}}:{b.rule}:{b.subject}:{b.window_index(now)}" for b in budgets]
     args: list[int] = [len(budgets)]
     for budget in budgets:
         ttl_ms = math.ceil(budget.reset_in(now) * 1000) + 1000  # slack for clocks apart

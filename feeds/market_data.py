@@ -177,10 +177,12 @@ def feed_tickers_refresh(*, symbols: Sequence[str] | None = None) -> TickerRefre
         pipe = client.pipeline(transaction=False)
         for market in markets:
             pipe.xrevrange(prices_key(market.symbol), count=TICKER_RECENT_ENTRIES)
-        pipe.mget([ticker_key(m.symbol) for m in markets])
+        for market in markets:  # GETs, not MGET: markets lie in different cluster slots
+            pipe.get(ticker_key(market.symbol))
         answers = pipe.execute()
         moved = []
-        for market, entries, raw in zip(markets, answers[:-1], answers[-1], strict=True):
+        count = len(markets)
+        for market, entries, raw in zip(markets, answers[:count], answers[count:], strict=True):
             if not entries:
                 continue
             price = _window_price(entries[0][1], market.tick_size)

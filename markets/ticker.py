@@ -64,7 +64,8 @@ def _feed_price(pair: TradingPair) -> Decimal | None:
 
 
 def ticker_key(symbol: str) -> str:
-    return f"ticker:{symbol}"
+    """With the market's hash tag, like all its keys (one Redis Cluster slot per market)."""
+    return f"ticker:{{{symbol}}}"
 
 
 def ticker_compute(*, pair: TradingPair, now: datetime | None = None) -> dict[str, Any]:
@@ -226,7 +227,12 @@ def ticker_get_many(*, pairs: Sequence[TradingPair]) -> list[dict[str, Any]]:
     if not pairs:
         return []
     try:
-        cached: list[str | None] = list(get_redis().mget([ticker_key(p.symbol) for p in pairs]))  # type: ignore[arg-type]
+        # One GET per market in a pipeline rather than MGET: on a Redis Cluster the markets'
+        # keys lie in different slots (the cluster pipeline sends one batch per node).
+        pipe = get_redis().pipeline(transaction=False)
+        for pair in pairs:
+            pipe.get(ticker_key(pair.symbol))
+        cached: list[str | None] = pipe.execute()
     except redis.RedisError:
         logger.warning("ticker cache read failed", exc_info=True)
         cached = [None] * len(pairs)

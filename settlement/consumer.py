@@ -12,6 +12,7 @@ import time
 
 import redis
 from django.db import close_old_connections
+from redis.exceptions import RedisClusterException
 
 from engine.keys import events_key, seq_key
 from engine.runtime import get_engine
@@ -175,7 +176,9 @@ def events_wait(client: redis.Redis, symbols: list[str], timeout_s: float) -> No
             count=1,
             block=max(1, round(timeout_s * 1000)),
         )
-    except redis.ResponseError:  # CROSSSLOT on a cluster
+    except (redis.ResponseError, RedisClusterException):
+        # CROSSSLOT: on a Redis Cluster the markets' streams lie in different slots (redis-py's
+        # RedisCluster refuses the command before sending it, a server answers CROSSSLOT).
         time.sleep(timeout_s)
 
 

@@ -177,7 +177,7 @@ def test_refused_codes_stay_counted_when_the_request_rolls_back(
     for _ in range(3):
         jwt_client.post("/api/v1/auth/mfa/disable", {"otp": WRONG}, format="json")
     # then the counter outside the database holds every one of them
-    assert int(cast(str, ratelimit.get_redis().get(f"ratelimit:otp:user:{mfa_user.pk}"))) == 3
+    assert int(cast(str, ratelimit.get_redis().get(ratelimit._otp_key(mfa_user.pk)))) == 3
 
 
 # --- the device's delay after a wrong code ------------------------------------------------------

@@ -231,7 +231,7 @@ def redis_unreachable(settings) -> Iterator[None]:
     from accounts import request_limits
     from tradehive.redis_client import get_redis
 
-    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.ENGINE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     get_redis.cache_clear()
     request_limits._script.cache_clear()
     yield

@@ -90,7 +90,7 @@ def test_the_write_path_refreshes_the_cached_ticker_after_commit(
 ) -> None:
     # given a cached ticker without trades
     ticker.ticker_get(pair=btc_krw)
-    assert json.loads(redis_client.get("ticker:BTC-KRW"))["last"] is None
+    assert json.loads(redis_client.get("ticker:{BTC-KRW}"))["last"] is None
     # when a batch of trades commits
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -102,13 +102,13 @@ def test_the_write_path_refreshes_the_cached_ticker_after_commit(
             ],
         )
     # then the cache holds the new figures, with an expiry so the window keeps rolling
-    cached = json.loads(redis_client.get("ticker:BTC-KRW"))
+    cached = json.loads(redis_client.get("ticker:{BTC-KRW}"))
     assert (cached["last"], cached["open_24h"], cached["change_24h_pct"]) == (
         "5100",
         "5000",
         "2.00",
     )
-    assert 0 < redis_client.ttl("ticker:BTC-KRW") <= ticker.TICKER_TTL_SECONDS
+    assert 0 < redis_client.ttl("ticker:{BTC-KRW}") <= ticker.TICKER_TTL_SECONDS
     assert ticker.ticker_get(pair=btc_krw)["last"] == "5100"
 
 
@@ -116,12 +116,12 @@ def test_a_missing_cache_entry_is_recomputed(btc_krw, redis_client) -> None:
     # given trades but nothing cached (e.g. Redis restarted)
     now = timezone.now()
     trades_record(pair=btc_krw, trades=[trade(1, timedelta(minutes=2), 7000, "1", now)])
-    redis_client.delete("ticker:BTC-KRW")
+    redis_client.delete("ticker:{BTC-KRW}")
     # when read
     result = ticker.ticker_get(pair=btc_krw)
     # then computed and cached
     assert result["last"] == "7000"
-    assert json.loads(redis_client.get("ticker:BTC-KRW"))["last"] == "7000"
+    assert json.loads(redis_client.get("ticker:{BTC-KRW}"))["last"] == "7000"
 
 
 def test_best_bid_and_ask_come_from_the_registered_book_provider(btc_krw, redis_client) -> None:
@@ -134,7 +134,7 @@ def test_best_bid_and_ask_come_from_the_registered_book_provider(btc_krw, redis_
     # then it is read live (not cached), formatted to the tick
     result = ticker.ticker_get(pair=btc_krw)
     assert (result["best_bid"], result["best_ask"]) == ("4999", None)
-    assert json.loads(redis_client.get("ticker:BTC-KRW"))["best_bid"] is None
+    assert json.loads(redis_client.get("ticker:{BTC-KRW}"))["best_bid"] is None
 
 
 def test_a_failing_book_provider_leaves_the_rest_of_the_ticker(btc_krw, redis_client) -> None:

@@ -5,6 +5,8 @@
 | DATABASE_URL    | the embedded PostgreSQL in ``var/pgdata`` (started when unset) |
 | REDIS_URL       | ``redis://127.0.0.1:6379/0``; ``make run``/``make test`` start a bundled |
 |                 | Redis when unset                          |
+| ENGINE_REDIS_URL, CACHE_REDIS_URL, CHANNELS_REDIS_URLS, CELERY_BROKER_URL | REDIS_URL (see |
+|                 | "Past one machine" below and docs/scaling.md) |
 | SECRET_KEY      | generated once into ``var/secret_key`` |
 | DEBUG           | ``0`` |
 | ALLOWED_HOSTS   | ``127.0.0.1,localhost`` (comma separated) |
@@ -181,10 +183,32 @@ if DATABASE_REPLICA_URL:
 # --- Redis: cache, Celery, Channels, engine -----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
+# --- Past one machine (docs/scaling.md): each stateful piece on its own servers -----------------
+# Every URL defaults to REDIS_URL, so one box needs none of them.
+# ENGINE_REDIS_URL: the engine's books and Lua, price windows, tickers, locks, rate-limit
+# counters (tradehive.redis_client). ``redis+cluster://host:port[,host:port...]`` means a Redis
+# Cluster (redis-py's RedisCluster; each engine call touches one market's hash tag, one slot).
+ENGINE_REDIS_URL = os.environ.get("ENGINE_REDIS_URL") or REDIS_URL
+# CACHE_REDIS_URL: Django's cache (one plain Redis: Django's backend does not speak Cluster).
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or REDIS_URL
+# CHANNELS_REDIS_URLS: the Channels layer's Redis hosts, comma separated; channels-redis hashes
+# each group and channel onto one of them (client-side sharding, plain Redis servers).
+CHANNELS_REDIS_URLS = [
+    url.strip()
+    for url in (os.environ.get("CHANNELS_REDIS_URLS") or REDIS_URL).split(",")
+    if url.strip()
+]
+# CELERY_BROKER_URL: e.g. ``amqp://user:password@rabbitmq:5672/vhost`` (Celery's Redis broker
+# does not support Redis Cluster). Results are ignored (CELERY_TASK_IGNORE_RESULT); their
+# backend stays on REDIS_URL unless CELERY_RESULT_BACKEND says otherwise.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or REDIS_URL
+# --- end of past one machine ---------------------------------------------------------------------
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         "KEY_PREFIX": "cache",
     }
 }
@@ -192,12 +216,10 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "ws", "capacity": 1000, "expiry": 30},
+        "CONFIG": {"hosts": CHANNELS_REDIS_URLS, "prefix": "ws", "capacity": 1000, "expiry": 30},
     }
 }
 
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -15,12 +15,10 @@ Each test gets a fresh nginx (its rate-limit counters start empty); the app serv
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
 import json
 import re
 import secrets
-import shutil
 import ssl
 import subprocess
 import sys
@@ -32,18 +30,14 @@ import httpx
 import pytest
 import websockets
 import yaml
-from cryptography import x509
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.conf import settings
 
 from accounts.models import AuditEvent
 from tradehive.embedded_redis import free_port, wait_for_port
+from tradehive.testing.nginx import nginx_proxy
 from tradehive.testing.processes import ROOT, process_env, stop
 
-NGINX_CONF = ROOT / "nginx" / "tradehive.conf"
 COMPOSE = ROOT / "docker" / "compose.yml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 # A loopback address of its own for "a client on the internet": nginx and the app talk over
@@ -125,63 +119,6 @@ def test_compose_trusts_exactly_nginx_for_forwarded_addresses() -> None:
 # --- nginx in front of the app --------------------------------------------------------------------
 
 
-def _nginx_binary() -> str:
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if found is None:
-        pytest.fail(
-            "nginx is not installed; `make test` installs Debian's nginx (apt-get install nginx)",
-            pytrace=False,
-        )
-    return found
-
-
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = directory / "tls.crt", directory / "tls.key"
-    crt.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return crt, pem
-
-
-def render_site(*, app_port: int, http_port: int, https_port: int, crt: Path, key: Path) -> str:
-    """nginx/tradehive.conf with compose's names replaced by loopback ones."""
-    text = NGINX_CONF.read_text()
-    replacements = [
-        (r"server web1:8000 ", f"server 127.0.0.1:{app_port} "),
-        (r"server web2:8000 ", f"server 127.0.0.1:{app_port} "),
-        (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
-        (r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
-        (r"/etc/nginx/certs/tls.crt", str(crt)),
-        (r"/etc/nginx/certs/tls.key", str(key)),
-        (r"alias /srv/static/;", f"alias {ROOT / 'static'}/;"),
-    ]
-    for old, new in replacements:
-        assert text.count(old) == 1, f"nginx/tradehive.conf: expected one {old!r}"
-        text = text.replace(old, new)
-    return text
-
-
 @dataclass(frozen=True)
 class Stack:
     app_port: int
@@ -233,57 +170,15 @@ def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
 
 @pytest.fixture
 def proxy(app_server: Stack, tmp_path: Path) -> Iterator[Stack]:
-    """A fresh nginx with the rendered config in front of ``app_server``."""
-    binary = _nginx_binary()
-    crt, key = _self_signed(tmp_path)
-    site = tmp_path / "tradehive.conf"
-    site.write_text(
-        render_site(
-            app_port=app_server.app_port,
-            http_port=app_server.http_port,
-            https_port=app_server.https_port,
-            crt=crt,
-            key=key,
-        )
-    )
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    temp.chmod(0o777)  # nginx workers drop to an unprivileged user when started as root
-    main = tmp_path / "nginx.conf"
-    main.write_text(f"""
-daemon off;
-worker_processes 1;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-    include {site};
-}}
-""")
-    checked = subprocess.run(  # noqa: S603 - our own binary and literal arguments
-        [binary, "-t", "-c", str(main), "-p", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stderr
-    nginx = subprocess.Popen(  # noqa: S603 - our own binary and literal arguments
-        [binary, "-c", str(main), "-p", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(app_server.https_port, timeout=10)
+    """A fresh nginx with the rendered config in front of ``app_server`` (both upstream
+    servers of the file point at it)."""
+    with nginx_proxy(
+        app_ports=[app_server.app_port, app_server.app_port],
+        http_port=app_server.http_port,
+        https_port=app_server.https_port,
+        directory=tmp_path,
+    ):
         yield app_server
-    finally:
-        stop(nginx)
 
 
 def tls_client(stack: Stack) -> httpx.Client:
