@@ -5,7 +5,6 @@ box that starts from the market."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import pytest
@@ -81,14 +80,16 @@ def test_own_orders_are_marked_far_prices_and_cancel_all_are_asked_about(
     expect(mine).to_have_count(2)
     expect(
         page.get_by_role(
-            "button", name=re.compile("^Sell 5 LPJ at 1,020 KRW, including your order")
+            "button", name="Sell 1,020 KRW, amount 5 LPJ, including your order. Use this price"
         )
     ).to_be_visible()
     expect(
-        page.get_by_role("button", name=re.compile("^Buy 2 LPJ at 980 KRW, including your order"))
+        page.get_by_role(
+            "button", name="Buy 980 KRW, amount 2 LPJ, including your order. Use this price"
+        )
     ).to_be_visible()
     expect(
-        page.get_by_role("button", name=re.compile("^Sell 10 LPJ at 1,010 KRW; use"))
+        page.get_by_role("button", name="Sell 1,010 KRW, amount 10 LPJ. Use this price")
     ).to_be_visible()
 
     # when they buy 1 at 1,200 (20% above the last price), they are asked first

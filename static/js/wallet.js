@@ -33,7 +33,8 @@ function showTerms() {
   }
   hint.textContent = t.address_hint ? `${asset} address: ${t.address_hint}` : `An address on the ${asset} chain.`;
   max.disabled = !t.enabled || /^0(\.0+)?$/.test(t.max);
-  max.setAttribute("aria-label", `Withdraw the most: ${amountText(t.max, asset)}`);
+  // The name starts with the visible "Max" (WCAG 2.5.3: what is shown is what is spoken).
+  max.setAttribute("aria-label", `Max: withdraw the most, ${amountText(t.max, asset)}`);
 }
 
 if (form) {

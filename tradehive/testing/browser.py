@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -136,10 +137,13 @@ class PageProblems:
         return lines
 
 
-@pytest.fixture
-def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    """A new page in its own context (cookies, storage), watched for errors (``PageProblems``)."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+def watched_page(
+    request: pytest.FixtureRequest, browser: Browser, **context_options: Any
+) -> Iterator[Page]:
+    """A new page in its own context (cookies, storage), watched for errors (``PageProblems``);
+    ``context_options`` go to ``browser.new_context`` (a test module may override ``page``
+    with, say, ``bypass_csp=True``)."""
+    context = browser.new_context(viewport=VIEWPORT, **context_options)  # type: ignore[arg-type]
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     new_page = context.new_page()
     problems = PageProblems()
@@ -150,6 +154,12 @@ def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     request.node.stash[_problems_key] = problems
     yield new_page
     context.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A new page in its own context (cookies, storage), watched for errors (``PageProblems``)."""
+    yield from watched_page(request, browser)
 
 
 @pytest.fixture

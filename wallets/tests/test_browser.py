@@ -134,7 +134,7 @@ def test_the_withdrawal_form_says_fee_minimum_and_format_and_statuses_come_live(
         "aria-describedby", "withdraw-amount-help"
     )
     # and Max fills in the most
-    withdraw.get_by_role("button", name="Withdraw the most: 0.99950000 BTC").click()
+    withdraw.get_by_role("button", name="Max: withdraw the most, 0.99950000 BTC").click()
     expect(withdraw.get_by_label("Amount")).to_have_value("0.99950000")
 
     # when two withdrawals of 0.3 BTC are requested

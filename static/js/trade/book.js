@@ -29,8 +29,17 @@ export function createBook(section, market, { onPick, lastPrice }) {
       button.type = "button";
       button.className = `level ${side}`;
       button.hidden = true;
+      // The level's name is its own text, the numbers as seen plus words for a screen reader
+      // ("Sell 1,010 KRW, amount 10 LPJ. Use this price"), so what is read contains what is
+      // shown (WCAG 2.5.3); the running total and the marks are for the eye only.
       button.innerHTML = '<span class="depth-bar" aria-hidden="true"></span>'
-        + '<span class="price num"></span><span class="qty num"></span><span class="cum num"></span>';
+        + '<span class="price num"><span class="mark" aria-hidden="true"></span>'
+        + '<span class="sr-only" data-words="side"></span><span data-value></span>'
+        + '<span class="sr-only" data-words="quote"></span></span>'
+        + '<span class="qty num"><span data-value></span><span class="sr-only" data-words="base">'
+        + '</span></span><span class="cum num" aria-hidden="true"></span>';
+      button.querySelector('[data-words="side"]').textContent = `${side === "sell" ? "Sell" : "Buy"} `;
+      button.querySelector('[data-words="quote"]').textContent = ` ${market.quote}, amount`;
       button.addEventListener("click", () => onPick(button.dataset.price));
       element.append(button);
       rows.push(button);
@@ -46,7 +55,7 @@ export function createBook(section, market, { onPick, lastPrice }) {
     return levels.slice(0, LEVELS);
   }
 
-  function fill(rows, levels, maxTotal, label, own) {
+  function fill(rows, levels, maxTotal, own) {
     let total = 0;
     const cumulative = levels.map(([, qty]) => (total += Number(qty)));
     rows.forEach((row, i) => {
@@ -55,8 +64,9 @@ export function createBook(section, market, { onPick, lastPrice }) {
       if (!level) return;
       const [price, qty] = level;
       row.dataset.price = price;
-      row.querySelector(".price").textContent = formatNumber(price, market.price_places);
-      row.querySelector(".qty").textContent = formatNumber(qty, market.quantity_places);
+      row.querySelector(".price [data-value]").textContent =
+        formatNumber(price, market.price_places);
+      row.querySelector(".qty [data-value]").textContent = formatNumber(qty, market.quantity_places);
       row.querySelector(".cum").textContent =
         formatNumber(cumulative[i].toFixed(market.quantity_places), market.quantity_places);
       row.querySelector(".depth-bar").style.width =
@@ -64,9 +74,8 @@ export function createBook(section, market, { onPick, lastPrice }) {
       const yours = own.has(trimZeros(price));
       row.classList.toggle("mine", yours);
       row.title = yours ? "Your order rests at this price" : "";
-      row.setAttribute("aria-label", `${label} ${formatNumber(qty, market.quantity_places)} `
-        + `${market.base} at ${formatNumber(price, market.price_places)} ${market.quote}`
-        + `${yours ? ", including your order" : ""}; use this price`);
+      row.querySelector('[data-words="base"]').textContent =
+        ` ${market.base}${yours ? ", including your order" : ""}. Use this price`;
     });
   }
 
@@ -76,8 +85,8 @@ export function createBook(section, market, { onPick, lastPrice }) {
     const sum = (levels) => levels.reduce((s, [, q]) => s + Number(q), 0);
     const maxTotal = Math.max(sum(topAsks), sum(topBids));
     // Asks are drawn worst first so the best ask sits next to the spread.
-    fill(askRows.slice().reverse(), topAsks, maxTotal, "Sell", mine.sell);
-    fill(bidRows, topBids, maxTotal, "Buy", mine.buy);
+    fill(askRows.slice().reverse(), topAsks, maxTotal, mine.sell);
+    fill(bidRows, topBids, maxTotal, mine.buy);
     const bestAsk = topAsks.length ? topAsks[0][0] : null;
     const bestBid = topBids.length ? topBids[0][0] : null;
     const last = lastPrice();
