@@ -11,6 +11,7 @@ import secrets
 import time
 from base64 import b32encode
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypedDict
 
 import qrcode
@@ -658,11 +659,13 @@ def user_disable(*, user: User, actor: User, request: HttpRequest | None = None)
 
 
 def demo_admin_ensure() -> tuple[User, str]:
-    """The demo superuser ``admin`` with a password generated once and kept in var/.
+    """The demo superuser ``admin`` with the password in ``DEMO_ADMIN_PASSWORD_FILE`` (var/
+    unless set), generated once into it when the file does not exist.
 
     Idempotent: returns the existing admin (and resets its password to the kept one)."""
-    path = settings.VAR_DIR / "demo_admin_password"
+    path = Path(settings.DEMO_ADMIN_PASSWORD_FILE)
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(12))
         path.chmod(0o600)
     password = path.read_text().strip()

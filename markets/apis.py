@@ -18,8 +18,22 @@ from engine.units import levels_decimal
 from markets import indicators
 from markets.models import Candle
 from markets.params import CandlesQuery, IndicatorsQuery, TradesQuery
-from markets.payloads import CandleOut, PairOut, TickerOut, TradeOut, book_levels
-from markets.selectors import candle_list, candle_list_before, pair_get, pair_list, trade_list
+from markets.payloads import (
+    CandleOut,
+    PairOut,
+    TickerOut,
+    TradeOut,
+    book_levels,
+    house_quote_payload,
+)
+from markets.selectors import (
+    candle_list,
+    candle_list_before,
+    house_quote_get,
+    pair_get,
+    pair_list,
+    trade_list,
+)
 from markets.ticker import ticker_get, ticker_get_many
 from tradehive.api_fields import WholeNumber
 from tradehive.db_router import reads_replica
@@ -157,11 +171,21 @@ class DepthQuery(serializers.Serializer):
     limit = WholeNumber(min_value=1, max_value=MAX_DEPTH_LEVELS, default=50)
 
 
+class HouseQuoteOut(serializers.Serializer):
+    """Feed-priced markets: what the house fills market orders at right now (docs/api.md)."""
+
+    price = serializers.CharField()
+    bid_quantity = serializers.CharField()
+    ask_quantity = serializers.CharField()
+    observed_at = serializers.DateTimeField()
+
+
 class DepthOut(serializers.Serializer):
     symbol = serializers.CharField()
     sequence = serializers.IntegerField()
     bids = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     asks = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    house = HouseQuoteOut(allow_null=True)
     ts = serializers.DateTimeField()
 
 
@@ -182,6 +206,7 @@ class DepthApi(PublicApi):
                 "asks": book_levels(
                     pair, levels_decimal(depth.asks, pair.tick_size, pair.lot_size)
                 ),
+                "house": house_quote_payload(pair, house_quote_get(pair=pair)),
                 "ts": iso_ms(timezone.now()),
             }
         )

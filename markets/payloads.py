@@ -16,6 +16,7 @@ from tradehive.api_fields import DecimalString, Timestamp
 from tradehive.money import format_decimal, iso_ms
 
 if TYPE_CHECKING:
+    from markets.selectors import HouseQuote
     from markets.services import TradeInput
 
 
@@ -113,6 +114,19 @@ def book_levels(pair: TradingPair, levels: Iterable[tuple[Decimal, Decimal]]) ->
         [format_decimal(price, pair.price_places), format_decimal(quantity, pair.quantity_places)]
         for price, quantity in levels
     ]
+
+
+def house_quote_payload(pair: TradingPair, quote: HouseQuote | None) -> dict[str, Any] | None:
+    """The house's quote (``markets.selectors.house_quote_get``) as the REST depth's ``house``
+    and the websocket ``depth:SYM`` channel carry it: decimal strings in the market's places."""
+    if quote is None:
+        return None
+    return {
+        "price": format_decimal(quote.price, pair.price_places),
+        "bid_quantity": format_decimal(quote.bid_quantity, pair.quantity_places),
+        "ask_quantity": format_decimal(quote.ask_quantity, pair.quantity_places),
+        "observed_at": iso_ms(quote.observed_at),
+    }
 
 
 def trade_payloads(pair: TradingPair, trades: Iterable[TradeInput]) -> list[dict[str, Any]]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Q, QuerySet
 
+from markets import price_sources
 from markets.errors import UnknownMarket
 from markets.models import Candle, Trade, TradingPair
+from wallets.models import Account, Balance
 
 
 def pair_list() -> QuerySet[TradingPair]:
@@ -90,3 +94,47 @@ def candle_list_since(*, pair: TradingPair, since: dict[str, datetime]) -> list[
     if not since:
         return []
     return list(Candle.objects.filter(condition, pair=pair).order_by("interval", "bucket"))
+
+
+@dataclass(frozen=True, slots=True)
+class HouseQuote:
+    """What the house of a feed-priced market fills right now (docs/feeds.md): market orders
+    whole at ``price``, the feed's newest observation (``observed_at``), both ways. The sizes
+    are what the house holds to fill with, in whole lots: ``ask_quantity`` of the base it can
+    sell, ``bid_quantity`` the base its quote buys at ``price``."""
+
+    price: Decimal
+    bid_quantity: Decimal
+    ask_quantity: Decimal
+    observed_at: datetime
+
+
+def house_quote_get(*, pair: TradingPair) -> HouseQuote | None:
+    """The house's quote in ``pair``: None for a book market, a market not taking orders, or a
+    feed with no observation younger than its stale limit (market orders are refused then:
+    ``stale_price``). Resting limit orders are not quoted here: the house fills them at their own
+    price once the feed crosses it."""
+    source = price_sources.source_for(pair)
+    if source is None or not pair.accepts_orders:
+        return None
+    latest = source.latest_many([pair]).get(pair.symbol)
+    if latest is None or latest.age_ms > source.stale_after_ms() or latest.price <= 0:
+        return None
+    held = dict(
+        Balance.objects.filter(
+            account__kind=Account.Kind.HOUSE,
+            account__user__isnull=True,
+            asset_id__in=[pair.base_id, pair.quote_id],
+        ).values_list("asset_id", "available")
+    )
+
+    def lots(quantity: Decimal) -> Decimal:
+        whole = (quantity / pair.lot_size).to_integral_value(rounding=ROUND_DOWN)
+        return max(whole, Decimal(0)) * pair.lot_size
+
+    return HouseQuote(
+        price=latest.price,
+        bid_quantity=lots(held.get(pair.quote_id, Decimal(0)) / latest.price),
+        ask_quantity=lots(held.get(pair.base_id, Decimal(0))),
+        observed_at=latest.received_at,
+    )

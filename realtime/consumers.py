@@ -54,7 +54,8 @@ def _parse_channels(names: tuple[str, ...]) -> list[Channel | ProtocolError]:
 
 def _initial_data(channel: Channel) -> Any:
     """What a new subscriber gets first: the ticker, the depth snapshot, the current candle."""
-    from markets.payloads import CandleOut
+    from markets.payloads import CandleOut, house_quote_payload
+    from markets.selectors import house_quote_get
     from markets.ticker import ticker_get
     from realtime.depth import depth_snapshot
     from realtime.selectors import candle_latest, market_get_cached
@@ -65,7 +66,10 @@ def _initial_data(channel: Channel) -> Any:
     if channel.kind == "ticker":
         return ticker_get(pair=pair)
     if channel.kind == "depth":
-        return depth_snapshot(pair=pair)
+        return {
+            **depth_snapshot(pair=pair),
+            "house": house_quote_payload(pair, house_quote_get(pair=pair)),
+        }
     if channel.kind == "candles":
         candle = candle_latest(pair=pair, interval=channel.interval or "")
         return CandleOut([candle] if candle else [], many=True, context={"pair": pair}).data
@@ -174,6 +178,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     def _deliver_depth(self, channel: str, data: dict[str, Any], frame: str) -> None:
         symbol = channel.partition(":")[2]
         if symbol not in self.depth_seq:
+            return
+        if data.get("type") == "house":
+            # The house's quote moves with the feed, outside the book's sequence: it goes to
+            # every subscriber whose book has started (a pending snapshot carries its own).
+            if self.depth_seq[symbol] is not None:
+                self.enqueue(frame)
             return
         if data.get("type") == "snapshot":
             self.depth_seq[symbol] = data["sequence"]

@@ -201,27 +201,37 @@ async def depth_flush(layer: Any, symbol: str) -> bool:
 
 
 async def ticker_flush(layer: Any, symbol: str) -> None:
+    """The market's ticker on ``ticker:SYM``; for a feed-priced market also the house's quote
+    on ``depth:SYM`` (``{type: house}``): both move with the feed price."""
+    from markets.payloads import house_quote_payload
+    from markets.selectors import house_quote_get
     from markets.ticker import ticker_get
     from realtime.selectors import market_get_cached
     from tradehive.push import group_for
 
-    def read() -> dict[str, Any] | None:
+    def read() -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         pair = market_get_cached(symbol)
-        return None if pair is None else ticker_get(pair=pair)
+        if pair is None:
+            return None
+        house = None
+        if pair.is_feed_priced:
+            house = {
+                "type": "house",
+                "symbol": symbol,
+                "house": house_quote_payload(pair, house_quote_get(pair=pair)),
+            }
+        return ticker_get(pair=pair), house
 
-    ticker = await database_sync_to_async(read)()
-    if ticker is None:
+    read_out = await database_sync_to_async(read)()
+    if read_out is None:
         return
-    channel = f"ticker:{symbol}"
-    await layer.group_send(
-        group_for(channel),
-        {
-            "type": "push",
-            "channel": channel,
-            "data": ticker,
-            "ts": int(timezone.now().timestamp() * 1000),
-        },
-    )
+    ticker, house = read_out
+    now_ms = int(timezone.now().timestamp() * 1000)
+    for channel, data in ((f"ticker:{symbol}", ticker), (f"depth:{symbol}", house)):
+        if data is not None:
+            await layer.group_send(
+                group_for(channel), {"type": "push", "channel": channel, "data": data, "ts": now_ms}
+            )
 
 
 async def coalesce_once(layer: Any) -> None:

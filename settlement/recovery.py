@@ -81,7 +81,13 @@ def engine_recover(*, pair: TradingPair, force: bool = False) -> str | None:
                 )
             )
         epoch = engine.rebuild(symbol, resting, min_seq=cursor.last_seq)
-    logger.warning(
-        "engine state of %s rebuilt from %d open orders (epoch %s)", symbol, len(resting), epoch
+    # Rebuilding an empty book (a new market, a fresh Redis of a quiet exchange) is routine;
+    # a rebuild that restores resting orders means Redis lost them, which operators should see.
+    logger.log(
+        logging.WARNING if resting else logging.INFO,
+        "engine state of %s rebuilt from %d open orders (epoch %s)",
+        symbol,
+        len(resting),
+        epoch,
     )
     return epoch

@@ -18,6 +18,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -31,6 +33,9 @@ PYTHON = sys.executable
 # of them (at exit). A name stops with the first entry it starts with (settle-0 with settle).
 STOP_ORDER = ("web", "demo", "beat", "worker", "feeds", "settle")
 STOP_TIMEOUT_S = 10.0
+# Celery's command line for the app; ``--quiet``: no start-up banner from each of the four
+# Celery processes (their warnings and errors still show, at ``-l warning``).
+CELERY = (PYTHON, "-m", "celery", "--quiet", "-A", "tradehive")
 
 # The environment every child starts with unless the caller set it. ``make run`` is what people
 # expose, so Django's debug pages (settings, local variables) are opt-in: DEBUG=1. Static files
@@ -49,8 +54,70 @@ def launch_environ_apply(environ: MutableMapping[str, str]) -> None:
 
 
 def manage(*args: str) -> None:
+    """A set-up command, quiet: its INFO logs (a rebuilt empty book, ...) are routine at start;
+    warnings and errors still show. ``LOG_LEVEL`` set by the caller wins."""
+    env = {"LOG_LEVEL": "WARNING", **os.environ}
     # Its own session, as the long-running children: a Ctrl-C lets it finish, then stops.
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True, start_new_session=True)
+    subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, start_new_session=True
+    )
+
+
+# Celery warns in every worker that runs as root (a container, CI); said once by the launcher.
+CELERY_ROOT_WARNING = "You're running the worker with superuser privileges"
+
+
+def children_environ() -> dict[str, str]:
+    """The long-running children's environment: the launcher's, and as root Celery's warning
+    about it filtered (``PYTHONWARNINGS``) after the launcher said it once."""
+    env = dict(os.environ)
+    if os.geteuid() == 0:
+        print("Note: running as root; Celery advises running its workers as a normal user.")
+        env["PYTHONWARNINGS"] = ",".join(
+            filter(None, [env.get("PYTHONWARNINGS"), f"ignore:{CELERY_ROOT_WARNING}"])
+        )
+    return env
+
+
+def answers_http(url: str) -> bool:
+    """Whether ``url`` answers HTTP at all (any status: the server is up and routing)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own http:// URL
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def demo_admin_password() -> str:
+    """The demo admin's password as ``seed_demo`` keeps it (``DEMO_ADMIN_PASSWORD_FILE``)."""
+    from django.conf import settings  # read once the environment is final
+
+    return Path(settings.DEMO_ADMIN_PASSWORD_FILE).read_text().strip()
+
+
+def ready_banner(port: int) -> str:
+    """What ``make run`` prints once, when the site answers: where it is, how to sign in (the
+    logins ``seed_demo`` created) and how to stop it."""
+    url = f"http://127.0.0.1:{port}/"
+    rule = "=" * 64
+    return "\n".join(
+        [
+            "",
+            rule,
+            "  TradeHive is running",
+            "",
+            f"  Exchange:    {url}",
+            f"  Admin:       {url}admin/",
+            f"  Demo admin:  username admin   password {demo_admin_password()}",
+            f"  New trader:  sign up at {url}accounts/signup/",
+            "",
+            "  Stop:        press Ctrl-C (stops every process)",
+            rule,
+            "",
+        ]
+    )
 
 
 def process_table(port: int) -> dict[str, list[str]]:
@@ -71,6 +138,9 @@ def process_table(port: int) -> dict[str, list[str]]:
             "--ws-per-message-deflate",
             "false",
             "--no-access-log",
+            # Its start-up lines repeat what the launcher's block says; warnings still show.
+            "--log-level",
+            "warning",
             # The peer is the client; X-Forwarded-For counts only from TRUSTED_PROXIES, in
             # the application (tradehive/client_ip.py), never rewritten by uvicorn.
             "--no-proxy-headers",
@@ -86,11 +156,7 @@ def process_table(port: int) -> dict[str, list[str]]:
             str(settings.WS_MAX_MESSAGE_BYTES),
         ],
         "worker": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "tradehive",
+            *CELERY,
             "worker",
             "-P",
             "threads",
@@ -104,11 +170,7 @@ def process_table(port: int) -> dict[str, list[str]]:
         # Price feed polls/matching passes (0.25 s / 0.5 s) get their own worker and queue, so
         # slow tasks elsewhere never delay them (docs/feeds.md).
         "feeds": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "tradehive",
+            *CELERY,
             "worker",
             "-Q",
             "feeds",
@@ -122,11 +184,7 @@ def process_table(port: int) -> dict[str, list[str]]:
             f"feeds-{os.getpid()}@%h",
         ],
         "feeds-match": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "tradehive",
+            *CELERY,
             "worker",
             "-Q",
             "feeds-match",
@@ -140,11 +198,7 @@ def process_table(port: int) -> dict[str, list[str]]:
             f"feeds-match-{os.getpid()}@%h",
         ],
         "beat": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "tradehive",
+            *CELERY,
             "beat",
             "-l",
             "warning",
@@ -233,21 +287,27 @@ def main() -> int:
 
     metrics_dir_prepare()
     manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo")
-    manage("seed_copy_demo")  # the demo trend bot leads, three demo bots copy it
+    manage("seed_demo", "-v", "0")
+    manage("seed_copy_demo", "-v", "0")  # the demo trend bot leads, three demo bots copy it
+    # Books of markets without engine state (a fresh Redis) are rebuilt here, once, before
+    # settlement, the feed passes and the bots would each do it on first touch.
+    manage("engine_rebuild", "--missing", "-v", "0")
 
     children: dict[str, subprocess.Popen[bytes]] = {}
     exit_code = 0
     try:
         if not stopping:
+            env = children_environ()
             for name, command in process_table(port).items():
                 # Its own session: the terminal's Ctrl-C reaches the launcher only.
-                children[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-            print(
-                f"\nTradeHive is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)\n",
-                flush=True,
-            )
+                children[name] = subprocess.Popen(
+                    command, cwd=ROOT, env=env, start_new_session=True
+                )
+        announced = False
         while not stopping:
+            if not announced and answers_http(f"http://127.0.0.1:{port}/healthz"):
+                print(ready_banner(port), flush=True)
+                announced = True
             for name, child in children.items():
                 if child.poll() is not None:
                     print(f"process '{name}' exited with {child.returncode}; stopping everything")

@@ -1,5 +1,6 @@
 """``{% feed_status pair as feed %}``: a feed market's newest observation for its page
-(``feed.latest``: a ``LatestPrice`` or None; ``feed.stale``: market orders are refused)."""
+(``feed.latest``: a ``LatestPrice`` or None; ``feed.price``: its price in the market's places,
+thousands grouped; ``feed.stale``: market orders are refused)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.conf import settings
 
 from feeds.selectors import feed_latest_many
 from markets.models import TradingPair
+from tradehive.money import format_amount
 
 register = template.Library()
 
@@ -18,4 +20,5 @@ register = template.Library()
 def feed_status(pair: TradingPair) -> dict[str, Any]:
     latest = feed_latest_many(pairs=[pair]).get(pair.symbol)
     stale = latest is None or latest.age_ms > settings.FEED_STALE_AFTER_S * 1000
-    return {"latest": latest, "stale": stale}
+    price = None if latest is None else format_amount(latest.price, pair.price_places)
+    return {"latest": latest, "price": price, "stale": stale}

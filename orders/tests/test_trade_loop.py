@@ -459,6 +459,57 @@ def test_a_rebuilt_market_keeps_its_take_profits_waiting_in_their_direction(
     assert get_engine().depth("LPJ-KRW").asks == [(1100, 2)]
 
 
+def test_engine_rebuild_missing_rebuilds_only_lost_books_and_says_nothing_at_v0(
+    lpj_krw, make_user, settle, engine_redis, caplog
+) -> None:
+    # given a resting ask, then a Redis that loses the engine's state (make run's fresh Redis)
+    import io
+    import logging
+
+    from django.core.management import call_command
+
+    from engine.runtime import get_engine
+
+    seller = make_user(LPJ="5")
+    place(seller, "sell", "2", "1100")
+    settle(lpj_krw)
+    engine_redis.flushdb()
+
+    # when make run rebuilds the missing books at start, quietly
+    out = io.StringIO()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="settlement.recovery"):
+        call_command("engine_rebuild", "--missing", "-v", "0", stdout=out)
+    epoch = get_engine().depth("LPJ-KRW")
+    # then the book is back, nothing was printed, and restoring a resting order is a warning
+    assert epoch.asks == [(1100, 2)]
+    assert out.getvalue() == ""
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+    # and when run again, the book that has state is left alone (no rebuild, no log line)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="settlement.recovery"):
+        call_command("engine_rebuild", "--missing", stdout=out)
+    assert caplog.records == []
+    assert get_engine().depth("LPJ-KRW").asks == [(1100, 2)]
+
+
+def test_rebuilding_an_empty_book_is_routine_not_a_warning(lpj_krw, engine_redis, caplog) -> None:
+    # given a market with no open orders and no engine state
+    import logging
+
+    from settlement.recovery import engine_recover
+
+    engine_redis.flushdb()
+    # when its book is rebuilt
+    with caplog.at_level(logging.INFO, logger="settlement.recovery"):
+        engine_recover(pair=lpj_krw)
+    # then it is logged at INFO
+    assert [(r.levelname, r.getMessage()[:40]) for r in caplog.records] == [
+        ("INFO", "engine state of LPJ-KRW rebuilt from 0 o")
+    ]
+
+
 def test_a_settled_batch_reports_its_fill_rows_as_stored(lpj_krw, make_user) -> None:
     # given a cross waiting in the stream
     place(make_user(LPJ="5"), "sell", "5", "1000")

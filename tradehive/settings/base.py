@@ -31,6 +31,10 @@ from tradehive.embedded_postgres import socket_url
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("TRADEHIVE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# The demo admin's password (``seed_demo``): read from this file, or generated once into it.
+DEMO_ADMIN_PASSWORD_FILE = Path(
+    os.environ.get("DEMO_ADMIN_PASSWORD_FILE", VAR_DIR / "demo_admin_password")
+)
 
 
 def env_bool(name: str, default: bool) -> bool:

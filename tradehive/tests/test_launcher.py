@@ -6,11 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 import pytest
 
-from tradehive.embedded_redis import free_port, wait_for_port
+from tradehive.embedded_redis import free_port
 from tradehive.launcher import ROOT, process_table, stop_groups
 from tradehive.testing.processes import process_env
 
@@ -105,17 +107,24 @@ def test_processes_stop_in_order_and_the_ones_not_listed_last() -> None:
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
-def test_make_run_stops_quietly_with_exit_code_0(how: str, tmp_path) -> None:
-    # given make run (the launcher with its bundled Redis: no REDIS_URL) on the test database
+def test_make_run_starts_quietly_says_where_it_is_and_stops_with_exit_code_0(
+    how: str, tmp_path
+) -> None:
+    # given make run (the launcher with its bundled Redis: no REDIS_URL) on the test database,
+    # with the demo admin's password in a file of one's own
     port = free_port()
+    password_file = tmp_path / "admin-password"
+    password_file.write_text("demo-Admin-pw-42\n")
     env = process_env(
         PORT=str(port),
         DJANGO_SETTINGS_MODULE="tradehive.settings.dev",
         DEBUG="0",
         SETTLE_PROCESSES="1",
         TRADEHIVE_VAR_DIR=str(tmp_path),
+        DEMO_ADMIN_PASSWORD_FILE=str(password_file),
     )
     del env["REDIS_URL"]
+    env.pop("LOG_LEVEL", None)
     # S603: our own interpreter running the launcher; its own session so a Ctrl-C can be sent to
     # its whole process group as a terminal would.
     launcher = subprocess.Popen(  # noqa: S603
@@ -126,9 +135,24 @@ def test_make_run_stops_quietly_with_exit_code_0(how: str, tmp_path) -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    output = b""
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(
+            line.decode(errors="replace")
+            for line in iter(launcher.stdout.readline, b"")  # type: ignore[union-attr]
+        ),
+        daemon=True,
+    )
+    reader.start()
     try:
-        wait_for_port(port, timeout=120)
+        deadline = time.monotonic() + 120
+        while not any("TradeHive is running" in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)[-4000:]
+            assert launcher.poll() is None, "".join(lines)[-4000:]
+            time.sleep(0.2)
+        # once the banner is out the site answers
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            assert answer.status == 200
         time.sleep(4)  # workers, beat, settlement and the bots get going
 
         # when it is stopped: Ctrl-C reaches the terminal's whole foreground process group,
@@ -137,15 +161,29 @@ def test_make_run_stops_quietly_with_exit_code_0(how: str, tmp_path) -> None:
             os.killpg(launcher.pid, signal.SIGINT)
         else:
             launcher.send_signal(signal.SIGTERM)
-        output, _ = launcher.communicate(timeout=90)
+        launcher.wait(timeout=90)
+        reader.join(timeout=10)
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
             launcher.wait()
-    text = output.decode(errors="replace")
+    text = "".join(lines)
 
     # then it exits 0 having stopped everything, without a traceback or a critical line
     assert launcher.returncode == 0, text[-4000:]
     assert "TradeHive stopped." in text
     for noise in ("Traceback", "CRITICAL", "Couldn't ack", "hub receive failed", "ERROR"):
         assert noise not in text, text[-6000:]
+    # and it said once, in one block, where the site is, how to sign in and how to stop
+    assert text.count("TradeHive is running") == 1, text
+    block = text[text.index("TradeHive is running") :].split("=" * 64)[0]
+    assert f"Exchange:    http://127.0.0.1:{port}/" in block
+    assert f"Admin:       http://127.0.0.1:{port}/admin/" in block
+    assert "username admin   password demo-Admin-pw-42" in block
+    assert "Ctrl-C" in block
+    # and start-up said nothing alarming or repeated: no rebuild warnings for empty books, no
+    # Celery banners or root warnings per worker, no seed chatter (the logins are in the block
+    # only)
+    for chatter in ("rebuilt from", "WARNING", "Warning", "celery@", "[config]", "[queues]"):
+        assert chatter not in text, text[-6000:]
+    assert text.count("demo-Admin-pw-42") == 1, text

@@ -10,6 +10,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         leader, created = copy_demo_ensure()
+        if not options["verbosity"]:
+            return  # -v 0 (make run): quiet
         self.stdout.write(
             f"Copy trading: {leader.user.handle} leads, copied by {', '.join(DEMO_FOLLOWERS)}"
             + (f" ({created} new)" if created else "")

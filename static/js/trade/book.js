@@ -1,7 +1,9 @@
 // The order book from the "depth:SYM" channel: a snapshot, then updates whose prev_sequence
 // must equal the book's sequence (a gap means resubscribe for a new snapshot). Levels show
 // cumulative depth bars and a mark where the user's own orders rest; selecting a level hands
-// its price to the order form.
+// its price to the order form. A feed-priced market also shows the house's quote (the snapshot's
+// "house", then {type: "house"} messages as the feed moves): a "House" row on each side next to
+// the spread, what market orders fill at.
 import { api } from "../api.js";
 import { compare, isZero, subtract, trimZeros } from "../decimal.js";
 import { formatNumber } from "../format.js";
@@ -21,6 +23,8 @@ export function createBook(section, market, { onPick, lastPrice }) {
   const listeners = new Set();
   // Prices (trailing zeros trimmed) where the user's own orders rest, per side.
   let mine = { buy: new Set(), sell: new Set() };
+  // The house's quote ({price, bid_quantity, ask_quantity, observed_at}) or null.
+  let house = null;
 
   function pool(element, side) {
     const rows = [];
@@ -48,6 +52,37 @@ export function createBook(section, market, { onPick, lastPrice }) {
   }
   const askRows = pool(asksEl, "sell");
   const bidRows = pool(bidsEl, "buy");
+
+  function houseRow(side) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `level ${side} house`;
+    button.hidden = true;
+    button.dataset.house = side;
+    button.title = "The house fills market orders at the feed price";
+    button.innerHTML = '<span class="depth-bar" aria-hidden="true"></span>'
+      + '<span class="price num"></span><span class="qty num"></span>'
+      + '<span class="house-tag">House</span>';
+    button.addEventListener("click", () => onPick(button.dataset.price));
+    return button;
+  }
+  // Next to the spread: below the asks (drawn worst first), above the bids.
+  const houseAsk = houseRow("sell");
+  const houseBid = houseRow("buy");
+  asksEl.append(houseAsk);
+  bidsEl.prepend(houseBid);
+
+  function fillHouse(row, quantity, verb) {
+    row.hidden = !house || isZero(quantity);
+    if (row.hidden) return;
+    row.dataset.price = house.price;
+    const price = formatNumber(house.price, market.price_places);
+    const qty = formatNumber(quantity, market.quantity_places);
+    row.querySelector(".price").textContent = price;
+    row.querySelector(".qty").textContent = qty;
+    row.setAttribute("aria-label", `House ${verb} up to ${qty} ${market.base} at ${price} `
+      + `${market.quote}, the feed price; use this price`);
+  }
 
   function sorted(map, descending) {
     const levels = [...map.entries()];
@@ -79,6 +114,20 @@ export function createBook(section, market, { onPick, lastPrice }) {
     });
   }
 
+  // The best prices a new order meets: the users' book, or the house's quote where better
+  // (or where a side of the book is empty).
+  function best() {
+    let bestBid = sorted(bids, true)[0]?.[0] ?? null;
+    let bestAsk = sorted(asks, false)[0]?.[0] ?? null;
+    if (house && !isZero(house.bid_quantity) && (bestBid === null || compare(house.price, bestBid) > 0)) {
+      bestBid = house.price;
+    }
+    if (house && !isZero(house.ask_quantity) && (bestAsk === null || compare(house.price, bestAsk) < 0)) {
+      bestAsk = house.price;
+    }
+    return { bestBid, bestAsk };
+  }
+
   function render() {
     const topAsks = sorted(asks, false);
     const topBids = sorted(bids, true);
@@ -89,16 +138,25 @@ export function createBook(section, market, { onPick, lastPrice }) {
     fill(bidRows, topBids, maxTotal, mine.buy);
     const bestAsk = topAsks.length ? topAsks[0][0] : null;
     const bestBid = topBids.length ? topBids[0][0] : null;
+    fill(askRows.slice().reverse(), topAsks, maxTotal, "Sell", mine.sell);
+    fill(bidRows, topBids, maxTotal, "Buy", mine.buy);
+    fillHouse(houseAsk, house?.ask_quantity, "sells");
+    fillHouse(houseBid, house?.bid_quantity, "buys");
+    const bookAsk = topAsks.length ? topAsks[0][0] : null;
+    const bookBid = topBids.length ? topBids[0][0] : null;
     const last = lastPrice();
     spreadLast.textContent = formatNumber(last, market.price_places);
-    if (bestAsk && bestBid) {
-      const spread = subtract(bestAsk, bestBid);
-      const pct = (Number(spread) / ((Number(bestAsk) + Number(bestBid)) / 2)) * 100;
+    if (house) {
+      // The house buys and sells at the one feed price: no spread to speak of.
+      spreadText.textContent = "House quotes the feed price";
+    } else if (bookAsk && bookBid) {
+      const spread = subtract(bookAsk, bookBid);
+      const pct = (Number(spread) / ((Number(bookAsk) + Number(bookBid)) / 2)) * 100;
       spreadText.textContent = `Spread ${formatNumber(spread, market.price_places)} (${pct.toFixed(3)}%)`;
     } else {
-      spreadText.textContent = bestAsk || bestBid ? "One side is empty" : "The book is empty";
+      spreadText.textContent = bookAsk || bookBid ? "One side is empty" : "The book is empty";
     }
-    for (const listener of listeners) listener({ bestBid, bestAsk });
+    for (const listener of listeners) listener(best());
   }
 
   function applyLevels(map, levels) {
@@ -109,6 +167,8 @@ export function createBook(section, market, { onPick, lastPrice }) {
   }
 
   function applySnapshot(book) {
+    // A snapshot re-sent after an engine rebuild has no "house": the last one stands.
+    if ("house" in book) house = book.house;
     bids.clear();
     asks.clear();
     applyLevels(bids, book.bids);
@@ -118,6 +178,11 @@ export function createBook(section, market, { onPick, lastPrice }) {
   }
 
   function onDepth(data) {
+    if (data.type === "house") {
+      house = data.house;
+      render();
+      return;
+    }
     if (data.type === "snapshot" || data.type === undefined) {
       applySnapshot(data);
       return;
@@ -152,8 +217,7 @@ export function createBook(section, market, { onPick, lastPrice }) {
   return {
     refresh,
     render,
-    best: () => ({ bestBid: sorted(bids, true)[0]?.[0] ?? null,
-                   bestAsk: sorted(asks, false)[0]?.[0] ?? null }),
+    best,
     onChange: (listener) => listeners.add(listener),
     /** Every level of the book, best first: { bids: [[price, qty]], asks: [[price, qty]] }. */
     levels: () => ({

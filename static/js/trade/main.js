@@ -50,8 +50,23 @@ function setLast(price, direction) {
   if (form) form.prefill();
 }
 
+// The rules panel's feed price (feed-priced markets): the ticker's last is the feed's newest
+// observation there, so every ticker push moves it.
+const feedPriceEl = document.querySelector('[data-field="feed_price"]');
+
+function setFeedPrice(price, at) {
+  if (!feedPriceEl || !price) return;
+  const time = document.createElement("time");
+  time.dataset.local = "time";
+  time.dateTime = at || new Date().toISOString();
+  feedPriceEl.querySelector("[data-feed-value]").replaceChildren(
+    `${formatNumber(price, market.price_places)} ${market.quote} at `, time);
+  localiseTimes(feedPriceEl);
+}
+
 function applyTicker(ticker) {
   setLast(ticker.last);
+  if (market.price_source !== "book") setFeedPrice(ticker.last, ticker.ts);
   setField("change_24h_pct", formatPercent(ticker.change_24h_pct), changeClass(ticker.change_24h_pct));
   setField("high_24h", formatNumber(ticker.high_24h, market.price_places));
   setField("low_24h", formatNumber(ticker.low_24h, market.price_places));
@@ -88,6 +103,7 @@ function applyMarket(next) {
   }
   alert.textContent = text;
   alert.hidden = !text;
+  if (feedPriceEl) feedPriceEl.querySelector("[data-feed-stale]").hidden = !market.feed_stale;
   if (form) form.setMarket({});
 }
 
