@@ -136,10 +136,6 @@ export function createBook(section, market, { onPick, lastPrice }) {
     // Asks are drawn worst first so the best ask sits next to the spread.
     fill(askRows.slice().reverse(), topAsks, maxTotal, mine.sell);
     fill(bidRows, topBids, maxTotal, mine.buy);
-    const bestAsk = topAsks.length ? topAsks[0][0] : null;
-    const bestBid = topBids.length ? topBids[0][0] : null;
-    fill(askRows.slice().reverse(), topAsks, maxTotal, "Sell", mine.sell);
-    fill(bidRows, topBids, maxTotal, "Buy", mine.buy);
     fillHouse(houseAsk, house?.ask_quantity, "sells");
     fillHouse(houseBid, house?.bid_quantity, "buys");
     const bookAsk = topAsks.length ? topAsks[0][0] : null;
