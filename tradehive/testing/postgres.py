@@ -30,9 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tradehive.embedded_redis import wait_for_port
+from tradehive.testing.services import service_missing
 
 # Replication needs a WAL level that keeps what a standby replays; small buffers, no fsync: a
 # test server holds a few megabytes and is thrown away (a crash loses nothing anyone wants).
@@ -74,10 +73,7 @@ def require_bin_dir() -> Path:
     """``bin_dir()``, else a skip (a failure under CI: a missing service is never a skip)."""
     found = bin_dir()
     if found is None:
-        reason = "no system PostgreSQL under /usr/lib/postgresql"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        service_missing("no system PostgreSQL under /usr/lib/postgresql")
     return found
 
 

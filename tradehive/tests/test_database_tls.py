@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tradehive.embedded_redis import free_port, wait_for_port
+from tradehive.testing.postgres import require_bin_dir
 from tradehive.testing.processes import run_python
 
 pytestmark = pytest.mark.integration
@@ -116,14 +117,6 @@ class TlsServer:
         return f"postgres://postgres@localhost:{self.port}/postgres?{query}"
 
 
-def _bin_dir() -> Path | None:
-    """The newest system PostgreSQL's binaries (Debian's layout), if any."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
-    )
-    return found[-1].parent if found else None
-
-
 def _pg(command: list[str | Path], user: pwd.struct_passwd | None, *, check: bool = True) -> None:
     """Run a PostgreSQL binary; as root, as ``user`` (PostgreSQL refuses to run as root)."""
     subprocess.run(  # noqa: S603 - PostgreSQL's own binaries with literal arguments
@@ -138,12 +131,7 @@ def _pg(command: list[str | Path], user: pwd.struct_passwd | None, *, check: boo
 
 @pytest.fixture(scope="module")
 def tls_server() -> Iterator[TlsServer]:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
-        reason = "no system PostgreSQL under /usr/lib/postgresql (the wheel's has no TLS)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)  # in CI a missing service is a failure, never a skip
-        pytest.skip(reason)
+    bin_dir = require_bin_dir()  # the embedded wheel's PostgreSQL has no TLS
     server_user = None
     if os.geteuid() == 0:
         try:

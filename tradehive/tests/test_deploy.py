@@ -35,7 +35,7 @@ from django.conf import settings
 
 from accounts.models import AuditEvent
 from tradehive.embedded_redis import free_port, wait_for_port
-from tradehive.testing.nginx import nginx_proxy
+from tradehive.testing.nginx import Proxy, nginx_proxy
 from tradehive.testing.processes import ROOT, process_env, stop
 
 COMPOSE = ROOT / "docker" / "compose.yml"
@@ -120,18 +120,10 @@ def test_compose_trusts_exactly_nginx_for_forwarded_addresses() -> None:
 
 
 @dataclass(frozen=True)
-class Stack:
+class Stack(Proxy):
+    """The proxy's ports plus the app server's behind it."""
+
     app_port: int
-    http_port: int
-    https_port: int
-
-    @property
-    def http(self) -> str:
-        return f"http://localhost:{self.http_port}"
-
-    @property
-    def https(self) -> str:
-        return f"https://localhost:{self.https_port}"
 
 
 @pytest.fixture(scope="module")

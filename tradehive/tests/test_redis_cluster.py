@@ -25,7 +25,7 @@ from settlement.consumer import events_wait, markets_due
 from settlement.services import settlement_group_ensure
 from tradehive.errors import RateLimited
 from tradehive.redis_client import cluster_nodes, get_redis, is_cluster
-from tradehive.testing.redis_cluster import LocalCluster, redis_binaries, redis_cluster
+from tradehive.testing.redis_cluster import LocalCluster, redis_cluster
 from wallets.seed import asset_seed_defaults
 from wallets.verification import ledger_verify
 
@@ -40,10 +40,6 @@ def _forget_clients() -> None:
 
 @pytest.fixture(scope="module")
 def local_cluster() -> Iterator[LocalCluster]:
-    try:
-        redis_binaries()
-    except RuntimeError as exc:  # like test_database_tls: needs the machine's own servers
-        pytest.skip(str(exc))
     with redis_cluster() as cluster:
         yield cluster
 

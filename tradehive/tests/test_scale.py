@@ -47,6 +47,7 @@ from tradehive.testing.redis_cluster import (
     redis_cluster,
     redis_standalone,
 )
+from tradehive.testing.services import service_missing
 from wallets.seed import asset_seed_defaults
 from wallets.verification import LAST_CHECK_KEY, ledger_verify
 
@@ -121,8 +122,8 @@ def _answers(port: int) -> bool:
 def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
     try:
         redis_binaries()
-    except RuntimeError as exc:  # like test_database_tls: needs the machine's own servers
-        pytest.skip(str(exc))
+    except RuntimeError as exc:  # needs the machine's own Redis (>= 7)
+        service_missing(str(exc))
     with ExitStack() as stack:
         cluster = stack.enter_context(redis_cluster())
         taken = [*cluster.ports]
