@@ -7,132 +7,42 @@ order form and watch the book, trades, fills and balances change without reloadi
 
 from __future__ import annotations
 
-import math
 import os
-import random
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import User
-from accounts.services import user_create
 from markets.models import TradingPair
-from markets.services import TradeInput, pair_create, trades_record
 from orders.services import order_place
-from settlement.services import settlement_group_ensure
-from tradehive.redis_client import get_redis
-from tradehive.testing.browser import SCREENSHOT_DIR, screenshot_save
-from tradehive.testing.processes import ROOT, live_exchange, wait_until
-from wallets.models import Asset
-from wallets.seed import asset_seed_defaults
-from wallets.services import wallet_account_get, wallet_credit
+from tradehive.testing.browser import SCREENSHOT_DIR, PageProblems, screenshot_save
+from tradehive.testing.exchange import (
+    LIVE_TIMEOUT_MS,
+    book_levels_place,
+    open_trade_page,
+    place_from_form,
+    trade_history_record,
+)
+from tradehive.testing.processes import ROOT, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "a long browser passphrase 7"
-LIVE_TIMEOUT_MS = 15_000
 D = Decimal
 
 
 @pytest.fixture
-def lpj_krw(redis_client) -> TradingPair:
-    """A book-priced market: tick 1 KRW, lot 1 LPJ, min notional 1,000 KRW, fees 0.1%/0.2%."""
-    assets = {a.symbol: a for a in asset_seed_defaults()}
-    pair = pair_create(
-        base=assets["LPJ"],
-        quote=assets["KRW"],
-        tick_size=D(1),
-        lot_size=D(1),
-        min_notional=D(1000),
-        maker_fee=D("0.001"),
-        taker_fee=D("0.002"),
-        actor=None,
-    )
-    settlement_group_ensure(get_redis(), pair.symbol)
-    return TradingPair.objects.select_related("base", "quote").get(pk=pair.pk)
-
-
-@pytest.fixture
-def make_user() -> Callable[..., User]:
-    def make(username: str, **funds: str) -> User:
-        user = user_create(username=username, email=f"{username}@example.com", password=PASSWORD)
-        account = wallet_account_get(user=user)
-        for symbol, amount in funds.items():
-            wallet_credit(
-                account=account,
-                asset=Asset.objects.get(symbol=symbol),
-                amount=D(amount),
-                reference=f"test-deposit:{user.pk}:{symbol}",
-            )
-        return user
-
-    return make
-
-
-@pytest.fixture
-def stack(lpj_krw) -> Iterator[str]:
-    """uvicorn + the settlement process on the test database; yields the base URL. The
-    children run the settings this process runs (password hashes must verify alike)."""
-    with live_exchange(DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE) as address:
-        yield f"http://{address}"
-
-
-class Watched:
-    """Console errors, page errors and 5xx answers of a page of a second browser context (the
-    ``page`` fixture watches only its own)."""
-
-    def __init__(self, page: Page) -> None:
-        self.problems: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("response", self._response)
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 500:
-            self.problems.append(f"HTTP {response.status} {response.url}")
-
-    def _console(self, message) -> None:
-        if message.type == "error" and "/favicon.ico" not in message.location.get("url", ""):
-            self.problems.append(f"console error: {message.text}")
-
-
-@pytest.fixture
-def second_page(browser: Browser) -> Iterator[tuple[Page, Watched]]:
+def second_page(browser: Browser) -> Iterator[tuple[Page, PageProblems]]:
+    """A second user's page in a context of its own, watched for errors (the ``page`` fixture
+    watches only itself)."""
     context: BrowserContext = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(LIVE_TIMEOUT_MS)
     page = context.new_page()
-    yield page, Watched(page)
+    yield page, PageProblems.watch(page)
     context.close()
-
-
-def log_in(page: Page, base: str, username: str, next_path: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{base}{next_path}")
-
-
-def open_trade_page(page: Page, base: str, username: str) -> None:
-    log_in(page, base, username, "/markets/LPJ-KRW/")
-    # The page is live once its websocket is open and the book's snapshot arrived.
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=LIVE_TIMEOUT_MS)
-
-
-def place_from_form(page: Page, side: str, price: str, quantity: str) -> None:
-    page.get_by_role("tab", name=side.capitalize(), exact=True).click()
-    page.get_by_label("Order type").select_option("limit")
-    page.get_by_label("Price (KRW)", exact=True).fill(price)
-    page.get_by_label("Quantity (LPJ)").fill(quantity)
-    page.get_by_role("button", name=f"{side.capitalize()} LPJ").click()
 
 
 def available(page: Page) -> str:
@@ -141,18 +51,18 @@ def available(page: Page) -> str:
 
 def test_two_users_trade_through_the_form_and_both_pages_update_live(
     page: Page,
-    second_page: tuple[Page, Watched],
-    stack: str,
-    make_user,
+    second_page: tuple[Page, PageProblems],
+    web_stack: str,
+    web_user,
     screenshot: Callable[[str], Path],
 ) -> None:
     page.set_default_timeout(LIVE_TIMEOUT_MS)
     buyer_page, buyer_problems = second_page
     # given a seller with 50 LPJ and a buyer with 100,000 KRW, each on the trade page
-    make_user("seller", LPJ="50")
-    make_user("buyer", KRW="100000")
-    open_trade_page(page, stack, "seller")
-    open_trade_page(buyer_page, stack, "buyer")
+    web_user("seller", LPJ="50")
+    web_user("buyer", KRW="100000")
+    open_trade_page(page, web_stack, "seller")
+    open_trade_page(buyer_page, web_stack, "buyer")
     expect(buyer_page.locator("[data-available]")).to_have_text("100,000 KRW")
 
     # when the seller offers 10 LPJ at 1,000 KRW from the form
@@ -212,17 +122,17 @@ def test_two_users_trade_through_the_form_and_both_pages_update_live(
     expect(buyer_page.locator("[data-available]")).to_have_text("89,980 KRW")
     expect(page.locator("[data-bids] button.level:not([hidden])")).to_have_count(0)
     screenshot("trade-after-fill")
-    assert buyer_problems.problems == []
+    assert buyer_problems.report() == []
 
 
 @pytest.mark.allow_console_errors  # Chromium logs the expected 400 answer; checked below
 def test_a_price_finer_than_the_tick_shows_the_api_message_next_to_the_price(
-    page: Page, stack: str, make_user
+    page: Page, web_stack: str, web_user
 ) -> None:
-    problems = Watched(page)
+    problems = PageProblems.watch(page)
     # given a buyer on the trade page of a market with a tick of 1 KRW
-    make_user("finer", KRW="100000")
-    open_trade_page(page, stack, "finer")
+    web_user("finer", KRW="100000")
+    open_trade_page(page, web_stack, "finer")
     # when they ask for a price of 1000.5
     place_from_form(page, "buy", "1000.5", "2")
     # then the API's message shows under the price field, which is marked invalid
@@ -232,17 +142,17 @@ def test_a_price_finer_than_the_tick_shows_the_api_message_next_to_the_price(
     expect(page.get_by_label("Price (KRW)", exact=True)).to_be_focused()
     expect(page.locator("[data-open-orders]")).to_contain_text("No open orders.")
     # and the only console message is Chromium's note about that 400 answer
-    assert all("status of 400" in p for p in problems.problems), problems.problems
+    assert all("status of 400" in p for p in problems.report()), problems.report()
 
 
 def test_a_take_profit_placed_from_the_form_waits_among_the_open_orders(
-    page: Page, stack: str, make_user
+    page: Page, web_stack: str, web_user
 ) -> None:
     from orders.models import Order
 
     # given a seller with 5 LPJ on the trade page
-    seller = make_user("profit", LPJ="5")
-    open_trade_page(page, stack, "profit")
+    seller = web_user("profit", LPJ="5")
+    open_trade_page(page, web_stack, "profit")
     # when they choose a take-profit limit, the help says which way it triggers for each side
     page.get_by_label("Order type").select_option("take_profit_limit")
     help_text = page.locator("#order-stop_price-help")
@@ -276,15 +186,15 @@ def test_a_take_profit_placed_from_the_form_waits_among_the_open_orders(
 
 
 def test_a_halted_market_disables_the_form_with_the_reason(
-    page: Page, stack: str, make_user, lpj_krw
+    page: Page, web_stack: str, web_user, web_market
 ) -> None:
     from markets.services import pair_set_status
 
     # given a halted market
-    make_user("watcher", KRW="1000")
-    pair_set_status(pair=lpj_krw, status="halted", actor=None)
+    web_user("watcher", KRW="1000")
+    pair_set_status(pair=web_market, status="halted", actor=None)
     # when a user opens its trade page
-    open_trade_page(page, stack, "watcher")
+    open_trade_page(page, web_stack, "watcher")
     # then the page says so and the form cannot be used
     expect(page.locator("[data-market-badge]")).to_have_text("Halted")
     expect(page.locator("[data-disabled-reason]")).to_contain_text("Trading is halted")
@@ -292,8 +202,10 @@ def test_a_halted_market_disables_the_form_with_the_reason(
     expect(page.get_by_label("Price (KRW)", exact=True)).to_be_disabled()
 
 
-def test_anonymous_visitors_see_the_market_and_a_prompt_to_log_in(page: Page, stack: str) -> None:
-    page.goto(f"{stack}/markets/LPJ-KRW/")
+def test_anonymous_visitors_see_the_market_and_a_prompt_to_log_in(
+    page: Page, web_stack: str
+) -> None:
+    page.goto(f"{web_stack}/markets/LPJ-KRW/")
     expect(page.get_by_role("heading", name="Order book")).to_be_visible()
     expect(page.get_by_role("link", name="Log in").last).to_have_attribute(
         "href", "/accounts/login/?next=/markets/LPJ-KRW/"
@@ -301,45 +213,14 @@ def test_anonymous_visitors_see_the_market_and_a_prompt_to_log_in(page: Page, st
     expect(page.locator("[data-order-form]")).to_have_count(0)
 
 
-def seed_market_activity(pair: TradingPair, make_user) -> User:
+def seed_market_activity(pair: TradingPair, web_user) -> User:
     """A day of trades (for the chart) and a book on both sides, as a demo market has."""
-    rng = random.Random(7)  # noqa: S311 - made-up prices for a picture, not secrets
-    now = timezone.now()
-    price = 1000.0
-    history = []
-    for n in range(720):  # four trades a minute for three hours
-        price = max(900.0, price * math.exp(rng.gauss(0, 0.003)))
-        history.append(
-            TradeInput(
-                sequence=10_000_000 + n,
-                created_at=now - timedelta(seconds=(720 - n) * 15),
-                price=D(round(price)),
-                quantity=D(rng.randint(2, 30)),
-                taker_side=rng.choice(["buy", "sell"]),
-            )
-        )
-    with transaction.atomic():
-        trades_record(pair=pair, trades=history)
-    last = int(history[-1].price)
-    maker = make_user("marketmaker", LPJ="100000", KRW="100000000")
-    for step in range(1, 16):
-        order_place(
-            user=maker,
-            symbol=pair.symbol,
-            side="sell",
-            type="limit",
-            quantity=D(rng.randint(3, 80)),
-            price=D(last + step * 2),
-        )
-        order_place(
-            user=maker,
-            symbol=pair.symbol,
-            side="buy",
-            type="limit",
-            quantity=D(rng.randint(3, 80)),
-            price=D(last - step * 2),
-        )
-    trader = make_user("trader", LPJ="500", KRW="2000000")
+    last = trade_history_record(
+        pair, count=720, seconds_apart=15, seed=7, first_sequence=10_000_000
+    )  # four trades a minute for three hours
+    maker = web_user("marketmaker", LPJ="100000", KRW="100000000")
+    book_levels_place(pair, maker, around=last, levels=15, max_quantity=80, seed=7)
+    trader = web_user("trader", LPJ="500", KRW="2000000")
     order_place(
         user=trader,
         symbol=pair.symbol,
@@ -360,13 +241,13 @@ def seed_market_activity(pair: TradingPair, make_user) -> User:
 
 
 def test_pages_have_no_console_errors_fit_a_phone_and_are_screenshotted(
-    page: Page, stack: str, make_user, lpj_krw
+    page: Page, web_stack: str, web_user, web_market
 ) -> None:
     page.set_default_timeout(LIVE_TIMEOUT_MS)
     # given a market with a day of trades and a two-sided book, and a trader with open orders
-    seed_market_activity(lpj_krw, make_user)
+    seed_market_activity(web_market, web_user)
     # when the trader visits the trade page
-    open_trade_page(page, stack, "trader")
+    open_trade_page(page, web_stack, "trader")
     page.get_by_label("SMA 20").check()
     page.get_by_label("Bollinger 20, 2").check()
     expect(page.locator("[data-bids] button.level:not([hidden])")).to_have_count(12)
@@ -384,26 +265,26 @@ def test_pages_have_no_console_errors_fit_a_phone_and_are_screenshotted(
 
     # when the markets, wallet and account pages are visited: no console errors (the page
     # fixture fails the test on any), and the markets list shows the live market
-    page.goto(f"{stack}/")
+    page.goto(f"{web_stack}/")
     expect(page.locator('tr[data-symbol="LPJ-KRW"] [data-field=last]')).not_to_have_text("—")
     page.get_by_role("button", name="24h change").click()
     expect(page.locator("th[aria-sort=descending]")).to_have_count(1)
     screenshot_save(page, "markets")
-    page.goto(f"{stack}/wallet/")
+    page.goto(f"{web_stack}/wallet/")
     expect(page.get_by_role("heading", name="Wallet", exact=True)).to_be_visible()
     screenshot_save(page, "wallet")
-    page.goto(f"{stack}/accounts/profile/")
+    page.goto(f"{web_stack}/accounts/profile/")
     expect(page.locator(".who")).to_have_text("trader")
     page.get_by_role("button", name="Notifications").click()
     expect(page.locator("#notify-panel")).to_be_visible()
 
     # when the trade page is shown on a 375px-wide phone
     page.set_viewport_size({"width": 375, "height": 812})
-    page.goto(f"{stack}/markets/LPJ-KRW/")
+    page.goto(f"{web_stack}/markets/LPJ-KRW/")
     expect(page.locator("body")).to_have_attribute("data-live", "live")
     # then nothing scrolls sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot_save(page, "trade-375")
-    page.goto(f"{stack}/")
+    page.goto(f"{web_stack}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert SCREENSHOT_DIR.joinpath("trade.png").exists()

@@ -111,6 +111,15 @@ class PageProblems:
         self.errors: list[str] = []
         self.documents_4xx: set[str] = set()
 
+    @classmethod
+    def watch(cls, page: Page) -> PageProblems:
+        """A ``PageProblems`` listening to ``page`` from now on."""
+        problems = cls()
+        page.on("console", problems.on_console)
+        page.on("pageerror", problems.on_page_error)
+        page.on("response", problems.on_response)
+        return problems
+
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append((message.text, message.location.get("url", "")))
@@ -146,10 +155,7 @@ def watched_page(
     context = browser.new_context(viewport=VIEWPORT, **context_options)  # type: ignore[arg-type]
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     new_page = context.new_page()
-    problems = PageProblems()
-    new_page.on("console", problems.on_console)
-    new_page.on("pageerror", problems.on_page_error)
-    new_page.on("response", problems.on_response)
+    problems = PageProblems.watch(new_page)
     request.node.stash[_page_key] = new_page
     request.node.stash[_problems_key] = problems
     yield new_page

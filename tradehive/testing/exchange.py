@@ -157,3 +157,60 @@ def off_the_loop(action: Callable[[], T]) -> T:
     if errors:
         raise errors[0]
     return result[0]
+
+
+def trade_history_record(
+    pair: TradingPair, *, count: int, seconds_apart: int, seed: int, first_sequence: int
+) -> int:
+    """``count`` made-up trades ending now, ``seconds_apart`` apart, as a random walk from
+    1,000 (never under 900) in whole prices (for the chart and the 24h figures); returns the
+    last price. ``first_sequence`` keeps them clear of the engine's own sequence numbers."""
+    import math
+    import random
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from markets.services import TradeInput, trades_record
+
+    rng = random.Random(seed)  # noqa: S311 - made-up prices for a page under test
+    now = timezone.now()
+    price = 1000.0
+    history = []
+    for n in range(count):
+        price = max(900.0, price * math.exp(rng.gauss(0, 0.003)))
+        history.append(
+            TradeInput(
+                sequence=first_sequence + n,
+                created_at=now - timedelta(seconds=(count - n) * seconds_apart),
+                price=Decimal(round(price)),
+                quantity=Decimal(rng.randint(2, 30)),
+                taker_side=rng.choice(["buy", "sell"]),
+            )
+        )
+    with transaction.atomic():
+        trades_record(pair=pair, trades=history)
+    return int(history[-1].price)
+
+
+def book_levels_place(
+    pair: TradingPair, maker: User, *, around: int, levels: int, max_quantity: int, seed: int
+) -> None:
+    """``levels`` resting limits a side from ``maker``, 2 ticks apart on both sides of
+    ``around``, of random sizes up to ``max_quantity``: a two-sided book as a demo market has."""
+    import random
+
+    from orders.services import order_place
+
+    rng = random.Random(seed)  # noqa: S311 - made-up sizes for a page under test
+    for step in range(1, levels + 1):
+        for side, offset in (("sell", step * 2), ("buy", -step * 2)):
+            order_place(
+                user=maker,
+                symbol=pair.symbol,
+                side=side,
+                type="limit",
+                quantity=Decimal(rng.randint(3, max_quantity)),
+                price=Decimal(around + offset),
+            )

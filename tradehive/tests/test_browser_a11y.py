@@ -8,24 +8,18 @@ best-practice rules, not WCAG failures)."""
 
 from __future__ import annotations
 
-import math
-import random
 import re
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import transaction
-from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from copytrading.services import CopyTerms, leader_start, subscription_create
 from markets.models import TradingPair
-from markets.services import TradeInput, trades_record
 from orders.models import Fill
 from orders.services import order_place
 from rankings.services import rankings_rebuild
@@ -33,9 +27,11 @@ from tradehive.testing.browser import watched_page
 from tradehive.testing.exchange import (
     LIVE_TIMEOUT_MS,
     SIZES,
+    book_levels_place,
     log_in,
     off_the_loop,
     open_trade_page,
+    trade_history_record,
 )
 from tradehive.testing.processes import wait_until
 
@@ -95,35 +91,11 @@ def violations_report(found: dict[str, list[dict[str, Any]]]) -> str:
 def seed_exchange(pair: TradingPair, web_user: Callable[..., User]) -> None:
     """A market with hours of trades (chart, 24h figures), a two-sided book, a trader with open
     orders, a fill and a public profile, a leader followed by a copy."""
-    rng = random.Random(19)  # noqa: S311 - made-up prices for a page under test
-    now = timezone.now()
-    price = 1000.0
-    history = []
-    for n in range(240):
-        price = max(900.0, price * math.exp(rng.gauss(0, 0.003)))
-        history.append(
-            TradeInput(
-                sequence=10_000_000 + n,
-                created_at=now - timedelta(seconds=(240 - n) * 45),
-                price=D(round(price)),
-                quantity=D(rng.randint(2, 30)),
-                taker_side=rng.choice(["buy", "sell"]),
-            )
-        )
-    with transaction.atomic():
-        trades_record(pair=pair, trades=history)
-    last = int(history[-1].price)
+    last = trade_history_record(
+        pair, count=240, seconds_apart=45, seed=19, first_sequence=10_000_000
+    )
     maker = web_user("marketmaker", LPJ="50000", KRW="50000000")
-    for step in range(1, 9):
-        for side, offset in (("sell", step * 2), ("buy", -step * 2)):
-            order_place(
-                user=maker,
-                symbol=pair.symbol,
-                side=side,
-                type="limit",
-                quantity=D(rng.randint(3, 40)),
-                price=D(last + offset),
-            )
+    book_levels_place(pair, maker, around=last, levels=8, max_quantity=40, seed=19)
     trader = web_user("trader", LPJ="500", KRW="2000000")
     # a buy that takes the best ask (a fill for the orders page, the portfolio and the
     # rankings), and one order resting on each side
