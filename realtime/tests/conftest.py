@@ -8,20 +8,13 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from orders.tests.conftest import engine_redis, lpj_krw, make_user, settle  # noqa: F401
-from realtime.selectors import market_cache_clear
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_market_cache() -> None:
-    market_cache_clear()
 
 
 def access_token(user: Any) -> str:

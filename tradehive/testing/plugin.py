@@ -35,3 +35,17 @@ def pytest_configure(config: pytest.Config) -> None:
         redis.Redis.from_url(url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
         raise pytest.UsageError(f"Redis at {url} is not reachable: {exc}") from exc
+
+
+@pytest.fixture(autouse=True)
+def _process_caches_emptied() -> None:
+    """Per-process caches of rows (the markets by symbol that websocket subscriptions and the
+    ticker flush read, the feed markets that polls read) keep the ids of the test that filled
+    them for a few seconds, while the next test's assets and markets have new ids: every test
+    starts with them empty. (A test that read the previous test's cached market read the
+    house's balances of assets that no longer existed, and pushed a size of 0.)"""
+    from feeds.selectors import feed_market_cache_clear
+    from realtime.selectors import market_cache_clear
+
+    market_cache_clear()
+    feed_market_cache_clear()
