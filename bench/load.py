@@ -72,7 +72,14 @@ def main() -> None:
     parser.add_argument("--traders", type=int, default=300, help="of --users, the rest browse")
     parser.add_argument("--spawn-rate", type=float, default=50)
     parser.add_argument("--seconds", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="web workers (HTTP)")
+    parser.add_argument(
+        "--http",
+        choices=("asgi", "wsgi"),
+        default="asgi",
+        help="asgi: uvicorn serves HTTP and websockets; wsgi: gunicorn (threads) serves HTTP "
+        "and one uvicorn worker the websockets, as the split layout of docs/scaling.md",
+    )
     parser.add_argument("--settle-processes", type=int, default=2)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -105,8 +112,13 @@ def main() -> None:
     procs: list[ob.Proc | ob.SettleProcs] = [settle, worker]
     try:
         port = ob.free_port()
-        server = ob.start_server(args.workers, port, logdir)
+        server = ob.start_server(args.workers, port, logdir, http=args.http)
         procs.append(server)
+        ws_port, ws_server = port, None
+        if args.http == "wsgi":
+            ws_port = ob.free_port()
+            ws_server = ob.start_server(1, ws_port, logdir)
+            procs.append(ws_server)
         time.sleep(2)
         if not (settle.alive() and worker.alive()):
             sys.exit(f"a process exited:\n{settle.tail()}\n{worker.tail()}")
@@ -115,6 +127,7 @@ def main() -> None:
             "TH_LOAD_TOKENS": str(tokens),
             "TH_LOAD_TRADERS": str(args.traders),
             "TH_LOAD_WS_STATS": str(logdir / "ws.json"),
+            "TH_LOAD_WS_HOST": f"ws://127.0.0.1:{ws_port}",
         }
         command = [
             ob.PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
@@ -125,7 +138,8 @@ def main() -> None:
         ]  # fmt: skip
         print(" ".join(command[1:]), flush=True)
         idle0, total0 = machine_cpu()
-        cpu0 = {p.name: p.cpu_seconds() for p in (server, worker)} | {
+        web = [server, *([ws_server] if ws_server else [])]
+        cpu0 = {p.name: p.cpu_seconds() for p in (*web, worker)} | {
             "settle": settle.cpu_seconds(),
             "postgres": ob.postgres_cpu_seconds(),
         }
@@ -143,13 +157,13 @@ def main() -> None:
             children0.ru_utime + children0.ru_stime
         )
         idle1, total1 = machine_cpu()
-        cpu = {p.name: p.cpu_seconds() - cpu0[p.name] for p in (server, worker)} | {
+        cpu = {p.name: p.cpu_seconds() - cpu0[p.name] for p in (*web, worker)} | {
             "settle": settle.cpu_seconds() - cpu0["settle"],
             "postgres": ob.postgres_cpu_seconds() - cpu0["postgres"],
             "locust": locust_cpu,
         }
         busy = 1 - (idle1 - idle0) / (total1 - total0)
-        alive = settle.alive() and worker.alive() and server.alive()
+        alive = settle.alive() and worker.alive() and all(p.alive() for p in web)
     finally:
         for proc in reversed(procs):
             proc.stop()
@@ -216,7 +230,7 @@ def main() -> None:
     command_line = (
         f".venv/bin/python bench/load.py --users {args.users} --traders {args.traders} "
         f"--spawn-rate {args.spawn_rate:g} --seconds {args.seconds} --workers {args.workers} "
-        f"--settle-processes {args.settle_processes}"
+        f"--settle-processes {args.settle_processes} --http {args.http}"
     )
     section = (
         f"{HEADING}\n\n"

@@ -51,7 +51,9 @@ class Browser(FastHttpUser):
         self.symbol = random.choice(SYMBOLS)
         self.ws = None
         self.reader = None
-        url = self.host.replace("http://", "ws://") + "/ws/"
+        # TH_LOAD_WS_HOST: the websocket server when it is not the HTTP one (bench/load.py --http)
+        ws_host = os.environ.get("TH_LOAD_WS_HOST") or self.host.replace("http://", "ws://")
+        url = ws_host + "/ws/"
         started = time.perf_counter()
         try:
             ws = connect(url, origin=self.host, open_timeout=30, compression=None)  # type: ignore[arg-type]

@@ -184,6 +184,9 @@ from tradehive.settings.base import DATABASES
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 '''
 CHILD_SETTINGS: dict[str, str] = {}
+# gunicorn threads per worker: enough requests in flight to overlap PostgreSQL and Redis round
+# trips, within the per-process connection pool (DB_POOL_MAX, 10).
+WSGI_THREADS = 8
 
 
 def use_settings_overlay(logdir: Path) -> None:
@@ -260,29 +263,30 @@ class Proc:
             return ""
 
 
-def start_server(workers: int, port: int, logdir: Path) -> Proc:
-    command = [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "tradehive.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--ws-per-message-deflate",
-        "false",
-    ]
-    proc = Proc(f"uvicorn-w{workers}", command, logdir)
+def start_server(workers: int, port: int, logdir: Path, *, http: str = "asgi") -> Proc:
+    """The web tier on ``port``: uvicorn (ASGI: HTTP and websockets, ``http="asgi"``), or
+    gunicorn's threaded workers on the WSGI application (``http="wsgi"``: HTTP only, the
+    websockets then need their own uvicorn)."""
+    if http == "wsgi":
+        command = [
+            *(PYTHON, "-m", "gunicorn", "tradehive.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+            *("--worker-class", "gthread", "--threads", str(WSGI_THREADS)),
+            *("--log-level", "warning", "--keep-alive", "75"),
+        ]  # fmt: skip
+        name = f"gunicorn-w{workers}"
+    else:
+        command = [
+            *(PYTHON, "-m", "uvicorn", "tradehive.asgi:application"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--no-access-log", "--log-level", "warning", "--ws-per-message-deflate", "false"),
+        ]  # fmt: skip
+        name = f"uvicorn-w{workers}"
+    proc = Proc(name, command, logdir)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if not proc.alive():
-            sys.exit(f"uvicorn exited:\n{proc.tail()}")
+            sys.exit(f"{name} exited:\n{proc.tail()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                 sock.sendall(
@@ -296,7 +300,7 @@ def start_server(workers: int, port: int, logdir: Path) -> Proc:
             pass
         time.sleep(0.2)
     proc.stop()
-    sys.exit(f"uvicorn did not answer /healthz in 60 s:\n{proc.tail()}")
+    sys.exit(f"{name} did not answer /healthz in 60 s:\n{proc.tail()}")
 
 
 # --- the HTTP load ---------------------------------------------------------------------------

@@ -26,8 +26,11 @@ from tradehive.embedded_redis import wait_for_port
 from tradehive.testing.processes import ROOT, stop
 
 NGINX_CONF = ROOT / "nginx" / "tradehive.conf"
-# The upstream's server lines: compose's service name and port, then their options.
-UPSTREAM_SERVER = re.compile(r"^(\s*)server web\d+:8000 ([^;]*);\n", flags=re.MULTILINE)
+
+
+def upstream_servers(service: str) -> re.Pattern[str]:
+    """An upstream's server lines for compose's ``<service>N:8000``, then their options."""
+    return re.compile(rf"^(\s*)server {service}\d+:8000 ([^;]*);\n", flags=re.MULTILINE)
 
 
 def nginx_binary() -> str:
@@ -70,18 +73,26 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 def render_site(
-    *, app_ports: Sequence[int], http_port: int, https_port: int, crt: Path, key: Path
+    *,
+    app_ports: Sequence[int],
+    http_port: int,
+    https_port: int,
+    crt: Path,
+    key: Path,
+    ws_ports: Sequence[int] = (),
 ) -> str:
     """nginx/tradehive.conf with compose's names replaced by loopback ones: one upstream server
-    per port of ``app_ports``."""
+    per port of ``app_ports`` (HTTP, compose's ``webN``) and of ``ws_ports`` (websockets,
+    compose's ``wsN``; by default the HTTP ports, for an ASGI server that serves both)."""
     if not app_ports:
         raise ValueError("nginx needs at least one web process")
     text = NGINX_CONF.read_text()
-    servers = list(UPSTREAM_SERVER.finditer(text))
-    assert servers, "nginx/tradehive.conf: no `server webN:8000 ...;` in the upstream"
-    indent, options = servers[0].group(1), servers[0].group(2)
-    lines = "".join(f"{indent}server 127.0.0.1:{port} {options};\n" for port in app_ports)
-    text = text[: servers[0].start()] + lines + text[servers[-1].end() :]
+    for service, ports in (("web", app_ports), ("ws", ws_ports or app_ports)):
+        servers = list(upstream_servers(service).finditer(text))
+        assert servers, f"nginx/tradehive.conf: no `server {service}N:8000 ...;` upstream line"
+        indent, options = servers[0].group(1), servers[0].group(2)
+        lines = "".join(f"{indent}server 127.0.0.1:{port} {options};\n" for port in ports)
+        text = text[: servers[0].start()] + lines + text[servers[-1].end() :]
     replacements = [
         (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
         (r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
@@ -115,16 +126,26 @@ class Proxy:
 
 @contextmanager
 def nginx_proxy(
-    *, app_ports: Sequence[int], http_port: int, https_port: int, directory: Path
+    *,
+    app_ports: Sequence[int],
+    http_port: int,
+    https_port: int,
+    directory: Path,
+    ws_ports: Sequence[int] = (),
 ) -> Iterator[Proxy]:
-    """A running nginx (one worker, its files under ``directory``) balancing over
-    ``app_ports``; stopped on exit."""
+    """A running nginx (one worker, its files under ``directory``) balancing HTTP over
+    ``app_ports`` and websockets over ``ws_ports`` (default: ``app_ports``); stopped on exit."""
     binary = nginx_binary()
     crt, key = self_signed(directory)
     site = directory / "tradehive.conf"
     site.write_text(
         render_site(
-            app_ports=app_ports, http_port=http_port, https_port=https_port, crt=crt, key=key
+            app_ports=app_ports,
+            ws_ports=ws_ports,
+            http_port=http_port,
+            https_port=https_port,
+            crt=crt,
+            key=key,
         )
     )
     temp = directory / "temp"

@@ -21,7 +21,6 @@ import re
 import secrets
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,30 +34,16 @@ from django.conf import settings
 
 from accounts.models import AuditEvent
 from tradehive.embedded_redis import free_port, wait_for_port
+from tradehive.testing.deploy import COMPOSE, compose_commands, dockerfile_command, on_loopback
 from tradehive.testing.nginx import Proxy, nginx_proxy
 from tradehive.testing.processes import ROOT, process_env, stop
 
-COMPOSE = ROOT / "docker" / "compose.yml"
-DOCKERFILE = ROOT / "docker" / "Dockerfile"
 # A loopback address of its own for "a client on the internet": nginx and the app talk over
 # 127.0.0.1 (the trusted proxy), so the client must be told apart from it.
 OUTSIDE_CLIENT = "127.0.0.3"
 
 
-def dockerfile_command() -> list[str]:
-    """The Dockerfile's CMD (the exec form, a JSON list over continued lines)."""
-    text = DOCKERFILE.read_text().replace("\\\n", " ")
-    found = re.search(r"^CMD (\[.*?\])\s*$", text, flags=re.MULTILINE | re.DOTALL)
-    assert found, "docker/Dockerfile: no CMD [...]"
-    return json.loads(found.group(1))
-
-
 # --- docker/compose.yml ---------------------------------------------------------------------------
-
-
-def _compose_commands() -> dict[str, list[str]]:
-    services = yaml.safe_load(COMPOSE.read_text())["services"]
-    return {name: service.get("command") or [] for name, service in services.items()}
 
 
 def test_every_celery_queue_the_settings_route_to_has_a_compose_worker() -> None:
@@ -66,24 +51,24 @@ def test_every_celery_queue_the_settings_route_to_has_a_compose_worker() -> None
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"celery"}
     # when reading the workers' -Q options
     consumed: set[str] = set()
-    for command in _compose_commands().values():
+    for command in compose_commands().values():
         if command[:4] == ["celery", "-A", "tradehive", "worker"]:
             assert "-Q" in command, f"a worker without -Q only serves 'celery': {command}"
             consumed |= set(command[command.index("-Q") + 1].split(","))
     # then every routed queue is served
     assert routed <= consumed, f"no worker for {sorted(routed - consumed)}"
-    assert any(c[:4] == ["celery", "-A", "tradehive", "beat"] for c in _compose_commands().values())
+    assert any(c[:4] == ["celery", "-A", "tradehive", "beat"] for c in compose_commands().values())
 
 
 def test_compose_settlement_shards_cover_every_market_once() -> None:
     shards = [
         c[c.index("--shard") + 1]
-        for c in _compose_commands().values()
+        for c in compose_commands().values()
         if c[:3] == ["python", "manage.py", "settle"] and "--shard" in c
     ]
     unsharded = [
         c
-        for c in _compose_commands().values()
+        for c in compose_commands().values()
         if c[:3] == ["python", "manage.py", "settle"] and "--shard" not in c
     ]
     if unsharded:
@@ -114,6 +99,23 @@ def test_compose_trusts_exactly_nginx_for_forwarded_addresses() -> None:
     assert "--no-proxy-headers" in command
     assert "--proxy-headers" not in command
     assert "--forwarded-allow-ips" not in command
+    # and gunicorn (HTTP) takes no address from headers either (it never rewrites REMOTE_ADDR)
+    http = compose_commands()["web1"]
+    assert "--forwarded-allow-ips" not in http
+
+
+def test_compose_serves_http_on_gunicorn_and_websockets_on_the_images_uvicorn() -> None:
+    commands = compose_commands()
+    web = {name: c for name, c in commands.items() if re.fullmatch(r"web\d+", name)}
+    ws = {name: c for name, c in commands.items() if re.fullmatch(r"ws\d+", name)}
+    assert web, "no webN service"
+    assert ws, "no wsN service"
+    for command in web.values():
+        assert command[:2] == ["gunicorn", "tradehive.wsgi:application"], command
+        assert command[command.index("--bind") + 1] == "0.0.0.0:8000"
+    for command in ws.values():
+        assert command == dockerfile_command()
+        assert command[:4] == ["python", "-m", "uvicorn", "tradehive.asgi:application"]
 
 
 # --- nginx in front of the app --------------------------------------------------------------------
@@ -121,15 +123,20 @@ def test_compose_trusts_exactly_nginx_for_forwarded_addresses() -> None:
 
 @dataclass(frozen=True)
 class Stack(Proxy):
-    """The proxy's ports plus the app server's behind it."""
+    """The proxy's ports plus the web processes' behind it: HTTP and websockets."""
 
     app_port: int
+    ws_port: int
 
 
 @pytest.fixture(scope="module")
 def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
-    """uvicorn with the production settings on the test database, as the Dockerfile runs it."""
-    stack = Stack(app_port=free_port(), http_port=free_port(), https_port=free_port())
+    """The web tier with the production settings on the test database, as compose runs it:
+    gunicorn (compose's ``web1`` command) for HTTP and uvicorn (the Dockerfile's command, compose's
+    ``ws1``) for websockets."""
+    stack = Stack(
+        app_port=free_port(), ws_port=free_port(), http_port=free_port(), https_port=free_port()
+    )
     env = process_env(
         DJANGO_SETTINGS_MODULE="tradehive.settings.prod",
         SECRET_KEY=secrets.token_urlsafe(50),
@@ -139,33 +146,36 @@ def app_server(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
         SERVE_STATIC="0",
         TRUSTED_PROXIES="127.0.0.1",
     )  # nginx reaches the app from 127.0.0.1 here
-    command = dockerfile_command()
-    assert command[:3] == ["python", "-m", "uvicorn"], command
-    for option, value in (("--host", "127.0.0.1"), ("--port", str(stack.app_port))):
-        command[command.index(option) + 1] = value
-    # S603: our own interpreter running uvicorn with the Dockerfile's arguments.
-    web = subprocess.Popen(  # noqa: S603
-        [sys.executable, *command[1:]],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    commands = compose_commands()
+    servers = [
+        # S603: our own interpreter running the deployment files' own commands.
+        subprocess.Popen(  # noqa: S603
+            on_loopback(commands[service], port),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for service, port in (("web1", stack.app_port), ("ws1", stack.ws_port))
+    ]
     try:
         wait_for_port(stack.app_port, timeout=30)
+        wait_for_port(stack.ws_port, timeout=30)
         yield stack
     finally:
-        output = stop(web)
-        if "Traceback" in output:
-            print(output[-4000:])  # noqa: T201 - shown by pytest only when a test fails
+        for server in servers:
+            output = stop(server)
+            if "Traceback" in output:
+                print(output[-4000:])  # noqa: T201 - shown by pytest only when a test fails
 
 
 @pytest.fixture
 def proxy(app_server: Stack, tmp_path: Path) -> Iterator[Stack]:
-    """A fresh nginx with the rendered config in front of ``app_server`` (both upstream
-    servers of the file point at it)."""
+    """A fresh nginx with the rendered config in front of ``app_server`` (both HTTP upstream
+    servers of the file point at its gunicorn, the websocket one at its uvicorn)."""
     with nginx_proxy(
         app_ports=[app_server.app_port, app_server.app_port],
+        ws_ports=[app_server.ws_port],
         http_port=app_server.http_port,
         https_port=app_server.https_port,
         directory=tmp_path,

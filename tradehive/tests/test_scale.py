@@ -1,6 +1,7 @@
 """The production layout past one machine, in miniature on this one (docs/scaling.md).
 
-Two web processes (uvicorn, the production settings) behind nginx (``nginx/tradehive.conf``),
+Two HTTP processes (gunicorn, compose's command) and a websocket one (uvicorn, the image's
+command), production settings, behind nginx (``nginx/tradehive.conf``),
 the engine on a three-master Redis Cluster (``ENGINE_REDIS_URL=redis+cluster://...``), Celery
 worker and beat on RabbitMQ (a throw-away vhost), two settlement shards, and the Channels layer
 on two Redis servers of its own (``CHANNELS_REDIS_URLS``). Two markets whose hash tags land on
@@ -38,6 +39,7 @@ from markets.services import pair_create
 from orders.models import Order, OrderStatus
 from settlement.services import settlement_group_ensure
 from tradehive.redis_client import get_redis
+from tradehive.testing.deploy import compose_commands, on_loopback
 from tradehive.testing.nginx import Proxy, nginx_proxy
 from tradehive.testing.ports import free_ports
 from tradehive.testing.processes import ROOT, process_env, wait_until
@@ -133,8 +135,9 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
             channels_urls.append(stack.enter_context(redis_standalone(taken=taken)))
             taken.append(int(channels_urls[-1].rsplit(":", 1)[1].split("/")[0]))
         broker_url = stack.enter_context(rabbitmq_vhost())
-        web_ports = free_ports(2, taken=taken)
-        http_port, https_port = free_ports(2, taken=[*taken, *web_ports])
+        web_ports = free_ports(3, taken=taken)  # two HTTP (gunicorn), one websocket (uvicorn)
+        web_ports, ws_ports = web_ports[:2], web_ports[2:]
+        http_port, https_port = free_ports(2, taken=[*taken, *web_ports, *ws_ports])
 
         # this process (the test's own checks) uses the cluster too
         settings.ENGINE_REDIS_URL = cluster.url
@@ -157,13 +160,14 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
             DB_POOL_MAX="4",
         )
         python = sys.executable
-        uvicorn = [python, "-m", "uvicorn", "tradehive.asgi:application", "--host", "127.0.0.1"]
+        deployed = compose_commands()  # compose's own web and websocket commands
         celery = [python, "-m", "celery", "-A", "tradehive"]
         commands = {
             **{
-                f"web-{i}": [*uvicorn, "--port", str(port), "--no-access-log"]
+                f"web-{i}": on_loopback(deployed["web1"], port, workers=1)
                 for i, port in enumerate(web_ports)
             },
+            **{f"ws-{i}": on_loopback(deployed["ws1"], port) for i, port in enumerate(ws_ports)},
             "settle-0": [python, "manage.py", "settle", "--shard", "0/2"],
             "settle-1": [python, "manage.py", "settle", "--shard", "1/2"],
             "worker": [
@@ -186,12 +190,13 @@ def layout(django_db_setup, tmp_path: Path, settings) -> Iterator[Layout]:
         proxy = stack.enter_context(
             nginx_proxy(
                 app_ports=web_ports,
+                ws_ports=ws_ports,
                 http_port=http_port,
                 https_port=https_port,
                 directory=nginx_dir,
             )
         )
-        for port in web_ports:
+        for port in [*web_ports, *ws_ports]:
             wait_until(partial(_answers, port), timeout=40, what=f"web on {port}")
         yield Layout(proxy=proxy, cluster=cluster, channels_urls=channels_urls, logs=tmp_path)
 
