@@ -854,7 +854,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to compare")
+    parser.add_argument("--workers", default="1,2", help="web worker counts to compare")
+    parser.add_argument(
+        "--http",
+        choices=("asgi", "wsgi"),
+        default="asgi",
+        help="the HTTP server: uvicorn (asgi, as make run) or gunicorn (wsgi, as compose)",
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="then profile in process")
     parser.add_argument("--no-record", action="store_true", help="do not edit benchmarks.md")
@@ -919,11 +925,10 @@ def main() -> None:
         leases = hold_leases()
         for n, workers in enumerate(worker_counts):
             port = free_port()
-            server = start_server(workers, port, logdir)
+            server = start_server(workers, port, logdir, http=args.http)
             procs.append(server)
             print(
-                f"uvicorn --workers {workers} (pid {server.handle.pid}), "
-                f"{args.concurrency} clients:",
+                f"{server.name} (pid {server.handle.pid}), {args.concurrency} clients:",
                 flush=True,
             )
             for label, path in (
@@ -975,7 +980,7 @@ def main() -> None:
         placements = [r for r in results if r.path == ORDERS_PATH]
         best = max(placements, key=lambda r: r.rate)
         port = free_port()
-        server = start_server(best.workers, port, logdir)
+        server = start_server(best.workers, port, logdir, http=args.http)
         procs.append(server)
         close_old_connections()
         _, fills0, _ = settlement_state()
