@@ -52,15 +52,33 @@ function start(root) {
     renderBadge();
   }
 
+  // Pushes that arrive while a REST read is in flight: the read may have been answered before
+  // they were created, so they are applied again on top of what it returns.
+  let inFlight = null;
+
   async function load() {
-    const [latest, unreadPage] = await Promise.all([
-      api("notifications", { query: { limit: SHOWN } }),
-      api("notifications", { query: { limit: 50, unread: "true" } }),
-    ]);
-    items = latest.results;
-    unread = unreadPage.results.length;
-    unreadMore = Boolean(unreadPage.next);
-    render();
+    const arrived = [];
+    inFlight = arrived;
+    try {
+      const [latest, unreadPage] = await Promise.all([
+        api("notifications", { query: { limit: SHOWN } }),
+        api("notifications", { query: { limit: 50, unread: "true" } }),
+      ]);
+      items = latest.results;
+      unread = unreadPage.results.length;
+      unreadMore = Boolean(unreadPage.next);
+      const counted = new Set([...items, ...unreadPage.results].map((i) => i.id));
+      for (const notification of arrived) add(notification, counted.has(notification.id));
+      render();
+    } finally {
+      if (inFlight === arrived) inFlight = null;
+    }
+  }
+
+  function add(notification, counted) {
+    const known = counted || items.some((i) => i.id === notification.id);
+    items = [notification, ...items.filter((i) => i.id !== notification.id)].slice(0, SHOWN);
+    if (!notification.read && !known) unread += 1;
   }
 
   async function markRead(item) {
@@ -102,21 +120,32 @@ function start(root) {
     }
   });
 
-  load().then(() => {
+  function pushed(notification) {
+    if (inFlight) inFlight.push(notification);
+    add(notification, false);
+    render();
+    root.classList.add("pulse");
+    setTimeout(() => root.classList.remove("pulse"), 1200);
+  }
+
+  // Read the REST state once the subscription is confirmed (and again after each reconnect), so
+  // a notification created between the page's read and the subscription is never missed.
+  const shown = () => {
     root.hidden = false;
-    if (realtime.available()) {
-      realtime.subscribe("notifications", (notification) => {
-        items = [notification, ...items.filter((i) => i.id !== notification.id)];
-        if (!notification.read) unread += 1;
-        render();
-        root.classList.add("pulse");
-        setTimeout(() => root.classList.remove("pulse"), 1200);
-      });
-      realtime.onReconnect(() => load().catch(() => {}));
-    } else {
-      setInterval(() => load().catch(() => {}), POLL_MS);
-    }
-  }).catch(() => {
+  };
+  const hide = () => {
     root.hidden = true;
-  });
+  };
+  if (realtime.available()) {
+    let ready = false;
+    realtime.subscribe("notifications", pushed, () => {
+      ready = true;
+      load().then(shown, hide);
+    });
+    // a websocket that does not come up: show the REST state anyway
+    setTimeout(() => ready || load().then(shown, hide), 3000);
+  } else {
+    load().then(shown, hide);
+    setInterval(() => load().catch(() => {}), POLL_MS);
+  }
 }

@@ -2,12 +2,16 @@
 // this shares it). The browser's session cookie authenticates it at connect, so the private
 // channels (orders, fills, balances, notifications) work for a logged-in page.
 //
-// subscribe(channel, handler) -> unsubscribe function. Handlers get (data, ts, channel).
+// subscribe(channel, handler, onReady) -> unsubscribe function. Handlers get (data, ts,
+// channel). onReady (optional) runs each time the server confirms the subscription (at first and
+// after every reconnect): from then on no push of the channel is missed, so a widget reads its
+// REST state there and loses nothing created in between.
 // onReconnect(fn): called after the socket came back, so widgets resync from REST what they
 // may have missed. Without websockets (a page served by a WSGI server) available() is false
 // and widgets poll REST instead.
 
 const handlers = new Map();
+const readyListeners = new Map();
 const reconnectListeners = new Set();
 const statusListeners = new Set();
 let socket = null;
@@ -51,6 +55,10 @@ function connect() {
       for (const handler of handlers.get(message.channel) || []) {
         handler(message.data, message.ts, message.channel);
       }
+    } else if (message.op === "subscribed") {
+      for (const name of message.channels || []) {
+        for (const listener of readyListeners.get(name) || []) listener();
+      }
     } else if (message.op === "error") {
       console.warn("websocket:", message.code, message.message);
     }
@@ -65,18 +73,26 @@ function connect() {
   });
 }
 
-export function subscribe(channel, handler) {
+export function subscribe(channel, handler, onReady) {
   if (!available()) return () => {};
   let set = handlers.get(channel);
+  if (onReady) {
+    if (!readyListeners.has(channel)) readyListeners.set(channel, new Set());
+    readyListeners.get(channel).add(onReady);
+  }
   if (!set) {
     set = new Set();
     handlers.set(channel, set);
     send({ op: "subscribe", channels: [channel] });
+  } else if (onReady && socket && socket.readyState === WebSocket.OPEN) {
+    // already subscribed (by another widget): confirmed before, so ready now
+    queueMicrotask(onReady);
   }
   set.add(handler);
   connect();
   return () => {
     set.delete(handler);
+    if (onReady) readyListeners.get(channel)?.delete(onReady);
     if (!set.size) {
       handlers.delete(channel);
       send({ op: "unsubscribe", channels: [channel] });
