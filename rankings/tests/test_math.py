@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.services import user_rankings_opt_in_set
 from rankings.models import LeaderboardRow, Snapshot
@@ -105,12 +106,9 @@ def test_the_rebuild_command_rebuilds(history):
 
 def _row_versions() -> set[tuple[int, str]]:
     """(row id, xmin) of every leaderboard row: a rewritten row gets a new xmin."""
-    return {
-        (r.id, r.xmin)
-        for r in LeaderboardRow.objects.raw(
-            f"SELECT id, xmin::text FROM {LeaderboardRow._meta.db_table}"  # noqa: S608
-        )
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, xmin::text FROM {LeaderboardRow._meta.db_table}")  # noqa: S608
+        return {(int(row_id), xmin) for row_id, xmin in cursor.fetchall()}
 
 
 def test_a_refresh_with_nothing_new_keeps_the_leaderboards(history):
