@@ -43,6 +43,7 @@ from rankings.models import (
     AssetPrice,
     LeaderboardPage,
     LeaderboardRow,
+    Period,
     PeriodState,
     RankingsState,
     Snapshot,
@@ -1144,11 +1145,13 @@ ORDER BY x.rank
 """.replace("META", _META)
 )
 
-# A trader's rows of every period.
+# A trader's rows of every period: one probe of the (period, user_id) index per period (on
+# user_id alone the index does not apply, and every row of every trader is read).
 PROFILE_ROWS = _sql(
     """
-SELECT lb.*, META FROM {lb} lb WHERE lb.user_id = %(user_id)s ORDER BY lb.period
-""".replace("META", _META)
+SELECT lb.*, META FROM {lb} lb
+WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s ORDER BY lb.period
+""".replace("META", _META).replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
 )
 
 # A trader's holdings at their last snapshot of the last refresh, valued at that hour's prices.
