@@ -15,10 +15,12 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
    the others add the previous hour's snapshot to their summary.
 5. ``LeaderboardRow``: every opted-in trader's figures from their period states, the current
    hour's snapshot and the current prices (no history read), ranked and written, and the
-   rankings in rank order in ``LeaderboardPage``.
+   rankings in rank order in ``LeaderboardPage``. Skipped when none of what they are computed
+   from changed (same hour, nothing new, no price or state changed, the same traders).
 
 A full rebuild empties the tables and runs the same steps from watermark 0 (every trader new),
-so both give the same rows (a hypothesis test compares them). Every sum is of exact numerics; the
+except that steps 1 and 3 are one statement with a column per asset (``_snapshots_pivot``), so
+both give the same rows (a hypothesis test compares them). Every sum is of exact numerics; the
 only floats are the per-step logs of unit-value growth, each rounded to ``LOG_PLACES`` before it
 is summed, so the grouping of the sums never changes a digit.
 """
@@ -503,7 +505,7 @@ GROUP BY user_id, hour
 
 def _snapshots_pivot(asset_ids: list[int], reference_asset_id: int) -> str:
     # One statement from the fills to the snapshots: the grouping by (user, hour) comes out
-    # sorted that way, so the windows below need no sort of their own.
+    # sorted that way, so the window that carries the holdings forward needs no sort.
     def each(template: str, sep: str = ", ") -> str:
         return sep.join(template.format(k=k) for k in asset_ids)
 
