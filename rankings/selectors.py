@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -91,9 +92,18 @@ def public_trader_get(*, handle: str) -> User | None:
     an unknown one."""
     if not isinstance(handle, str) or not 3 <= len(handle) <= 30:
         return None
-    return User.objects.filter(
-        handle__iexact=handle, rankings_opt_in=True, rankings_excluded=False, is_active=True
-    ).first()
+    # lower(handle), not handle__iexact (upper() = upper()): the unique index on lower(handle)
+    # answers it, where iexact scans every user.
+    return (
+        User.objects.alias(handle_lower=Lower("handle"))
+        .filter(
+            handle_lower=handle.lower(),
+            rankings_opt_in=True,
+            rankings_excluded=False,
+            is_active=True,
+        )
+        .first()
+    )
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
    the others add the previous hour's snapshot to their summary.
 5. ``LeaderboardRow``: every opted-in trader's figures from their period states, the current
    hour's snapshot and the current prices (no history read), ranked and written, and the
-   rankings in rank order in ``LeaderboardPage``.
+   rankings in rank order in ``LeaderboardPage``. Skipped when none of what they are computed
+   from changed (same hour, nothing new, no price or state changed, the same traders).
 
 A full rebuild empties the tables and runs the same steps from watermark 0 (every trader new),
-so both give the same rows (a hypothesis test compares them). Every sum is of exact numerics; the
+except that steps 1 and 3 are one statement with a column per asset (``_snapshots_pivot``), so
+both give the same rows (a hypothesis test compares them). Every sum is of exact numerics; the
 only floats are the per-step logs of unit-value growth, each rounded to ``LOG_PLACES`` before it
 is summed, so the grouping of the sums never changes a digit.
 """
@@ -43,6 +45,7 @@ from rankings.models import (
     AssetPrice,
     LeaderboardPage,
     LeaderboardRow,
+    Period,
     PeriodState,
     RankingsState,
     Snapshot,
@@ -448,16 +451,61 @@ def _snapshots_compute(*, full: bool) -> str:
     )
 
 
-# The rebuild's version of ``_snapshots_compute``: the same rows, computed with one row per
-# (user, hour) and a column per asset (assets are few) instead of a row per (user, hour, asset):
-# one window carries every holding forward, the marks are sums of products, and the arrays are
-# built from the columns. At 1 M fills that is about 6 M rows fewer through every step.
-# ``array_remove`` drops the assets not listed that hour; an element that is NULL in a listed
-# asset's place (no flow, no volume) goes through as NaN, which ``array_replace`` turns back.
+# The rebuild's version of ``_delta`` and ``_snapshots_compute``: the same rows, computed with one
+# row per (user, hour) and a column per asset (assets are few) instead of a row per (user, hour,
+# asset). The fills and cash flows are summed straight into those columns (one pass over the
+# fills, no table of legs: three legs per fill and their grouping cost more than the rest of
+# the rebuild), one window carries every holding forward, the marks are sums of products, and
+# the arrays are built from the columns. A column of an asset that did not move is 0 or NULL,
+# which the arrays and marks treat alike (it is not listed, it adds 0), so the rows equal the
+# refresh's. ``array_remove`` drops the assets not listed that hour; an element that is NULL in
+# a listed asset's place (no flow, no volume) goes through as NaN, which ``array_replace`` turns
+# back.
 PIVOT_MAX_ASSETS = 64
 
 
-def _snapshots_pivot(asset_ids: list[int]) -> str:
+def _pivot(asset_ids: list[int]) -> str:
+    def each(template: str) -> str:
+        return ",\n       ".join(template.format(k=k) for k in asset_ids)
+
+    held = (
+        "COALESCE(sum(bq) FILTER (WHERE base_id = {k}), 0)"
+        " + COALESCE(sum(qq) FILTER (WHERE quote_id = {k}), 0)"
+        " - COALESCE(sum(fee) FILTER (WHERE fee_asset_id = {k}), 0)"
+        " + COALESCE(sum(amount) FILTER (WHERE asset_id = {k}), 0) AS d_{k}"
+    )
+    return _sql(
+        f"""
+SELECT user_id, hour, count(*) FILTER (WHERE is_fill)::int AS trades,
+       {each(held)},
+       {each("sum(amount) FILTER (WHERE asset_id = {k}) AS f_{k}")},
+       {each("sum(quote_quantity) FILTER (WHERE quote_id = {k}) AS v_{k}")}
+FROM (
+    SELECT f.user_id, date_trunc('hour', f.created_at) AS hour, true AS is_fill,
+           p.base_id, p.quote_id, f.fee_asset_id,
+           CASE WHEN f.side = 'buy' THEN f.quantity ELSE -f.quantity END AS bq,
+           CASE WHEN f.side = 'buy' THEN -f.quote_quantity ELSE f.quote_quantity END AS qq,
+           f.quote_quantity, f.fee, NULL::bigint AS asset_id, NULL::numeric AS amount
+    FROM {{fill}} f
+    JOIN {{pair}} p ON p.id = f.pair_id
+    WHERE f.id > %(fill_lo)s AND f.id <= %(fill_hi)s
+    UNION ALL
+    SELECT a.user_id, date_trunc('hour', j.created_at), false, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, e.asset_id, e.amount
+    FROM {{entry}} e
+    JOIN {{account}} a ON a.id = e.account_id
+    JOIN {{journal}} j ON j.id = e.journal_id
+    WHERE e.id > %(entry_lo)s AND e.id <= %(entry_hi)s
+      AND a.kind = 'user' AND j.kind = ANY(%(flow_kinds)s)
+) legs
+GROUP BY user_id, hour
+"""
+    )
+
+
+def _snapshots_pivot(asset_ids: list[int], reference_asset_id: int) -> str:
+    # One statement from the fills to the snapshots: the grouping by (user, hour) comes out
+    # sorted that way, so the window that carries the holdings forward needs no sort.
     def each(template: str, sep: str = ", ") -> str:
         return sep.join(template.format(k=k) for k in asset_ids)
 
@@ -473,21 +521,19 @@ def _snapshots_pivot(asset_ids: list[int]) -> str:
             f"THEN array_replace({array}, 'NaN', NULL) END"
         )
 
+    # the reference asset is worth 1; an hour without prices (before the first candle) 0
+    def price(k: int) -> str:
+        return "1" if k == reference_asset_id else f"COALESCE(x.px[{k}], 0)"
+
     def marked(column: str) -> str:
-        return each(f"COALESCE(round({column}_{{k}} * COALESCE(x.px[{{k}}], 0), 18), 0)", " + ")
+        return " + ".join(f"COALESCE(round({column}_{k} * {price(k)}, 18), 0)" for k in asset_ids)
 
     return _sql(
         f"""
 CREATE TEMP TABLE rk_snap ON COMMIT DROP AS
-WITH pivot AS (
-    SELECT user_id, hour, sum(trades)::int AS trades,
-           {each("sum(trade_delta + flow_delta) FILTER (WHERE asset_id = {k}) AS d_{k}")},
-           {each("sum(flow_delta) FILTER (WHERE asset_id = {k}) AS f_{k}")},
-           {each("sum(volume) FILTER (WHERE asset_id = {k}) AS v_{k}")}
-    FROM rk_delta GROUP BY user_id, hour
-), running AS (
+WITH running AS (
     SELECT p.*, {each("sum(d_{k}) OVER w AS h_{k}")}
-    FROM pivot p WINDOW w AS (PARTITION BY user_id ORDER BY hour)
+    FROM (PIVOT) p WINDOW w AS (PARTITION BY user_id ORDER BY hour)
 ), marked AS (
     SELECT r.user_id, r.hour, r.trades,
            {amounts("{k}::bigint")} AS asset_ids,
@@ -495,7 +541,7 @@ WITH pivot AS (
            {maybe_null("f")} AS flowed,
            {maybe_null("v")} AS traded,
            {marked("h")} AS equity, {marked("f")} AS flow, {marked("v")} AS volume
-    FROM running r JOIN rk_px_all x ON x.hour = r.hour
+    FROM running r LEFT JOIN rk_px_all x ON x.hour = r.hour
 ), steps AS (
     SELECT m.*, lag(m.equity) OVER (PARTITION BY m.user_id ORDER BY m.hour) AS prev_equity
     FROM marked m
@@ -505,16 +551,17 @@ SELECT user_id, hour, equity, flow, trades, volume, asset_ids, held, flowed, tra
            OVER (PARTITION BY user_id ORDER BY hour) AS log_value
 FROM steps
 """.replace("LOG_STEP", _log_step("(equity - flow) / prev_equity"))
-    )
+    ).replace("PIVOT", _pivot(asset_ids))
 
 
-# Prices per hour as arrays by asset id (as rk_px) for every hour a rebuild marks at.
+# Prices per hour as arrays by asset id (as rk_px) for every hour with prices (the rebuild
+# marks at them; hours before the first candle have none).
 _PRICE_ARRAYS_ALL = _sql(
     """
 CREATE TEMP TABLE rk_px_all ON COMMIT DROP AS
 SELECT h.hour,
        array_agg(CASE WHEN a.id = %(ref)s THEN 1 ELSE p.price END ORDER BY a.id) AS px
-FROM (SELECT DISTINCT hour FROM rk_delta) h
+FROM (SELECT DISTINCT hour FROM rk_price) h
 CROSS JOIN generate_series(1, (SELECT COALESCE(max(id), 0) FROM {asset})) AS a(id)
 LEFT JOIN rk_price p ON p.asset_id = a.id AND p.hour = h.hour
 GROUP BY h.hour
@@ -842,6 +889,22 @@ GROUP BY period, ranking, (rank - 1) / {RANKS_PER_PAGE}
 """
 )
 
+# Nothing the leaderboards are computed from changed since the last refresh (no new fill or
+# cash flow, no price at any hour, no period state, the same traders with the same labels and
+# eligibility rules), and it is the same hour: the rows and pages would be written again
+# identical, so the refresh keeps them.
+_LEADERBOARDS_UNCHANGED = _sql(
+    """
+SELECT NOT EXISTS (SELECT 1 FROM rk_delta)
+   AND NOT EXISTS (SELECT 1 FROM rk_price_changed)
+   AND NOT EXISTS (SELECT 1 FROM rk_recompute)
+   -- a count, not EXISTS: planned for the first row, EXISTS became a nested loop over both
+   AND (SELECT count(*) FROM {lb} lb LEFT JOIN rk_people pe ON pe.user_id = lb.user_id
+        WHERE pe.user_id IS NULL OR pe.is_bot <> lb.is_bot
+           OR lb.eligible <> (lb.equity >= %(min_equity)s AND lb.trades >= %(min_trades)s)) = 0
+"""
+)
+
 _STATE_SAVE = _sql(
     """
 INSERT INTO {state} (id, fill_watermark, entry_watermark, now_hour, computed_at)
@@ -932,8 +995,8 @@ def _indexes_dropped(model: type[models.Model]) -> Iterator[None]:
             editor.add_index(model, index)
 
 
-def _delta_assets(cursor: Any) -> list[int]:
-    cursor.execute("SELECT DISTINCT asset_id FROM rk_delta ORDER BY asset_id")
+def _assets(cursor: Any) -> list[int]:
+    cursor.execute(_sql("SELECT id FROM {asset} ORDER BY id"))
     return [int(asset_id) for (asset_id,) in cursor.fetchall()]
 
 
@@ -994,17 +1057,27 @@ def pipeline_run(
         # on a refresh; sorts and hashes of a rebuild spill to disk at the default work_mem.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM if full else REFRESH_WORK_MEM}'")
-        run("delta", _DELTA)
+        pivot_assets = _assets(cursor) if full else []
+        pivot = full and 0 < len(pivot_assets) <= PIVOT_MAX_ASSETS
+        if not pivot:
+            run("delta", _DELTA)
         run("prices", _PRICES)
         run("prices changed", _PRICES_CHANGED)
         analyze("rk_price_changed")
         for statement in _PRICES_REPLACE:
             run("prices replace", statement)
-        analyze("rk_delta", "rk_price")
-        pivot_assets = _delta_assets(cursor) if full else []
-        if full and 0 < len(pivot_assets) <= PIVOT_MAX_ASSETS:
+        analyze("rk_price", *([] if pivot else ["rk_delta"]))
+        if pivot:
             run("price arrays (all hours)", _PRICE_ARRAYS_ALL)
-            run("snapshots compute", _snapshots_pivot(pivot_assets))
+            analyze("rk_px_all")
+            # Measured at 1 M fills: a sort and a group aggregate in one process beat hashing
+            # (a million groups spill) and parallel workers (partial sums of numerics cost
+            # more to pass on than to make).
+            cursor.execute("SET LOCAL enable_hashagg = off")
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            run("snapshots compute", _snapshots_pivot(pivot_assets, reference_asset_id))
+            cursor.execute("RESET enable_hashagg")
+            cursor.execute("RESET max_parallel_workers_per_gather")
         else:
             run("dirty", _DIRTY)
             analyze("rk_dirty")
@@ -1029,14 +1102,19 @@ def pipeline_run(
             run("state append", _STATE_APPEND)
         for statement in _STATE_WRITE:
             run("state write", statement)
-        run("price arrays", _PRICE_ARRAYS)
-        run("ends", _ENDS)
-        run("rows", _ROWS)
-        run("ranks", _RANKED)
-        run("leaderboard delete", _sql("DELETE FROM {lb}"))
-        run("leaderboard", _LEADERBOARD)
-        run("pages delete", _sql("DELETE FROM {page}"))
-        run("pages", _PAGES)
+        unchanged = False
+        if states_valid and prev_hour == now_hour:
+            run("unchanged?", _LEADERBOARDS_UNCHANGED)
+            (unchanged,) = cursor.fetchone()
+        if not unchanged:
+            run("price arrays", _PRICE_ARRAYS)
+            run("ends", _ENDS)
+            run("rows", _ROWS)
+            run("ranks", _RANKED)
+            run("leaderboard delete", _sql("DELETE FROM {lb}"))
+            run("leaderboard", _LEADERBOARD)
+            run("pages delete", _sql("DELETE FROM {page}"))
+            run("pages", _PAGES)
         run("state", _STATE_SAVE)
         for temp in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -1069,11 +1147,13 @@ ORDER BY x.rank
 """.replace("META", _META)
 )
 
-# A trader's rows of every period.
+# A trader's rows of every period: one probe of the (period, user_id) index per period (on
+# user_id alone the index does not apply, and every row of every trader is read).
 PROFILE_ROWS = _sql(
     """
-SELECT lb.*, META FROM {lb} lb WHERE lb.user_id = %(user_id)s ORDER BY lb.period
-""".replace("META", _META)
+SELECT lb.*, META FROM {lb} lb
+WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s ORDER BY lb.period
+""".replace("META", _META).replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
 )
 
 # A trader's holdings at their last snapshot of the last refresh, valued at that hour's prices.

@@ -6,10 +6,13 @@ BTC-KRW trades at 50M (D-3), 40M (D-2), 60M (D-1) and 66M (today 12:00); ETH-BTC
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management import call_command
+from django.db import connection
 
+from accounts.services import user_rankings_opt_in_set
 from rankings.models import LeaderboardRow, Snapshot
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import NOW
@@ -99,3 +102,38 @@ def test_the_rebuild_command_rebuilds(history):
     # then
     assert "rankings rebuilt" in out.getvalue()
     assert LeaderboardRow.objects.filter(user_id=history["erin"].pk, period="all").exists()
+
+
+def _row_versions() -> set[tuple[int, str]]:
+    """(row id, xmin) of every leaderboard row: a rewritten row gets a new xmin."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, xmin::text FROM {LeaderboardRow._meta.db_table}")  # noqa: S608
+        return {(int(row_id), xmin) for row_id, xmin in cursor.fetchall()}
+
+
+def test_a_refresh_with_nothing_new_keeps_the_leaderboards(history):
+    # given: rolled up, then a refresh later in the same hour with nothing new
+    rankings_refresh(now=NOW)
+    before = _row_versions()
+    # when
+    rankings_refresh(now=NOW + timedelta(minutes=1))
+    # then: the rows were not written again, and they are what a rebuild gives
+    assert _row_versions() == before
+    kept = list(LeaderboardRow.objects.values().order_by("period", "user_id"))
+    rankings_rebuild(now=NOW + timedelta(minutes=1))
+    rebuilt = list(LeaderboardRow.objects.values().order_by("period", "user_id"))
+    assert [{k: v for k, v in r.items() if k != "id"} for r in kept] == [
+        {k: v for k, v in r.items() if k != "id"} for r in rebuilt
+    ]
+
+
+def test_an_opt_out_leaves_at_a_refresh_with_nothing_else_new(history):
+    # given
+    rankings_refresh(now=NOW)
+    assert LeaderboardRow.objects.filter(user_id=history["carol"].pk).exists()
+    # when: nothing traded or moved since, in the same hour
+    user_rankings_opt_in_set(user=history["carol"], opt_in=False)
+    rankings_refresh(now=NOW + timedelta(minutes=1))
+    # then
+    assert not LeaderboardRow.objects.filter(user_id=history["carol"].pk).exists()
+    assert LeaderboardRow.objects.filter(user_id=history["alice"].pk).count() == 4
