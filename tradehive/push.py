@@ -128,7 +128,7 @@ async def groups_listened(groups: Sequence[str]) -> set[str]:
     layer = get_channel_layer()
     if not groups or layer is None:
         return set()
-    if type(layer) is not RedisChannelLayer:
+    if not isinstance(layer, RedisChannelLayer):
         return set(groups)
     by_host: dict[int, list[str]] = defaultdict(list)
     for group in dict.fromkeys(groups):
