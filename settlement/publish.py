@@ -108,9 +108,9 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     now_ms = epoch_ms(timezone.now())
     pair = batch.pair
     symbol = pair.symbol
-    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     listened = run(groups_listened(_batch_groups(batch)))
     if not listened:
+        market_mark_dirty(symbol=symbol, ticker=not batch.trades)
         return
     messages: list[Message] = []
     if batch.trades and group_for(f"trades:{symbol}") in listened:
@@ -140,6 +140,9 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     # back by the balances' query (about 2 ms of a one-fill batch). A user's lane still sees
     # its messages in settlement's order: orders and fills, then balances and notifications.
     send_many(messages, run=run)
+    # The book's change goes to the coalescer after the trade and the private messages, not
+    # before them (a Redis round trip they need not wait for; depth is coalesced anyway).
+    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     if batch.committed_at is not None and messages:
         pushed = (timezone.now() - batch.committed_at).total_seconds()
         FILL_HOP_SECONDS.labels("settled_to_pushed").observe(max(pushed, 0.0))
