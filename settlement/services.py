@@ -114,6 +114,7 @@ class SettleOutcome:
     last_price_ticks: int | None = None
     batch: SettledBatch | None = None
     drained: bool = False  # the stream had nothing new or pending for this consumer
+    last_entry_id: str | None = None  # the newest stream entry of the batch
 
 
 @dataclass
@@ -544,13 +545,18 @@ def settlement_group_ensure(client: redis.Redis, symbol: str) -> None:
 def _read(
     client: redis.Redis, symbol: str, consumer: str, count: int
 ) -> list[tuple[str, dict[str, str]]]:
+    """The entries to settle next: those another (crashed) consumer read but never
+    acknowledged, oldest first, else new ones. Both reads go in one pipeline (one round trip):
+    new entries read while claimed ones are returned stay pending for this consumer, and the
+    next call's XAUTOCLAIM returns them, in order."""
     key = events_key(symbol)
-    # Entries another (crashed) consumer read but never acknowledged come first, oldest first.
-    claimed = client.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0", count=count)
+    pipe = client.pipeline(transaction=False)
+    pipe.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0", count=count)
+    pipe.xreadgroup(GROUP, consumer, {key: ">"}, count=count)
+    claimed, answer = pipe.execute()
     entries = [entry for entry in claimed[1] if entry and entry[1]]
     if entries:
         return entries
-    answer = client.xreadgroup(GROUP, consumer, {key: ">"}, count=count)
     return answer[0][1] if answer else []
 
 
@@ -578,6 +584,8 @@ def settle_market(
         events = [event for _, fields in entries for event in ev.parse_entry(fields)]
         started = time.perf_counter()
         outcome = settle_events(pair=pair, events=events)
+        last = entries[-1][0]
+        outcome.last_entry_id = last.decode() if isinstance(last, bytes) else last
         client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])
         BATCH_SECONDS.observe(time.perf_counter() - started)
         if outcome.applied:
