@@ -140,12 +140,12 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     # back by the balances' query (about 2 ms of a one-fill batch). A user's lane still sees
     # its messages in settlement's order: orders and fills, then balances and notifications.
     send_many(messages, run=run)
-    # The book's change goes to the coalescer after the trade and the private messages, not
-    # before them (a Redis round trip they need not wait for; depth is coalesced anyway).
-    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     if batch.committed_at is not None and messages:
         pushed = (timezone.now() - batch.committed_at).total_seconds()
         FILL_HOP_SECONDS.labels("settled_to_pushed").observe(max(pushed, 0.0))
+    # The book's change goes to the coalescer after the trade and the private messages, not
+    # before them (a Redis round trip they need not wait for; depth is coalesced anyway).
+    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     messages = []
     balance_users = {
         o.user_id for o in batch.orders if group_for("balances", user_id=o.user_id) in listened
