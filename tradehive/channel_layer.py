@@ -11,12 +11,14 @@ number of round trips changes:
   the trade, candles, each user's orders and fills) in those same two round trips, in order;
   one by one, a user's fill waited for the group sends before it on the user's lane (orders,
   then fills: eight round trips after the commit).
-- receiving (``_brpop_with_clean``): the parent runs, per message, a Lua ``EVAL`` that puts
-  back what an interrupted receive had taken, a ``BZPOPMIN``, then a ``ZADD`` of the message to
-  the backup set. Here one script does the putting back, takes the next queued message and
-  backs it up, so a message already waiting (the second and later of a batch: the hub's trade,
-  each user's orders, fills, balances all go to one key per server process) costs one round
-  trip instead of three; only an empty queue blocks in ``BZPOPMIN`` as before.
+- receiving (``receive_single``): the parent runs, per message, a Lua ``EVAL`` that puts back
+  what an interrupted receive had taken, a ``BZPOPMIN``, a ``ZADD`` of the message to the
+  backup set, and after handing it over a ``ZPOPMIN`` of the backup that the next receive waits
+  for. Here one script drops the message handed over last time from the backup, puts back
+  what an interrupted receive had taken, takes the next queued message and backs it up, so a
+  message already waiting (the second and later of a batch: the hub's trade, each user's
+  orders, fills, balances all go to one key per server process) costs one round trip instead
+  of four; only an empty queue blocks in ``BZPOPMIN`` as before.
 
 Measured with ``bench/latency.py`` (docs/benchmarks.md "Latency")."""
 
@@ -54,10 +56,17 @@ end
 return over_capacity
 """
 
-# KEYS: a channel key and its backup set. Puts back in the channel what an interrupted receive
-# had backed up (the parent's clean-up script), then takes the oldest message, if any, and
-# backs it up (as the parent's BZPOPMIN + ZADD): returns {message, score} or false.
+# KEYS: a channel key and its backup set. ARGV: the message the previous receive handed over
+# (processed: dropped from the backup; the parent does this in a task of its own, a round trip
+# the next receive waited for), or "", and the backup's expiry (a channel's message expiry: the
+# backup of a process that has gone would otherwise stay). Then puts back in the channel what
+# an interrupted receive had backed up (the parent's clean-up script), takes the oldest
+# message, if any, and backs it up (as the parent's BZPOPMIN + ZADD): returns {message, score}
+# or false.
 _TAKE = """
+if ARGV[1] ~= '' then
+    redis.call('ZREM', KEYS[2], ARGV[1])
+end
 local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
 for i = #backed_up, 1, -2 do
     redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
@@ -66,6 +75,7 @@ redis.call('DEL', KEYS[2])
 local popped = redis.call('ZPOPMIN', KEYS[1])
 if popped[1] then
     redis.call('ZADD', KEYS[2], popped[2], popped[1])
+    redis.call('EXPIRE', KEYS[2], ARGV[2])
     return popped
 end
 return false
@@ -82,6 +92,8 @@ class PushChannelLayer(RedisChannelLayer):
         # ``NOSCRIPT``); each call names the connection it runs on.
         self._group_send_script = AsyncScript(None, _GROUP_SEND.encode())  # type: ignore[arg-type]
         self._take_script = AsyncScript(None, _TAKE.encode())  # type: ignore[arg-type]
+        # channel key -> the message its last receive handed over, still in the backup set
+        self._handed_over: dict[str, bytes] = {}
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         await self.group_send_many([(group, message)])
@@ -129,15 +141,44 @@ class PushChannelLayer(RedisChannelLayer):
             if dropped:
                 logger.info("%s of %s messages dropped (channels full)", dropped, len(keys))
 
-    async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
-        backup = self._backup_channel_name(channel)
+    async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
+        """The parent's ``receive_single`` (one message off ``channel``, backed up until the
+        next receive so an interrupted one loses nothing), in one round trip when a message is
+        waiting: the take script also drops the message handed over last time from the backup."""
+        assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"
+        if "!" in channel:
+            assert channel.endswith("!")
+            index = self.consistent_hash(channel)
+        else:
+            index = next(self._receive_index_generator)
+        key = self.prefix + channel
+        backup = self._backup_channel_name(key)
         connection = self.connection(index)
-        taken = await self._take_script(keys=[channel, backup], args=[], client=connection)
-        if taken:
-            return taken[0]
-        result = await connection.bzpopmin(channel, timeout=timeout)
-        if result is None:
-            return None
-        _, member, score = result
-        await connection.zadd(backup, {member: float(score)})
-        return member
+        content = None
+        await self.receive_clean_locks.acquire(key)
+        try:
+            while content is None:
+                handed = self._handed_over.get(key, b"")
+                taken = await self._take_script(
+                    keys=[key, backup], args=[handed, self.expiry], client=connection
+                )
+                if self._handed_over.get(key) == handed:
+                    self._handed_over.pop(key, None)  # dropped from the backup
+                if taken:
+                    content = taken[0]
+                    continue
+                result = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                if result is not None:
+                    _, content, score = result
+                    pipe = connection.pipeline(transaction=False)
+                    pipe.zadd(backup, {content: float(score)})
+                    pipe.expire(backup, self.expiry)
+                    await pipe.execute()
+            # No await from here to the return: handed over, it is dropped by the next take.
+            self._handed_over[key] = content
+        finally:
+            self.receive_clean_locks.release(key)
+        message = self.deserialize(content)
+        if "__asgi_channel__" in message:
+            channel = message.pop("__asgi_channel__")
+        return channel, message

@@ -65,3 +65,27 @@ def test_a_full_channel_drops_what_exceeds_its_capacity() -> None:
         await layer.flush()
 
     run(scenario)
+
+
+def test_a_receive_interrupted_after_taking_a_message_loses_nothing() -> None:
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("t3.g", channel)
+        await layer.group_send_many([("t3.g", {"type": "push", "n": n}) for n in (1, 2)])
+        key = layer.prefix + layer.non_local_name(channel)
+        backup = layer._backup_channel_name(key)
+        # given a receive whose message was taken off the channel (and backed up) but never
+        # handed over: it was interrupted
+        taken = await layer._take_script(
+            keys=[key, backup], args=[b"", layer.expiry], client=layer.connection(0)
+        )
+        assert taken
+        # when the next receives run
+        got = [(await asyncio.wait_for(layer.receive(channel), 3))["n"] for _ in range(2)]
+        # then both messages arrive, in order, and only the one handed over last stays backed up
+        assert got == [1, 2]
+        assert await layer.connection(0).zcard(backup) == 1
+        await layer.flush()
+
+    run(scenario)
