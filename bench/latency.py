@@ -116,6 +116,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_wait(port: int, timeout: float = 60) -> None:
+    """Return once uvicorn accepts connections on ``port`` (its start-up takes seconds on a busy
+    machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 # Every request of the bench comes from one address and far past a user's budgets.
 UNLIMITED = {
     "ALLOWED_HOSTS": "127.0.0.1",
@@ -333,7 +347,8 @@ def main() -> None:
         process_start("settle", [python, "manage.py", "settle"], logdir, **UNLIMITED),
     ]
     try:
-        time.sleep(5)
+        server_wait(port)
+        time.sleep(2)  # settle's start-up (its first market load) overlaps the server's
         idle, _ = asyncio.run(measure(base, tokens, args.orders, 0))
         loaded, rate = asyncio.run(measure(base, tokens, args.orders, args.load))
     finally:

@@ -160,26 +160,51 @@ def markets_due(
     ]
 
 
-def events_wait(client: redis.Redis, symbols: list[str], timeout_s: float) -> None:
+StreamId = tuple[int, int]  # a stream entry id "ms-n" as numbers, to compare
+
+
+def stream_id(text: str | bytes) -> StreamId:
+    ms, _, n = (text.decode() if isinstance(text, bytes) else text).partition("-")
+    return int(ms), int(n or 0)
+
+
+def events_wait(
+    client: redis.Redis,
+    symbols: list[str],
+    timeout_s: float,
+    seen: dict[str, StreamId] | None = None,
+) -> None:
     """Wait up to ``timeout_s`` for the next event of any of ``symbols``' streams: one blocking
     ``XREAD`` that returns as soon as the engine appends one, instead of a fixed sleep, so a
-    fill on an idle exchange is settled as soon as it is made. An event appended between the
-    last look and this call waits at most ``timeout_s`` (``$`` means "newer than now"), as the
-    sleep did. Where one command cannot span the streams (Redis Cluster: one slot per market)
-    it sleeps."""
+    fill on an idle exchange is settled as soon as it is made.
+
+    ``seen`` (symbol -> the newest entry id this consumer has read from that stream; updated
+    here with what the wait returns) makes the wait start after those entries, so an event
+    appended after the last look and before this call ends it at once. A stream without an
+    entry in ``seen`` is waited on from now (``$``): such an event then waits at most
+    ``timeout_s``. Where one command cannot span the streams (Redis Cluster: one slot per
+    market) it sleeps."""
     if not symbols or timeout_s <= 0:
         time.sleep(max(timeout_s, 0))
         return
+    seen = {} if seen is None else seen
+    starts = {}
+    for symbol in symbols:
+        last = seen.get(symbol)
+        starts[events_key(symbol)] = f"{last[0]}-{last[1]}" if last else "$"
     try:
-        client.xread(
-            {events_key(symbol): "$" for symbol in symbols},
-            count=1,
-            block=max(1, round(timeout_s * 1000)),
-        )
+        answer = client.xread(starts, count=1, block=max(1, round(timeout_s * 1000)))
     except (redis.ResponseError, RedisClusterException):
         # CROSSSLOT: on a Redis Cluster the markets' streams lie in different slots (redis-py's
         # RedisCluster refuses the command before sending it, a server answers CROSSSLOT).
         time.sleep(timeout_s)
+        return
+    by_key = {events_key(symbol): symbol for symbol in symbols}
+    for key, entries in answer or []:
+        symbol = by_key[key.decode() if isinstance(key, bytes) else key]
+        if entries:
+            # Moving past it: an entry another consumer settled must not end every wait.
+            seen[symbol] = max(seen.get(symbol, (0, 0)), stream_id(entries[-1][0]))
 
 
 # A market whose batch fails is tried again after FAILURE_BACKOFF_S x 2, doubling per failure in
@@ -218,6 +243,7 @@ def _settle_loop(
     pairs: list[TradingPair] = []
     pairs_loaded_at = 0.0
     drained_at: dict[int, int] = {}
+    seen: dict[str, StreamId] = {}  # symbol -> the newest stream entry id read (events_wait)
     # market id -> (when to try it again (monotonic), failures in a row)
     failing: dict[int, tuple[float, int]] = {}
     full_pass_at = 0.0
@@ -259,8 +285,11 @@ def _settle_loop(
                 failing[pair.pk] = (time.monotonic() + backoff, in_a_row)
                 continue
             failing.pop(pair.pk, None)
+            if outcome.last_entry_id is not None:
+                last = stream_id(outcome.last_entry_id)
+                seen[pair.symbol] = max(seen.get(pair.symbol, last), last)
             if outcome.drained:
                 drained_at[pair.pk] = seq
             busy = busy or outcome.applied > 0
         if not busy:
-            events_wait(client, [pair.symbol for pair in pairs], idle_sleep_s)
+            events_wait(client, [pair.symbol for pair in pairs], idle_sleep_s, seen)

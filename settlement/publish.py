@@ -108,9 +108,9 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     now_ms = epoch_ms(timezone.now())
     pair = batch.pair
     symbol = pair.symbol
-    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     listened = run(groups_listened(_batch_groups(batch)))
     if not listened:
+        market_mark_dirty(symbol=symbol, ticker=not batch.trades)
         return
     messages: list[Message] = []
     if batch.trades and group_for(f"trades:{symbol}") in listened:
@@ -143,6 +143,9 @@ def publish_settled(*, batch: SettledBatch, run: Runner = run_sync) -> None:
     if batch.committed_at is not None and messages:
         pushed = (timezone.now() - batch.committed_at).total_seconds()
         FILL_HOP_SECONDS.labels("settled_to_pushed").observe(max(pushed, 0.0))
+    # The book's change goes to the coalescer after the trade and the private messages, not
+    # before them (a Redis round trip they need not wait for; depth is coalesced anyway).
+    market_mark_dirty(symbol=symbol, ticker=not batch.trades)
     messages = []
     balance_users = {
         o.user_id for o in batch.orders if group_for("balances", user_id=o.user_id) in listened

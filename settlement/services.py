@@ -42,16 +42,16 @@ from engine.runtime import get_engine
 from markets.models import TradingPair
 from markets.services import TradeInput, trades_record
 from notifications.services import notifications_store
-from orders.models import MARKET_TYPES, TRIGGER_TYPES, Fill, Order, OrderOutbox, OrderStatus, Side
+from orders.models import MARKET_TYPES, TRIGGER_TYPES, Fill, Order, OrderStatus, Side
 from settlement.metrics import BATCH_SECONDS, EVENTS_APPLIED, FILLS_SETTLED
 from settlement.models import MarketCursor
 from settlement.notifications import order_notifications
 from settlement.publish import SettledBatch, SettledFill, publish_settled
-from settlement.sql import FILLS_INSERT, ORDERS_LOCK, ORDERS_LOCK_ATTNAMES, ORDERS_PROGRESS_UPDATE
+from settlement.sql import BATCH_END, FILLS_INSERT, ORDERS_LOCK, ORDERS_LOCK_ATTNAMES
 from tradehive.push import FILL_HOP_SECONDS
 from tradehive.sql import array_cursor
 from wallets.ledger import Leg, Posting, ledger_post
-from wallets.models import Account, JournalTransaction
+from wallets.models import JournalTransaction
 from wallets.services import wallet_system_account
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class SettleOutcome:
     last_price_ticks: int | None = None
     batch: SettledBatch | None = None
     drained: bool = False  # the stream had nothing new or pending for this consumer
+    last_entry_id: str | None = None  # the newest stream entry of the batch
 
 
 @dataclass
@@ -320,10 +321,14 @@ def _apply(batch: _Batch, event: ev.Event) -> None:
         order.cancel_reason = event.reason
 
 
-def _orders_lock(pair: TradingPair, order_ids: set[int]) -> dict[int, Order]:
+def _orders_lock(
+    pair: TradingPair, order_ids: set[int]
+) -> tuple[dict[int, Order], dict[int, int], int | None]:
     """SELECT ... FOR UPDATE the orders a batch names, in primary-key order (caller holds the
     market's cursor row lock), each with ``pair`` set to the batch's (no query per order).
-    Raises ValueError if PostgreSQL lacks any of them.
+    Returns the orders by id, their owners' wallet account ids (user id -> account id) and the
+    fee account's id (None until it exists), all read by the one statement. Raises ValueError
+    if PostgreSQL lacks any of the orders.
 
     The ids go as one array and the rows become ``Order`` instances through
     ``from_db`` (what the ORM does, without compiling an IN list of a thousand placeholders
@@ -333,17 +338,23 @@ def _orders_lock(pair: TradingPair, order_ids: set[int]) -> dict[int, Order]:
         cursor.execute(ORDERS_LOCK, [sorted(order_ids)])
         rows = cursor.fetchall()
     names = ORDERS_LOCK_ATTNAMES
+    width = len(names)
     orders = {}
+    account_ids: dict[int, int] = {}
+    fee_account_id = None
     for row in rows:
-        order = Order.from_db(connection.alias, names, row)
+        order = Order.from_db(connection.alias, names, row[:width])
         orders[order.pk] = order
+        # Every user with an order has an account: order_place created it with the hold.
+        account_ids[order.user_id] = row[width]
+        fee_account_id = row[width + 1]
     for order in orders.values():
         set_pair(order, pair)
     missing = order_ids - orders.keys()
     if missing:
         # Orders the engine has but PostgreSQL does not: never settle money for them.
         raise ValueError(f"{pair.symbol}: events name unknown orders {sorted(missing)[:5]}")
-    return orders
+    return orders, account_ids, fee_account_id
 
 
 def _cursor_lock(pair: TradingPair) -> MarketCursor:
@@ -379,18 +390,14 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
         # follow-ups: together about 6 ms of a one-fill batch) instead of after it.
         settled_batches: list[SettledBatch] = []
         transaction.on_commit(partial(_settled_committed, settled_batches), robust=True)
-        orders = _orders_lock(pair, _event_order_ids(todo))
-        # Every user with an order has an account: order_place created it with the hold.
-        account_ids = dict(
-            Account.objects.filter(user_id__in={o.user_id for o in orders.values()}).values_list(
-                "user_id", "id"
-            )
-        )
+        orders, account_ids, fee_account_id = _orders_lock(pair, _event_order_ids(todo))
+        if fee_account_id is None:  # the exchange's first fills: the fee account is created
+            fee_account_id = wallet_system_account(kind="fee").pk
         batch = _Batch(
             pair=pair,
             orders=orders,
             account_ids=account_ids,
-            fee_account_id=wallet_system_account(kind="fee").pk,
+            fee_account_id=fee_account_id,
         )
         for event in todo:
             _apply(batch, event)
@@ -407,15 +414,8 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
                     transaction.on_commit(after_commit, robust=True)
         trades_record(pair=pair, trades=batch.trades)
         touched = [orders[pk] for pk in sorted(batch.touched)]
-        _orders_save(touched)
-        if batch.acknowledged:
-            OrderOutbox.objects.filter(order_id__in=batch.acknowledged).delete()
         cursor.last_seq = todo[-1].seq
-        progress = ["last_seq", "updated_at"]
-        if cursor.failing_since is not None:  # it settles again
-            cursor.failing_since, cursor.last_error = None, ""
-            progress += ["failing_since", "last_error"]
-        cursor.save(update_fields=progress)
+        _batch_end(cursor, touched, batch.acknowledged)
         outcome.applied = len(todo)
         settled = SettledBatch(
             pair=pair,
@@ -483,19 +483,20 @@ _ORDER_PROGRESS = (
 )
 
 
-def _orders_save(orders: list[Order]) -> None:
-    """Write the settled fields of ``orders`` (rows the caller has locked) in one statement.
+def _batch_end(cursor: MarketCursor, orders: list[Order], acknowledged: set[int]) -> None:
+    """Write the settled fields of ``orders`` (rows the caller has locked), delete the outbox
+    rows of the ``acknowledged`` orders and move the market's ``cursor`` to its ``last_seq``
+    (clearing a failure): one statement (``BATCH_END``), where the ORM took three.
 
     Django's ``bulk_update`` builds a CASE per field and row, which dominated settlement; one
     ``UPDATE ... FROM unnest(...)`` does the same work."""
-    if not orders:
-        return
     now = timezone.now()
     for order in orders:
         order.updated_at = now
-    with array_cursor() as cursor:
-        cursor.execute(
-            ORDERS_PROGRESS_UPDATE,
+    cursor.updated_at, cursor.failing_since, cursor.last_error = now, None, ""
+    with array_cursor() as db:
+        db.execute(
+            BATCH_END,
             (
                 [o.pk for o in orders],
                 [o.status for o in orders],
@@ -506,6 +507,10 @@ def _orders_save(orders: list[Order]) -> None:
                 [o.hold_remaining for o in orders],
                 [o.engine_seq for o in orders],
                 [o.updated_at for o in orders],
+                sorted(acknowledged),
+                cursor.last_seq,
+                now,
+                cursor.pk,
             ),
         )
 
@@ -540,13 +545,18 @@ def settlement_group_ensure(client: redis.Redis, symbol: str) -> None:
 def _read(
     client: redis.Redis, symbol: str, consumer: str, count: int
 ) -> list[tuple[str, dict[str, str]]]:
+    """The entries to settle next: those another (crashed) consumer read but never
+    acknowledged, oldest first, else new ones. Both reads go in one pipeline (one round trip):
+    new entries read while claimed ones are returned stay pending for this consumer, and the
+    next call's XAUTOCLAIM returns them, in order."""
     key = events_key(symbol)
-    # Entries another (crashed) consumer read but never acknowledged come first, oldest first.
-    claimed = client.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0", count=count)
+    pipe = client.pipeline(transaction=False)
+    pipe.xautoclaim(key, GROUP, consumer, min_idle_time=0, start_id="0-0", count=count)
+    pipe.xreadgroup(GROUP, consumer, {key: ">"}, count=count)
+    claimed, answer = pipe.execute()
     entries = [entry for entry in claimed[1] if entry and entry[1]]
     if entries:
         return entries
-    answer = client.xreadgroup(GROUP, consumer, {key: ">"}, count=count)
     return answer[0][1] if answer else []
 
 
@@ -574,6 +584,8 @@ def settle_market(
         events = [event for _, fields in entries for event in ev.parse_entry(fields)]
         started = time.perf_counter()
         outcome = settle_events(pair=pair, events=events)
+        last = entries[-1][0]
+        outcome.last_entry_id = last.decode() if isinstance(last, bytes) else last
         client.xack(events_key(symbol), GROUP, *[entry_id for entry_id, _ in entries])
         BATCH_SECONDS.observe(time.perf_counter() - started)
         if outcome.applied:

@@ -78,12 +78,18 @@ def _lane(group: str) -> str:
 
 
 async def _send_all(messages: Sequence[Message]) -> None:
-    """Send each lane's messages in order, the lanes concurrently: each ``group_send`` costs
+    """Send ``messages`` in order: the project's layer (``tradehive.channel_layer``) sends them
+    all in two Redis round trips. With another layer, each lane's messages in order, the lanes
+    concurrently: each ``group_send`` costs
     Redis round trips, and one after another a batch's messages (the trade, candles, then the
     taker's and the maker's orders, fills and balances) made the last one wait for all the
     others."""
     layer = get_channel_layer()
     if layer is None:
+        return
+    send_many = getattr(layer, "group_send_many", None)
+    if send_many is not None:  # the project's layer: every message in two round trips, in order
+        await send_many(messages)
         return
     lanes: dict[str, list[Message]] = defaultdict(list)
     for group, message in messages:
@@ -128,7 +134,7 @@ async def groups_listened(groups: Sequence[str]) -> set[str]:
     layer = get_channel_layer()
     if not groups or layer is None:
         return set()
-    if type(layer) is not RedisChannelLayer:
+    if not isinstance(layer, RedisChannelLayer):
         return set(groups)
     by_host: dict[int, list[str]] = defaultdict(list)
     for group in dict.fromkeys(groups):

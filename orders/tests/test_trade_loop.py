@@ -536,8 +536,11 @@ def test_settlement_loads_orders_exactly_as_the_orm_does(lpj_krw, make_user) -> 
     bid = place(make_user(KRW="10000"), "buy", "2", "990")
     # when settlement locks them (one array query, rows through from_db)
     with transaction.atomic():
-        locked = _orders_lock(lpj_krw, {ask.pk, bid.pk})
-    # then every field is what the ORM reads, times included (aware, same instant)
+        locked, account_ids, fee_account_id = _orders_lock(lpj_krw, {ask.pk, bid.pk})
+    # then the same statement read the owners' wallet accounts and the fee account
+    assert account_ids == {o.user_id: Account.objects.get(user_id=o.user_id).pk for o in (ask, bid)}
+    assert fee_account_id == Account.objects.filter(kind="fee").values_list("pk", flat=True).first()
+    # and every field is what the ORM reads, times included (aware, same instant)
     for order in (ask, bid):
         stored = Order.objects.get(pk=order.pk)
         assert [getattr(locked[order.pk], f.attname) for f in Order._meta.concrete_fields] == [

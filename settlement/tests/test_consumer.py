@@ -60,6 +60,29 @@ def test_an_idle_consumer_wakes_when_an_event_is_appended(redis_client) -> None:
     assert time.monotonic() - started < 1.0
 
 
+def test_an_event_appended_before_the_wait_ends_it_at_once(redis_client) -> None:
+    import time
+
+    from engine.keys import events_key
+    from settlement.consumer import events_wait, stream_id
+
+    # given a consumer that has read LPJ-KRW's stream up to one entry
+    key = events_key("LPJ-KRW")
+    read = stream_id(redis_client.xadd(key, {"e": "1"}))
+    seen = {"LPJ-KRW": read}
+    # when the engine appends another before the consumer starts its idle wait
+    newer = stream_id(redis_client.xadd(key, {"e": "2"}))
+    started = time.monotonic()
+    events_wait(redis_client, ["BTC-KRW", "LPJ-KRW"], 2.0, seen)
+    # then the wait returns at once (not after the timeout) and remembers the newer entry
+    assert time.monotonic() - started < 1.0
+    assert seen == {"LPJ-KRW": newer}
+    # and the next wait, with nothing newer, lasts its timeout
+    started = time.monotonic()
+    events_wait(redis_client, ["LPJ-KRW"], 0.05, seen)
+    assert time.monotonic() - started >= 0.045
+
+
 def test_with_nothing_to_wait_on_it_sleeps(redis_client) -> None:
     import time
 

@@ -219,7 +219,8 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis's RedisChannelLayer with fewer round trips per push (same keys/format).
+        "BACKEND": "tradehive.channel_layer.PushChannelLayer",
         "CONFIG": {"hosts": CHANNELS_REDIS_URLS, "prefix": "ws", "capacity": 1000, "expiry": 30},
     }
 }

@@ -1,0 +1,184 @@
+"""The Channels layer of the project: channels_redis's ``RedisChannelLayer`` with fewer Redis
+round trips on the way of a push (settings ``CHANNEL_LAYERS``).
+
+Same keys, same message format, same capacity, expiry and crash-safety as the parent; only the
+number of round trips changes:
+
+- ``group_send``: the parent sends four commands one after another (drop expired members, read
+  the members, drop each member's expired messages, a Lua ``EVAL`` that queues the message).
+  Here the first two go as one pipeline and the last two as one cached script (``EVALSHA``):
+  two round trips. ``group_send_many`` sends a whole batch of messages (settlement's push:
+  the trade, candles, each user's orders and fills) in those same two round trips, in order;
+  one by one, a user's fill waited for the group sends before it on the user's lane (orders,
+  then fills: eight round trips after the commit).
+- receiving (``receive_single``): the parent runs, per message, a Lua ``EVAL`` that puts back
+  what an interrupted receive had taken, a ``BZPOPMIN``, a ``ZADD`` of the message to the
+  backup set, and after handing it over a ``ZPOPMIN`` of the backup that the next receive waits
+  for. Here one script drops the message handed over last time from the backup, puts back
+  what an interrupted receive had taken, takes the next queued message and backs it up, so a
+  message already waiting (the second and later of a batch: the hub's trade, each user's
+  orders, fills, balances all go to one key per server process) costs one round trip instead
+  of four; only an empty queue blocks in ``BZPOPMIN`` as before.
+
+Measured with ``bench/latency.py`` (docs/benchmarks.md "Latency")."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer
+from redis.commands.core import AsyncScript
+
+logger = logging.getLogger(__name__)
+
+# KEYS: the members' channel keys, in send order (a key may come more than once). ARGV: a
+# message, a capacity and a score (its time) per key, then the keys' expiry (seconds) and the
+# score below which a queued message has expired. Returns how many messages were dropped (their
+# channel full).
+_GROUP_SEND = """
+local n = #KEYS
+local expiry = ARGV[3 * n + 1]
+local expired = ARGV[3 * n + 2]
+local over_capacity = 0
+for i = 1, n do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired)
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
+        redis.call('ZADD', KEYS[i], ARGV[2 * n + i], ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        over_capacity = over_capacity + 1
+    end
+end
+return over_capacity
+"""
+
+# KEYS: a channel key and its backup set. ARGV: the message the previous receive handed over
+# (processed: dropped from the backup; the parent does this in a task of its own, a round trip
+# the next receive waited for), or "", and the backup's expiry (a channel's message expiry: the
+# backup of a process that has gone would otherwise stay). Then puts back in the channel what
+# an interrupted receive had backed up (the parent's clean-up script), takes the oldest
+# message, if any, and backs it up (as the parent's BZPOPMIN + ZADD): returns {message, score}
+# or false.
+_TAKE = """
+if ARGV[1] ~= '' then
+    redis.call('ZREM', KEYS[2], ARGV[1])
+end
+local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for i = #backed_up, 1, -2 do
+    redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+end
+redis.call('DEL', KEYS[2])
+local popped = redis.call('ZPOPMIN', KEYS[1])
+if popped[1] then
+    redis.call('ZADD', KEYS[2], popped[2], popped[1])
+    redis.call('EXPIRE', KEYS[2], ARGV[2])
+    return popped
+end
+return false
+"""
+
+
+class PushChannelLayer(RedisChannelLayer):
+    """``RedisChannelLayer`` with a two-round-trip ``group_send`` and a one-round-trip receive
+    of a waiting message (module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Scripts hold only their text and SHA (``EVALSHA``; loaded on a server's first
+        # ``NOSCRIPT``); each call names the connection it runs on.
+        self._group_send_script = AsyncScript(None, _GROUP_SEND.encode())  # type: ignore[arg-type]
+        self._take_script = AsyncScript(None, _TAKE.encode())  # type: ignore[arg-type]
+        # channel key -> the message its last receive handed over, still in the backup set
+        self._handed_over: dict[str, bytes] = {}
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        await self.group_send_many([(group, message)])
+
+    async def group_send_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """``group_send`` each ``(group, message)``, in order, in two round trips per Redis host
+        whatever their number: one pipeline drops the groups' expired members and reads the
+        rest, one script call queues every message for every member. A channel receives its
+        messages in list order (each gets a later score than the one before)."""
+        groups = list(dict.fromkeys(group for group, _ in messages))
+        by_host: dict[int, list[str]] = defaultdict(list)
+        for group in groups:
+            assert self.require_valid_group_name(group), "Group name not valid"
+            by_host[self.consistent_hash(group)].append(group)
+        members: dict[str, list[str]] = {}
+        expired_members = int(time.time()) - self.group_expiry
+        for index, names in by_host.items():
+            pipe = self.connection(index).pipeline(transaction=False)
+            for name in names:
+                pipe.zremrangebyscore(self._group_key(name), min=0, max=expired_members)
+                pipe.zrange(self._group_key(name), 0, -1)
+            answers = await pipe.execute()
+            for name, found in zip(names, answers[1::2], strict=True):
+                members[name] = [member.decode("utf8") for member in found]
+        # per Redis host of the channels: (channel key, serialized message, capacity) in order
+        queued: dict[int, list[tuple[str, bytes, int]]] = defaultdict(list)
+        for group, message in messages:
+            by_connection, serialized, capacities = self._map_channel_keys_to_connection(
+                members[group], message
+            )
+            for index, keys in by_connection.items():
+                queued[index] += [(key, serialized[key], capacities[key]) for key in keys]
+        now = time.time()
+        for index, items in queued.items():
+            keys = [key for key, _, _ in items]
+            # 10 us apart: distinct scores (a double resolves 0.25 us at today's epoch), so
+            # ZPOPMIN returns a channel's messages in send order.
+            args: list[Any] = [message for _, message, _ in items]
+            args += [capacity for _, _, capacity in items]
+            args += [now + n * 1e-5 for n in range(len(items))]
+            args += [self.expiry, int(now) - int(self.expiry)]
+            dropped = await self._group_send_script(
+                keys=keys, args=args, client=self.connection(index)
+            )
+            if dropped:
+                logger.info("%s of %s messages dropped (channels full)", dropped, len(keys))
+
+    async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
+        """The parent's ``receive_single`` (one message off ``channel``, backed up until the
+        next receive so an interrupted one loses nothing), in one round trip when a message is
+        waiting: the take script also drops the message handed over last time from the backup."""
+        assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"
+        if "!" in channel:
+            assert channel.endswith("!")
+            index = self.consistent_hash(channel)
+        else:
+            index = next(self._receive_index_generator)
+        key = self.prefix + channel
+        backup = self._backup_channel_name(key)
+        connection = self.connection(index)
+        content = None
+        await self.receive_clean_locks.acquire(key)
+        try:
+            while content is None:
+                handed = self._handed_over.get(key, b"")
+                taken = await self._take_script(
+                    keys=[key, backup], args=[handed, self.expiry], client=connection
+                )
+                if self._handed_over.get(key) == handed:
+                    self._handed_over.pop(key, None)  # dropped from the backup
+                if taken:
+                    content = taken[0]
+                    continue
+                result = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                if result is not None:
+                    _, content, score = result
+                    pipe = connection.pipeline(transaction=False)
+                    pipe.zadd(backup, {content: float(score)})
+                    pipe.expire(backup, self.expiry)
+                    await pipe.execute()
+            # No await from here to the return: handed over, it is dropped by the next take.
+            self._handed_over[key] = content
+        finally:
+            self.receive_clean_locks.release(key)
+        message = self.deserialize(content)
+        if "__asgi_channel__" in message:
+            channel = message.pop("__asgi_channel__")
+        return channel, message
