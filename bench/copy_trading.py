@@ -60,6 +60,8 @@ D = Decimal
 
 
 def seed(followers: int) -> tuple[object, list[object]]:
+    from django.test import override_settings
+
     from accounts.services import user_create
     from copytrading.services import CopyTerms, leader_start, subscription_create
     from markets.services import pair_create
@@ -101,13 +103,18 @@ def seed(followers: int) -> tuple[object, list[object]]:
     leader_start(user=leader, profit_share_rate=D("0.1"), max_followers=followers)
     started = time.perf_counter()
     subs = []
-    for n in range(followers):
-        follower = user(f"follower{n}", KRW="1000000")
-        subs.append(
-            subscription_create(
-                follower=follower, leader_handle=leader.handle, amount=D(1000000), terms=CopyTerms()
+    # The followers never log in: a fast hasher keeps seeding to seconds, not minutes.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        for n in range(followers):
+            follower = user(f"follower{n}", KRW="1000000")
+            subs.append(
+                subscription_create(
+                    follower=follower,
+                    leader_handle=leader.handle,
+                    amount=D(1000000),
+                    terms=CopyTerms(),
+                )
             )
-        )
     print(f"seeded {followers} followers in {time.perf_counter() - started:.1f} s", flush=True)
     for _ in range(10):  # deep asks at 1,000 for the leader and every copy
         order_place(
