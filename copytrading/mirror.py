@@ -250,6 +250,11 @@ def _copies(intent: CopyIntent, subscriptions: list[_Follower]) -> list[_Copy]:
     market = _market(pair)
     leader_user_id = intent.leader.user_id
     held = holdings_of([leader_user_id, *(s.account_user_id for s in subscriptions)])
+    leader_held = held.get(leader_user_id, {})
+    base_after = sum(leader_held.get(pair.base_id, (_ZERO, _ZERO)), _ZERO)
+    # The fill is settled: a sell's quantity has left the leader's holding.
+    leader_base_before = base_after + (intent.quantity if intent.side == "sell" else _ZERO)
+    leader_equity: dict[int, Decimal] = {}  # by allocation asset
     prices_by_asset: dict[int, dict[int, Decimal]] = {}
     copies: list[_Copy] = []
     to_place: list[tuple[_Copy, PlaceRequest]] = []
@@ -265,8 +270,9 @@ def _copies(intent: CopyIntent, subscriptions: list[_Follower]) -> list[_Copy]:
             copy.reason = Skip.MARKET_NOT_COPIED
             copy.detail = f"{pair.symbol} is not among the markets this copy follows."
             continue
-        leader_held = held.get(leader_user_id, {})
-        base_after = sum(leader_held.get(pair.base_id, (_ZERO, _ZERO)), _ZERO)
+        equity = leader_equity.get(sub.asset_id)
+        if equity is None:
+            equity = leader_equity[sub.asset_id] = value_of(leader_held, prices)
         mine = held.get(sub.account_user_id, {})
         plan = copy_plan(
             side=intent.side,
@@ -276,9 +282,8 @@ def _copies(intent: CopyIntent, subscriptions: list[_Follower]) -> list[_Copy]:
             mode=sub.mode,
             fixed_amount=sub.fixed_amount,
             max_order_quote=sub.max_order_quote,
-            leader_equity=value_of(leader_held, prices),
-            # The fill is settled: a sell's quantity has left the leader's holding.
-            leader_base_before=base_after + (intent.quantity if intent.side == "sell" else _ZERO),
+            leader_equity=equity,
+            leader_base_before=leader_base_before,
             allocation_value=value_of(mine, prices),
             allocation_base=mine.get(pair.base_id, (_ZERO, _ZERO))[0],
         )
