@@ -60,7 +60,19 @@ class MarketCopySettingAdmin(admin.ModelAdmin):
 
 @admin.register(CopyIntent)
 class CopyIntentAdmin(ReadOnly):
-    list_display = ("id", "leader", "pair", "side", "price", "quantity", "status", "created_at")
+    list_display = (
+        "id",
+        "leader",
+        "pair",
+        "side",
+        "price",
+        "quantity",
+        "status",
+        "chunks_done",
+        "chunks",
+        "created_at",
+        "done_at",
+    )
     list_filter = ("status",)
 
 

@@ -126,7 +126,9 @@ class Subscription(models.Model):
 
 class CopyIntent(models.Model):
     """One leader fill to mirror, written in the transaction that settled the fill (so it is
-    never lost nor written twice) and processed off the request path."""
+    never lost nor written twice) and processed off the request path, in ``chunks`` parts:
+    part ``n`` copies the active subscriptions whose id modulo ``chunks`` is ``n``, each part in
+    its own transaction (``CopyChunk``). Done when every part is."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -142,7 +144,10 @@ class CopyIntent(models.Model):
     price = money_field()
     quantity = money_field()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    chunks = models.PositiveSmallIntegerField(default=1)
+    chunks_done = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the last part committed: every copy placed.
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -156,6 +161,22 @@ class CopyIntent(models.Model):
 
     def __str__(self) -> str:
         return f"intent:{self.pk} fill:{self.leader_fill_id}"
+
+
+class CopyChunk(models.Model):
+    """One part of an intent, mirrored: written first in that part's transaction, so the part
+    happens once (a second worker on it waits for the first and then finds it) and entirely
+    (it commits with its copies or not at all)."""
+
+    intent = models.ForeignKey(CopyIntent, on_delete=models.PROTECT, related_name="done_chunks")
+    number = models.PositiveSmallIntegerField()
+    done_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["intent", "number"], name="copy_chunk_once")]
+
+    def __str__(self) -> str:
+        return f"intent:{self.intent_id} chunk:{self.number}"
 
 
 class CopyOrder(models.Model):

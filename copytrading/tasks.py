@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from copytrading.mirror import intents_mirror, intents_replay
+from copytrading.mirror import ChunkRef, chunk_mirror, intents_mirror, intents_replay
 from copytrading.services import copy_watch, profit_share_settle_all
 
 
 @shared_task(ignore_result=True)
+def mirror_chunk(intent_id: int, number: int) -> int:
+    """Mirror one part of a leader fill just settled (dispatched after settlement's commit)."""
+    return chunk_mirror(intent_id=intent_id, number=number)
+
+
+def mirror_chunks_dispatch(chunks: list[ChunkRef]) -> None:
+    """The mirror's dispatcher: a task per part, so the parts run side by side."""
+    for intent_id, number in chunks:
+        mirror_chunk.delay(intent_id, number)
+
+
+@shared_task(ignore_result=True)
 def mirror_intents(intent_ids: list[int]) -> int:
-    """Mirror leader fills just settled (dispatched after settlement's commit)."""
+    """Mirror every part left of these intents, one after the other."""
     return intents_mirror(intent_ids=intent_ids)
 
 

@@ -30,7 +30,13 @@ from orders.metrics import ORDERS_PLACED, ORDERS_REFUSED
 from orders.models import Order, OrderStatus
 from orders.relay import order_submit, orders_submit_many
 from orders.sql import order_write_statement, orders_write_many_statement
-from orders.terms import OrderTerms, order_terms_check
+from orders.terms import (
+    OrderShape,
+    OrderTerms,
+    order_shape_check,
+    order_size_check,
+    order_terms_check,
+)
 from tradehive.errors import Conflict, DomainError
 from tradehive.sql import prepared_cursor
 from wallets.errors import InsufficientFunds
@@ -347,19 +353,44 @@ def _terms_many(
     except DomainError as exc:
         return [exc] * len(requests), []
     now = timezone.now()
+    # A fan-out's orders share their shape (side, type, price...): checked once per shape,
+    # then each order's size (order_terms_check's two halves, so the outcome is the same).
+    shapes: dict[tuple[object, ...], OrderShape | DomainError] = {}
     for index, request in enumerate(requests):
+        key = (
+            request.side,
+            request.type,
+            None if request.price is None else str(request.price),  # 1E+3 is not 1000 written
+            request.time_in_force,
+            request.post_only,
+            request.stp_mode,
+            request.quantity is not None,
+            request.quote_amount is not None,
+        )
+        shape = shapes.get(key)
+        if shape is None:
+            try:
+                shape = order_shape_check(
+                    pair=pair,
+                    side=request.side,
+                    type=request.type,
+                    sized_by_quantity=request.quantity is not None,
+                    sized_by_quote=request.quote_amount is not None,
+                    price=request.price,
+                    stop_price=None,
+                    time_in_force=request.time_in_force,
+                    post_only=request.post_only,
+                    stp_mode=request.stp_mode,
+                )
+            except DomainError as exc:
+                shape = exc
+            shapes[key] = shape
+        if isinstance(shape, DomainError):
+            results.append(shape)
+            continue
         try:
-            terms = order_terms_check(
-                pair=pair,
-                side=request.side,
-                type=request.type,
-                quantity=request.quantity,
-                quote_amount=request.quote_amount,
-                price=request.price,
-                stop_price=None,
-                time_in_force=request.time_in_force,
-                post_only=request.post_only,
-                stp_mode=request.stp_mode,
+            terms = order_size_check(
+                pair=pair, shape=shape, quantity=request.quantity, quote_amount=request.quote_amount
             )
         except DomainError as exc:
             results.append(exc)

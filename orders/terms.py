@@ -100,6 +100,24 @@ def _book_ask_walk(*, pair: TradingPair, quantity: Decimal) -> Decimal | None:
     return None if worst is None else worst * pair.tick_size
 
 
+@dataclass(frozen=True, slots=True)
+class OrderShape:
+    """What ``order_shape_check`` validated of a request: everything but its size (quantity or
+    quote amount), which only ``order_size_check`` reads. Many orders of one shape (a copy
+    trading fan-out: one market, side, type and price) are checked once for it."""
+
+    side: str
+    type: str
+    time_in_force: str
+    stp_mode: str
+    priced: bool
+    trigger: bool
+    price: Decimal | None
+    stop_price: Decimal | None
+    post_only: bool
+    feed_price: Decimal | None
+
+
 def order_terms_check(
     *,
     pair: TradingPair,
@@ -115,7 +133,38 @@ def order_terms_check(
 ) -> OrderTerms:
     """Validate an order request against ``pair``; raise ``InvalidInput`` (with the field) or a
     more specific error. Returns the terms and the funds to hold. Ends with the engine's own
-    range check (``order_engine_check``), so an order that passes can always be submitted."""
+    range check (``order_engine_check``), so an order that passes can always be submitted.
+    The shape's checks (``order_shape_check``), then the size's (``order_size_check``)."""
+    shape = order_shape_check(
+        pair=pair,
+        side=side,
+        type=type,
+        sized_by_quantity=quantity is not None,
+        sized_by_quote=quote_amount is not None,
+        price=price,
+        stop_price=stop_price,
+        time_in_force=time_in_force,
+        post_only=post_only,
+        stp_mode=stp_mode,
+    )
+    return order_size_check(pair=pair, shape=shape, quantity=quantity, quote_amount=quote_amount)
+
+
+def order_shape_check(
+    *,
+    pair: TradingPair,
+    side: str,
+    type: str,
+    sized_by_quantity: bool,
+    sized_by_quote: bool,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    time_in_force: str | None,
+    post_only: bool,
+    stp_mode: str | None,
+) -> OrderShape:
+    """The checks of ``order_terms_check`` that do not read the order's size (only whether it
+    is given as a quantity or a quote amount): the same result for every order of a shape."""
     if side not in _SIDES:
         raise invalid_field("side", "Must be buy or sell.")
     if type not in _TYPES:
@@ -141,30 +190,21 @@ def order_terms_check(
         raise invalid_field("post_only", "Only GTC limit orders can be post-only.")
     if not priced and time_in_force not in (None, TimeInForce.IOC, TimeInForce.GTC):
         raise invalid_field("time_in_force", "Market orders are immediate-or-cancel by nature.")
-    if quantity is not None and quote_amount is not None:
+    if sized_by_quantity and sized_by_quote:
         raise invalid_field("quote_amount", "Give either quantity or quote_amount, not both.")
-    if quote_amount is not None and (priced or side != Side.BUY):
+    if sized_by_quote and (priced or side != Side.BUY):
         raise invalid_field("quote_amount", "Only buys of a market type spend a quote amount.")
-    if quantity is None and quote_amount is None:
+    if not sized_by_quantity and not sized_by_quote:
         raise invalid_field("quantity", "Required.")
 
-    quote_places = pair.quote.decimals
-    for field, value, step in (
-        ("price", price, pair.tick_size),
-        ("stop_price", stop_price, pair.tick_size),
-        ("quantity", quantity, pair.lot_size),
-    ):
-        if value is not None and not _on_grid(value, step):
+    for field, value in (("price", price), ("stop_price", stop_price)):
+        if value is not None and not _on_grid(value, pair.tick_size):
             raise invalid_field(
-                field, f"Must be a multiple of {step.normalize():f}.", code="invalid_precision"
+                field,
+                f"Must be a multiple of {pair.tick_size.normalize():f}.",
+                code="invalid_precision",
             )
-        engine_steps(
-            quantity_to_lots if field == "quantity" else price_to_ticks, value, step, field
-        )
-    if quote_amount is not None and decimal_places(quote_amount) > quote_places:
-        raise invalid_field(
-            "quote_amount", f"At most {quote_places} decimal places.", code="invalid_precision"
-        )
+        engine_steps(price_to_ticks, value, pair.tick_size, field)
 
     # A feed-priced market values market orders at its source's price (its latest fresh
     # observation; StalePrice when there is none within FEED_STALE_AFTER_S: docs/feeds.md).
@@ -186,6 +226,46 @@ def order_terms_check(
                 "reached it: use a limit or market order.",
                 error=StopWouldTrigger,
             )
+    return OrderShape(
+        side=side,
+        type=type,
+        time_in_force=tif,
+        stp_mode=stp,
+        priced=priced,
+        trigger=trigger,
+        price=price,
+        stop_price=stop_price,
+        post_only=post_only,
+        feed_price=feed_price,
+    )
+
+
+def order_size_check(
+    *,
+    pair: TradingPair,
+    shape: OrderShape,
+    quantity: Decimal | None,
+    quote_amount: Decimal | None,
+) -> OrderTerms:
+    """The checks of ``order_terms_check`` that read the order's size, for a request of a
+    checked ``shape`` (sized as that shape says): the grid, the minimum value, the hold and the
+    engine's range. Returns the terms."""
+    side, type, tif, stp = shape.side, shape.type, shape.time_in_force, shape.stp_mode
+    priced, trigger = shape.priced, shape.trigger
+    price, stop_price, post_only = shape.price, shape.stop_price, shape.post_only
+    feed_price = shape.feed_price
+    quote_places = pair.quote.decimals
+    if quantity is not None and not _on_grid(quantity, pair.lot_size):
+        raise invalid_field(
+            "quantity",
+            f"Must be a multiple of {pair.lot_size.normalize():f}.",
+            code="invalid_precision",
+        )
+    engine_steps(quantity_to_lots, quantity, pair.lot_size, "quantity")
+    if quote_amount is not None and decimal_places(quote_amount) > quote_places:
+        raise invalid_field(
+            "quote_amount", f"At most {quote_places} decimal places.", code="invalid_precision"
+        )
 
     engine_price: Decimal | None = None
     rate = hold_fee_rate(pair)

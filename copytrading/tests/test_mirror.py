@@ -188,7 +188,7 @@ def test_an_intent_whose_dispatch_was_lost_is_replayed_once(
     settle(lpj_krw)
     leader_user, _ = make_leader(KRW="1000000")
     _, sub = follow(leader_user, "100000")
-    lost: list[list[int]] = []
+    lost: list[list[mirror.ChunkRef]] = []
     working = mirror._dispatch
     mirror.dispatcher_set(lost.append)
     try:

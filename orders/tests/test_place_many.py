@@ -88,3 +88,41 @@ def test_below_the_minimum_and_one_order_per_user(lpj_krw, make_user) -> None:
     assert isinstance(result, BelowMinNotional)
     with pytest.raises(ValueError, match="one order per user"):
         orders_place_many(symbol="LPJ-KRW", requests=[buy(user, "1"), buy(user, "2")])
+
+
+def test_each_shape_is_checked_once_and_each_size_per_order(lpj_krw, make_user) -> None:
+    # given buyers at two prices, two of them off the tick, and a seller
+    on_tick = [make_user(KRW="100000") for _ in range(2)]
+    off_tick = [make_user(KRW="100000") for _ in range(2)]
+    seller = make_user(LPJ="5")
+    sell = PlaceRequest(
+        user_id=seller.pk,
+        side="sell",
+        type="limit",
+        quantity=D(5),
+        price=D(1010),
+        time_in_force="GTC",
+    )
+    # when they place in one call
+    results = orders_place_many(
+        symbol="LPJ-KRW",
+        requests=[
+            buy(on_tick[0], "2", "1000"),
+            buy(off_tick[0], "2", "1000.5"),
+            buy(on_tick[1], "3", "1001"),
+            buy(off_tick[1], "0.5", "1000.5"),
+            sell,
+        ],
+    )
+    # then the off-tick shape refuses both of its orders on the price, whatever their size
+    for refused in (results[1], results[3]):
+        assert not isinstance(refused, Order)
+        assert (refused.code, list(refused.fields)) == ("invalid_precision", ["price"])
+    # and each order of a valid shape holds what its own size needs, as order_place would
+    assert balance(on_tick[0], "KRW") == (D(100000) - D(2004), D(2004))
+    # (3 x 1,001 x 1.002 = 3,009.006, rounded up to KRW's whole units)
+    assert balance(on_tick[1], "KRW") == (D(100000) - D(3010), D(3010))
+    assert balance(seller, "LPJ") == (D(0), D(5))
+    assert [type(r) for r in results].count(Order) == 3
+    for user in off_tick:
+        assert balance(user, "KRW") == (D(100000), D(0))

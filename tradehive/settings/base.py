@@ -342,6 +342,9 @@ COPY_ASSET = os.environ.get("COPY_ASSET", RANKINGS_REFERENCE_ASSET)
 # own value is set in admin: MarketCopySetting).
 COPY_SLIPPAGE = os.environ.get("COPY_SLIPPAGE", "0.005")
 COPY_MAX_FOLLOWERS = int(os.environ.get("COPY_MAX_FOLLOWERS", "10000"))
+# One leader fill is mirrored in parts of about this many followers, each its own Celery task
+# and transaction, so one part's database work overlaps another's Python (copytrading.mirror).
+COPY_MIRROR_CHUNK = int(os.environ.get("COPY_MIRROR_CHUNK", "250"))
 COPY_PROFIT_SHARE_EVERY_S = float(os.environ.get("COPY_PROFIT_SHARE_EVERY_S", str(7 * 86400)))
 CELERY_BEAT_SCHEDULE["copy-replay"] = {
     "task": "copytrading.tasks.replay_intents",
