@@ -13,7 +13,9 @@ without an open websocket (most API clients) costs no serialization and no sends
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +45,14 @@ from tradehive.push import (
 )
 from wallets.models import Asset
 from wallets.payloads import balance_payloads
+
+logger = logging.getLogger(__name__)
+
+# What a settled batch leaves to do once it is pushed: (key, work). Work with a key runs once
+# per key and publisher round, after every batch of the round is pushed (the market's 24h
+# ticker: a backlog of batches recomputes it once, not once per batch); work without one runs
+# right after its own batch's push (copy trading's dispatch of its intents).
+FollowUp = tuple[str | None, Callable[[], object]]
 
 
 @dataclass(slots=True)
@@ -75,6 +85,41 @@ class SettledBatch:
     sequence: int
     notifications: list[StoredNotification] = field(default_factory=list)
     committed_at: datetime | None = None  # when settlement's transaction committed
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+
+def settled_publish_many(*, batches: Sequence[SettledBatch], run: Runner = run_sync) -> None:
+    """Push ``batches`` (committed, in commit order), each followed by its own follow-ups, then
+    the keyed follow-ups of them all, once per key (the last batch's).
+
+    The push comes first: a trader's fill is not held up by the ticker's 24h reads (four
+    queries) or copy trading's dispatch, which before ran in the settling thread while the
+    push ran in the publisher's and the two took turns at the interpreter. A failure is logged,
+    never raised: PostgreSQL already holds the truth, clients resync from REST, and the
+    ticker's cache expires."""
+    keyed: dict[str, Callable[[], object]] = {}
+    for batch in batches:
+        try:
+            publish_settled(batch=batch, run=run)
+        except Exception:
+            logger.exception(
+                "publishing settled batch %s of %s failed", batch.sequence, batch.pair.symbol
+            )
+        for key, work in batch.follow_ups:
+            if key is None:
+                _follow_up_run(work)
+            else:
+                keyed.pop(key, None)  # runs in the order of its last batch
+                keyed[key] = work
+    for work in keyed.values():
+        _follow_up_run(work)
+
+
+def _follow_up_run(work: Callable[[], object]) -> None:
+    try:
+        work()
+    except Exception:
+        logger.exception("a settled batch's follow-up failed")
 
 
 def _batch_candle_messages(batch: SettledBatch, now_ms: int, listened: set[str]) -> list[Message]:
