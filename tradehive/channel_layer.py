@@ -7,10 +7,12 @@ number of round trips changes:
 - ``group_send``: the parent sends four commands one after another (drop expired members, read
   the members, drop each member's expired messages, a Lua ``EVAL`` that queues the message).
   Here the first two go as one pipeline and the last two as one cached script (``EVALSHA``):
-  two round trips. ``group_send_many`` sends a whole batch of messages (settlement's push:
-  the trade, candles, each user's orders and fills) in those same two round trips, in order;
-  one by one, a user's fill waited for the group sends before it on the user's lane (orders,
-  then fills: eight round trips after the commit).
+  two round trips. ``group_send_many`` sends a whole batch of messages (settlement's push: the
+  trade, each user's orders and fills) in those same two round trips, in order, and in one
+  when the caller has read the members already (settlement's push reads them to know which
+  groups anyone listens to, ``tradehive.push.listeners_get``); one by one, a user's fill
+  waited for the group sends before it on the user's lane (orders, then fills: eight round
+  trips after the commit).
 - receiving (``receive_single``): the parent runs, per message, a Lua ``EVAL`` that puts back
   what an interrupted receive had taken, a ``BZPOPMIN``, a ``ZADD`` of the message to the
   backup set, and after handing it over a ``ZPOPMIN`` of the backup that the next receive waits
@@ -29,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
@@ -116,14 +118,12 @@ class PushChannelLayer(RedisChannelLayer):
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         await self.group_send_many([(group, message)])
 
-    async def group_send_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """``group_send`` each ``(group, message)``, in order, in two round trips per Redis host
-        whatever their number: one pipeline drops the groups' expired members and reads the
-        rest, one script call queues every message for every member. A channel receives its
-        messages in list order (each gets a later score than the one before)."""
-        groups = list(dict.fromkeys(group for group, _ in messages))
+    async def group_members_many(self, groups: Sequence[str]) -> dict[str, list[str]]:
+        """Each group's live members (channel names), in one pipeline per Redis host that drops
+        the groups' expired members and reads the rest (the parent's first two round trips of
+        a ``group_send``)."""
         by_host: dict[int, list[str]] = defaultdict(list)
-        for group in groups:
+        for group in dict.fromkeys(groups):
             assert self.require_valid_group_name(group), "Group name not valid"
             by_host[self.consistent_hash(group)].append(group)
         members: dict[str, list[str]] = {}
@@ -136,11 +136,27 @@ class PushChannelLayer(RedisChannelLayer):
             answers = await pipe.execute()
             for name, found in zip(names, answers[1::2], strict=True):
                 members[name] = [member.decode("utf8") for member in found]
+        return members
+
+    async def group_send_many(
+        self,
+        messages: Sequence[tuple[str, dict[str, Any]]],
+        members: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        """``group_send`` each ``(group, message)``, in order, in two round trips per Redis host
+        whatever their number: ``group_members_many``, then one script call that queues every
+        message for every member; one round trip when the caller passes the members it has just
+        read (``members``: group -> channel names). A channel receives its messages in list
+        order (each gets a later score than the one before)."""
+        known = members or {}
+        unknown = [group for group, _ in messages if group not in known]
+        found = await self.group_members_many(unknown) if unknown else {}
         # per Redis host of the channels: (channel key, serialized message, capacity) in order
         queued: dict[int, list[tuple[str, bytes, int]]] = defaultdict(list)
         for group, message in messages:
+            channels = known[group] if group in known else found[group]
             by_connection, serialized, capacities = self._map_channel_keys_to_connection(
-                members[group], message
+                channels, message
             )
             for index, keys in by_connection.items():
                 queued[index] += [(key, serialized[key], capacities[key]) for key in keys]

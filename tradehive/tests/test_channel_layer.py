@@ -134,3 +134,29 @@ def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_or
     run(scenario)
 
     run(scenario)
+
+
+def test_a_send_given_the_members_just_read_reads_them_no_more() -> None:
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        assert isinstance(layer, PushChannelLayer)
+        channel = await layer.new_channel()
+        await layer.group_add("t5.a", channel)
+        # given the members of a group someone listens to and of one nobody does
+        members = await layer.group_members_many(["t5.a", "t5.b"])
+        assert members == {"t5.a": [channel], "t5.b": []}
+
+        async def unexpected(groups: Any) -> Any:
+            raise AssertionError(f"members read again: {groups}")
+
+        layer.group_members_many = unexpected  # type: ignore[method-assign]
+        # when a batch goes to both with those members
+        await layer.group_send_many(
+            [("t5.b", {"type": "push", "n": 0}), ("t5.a", {"type": "push", "n": 1})],
+            members=members,
+        )
+        # then the member gets its message, and the members were not read again
+        assert (await asyncio.wait_for(layer.receive(channel), 3))["n"] == 1
+        await layer.flush()
+
+    run(scenario)
