@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from channels.layers import get_channel_layer
 
 from tradehive.channel_layer import PushChannelLayer
@@ -97,7 +98,9 @@ async def _last_handed(layer: PushChannelLayer, key: str) -> bytes:
     return layer._handed_over[key][-1]
 
 
-def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_order() -> None:
+def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     async def scenario() -> None:
         layer = get_channel_layer()
         assert isinstance(layer, PushChannelLayer)
@@ -114,7 +117,7 @@ def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_or
             takes += 1
             return await script(**kwargs)
 
-        layer._take_script = counted  # type: ignore[method-assign]
+        monkeypatch.setattr(layer, "_take_script", counted)  # the layer is the process's
         # when they are received
         got = [(await asyncio.wait_for(layer.receive(channel), 3))["n"] for _ in range(5)]
         # then they come in order, from one take
@@ -136,7 +139,9 @@ def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_or
     run(scenario)
 
 
-def test_a_send_given_the_members_just_read_reads_them_no_more() -> None:
+def test_a_send_given_the_members_just_read_reads_them_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     async def scenario() -> None:
         layer = get_channel_layer()
         assert isinstance(layer, PushChannelLayer)
@@ -149,7 +154,7 @@ def test_a_send_given_the_members_just_read_reads_them_no_more() -> None:
         async def unexpected(groups: Any) -> Any:
             raise AssertionError(f"members read again: {groups}")
 
-        layer.group_members_many = unexpected  # type: ignore[method-assign]
+        monkeypatch.setattr(layer, "group_members_many", unexpected)
         # when a batch goes to both with those members
         await layer.group_send_many(
             [("t5.b", {"type": "push", "n": 0}), ("t5.a", {"type": "push", "n": 1})],
