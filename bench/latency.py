@@ -1,14 +1,17 @@
 """Latency a trader feels: from sending an order to seeing its fill, per stage and per hop.
 
-Usage: ``.venv/bin/python bench/latency.py [--orders 60] [--load 100] [--no-record]``.
+Usage: ``.venv/bin/python bench/latency.py [--orders 60] [--load 100] [--http wsgi|asgi]
+[--no-record]``.
 
 Own stores only: PostgreSQL ``TH_BENCH_DATABASE_URL`` (default
 ``postgres://postgres@127.0.0.1:5432/th_bench_latency``; created, migrated and emptied at
 start: never point it at real data) and Redis ``TH_BENCH_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/13``; FLUSHDB at start).
 
-1. Seeds LPJ-KRW and users with JWTs; starts the real processes: uvicorn
-   (``tradehive.asgi``, websockets included) and ``manage.py settle`` (as ``make run`` does).
+1. Seeds LPJ-KRW and users with JWTs; starts the real processes as production runs them
+   (``--http wsgi``, the default): compose's gunicorn command for HTTP, the image's uvicorn
+   command for ``/ws/`` (both read from the deployment files, one worker each), and
+   ``manage.py settle``; ``--http asgi`` serves both from that one uvicorn, as ``make run``.
 2. A maker and a taker each hold a websocket (``orders``, ``fills``; the taker also
    ``trades:LPJ-KRW`` and ``depth:LPJ-KRW``). ``--orders`` times: the maker rests 1 LPJ (the
    bench waits for its ``open``), then the taker POSTs a crossing buy and the bench records,
@@ -50,6 +53,7 @@ from bench.common import (  # noqa: E402
     process_stop,
     stores_reset,
 )
+from tradehive.testing.deploy import compose_commands, dockerfile_command, on_loopback  # noqa: E402
 
 DATABASE_URL = os.environ.get(
     "TH_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/th_bench_latency"
@@ -147,8 +151,8 @@ def ms(value: str) -> float:
 class Trader:
     """One user's HTTP session and websocket; messages are timestamped as they arrive."""
 
-    def __init__(self, session: Any, base: str, token: str) -> None:
-        self.session, self.base = session, base
+    def __init__(self, session: Any, base: str, token: str, ws_base: str = "") -> None:
+        self.session, self.base, self.ws_base = session, base, ws_base or base
         self.headers = {"Authorization": f"Bearer {token}"}
         self.token = token
         self.received: list[tuple[float, dict[str, Any]]] = []
@@ -156,8 +160,8 @@ class Trader:
         self.start = 0  # ``until`` looks at messages from here on (``drain`` moves it)
 
     async def connect(self, channels: list[str]) -> None:
-        url = self.base.replace("http", "ws") + "/ws/"
-        self.ws = await self.session.ws_connect(url, headers={"Origin": self.base})
+        url = self.ws_base.replace("http", "ws") + "/ws/"
+        self.ws = await self.session.ws_connect(url, headers={"Origin": self.ws_base})
         await self.ws.send_json({"op": "auth", "token": self.token})
         await self.ws.send_json({"op": "subscribe", "channels": channels})
         self.reader = asyncio.create_task(self._read())
@@ -286,12 +290,13 @@ def pct(values: list[float], q: int) -> float:
 
 
 async def measure(
-    base: str, tokens: list[str], orders: int, load: float
+    base: str, ws_base: str, tokens: list[str], orders: int, load: float
 ) -> tuple[dict[str, list[float]], float]:
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        maker, taker = Trader(session, base, tokens[0]), Trader(session, base, tokens[1])
+        maker = Trader(session, base, tokens[0], ws_base)
+        taker = Trader(session, base, tokens[1], ws_base)
         await maker.connect(["orders", "fills"])
         await taker.connect(["orders", "fills", f"trades:{SYMBOL}", f"depth:{SYMBOL}"])
         await asyncio.sleep(0.5)
@@ -320,43 +325,43 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=60)
     parser.add_argument("--load", type=float, default=100.0, help="background orders/s")
+    parser.add_argument(
+        "--http",
+        choices=("wsgi", "asgi"),
+        default="wsgi",
+        help="wsgi: production's layout (compose's gunicorn command serves HTTP, the image's "
+        "uvicorn command serves /ws/); asgi: one uvicorn serves both, as make run",
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     tokens, _ = setup(load_users=20)
     logdir = Path(tempfile.mkdtemp(prefix="th-bench-latency-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    python = sys.executable
-    processes = [
-        process_start(
-            "web",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "tradehive.asgi:application",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--ws",
-                "websockets-sansio",
-            ],
-            logdir,
-            **UNLIMITED,
-        ),
-        process_start("settle", [python, "manage.py", "settle"], logdir, **UNLIMITED),
-    ]
+    ws_port = free_port()
+    ws_base = f"http://127.0.0.1:{ws_port}"
+    uvicorn = on_loopback(dockerfile_command(), ws_port, workers=1)
+    processes = [process_start("ws", uvicorn, logdir, **UNLIMITED)]
+    port, base = ws_port, ws_base
+    if args.http == "wsgi":
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        gunicorn = on_loopback(compose_commands()["web1"], port, workers=1)
+        processes.append(process_start("web", gunicorn, logdir, **UNLIMITED))
+    processes.append(
+        process_start("settle", [sys.executable, "manage.py", "settle"], logdir, **UNLIMITED)
+    )
     try:
+        server_wait(ws_port)
         server_wait(port)
         time.sleep(2)  # settle's start-up (its first market load) overlaps the server's
-        idle, _ = asyncio.run(measure(base, tokens, args.orders, 0))
-        loaded, rate = asyncio.run(measure(base, tokens, args.orders, args.load))
+        idle, _ = asyncio.run(measure(base, ws_base, tokens, args.orders, 0))
+        loaded, rate = asyncio.run(measure(base, ws_base, tokens, args.orders, args.load))
     finally:
         for process in processes:
             process_stop(process)
+    servers = "gunicorn x1 (HTTP), uvicorn x1 (/ws/)" if args.http == "wsgi" else "uvicorn x1"
     lines = [
         f"{args.orders} crossing orders at idle, then {args.orders} with a background load of "
-        f"{rate:.0f} orders/s (resting limits and their cancels from 20 other users); uvicorn x1"
+        f"{rate:.0f} orders/s (resting limits and their cancels from 20 other users); {servers}"
         f" and settle x1 on this 2-core machine. Milliseconds from sending the POST.",
         "",
         "| stage | idle p50 | p90 | p99 | max | loaded p50 | p90 | p99 | max |",
@@ -378,7 +383,10 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_record:
-        command = f"`.venv/bin/python bench/latency.py --orders {args.orders} --load {args.load:g}`"
+        command = (
+            f"`.venv/bin/python bench/latency.py --orders {args.orders} --load {args.load:g}"
+            f" --http {args.http}`"
+        )
         benchmarks_section_write(HEADING, f"{HEADING}\n\n{command}\n\n{text}\n")
     print(f"RESULT own_fill_p50_ms {median(idle['own fill (ws)']):.1f} ms")
 

@@ -27,11 +27,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-
 from markets.intervals import INTERVAL_SECONDS
 from markets.models import Trade, TradingPair
 from markets.sql import CANDLE_COLUMNS, candles_upsert_sql
+from tradehive.sql import prepared_cursor
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Order keys of feed-priced markets' candles (module docstring): observations sit in
@@ -184,5 +183,5 @@ def candles_apply_many(*, rows: Sequence[tuple[int, CandleDelta]]) -> None:
             strict=True,
         ):
             array.append(value)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(candles_upsert_sql(), arrays)

@@ -23,7 +23,7 @@ from markets.ticker import ticker_refresh
 from tradehive.errors import InvalidInput
 from tradehive.money import format_decimal
 from tradehive.push import tickers_mark_dirty
-from tradehive.sql import array_cursor
+from tradehive.sql import prepared_cursor
 from wallets.models import Asset
 
 __all__ = [
@@ -194,7 +194,7 @@ def _trades_checked(pair: TradingPair, trades: Sequence[TradeInput]) -> list[Tra
     return checked
 
 
-def _ticker_refresh_pushed(*, pair: TradingPair) -> None:
+def ticker_refresh_pushed(*, pair: TradingPair) -> None:
     """Recompute the cached ticker after trades commit, then mark it for the websocket
     coalescer: settlement's push marks only the depth of a batch with trades, so the coalescer
     never publishes the ticker from the cache this refresh is about to replace."""
@@ -202,19 +202,22 @@ def _ticker_refresh_pushed(*, pair: TradingPair) -> None:
     tickers_mark_dirty(symbols=[pair.symbol])
 
 
-def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
+def trades_record(
+    *, pair: TradingPair, trades: Sequence[TradeInput], ticker_on_commit: bool = True
+) -> None:
     """Insert a batch of public trades of ``pair`` and roll them into every interval's candle.
 
     The caller owns the transaction. One INSERT fed by column arrays for the trades (no
     ``Trade`` instances: building and binding thousands of model instances a second cost more
     than the database work on settlement's hot path), then one upsert statement for all the
     candles they touch (see ``markets.candles``). The cached 24h ticker is recomputed once the
-    transaction commits. A sequence recorded before fails with ``IntegrityError`` (unique per
-    market), so a replayed fill never counts twice."""
+    transaction commits (``ticker_refresh_pushed``), unless ``ticker_on_commit`` is false: the
+    caller then runs it itself (settlement does, after its push). A sequence recorded before
+    fails with ``IntegrityError`` (unique per market), so a replayed fill never counts twice."""
     if not trades:
         return
     checked = _trades_checked(pair, trades)
-    with array_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             TRADES_INSERT,
             [
@@ -231,7 +234,8 @@ def trades_record(*, pair: TradingPair, trades: Sequence[TradeInput]) -> None:
         )
     # candle_deltas reads only the sequence, time, price and quantities a TradeInput has too.
     candles_apply(pair=pair, deltas=candle_deltas(checked))  # type: ignore[arg-type]
-    transaction.on_commit(partial(_ticker_refresh_pushed, pair=pair), robust=True)
+    if ticker_on_commit:
+        transaction.on_commit(partial(ticker_refresh_pushed, pair=pair), robust=True)
 
 
 # symbol, tick, lot, min notional, maker fee, taker fee, price source, feed symbol

@@ -24,7 +24,7 @@ from notifications.payloads import notification_groups, notification_messages
 from notifications.sql import NOTIFICATIONS_INSERT
 from tradehive.money import epoch_ms
 from tradehive.push import Runner, groups_listened, run_sync, send_many
-from tradehive.sql import array_cursor
+from tradehive.sql import prepared_cursor
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def notifications_store(*, items: Sequence[NotificationInput]) -> list[StoredNot
         return []
     wanted = list({(i.user_id, i.key): i for i in items}.values())
     now = timezone.now()
-    with array_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             NOTIFICATIONS_INSERT,
             [

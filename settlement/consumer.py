@@ -17,7 +17,7 @@ from redis.exceptions import RedisClusterException
 from engine.keys import events_key, seq_key
 from engine.runtime import get_engine
 from markets.models import TradingPair
-from settlement.publish import SettledBatch, publish_settled
+from settlement.publish import SettledBatch, settled_publish_many
 from settlement.recovery import engine_recover
 from settlement.services import (
     SettlementGap,
@@ -33,11 +33,15 @@ logger = logging.getLogger(__name__)
 
 
 class BackgroundPublisher:
-    """Pushes settled batches to websockets from one thread, in commit order.
+    """Pushes settled batches to websockets from one thread, in commit order, and runs their
+    follow-ups (``settled_publish_many``).
 
     Settlement's transaction is the truth; pushing is a copy for live clients, so it can trail
     by a moment without ever holding up the next batch. A bounded queue gives back-pressure
-    if pushing falls far behind."""
+    if pushing falls far behind. Each round takes every batch waiting (at most
+    ``ROUND_MAX``), so a backlog's keyed follow-ups (the markets' tickers) run once a round."""
+
+    ROUND_MAX = 64
 
     def __init__(self, max_pending: int = 256) -> None:
         self._queue: queue.Queue[SettledBatch | None] = queue.Queue(maxsize=max_pending)
@@ -55,15 +59,21 @@ class BackgroundPublisher:
         # One event loop for the thread's life: the channel layer's connections are per loop.
         runner = LoopRunner()
         try:
-            while (batch := self._queue.get()) is not None:
+            stopping = False
+            while not stopping and (batch := self._queue.get()) is not None:
+                batches = [batch]
+                while len(batches) < self.ROUND_MAX:
+                    try:
+                        waiting = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if waiting is None:  # close(): this round is the last
+                        stopping = True
+                        break
+                    batches.append(waiting)
                 try:
-                    publish_settled(batch=batch, run=runner)
-                except Exception:  # a push failure must never stop settlement; clients resync
-                    logger.exception(
-                        "publishing settled batch %s of %s failed",
-                        batch.sequence,
-                        batch.pair.symbol,
-                    )
+                    # Failures are logged inside: they never stop settlement; clients resync.
+                    settled_publish_many(batches=batches, run=runner)
                 finally:
                     close_old_connections()
         finally:

@@ -40,16 +40,23 @@ from engine.engine import HOUSE_ORDER_ID
 from engine.keys import events_key
 from engine.runtime import get_engine
 from markets.models import TradingPair
-from markets.services import TradeInput, trades_record
+from markets.services import TradeInput, ticker_refresh_pushed, trades_record
 from notifications.services import notifications_store
 from orders.models import MARKET_TYPES, TRIGGER_TYPES, Fill, Order, OrderStatus, Side
 from settlement.metrics import BATCH_SECONDS, EVENTS_APPLIED, FILLS_SETTLED
 from settlement.models import MarketCursor
 from settlement.notifications import order_notifications
-from settlement.publish import SettledBatch, SettledFill, publish_settled
-from settlement.sql import BATCH_END, FILLS_INSERT, ORDERS_LOCK, ORDERS_LOCK_ATTNAMES
+from settlement.publish import FollowUp, SettledBatch, SettledFill, settled_publish_many
+from settlement.sql import (
+    BATCH_END,
+    CURSOR_LOCK,
+    CURSOR_LOCK_ATTNAMES,
+    FILLS_INSERT,
+    ORDERS_LOCK,
+    ORDERS_LOCK_ATTNAMES,
+)
 from tradehive.push import FILL_HOP_SECONDS
-from tradehive.sql import array_cursor
+from tradehive.sql import prepared_cursor
 from wallets.ledger import Leg, Posting, ledger_post
 from wallets.models import JournalTransaction
 from wallets.services import wallet_system_account
@@ -71,11 +78,13 @@ _NOT_YET_TRADED = frozenset(
 
 
 def _publish_now(batch: SettledBatch) -> None:
-    publish_settled(batch=batch)
+    settled_publish_many(batches=[batch])
 
 
-# What runs after a batch commits. In-line by default; the ``settle`` process installs a
-# background publisher so pushing to websockets never holds up the next batch.
+# What runs after a batch commits: its push, then its follow-ups (``SettledBatch.follow_ups``;
+# a publisher must run both, ``settled_publish_many`` does). In-line by default; the ``settle``
+# process installs a background publisher so pushing to websockets and the follow-ups never
+# hold up the next batch.
 _publisher: Callable[[SettledBatch], None] = _publish_now
 
 
@@ -88,7 +97,8 @@ def settlement_publisher_set(publisher: Callable[[SettledBatch], None] | None) -
 # the market and those fills: an app above settlement records what it derives from fills
 # atomically with them (copy trading's intents), so a crash can neither lose nor repeat it. A
 # listener must be quick (it runs in every batch) and returns what to do after commit, if
-# anything. Registered in the upper app's ``AppConfig.ready``.
+# anything (run by the publisher right after the batch's push). Registered in the upper app's
+# ``AppConfig.ready``.
 FillsListener = Callable[[TradingPair, list[SettledFill]], Callable[[], object] | None]
 _fills_listeners: list[FillsListener] = []
 
@@ -334,7 +344,7 @@ def _orders_lock(
     ``from_db`` (what the ORM does, without compiling an IN list of a thousand placeholders
     and quoting them on the client: that cost 40 us an order)."""
     set_pair = Order._meta.get_field("pair").set_cached_value  # type: ignore[union-attr]
-    with array_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(ORDERS_LOCK, [sorted(order_ids)])
         rows = cursor.fetchall()
     names = ORDERS_LOCK_ATTNAMES
@@ -360,11 +370,13 @@ def _orders_lock(
 def _cursor_lock(pair: TradingPair) -> MarketCursor:
     """The market's cursor row, locked: one statement once it exists (every batch but the
     market's first), created first otherwise."""
-    cursor = MarketCursor.objects.select_for_update().filter(pair=pair).first()
-    if cursor is None:
+    with prepared_cursor() as db:
+        db.execute(CURSOR_LOCK, [pair.pk])
+        row = db.fetchone()
+    if row is None:
         MarketCursor.objects.get_or_create(pair=pair)
-        cursor = MarketCursor.objects.select_for_update().get(pair=pair)
-    return cursor
+        return MarketCursor.objects.select_for_update().get(pair=pair)
+    return MarketCursor.from_db(connection.alias, CURSOR_LOCK_ATTNAMES, row)
 
 
 def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOutcome:
@@ -407,12 +419,17 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
 
         ledger_post(postings=batch.postings)
         _fills_insert(batch.fills)
+        follow_ups: list[FollowUp] = []
         if batch.fills:
             for listener in _fills_listeners:
                 after_commit = listener(pair, batch.fills)
                 if after_commit is not None:
-                    transaction.on_commit(after_commit, robust=True)
-        trades_record(pair=pair, trades=batch.trades)
+                    follow_ups.append((None, after_commit))
+        trades_record(pair=pair, trades=batch.trades, ticker_on_commit=False)
+        if batch.trades:
+            # Once per market and publisher round (``FollowUp``): the 24h figures are read
+            # from the database as they are when it runs.
+            follow_ups.append((f"ticker:{pair.symbol}", partial(ticker_refresh_pushed, pair=pair)))
         touched = [orders[pk] for pk in sorted(batch.touched)]
         cursor.last_seq = todo[-1].seq
         _batch_end(cursor, touched, batch.acknowledged)
@@ -423,6 +440,7 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
             fills=batch.fills,
             trades=batch.trades,
             sequence=cursor.last_seq,
+            follow_ups=follow_ups,
         )
         settled.notifications.extend(notifications_store(items=order_notifications(batch=settled)))
         outcome.batch = settled
@@ -449,7 +467,7 @@ def _fills_insert(fills: list[SettledFill]) -> None:
     model-instance path of ``bulk_create`` cost more than the database work)."""
     if not fills:
         return
-    with array_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             FILLS_INSERT,
             [
@@ -494,7 +512,7 @@ def _batch_end(cursor: MarketCursor, orders: list[Order], acknowledged: set[int]
     for order in orders:
         order.updated_at = now
     cursor.updated_at, cursor.failing_since, cursor.last_error = now, None, ""
-    with array_cursor() as db:
+    with prepared_cursor() as db:
         db.execute(
             BATCH_END,
             (

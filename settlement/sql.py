@@ -1,4 +1,4 @@
-"""The raw SQL of settlement's hot path: column-array statements (``tradehive.sql.array_cursor``)
+"""The raw SQL of settlement's hot path: column-array statements (``tradehive.sql.prepared_cursor``)
 on the orders and fills tables, named from the models."""
 
 from __future__ import annotations
@@ -10,6 +10,15 @@ from wallets.models import Account
 _ORDERS = Order._meta.db_table
 _FILLS = Fill._meta.db_table
 _ACCOUNTS = Account._meta.db_table
+
+# The market's cursor row, locked for the batch (the first statement of every batch, so one
+# prepared statement instead of the ORM's compile and plan). Binds: the market's id.
+_CURSORS = MarketCursor._meta.db_table
+CURSOR_LOCK_ATTNAMES = [f.attname for f in MarketCursor._meta.concrete_fields]
+CURSOR_LOCK = (
+    f"SELECT {', '.join(f.column for f in MarketCursor._meta.concrete_fields)}"
+    f" FROM {_CURSORS} WHERE pair_id = %s FOR UPDATE"
+)
 
 # The orders a batch names, locked in primary-key order, each row followed by two more columns:
 # its owner's wallet account id and the fee account's id (NULL until that account exists), so

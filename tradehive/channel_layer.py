@@ -7,18 +7,22 @@ number of round trips changes:
 - ``group_send``: the parent sends four commands one after another (drop expired members, read
   the members, drop each member's expired messages, a Lua ``EVAL`` that queues the message).
   Here the first two go as one pipeline and the last two as one cached script (``EVALSHA``):
-  two round trips. ``group_send_many`` sends a whole batch of messages (settlement's push:
-  the trade, candles, each user's orders and fills) in those same two round trips, in order;
-  one by one, a user's fill waited for the group sends before it on the user's lane (orders,
-  then fills: eight round trips after the commit).
+  two round trips. ``group_send_many`` sends a whole batch of messages (settlement's push: the
+  trade, each user's orders and fills) in those same two round trips, in order, and in one
+  when the caller has read the members already (settlement's push reads them to know which
+  groups anyone listens to, ``tradehive.push.listeners_get``); one by one, a user's fill
+  waited for the group sends before it on the user's lane (orders, then fills: eight round
+  trips after the commit).
 - receiving (``receive_single``): the parent runs, per message, a Lua ``EVAL`` that puts back
   what an interrupted receive had taken, a ``BZPOPMIN``, a ``ZADD`` of the message to the
   backup set, and after handing it over a ``ZPOPMIN`` of the backup that the next receive waits
-  for. Here one script drops the message handed over last time from the backup, puts back
-  what an interrupted receive had taken, takes the next queued message and backs it up, so a
-  message already waiting (the second and later of a batch: the hub's trade, each user's
-  orders, fills, balances all go to one key per server process) costs one round trip instead
-  of four; only an empty queue blocks in ``BZPOPMIN`` as before.
+  for. Here one script drops the messages handed over since the last call from the backup,
+  puts back what an interrupted receive had taken, and takes every queued message (up to
+  ``TAKE_MAX``) and backs them up; the receives that follow hand them over from memory. A
+  settled batch's messages (the hub's trade, each user's orders, fills, balances: one key per
+  server process) all cost one round trip together, where the parent spent four per message;
+  only an empty queue blocks in ``BZPOPMIN`` as before, and the message that ends the wait is
+  backed up by the same script that takes the ones queued behind it.
 
 Measured with ``bench/latency.py`` (docs/benchmarks.md "Latency")."""
 
@@ -26,8 +30,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
@@ -56,30 +60,44 @@ end
 return over_capacity
 """
 
-# KEYS: a channel key and its backup set. ARGV: the message the previous receive handed over
-# (processed: dropped from the backup; the parent does this in a task of its own, a round trip
-# the next receive waited for), or "", and the backup's expiry (a channel's message expiry: the
-# backup of a process that has gone would otherwise stay). Then puts back in the channel what
-# an interrupted receive had backed up (the parent's clean-up script), takes the oldest
-# message, if any, and backs it up (as the parent's BZPOPMIN + ZADD): returns {message, score}
-# or false.
+# KEYS: a channel key and its backup set. ARGV: the backup's expiry (a channel's message
+# expiry: the backup of a process that has gone would otherwise stay), how many messages to take
+# at most, a message that BZPOPMIN has just taken off the channel and its score (or "" and ""),
+# then the messages handed over since the last call (processed: dropped from the backup; the
+# parent drops each in a task of its own, a round trip the next receive waited for). Then puts
+# back in the channel what an interrupted receive had backed up (the parent's clean-up
+# script), takes the oldest messages and backs them up with the popped one (as the parent's
+# BZPOPMIN + ZADD, per message): returns them, oldest first, as {message, score, ...}.
 _TAKE = """
-if ARGV[1] ~= '' then
-    redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 5, #ARGV do
+    redis.call('ZREM', KEYS[2], ARGV[i])
 end
 local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
 for i = #backed_up, 1, -2 do
     redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
 end
 redis.call('DEL', KEYS[2])
-local popped = redis.call('ZPOPMIN', KEYS[1])
-if popped[1] then
-    redis.call('ZADD', KEYS[2], popped[2], popped[1])
-    redis.call('EXPIRE', KEYS[2], ARGV[2])
-    return popped
+local taken = {}
+local count = tonumber(ARGV[2])
+if ARGV[3] ~= '' then
+    taken = {ARGV[3], ARGV[4]}
+    count = count - 1
 end
-return false
+local popped = redis.call('ZPOPMIN', KEYS[1], count)
+for i = 1, #popped do
+    taken[#taken + 1] = popped[i]
+end
+for i = 1, #taken, 2 do
+    redis.call('ZADD', KEYS[2], taken[i + 1], taken[i])
+end
+if taken[1] then
+    redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+return taken
 """
+
+# Messages one take may move off a channel into the process (and its backup set).
+TAKE_MAX = 100
 
 
 class PushChannelLayer(RedisChannelLayer):
@@ -92,20 +110,20 @@ class PushChannelLayer(RedisChannelLayer):
         # ``NOSCRIPT``); each call names the connection it runs on.
         self._group_send_script = AsyncScript(None, _GROUP_SEND.encode())  # type: ignore[arg-type]
         self._take_script = AsyncScript(None, _TAKE.encode())  # type: ignore[arg-type]
-        # channel key -> the message its last receive handed over, still in the backup set
-        self._handed_over: dict[str, bytes] = {}
+        # channel key -> the messages handed over since its last take, still in the backup set
+        self._handed_over: dict[str, list[bytes]] = defaultdict(list)
+        # channel key -> messages taken (and backed up) but not yet handed over, oldest first
+        self._taken: dict[str, deque[bytes]] = defaultdict(deque)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         await self.group_send_many([(group, message)])
 
-    async def group_send_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """``group_send`` each ``(group, message)``, in order, in two round trips per Redis host
-        whatever their number: one pipeline drops the groups' expired members and reads the
-        rest, one script call queues every message for every member. A channel receives its
-        messages in list order (each gets a later score than the one before)."""
-        groups = list(dict.fromkeys(group for group, _ in messages))
+    async def group_members_many(self, groups: Sequence[str]) -> dict[str, list[str]]:
+        """Each group's live members (channel names), in one pipeline per Redis host that drops
+        the groups' expired members and reads the rest (the parent's first two round trips of
+        a ``group_send``)."""
         by_host: dict[int, list[str]] = defaultdict(list)
-        for group in groups:
+        for group in dict.fromkeys(groups):
             assert self.require_valid_group_name(group), "Group name not valid"
             by_host[self.consistent_hash(group)].append(group)
         members: dict[str, list[str]] = {}
@@ -118,11 +136,27 @@ class PushChannelLayer(RedisChannelLayer):
             answers = await pipe.execute()
             for name, found in zip(names, answers[1::2], strict=True):
                 members[name] = [member.decode("utf8") for member in found]
+        return members
+
+    async def group_send_many(
+        self,
+        messages: Sequence[tuple[str, dict[str, Any]]],
+        members: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        """``group_send`` each ``(group, message)``, in order, in two round trips per Redis host
+        whatever their number: ``group_members_many``, then one script call that queues every
+        message for every member; one round trip when the caller passes the members it has just
+        read (``members``: group -> channel names). A channel receives its messages in list
+        order (each gets a later score than the one before)."""
+        known = members or {}
+        unknown = [group for group, _ in messages if group not in known]
+        found = await self.group_members_many(unknown) if unknown else {}
         # per Redis host of the channels: (channel key, serialized message, capacity) in order
         queued: dict[int, list[tuple[str, bytes, int]]] = defaultdict(list)
         for group, message in messages:
+            channels = known[group] if group in known else found[group]
             by_connection, serialized, capacities = self._map_channel_keys_to_connection(
-                members[group], message
+                channels, message
             )
             for index, keys in by_connection.items():
                 queued[index] += [(key, serialized[key], capacities[key]) for key in keys]
@@ -142,9 +176,10 @@ class PushChannelLayer(RedisChannelLayer):
                 logger.info("%s of %s messages dropped (channels full)", dropped, len(keys))
 
     async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
-        """The parent's ``receive_single`` (one message off ``channel``, backed up until the
-        next receive so an interrupted one loses nothing), in one round trip when a message is
-        waiting: the take script also drops the message handed over last time from the backup."""
+        """The parent's ``receive_single``: the next message of ``channel``, backed up until a
+        later take so an interrupted receive loses nothing. From memory when an earlier take
+        brought it; otherwise one take (one round trip) brings every message waiting, and an
+        empty channel is waited on with ``BZPOPMIN``."""
         assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"
         if "!" in channel:
             assert channel.endswith("!")
@@ -152,33 +187,41 @@ class PushChannelLayer(RedisChannelLayer):
         else:
             index = next(self._receive_index_generator)
         key = self.prefix + channel
-        backup = self._backup_channel_name(key)
-        connection = self.connection(index)
-        content = None
-        await self.receive_clean_locks.acquire(key)
-        try:
-            while content is None:
-                handed = self._handed_over.get(key, b"")
-                taken = await self._take_script(
-                    keys=[key, backup], args=[handed, self.expiry], client=connection
-                )
-                if self._handed_over.get(key) == handed:
-                    self._handed_over.pop(key, None)  # dropped from the backup
-                if taken:
-                    content = taken[0]
-                    continue
-                result = await connection.bzpopmin(key, timeout=self.brpop_timeout)
-                if result is not None:
-                    _, content, score = result
-                    pipe = connection.pipeline(transaction=False)
-                    pipe.zadd(backup, {content: float(score)})
-                    pipe.expire(backup, self.expiry)
-                    await pipe.execute()
-            # No await from here to the return: handed over, it is dropped by the next take.
-            self._handed_over[key] = content
-        finally:
-            self.receive_clean_locks.release(key)
+        taken = self._taken[key]
+        if not taken:
+            await self.receive_clean_locks.acquire(key)
+            try:
+                if not taken:  # another receive of the key may have taken while this waited
+                    await self._take(key, index)
+            finally:
+                self.receive_clean_locks.release(key)
+        # No await from here to the return: handed over, it is dropped by the next take.
+        content = taken.popleft()
+        self._handed_over[key].append(content)
         message = self.deserialize(content)
         if "__asgi_channel__" in message:
             channel = message.pop("__asgi_channel__")
         return channel, message
+
+    async def _take(self, key: str, index: int) -> None:
+        """Fill ``self._taken[key]`` from the channel: what is waiting, else the first message
+        to come (``BZPOPMIN``, looping on its timeout) and whatever queued behind it."""
+        backup = self._backup_channel_name(key)
+        connection = self.connection(index)
+        popped: list[Any] = ["", ""]
+        while True:
+            handed = self._handed_over[key]
+            dropped = len(handed)
+            answer = await self._take_script(
+                keys=[key, backup],
+                args=[self.expiry, TAKE_MAX, *popped, *handed],
+                client=connection,
+            )
+            del handed[:dropped]  # now dropped from the backup
+            if answer:
+                self._taken[key].extend(answer[0::2])
+                return
+            result = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+            if result is not None:
+                _, content, score = result
+                popped = [content, score]

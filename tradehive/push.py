@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
@@ -77,7 +78,17 @@ def _lane(group: str) -> str:
     return group
 
 
-async def _send_all(messages: Sequence[Message]) -> None:
+@dataclass(frozen=True, slots=True)
+class Listeners:
+    """Of some groups, those with at least one live member (``groups``) and, with the project's
+    layer, each one's members (``members``: group -> channel names), which a send to them
+    then need not read again (``send_many``)."""
+
+    groups: set[str]
+    members: dict[str, list[str]] | None = None
+
+
+async def _send_all(messages: Sequence[Message], listeners: Listeners | None = None) -> None:
     """Send ``messages`` in order: the project's layer (``tradehive.channel_layer``) sends them
     all in two Redis round trips. With another layer, each lane's messages in order, the lanes
     concurrently: each ``group_send`` costs
@@ -89,7 +100,10 @@ async def _send_all(messages: Sequence[Message]) -> None:
         return
     send_many = getattr(layer, "group_send_many", None)
     if send_many is not None:  # the project's layer: every message in two round trips, in order
-        await send_many(messages)
+        if listeners is not None and listeners.members is not None:
+            await send_many(messages, members=listeners.members)  # one round trip
+        else:
+            await send_many(messages)
         return
     lanes: dict[str, list[Message]] = defaultdict(list)
     for group, message in messages:
@@ -114,16 +128,26 @@ def run_sync(awaitable: Awaitable[T]) -> T:
     return async_to_sync(_awaited)(awaitable)
 
 
-def send_many(messages: Sequence[Message], *, run: Runner = run_sync) -> None:
-    """Send ``messages`` in order, in one event-loop round (from synchronous code)."""
+def send_many(
+    messages: Sequence[Message], *, run: Runner = run_sync, listeners: Listeners | None = None
+) -> None:
+    """Send ``messages`` in order, in one event-loop round (from synchronous code).
+    ``listeners``: what ``listeners_get`` just read of their groups, if the caller has it."""
     if messages:
-        run(_send_all(messages))
+        run(_send_all(messages, listeners))
 
 
 async def groups_listened(groups: Sequence[str]) -> set[str]:
+    """The groups among ``groups`` that have at least one live member (``listeners_get``)."""
+    return (await listeners_get(groups)).groups
+
+
+async def listeners_get(groups: Sequence[str]) -> Listeners:
     """The groups among ``groups`` that have at least one live member, in one pipelined round
-    per Redis host. With another layer than ``RedisChannelLayer`` (in-memory, pub/sub) every
-    group counts as listened: sending to a group without members is a no-op anyway.
+    per Redis host; with the project's layer also their members, which ``send_many`` then uses
+    instead of reading them again (one round trip fewer per send). With another layer than
+    ``RedisChannelLayer`` (in-memory, pub/sub) every group counts as listened: sending to a
+    group without members is a no-op anyway.
 
     Reads the layer's own group keys the way its ``group_send`` does (members are zset entries
     scored by join time; those older than ``group_expiry`` are dead). A member that joins right
@@ -133,9 +157,13 @@ async def groups_listened(groups: Sequence[str]) -> set[str]:
 
     layer = get_channel_layer()
     if not groups or layer is None:
-        return set()
+        return Listeners(set())
+    members_many = getattr(layer, "group_members_many", None)
+    if members_many is not None:  # the project's layer: read the members, kept for the send
+        members = await members_many(groups)
+        return Listeners({group for group, found in members.items() if found}, members)
     if not isinstance(layer, RedisChannelLayer):
-        return set(groups)
+        return Listeners(set(groups))
     by_host: dict[int, list[str]] = defaultdict(list)
     for group in dict.fromkeys(groups):
         by_host[layer.consistent_hash(group)].append(group)
@@ -147,7 +175,7 @@ async def groups_listened(groups: Sequence[str]) -> set[str]:
             pipe.zcount(layer._group_key(name), f"({alive_after}", "+inf")
         counts = await pipe.execute()
         listened.update(name for name, count in zip(names, counts, strict=True) if count)
-    return listened
+    return Listeners(listened)
 
 
 class LoopRunner:

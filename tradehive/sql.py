@@ -1,25 +1,28 @@
-"""The raw-SQL cursors of the hot paths (PostgreSQL): one module, two bindings.
+"""The raw-SQL cursor of the hot paths (PostgreSQL): bound on the server and prepared.
 
 Raw SQL is kept for the statements where the ORM costs more than the database work: each app's
 statements live in its ``<app>/sql.py``, naming tables by ``Model._meta.db_table``.
 
-- ``array_cursor``: column-array statements. The settlement hot path writes its rows as
-  ``INSERT ... SELECT FROM unnest(%b::type[], ...)``: one statement per table and batch.
-  Django's psycopg cursor binds on the client: it quotes every array element into the SQL text
-  in Python, which for arrays of thousands of values cost about as much as the database work.
-  ``array_cursor`` binds on the server, in binary for ``%b`` placeholders (exact for
-  ``numeric``: Decimals go as base-10000 digits, never through float).
-- ``prepared_cursor``: the few statements every order runs. Django's psycopg cursor never
-  prepares, so PostgreSQL parses and plans every execution again; for the statements of order
-  placement (the market's terms, the order + outbox insert, the hold) that was about half of the
-  database's CPU per order. ``prepared_cursor`` binds on the server and prepares each statement
-  once per connection (psycopg keeps the prepared statements of a connection; the pool reuses
-  connections). Django turns psycopg's automatic preparing off (``prepare_threshold=None``) so
-  that connection poolers in transaction mode keep working; this project connects directly,
-  through Django's own pool (docs/decisions.md). Only statements run through this cursor are
-  prepared: the threshold this module sets on a connection is never reached by anything else.
+``prepared_cursor`` is the cursor of every such statement: order placement (the market's terms,
+the order + outbox insert, the hold) and settlement's transaction (the orders' locks, the
+ledger, the fills, trades, candles and notifications, the batch's end).
 
-Both keep Django's cursor wrapper: query logging, execute wrappers, error translation
+- Bound on the server: settlement writes its rows as ``INSERT ... SELECT FROM unnest(%b::type[],
+  ...)``, one statement per table and batch. Django's psycopg cursor binds on the client: it
+  quotes every array element into the SQL text in Python, which for arrays of thousands of
+  values cost about as much as the database work. Binary ``%b`` placeholders are exact for
+  ``numeric`` (Decimals go as base-10000 digits, never through float).
+- Prepared once per connection: Django's psycopg cursor never prepares, so PostgreSQL parses
+  and plans every execution again. For order placement that was about half of the database's
+  CPU per order; for a settled batch of one fill, planning its dozen statements was about a
+  third of the transaction (issue 21, docs/decisions.md "Latency a trader feels"). psycopg
+  keeps the prepared statements of a connection and the pool reuses connections. Django turns
+  psycopg's automatic preparing off (``prepare_threshold=None``) so that connection poolers in
+  transaction mode keep working; this project connects directly, through Django's own pool
+  (docs/decisions.md). Only statements run through this cursor are prepared: the threshold this
+  module sets on a connection is never reached by anything else.
+
+The cursor keeps Django's cursor wrapper: query logging, execute wrappers, error translation
 (``IntegrityError`` etc.)."""
 
 from __future__ import annotations
@@ -32,28 +35,15 @@ from typing import Any
 from django.db import connection
 
 
-@contextmanager
-def array_cursor() -> Iterator[Any]:
-    """A cursor of the default connection that binds parameters on the server (PostgreSQL
-    only). Django's cursor wrapper is kept: query logging, execute wrappers, error translation
-    (``IntegrityError`` etc.). Placeholders: ``%b`` (binary) or ``%s``, with explicit casts."""
-    # Defined only under psycopg 3 (django-stubs don't know them); the project requires it.
-    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-        TIMESTAMPTZ_OID,
-        ServerBindingCursor,
-    )
+def _tz_align(raw: Any) -> None:
+    """As Django's create_cursor: timestamps load in the connection's time zone."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID  # type: ignore[attr-defined]
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    connection.ensure_connection()
-    raw = ServerBindingCursor(connection.connection)
-    # As Django's create_cursor: timestamps load in the connection's time zone.
     tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     if connection.timezone != tzloader.timezone:
         register_tzloader(connection.timezone, raw)
-    # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
-    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
-        yield cursor
 
 
 # Automatic preparing after this many executions of one statement: never, in practice. Only
@@ -72,8 +62,10 @@ def prepared_cursor() -> Iterator[Any]:
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _ONLY_WHEN_ASKED
+    preparing = _preparing_cursor_class()(raw)
+    _tz_align(preparing)
     # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
-    with connection._prepare_cursor(_preparing_cursor_class()(raw)) as cursor:  # type: ignore[attr-defined]
+    with connection._prepare_cursor(preparing) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
 

@@ -219,7 +219,7 @@ def _balances_select(
     keys: list[tuple[int, int]],
 ) -> tuple[dict[tuple[int, int], Balance], dict[int, int]]:
     account_ids, asset_ids = zip(*keys, strict=True)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.BALANCES_LOCK_SQL, [list(account_ids), list(asset_ids)])
         rows = cursor.fetchall()
     balances: dict[tuple[int, int], Balance] = {}
@@ -233,7 +233,7 @@ def _balances_select(
 
 
 def _balances_save(balances: list[Balance]) -> None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             sql.BALANCES_SAVE_SQL,
             (
@@ -291,7 +291,7 @@ def _journals_insert(
 
     Settlement posts thousands of journals a second; building model instances and a VALUES
     list per row cost more than the database work."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             sql.JOURNALS_INSERT_SQL,
             (

@@ -599,6 +599,7 @@ def test_a_fill_is_pushed_before_the_ticker_is_recomputed_which_then_marks_it(
     lpj_krw, make_user, settle
 ) -> None:
     from markets.ticker import ticker_key
+    from settlement.publish import settled_publish_many
     from settlement.services import settlement_publisher_set
     from tradehive.push import DIRTY_TICKER
     from tradehive.redis_client import get_redis
@@ -609,11 +610,12 @@ def test_a_fill_is_pushed_before_the_ticker_is_recomputed_which_then_marks_it(
     settle(lpj_krw)
     redis.delete(ticker_key("LPJ-KRW"), DIRTY_TICKER)
     seen: list[tuple[bytes | None, bool]] = []
-    settlement_publisher_set(
-        lambda batch: seen.append(
-            (redis.get(ticker_key("LPJ-KRW")), redis.sismember(DIRTY_TICKER, "LPJ-KRW"))
-        )
-    )
+
+    def publisher(batch):  # what the push sees, then the push and the batch's follow-ups
+        seen.append((redis.get(ticker_key("LPJ-KRW")), redis.sismember(DIRTY_TICKER, "LPJ-KRW")))
+        settled_publish_many(batches=[batch])
+
+    settlement_publisher_set(publisher)
     try:
         # when a buyer takes it
         place(make_user(KRW="100000"), "buy", "5", "1000")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from channels.layers import get_channel_layer
 
 from tradehive.channel_layer import PushChannelLayer
@@ -78,14 +79,89 @@ def test_a_receive_interrupted_after_taking_a_message_loses_nothing() -> None:
         # given a receive whose message was taken off the channel (and backed up) but never
         # handed over: it was interrupted
         taken = await layer._take_script(
-            keys=[key, backup], args=[b"", layer.expiry], client=layer.connection(0)
+            keys=[key, backup], args=[layer.expiry, 1, "", ""], client=layer.connection(0)
         )
-        assert taken
+        assert len(taken) == 2  # the first message and its score
         # when the next receives run
         got = [(await asyncio.wait_for(layer.receive(channel), 3))["n"] for _ in range(2)]
-        # then both messages arrive, in order, and only the one handed over last stays backed up
+        # then both messages arrive, in order, and stay backed up until the next take
         assert got == [1, 2]
-        assert await layer.connection(0).zcard(backup) == 1
+        assert await layer.connection(0).zcard(backup) == 2
+        # which drops them once they have been handed over
+        await layer.group_send("t3.g", {"type": "push", "n": 3})
+        assert (await asyncio.wait_for(layer.receive(channel), 3))["n"] == 3
+        assert await layer.connection(0).zrange(backup, 0, -1) == [await _last_handed(layer, key)]
+        await layer.flush()
+
+
+async def _last_handed(layer: PushChannelLayer, key: str) -> bytes:
+    return layer._handed_over[key][-1]
+
+
+def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        assert isinstance(layer, PushChannelLayer)
+        channel = await layer.new_channel()
+        await layer.group_add("t4.g", channel)
+        key = layer.prefix + layer.non_local_name(channel)
+        # given five messages waiting on the channel
+        await layer.group_send_many([("t4.g", {"type": "push", "n": n}) for n in range(5)])
+        takes = 0
+        script = layer._take_script
+
+        async def counted(**kwargs: Any) -> Any:
+            nonlocal takes
+            takes += 1
+            return await script(**kwargs)
+
+        monkeypatch.setattr(layer, "_take_script", counted)  # the layer is the process's
+        # when they are received
+        got = [(await asyncio.wait_for(layer.receive(channel), 3))["n"] for _ in range(5)]
+        # then they come in order, from one take
+        assert got == [0, 1, 2, 3, 4]
+        assert takes == 1
+        assert await layer.connection(0).zcard(key) == 0
+        # and a message sent while a receive waits on the empty channel arrives with those
+        # queued behind it, the waiting one backed up by the same take
+        waiting = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0.1)
+        await layer.group_send_many([("t4.g", {"type": "push", "n": n}) for n in (5, 6)])
+        assert (await asyncio.wait_for(waiting, 3))["n"] == 5
+        assert (await asyncio.wait_for(layer.receive(channel), 3))["n"] == 6
+        assert takes == 3  # the empty one before the wait, then the one after it
+        await layer.flush()
+
+    run(scenario)
+
+    run(scenario)
+
+
+def test_a_send_given_the_members_just_read_reads_them_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        assert isinstance(layer, PushChannelLayer)
+        channel = await layer.new_channel()
+        await layer.group_add("t5.a", channel)
+        # given the members of a group someone listens to and of one nobody does
+        members = await layer.group_members_many(["t5.a", "t5.b"])
+        assert members == {"t5.a": [channel], "t5.b": []}
+
+        async def unexpected(groups: Any) -> Any:
+            raise AssertionError(f"members read again: {groups}")
+
+        monkeypatch.setattr(layer, "group_members_many", unexpected)
+        # when a batch goes to both with those members
+        await layer.group_send_many(
+            [("t5.b", {"type": "push", "n": 0}), ("t5.a", {"type": "push", "n": 1})],
+            members=members,
+        )
+        # then the member gets its message, and the members were not read again
+        assert (await asyncio.wait_for(layer.receive(channel), 3))["n"] == 1
         await layer.flush()
 
     run(scenario)
