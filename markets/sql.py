@@ -89,8 +89,9 @@ def candles_upsert_sql() -> str:
     q = connection.ops.quote_name
     table = q(Candle._meta.db_table)
     columns = CANDLE_COLUMNS
-    # Only fixed type names and %s placeholders are interpolated; values go as parameters.
-    arrays = ", ".join(f"%s::{t}[]" for t in _PG_ARRAY_TYPES)
+    # Only fixed type names and %b placeholders are interpolated; values go as parameters, in
+    # binary (``tradehive.sql.prepared_cursor``).
+    arrays = ", ".join(f"%b::{t}[]" for t in _PG_ARRAY_TYPES)
     source = "SELECT * FROM unnest(" + arrays + ")"
 
     def old(column: str) -> str:

@@ -26,7 +26,7 @@ ACCOUNT_ID_SQL = f"SELECT id FROM {_ACCOUNT} WHERE user_id = %s"
 BALANCES_LOCK_SQL = (
     "SELECT b.id, b.account_id, b.asset_id, b.available, b.locked, b.may_go_negative, a.decimals"
     f" FROM {_BALANCE} b"
-    " JOIN unnest(%s::bigint[], %s::bigint[]) AS k(account_id, asset_id)"
+    " JOIN unnest(%b::bigint[], %b::bigint[]) AS k(account_id, asset_id)"
     " ON b.account_id = k.account_id AND b.asset_id = k.asset_id"
     f" JOIN {_ASSET} a ON a.id = b.asset_id"
     " ORDER BY b.id FOR NO KEY UPDATE OF b"
@@ -44,7 +44,7 @@ assert BALANCE_FIELDS == (
 # New available/locked of many balances; params: (ids, availables, lockeds) as arrays.
 BALANCES_SAVE_SQL = (
     f"UPDATE {_BALANCE} AS b SET available = v.available, locked = v.locked"
-    " FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[])"
+    " FROM unnest(%b::bigint[], %b::numeric[], %b::numeric[])"
     " AS v(id, available, locked) WHERE b.id = v.id"
 )
 
@@ -52,8 +52,8 @@ BALANCES_SAVE_SQL = (
 # makes the sequence hand out ids in the arrays' order, which RETURNING reports in that order.
 JOURNALS_INSERT_SQL = (
     f"INSERT INTO {_JOURNAL} (kind, reference, memo, created_at)"
-    " SELECT kind, reference, memo, %s FROM unnest(%s::varchar[], %s::varchar[],"
-    " %s::varchar[]) WITH ORDINALITY AS t(kind, reference, memo, n) ORDER BY n"
+    " SELECT kind, reference, memo, %s FROM unnest(%b::varchar[], %b::varchar[],"
+    " %b::varchar[]) WITH ORDINALITY AS t(kind, reference, memo, n) ORDER BY n"
     " RETURNING id"
 )
 
@@ -62,8 +62,8 @@ JOURNALS_INSERT_SQL = (
 ENTRIES_INSERT_SQL = (
     f"INSERT INTO {_ENTRY}"
     " (journal_id, account_id, asset_id, bucket, amount, balance_after)"
-    " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[],"
-    " %s::numeric[], %s::numeric[])"
+    " SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::varchar[],"
+    " %b::numeric[], %b::numeric[])"
 )
 
 
