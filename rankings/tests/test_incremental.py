@@ -22,7 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.services import user_rankings_opt_in_set
-from rankings.models import AssetPrice, LeaderboardPage, LeaderboardRow, PeriodState, Snapshot
+from rankings.models import (
+    AssetPrice,
+    LeaderboardPage,
+    LeaderboardRanks,
+    LeaderboardRow,
+    PeriodState,
+    Snapshot,
+    TraderMark,
+)
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import fill_make, flow_make
 from wallets.errors import InsufficientFunds
@@ -75,7 +83,9 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
         (Snapshot, ("user_id", "hour")),
         (PeriodState, ("period", "user_id")),
         (LeaderboardRow, ("period", "user_id")),
+        (TraderMark, ("user_id",)),
         (LeaderboardPage, ("period", "ranking", "chunk")),
+        (LeaderboardRanks, ("period", "chunk")),
     ):
         rows = model.objects.order_by(*key).values()
         out[model.__name__] = [{k: v for k, v in r.items() if k != "id"} for r in rows]
