@@ -198,10 +198,10 @@ class LeaderboardRow(models.Model):
 
 
 class TraderMark(models.Model):
-    """One opted-in trader's last snapshot at or before the current hour (its holdings, equity
-    and log unit value): what their equity now (the holdings at the current prices) and their
-    end point are computed from, once per trader for every period. Rewritten for the traders
-    whose snapshots changed."""
+    """One opted-in trader's last snapshot at or before the current hour (its holdings, equity,
+    log unit value, flow, trades and volume): what their equity now (the holdings at the
+    current prices) and their end point are computed from, once per trader for every period.
+    Rewritten for the traders whose snapshots changed (everyone when the hour moves on)."""
 
     user_id = models.BigIntegerField(unique=True)
     is_bot = models.BooleanField()
@@ -210,13 +210,16 @@ class TraderMark(models.Model):
     log_value = _log_field()
     asset_ids = ArrayField(models.BigIntegerField())
     held = _amounts_field()
+    flow = money_field()
+    trades = models.IntegerField()
+    volume = money_field()
 
     def __str__(self) -> str:
         return f"user {self.user_id} at {self.hour:%Y-%m-%d %H}h"
 
 
 class Ranking(models.TextChoices):
-    """The four orders of a period's leaderboard (``LeaderboardRanks``' arrays)."""
+    """The four orders of a period's leaderboard (``LeaderboardPage.ranking``)."""
 
     RETURN = "rank_return"
     PNL = "rank_pnl"
@@ -231,12 +234,19 @@ RANKS_PER_PAGE = 100
 class LeaderboardPage(models.Model):
     """``RANKS_PER_PAGE`` consecutive ranks of one ranking of a period: the traders' ids in rank
     order, ranks ``chunk * RANKS_PER_PAGE + 1`` on. A page of the API reads one or three of
-    these and then the traders' rows."""
+    these and then the traders' rows.
+
+    ``last_key``/``last_user``: the ranking's key (the return's log growth, or the PnL) and the
+    id of the page's last trader. The order is key descending, id ascending, so a profile finds
+    the page that holds a trader from their own key (computed at read time) with one probe of
+    the index, and the rank within it: no row per trader is written for the ranks."""
 
     period = models.CharField(max_length=5, choices=Period.choices)
     ranking = models.CharField(max_length=17, choices=Ranking.choices)
     chunk = models.IntegerField()
     user_ids = ArrayField(models.BigIntegerField())
+    last_key = money_field()
+    last_user = models.BigIntegerField()
 
     class Meta:
         constraints = [
@@ -244,33 +254,11 @@ class LeaderboardPage(models.Model):
                 fields=["period", "ranking", "chunk"], name="rankings_page_unique"
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.period} {self.ranking} chunk {self.chunk}"
-
-
-# Traders per LeaderboardRanks row: user ids ``chunk * RANK_SLOTS`` up to the next chunk's.
-RANK_SLOTS = 1000
-
-
-class LeaderboardRanks(models.Model):
-    """The ranks of the traders of one period whose ids fall in one chunk (``user_id //
-    RANK_SLOTS``): ``user_ids`` ascending and the four rankings' ranks parallel (NULL: not
-    eligible). A profile finds its ranks here with one row per period; the refresh writes a few
-    hundred rows instead of a row per trader."""
-
-    period = models.CharField(max_length=5, choices=Period.choices)
-    chunk = models.IntegerField()
-    user_ids = ArrayField(models.BigIntegerField())
-    rank_return = ArrayField(models.BigIntegerField(null=True))
-    rank_pnl = ArrayField(models.BigIntegerField(null=True))
-    rank_return_human = ArrayField(models.BigIntegerField(null=True))
-    rank_pnl_human = ArrayField(models.BigIntegerField(null=True))
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["period", "chunk"], name="rankings_ranks_unique")
+        indexes = [
+            models.Index(
+                fields=["period", "ranking", "-last_key", "last_user"], name="rankings_page_by_key"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.period} ranks of users chunk {self.chunk}"
+        return f"{self.period} {self.ranking} chunk {self.chunk}"

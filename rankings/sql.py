@@ -41,11 +41,9 @@ from accounts.models import User
 from markets.models import Candle, TradingPair
 from orders.models import Fill
 from rankings.models import (
-    RANK_SLOTS,
     RANKS_PER_PAGE,
     AssetPrice,
     LeaderboardPage,
-    LeaderboardRanks,
     LeaderboardRow,
     Period,
     PeriodState,
@@ -90,7 +88,6 @@ _T = {
     "lb": LeaderboardRow._meta.db_table,
     "page": LeaderboardPage._meta.db_table,
     "mark": TraderMark._meta.db_table,
-    "ranks": LeaderboardRanks._meta.db_table,
     "asset": Asset._meta.db_table,
     "state": RankingsState._meta.db_table,
 }
@@ -817,6 +814,12 @@ def _eligible(r: str, e: str, min_equity: str, min_trades: str) -> str:
     return f"({e}.now_equity >= {min_equity} AND {r}.trades >= {min_trades})"
 
 
+# The periods with the prices at their start hours.
+_PERIOD_PX = (
+    "CREATE TEMP TABLE rk_period_px ON COMMIT DROP AS SELECT pr.period, pr.start_hour, sp.px "
+    "FROM rk_periods pr LEFT JOIN rk_px sp ON sp.hour = pr.start_hour"
+)
+
 # Traders whose TraderMark (last snapshot at or before the hour) is written again: those whose
 # snapshots changed, those new to the rankings or whose bot label changed, and, when the hour
 # moved (on, or back), those with a snapshot between the two hours. Everyone when there is no
@@ -847,12 +850,14 @@ _MARKS_WRITE = [
     ),
     _sql(
         """
-INSERT INTO {mark} (user_id, is_bot, hour, equity, log_value, asset_ids, held)
-SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.log_value, e.asset_ids, e.held
+INSERT INTO {mark} (user_id, is_bot, hour, equity, log_value, asset_ids, held, flow, trades,
+                    volume)
+SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.log_value, e.asset_ids, e.held, e.flow,
+       e.trades, e.volume
 FROM rk_mark_users u
 JOIN rk_people pe ON pe.user_id = u.user_id
 JOIN LATERAL (
-    SELECT hour, equity, log_value, asset_ids, held FROM {snap}
+    SELECT hour, equity, log_value, asset_ids, held, flow, trades, volume FROM {snap}
     WHERE user_id = u.user_id AND hour <= %(now_hour)s ORDER BY hour DESC LIMIT 1
 ) e ON true
 """
@@ -884,14 +889,9 @@ WITH ck AS (
     SELECT st.period, m.user_id, m.is_bot,
            CASE WHEN st.start_hour IS NOT NULL THEN start_mark.start_mark END AS start_mark,
            st.start_equity AS start_snap_equity, st.start_log AS start_snap_log,
-           {_summary_plus("st", "e", when="e.user_id IS NOT NULL", day=_NOW_DAY)}
-    FROM rk_row_users u
-    JOIN {{mark}} m ON m.user_id = u.user_id
-    JOIN {{ps}} st ON st.user_id = u.user_id
-    JOIN rk_periods pr ON pr.period = st.period
-    LEFT JOIN {{snap}} e ON e.user_id = u.user_id AND e.hour = %(now_hour)s
-    LEFT JOIN rk_px sp ON sp.hour = pr.start_hour
-    {_marked("st.start_asset_ids", "st.start_held", "sp.px", "start_mark")}
+           {_summary_plus("st", "m", when="m.hour = %(now_hour)s", day=_NOW_DAY)}
+    FROM_USERS
+    {_marked("st.start_asset_ids", "st.start_held", "pr.px", "start_mark")}
 ), points AS (
     SELECT ck.*, COALESCE(start_mark, 0) AS start_equity,
            CASE WHEN start_mark IS NULL THEN 0
@@ -919,6 +919,29 @@ SELECT period, user_id, is_bot, start_log, start_equity + closed_flow AS pnl_bas
        closed_trades AS trades, closed_volume AS volume
 FROM figures
 """.replace("STEP_START", _log_step("start_mark / start_snap_equity"))
+)
+# Every trader (a rebuild, a new hour): joins of whole tables. A few: through the indexes, per
+# trader and period (OFFSET 0 keeps the planner from flattening the subqueries into joins that
+# it plans, on a period state table just rewritten, as a scan of every state).
+_ROWS_ALL = _ROWS.replace(
+    "FROM_USERS",
+    _sql(
+        """FROM rk_row_users u
+    JOIN {mark} m ON m.user_id = u.user_id
+    JOIN {ps} st ON st.user_id = u.user_id
+    JOIN rk_period_px pr ON pr.period = st.period"""
+    ),
+)
+_ROWS = _ROWS.replace(
+    "FROM_USERS",
+    _sql(
+        """FROM rk_row_users u
+    CROSS JOIN rk_period_px pr
+    JOIN LATERAL (SELECT * FROM {mark} WHERE user_id = u.user_id OFFSET 0) m ON true
+    JOIN LATERAL (
+        SELECT * FROM {ps} WHERE period = pr.period AND user_id = u.user_id OFFSET 0
+    ) st ON true"""
+    ),
 )
 
 _ROWS_WRITE = [
@@ -952,56 +975,64 @@ CROSS JOIN LATERAL {_end_point("m", "n.px")} e
 """
 )
 
-# Ranks: by return and by PnL among the eligible (ties: the lower user id), and the same
-# orders counting humans only (``?bots=exclude``), from the same two sorts. Only the narrow
-# keys are read and sorted; nothing per trader is written.
-_RANKED = _sql(
+# The eligible traders of every period with their ranking keys at the current prices.
+_KEYS = _sql(
     f"""
-CREATE TEMP TABLE rk_ranked ON COMMIT DROP AS
-SELECT period, user_id,
-       CASE WHEN eligible THEN row_number() OVER by_return END AS rank_return,
-       CASE WHEN eligible AND NOT is_bot
-            THEN count(*) FILTER (WHERE NOT is_bot) OVER by_return END AS rank_return_human,
-       CASE WHEN eligible THEN row_number() OVER by_pnl END AS rank_pnl,
-       CASE WHEN eligible AND NOT is_bot
-            THEN count(*) FILTER (WHERE NOT is_bot) OVER by_pnl END AS rank_pnl_human
-FROM (
-    SELECT r.period, r.user_id, r.is_bot, {_growth("r", "e")} AS growth,
-           {_pnl("r", "e")} AS pnl,
-           {_eligible("r", "e", "%(min_equity)s", "%(min_trades)s")} AS eligible
-    FROM {{lb}} r JOIN rk_end e ON e.user_id = r.user_id
-) x
-WINDOW by_return AS (PARTITION BY period, eligible ORDER BY growth DESC, user_id
-                     ROWS UNBOUNDED PRECEDING),
-       by_pnl AS (PARTITION BY period, eligible ORDER BY pnl DESC, user_id
-                  ROWS UNBOUNDED PRECEDING)
+CREATE TEMP TABLE rk_keys ON COMMIT DROP AS
+SELECT r.period, r.user_id, r.is_bot, {_growth("r", "e")} AS growth, {_pnl("r", "e")} AS pnl
+FROM {{lb}} r JOIN rk_end e ON e.user_id = r.user_id
+WHERE {_eligible("r", "e", "%(min_equity)s", "%(min_trades)s")}
 """
 )
+
+# The four rankings of each period as arrays of trader ids in rank order (by return and by PnL,
+# descending, ties: the lower id; the same counting humans only), one ordered aggregate each:
+# a sort of one period's traders on a numeric key, the cheapest form measured (window ranks
+# and a regrouping into pages sorted every (period, trader) row again on several keys). Cut
+# into pages of RANKS_PER_PAGE, with the key and id of each page's last trader.
+_RANKING_KEYS = {
+    "rank_return": "growth",
+    "rank_pnl": "pnl",
+    "rank_return_human": "growth",
+    "rank_pnl_human": "pnl",
+}
+
+
+def _orders(period: str) -> str:
+    def order(ranking: str) -> str:
+        human = " FILTER (WHERE NOT is_bot)" if ranking.endswith("_human") else ""
+        key = _RANKING_KEYS[ranking]
+        return f"array_agg(user_id ORDER BY {key} DESC, user_id){human} AS {ranking}"
+
+    return (
+        f"SELECT '{period}'::text AS period, "
+        + ", ".join(order(ranking) for ranking in _RANKING_KEYS)
+        + f" FROM rk_keys WHERE period = '{period}'"
+    )
+
 
 _PAGES = _sql(
     f"""
-INSERT INTO {{page}} (period, ranking, chunk, user_ids)
-SELECT period, ranking, (rank - 1) / {RANKS_PER_PAGE}, array_agg(user_id ORDER BY rank)
-FROM rk_ranked
-CROSS JOIN LATERAL (VALUES ('rank_return', rank_return), ('rank_pnl', rank_pnl),
-                           ('rank_return_human', rank_return_human),
-                           ('rank_pnl_human', rank_pnl_human)) AS r(ranking, rank)
-WHERE rank IS NOT NULL
-GROUP BY period, ranking, (rank - 1) / {RANKS_PER_PAGE}
-"""
+INSERT INTO {{page}} (period, ranking, chunk, user_ids, last_key, last_user)
+WITH orders AS (
+    ORDERS
+), pages AS MATERIALIZED (
+    -- only the slices leave: a sort or join carrying the whole orders costs gigabytes
+    SELECT o.period, r.ranking, r.key, g.chunk,
+           r.ids[g.chunk * {RANKS_PER_PAGE} + 1 : (g.chunk + 1) * {RANKS_PER_PAGE}] AS user_ids,
+           r.ids[least((g.chunk + 1) * {RANKS_PER_PAGE}, cardinality(r.ids))] AS last_user
+    FROM orders o
+    CROSS JOIN LATERAL (VALUES ('rank_return', 'growth', o.rank_return),
+                               ('rank_pnl', 'pnl', o.rank_pnl),
+                               ('rank_return_human', 'growth', o.rank_return_human),
+                               ('rank_pnl_human', 'pnl', o.rank_pnl_human)) AS r(ranking, key, ids)
+    CROSS JOIN LATERAL generate_series(0, (cardinality(r.ids) - 1) / {RANKS_PER_PAGE}) AS g(chunk)
 )
-
-# The ranks by trader, for the profiles: the eligible traders of a period in chunks of ids.
-_RANKS = _sql(
-    f"""
-INSERT INTO {{ranks}} (period, chunk, user_ids, rank_return, rank_pnl, rank_return_human,
-                       rank_pnl_human)
-SELECT period, user_id / {RANK_SLOTS}, array_agg(user_id ORDER BY user_id),
-       array_agg(rank_return ORDER BY user_id), array_agg(rank_pnl ORDER BY user_id),
-       array_agg(rank_return_human ORDER BY user_id), array_agg(rank_pnl_human ORDER BY user_id)
-FROM rk_ranked WHERE rank_return IS NOT NULL
-GROUP BY period, user_id / {RANK_SLOTS}
-"""
+SELECT p.period, p.ranking, p.chunk, p.user_ids,
+       CASE WHEN p.key = 'growth' THEN k.growth ELSE k.pnl END, k.user_id
+FROM pages p
+JOIN rk_keys k ON k.period = p.period AND k.user_id = p.last_user
+""".replace("ORDERS", "\n    UNION ALL\n    ".join(_orders(period) for period in Period.values))
 )
 
 # Nothing the rankings are computed from changed since the last refresh in the same hour (no
@@ -1031,7 +1062,7 @@ ON CONFLICT (id) DO UPDATE SET fill_watermark = EXCLUDED.fill_watermark,
 """
 )
 
-_TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {mark}, {page}, {ranks}, {state}")
+_TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {mark}, {page}, {state}")
 
 _TEMP_TABLES = (
     "rk_delta",
@@ -1046,11 +1077,12 @@ _TEMP_TABLES = (
     "rk_recompute",
     "rk_state",
     "rk_px",
+    "rk_period_px",
     "rk_mark_users",
     "rk_row_users",
     "rk_rows",
     "rk_end",
-    "rk_ranked",
+    "rk_keys",
     "rk_px_all",
 )
 
@@ -1226,6 +1258,7 @@ def pipeline_run(
         # them, and only the pages and ranks written.
         same_hour = states_valid and prev_hour == now_hour
         run("price arrays", _PRICE_ARRAYS)
+        run("period prices", _PERIOD_PX)
         run("mark users", _MARK_USERS if states_valid else _MARK_USERS_ALL)
         analyze("rk_mark_users")
         # gone: marks and rows of traders who left the rankings (opted out, excluded)
@@ -1238,7 +1271,7 @@ def pipeline_run(
             (start_changed,) = cursor.fetchone()
         run("row users", _ROW_USERS_ALL if start_changed else _ROW_USERS)
         analyze("rk_row_users")
-        run("rows", _ROWS)
+        run("rows", _ROWS_ALL if start_changed else _ROWS)
         run("rows delete", _ROWS_WRITE[0])
         gone += run("rows gone", _ROWS_WRITE[1])
         run("rows write", _ROWS_WRITE[2])
@@ -1248,11 +1281,10 @@ def pipeline_run(
             (unchanged,) = cursor.fetchone()
         if not unchanged:
             run("ends", _ENDS)
-            run("ranks", _RANKED)
+            run("keys", _KEYS)
+            analyze("rk_keys")
             run("pages delete", _sql("DELETE FROM {page}"))
             run("pages", _PAGES)
-            run("ranks delete", _sql("DELETE FROM {ranks}"))
-            run("ranks write", _RANKS)
         run("state", _STATE_SAVE)
         for temp in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -1301,23 +1333,39 @@ ORDER BY x.rank
     .replace("MARKED_NOW", _MARKED_NOW)
 )
 
+
+# A trader's rank in a ranking: the page that holds them is the first, in rank order, whose
+# last trader is not ranked before them: same key and an id at least theirs, or a lower key
+# (two probes of the (period, ranking, key, id) index); then their place in it. NULL when they
+# are not in the ranking (not eligible).
+def _rank_of(ranking: str, key: str) -> str:
+    probe = (
+        "(SELECT chunk, user_ids FROM {{page}} WHERE period = lb.period AND ranking = '"
+        + ranking
+        + "' AND {cond} ORDER BY last_key DESC, last_user LIMIT 1)"
+    )
+    same = probe.format(cond=f"last_key = {key} AND last_user >= lb.user_id")
+    lower = probe.format(cond=f"last_key < {key}")
+    return (
+        f"(SELECT p.chunk::bigint * {RANKS_PER_PAGE} + array_position(p.user_ids, lb.user_id) "
+        f"FROM ({same} UNION ALL {lower}) p ORDER BY p.chunk LIMIT 1)"
+    )
+
+
 # A trader's rows of every period: one probe of the (period, user_id) index per period (on
 # user_id alone the index does not apply, and every row of every trader is read), with the
-# figures at the last refresh's prices and the ranks from the trader's chunk of ranks.
+# figures at the last refresh's prices and the ranks found in the pages from the trader's keys.
 PROFILE_ROWS = _sql(
-    f"""
-SELECT lb.*, SHOWN, ELIGIBLE AS eligible, rk.rank_return, rk.rank_pnl, META
-FROM {{lb}} lb
+    """
+SELECT lb.*, SHOWN, ELIGIBLE AS eligible, RANK_RETURN AS rank_return, RANK_PNL AS rank_pnl, META
+FROM {lb} lb
 MARKED_NOW
-LEFT JOIN LATERAL (
-    SELECT r.rank_return[i.i] AS rank_return, r.rank_pnl[i.i] AS rank_pnl
-    FROM {{ranks}} r CROSS JOIN LATERAL (SELECT array_position(r.user_ids, lb.user_id) AS i) i
-    WHERE r.period = lb.period AND r.chunk = lb.user_id / {RANK_SLOTS} AND i.i IS NOT NULL
-) rk ON true
 WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s ORDER BY lb.period
 """.replace("META", _META)
     .replace("SHOWN", _SHOWN)
     .replace("ELIGIBLE", _eligible("lb", "e", "st.min_equity", "st.min_trades"))
+    .replace("RANK_RETURN", _rank_of("rank_return", _growth("lb", "e")))
+    .replace("RANK_PNL", _rank_of("rank_pnl", _pnl("lb", "e")))
     .replace("MARKED_NOW", _MARKED_NOW)
     .replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
 )

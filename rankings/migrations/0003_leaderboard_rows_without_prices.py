@@ -53,23 +53,26 @@ class Migration(migrations.Migration):
                 ('log_value', _log()),
                 ('asset_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
                 ('held', django.contrib.postgres.fields.ArrayField(base_field=_money(null=True), size=None)),
+                ('flow', _money()),
+                ('trades', models.IntegerField()),
+                ('volume', _money()),
             ],
         ),
-        migrations.CreateModel(
-            name='LeaderboardRanks',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(choices=_PERIODS, max_length=5)),
-                ('chunk', models.IntegerField()),
-                ('user_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
-                ('rank_return', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(null=True), size=None)),
-                ('rank_pnl', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(null=True), size=None)),
-                ('rank_return_human', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(null=True), size=None)),
-                ('rank_pnl_human', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(null=True), size=None)),
-            ],
-            options={
-                'constraints': [models.UniqueConstraint(fields=('period', 'chunk'), name='rankings_ranks_unique')],
-            },
+        migrations.AddField(
+            model_name='leaderboardpage',
+            name='last_key',
+            field=_money(default=0),
+            preserve_default=False,
+        ),
+        migrations.AddField(
+            model_name='leaderboardpage',
+            name='last_user',
+            field=models.BigIntegerField(default=0),
+            preserve_default=False,
+        ),
+        migrations.AddIndex(
+            model_name='leaderboardpage',
+            index=models.Index(fields=['period', 'ranking', '-last_key', 'last_user'], name='rankings_page_by_key'),
         ),
         migrations.AddField(
             model_name='rankingsstate',

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.services import user_rankings_opt_in_set
-from rankings.models import LeaderboardPage, LeaderboardRanks, LeaderboardRow, Snapshot
+from rankings.models import LeaderboardPage, LeaderboardRow, Snapshot, TraderMark
 from rankings.selectors import Figures, leaderboard_page, trader_profile
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import NOW
@@ -119,11 +119,11 @@ def test_the_rebuild_command_rebuilds(history):
 
 
 def _row_versions() -> set[tuple[str, int, str]]:
-    """(table, row id, xmin) of every leaderboard row, page and ranks row: a rewritten row
+    """(table, row id, xmin) of every leaderboard row, trader mark and page: a rewritten row
     gets a new xmin."""
     versions = set()
     with connection.cursor() as cursor:
-        for model in (LeaderboardRow, LeaderboardPage, LeaderboardRanks):
+        for model in (LeaderboardRow, TraderMark, LeaderboardPage):
             table = model._meta.db_table
             cursor.execute(f"SELECT id, xmin::text FROM {table}")  # noqa: S608
             versions |= {(table, int(row_id), xmin) for row_id, xmin in cursor.fetchall()}
