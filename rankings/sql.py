@@ -842,14 +842,16 @@ JOIN rk_people pe ON pe.user_id = c.user_id
 )
 _MARK_USERS_ALL = "CREATE TEMP TABLE rk_mark_users ON COMMIT DROP AS SELECT user_id FROM rk_people"
 
-_MARKS_WRITE = [
-    _sql("DELETE FROM {mark} m USING rk_mark_users u WHERE m.user_id = u.user_id"),
-    _sql(
-        "DELETE FROM {mark} m WHERE NOT EXISTS "
-        "(SELECT 1 FROM rk_people pe WHERE pe.user_id = m.user_id)"
-    ),
-    _sql(
-        """
+# Marks and rows are written whole when every trader's are computed again, and upserted (one
+# probe of the unique index each) when a few are: a deletion of theirs first was planned as a
+# scan of every row. With valid states neither ever disappears but with its trader (the last
+# snapshot at or before the hour only moves on; every trader has a state in every period).
+_MARKS_GONE = _sql(
+    "DELETE FROM {mark} m WHERE NOT EXISTS "
+    "(SELECT 1 FROM rk_people pe WHERE pe.user_id = m.user_id)"
+)
+_MARKS_INSERT = _sql(
+    """
 INSERT INTO {mark} (user_id, is_bot, hour, equity, log_value, asset_ids, held, flow, trades,
                     volume)
 SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.log_value, e.asset_ids, e.held, e.flow,
@@ -861,8 +863,15 @@ JOIN LATERAL (
     WHERE user_id = u.user_id AND hour <= %(now_hour)s ORDER BY hour DESC LIMIT 1
 ) e ON true
 """
-    ),
-]
+)
+_MARKS_UPSERT = (
+    _MARKS_INSERT
+    + """ON CONFLICT (user_id) DO UPDATE SET is_bot = EXCLUDED.is_bot, hour = EXCLUDED.hour,
+    equity = EXCLUDED.equity, log_value = EXCLUDED.log_value, asset_ids = EXCLUDED.asset_ids,
+    held = EXCLUDED.held, flow = EXCLUDED.flow, trades = EXCLUDED.trades,
+    volume = EXCLUDED.volume
+"""
+)
 
 # Traders whose LeaderboardRows are computed again: those whose mark or a period state
 # changed (the current hour's snapshot is part of the rows); everyone when the hour moved (the
@@ -944,25 +953,27 @@ _ROWS = _ROWS.replace(
     ),
 )
 
-_ROWS_WRITE = [
-    _sql(
-        "DELETE FROM {lb} lb USING rk_row_users u, rk_periods p "
-        "WHERE lb.period = p.period AND lb.user_id = u.user_id"
-    ),
-    _sql(
-        "DELETE FROM {lb} lb WHERE NOT EXISTS "
-        "(SELECT 1 FROM rk_people pe WHERE pe.user_id = lb.user_id)"
-    ),
-    _sql(
-        """
+_ROWS_GONE = _sql(
+    "DELETE FROM {lb} lb WHERE NOT EXISTS "
+    "(SELECT 1 FROM rk_people pe WHERE pe.user_id = lb.user_id)"
+)
+_ROWS_INSERT = _sql(
+    """
 INSERT INTO {lb} (period, user_id, is_bot, start_log, pnl_base, drawdown_log, peak_log,
                   win_rate, trades, volume)
 SELECT period, user_id, is_bot, start_log, pnl_base, drawdown_log, peak_log, win_rate,
        trades, volume
 FROM rk_rows
 """
-    ),
-]
+)
+_ROWS_UPSERT = (
+    _ROWS_INSERT
+    + """ON CONFLICT (period, user_id) DO UPDATE SET is_bot = EXCLUDED.is_bot,
+    start_log = EXCLUDED.start_log, pnl_base = EXCLUDED.pnl_base,
+    drawdown_log = EXCLUDED.drawdown_log, peak_log = EXCLUDED.peak_log,
+    win_rate = EXCLUDED.win_rate, trades = EXCLUDED.trades, volume = EXCLUDED.volume
+"""
+)
 
 # Every trader's end point at the current prices (one row per trader, for every period).
 _ENDS = _sql(
@@ -1262,9 +1273,12 @@ def pipeline_run(
         run("mark users", _MARK_USERS if states_valid else _MARK_USERS_ALL)
         analyze("rk_mark_users")
         # gone: marks and rows of traders who left the rankings (opted out, excluded)
-        run("marks delete", _MARKS_WRITE[0])
-        gone = run("marks gone", _MARKS_WRITE[1])
-        run("marks write", _MARKS_WRITE[2])
+        if states_valid:
+            gone = run("marks gone", _MARKS_GONE)
+            run("marks write", _MARKS_UPSERT)
+        else:
+            gone = run("marks delete", _sql("DELETE FROM {mark}"))
+            run("marks write", _MARKS_INSERT)
         start_changed = True
         if same_hour:
             cursor.execute(_START_PRICES_CHANGED)
@@ -1272,9 +1286,12 @@ def pipeline_run(
         run("row users", _ROW_USERS_ALL if start_changed else _ROW_USERS)
         analyze("rk_row_users")
         run("rows", _ROWS_ALL if start_changed else _ROWS)
-        run("rows delete", _ROWS_WRITE[0])
-        gone += run("rows gone", _ROWS_WRITE[1])
-        run("rows write", _ROWS_WRITE[2])
+        if start_changed:
+            gone += run("rows delete", _sql("DELETE FROM {lb}"))
+            run("rows write", _ROWS_INSERT)
+        else:
+            gone += run("rows gone", _ROWS_GONE)
+            run("rows write", _ROWS_UPSERT)
         unchanged = False
         if same_hour and not start_changed and not gone:
             run("unchanged?", _RANKINGS_UNCHANGED)
