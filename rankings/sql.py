@@ -846,10 +846,17 @@ _MARK_USERS_ALL = "CREATE TEMP TABLE rk_mark_users ON COMMIT DROP AS SELECT user
 # probe of the unique index each) when a few are: a deletion of theirs first was planned as a
 # scan of every row. With valid states neither ever disappears but with its trader (the last
 # snapshot at or before the hour only moves on; every trader has a state in every period).
-_MARKS_GONE = _sql(
-    "DELETE FROM {mark} m WHERE NOT EXISTS "
-    "(SELECT 1 FROM rk_people pe WHERE pe.user_id = m.user_id)"
-)
+# Traders who left the rankings (opted out, excluded, deactivated): their marks go, and their
+# rows with them (a trader has rows only with a mark), found from the marks (one row per
+# trader) rather than from the rows (four).
+_MARKS_GONE = [
+    "CREATE TEMP TABLE rk_gone (user_id bigint) ON COMMIT DROP",
+    _sql(
+        "WITH gone AS (DELETE FROM {mark} m WHERE NOT EXISTS "
+        "(SELECT 1 FROM rk_people pe WHERE pe.user_id = m.user_id) RETURNING m.user_id) "
+        "INSERT INTO rk_gone SELECT user_id FROM gone"
+    ),
+]
 _MARKS_INSERT = _sql(
     """
 INSERT INTO {mark} (user_id, is_bot, hour, equity, log_value, asset_ids, held, flow, trades,
@@ -954,8 +961,8 @@ _ROWS = _ROWS.replace(
 )
 
 _ROWS_GONE = _sql(
-    "DELETE FROM {lb} lb WHERE NOT EXISTS "
-    "(SELECT 1 FROM rk_people pe WHERE pe.user_id = lb.user_id)"
+    "DELETE FROM {lb} lb USING rk_gone g, rk_periods p "
+    "WHERE lb.period = p.period AND lb.user_id = g.user_id"
 )
 _ROWS_INSERT = _sql(
     """
@@ -1090,6 +1097,7 @@ _TEMP_TABLES = (
     "rk_px",
     "rk_period_px",
     "rk_mark_users",
+    "rk_gone",
     "rk_row_users",
     "rk_rows",
     "rk_end",
@@ -1274,7 +1282,8 @@ def pipeline_run(
         analyze("rk_mark_users")
         # gone: marks and rows of traders who left the rankings (opted out, excluded)
         if states_valid:
-            gone = run("marks gone", _MARKS_GONE)
+            run("gone", _MARKS_GONE[0])
+            gone = run("marks gone", _MARKS_GONE[1])
             run("marks write", _MARKS_UPSERT)
         else:
             gone = run("marks delete", _sql("DELETE FROM {mark}"))
@@ -1290,7 +1299,8 @@ def pipeline_run(
             gone += run("rows delete", _sql("DELETE FROM {lb}"))
             run("rows write", _ROWS_INSERT)
         else:
-            gone += run("rows gone", _ROWS_GONE)
+            if gone:
+                run("rows gone", _ROWS_GONE)
             run("rows write", _ROWS_UPSERT)
         unchanged = False
         if same_hour and not start_changed and not gone:
