@@ -1313,6 +1313,11 @@ def pipeline_run(
             run("pages delete", _sql("DELETE FROM {page}"))
             run("pages", _PAGES)
         run("state", _STATE_SAVE)
+        if full:
+            # Statistics of the tables just written whole, for the refreshes and the reads that
+            # follow before autovacuum gets to them (measured: with those of the tables before
+            # the rebuild, a profile's rank probes scanned every page of a ranking, 15 ms).
+            analyze(*(_T[name] for name in ("ap", "snap", "ps", "lb", "mark", "page")))
         for temp in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
 
@@ -1367,32 +1372,39 @@ ORDER BY x.rank
 # are not in the ranking (not eligible).
 def _rank_of(ranking: str, key: str) -> str:
     probe = (
-        "(SELECT chunk, user_ids FROM {{page}} WHERE period = lb.period AND ranking = '"
+        "(SELECT chunk, user_ids FROM {{page}} WHERE period = f.period AND ranking = '"
         + ranking
         + "' AND {cond} ORDER BY last_key DESC, last_user LIMIT 1)"
     )
-    same = probe.format(cond=f"last_key = {key} AND last_user >= lb.user_id")
-    lower = probe.format(cond=f"last_key < {key}")
+    same = probe.format(cond=f"last_key = f.{key} AND last_user >= f.user_id")
+    lower = probe.format(cond=f"last_key < f.{key}")
     return (
-        f"(SELECT p.chunk::bigint * {RANKS_PER_PAGE} + array_position(p.user_ids, lb.user_id) "
+        f"(SELECT p.chunk::bigint * {RANKS_PER_PAGE} + array_position(p.user_ids, f.user_id) "
         f"FROM ({same} UNION ALL {lower}) p ORDER BY p.chunk LIMIT 1)"
     )
 
 
 # A trader's rows of every period: one probe of the (period, user_id) index per period (on
 # user_id alone the index does not apply, and every row of every trader is read), with the
-# figures at the last refresh's prices and the ranks found in the pages from the trader's keys.
+# figures at the last refresh's prices and the ranks found in the pages from the trader's keys
+# (computed first, MATERIALIZED: inlined, the keys' subquery ran again for every page the
+# probes read, and a key that is not a plain value cannot bound the index scan).
 PROFILE_ROWS = _sql(
     """
-SELECT lb.*, SHOWN, ELIGIBLE AS eligible, RANK_RETURN AS rank_return, RANK_PNL AS rank_pnl, META
-FROM {lb} lb
-MARKED_NOW
-WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s ORDER BY lb.period
+WITH f AS MATERIALIZED (
+    SELECT lb.*, SHOWN, ELIGIBLE AS eligible, KEY_GROWTH AS key_return, KEY_PNL AS key_pnl, META
+    FROM {lb} lb
+    MARKED_NOW
+    WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s
+)
+SELECT f.*, RANK_RETURN AS rank_return, RANK_PNL AS rank_pnl FROM f ORDER BY f.period
 """.replace("META", _META)
     .replace("SHOWN", _SHOWN)
     .replace("ELIGIBLE", _eligible("lb", "e", "st.min_equity", "st.min_trades"))
-    .replace("RANK_RETURN", _rank_of("rank_return", _growth("lb", "e")))
-    .replace("RANK_PNL", _rank_of("rank_pnl", _pnl("lb", "e")))
+    .replace("KEY_GROWTH", _growth("lb", "e"))
+    .replace("KEY_PNL", _pnl("lb", "e"))
+    .replace("RANK_RETURN", _rank_of("rank_return", "key_return"))
+    .replace("RANK_PNL", _rank_of("rank_pnl", "key_pnl"))
     .replace("MARKED_NOW", _MARKED_NOW)
     .replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
 )
