@@ -12,11 +12,12 @@ from decimal import Decimal
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import User
 from accounts.services import user_rankings_opt_in_set
 from rankings.models import LeaderboardPage, LeaderboardRow, Snapshot, TraderMark
 from rankings.selectors import Figures, leaderboard_page, trader_profile
 from rankings.services import rankings_rebuild, rankings_refresh
-from rankings.tests.conftest import NOW
+from rankings.tests.conftest import NOW, fill_make
 
 D = Decimal
 
@@ -156,3 +157,36 @@ def test_an_opt_out_leaves_at_a_refresh_with_nothing_else_new(history):
     # then
     assert not LeaderboardRow.objects.filter(user_id=history["carol"].pk).exists()
     assert LeaderboardRow.objects.filter(user_id=history["alice"].pk).count() == 4
+
+
+def _versions_of(model, user_id: int) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT xmin::text FROM {model._meta.db_table} WHERE user_id = %s",  # noqa: S608
+            [user_id],
+        )
+        return {xmin for (xmin,) in cursor.fetchall()}
+
+
+def test_a_price_move_rewrites_only_the_pages_and_the_figures_follow(history, world):
+    # given: rolled up; carol did not trade in the current hour
+    rankings_refresh(now=NOW)
+    carol = history["carol"]
+    rows_before = _versions_of(LeaderboardRow, carol.pk)
+    mark_before = _versions_of(TraderMark, carol.pk)
+    return_before = row(carol, "all").return_pct
+    # when: BTC-KRW trades higher in the current hour (someone not ranked), and a refresh
+    market = User.objects.get(handle="market")
+    fill_make(market, world.btc_krw, "sell", "72000000", "0.0001", NOW - timedelta(minutes=10))
+    rankings_refresh(now=NOW + timedelta(minutes=1))
+    # then: her stored row and mark were not written again, yet her figures moved with BTC
+    assert _versions_of(LeaderboardRow, carol.pk) == rows_before
+    assert _versions_of(TraderMark, carol.pk) == mark_before
+    moved = row(carol, "all")
+    assert moved.return_pct > return_before
+    # her 0.006 BTC at 72M instead of 66M: 836,000 + 0.006 x 6M
+    assert moved.equity == D("836000") + D("0.006") * D("6000000")
+    # and every figure and rank is what a rebuild gives
+    shown = {name: row(history[name], "all") for name in history}
+    rankings_rebuild(now=NOW + timedelta(minutes=1))
+    assert {name: row(history[name], "all") for name in history} == shown
