@@ -13,10 +13,13 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
    Recomputed from the snapshots only for traders whose past changed, who are new to the
    rankings, or whose period start just passed one of their snapshots; when the hour moves on,
    the others add the previous hour's snapshot to their summary.
-5. ``LeaderboardRow``: every opted-in trader's figures from their period states, the current
-   hour's snapshot and the current prices (no history read), ranked and written, and the
-   rankings in rank order in ``LeaderboardPage``. Skipped when none of what they are computed
-   from changed (same hour, nothing new, no price or state changed, the same traders).
+5. ``TraderMark`` and ``LeaderboardRow``: per trader their last snapshot's holdings, per period
+   and trader what of the figures does not move with the current prices; rewritten only for
+   the traders whose history changed (everyone when the hour moves on). Then every trader is
+   ranked at the current prices from those two tables (one ordered aggregate per period and
+   ranking) and only ``LeaderboardPage`` is written; the reads compute the figures that move
+   with prices. Skipped when none of what they are computed from changed (same hour, nothing
+   new, no price, state or mark changed, the same traders and rules).
 
 A full rebuild empties the tables and runs the same steps from watermark 0 (every trader new),
 except that steps 1 and 3 are one statement with a column per asset (``_snapshots_pivot``), so
