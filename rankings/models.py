@@ -36,7 +36,8 @@ class Period(models.TextChoices):
 
 class RankingsState(models.Model):
     """One row (pk 1): the watermarks the refresh has consumed, the hour its period states are
-    current for, and when it last ran."""
+    current for, when it last ran, the prices the leaderboards were ranked at (the reads compute
+    the figures they show at the same prices) and the eligibility rules they were ranked by."""
 
     fill_watermark = models.BigIntegerField(default=0, help_text="Last orders.Fill id rolled up.")
     entry_watermark = models.BigIntegerField(
@@ -46,6 +47,14 @@ class RankingsState(models.Model):
         null=True, blank=True, help_text="The current hour of the last refresh (PeriodState's)."
     )
     computed_at = models.DateTimeField(null=True, blank=True)
+    prices = ArrayField(
+        money_field(null=True),
+        null=True,
+        blank=True,
+        help_text="The current hour's prices by asset id (index = id; NULL: no path).",
+    )
+    min_equity = money_field(null=True, blank=True)
+    min_trades = models.IntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rankings at fill {self.fill_watermark}, entry {self.entry_watermark}"
@@ -154,26 +163,30 @@ class PeriodState(models.Model):
 
 
 class LeaderboardRow(models.Model):
-    """One opted-in trader in one period's leaderboard. Ranks are NULL when not eligible; the
-    ``*_human`` ranks skip bots (``?bots=exclude``). Read by (period, trader); pages of a
-    ranking are found through ``LeaderboardPage`` (the ranks are not indexed here: every
-    refresh rewrites every row, and four rank indexes cost more than the rows)."""
+    """One opted-in trader in one period: everything of its figures that does not move with the
+    current prices (docs/rankings.md, "The leaderboards"). Rewritten only for the traders whose
+    history, period state or last snapshot changed (or when the hour moves on); the figures that
+    do move with prices (return, PnL, drawdown, eligibility by equity) are computed from these
+    columns, the trader's ``TraderMark`` and the current prices, by the refresh to rank and by
+    the reads for the rows they show.
+
+    ``start_log``: the log unit value at the period's start point re-marked at the start hour's
+    prices (0: none); ``pnl_base``: that start point's equity plus the period's net cash flows
+    (PnL = equity now - pnl_base); ``drawdown_log``: the largest fall of the log unit value
+    over the start point and the period's snapshots; ``peak_log``: their highest log unit value
+    (the fall to the end point is ``peak_log`` - the end's log). ``trades``, ``volume`` and
+    ``win_rate`` are the period's."""
 
     period = models.CharField(max_length=5, choices=Period.choices)
     user_id = models.BigIntegerField()
     is_bot = models.BooleanField()
-    eligible = models.BooleanField()
-    rank_return = models.BigIntegerField(null=True)
-    rank_pnl = models.BigIntegerField(null=True)
-    rank_return_human = models.BigIntegerField(null=True)
-    rank_pnl_human = models.BigIntegerField(null=True)
-    return_pct = models.DecimalField(max_digits=30, decimal_places=4)
-    pnl = money_field()
+    start_log = _log_field()
+    pnl_base = money_field()
+    drawdown_log = _log_field()
+    peak_log = _log_field()
     win_rate = models.DecimalField(max_digits=7, decimal_places=2, null=True)
-    max_drawdown_pct = models.DecimalField(max_digits=7, decimal_places=2)
     trades = models.BigIntegerField()
     volume = money_field()
-    equity = money_field()
 
     class Meta:
         constraints = [
@@ -181,11 +194,32 @@ class LeaderboardRow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period} user {self.user_id} #{self.rank_return}"
+        return f"{self.period} user {self.user_id}"
+
+
+class TraderMark(models.Model):
+    """One opted-in trader's last snapshot at or before the current hour (its holdings, equity,
+    log unit value, flow, trades and volume): what their equity now (the holdings at the
+    current prices) and their end point are computed from, once per trader for every period.
+    Rewritten for the traders whose snapshots changed (everyone when the hour moves on)."""
+
+    user_id = models.BigIntegerField(unique=True)
+    is_bot = models.BooleanField()
+    hour = models.DateTimeField()
+    equity = money_field()
+    log_value = _log_field()
+    asset_ids = ArrayField(models.BigIntegerField())
+    held = _amounts_field()
+    flow = money_field()
+    trades = models.IntegerField()
+    volume = money_field()
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} at {self.hour:%Y-%m-%d %H}h"
 
 
 class Ranking(models.TextChoices):
-    """The four orders of a period's leaderboard: ``LeaderboardRow``'s rank columns."""
+    """The four orders of a period's leaderboard (``LeaderboardPage.ranking``)."""
 
     RETURN = "rank_return"
     PNL = "rank_pnl"
@@ -200,17 +234,29 @@ RANKS_PER_PAGE = 100
 class LeaderboardPage(models.Model):
     """``RANKS_PER_PAGE`` consecutive ranks of one ranking of a period: the traders' ids in rank
     order, ranks ``chunk * RANKS_PER_PAGE + 1`` on. A page of the API reads one or three of
-    these and then the traders' rows."""
+    these and then the traders' rows.
+
+    ``last_key``/``last_user``: the ranking's key (the return's log growth, or the PnL) and the
+    id of the page's last trader. The order is key descending, id ascending, so a profile finds
+    the page that holds a trader from their own key (computed at read time) with one probe of
+    the index, and the rank within it: no row per trader is written for the ranks."""
 
     period = models.CharField(max_length=5, choices=Period.choices)
     ranking = models.CharField(max_length=17, choices=Ranking.choices)
     chunk = models.IntegerField()
     user_ids = ArrayField(models.BigIntegerField())
+    last_key = money_field()
+    last_user = models.BigIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["period", "ranking", "chunk"], name="rankings_page_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["period", "ranking", "-last_key", "last_user"], name="rankings_page_by_key"
             )
         ]
 

@@ -10,8 +10,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from rankings.followers import followers_count_many
-from rankings.models import LeaderboardRow
-from rankings.selectors import TraderProfile
+from rankings.selectors import Figures, TraderProfile
 from tradehive.money import format_decimal, iso_ms
 
 _PCT_PLACES = 2
@@ -42,13 +41,13 @@ class LeaderboardEntryOut(serializers.Serializer):
     followers = serializers.IntegerField()
 
 
-def leaderboard_entries(rows: list[LeaderboardRow], *, places: int) -> list[dict[str, Any]]:
+def leaderboard_entries(rows: list[Figures], *, places: int) -> list[dict[str, Any]]:
     """``rows`` from ``leaderboard_page``; amounts at ``places`` decimals."""
     followers = followers_count_many(user_ids=[row.user_id for row in rows])
     return [
         {
-            "rank": row.rank,  # type: ignore[attr-defined]  # annotated by the selector
-            "trader": row.handle,  # type: ignore[attr-defined]
+            "rank": row.rank,
+            "trader": row.handle,
             "is_bot": row.is_bot,
             "return_pct": _pct(row.return_pct),
             "pnl": _money(row.pnl, places),
@@ -62,7 +61,7 @@ def leaderboard_entries(rows: list[LeaderboardRow], *, places: int) -> list[dict
     ]
 
 
-def _period(row: LeaderboardRow | None, places: int) -> dict[str, Any] | None:
+def _period(row: Figures | None, places: int) -> dict[str, Any] | None:
     if row is None:
         return None
     return {

@@ -36,8 +36,48 @@ def rank_column(*, sort: str, bots_excluded: bool) -> str:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """One trader in one period as the API shows them: the stored row's columns and the figures
+    that move with prices, computed at read time at the prices of the last refresh (the ones
+    it ranked at). ``rank`` and ``handle``: a leaderboard row's; ``rank_return``,
+    ``rank_pnl``, ``eligible``: a profile's."""
+
+    user_id: int
+    is_bot: bool
+    return_pct: Decimal
+    pnl: Decimal
+    win_rate: Decimal | None
+    max_drawdown_pct: Decimal
+    trades: int
+    volume: Decimal
+    equity: Decimal
+    rank: int = 0
+    handle: str = ""
+    rank_return: int | None = None
+    rank_pnl: int | None = None
+    eligible: bool = False
+
+
+def _figures(row: LeaderboardRow, *extra: str) -> Figures:
+    """``extra``: the other columns of the query to keep (``Figures``' optional fields)."""
+    shown = row.__dict__  # the raw query's columns, stored and computed alike
+    return Figures(
+        user_id=row.user_id,
+        is_bot=row.is_bot,
+        return_pct=shown["return_pct"],
+        pnl=shown["pnl"],
+        win_rate=row.win_rate,
+        max_drawdown_pct=shown["max_drawdown_pct"],
+        trades=row.trades,
+        volume=row.volume,
+        equity=shown["equity"],
+        **{name: shown[name] for name in extra},
+    )
+
+
+@dataclass(frozen=True)
 class LeaderboardPage:
-    rows: list[LeaderboardRow]  # each with ``rank`` and ``handle``
+    rows: list[Figures]  # each with ``rank`` and ``handle``
     more: bool  # ranks follow the last row
     computed_at: datetime | None
     places: int  # the reference asset's decimals
@@ -63,7 +103,7 @@ def leaderboard_page(
         )
     meta = rows[0]
     return LeaderboardPage(
-        rows=rows[:limit],
+        rows=[_figures(row, "rank", "handle") for row in rows[:limit]],
         more=len(rows) > limit,
         computed_at=meta.rankings_computed_at,  # type: ignore[attr-defined]
         places=_places(meta.reference_places),  # type: ignore[attr-defined]
@@ -121,7 +161,7 @@ class AssetShare:
 @dataclass(frozen=True)
 class TraderProfile:
     user: User
-    periods: dict[str, LeaderboardRow | None]
+    periods: dict[str, Figures | None]
     curve: list[CurvePoint]
     asset_mix: list[AssetShare]
     fills: list[Fill]
@@ -158,7 +198,7 @@ def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
             {"user_id": user.pk, "reference": settings.RANKINGS_REFERENCE_ASSET},
         )
     )
-    rows = {row.period: row for row in found}
+    rows = {row.period: _figures(row, "rank_return", "rank_pnl", "eligible") for row in found}
     if found:
         computed_at = found[0].rankings_computed_at  # type: ignore[attr-defined]
         places = _places(found[0].reference_places)  # type: ignore[attr-defined]

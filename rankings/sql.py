@@ -13,10 +13,13 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
    Recomputed from the snapshots only for traders whose past changed, who are new to the
    rankings, or whose period start just passed one of their snapshots; when the hour moves on,
    the others add the previous hour's snapshot to their summary.
-5. ``LeaderboardRow``: every opted-in trader's figures from their period states, the current
-   hour's snapshot and the current prices (no history read), ranked and written, and the
-   rankings in rank order in ``LeaderboardPage``. Skipped when none of what they are computed
-   from changed (same hour, nothing new, no price or state changed, the same traders).
+5. ``TraderMark`` and ``LeaderboardRow``: per trader their last snapshot's holdings, per period
+   and trader what of the figures does not move with the current prices; rewritten only for
+   the traders whose history changed (everyone when the hour moves on). Then every trader is
+   ranked at the current prices from those two tables (one ordered aggregate per period and
+   ranking) and only ``LeaderboardPage`` is written; the reads compute the figures that move
+   with prices. Skipped when none of what they are computed from changed (same hour, nothing
+   new, no price, state or mark changed, the same traders and rules).
 
 A full rebuild empties the tables and runs the same steps from watermark 0 (every trader new),
 except that steps 1 and 3 are one statement with a column per asset (``_snapshots_pivot``), so
@@ -49,6 +52,7 @@ from rankings.models import (
     PeriodState,
     RankingsState,
     Snapshot,
+    TraderMark,
 )
 from tradehive.db_router import read_alias
 from wallets.models import Account, Asset, JournalTransaction, LedgerEntry
@@ -86,6 +90,7 @@ _T = {
     "ps": PeriodState._meta.db_table,
     "lb": LeaderboardRow._meta.db_table,
     "page": LeaderboardPage._meta.db_table,
+    "mark": TraderMark._meta.db_table,
     "asset": Asset._meta.db_table,
     "state": RankingsState._meta.db_table,
 }
@@ -774,43 +779,138 @@ def _marked(ids: str, amounts: str, px: str, name: str) -> str:
     )
 
 
-# Every opted-in trader's end point: the last snapshot at or before now, re-marked at the
-# current hour's prices.
-_ENDS = _sql(
-    f"""
-CREATE TEMP TABLE rk_end ON COMMIT DROP AS
-SELECT user_id, is_bot, hour, DAY AS day, flow, trades, volume, log_value, now_equity,
-       log_value + CASE WHEN equity > 0 THEN STEP ELSE 0 END AS end_log
-FROM (
-    SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.flow, e.trades, e.volume, e.log_value,
-           now_equity.now_equity
-    FROM rk_people pe
-    JOIN LATERAL (
-        SELECT hour, equity, log_value, asset_ids, held, flow, trades, volume FROM {{snap}}
-        WHERE user_id = pe.user_id AND hour <= %(now_hour)s ORDER BY hour DESC LIMIT 1
-    ) e ON true
-    CROSS JOIN (SELECT px FROM rk_px WHERE hour = %(now_hour)s) n
-    {_marked("e.asset_ids", "e.held", "n.px", "now_equity")}
-) e
-""".replace("STEP", _log_step("now_equity / equity")).replace("DAY", _utc_day("hour"))
+# A trader's end point from their ``TraderMark`` ``m`` at the prices ``px`` (an array by asset
+# id): ``now_equity`` (the holdings marked) and ``end_log`` (the last snapshot's log unit value
+# and one more step to now). A LATERAL subquery: the refresh computes it for every trader to
+# rank them, the reads for the traders they show, with the same expression.
+def _end_point(m: str, px: str) -> str:
+    step = _log_step(f"n.now_equity / {m}.equity")
+    return (
+        f"(SELECT n.now_equity, {m}.log_value + CASE WHEN {m}.equity > 0 THEN {step} ELSE 0 END"
+        f" AS end_log FROM (SELECT COALESCE(sum(round(x.amount * COALESCE({px}[x.asset_id], 0),"
+        f" 18)), 0) AS now_equity FROM unnest({m}.asset_ids, {m}.held) AS x(asset_id, amount))"
+        " n)"
+    )
+
+
+# The figures that move with prices, from a LeaderboardRow ``r`` and an end point ``e``.
+def _growth(r: str, e: str) -> str:
+    return f"least({e}.end_log - {r}.start_log, 50)"
+
+
+def _return_pct(r: str, e: str) -> str:
+    return f"round(((exp({_growth(r, e)}::float8) - 1) * 100)::numeric, 4)"
+
+
+def _pnl(r: str, e: str) -> str:
+    return f"{e}.now_equity - {r}.pnl_base"
+
+
+def _drawdown_pct(r: str, e: str) -> str:
+    return (
+        f"round(((1 - exp(-greatest({r}.drawdown_log, {r}.peak_log - {e}.end_log, 0)::float8))"
+        " * 100)::numeric, 2)"
+    )
+
+
+def _eligible(r: str, e: str, min_equity: str, min_trades: str) -> str:
+    return f"({e}.now_equity >= {min_equity} AND {r}.trades >= {min_trades})"
+
+
+# The periods with the prices at their start hours.
+_PERIOD_PX = (
+    "CREATE TEMP TABLE rk_period_px ON COMMIT DROP AS SELECT pr.period, pr.start_hour, sp.px "
+    "FROM rk_periods pr LEFT JOIN rk_px sp ON sp.hour = pr.start_hour"
 )
 
-# Every period of every trader with an end point: the start point is the state's start
-# snapshot re-marked at the start hour's prices, the current hour's snapshot is added to the
-# closed summary, and the figures follow (docs/rankings.md, "A period").
+# Traders whose TraderMark (last snapshot at or before the hour) is written again: those whose
+# snapshots changed, those new to the rankings or whose bot label changed, and, when the hour
+# moved (on, or back), those with a snapshot between the two hours. Everyone when there is no
+# valid state (a rebuild, the first refresh).
+_MARK_USERS = _sql(
+    """
+CREATE TEMP TABLE rk_mark_users ON COMMIT DROP AS
+SELECT DISTINCT c.user_id FROM (
+    SELECT user_id FROM rk_dirty
+    UNION ALL
+    SELECT s.user_id FROM {snap} s
+    WHERE s.hour > least(%(prev_hour)s::timestamptz, %(now_hour)s)
+      AND s.hour <= greatest(%(prev_hour)s::timestamptz, %(now_hour)s)
+    UNION ALL
+    SELECT pe.user_id FROM rk_people pe LEFT JOIN {mark} m ON m.user_id = pe.user_id
+    WHERE m.user_id IS NULL OR m.is_bot <> pe.is_bot
+) c
+JOIN rk_people pe ON pe.user_id = c.user_id
+"""
+)
+_MARK_USERS_ALL = "CREATE TEMP TABLE rk_mark_users ON COMMIT DROP AS SELECT user_id FROM rk_people"
+
+# Marks and rows are written whole when every trader's are computed again, and upserted (one
+# probe of the unique index each) when a few are: a deletion of theirs first was planned as a
+# scan of every row. With valid states neither ever disappears but with its trader (the last
+# snapshot at or before the hour only moves on; every trader has a state in every period).
+# Traders who left the rankings (opted out, excluded, deactivated): their marks go, and their
+# rows with them (a trader has rows only with a mark), found from the marks (one row per
+# trader) rather than from the rows (four).
+_MARKS_GONE = [
+    "CREATE TEMP TABLE rk_gone (user_id bigint) ON COMMIT DROP",
+    _sql(
+        "WITH gone AS (DELETE FROM {mark} m WHERE NOT EXISTS "
+        "(SELECT 1 FROM rk_people pe WHERE pe.user_id = m.user_id) RETURNING m.user_id) "
+        "INSERT INTO rk_gone SELECT user_id FROM gone"
+    ),
+]
+_MARKS_INSERT = _sql(
+    """
+INSERT INTO {mark} (user_id, is_bot, hour, equity, log_value, asset_ids, held, flow, trades,
+                    volume)
+SELECT pe.user_id, pe.is_bot, e.hour, e.equity, e.log_value, e.asset_ids, e.held, e.flow,
+       e.trades, e.volume
+FROM rk_mark_users u
+JOIN rk_people pe ON pe.user_id = u.user_id
+JOIN LATERAL (
+    SELECT hour, equity, log_value, asset_ids, held, flow, trades, volume FROM {snap}
+    WHERE user_id = u.user_id AND hour <= %(now_hour)s ORDER BY hour DESC LIMIT 1
+) e ON true
+"""
+)
+_MARKS_UPSERT = (
+    _MARKS_INSERT
+    + """ON CONFLICT (user_id) DO UPDATE SET is_bot = EXCLUDED.is_bot, hour = EXCLUDED.hour,
+    equity = EXCLUDED.equity, log_value = EXCLUDED.log_value, asset_ids = EXCLUDED.asset_ids,
+    held = EXCLUDED.held, flow = EXCLUDED.flow, trades = EXCLUDED.trades,
+    volume = EXCLUDED.volume
+"""
+)
+
+# Traders whose LeaderboardRows are computed again: those whose mark or a period state
+# changed (the current hour's snapshot is part of the rows); everyone when the hour moved (the
+# start points are re-marked at the new start hours' prices), a start hour's prices changed,
+# or there is no valid state.
+_ROW_USERS = (
+    "CREATE TEMP TABLE rk_row_users ON COMMIT DROP AS "
+    "SELECT user_id FROM rk_mark_users UNION SELECT user_id FROM rk_state"
+)
+_ROW_USERS_ALL = "CREATE TEMP TABLE rk_row_users ON COMMIT DROP AS SELECT user_id FROM rk_people"
+_START_PRICES_CHANGED = (
+    "SELECT EXISTS (SELECT 1 FROM rk_price_changed c JOIN rk_periods p ON p.start_hour = c.hour)"
+)
+
+_NOW_DAY = _utc_day("%(now_hour)s::timestamptz")
+
+# The rows of those traders: the start point is the state's start snapshot re-marked at the
+# start hour's prices, the current hour's snapshot (if any) is added to the closed summary,
+# and what does not move with the current prices follows (docs/rankings.md, "A period").
 _ROWS = _sql(
     f"""
 CREATE TEMP TABLE rk_rows ON COMMIT DROP AS
 WITH ck AS (
-    SELECT st.period, e.user_id, e.is_bot, e.now_equity, e.end_log,
+    SELECT st.period, m.user_id, m.is_bot,
            CASE WHEN st.start_hour IS NOT NULL THEN start_mark.start_mark END AS start_mark,
            st.start_equity AS start_snap_equity, st.start_log AS start_snap_log,
-           {_summary_plus("st", "e", when="e.hour = %(now_hour)s", day="e.day")}
-    FROM rk_end e
-    JOIN {{ps}} st ON st.user_id = e.user_id
-    JOIN rk_periods pr ON pr.period = st.period
-    LEFT JOIN rk_px sp ON sp.hour = pr.start_hour
-    {_marked("st.start_asset_ids", "st.start_held", "sp.px", "start_mark")}
+           {_summary_plus("st", "m", when="m.hour = %(now_hour)s", day=_NOW_DAY)}
+    FROM_USERS
+    {_marked("st.start_asset_ids", "st.start_held", "pr.px", "start_mark")}
 ), points AS (
     SELECT ck.*, COALESCE(start_mark, 0) AS start_equity,
            CASE WHEN start_mark IS NULL THEN 0
@@ -830,92 +930,160 @@ WITH ck AS (
                AS winning_days
     FROM points
 )
-SELECT period, user_id, is_bot, now_equity AS equity,
-       least(end_log - start_log, 50) AS growth,
-       now_equity - start_equity - closed_flow AS pnl,
-       closed_trades AS trades, closed_volume AS volume,
+SELECT period, user_id, is_bot, start_log, start_equity + closed_flow AS pnl_base,
+       greatest(closed_drawdown, start_log - closed_log_min, 0) AS drawdown_log,
+       greatest(start_log, closed_log_max) AS peak_log,
        CASE WHEN trading_days > 0
             THEN round(100.0 * winning_days / trading_days, 2) END AS win_rate,
-       round(((1 - exp(-greatest(closed_drawdown, start_log - closed_log_min,
-                                 greatest(start_log, closed_log_max) - end_log,
-                                 0)::float8)) * 100)::numeric, 2) AS max_drawdown_pct,
-       now_equity >= %(min_equity)s AND closed_trades >= %(min_trades)s AS eligible
+       closed_trades AS trades, closed_volume AS volume
 FROM figures
 """.replace("STEP_START", _log_step("start_mark / start_snap_equity"))
 )
+# Every trader (a rebuild, a new hour): joins of whole tables. A few: through the indexes, per
+# trader and period (OFFSET 0 keeps the planner from flattening the subqueries into joins that
+# it plans, on a period state table just rewritten, as a scan of every state).
+_ROWS_ALL = _ROWS.replace(
+    "FROM_USERS",
+    _sql(
+        """FROM rk_row_users u
+    JOIN {mark} m ON m.user_id = u.user_id
+    JOIN {ps} st ON st.user_id = u.user_id
+    JOIN rk_period_px pr ON pr.period = st.period"""
+    ),
+)
+_ROWS = _ROWS.replace(
+    "FROM_USERS",
+    _sql(
+        """FROM rk_row_users u
+    CROSS JOIN rk_period_px pr
+    JOIN LATERAL (SELECT * FROM {mark} WHERE user_id = u.user_id OFFSET 0) m ON true
+    JOIN LATERAL (
+        SELECT * FROM {ps} WHERE period = pr.period AND user_id = u.user_id OFFSET 0
+    ) st ON true"""
+    ),
+)
 
-# Ranks: by return and by PnL among the eligible (ties: the lower user id), and the same
-# orders counting humans only (``?bots=exclude``), from the same two sorts.
-_RANKED = _sql(
+_ROWS_GONE = _sql(
+    "DELETE FROM {lb} lb USING rk_gone g, rk_periods p "
+    "WHERE lb.period = p.period AND lb.user_id = g.user_id"
+)
+_ROWS_INSERT = _sql(
     """
-CREATE TEMP TABLE rk_ranked ON COMMIT DROP AS
-SELECT r.*,
-       CASE WHEN eligible THEN row_number() OVER by_return END AS rank_return,
-       CASE WHEN eligible AND NOT is_bot
-            THEN count(*) FILTER (WHERE NOT is_bot) OVER by_return END AS rank_return_human,
-       CASE WHEN eligible THEN row_number() OVER by_pnl END AS rank_pnl,
-       CASE WHEN eligible AND NOT is_bot
-            THEN count(*) FILTER (WHERE NOT is_bot) OVER by_pnl END AS rank_pnl_human
-FROM rk_rows r
-WINDOW by_return AS (PARTITION BY period, eligible ORDER BY growth DESC, user_id
-                     ROWS UNBOUNDED PRECEDING),
-       by_pnl AS (PARTITION BY period, eligible ORDER BY pnl DESC, user_id
-                  ROWS UNBOUNDED PRECEDING)
+INSERT INTO {lb} (period, user_id, is_bot, start_log, pnl_base, drawdown_log, peak_log,
+                  win_rate, trades, volume)
+SELECT period, user_id, is_bot, start_log, pnl_base, drawdown_log, peak_log, win_rate,
+       trades, volume
+FROM rk_rows
+"""
+)
+_ROWS_UPSERT = (
+    _ROWS_INSERT
+    + """ON CONFLICT (period, user_id) DO UPDATE SET is_bot = EXCLUDED.is_bot,
+    start_log = EXCLUDED.start_log, pnl_base = EXCLUDED.pnl_base,
+    drawdown_log = EXCLUDED.drawdown_log, peak_log = EXCLUDED.peak_log,
+    win_rate = EXCLUDED.win_rate, trades = EXCLUDED.trades, volume = EXCLUDED.volume
 """
 )
 
-_LEADERBOARD = _sql(
-    """
-INSERT INTO {lb} (period, user_id, is_bot, eligible, rank_return, rank_pnl,
-                  rank_return_human, rank_pnl_human, return_pct, pnl, win_rate,
-                  max_drawdown_pct, trades, volume, equity)
-SELECT period, user_id, is_bot, eligible, rank_return, rank_pnl, rank_return_human,
-       rank_pnl_human, round(((exp(growth::float8) - 1) * 100)::numeric, 4),
-       pnl, win_rate, max_drawdown_pct, trades, volume, equity
-FROM rk_ranked
+# Every trader's end point at the current prices (one row per trader, for every period).
+_ENDS = _sql(
+    f"""
+CREATE TEMP TABLE rk_end ON COMMIT DROP AS
+SELECT m.user_id, e.now_equity, e.end_log
+FROM {{mark}} m
+CROSS JOIN (SELECT px FROM rk_px WHERE hour = %(now_hour)s) n
+CROSS JOIN LATERAL {_end_point("m", "n.px")} e
 """
 )
+
+# The eligible traders of every period with their ranking keys at the current prices.
+_KEYS = _sql(
+    f"""
+CREATE TEMP TABLE rk_keys ON COMMIT DROP AS
+SELECT r.period, r.user_id, r.is_bot, {_growth("r", "e")} AS growth, {_pnl("r", "e")} AS pnl
+FROM {{lb}} r JOIN rk_end e ON e.user_id = r.user_id
+WHERE {_eligible("r", "e", "%(min_equity)s", "%(min_trades)s")}
+"""
+)
+
+# The four rankings of each period as arrays of trader ids in rank order (by return and by PnL,
+# descending, ties: the lower id; the same counting humans only), one ordered aggregate each:
+# a sort of one period's traders on a numeric key, the cheapest form measured (window ranks
+# and a regrouping into pages sorted every (period, trader) row again on several keys). Cut
+# into pages of RANKS_PER_PAGE, with the key and id of each page's last trader.
+_RANKING_KEYS = {
+    "rank_return": "growth",
+    "rank_pnl": "pnl",
+    "rank_return_human": "growth",
+    "rank_pnl_human": "pnl",
+}
+
+
+def _orders(period: str) -> str:
+    def order(ranking: str) -> str:
+        human = " FILTER (WHERE NOT is_bot)" if ranking.endswith("_human") else ""
+        key = _RANKING_KEYS[ranking]
+        return f"array_agg(user_id ORDER BY {key} DESC, user_id){human} AS {ranking}"
+
+    return (
+        f"SELECT '{period}'::text AS period, "
+        + ", ".join(order(ranking) for ranking in _RANKING_KEYS)
+        + f" FROM rk_keys WHERE period = '{period}'"
+    )
+
 
 _PAGES = _sql(
     f"""
-INSERT INTO {{page}} (period, ranking, chunk, user_ids)
-SELECT period, ranking, (rank - 1) / {RANKS_PER_PAGE}, array_agg(user_id ORDER BY rank)
-FROM rk_ranked
-CROSS JOIN LATERAL (VALUES ('rank_return', rank_return), ('rank_pnl', rank_pnl),
-                           ('rank_return_human', rank_return_human),
-                           ('rank_pnl_human', rank_pnl_human)) AS r(ranking, rank)
-WHERE rank IS NOT NULL
-GROUP BY period, ranking, (rank - 1) / {RANKS_PER_PAGE}
-"""
+INSERT INTO {{page}} (period, ranking, chunk, user_ids, last_key, last_user)
+WITH orders AS (
+    ORDERS
+), pages AS MATERIALIZED (
+    -- only the slices leave: a sort or join carrying the whole orders costs gigabytes
+    SELECT o.period, r.ranking, r.key, g.chunk,
+           r.ids[g.chunk * {RANKS_PER_PAGE} + 1 : (g.chunk + 1) * {RANKS_PER_PAGE}] AS user_ids,
+           r.ids[least((g.chunk + 1) * {RANKS_PER_PAGE}, cardinality(r.ids))] AS last_user
+    FROM orders o
+    CROSS JOIN LATERAL (VALUES ('rank_return', 'growth', o.rank_return),
+                               ('rank_pnl', 'pnl', o.rank_pnl),
+                               ('rank_return_human', 'growth', o.rank_return_human),
+                               ('rank_pnl_human', 'pnl', o.rank_pnl_human)) AS r(ranking, key, ids)
+    CROSS JOIN LATERAL generate_series(0, (cardinality(r.ids) - 1) / {RANKS_PER_PAGE}) AS g(chunk)
+)
+SELECT p.period, p.ranking, p.chunk, p.user_ids,
+       CASE WHEN p.key = 'growth' THEN k.growth ELSE k.pnl END, k.user_id
+FROM pages p
+JOIN rk_keys k ON k.period = p.period AND k.user_id = p.last_user
+""".replace("ORDERS", "\n    UNION ALL\n    ".join(_orders(period) for period in Period.values))
 )
 
-# Nothing the leaderboards are computed from changed since the last refresh (no new fill or
-# cash flow, no price at any hour, no period state, the same traders with the same labels and
-# eligibility rules), and it is the same hour: the rows and pages would be written again
-# identical, so the refresh keeps them.
-_LEADERBOARDS_UNCHANGED = _sql(
+# Nothing the rankings are computed from changed since the last refresh in the same hour (no
+# new fill or cash flow, no price at any hour, no period state, mark or trader, the same
+# eligibility rules): the pages and ranks would be written again identical, so they are kept.
+_RANKINGS_UNCHANGED = _sql(
     """
 SELECT NOT EXISTS (SELECT 1 FROM rk_delta)
    AND NOT EXISTS (SELECT 1 FROM rk_price_changed)
    AND NOT EXISTS (SELECT 1 FROM rk_recompute)
-   -- a count, not EXISTS: planned for the first row, EXISTS became a nested loop over both
-   AND (SELECT count(*) FROM {lb} lb LEFT JOIN rk_people pe ON pe.user_id = lb.user_id
-        WHERE pe.user_id IS NULL OR pe.is_bot <> lb.is_bot
-           OR lb.eligible <> (lb.equity >= %(min_equity)s AND lb.trades >= %(min_trades)s)) = 0
+   AND NOT EXISTS (SELECT 1 FROM rk_mark_users)
+   AND COALESCE((SELECT min_equity = %(min_equity)s AND min_trades = %(min_trades)s
+                 FROM {state} WHERE id = 1), false)
 """
 )
 
 _STATE_SAVE = _sql(
     """
-INSERT INTO {state} (id, fill_watermark, entry_watermark, now_hour, computed_at)
-VALUES (1, %(fill_hi)s, %(entry_hi)s, %(now_hour)s, %(now)s)
+INSERT INTO {state} (id, fill_watermark, entry_watermark, now_hour, computed_at, prices,
+                     min_equity, min_trades)
+VALUES (1, %(fill_hi)s, %(entry_hi)s, %(now_hour)s, %(now)s,
+        (SELECT px FROM rk_px WHERE hour = %(now_hour)s), %(min_equity)s, %(min_trades)s)
 ON CONFLICT (id) DO UPDATE SET fill_watermark = EXCLUDED.fill_watermark,
     entry_watermark = EXCLUDED.entry_watermark, now_hour = EXCLUDED.now_hour,
-    computed_at = EXCLUDED.computed_at
+    computed_at = EXCLUDED.computed_at, prices = EXCLUDED.prices,
+    min_equity = EXCLUDED.min_equity, min_trades = EXCLUDED.min_trades
 """
 )
 
-_TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {page}, {state}")
+_TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {mark}, {page}, {state}")
 
 _TEMP_TABLES = (
     "rk_delta",
@@ -930,9 +1098,13 @@ _TEMP_TABLES = (
     "rk_recompute",
     "rk_state",
     "rk_px",
-    "rk_end",
+    "rk_period_px",
+    "rk_mark_users",
+    "rk_gone",
+    "rk_row_users",
     "rk_rows",
-    "rk_ranked",
+    "rk_end",
+    "rk_keys",
     "rk_px_all",
 )
 
@@ -1041,10 +1213,11 @@ def pipeline_run(
     states_valid = not full and prev_hour is not None and prev_hour <= now_hour
     with connection.cursor() as cursor:
 
-        def run(name: str, statement: str) -> None:
+        def run(name: str, statement: str) -> int:
             started = time.perf_counter()
             cursor.execute(statement, params)
             logger.debug("rankings %s: %.3f s", name, time.perf_counter() - started)
+            return max(cursor.rowcount, 0)
 
         # Small temp tables are planned from statistics like any other: without them the
         # planner guesses, and a nested loop over a guessed-small side can cost seconds.
@@ -1102,20 +1275,52 @@ def pipeline_run(
             run("state append", _STATE_APPEND)
         for statement in _STATE_WRITE:
             run("state write", statement)
+        # The leaderboards (docs/rankings.md, "The leaderboards"): the marks and rows of the
+        # traders whose history changed, then every trader ranked at the current prices from
+        # them, and only the pages and ranks written.
+        same_hour = states_valid and prev_hour == now_hour
+        run("price arrays", _PRICE_ARRAYS)
+        run("period prices", _PERIOD_PX)
+        run("mark users", _MARK_USERS if states_valid else _MARK_USERS_ALL)
+        analyze("rk_mark_users")
+        # gone: marks and rows of traders who left the rankings (opted out, excluded)
+        if states_valid:
+            run("gone", _MARKS_GONE[0])
+            gone = run("marks gone", _MARKS_GONE[1])
+            run("marks write", _MARKS_UPSERT)
+        else:
+            gone = run("marks delete", _sql("DELETE FROM {mark}"))
+            run("marks write", _MARKS_INSERT)
+        start_changed = True
+        if same_hour:
+            cursor.execute(_START_PRICES_CHANGED)
+            (start_changed,) = cursor.fetchone()
+        run("row users", _ROW_USERS_ALL if start_changed else _ROW_USERS)
+        analyze("rk_row_users")
+        run("rows", _ROWS_ALL if start_changed else _ROWS)
+        if start_changed:
+            gone += run("rows delete", _sql("DELETE FROM {lb}"))
+            run("rows write", _ROWS_INSERT)
+        else:
+            if gone:
+                run("rows gone", _ROWS_GONE)
+            run("rows write", _ROWS_UPSERT)
         unchanged = False
-        if states_valid and prev_hour == now_hour:
-            run("unchanged?", _LEADERBOARDS_UNCHANGED)
+        if same_hour and not start_changed and not gone:
+            run("unchanged?", _RANKINGS_UNCHANGED)
             (unchanged,) = cursor.fetchone()
         if not unchanged:
-            run("price arrays", _PRICE_ARRAYS)
             run("ends", _ENDS)
-            run("rows", _ROWS)
-            run("ranks", _RANKED)
-            run("leaderboard delete", _sql("DELETE FROM {lb}"))
-            run("leaderboard", _LEADERBOARD)
+            run("keys", _KEYS)
+            analyze("rk_keys")
             run("pages delete", _sql("DELETE FROM {page}"))
             run("pages", _PAGES)
         run("state", _STATE_SAVE)
+        if full:
+            # Statistics of the tables just written whole, for the refreshes and the reads that
+            # follow before autovacuum gets to them (measured: with those of the tables before
+            # the rebuild, a profile's rank probes scanned every page of a ranking, 15 ms).
+            analyze(*(_T[name] for name in ("ap", "snap", "ps", "lb", "mark", "page")))
         for temp in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
 
@@ -1128,32 +1333,83 @@ _META = _sql(
     "(SELECT decimals FROM {asset} WHERE symbol = %(reference)s) AS reference_places"
 )
 
+# What a read shows besides a row's stored columns: the figures that move with prices, from the
+# trader's mark at the prices the last refresh ranked at (``RankingsState.prices``), by the
+# same expressions as the ranking.
+_SHOWN = (
+    f"e.now_equity AS equity, {_return_pct('lb', 'e')} AS return_pct, {_pnl('lb', 'e')} AS pnl, "
+    f"{_drawdown_pct('lb', 'e')} AS max_drawdown_pct"
+)
+_MARKED_NOW = _sql(
+    f"""JOIN {{mark}} m ON m.user_id = lb.user_id
+CROSS JOIN (SELECT prices, min_equity, min_trades FROM {{state}} WHERE id = 1) st
+CROSS JOIN LATERAL {_end_point("m", "st.prices")} e"""
+)
+
 # Reads of the API and pages (selectors): a ranking's ranks first..last from its pages, with the
 # traders' rows and handles, in one statement (one snapshot, even while a refresh commits).
 PAGE_ROWS = _sql(
     f"""
-SELECT lb.*, x.rank, u.handle, META
+SELECT lb.*, x.rank, u.handle, SHOWN, META
 FROM {{page}} pg
 CROSS JOIN LATERAL (
     SELECT pg.chunk::bigint * {RANKS_PER_PAGE} + o.i AS rank, o.user_id
     FROM unnest(pg.user_ids) WITH ORDINALITY AS o(user_id, i)
 ) x
 JOIN {{lb}} lb ON lb.period = pg.period AND lb.user_id = x.user_id
+MARKED_NOW
 JOIN {{user}} u ON u.id = lb.user_id
 WHERE pg.period = %(period)s AND pg.ranking = %(ranking)s
   AND pg.chunk BETWEEN (%(first)s - 1) / {RANKS_PER_PAGE} AND (%(last)s - 1) / {RANKS_PER_PAGE}
   AND x.rank BETWEEN %(first)s AND %(last)s
 ORDER BY x.rank
 """.replace("META", _META)
+    .replace("SHOWN", _SHOWN)
+    .replace("MARKED_NOW", _MARKED_NOW)
 )
 
+
+# A trader's rank in a ranking: the page that holds them is the first, in rank order, whose
+# last trader is not ranked before them: same key and an id at least theirs, or a lower key
+# (two probes of the (period, ranking, key, id) index); then their place in it. NULL when they
+# are not in the ranking (not eligible).
+def _rank_of(ranking: str, key: str) -> str:
+    probe = (
+        "(SELECT chunk, user_ids FROM {{page}} WHERE period = f.period AND ranking = '"
+        + ranking
+        + "' AND {cond} ORDER BY last_key DESC, last_user LIMIT 1)"
+    )
+    same = probe.format(cond=f"last_key = f.{key} AND last_user >= f.user_id")
+    lower = probe.format(cond=f"last_key < f.{key}")
+    return (
+        f"(SELECT p.chunk::bigint * {RANKS_PER_PAGE} + array_position(p.user_ids, f.user_id) "
+        f"FROM ({same} UNION ALL {lower}) p ORDER BY p.chunk LIMIT 1)"
+    )
+
+
 # A trader's rows of every period: one probe of the (period, user_id) index per period (on
-# user_id alone the index does not apply, and every row of every trader is read).
+# user_id alone the index does not apply, and every row of every trader is read), with the
+# figures at the last refresh's prices and the ranks found in the pages from the trader's keys
+# (computed first, MATERIALIZED: inlined, the keys' subquery ran again for every page the
+# probes read, and a key that is not a plain value cannot bound the index scan).
 PROFILE_ROWS = _sql(
     """
-SELECT lb.*, META FROM {lb} lb
-WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s ORDER BY lb.period
-""".replace("META", _META).replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
+WITH f AS MATERIALIZED (
+    SELECT lb.*, SHOWN, ELIGIBLE AS eligible, KEY_GROWTH AS key_return, KEY_PNL AS key_pnl, META
+    FROM {lb} lb
+    MARKED_NOW
+    WHERE lb.period IN (PERIODS) AND lb.user_id = %(user_id)s
+)
+SELECT f.*, RANK_RETURN AS rank_return, RANK_PNL AS rank_pnl FROM f ORDER BY f.period
+""".replace("META", _META)
+    .replace("SHOWN", _SHOWN)
+    .replace("ELIGIBLE", _eligible("lb", "e", "st.min_equity", "st.min_trades"))
+    .replace("KEY_GROWTH", _growth("lb", "e"))
+    .replace("KEY_PNL", _pnl("lb", "e"))
+    .replace("RANK_RETURN", _rank_of("rank_return", "key_return"))
+    .replace("RANK_PNL", _rank_of("rank_pnl", "key_pnl"))
+    .replace("MARKED_NOW", _MARKED_NOW)
+    .replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
 )
 
 # A trader's holdings at their last snapshot of the last refresh, valued at that hour's prices.

@@ -21,8 +21,18 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import User
 from accounts.services import user_rankings_opt_in_set
-from rankings.models import AssetPrice, LeaderboardPage, LeaderboardRow, PeriodState, Snapshot
+from rankings.models import (
+    RANKS_PER_PAGE,
+    AssetPrice,
+    LeaderboardPage,
+    LeaderboardRow,
+    PeriodState,
+    Snapshot,
+    TraderMark,
+)
+from rankings.selectors import trader_profile
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import fill_make, flow_make
 from wallets.errors import InsufficientFunds
@@ -75,6 +85,7 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
         (Snapshot, ("user_id", "hour")),
         (PeriodState, ("period", "user_id")),
         (LeaderboardRow, ("period", "user_id")),
+        (TraderMark, ("user_id",)),
         (LeaderboardPage, ("period", "ranking", "chunk")),
     ):
         rows = model.objects.order_by(*key).values()
@@ -91,9 +102,26 @@ class Clock:
         return START + timedelta(hours=min(max(hour, 0), HOURS - 1), minutes=minute)
 
 
+def _profile_ranks_match_the_pages(now: datetime) -> None:
+    """Each profile finds its ranks from its own keys (computed at read time) in the pages:
+    they must be its places in the pages' order (ties included: equal returns are common)."""
+    places = {}
+    for page in LeaderboardPage.objects.filter(ranking__in=["rank_return", "rank_pnl"]):
+        for i, user_id in enumerate(page.user_ids):
+            places[(page.period, page.ranking, user_id)] = page.chunk * RANKS_PER_PAGE + i + 1
+    for user in User.objects.filter(pk__in=TraderMark.objects.values("user_id")):
+        for period, figures in trader_profile(user=user, now=now).periods.items():
+            if figures is None:
+                continue
+            assert figures.rank_return == places.get((period, "rank_return", user.pk))
+            assert figures.rank_pnl == places.get((period, "rank_pnl", user.pk))
+            assert figures.eligible == (figures.rank_return is not None)
+
+
 def _refresh_equals_rebuild(now: datetime) -> None:
     rankings_refresh(now=now)
     incremental = _tables()
+    _profile_ranks_match_the_pages(now)
     rankings_rebuild(now=now)
     assert incremental == _tables(), f"refresh at {now:%m-%d %H:%M} differs from the rebuild"
 

@@ -12,16 +12,27 @@ from decimal import Decimal
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import User
 from accounts.services import user_rankings_opt_in_set
-from rankings.models import LeaderboardRow, Snapshot
+from rankings.models import LeaderboardPage, LeaderboardRow, Snapshot, TraderMark
+from rankings.selectors import Figures, leaderboard_page, trader_profile
 from rankings.services import rankings_rebuild, rankings_refresh
-from rankings.tests.conftest import NOW
+from rankings.tests.conftest import NOW, fill_make
 
 D = Decimal
 
 
-def row(user, period: str) -> LeaderboardRow:
-    return LeaderboardRow.objects.get(user_id=user.pk, period=period)
+def row(user, period: str) -> Figures:
+    """The trader's figures in the period as the profile shows them (computed at read time
+    from the stored row, the trader's mark and the last refresh's prices)."""
+    found = trader_profile(user=user, now=NOW).periods[period]
+    assert found is not None
+    return found
+
+
+def ranked(period: str, sort: str) -> list[int]:
+    page = leaderboard_page(period=period, sort=sort, bots_excluded=False, after_rank=0, limit=50)
+    return [r.user_id for r in page.rows]
 
 
 def test_a_deposit_mid_period_changes_units_not_the_return(history):
@@ -74,12 +85,16 @@ def test_ranks_order_by_return_and_by_pnl(history):
     # when
     rankings_rebuild(now=NOW)
     # then
-    by_return = LeaderboardRow.objects.filter(period="all", eligible=True).order_by("rank_return")
-    assert [r.user_id for r in by_return] == [
-        history[name].pk for name in ("erin", "alice", "carol")
+    expected = [history[name].pk for name in ("erin", "alice", "carol")]
+    assert ranked("all", "return") == expected
+    assert ranked("all", "pnl") == expected
+    # and each profile finds its ranks
+    assert [row(history[name], "all").rank_return for name in ("erin", "alice", "carol")] == [
+        1,
+        2,
+        3,
     ]
-    by_pnl = LeaderboardRow.objects.filter(period="all", eligible=True).order_by("rank_pnl")
-    assert [r.user_id for r in by_pnl] == [history[n].pk for n in ("erin", "alice", "carol")]
+    assert row(history["carol"], "all").rank_pnl == 3
 
 
 def test_a_refresh_after_every_event_equals_the_rebuild(history):
@@ -104,11 +119,16 @@ def test_the_rebuild_command_rebuilds(history):
     assert LeaderboardRow.objects.filter(user_id=history["erin"].pk, period="all").exists()
 
 
-def _row_versions() -> set[tuple[int, str]]:
-    """(row id, xmin) of every leaderboard row: a rewritten row gets a new xmin."""
+def _row_versions() -> set[tuple[str, int, str]]:
+    """(table, row id, xmin) of every leaderboard row, trader mark and page: a rewritten row
+    gets a new xmin."""
+    versions = set()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, xmin::text FROM {LeaderboardRow._meta.db_table}")  # noqa: S608
-        return {(int(row_id), xmin) for row_id, xmin in cursor.fetchall()}
+        for model in (LeaderboardRow, TraderMark, LeaderboardPage):
+            table = model._meta.db_table
+            cursor.execute(f"SELECT id, xmin::text FROM {table}")  # noqa: S608
+            versions |= {(table, int(row_id), xmin) for row_id, xmin in cursor.fetchall()}
+    return versions
 
 
 def test_a_refresh_with_nothing_new_keeps_the_leaderboards(history):
@@ -137,3 +157,36 @@ def test_an_opt_out_leaves_at_a_refresh_with_nothing_else_new(history):
     # then
     assert not LeaderboardRow.objects.filter(user_id=history["carol"].pk).exists()
     assert LeaderboardRow.objects.filter(user_id=history["alice"].pk).count() == 4
+
+
+def _versions_of(model, user_id: int) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT xmin::text FROM {model._meta.db_table} WHERE user_id = %s",  # noqa: S608
+            [user_id],
+        )
+        return {xmin for (xmin,) in cursor.fetchall()}
+
+
+def test_a_price_move_rewrites_only_the_pages_and_the_figures_follow(history, world):
+    # given: rolled up; carol did not trade in the current hour
+    rankings_refresh(now=NOW)
+    carol = history["carol"]
+    rows_before = _versions_of(LeaderboardRow, carol.pk)
+    mark_before = _versions_of(TraderMark, carol.pk)
+    return_before = row(carol, "all").return_pct
+    # when: BTC-KRW trades higher in the current hour (someone not ranked), and a refresh
+    market = User.objects.get(handle="market")
+    fill_make(market, world.btc_krw, "sell", "72000000", "0.0001", NOW - timedelta(minutes=10))
+    rankings_refresh(now=NOW + timedelta(minutes=1))
+    # then: her stored row and mark were not written again, yet her figures moved with BTC
+    assert _versions_of(LeaderboardRow, carol.pk) == rows_before
+    assert _versions_of(TraderMark, carol.pk) == mark_before
+    moved = row(carol, "all")
+    assert moved.return_pct > return_before
+    # her 0.006 BTC at 72M instead of 66M: 836,000 + 0.006 x 6M
+    assert moved.equity == D("836000") + D("0.006") * D("6000000")
+    # and every figure and rank is what a rebuild gives
+    shown = {name: row(history[name], "all") for name in history}
+    rankings_rebuild(now=NOW + timedelta(minutes=1))
+    assert {name: row(history[name], "all") for name in history} == shown
