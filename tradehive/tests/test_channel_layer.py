@@ -90,22 +90,26 @@ def test_a_receive_interrupted_after_taking_a_message_loses_nothing() -> None:
         # which drops them once they have been handed over
         await layer.group_send("t3.g", {"type": "push", "n": 3})
         assert (await asyncio.wait_for(layer.receive(channel), 3))["n"] == 3
-        assert await layer.connection(0).zrange(backup, 0, -1) == [await _last_handed(layer, key)]
+        assert await layer.connection(0).zrange(backup, 0, -1) == [layer._handed_over[key][-1]]
         await layer.flush()
 
+    run(scenario)
 
-async def _last_handed(layer: PushChannelLayer, key: str) -> bytes:
-    return layer._handed_over[key][-1]
+
+async def member_of(group: str) -> tuple[PushChannelLayer, str]:
+    """The process's layer and a new channel that has joined ``group``."""
+    layer = get_channel_layer()
+    assert isinstance(layer, PushChannelLayer)
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    return layer, channel
 
 
 def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def scenario() -> None:
-        layer = get_channel_layer()
-        assert isinstance(layer, PushChannelLayer)
-        channel = await layer.new_channel()
-        await layer.group_add("t4.g", channel)
+        layer, channel = await member_of("t4.g")
         key = layer.prefix + layer.non_local_name(channel)
         # given five messages waiting on the channel
         await layer.group_send_many([("t4.g", {"type": "push", "n": n}) for n in range(5)])
@@ -136,17 +140,12 @@ def test_one_take_brings_every_waiting_message_and_receives_hand_them_over_in_or
 
     run(scenario)
 
-    run(scenario)
-
 
 def test_a_send_given_the_members_just_read_reads_them_no_more(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def scenario() -> None:
-        layer = get_channel_layer()
-        assert isinstance(layer, PushChannelLayer)
-        channel = await layer.new_channel()
-        await layer.group_add("t5.a", channel)
+        layer, channel = await member_of("t5.a")
         # given the members of a group someone listens to and of one nobody does
         members = await layer.group_members_many(["t5.a", "t5.b"])
         assert members == {"t5.a": [channel], "t5.b": []}
