@@ -99,11 +99,8 @@ async def _send_all(messages: Sequence[Message], listeners: Listeners | None = N
     if layer is None:
         return
     send_many = getattr(layer, "group_send_many", None)
-    if send_many is not None:  # the project's layer: every message in two round trips, in order
-        if listeners is not None and listeners.members is not None:
-            await send_many(messages, members=listeners.members)  # one round trip
-        else:
-            await send_many(messages)
+    if send_many is not None:  # the project's layer: every message in one or two round trips
+        await send_many(messages, members=listeners.members if listeners else None)
         return
     lanes: dict[str, list[Message]] = defaultdict(list)
     for group, message in messages:

@@ -34,18 +34,6 @@ from typing import Any
 
 from django.db import connection
 
-
-def _tz_align(raw: Any) -> None:
-    """As Django's create_cursor: timestamps load in the connection's time zone."""
-    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID  # type: ignore[attr-defined]
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
-    from psycopg.pq import Format
-
-    tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-    if connection.timezone != tzloader.timezone:
-        register_tzloader(connection.timezone, raw)
-
-
 # Automatic preparing after this many executions of one statement: never, in practice. Only
 # ``prepared_cursor``'s explicit ``prepare=True`` prepares (psycopg ignores it while the
 # connection's threshold is None).
@@ -55,15 +43,23 @@ _ONLY_WHEN_ASKED = 2**62
 @contextmanager
 def prepared_cursor() -> Iterator[Any]:
     """A cursor of the default connection whose ``execute`` prepares the statement.
-    Placeholders ``%s``/``%(name)s`` bound on the server: the statement's types must be
+    Placeholders ``%s``/``%(name)s``, or ``%b`` (binary), bound on the server: the types must be
     clear from context (columns, casts). A rollback on the connection forgets its prepared
     statements (psycopg), so the next executions prepare again."""
+    # Defined only under psycopg 3 (django-stubs don't know it); the project requires it.
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID  # type: ignore[attr-defined]
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _ONLY_WHEN_ASKED
     preparing = _preparing_cursor_class()(raw)
-    _tz_align(preparing)
+    # As Django's create_cursor: timestamps load in the connection's time zone.
+    tzloader = raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != tzloader.timezone:
+        register_tzloader(connection.timezone, preparing)
     # _prepare_cursor wraps a raw cursor the way connection.cursor() does (not in the stubs).
     with connection._prepare_cursor(preparing) as cursor:  # type: ignore[attr-defined]
         yield cursor
