@@ -145,9 +145,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Under ASGI every request may run on another thread, so persistent per-thread connections
 # (CONN_MAX_AGE) pile up; a bounded psycopg pool per process is what Django 5.1+ offers.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-# With the pool, health checks mean psycopg_pool checks a connection (one empty round trip)
-# before lending it: after PostgreSQL restarts every idle connection is dead, and without the
-# check each would fail one request with a 500 (bench/chaos.py's postgres fault).
+# With the pool, health checks mean the pool checks a connection before lending it: after
+# PostgreSQL restarts every idle connection is dead, and without the check each would fail one
+# request with a 500 (bench/chaos.py's postgres fault). The engine is Django's PostgreSQL
+# backend whose check asks the connection's socket before the server (tradehive/postgresql).
+DATABASES["default"]["ENGINE"] = "tradehive.postgresql"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
@@ -172,6 +174,7 @@ DATABASE_ROUTERS = ["tradehive.db_router.PrimaryReplicaRouter"]
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL)
     DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"]["ENGINE"] = "tradehive.postgresql"
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     # A dead replica costs a marked read at most about this long before it falls back.
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)

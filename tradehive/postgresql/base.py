@@ -1,0 +1,46 @@
+"""Django's PostgreSQL backend (``ENGINE = "tradehive.postgresql"``) whose connection pool
+checks a connection before lending it without a round trip when nothing happened to it.
+
+After PostgreSQL restarts every idle pooled connection is dead, and without a check each would
+fail one request with a 500 (bench/chaos.py's postgres fault). Django's ``CONN_HEALTH_CHECKS``
+installs psycopg_pool's check, an empty query: one round trip to the server before every
+request's first query (issue 21: about a tenth of a millisecond at idle, more on a busy box).
+
+An idle pooled connection receives nothing from PostgreSQL unless something happened to it: a
+server that restarts or terminates the backend sends its error and closes the socket, which
+makes the socket readable. ``connection_check`` asks the socket first and runs psycopg_pool's
+round-trip check only when the socket has something to say, so a dead connection is still
+found and replaced before it fails a request. What a socket cannot tell is a peer that
+vanished without closing (a cut network): the request's query then fails after its timeouts,
+as the round-trip check itself would have."""
+
+from __future__ import annotations
+
+import select
+from typing import Any
+
+from django.db.backends.postgresql import base
+from psycopg_pool import ConnectionPool
+
+
+def connection_check(conn: Any) -> None:
+    """Return quietly if ``conn`` looks usable; raise (the pool then replaces it) otherwise."""
+    if conn.closed or conn.broken:
+        raise ConnectionError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        # A notice, a parameter change or the server's goodbye: ask the server.
+        ConnectionPool.check_connection(conn)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]  # django-stubs lack it
+    @property
+    def pool(self) -> ConnectionPool | None:
+        """Django's pool, checking connections with ``connection_check`` when the settings ask
+        for health checks (Django would install the round-trip check)."""
+        pool: ConnectionPool | None = super().pool  # type: ignore[misc]  # not in the stubs
+        if pool is not None and self.settings_dict["CONN_HEALTH_CHECKS"]:
+            # psycopg_pool keeps the check it was built with here (pinned version); Django
+            # builds the pool with its own check and offers no way to pass another.
+            pool._check = connection_check
+        return pool
