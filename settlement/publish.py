@@ -89,9 +89,15 @@ class SettledBatch:
     follow_ups: list[FollowUp] = field(default_factory=list)
 
 
-def settled_publish_many(*, batches: Sequence[SettledBatch], run: Runner = run_sync) -> None:
+def settled_publish_many(
+    *,
+    batches: Sequence[SettledBatch],
+    run: Runner = run_sync,
+    pushed: Callable[[], object] | None = None,
+) -> None:
     """Push ``batches`` (committed, in commit order), each followed by its own follow-ups, then
-    the keyed follow-ups of them all, once per key (the last batch's).
+    the keyed follow-ups of them all, once per key (the last batch's). ``pushed`` is called
+    after each batch's push, before its follow-ups.
 
     The push comes first: a trader's fill is not held up by the ticker's 24h reads (four
     queries) or copy trading's dispatch, which before ran in the settling thread while the
@@ -106,6 +112,8 @@ def settled_publish_many(*, batches: Sequence[SettledBatch], run: Runner = run_s
             logger.exception(
                 "publishing settled batch %s of %s failed", batch.sequence, batch.pair.symbol
             )
+        if pushed is not None:
+            pushed()
         for key, work in batch.follow_ups:
             if key is None:
                 _follow_up_run(work)

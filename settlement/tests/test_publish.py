@@ -94,3 +94,46 @@ def test_the_publisher_thread_takes_every_waiting_batch_in_one_round(
         "copy 3",
         "ticker 3",
     ]
+
+
+def test_handing_a_batch_over_returns_once_it_is_pushed_not_after_its_follow_ups(
+    pushes: list[str],
+) -> None:
+    # given a batch whose copy-trading follow-up is still running
+    following, release = threading.Event(), threading.Event()
+    slow = batch(1, pushes)
+
+    def copy() -> None:
+        following.set()
+        release.wait(5)
+
+    slow.follow_ups.insert(0, (None, copy))
+    publisher = BackgroundPublisher()
+    try:
+        # when settlement hands it over
+        publisher(slow)
+        # then its push has been sent by the time the hand-over returns
+        assert pushes == ["push 1"]
+        assert following.wait(5)
+    finally:
+        release.set()
+        publisher.close()
+    assert pushes == ["push 1", "copy 1", "ticker 1"]
+
+
+def test_a_push_that_hangs_holds_settlement_up_for_a_bounded_moment_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a channel layer that does not answer
+    release = threading.Event()
+    monkeypatch.setattr(publish, "publish_settled", lambda **kwargs: release.wait(5))
+    monkeypatch.setattr(BackgroundPublisher, "PUSH_WAIT_S", 0.01)
+    publisher = BackgroundPublisher()
+    try:
+        # then handing batches over still returns (settlement goes on), the pushes trailing
+        for sequence in (1, 2, 3):
+            publisher(batch(sequence, []))
+        assert not release.is_set()
+    finally:
+        release.set()
+        publisher.close()
