@@ -27,8 +27,11 @@ def connection_check(conn: Any) -> None:
     """Return quietly if ``conn`` looks usable; raise (the pool then replaces it) otherwise."""
     if conn.closed or conn.broken:
         raise ConnectionError("the connection is closed")
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
+    # poll, not select: a web process serving a thousand websockets has descriptors past
+    # select's limit of 1024.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
         # A notice, a parameter change or the server's goodbye: ask the server.
         ConnectionPool.check_connection(conn)
 

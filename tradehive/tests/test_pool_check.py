@@ -3,10 +3,13 @@ healthy idle connection, a replacement for one the server ended (as a restart do
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from psycopg_pool import ConnectionPool
@@ -75,3 +78,22 @@ def test_a_connection_the_server_ended_is_replaced_before_it_is_lent(
         assert conn.execute("SELECT 1").fetchone() == (1,)
         assert conn.info.backend_pid != ended
     assert len(round_trip_checks) == 1  # the socket spoke, so the server was asked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_past_descriptor_1024_is_checked_too() -> None:
+    # given a process with more open descriptors than select() can watch (a web process with
+    # a thousand websockets)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert soft > 1100, "the test needs a descriptor limit above 1100"
+    held = [os.dup(0) for _ in range(1100)]
+    try:
+        params = connection.get_connection_params()
+        kwargs = {k: v for k, v in params.items() if k != "context"} | {"autocommit": True}
+        with psycopg.connect(**kwargs) as conn:
+            assert conn.fileno() >= 1024
+            connection_check(conn)  # then it is checked, not refused with a ValueError
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        for fd in held:
+            os.close(fd)
