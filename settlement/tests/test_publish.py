@@ -126,14 +126,23 @@ def test_a_push_that_hangs_holds_settlement_up_for_a_bounded_moment_only(
 ) -> None:
     # given a channel layer that does not answer
     release = threading.Event()
-    monkeypatch.setattr(publish, "publish_settled", lambda **kwargs: release.wait(5))
+    pushed: list[int] = []
+
+    def hangs(*, batch: SettledBatch, run: Any = None) -> None:
+        release.wait(5)
+        pushed.append(batch.sequence)
+
+    monkeypatch.setattr(publish, "publish_settled", hangs)
     monkeypatch.setattr(BackgroundPublisher, "PUSH_WAIT_S", 0.01)
     publisher = BackgroundPublisher()
     try:
-        # then handing batches over still returns (settlement goes on), the pushes trailing
+        # when settlement hands three batches over
         for sequence in (1, 2, 3):
             publisher(batch(sequence, []))
-        assert not release.is_set()
+        # then every hand-over returned while the first push still hangs
+        assert pushed == []
     finally:
         release.set()
         publisher.close()
+    # and the pushes went out, in order, once the layer answered
+    assert pushed == [1, 2, 3]

@@ -39,11 +39,12 @@ def connection_check(conn: Any) -> None:
 class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]  # django-stubs lack it
     @property
     def pool(self) -> ConnectionPool | None:
-        """Django's pool, checking connections with ``connection_check`` when the settings ask
-        for health checks (Django would install the round-trip check)."""
+        """Django's pool, built with ``connection_check`` in place of the round-trip check when
+        the settings ask for health checks."""
+        made_now = self.alias not in self._connection_pools  # type: ignore[attr-defined]
         pool: ConnectionPool | None = super().pool  # type: ignore[misc]  # not in the stubs
-        if pool is not None and self.settings_dict["CONN_HEALTH_CHECKS"]:
-            # psycopg_pool keeps the check it was built with here (pinned version); Django
-            # builds the pool with its own check and offers no way to pass another.
+        if made_now and pool is not None and self.settings_dict["CONN_HEALTH_CHECKS"]:
+            # Django builds the pool (once per alias and process) with its own check and offers
+            # no way to pass another; psycopg_pool keeps it here (pinned version).
             pool._check = connection_check
         return pool

@@ -290,3 +290,12 @@ def connection_added(alias: str, settings_dict: dict[str, Any]) -> Iterator[None
             with suppress(Exception):
                 connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL backend
         del connections[alias]
+
+
+def direct_connect_kwargs() -> dict[str, Any]:
+    """``psycopg.connect`` keyword arguments for a connection of its own to the test database,
+    outside Django and its pool (Django's connection parameters without its adapters
+    ``context``)."""
+    from django.db import connection
+
+    return {k: v for k, v in connection.get_connection_params().items() if k != "context"}

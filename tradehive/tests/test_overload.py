@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from psycopg_pool import PoolTimeout
 
 from tradehive.exceptions import handler500
+from tradehive.testing.postgres import direct_connect_kwargs
 
 
 def answer_while_handling(error: Exception, path: str):  # type: ignore[no-untyped-def]
@@ -50,8 +51,7 @@ def django_wrapped(exc: psycopg.Error) -> OperationalError:
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_the_server_dropped_answers_503_to_retry() -> None:
     # given a real connection that the server ends mid-session (as a restart does)
-    params = connection.get_connection_params()
-    dropped = psycopg.connect(**{k: v for k, v in params.items() if k != "context"})
+    dropped = psycopg.connect(**direct_connect_kwargs())
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [dropped.info.backend_pid])
     with pytest.raises(psycopg.OperationalError) as lost:
@@ -85,7 +85,7 @@ def test_any_other_error_is_still_a_500() -> None:
 def test_a_connection_refused_for_too_many_clients_answers_503_to_retry() -> None:
     # given a role whose connection limit is reached (as the server's own max_connections is
     # when more processes connect than it allows: the same refusal at connect time)
-    params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
+    params = direct_connect_kwargs()
     with connection.cursor() as cursor:
         cursor.execute("DROP ROLE IF EXISTS th_test_full")
         cursor.execute("CREATE ROLE th_test_full LOGIN CONNECTION LIMIT 0")

@@ -15,14 +15,14 @@ from django.db import connection
 from psycopg_pool import ConnectionPool
 
 from tradehive.postgresql.base import connection_check
+from tradehive.testing.postgres import direct_connect_kwargs
 
 
 @pytest.fixture
 def pool() -> Iterator[ConnectionPool]:
     """A pool of this database's connections that checks with ``connection_check``, as the
     settings' engine builds it."""
-    params = connection.get_connection_params()
-    kwargs = {k: v for k, v in params.items() if k != "context"} | {"autocommit": True}
+    kwargs = direct_connect_kwargs() | {"autocommit": True}
     with ConnectionPool(kwargs=kwargs, min_size=1, max_size=1, check=connection_check) as made:
         yield made
 
@@ -88,9 +88,7 @@ def test_a_connection_past_descriptor_1024_is_checked_too() -> None:
     assert soft > 1100, "the test needs a descriptor limit above 1100"
     held = [os.dup(0) for _ in range(1100)]
     try:
-        params = connection.get_connection_params()
-        kwargs = {k: v for k, v in params.items() if k != "context"} | {"autocommit": True}
-        with psycopg.connect(**kwargs) as conn:
+        with psycopg.connect(**direct_connect_kwargs(), autocommit=True) as conn:
             assert conn.fileno() >= 1024
             connection_check(conn)  # then it is checked, not refused with a ValueError
             assert conn.execute("SELECT 1").fetchone() == (1,)
