@@ -3,7 +3,8 @@
 """Rankings over tens of millions of fills: full rebuild, one refresh, API latency.
 
 Usage: ``.venv/bin/python bench/rankings.py [--fills 20000000] [--users 100000] [--days 90]
-[--more-fills 10000] [--requests 400] [--db-name th_rankings_bench] [--keep] [--no-record]``.
+[--more-fills 10000] [--requests 400] [--db-name th_rankings_bench] [--keep] [--no-record]
+[--template NAME]``.
 
 Own database only: ``--db-name`` (default ``th_rankings_bench``) on ``DATABASE_URL``'s server,
 dropped and created at start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
@@ -16,9 +17,10 @@ dropped and created at start and dropped at the end (``--keep`` leaves it). Traf
    deposit per user, two more cash flows per user on average).
 2. Full rebuild (``rankings_rebuild``) from scratch: the headline figure.
 3. The rest of the current hour: ``--more-fills`` fills, its candles moved, then one refresh;
-   then the first minute of the next hour (its fills and candles) and its first refresh, when
-   the previous hour joins the closed hours and every period start moves on; then a refresh
-   with nothing new.
+   a minute's fills (a 60th) and the candles moved again, then one refresh (the steady state of
+   a refresh every minute); then the first minute of the next hour (its fills and candles) and
+   its first refresh, when the previous hour joins the closed hours and every period start
+   moves on; then a refresh with nothing new.
 4. uvicorn on the bench database; sequential keep-alive GETs of ``/api/v1/rankings`` (random
    period, sort and page) and ``/api/v1/traders/{handle}`` (random traders): p50/p99.
 Prints a markdown table, writes it under ``## Rankings`` in docs/benchmarks.md (unless
@@ -69,7 +71,17 @@ def admin_url(url: str) -> str:
     return urlunparse(urlparse(url)._replace(path="/postgres"))
 
 
-def database_recreate(url: str, drop_only: bool = False) -> None:
+def database_exists(url: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(admin_url(url), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    return found is not None
+
+
+def database_recreate(url: str, drop_only: bool = False, template: str | None = None) -> None:
+    """Drops the database of ``url``; unless ``drop_only``, creates it again, empty or as a
+    file copy of ``template``."""
     import psycopg
     from psycopg import sql
 
@@ -78,7 +90,20 @@ def database_recreate(url: str, drop_only: bool = False) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-        if not drop_only:
+        if drop_only:
+            return
+        if template:
+            # A pooled connection of this process may still be open on the template.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [template],
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        else:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -387,13 +412,19 @@ def main() -> None:
     parser.add_argument("--db-name", default=DB_NAME, help="the bench's own database")
     parser.add_argument("--keep", action="store_true", help="leave the bench database")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--template",
+        help="a database of seeded fills: cloned when it exists (no seeding), else made from "
+        "this run's seed (to measure changes of the rankings code on the same data)",
+    )
     args = parser.parse_args()
 
     base_url = os.environ.get("DATABASE_URL", "")
     if urlparse(base_url).hostname not in ("127.0.0.1", "localhost"):
         sys.exit("DATABASE_URL must name the local PostgreSQL (the bench makes its own db)")
     url = urlunparse(urlparse(base_url)._replace(path=f"/{args.db_name}"))
-    database_recreate(url)
+    cloned = bool(args.template) and database_exists(url, args.template)
+    database_recreate(url, template=args.template if cloned else None)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradehive.settings.dev")
     print(f"bench database {args.db_name}: migrating", flush=True)
@@ -437,8 +468,22 @@ def main() -> None:
 
     load = [os.getloadavg()[0]]
     try:
-        print(f"seeding {args.fills:,} fills, {args.users:,} users, {args.days} days", flush=True)
-        seeded = seed(args)
+        if cloned:
+            from markets.models import TradingPair
+
+            print(f"cloned from {args.template}: no seeding", flush=True)
+            seeded = {"pairs": list(TradingPair.objects.order_by("pk")), "first_id": 1000}
+        else:
+            print(
+                f"seeding {args.fills:,} fills, {args.users:,} users, {args.days} days", flush=True
+            )
+            seeded = seed(args)
+            if args.template:
+                connection.close()
+                database_recreate(
+                    urlunparse(urlparse(url)._replace(path=f"/{args.template}")),
+                    template=args.db_name,
+                )
         fill_seq = [args.fills + 1]
         print("full rebuild", flush=True)
         started = time.perf_counter()
@@ -452,6 +497,16 @@ def main() -> None:
         refresh_s = timed_refresh(
             f"refresh after {args.more_fills:,} more fills",
             END + timedelta(minutes=59, seconds=59),
+        )
+        # A minute later, still in that hour: a minute's fills and the prices moved again. What
+        # the beat job's refresh costs once a minute in steady state, late in an hour.
+        minute = args.more_fills // 60
+        more_fills(
+            minute, END + timedelta(minutes=59), END + timedelta(minutes=59, seconds=30), 0.006
+        )
+        minute_s = timed_refresh(
+            f"refresh a minute later ({minute:,} more fills)",
+            END + timedelta(minutes=59, seconds=59, milliseconds=900),
         )
         # The next hour begins (a minute of fills, its candles): the first refresh of an hour,
         # when the previous hour joins the closed hours and every period start moves on.
@@ -480,6 +535,8 @@ def main() -> None:
             f"| <= 60 s | {rebuild_s:.1f} s |",
             f"| one refresh after {args.more_fills:,} more fills (an hour; its prices moved) "
             f"| <= 1 s | {refresh_s:.2f} s |",
+            f"| a refresh a minute later ({args.more_fills // 60:,} more fills, prices moved "
+            f"again) | - | {minute_s:.2f} s |",
             f"| first refresh of the next hour (periods move on) | - | {rollover_s:.2f} s |",
             f"| a refresh with nothing new | - | {idle_s:.2f} s |",
             f"| GET /rankings p50 / p99 ({args.requests} sequential) | p99 <= 20 ms "

@@ -86,7 +86,7 @@ def trader_profile_payload(profile: TraderProfile) -> dict[str, Any]:
         "reference_asset": settings.RANKINGS_REFERENCE_ASSET,
         "periods": {name: _period(row, places) for name, row in profile.periods.items()},
         "equity_curve": [
-            {"t": iso_ms(point.at), "return_pct": _pct(point.return_pct)} for point in profile.curve
+            {"t": point.at, "return_pct": point.return_pct} for point in profile.curve
         ],
         "asset_mix": [{"asset": s.asset, "pct": _pct(s.pct)} for s in profile.asset_mix],
         "recent_fills": [

@@ -16,6 +16,7 @@ from orders.selectors import fill_list_older_than
 from rankings import sql
 from rankings.models import LeaderboardRow, Period, RankingsState
 from tradehive.db_router import reads_replica
+from tradehive.money import format_decimal, iso_ms
 from wallets.models import Asset
 
 RANK_COLUMNS = {
@@ -148,8 +149,10 @@ def public_trader_get(*, handle: str) -> User | None:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    at: datetime
-    return_pct: Decimal
+    """A point of the equity curve as the API shows it (``sql.CURVE`` formats them)."""
+
+    at: str  # ISO 8601 UTC with milliseconds
+    return_pct: str  # 2 decimals
 
 
 @dataclass(frozen=True)
@@ -204,13 +207,11 @@ def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
         places = _places(found[0].reference_places)  # type: ignore[attr-defined]
     else:
         computed_at, places = rankings_computed_at(), reference_places()
-    curve = [
-        CurvePoint(at=min(hour + timedelta(hours=1), now), return_pct=return_pct)
-        for hour, return_pct in sql.curve(user_id=user.pk, points=CURVE_POINTS)
-    ]
+    points = sql.curve(user_id=user.pk, points=CURVE_POINTS, now=now)
+    curve = [CurvePoint(at=at, return_pct=pct) for at, pct, _ in points]
     whole = rows.get("all")
-    if whole is not None and (not curve or curve[-1].at < now):
-        curve.append(CurvePoint(at=now, return_pct=whole.return_pct.quantize(Decimal("0.01"))))
+    if whole is not None and (not points or points[-1][2]):
+        curve.append(CurvePoint(at=iso_ms(now), return_pct=format_decimal(whole.return_pct, 2)))
     fills_before = now - timedelta(seconds=settings.RANKINGS_FILLS_DELAY_S)
     return TraderProfile(
         user=user,

@@ -1431,10 +1431,17 @@ WHERE st.id = 1
 )
 
 # A trader's equity curve: the last ``%(points)s`` snapshots' return since the first deposit,
-# oldest first (a display figure: the float exp is rounded to 2 places).
+# oldest first (a display figure: the float exp is rounded to 2 places), each at the end of its
+# hour (or now, for the current hour), formatted as the API shows them (ISO 8601 UTC with
+# milliseconds, 2 decimals): hundreds of points per profile, and reading timestamps and
+# numerics into Python objects to format them again took a third of a profile's request.
+# ``closed``: the point's hour ended before now.
 CURVE = _sql(
     """
-SELECT hour, round(((exp(greatest(log_value, -700)::float8) - 1) * 100)::numeric, 2)
+SELECT to_char(least(hour + interval '1 hour', %(now)s) AT TIME ZONE 'UTC',
+               'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       round(((exp(greatest(log_value, -700)::float8) - 1) * 100)::numeric, 2)::text,
+       hour + interval '1 hour' < %(now)s
 FROM (
     SELECT hour, log_value FROM {snap} WHERE user_id = %(user_id)s
     ORDER BY hour DESC LIMIT %(points)s
@@ -1450,7 +1457,8 @@ def holdings_valued(*, user_id: int, reference: str) -> list[tuple[str, Decimal]
         return [(symbol, value) for symbol, value in cursor.fetchall()]
 
 
-def curve(*, user_id: int, points: int) -> list[tuple[datetime, Decimal]]:
+def curve(*, user_id: int, points: int, now: datetime) -> list[tuple[str, str, bool]]:
+    """(ISO time, return % at 2 places, closed) per point: ``CURVE``."""
     with connections[read_alias(Snapshot)].cursor() as cursor:
-        cursor.execute(CURVE, {"user_id": user_id, "points": points})
-        return [(hour, pct) for hour, pct in cursor.fetchall()]
+        cursor.execute(CURVE, {"user_id": user_id, "points": points, "now": now})
+        return [(at, pct, closed) for at, pct, closed in cursor.fetchall()]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_rankings_opt_in_set, users_rankings_exclude_set
+from rankings.selectors import trader_profile
 from rankings.services import rankings_rebuild, rankings_refresh
 from rankings.tests.conftest import NOW, fill_make, flow_make
 
@@ -137,6 +138,34 @@ def test_a_profile_shows_periods_curve_mix_and_no_balances(api_client, history):
     assert body["asset_mix"] == [{"asset": "ETH", "pct": "90.00"}, {"asset": "BTC", "pct": "10.00"}]
     assert "39600000" not in response.content.decode()  # erin's equity, in KRW
     assert body["followers"] == 0
+
+
+def test_a_profiles_curve_points_are_at_the_end_of_their_hours_then_now(api_client, history):
+    # given: erin's snapshots are the hours of 10:00 yesterday and 12:00 today (NOW: 12:30)
+    rankings_rebuild(now=NOW)
+    # when: asked later (both hours closed)
+    curve = api_client.get("/api/v1/traders/erin").json()["equity_curve"]
+    # then: each point at its hour's end, then one at the time of the request
+    assert [point["t"] for point in curve[:2]] == [
+        "2026-11-19T11:00:00.000Z",
+        "2026-11-20T13:00:00.000Z",
+    ]
+    assert len(curve) == 3
+    assert curve[2]["t"] > "2026-12-01"
+    assert curve[2]["t"].endswith("Z")
+    assert curve[2]["return_pct"] == "32.00"
+
+
+def test_a_profiles_curve_ends_now_while_its_last_hour_runs(history):
+    # given
+    rankings_rebuild(now=NOW)
+    # when: asked at NOW, inside the hour of erin's last snapshot
+    profile = trader_profile(user=history["erin"], now=NOW)
+    # then: that snapshot's point is at NOW, and no point is added after it
+    assert [point.at for point in profile.curve] == [
+        "2026-11-19T11:00:00.000Z",
+        "2026-11-20T12:30:00.000Z",
+    ]
 
 
 @override_settings(RANKINGS_FILLS_DELAY_S=15 * 60)
