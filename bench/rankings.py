@@ -457,7 +457,8 @@ def main() -> None:
                 end=end,
             )
             fill_seq[0] += count
-            _candles_insert(cursor, seeded["pairs"], begin, begin, move=move)
+            hour = begin.replace(minute=0, second=0, microsecond=0)
+            _candles_insert(cursor, seeded["pairs"], hour, hour, move=move)
 
     def timed_refresh(label: str, now: datetime) -> float:
         started = time.perf_counter()

@@ -62,8 +62,9 @@ class RankingsState(models.Model):
 
 class AssetPrice(models.Model):
     """An asset's value in the reference asset at the end of an hour, for every hour from the
-    first hourly candle to now (carried forward through quiet hours). NULL: no path to the
-    reference asset."""
+    first hourly candle to now (carried forward through quiet hours): what snapshots are marked
+    at. The open hour's is the previous hour's close until the hour ends (docs/rankings.md,
+    "The open hour"). NULL: no path to the reference asset."""
 
     asset_id = models.BigIntegerField()
     hour = models.DateTimeField()
@@ -81,7 +82,8 @@ class AssetPrice(models.Model):
 
 
 class Snapshot(models.Model):
-    """One user at the end of an hour in which they traded or moved money.
+    """One user at the end of an hour in which they traded or moved money (the open hour's
+    marked at its opening prices until it ends).
 
     ``equity``: holdings marked in the reference asset; ``flow``: net deposits of the hour in
     the reference asset; ``log_value``: cumulative natural log of the unit value (a unit was

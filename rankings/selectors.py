@@ -175,13 +175,7 @@ class TraderProfile:
 
 def _asset_mix(user_id: int) -> list[AssetShare]:
     """The trader's holdings as shares of their equity, at the last refresh's prices."""
-    values = {
-        symbol: value
-        for symbol, value in sql.holdings_valued(
-            user_id=user_id, reference=settings.RANKINGS_REFERENCE_ASSET
-        )
-        if value > 0
-    }
+    values = {symbol: value for symbol, value in sql.holdings_valued(user_id=user_id) if value > 0}
     total = sum(values.values(), Decimal(0))
     if total <= 0:
         return []

@@ -5,7 +5,8 @@ One refresh, in one transaction, from the watermarks in ``RankingsState``:
 1. ``rk_delta``: the new fills and cash-flow ledger entries, summed per user, asset and hour.
 2. ``AssetPrice``: every asset's value in the reference asset per hour, recomputed from the
    markets' hourly candles (it is small) and compared with the stored one: the hours whose
-   prices changed are replaced.
+   prices changed are replaced. The open hour's is the previous hour's close, so a price move
+   inside the hour changes no snapshot; the leaderboards rank at the live prices.
 3. ``Snapshot``: recomputed for the users with new deltas or a snapshot at a changed price
    hour, from the first such hour on. A snapshot carries its holdings, so the first one
    recomputed starts from the stored one before it, never from older history.
@@ -227,10 +228,11 @@ GROUP BY user_id, asset_id, hour
 # price at the end of an hour is the close of its last 1h candle so far (``markets`` keeps them
 # for book and feed-priced markets alike). Paths (docs/rankings.md): a direct market X-REF (else
 # REF-X, inverted); otherwise one hop through an asset Y with a direct market, using the X-Y or
-# Y-X market that traded the most X ever (ties: the lower market id).
+# Y-X market that traded the most X ever (ties: the lower market id). ``rk_price_live``: these
+# prices, the open hour's being the current ones (what the leaderboards rank at).
 _PRICES = _sql(
     """
-CREATE TEMP TABLE rk_price ON COMMIT DROP AS
+CREATE TEMP TABLE rk_price_live ON COMMIT DROP AS
 WITH hourly AS (
     SELECT c.pair_id, c.bucket AS hour, c.close, c.volume, c.quote_volume
     FROM {candle} c WHERE c.interval = '1h' AND c.bucket <= %(now_hour)s
@@ -283,6 +285,22 @@ JOIN pair_price pp ON pp.pair_id = h.pair_id
 JOIN direct_price dp ON dp.asset_id = h.via AND dp.hour = pp.hour
 """
 )
+
+# The prices snapshots are marked at (``AssetPrice``): a closed hour's are its close; the open
+# hour's are the previous hour's close (docs/rankings.md, "The open hour"), or the current price
+# of an asset that had none then. So a price move inside the hour changes no snapshot: the
+# snapshots, marks and rows of the traders active in the hour are written again only when they
+# trade or move money, and the move reaches every trader alike through the end point (their
+# holdings at the live prices). When the hour closes, its snapshots are marked at its close.
+_PRICES_MARKED = """
+CREATE TEMP TABLE rk_price ON COMMIT DROP AS
+SELECT asset_id, hour, price FROM rk_price_live WHERE hour < %(now_hour)s
+UNION ALL
+SELECT n.asset_id, n.hour, COALESCE(p.price, n.price)
+FROM rk_price_live n
+LEFT JOIN rk_price_live p ON p.asset_id = n.asset_id AND p.hour = n.hour - interval '1 hour'
+WHERE n.hour = %(now_hour)s
+"""
 
 _PRICES_CHANGED = _sql(
     """
@@ -762,7 +780,7 @@ FROM (
     UNION SELECT start_hour FROM rk_periods WHERE period <> 'all'
 ) h
 CROSS JOIN generate_series(1, (SELECT COALESCE(max(id), 0) FROM {asset})) AS a(id)
-LEFT JOIN rk_price p ON p.asset_id = a.id AND p.hour = h.hour
+LEFT JOIN rk_price_live p ON p.asset_id = a.id AND p.hour = h.hour
 GROUP BY h.hour
 """
 )
@@ -1066,6 +1084,8 @@ SELECT NOT EXISTS (SELECT 1 FROM rk_delta)
    AND NOT EXISTS (SELECT 1 FROM rk_recompute)
    AND NOT EXISTS (SELECT 1 FROM rk_mark_users)
    AND COALESCE((SELECT min_equity = %(min_equity)s AND min_trades = %(min_trades)s
+                        AND prices IS NOT DISTINCT FROM (
+                            SELECT px FROM rk_px WHERE hour = %(now_hour)s)
                  FROM {state} WHERE id = 1), false)
 """
 )
@@ -1088,6 +1108,7 @@ _TRUNCATE = _sql("TRUNCATE {ap}, {snap}, {ps}, {lb}, {mark}, {page}, {state}")
 _TEMP_TABLES = (
     "rk_delta",
     "rk_price",
+    "rk_price_live",
     "rk_price_changed",
     "rk_dirty",
     "rk_hours",
@@ -1235,6 +1256,7 @@ def pipeline_run(
         if not pivot:
             run("delta", _DELTA)
         run("prices", _PRICES)
+        run("prices marked", _PRICES_MARKED)
         run("prices changed", _PRICES_CHANGED)
         analyze("rk_price_changed")
         for statement in _PRICES_REPLACE:
@@ -1412,12 +1434,11 @@ SELECT f.*, RANK_RETURN AS rank_return, RANK_PNL AS rank_pnl FROM f ORDER BY f.p
     .replace("PERIODS", ", ".join(f"'{p}'" for p in Period.values))
 )
 
-# A trader's holdings at their last snapshot of the last refresh, valued at that hour's prices.
+# A trader's holdings at their last snapshot of the last refresh, valued at the prices that
+# refresh ranked at (``RankingsState.prices``: by asset id, the reference asset 1).
 HOLDINGS_VALUED = _sql(
     """
-SELECT a.symbol,
-       round(x.amount * COALESCE(CASE WHEN a.symbol = %(reference)s THEN 1 END, p.price, 0), 18)
-           AS value
+SELECT a.symbol, round(x.amount * COALESCE(st.prices[x.asset_id], 0), 18) AS value
 FROM {state} st
 JOIN LATERAL (
     SELECT s.asset_ids, s.held FROM {snap} s
@@ -1425,7 +1446,6 @@ JOIN LATERAL (
 ) s ON true
 CROSS JOIN LATERAL unnest(s.asset_ids, s.held) AS x(asset_id, amount)
 JOIN {asset} a ON a.id = x.asset_id
-LEFT JOIN {ap} p ON p.asset_id = x.asset_id AND p.hour = st.now_hour
 WHERE st.id = 1
 """
 )
@@ -1450,10 +1470,10 @@ FROM (
 )
 
 
-def holdings_valued(*, user_id: int, reference: str) -> list[tuple[str, Decimal]]:
+def holdings_valued(*, user_id: int) -> list[tuple[str, Decimal]]:
     # Through the router: in a selector marked reads_replica, the replica.
     with connections[read_alias(Snapshot)].cursor() as cursor:
-        cursor.execute(HOLDINGS_VALUED, {"user_id": user_id, "reference": reference})
+        cursor.execute(HOLDINGS_VALUED, {"user_id": user_id})
         return [(symbol, value) for symbol, value in cursor.fetchall()]
 
 

@@ -42,11 +42,16 @@ def test_the_leaderboard_lists_opted_in_traders_in_rank_order(api_client, histor
         "win_rate": "100.00",
         "max_drawdown_pct": "0.00",
         "trades": 1,
-        "volume": "3960000",
+        # her sale of 1 ETH for 0.06 BTC is in the open hour: valued at its opening prices
+        # (BTC 60M) until the hour closes (docs/rankings.md, "The open hour")
+        "volume": "3600000",
         "followers": 0,
     }
     assert body["next"] is None
     assert body["computed_at"].endswith("Z")
+    # when the hour has closed: at its close (BTC 66M)
+    rankings_refresh(now=NOW + timedelta(hours=1))
+    assert api_client.get(URL).json()["results"][0]["volume"] == "3960000"
 
 
 def test_pages_follow_the_rank_with_a_cursor(api_client, history):

@@ -14,6 +14,7 @@ from django.db import connection
 
 from accounts.models import User
 from accounts.services import user_rankings_opt_in_set
+from markets.services import TradeInput, trades_record
 from rankings.models import LeaderboardPage, LeaderboardRow, Snapshot, TraderMark
 from rankings.selectors import Figures, leaderboard_page, trader_profile
 from rankings.services import rankings_rebuild, rankings_refresh
@@ -48,10 +49,15 @@ def test_a_deposit_mid_period_changes_units_not_the_return(history):
     assert day.eligible
     assert day.trades == 1
     snaps = list(Snapshot.objects.filter(user_id=history["alice"].pk).order_by("hour"))
-    assert [s.equity for s in snaps] == [D(1000000), D(1200000), D(2400000), D(2466000)]
+    # the open hour's snapshot at its opening prices (BTC 60M): 1,733,400 KRW + 0.0111 BTC
+    assert [s.equity for s in snaps] == [D(1000000), D(1200000), D(2400000), D(2399400)]
     assert [s.flow for s in snaps] == [D(1000000), D(0), D(1200000), D(0)]
     # units: 1M at 1.0, then 1M more bought at 1.2 per unit
     assert snaps[2].units.quantize(D("0.001")) == D("2000000.000")
+    # once the hour has closed, at its close (BTC 66M), and the return is the same
+    rankings_refresh(now=NOW + timedelta(hours=1))
+    closed = Snapshot.objects.get(user_id=history["alice"].pk, hour=snaps[3].hour)
+    assert closed.equity == D(2466000)
 
 
 def test_a_losing_day_and_a_withdrawal(history):
@@ -190,3 +196,40 @@ def test_a_price_move_rewrites_only_the_pages_and_the_figures_follow(history, wo
     shown = {name: row(history[name], "all") for name in history}
     rankings_rebuild(now=NOW + timedelta(minutes=1))
     assert {name: row(history[name], "all") for name in history} == shown
+
+
+def test_a_price_move_in_the_open_hour_rewrites_nothing_of_its_traders(history, world):
+    # given: rolled up; alice bought BTC in the open hour (12:05)
+    rankings_refresh(now=NOW)
+    alice = history["alice"]
+    before = {
+        model: _versions_of(model, alice.pk) for model in (Snapshot, TraderMark, LeaderboardRow)
+    }
+    return_before = row(alice, "day").return_pct
+    # when: BTC-KRW trades at 72M later in the hour, between traders who are not ranked (no
+    # fill of anyone ranked, as a feed-priced market's move), and a refresh
+    trades_record(
+        pair=world.btc_krw,
+        trades=[
+            TradeInput(
+                sequence=900_001,
+                price=D("72000000"),
+                quantity=D("0.0001"),
+                taker_side="buy",
+                created_at=NOW - timedelta(minutes=5),
+            )
+        ],
+    )
+    rankings_refresh(now=NOW + timedelta(minutes=1))
+    # then: her snapshot, mark and rows were not written again (the open hour is marked at
+    # its opening prices), yet her figures follow BTC through her end point
+    assert {model: _versions_of(model, alice.pk) for model in before} == before
+    moved = row(alice, "day")
+    assert moved.equity == D("2466000") + D("0.0111") * D("6000000")
+    assert moved.return_pct > return_before
+    # and every figure and rank is what a rebuild gives
+    shown = {name: row(history[name], period) for name in history for period in ("day", "all")}
+    rankings_rebuild(now=NOW + timedelta(minutes=1))
+    assert {name: row(history[name], period) for name in history for period in ("day", "all")} == (
+        shown
+    )
