@@ -1025,10 +1025,12 @@ WHERE {_eligible("r", "e", "%(min_equity)s", "%(min_trades)s")}
 )
 
 # The four rankings of each period as arrays of trader ids in rank order (by return and by PnL,
-# descending, ties: the lower id; the same counting humans only), one ordered aggregate each:
-# a sort of one period's traders on a numeric key, the cheapest form measured (window ranks
-# and a regrouping into pages sorted every (period, trader) row again on several keys). Cut
-# into pages of RANKS_PER_PAGE, with the key and id of each page's last trader.
+# descending, ties: the lower id; the same counting humans only). One ordered aggregate per
+# period and key: a sort of one period's traders on a numeric key, the cheapest form measured
+# (window ranks and a regrouping into pages sorted every (period, trader) row again on several
+# keys). A bot's id enters negated, so the humans' order is the same array without its
+# negative ids (a filter, not a second sort), and everyone's the absolute values. Cut into
+# pages of RANKS_PER_PAGE, with the key and id of each page's last trader.
 _RANKING_KEYS = {
     "rank_return": "growth",
     "rank_pnl": "pnl",
@@ -1038,15 +1040,26 @@ _RANKING_KEYS = {
 
 
 def _orders(period: str) -> str:
-    def order(ranking: str) -> str:
-        human = " FILTER (WHERE NOT is_bot)" if ranking.endswith("_human") else ""
-        key = _RANKING_KEYS[ranking]
-        return f"array_agg(user_id ORDER BY {key} DESC, user_id){human} AS {ranking}"
+    def signed(key: str) -> str:
+        return (
+            f"array_agg(CASE WHEN is_bot THEN -user_id ELSE user_id END ORDER BY {key} DESC,"
+            f" user_id) AS by_{key}"
+        )
 
     return (
-        f"SELECT '{period}'::text AS period, "
-        + ", ".join(order(ranking) for ranking in _RANKING_KEYS)
-        + f" FROM rk_keys WHERE period = '{period}'"
+        f"SELECT '{period}'::text AS period, {signed('growth')}, {signed('pnl')}"
+        f" FROM rk_keys WHERE period = '{period}'"
+    )
+
+
+def _ranking_ids(ranking: str) -> str:
+    """A ranking's ids in rank order, from its key's signed order (``_orders``)."""
+    human = ranking.endswith("_human")
+    kept = "WHERE x.id > 0 " if human else ""
+    value = "x.id" if human else "abs(x.id)"
+    return (
+        f"ARRAY(SELECT {value} FROM unnest(o.by_{_RANKING_KEYS[ranking]}) WITH ORDINALITY"
+        f" AS x(id, i) {kept}ORDER BY x.i)"
     )
 
 
@@ -1061,17 +1074,22 @@ WITH orders AS (
            r.ids[g.chunk * {RANKS_PER_PAGE} + 1 : (g.chunk + 1) * {RANKS_PER_PAGE}] AS user_ids,
            r.ids[least((g.chunk + 1) * {RANKS_PER_PAGE}, cardinality(r.ids))] AS last_user
     FROM orders o
-    CROSS JOIN LATERAL (VALUES ('rank_return', 'growth', o.rank_return),
-                               ('rank_pnl', 'pnl', o.rank_pnl),
-                               ('rank_return_human', 'growth', o.rank_return_human),
-                               ('rank_pnl_human', 'pnl', o.rank_pnl_human)) AS r(ranking, key, ids)
+    CROSS JOIN LATERAL (VALUES RANKINGS) AS r(ranking, key, ids)
     CROSS JOIN LATERAL generate_series(0, (cardinality(r.ids) - 1) / {RANKS_PER_PAGE}) AS g(chunk)
 )
 SELECT p.period, p.ranking, p.chunk, p.user_ids,
        CASE WHEN p.key = 'growth' THEN k.growth ELSE k.pnl END, k.user_id
 FROM pages p
 JOIN rk_keys k ON k.period = p.period AND k.user_id = p.last_user
-""".replace("ORDERS", "\n    UNION ALL\n    ".join(_orders(period) for period in Period.values))
+""".replace(
+        "ORDERS", "\n    UNION ALL\n    ".join(_orders(period) for period in Period.values)
+    ).replace(
+        "RANKINGS",
+        ",\n        ".join(
+            f"('{ranking}', '{key}', {_ranking_ids(ranking)})"
+            for ranking, key in _RANKING_KEYS.items()
+        ),
+    )
 )
 
 # Nothing the rankings are computed from changed since the last refresh in the same hour (no
