@@ -415,7 +415,8 @@ def main() -> None:
     parser.add_argument(
         "--template",
         help="a database of seeded fills: cloned when it exists (no seeding), else made from "
-        "this run's seed (to measure changes of the rankings code on the same data)",
+        "this run's seed and left in place (to measure changes of the rankings code on the "
+        "same data; pass the --fills, --users and --days it was seeded with)",
     )
     args = parser.parse_args()
 
