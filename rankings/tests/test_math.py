@@ -165,6 +165,12 @@ def test_an_opt_out_leaves_at_a_refresh_with_nothing_else_new(history):
     assert LeaderboardRow.objects.filter(user_id=history["alice"].pk).count() == 4
 
 
+def _page_versions() -> set[tuple[int, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, xmin::text FROM {LeaderboardPage._meta.db_table}")  # noqa: S608
+        return {(int(page_id), xmin) for page_id, xmin in cursor.fetchall()}
+
+
 def _versions_of(model, user_id: int) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -205,6 +211,7 @@ def test_a_price_move_in_the_open_hour_rewrites_nothing_of_its_traders(history, 
     before = {
         model: _versions_of(model, alice.pk) for model in (Snapshot, TraderMark, LeaderboardRow)
     }
+    pages_before = _page_versions()
     return_before = row(alice, "day").return_pct
     # when: BTC-KRW trades at 72M later in the hour, between traders who are not ranked (no
     # fill of anyone ranked, as a feed-priced market's move), and a refresh
@@ -224,6 +231,8 @@ def test_a_price_move_in_the_open_hour_rewrites_nothing_of_its_traders(history, 
     # then: her snapshot, mark and rows were not written again (the open hour is marked at
     # its opening prices), yet her figures follow BTC through her end point
     assert {model: _versions_of(model, alice.pk) for model in before} == before
+    # and everyone was ranked again at the moved prices (nothing else changed)
+    assert _page_versions().isdisjoint(pages_before)
     moved = row(alice, "day")
     assert moved.equity == D("2466000") + D("0.0111") * D("6000000")
     assert moved.return_pct > return_before
