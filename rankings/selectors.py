@@ -201,11 +201,14 @@ def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
         places = _places(found[0].reference_places)  # type: ignore[attr-defined]
     else:
         computed_at, places = rankings_computed_at(), reference_places()
-    points = sql.curve(user_id=user.pk, points=CURVE_POINTS, now=now)
-    curve = [CurvePoint(at=at, return_pct=pct) for at, pct, _ in points]
-    whole = rows.get("all")
-    if whole is not None and (not points or points[-1][2]):
-        curve.append(CurvePoint(at=iso_ms(now), return_pct=format_decimal(whole.return_pct, 2)))
+    curve = [
+        CurvePoint(at=at, return_pct=pct)
+        for at, pct in sql.curve(user_id=user.pk, points=CURVE_POINTS, now=now)
+    ]
+    # the last point is at now while its hour runs; after it, now's figure is added
+    whole, now_at = rows.get("all"), iso_ms(now)
+    if whole is not None and (not curve or curve[-1].at != now_at):
+        curve.append(CurvePoint(at=now_at, return_pct=format_decimal(whole.return_pct, 2)))
     fills_before = now - timedelta(seconds=settings.RANKINGS_FILLS_DELAY_S)
     return TraderProfile(
         user=user,

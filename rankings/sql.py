@@ -1473,13 +1473,11 @@ WHERE st.id = 1
 # hour (or now, for the current hour), formatted as the API shows them (ISO 8601 UTC with
 # milliseconds, 2 decimals): hundreds of points per profile, and reading timestamps and
 # numerics into Python objects to format them again took a third of a profile's request.
-# ``closed``: the point's hour ended before now.
 CURVE = _sql(
     """
 SELECT to_char(least(hour + interval '1 hour', %(now)s) AT TIME ZONE 'UTC',
                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-       round(((exp(greatest(log_value, -700)::float8) - 1) * 100)::numeric, 2)::text,
-       hour + interval '1 hour' < %(now)s
+       round(((exp(greatest(log_value, -700)::float8) - 1) * 100)::numeric, 2)::text
 FROM (
     SELECT hour, log_value FROM {snap} WHERE user_id = %(user_id)s
     ORDER BY hour DESC LIMIT %(points)s
@@ -1495,8 +1493,8 @@ def holdings_valued(*, user_id: int) -> list[tuple[str, Decimal]]:
         return [(symbol, value) for symbol, value in cursor.fetchall()]
 
 
-def curve(*, user_id: int, points: int, now: datetime) -> list[tuple[str, str, bool]]:
-    """(ISO time, return % at 2 places, closed) per point: ``CURVE``."""
+def curve(*, user_id: int, points: int, now: datetime) -> list[tuple[str, str]]:
+    """(ISO time, return % at 2 places) per point: ``CURVE``."""
     with connections[read_alias(Snapshot)].cursor() as cursor:
         cursor.execute(CURVE, {"user_id": user_id, "points": points, "now": now})
-        return [(at, pct, closed) for at, pct, closed in cursor.fetchall()]
+        return [(at, pct) for at, pct in cursor.fetchall()]
