@@ -20,6 +20,18 @@ def leaders_among_sql() -> str:
 
 
 @cache
+def followers_count_sql() -> str:
+    """Live followers (active, paused or closing subscriptions) per leader, for the leaders'
+    users ``%s`` (an array): (user id, count), leaders without any left out."""
+    return (
+        f"SELECT l.user_id, count(*) FROM {Leader._meta.db_table} l"
+        f" JOIN {Subscription._meta.db_table} s ON s.leader_id = l.id"
+        " WHERE l.user_id = ANY(%s::bigint[]) AND s.status = ANY(%s::text[])"
+        " GROUP BY l.user_id"
+    )
+
+
+@cache
 def intents_insert_sql() -> str:
     """One intent per leader fill, from parallel arrays; a fill already recorded is left as it
     is (``leader_fill_id`` is unique). Returns the new intents' ids and chunk counts."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,7 +10,11 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from markets.models import Trade, TradingPair
+from orders import sql
 from orders.models import CLOSED_STATUSES, OPEN_STATUSES, Fill, Order
+from tradehive.db_router import read_alias
+from tradehive.money import decimal_places
+from tradehive.sql import prepared_cursor
 
 
 def order_list_for_user(
@@ -78,14 +83,40 @@ def fill_list_for_user(
     return fills.order_by("-id")
 
 
-def fill_list_older_than(*, user_id: int, before: datetime, limit: int) -> list[Fill]:
+@dataclass(frozen=True)
+class PublicFill:
+    """A fill as a public profile shows it: no order, fee or counterparty."""
+
+    symbol: str
+    side: str
+    price: Decimal
+    quantity: Decimal
+    price_places: int  # the market's (``TradingPair.price_places``)
+    quantity_places: int
+    created_at: datetime
+
+
+def fill_list_older_than(*, user_id: int, before: datetime, limit: int) -> list[PublicFill]:
     """A user's newest fills dated before ``before`` (public profiles show fills only after a
-    delay), newest first. Walks ``fill_user_recent`` backwards, so it reads few rows."""
-    return list(
-        Fill.objects.filter(user_id=user_id, created_at__lt=before)
-        .select_related("pair")
-        .order_by("-id")[:limit]
-    )
+    delay), newest first. Walks ``fill_user_recent`` backwards, so it reads few rows. Raw and
+    prepared (``sql.PUBLIC_FILLS``): every profile view reads it, and building and loading the
+    ORM's query with its market took longer than running it."""
+    with prepared_cursor(read_alias(Fill)) as cursor:
+        cursor.execute(
+            sql.public_fills_sql(), {"user_id": user_id, "before": before, "limit": limit}
+        )
+        return [
+            PublicFill(
+                symbol=symbol,
+                side=side,
+                price=price,
+                quantity=quantity,
+                price_places=decimal_places(tick_size),
+                quantity_places=decimal_places(lot_size),
+                created_at=created_at,
+            )
+            for symbol, side, price, quantity, tick_size, lot_size, created_at in cursor
+        ]
 
 
 def last_trade_price(*, pair: TradingPair) -> Decimal | None:

@@ -7,8 +7,9 @@ from functools import cache
 from django.db import connection
 from django.db.models import Field
 
+from markets.models import TradingPair
 from markets.sql import PAIR_GUARD_SQL
-from orders.models import Order, OrderOutbox
+from orders.models import Fill, Order, OrderOutbox
 from wallets.models import Account, Balance, Bucket, JournalTransaction, LedgerEntry
 from wallets.sql import bucket_move_sql
 
@@ -117,3 +118,15 @@ req AS (
 )
 SELECT EXISTS (SELECT 1 FROM pair_guard), array_agg(p.user_id), array_agg(p.id) FROM placed p"""
     return sql
+
+
+@cache
+def public_fills_sql() -> str:
+    """``orders.selectors.fill_list_older_than``: a user's newest fills before a time, with
+    what a public profile shows of each (newest first)."""
+    return (
+        "SELECT p.symbol, f.side, f.price, f.quantity, p.tick_size, p.lot_size, f.created_at"
+        f" FROM {Fill._meta.db_table} f JOIN {TradingPair._meta.db_table} p ON p.id = f.pair_id"
+        " WHERE f.user_id = %(user_id)s AND f.created_at < %(before)s"
+        " ORDER BY f.id DESC LIMIT %(limit)s"
+    )

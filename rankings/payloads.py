@@ -91,10 +91,10 @@ def trader_profile_payload(profile: TraderProfile) -> dict[str, Any]:
         "asset_mix": [{"asset": s.asset, "pct": _pct(s.pct)} for s in profile.asset_mix],
         "recent_fills": [
             {
-                "symbol": fill.pair.symbol,
+                "symbol": fill.symbol,
                 "side": fill.side,
-                "price": format_decimal(fill.price, fill.pair.price_places),
-                "quantity": format_decimal(fill.quantity, fill.pair.quantity_places),
+                "price": format_decimal(fill.price, fill.price_places),
+                "quantity": format_decimal(fill.quantity, fill.quantity_places),
                 "created_at": iso_ms(fill.created_at),
             }
             for fill in profile.fills

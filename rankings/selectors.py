@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 from django.conf import settings
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import User
-from orders.models import Fill
-from orders.selectors import fill_list_older_than
+from accounts.models import HANDLE_PATTERN
+from orders.selectors import PublicFill, fill_list_older_than
 from rankings import sql
-from rankings.models import LeaderboardRow, Period, RankingsState
+from rankings.models import Period, RankingsState
 from tradehive.db_router import reads_replica
 from tradehive.money import format_decimal, iso_ms
 from wallets.models import Asset
@@ -59,20 +59,20 @@ class Figures:
     eligible: bool = False
 
 
-def _figures(row: LeaderboardRow, *extra: str) -> Figures:
-    """``extra``: the other columns of the query to keep (``Figures``' optional fields)."""
-    shown = row.__dict__  # the raw query's columns, stored and computed alike
+def _figures(row: dict[str, Any], *extra: str) -> Figures:
+    """``row``: a read's columns (``sql.page_rows``/``profile_rows``), the stored row's and the
+    computed ones alike; ``extra``: those of them to keep (``Figures``' optional fields)."""
     return Figures(
-        user_id=row.user_id,
-        is_bot=row.is_bot,
-        return_pct=shown["return_pct"],
-        pnl=shown["pnl"],
-        win_rate=row.win_rate,
-        max_drawdown_pct=shown["max_drawdown_pct"],
-        trades=row.trades,
-        volume=row.volume,
-        equity=shown["equity"],
-        **{name: shown[name] for name in extra},
+        user_id=row["user_id"],
+        is_bot=row["is_bot"],
+        return_pct=row["return_pct"],
+        pnl=row["pnl"],
+        win_rate=row["win_rate"],
+        max_drawdown_pct=row["max_drawdown_pct"],
+        trades=row["trades"],
+        volume=row["volume"],
+        equity=row["equity"],
+        **{name: row[name] for name in extra},
     )
 
 
@@ -90,14 +90,13 @@ def leaderboard_page(
 ) -> LeaderboardPage:
     """The rows ranked ``after_rank + 1`` to ``after_rank + limit`` in the ranking of ``sort``,
     in rank order, in one statement (the rows say when they were computed)."""
-    params = {
-        "period": period,
-        "ranking": rank_column(sort=sort, bots_excluded=bots_excluded),
-        "first": after_rank + 1,
-        "last": after_rank + limit + 1,  # one more: is there a next page?
-        "reference": settings.RANKINGS_REFERENCE_ASSET,
-    }
-    rows = list(LeaderboardRow.objects.raw(sql.PAGE_ROWS, params))
+    rows = sql.page_rows(
+        period=period,
+        ranking=rank_column(sort=sort, bots_excluded=bots_excluded),
+        first=after_rank + 1,
+        last=after_rank + limit + 1,  # one more: is there a next page?
+        reference=settings.RANKINGS_REFERENCE_ASSET,
+    )
     if not rows:
         return LeaderboardPage(
             rows=[], more=False, computed_at=rankings_computed_at(), places=reference_places()
@@ -106,8 +105,8 @@ def leaderboard_page(
     return LeaderboardPage(
         rows=[_figures(row, "rank", "handle") for row in rows[:limit]],
         more=len(rows) > limit,
-        computed_at=meta.rankings_computed_at,  # type: ignore[attr-defined]
-        places=_places(meta.reference_places),  # type: ignore[attr-defined]
+        computed_at=meta["rankings_computed_at"],
+        places=_places(meta["reference_places"]),
     )
 
 
@@ -126,25 +125,38 @@ def rankings_computed_at() -> datetime | None:
     return state.computed_at if state else None
 
 
+class Trader(Protocol):
+    """Whose profile is read: a ``PublicTrader`` or a ``User``."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def is_bot(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PublicTrader:
+    """A trader who shows in rankings, as their profile names them."""
+
+    pk: int
+    handle: str
+    is_bot: bool
+
+
+_HANDLE = re.compile(HANDLE_PATTERN)
+
+
 @reads_replica
-def public_trader_get(*, handle: str) -> User | None:
+def public_trader_get(*, handle: str) -> PublicTrader | None:
     """The trader with this handle (any case) if they show in rankings: opted in, not
     excluded, active. None otherwise, so that an opted-out trader is indistinguishable from
-    an unknown one."""
-    if not isinstance(handle, str) or not 3 <= len(handle) <= 30:
+    an unknown one, and for anything that is not a handle."""
+    if not isinstance(handle, str) or not _HANDLE.fullmatch(handle):
         return None
-    # lower(handle), not handle__iexact (upper() = upper()): the unique index on lower(handle)
-    # answers it, where iexact scans every user.
-    return (
-        User.objects.alias(handle_lower=Lower("handle"))
-        .filter(
-            handle_lower=handle.lower(),
-            rankings_opt_in=True,
-            rankings_excluded=False,
-            is_active=True,
-        )
-        .first()
-    )
+    found = sql.public_trader(handle_lower=handle.lower())
+    return None if found is None else PublicTrader(*found)
 
 
 @dataclass(frozen=True)
@@ -163,11 +175,11 @@ class AssetShare:
 
 @dataclass(frozen=True)
 class TraderProfile:
-    user: User
+    user: Trader
     periods: dict[str, Figures | None]
     curve: list[CurvePoint]
     asset_mix: list[AssetShare]
-    fills: list[Fill]
+    fills: list[PublicFill]
     fills_before: datetime
     computed_at: datetime | None
     places: int  # the reference asset's decimals
@@ -187,18 +199,15 @@ def _asset_mix(user_id: int) -> list[AssetShare]:
 
 
 @reads_replica
-def trader_profile(*, user: User, now: datetime | None = None) -> TraderProfile:
+def trader_profile(*, user: Trader, now: datetime | None = None) -> TraderProfile:
     now = now or timezone.now()
-    found = list(
-        LeaderboardRow.objects.raw(
-            sql.PROFILE_ROWS,
-            {"user_id": user.pk, "reference": settings.RANKINGS_REFERENCE_ASSET},
-        )
-    )
-    rows = {row.period: _figures(row, "rank_return", "rank_pnl", "eligible") for row in found}
+    found = sql.profile_rows(user_id=user.pk, reference=settings.RANKINGS_REFERENCE_ASSET)
+    rows = {row["period"]: _figures(row, "rank_return", "rank_pnl", "eligible") for row in found}
     if found:
-        computed_at = found[0].rankings_computed_at  # type: ignore[attr-defined]
-        places = _places(found[0].reference_places)  # type: ignore[attr-defined]
+        computed_at, places = (
+            found[0]["rankings_computed_at"],
+            _places(found[0]["reference_places"]),
+        )
     else:
         computed_at, places = rankings_computed_at(), reference_places()
     curve = [

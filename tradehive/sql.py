@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 # Automatic preparing after this many executions of one statement: never, in practice. Only
 # ``prepared_cursor``'s explicit ``prepare=True`` prepares (psycopg ignores it while the
@@ -41,8 +41,9 @@ _ONLY_WHEN_ASKED = 2**62
 
 
 @contextmanager
-def prepared_cursor() -> Iterator[Any]:
-    """A cursor of the default connection whose ``execute`` prepares the statement.
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
+    """A cursor of the connection ``using`` whose ``execute`` prepares the statement (a read
+    that may go to the replica passes ``read_alias(Model)``).
     Placeholders ``%s``/``%(name)s``, or ``%b`` (binary), bound on the server: the types must be
     clear from context (columns, casts). A rollback on the connection forgets its prepared
     statements (psycopg), so the next executions prepare again."""
@@ -51,11 +52,12 @@ def prepared_cursor() -> Iterator[Any]:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
+    connection = connections[using]
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _ONLY_WHEN_ASKED
-    preparing = _preparing_cursor_class()(raw)
+    preparing = _preparing_cursor_class()(raw, connection)
     # As Django's create_cursor: timestamps load in the connection's time zone.
     tzloader = raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     if connection.timezone != tzloader.timezone:
@@ -73,6 +75,10 @@ def _preparing_cursor_class() -> type:
     )
 
     class PreparingCursor(ServerBindingCursor):  # type: ignore[misc,valid-type]
+        def __init__(self, raw: Any, wrapper: Any) -> None:
+            super().__init__(raw)
+            self._django_connection = wrapper  # whose query log this feeds
+
         def execute(
             self,
             query: Any,
@@ -82,7 +88,7 @@ def _preparing_cursor_class() -> type:
             binary: bool | None = None,
         ) -> Any:
             result = super().execute(query, params, prepare=prepare, binary=binary)
-            if self._query is None and connection.queries_logged:  # type: ignore[has-type]
+            if self._query is None and self._django_connection.queries_logged:  # type: ignore[has-type]
                 # psycopg records the statement only when it sends its text, not when it runs
                 # a prepared one; Django's query log (DEBUG, tests) reads it from there.
                 self._query = self._convert_query(query, params)

@@ -213,7 +213,10 @@ def test_hostile_parameters_are_400(api_client, history, query):
     assert response.json()["error"]["code"] == "invalid_input"
 
 
-@pytest.mark.parametrize("handle", ["nobody", "x", "a" * 200, "%00", "..", "alice%2F..%2F"])
+@pytest.mark.parametrize(
+    "handle",
+    ["nobody", "x", "a" * 200, "%00", "..", "alice%2F..%2F", "alice%0A", "alice%00", "\uff41lice"],
+)
 def test_unknown_or_odd_handles_are_404(api_client, history, handle):
     # given
     rankings_rebuild(now=NOW)
