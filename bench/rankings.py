@@ -4,7 +4,7 @@
 
 Usage: ``.venv/bin/python bench/rankings.py [--fills 20000000] [--users 100000] [--days 90]
 [--more-fills 10000] [--requests 400] [--db-name th_rankings_bench] [--keep] [--no-record]
-[--template NAME]``.
+[--template NAME] [--http wsgi|asgi]``.
 
 Own database only: ``--db-name`` (default ``th_rankings_bench``) on ``DATABASE_URL``'s server,
 dropped and created at start and dropped at the end (``--keep`` leaves it). Traffic: 127.0.0.1 only.
@@ -21,7 +21,8 @@ dropped and created at start and dropped at the end (``--keep`` leaves it). Traf
    a refresh every minute); then the first minute of the next hour (its fills and candles) and
    its first refresh, when the previous hour joins the closed hours and every period start
    moves on; then a refresh with nothing new.
-4. uvicorn on the bench database; sequential keep-alive GETs of ``/api/v1/rankings`` (random
+4. Production's HTTP server (compose's gunicorn command; ``--http asgi``: the image's uvicorn)
+   with one worker on the bench database; sequential keep-alive GETs of ``/api/v1/rankings`` (random
    period, sort and page) and ``/api/v1/traders/{handle}`` (random traders): p50/p99.
 Prints a markdown table, writes it under ``## Rankings`` in docs/benchmarks.md (unless
 ``--no-record``), and ends with ``RESULT rankings_full_rebuild_s <seconds> s``."""
@@ -47,6 +48,7 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.common import benchmarks_section_write  # noqa: E402
+from tradehive.testing.deploy import compose_commands, dockerfile_command, on_loopback  # noqa: E402
 
 PYTHON = sys.executable
 DB_NAME = "th_rankings_bench"
@@ -329,21 +331,12 @@ def http_latencies(url: str, args: argparse.Namespace, first_id: int) -> dict[st
         PYTHONUNBUFFERED="1",
     )
     port = free_port()
-    log = open(Path(tempfile.gettempdir()) / f"bench-rankings-uvicorn-{port}.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and literal arguments
-        [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "tradehive.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+    log = open(Path(tempfile.gettempdir()) / f"bench-rankings-web-{port}.log", "wb")  # noqa: SIM115
+    # Production's layout (docs/scaling.md): compose's gunicorn command serves HTTP; --http asgi:
+    # the image's uvicorn command, as make run serves it. One worker either way.
+    command = compose_commands()["web1"] if args.http == "wsgi" else dockerfile_command()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and the deployment's arguments
+        on_loopback(command, port, workers=1),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -362,7 +355,7 @@ def http_latencies(url: str, args: argparse.Namespace, first_id: int) -> dict[st
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit("uvicorn did not answer in 60 s")
+                    sys.exit(f"{command[0]} did not answer in 60 s")
                 time.sleep(0.3)
             # Handles of ranked traders (cursors too), so profiles exist.
             pages = [None]
@@ -412,6 +405,13 @@ def main() -> None:
     parser.add_argument("--db-name", default=DB_NAME, help="the bench's own database")
     parser.add_argument("--keep", action="store_true", help="leave the bench database")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--http",
+        choices=("wsgi", "asgi"),
+        default="wsgi",
+        help="wsgi: production's layout (compose's gunicorn command serves HTTP); asgi: the "
+        "image's uvicorn command, as make run serves it",
+    )
     parser.add_argument(
         "--template",
         help="a database of seeded fills: cloned when it exists (no seeding), else made from "
@@ -549,12 +549,17 @@ def main() -> None:
     )
     print(table)
     if not args.no_record:
+        server = (
+            "compose's gunicorn command, one worker (production's layout)"
+            if args.http == "wsgi"
+            else "the image's uvicorn command, one worker"
+        )
         section = (
             f"{HEADING}\n\n`DATABASE_URL=... .venv/bin/python bench/rankings.py --fills {args.fills}"
             f" --users {args.users} --days {args.days}` on {platform.machine()}, {cpus} cores, "
             f"PostgreSQL local, {datetime.now(UTC):%Y-%m-%d}, load average {load[0]:.1f} at the "
             f"start, {load[1]:.1f} after the refreshes (the machine is shared). {snapshots:,} "
-            f"snapshots, {states:,} period states. One uvicorn worker; sequential keep-alive "
+            f"snapshots, {states:,} period states. HTTP: {server}; sequential keep-alive "
             "requests.\n\n"
             f"{table}\n"
         )
