@@ -6,6 +6,7 @@ expired, blacklisted, a deleted or disabled user, issued before a password chang
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,11 +17,14 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.api_keys import signed_key_for_request
 from accounts.errors import TokenNotValid
 from accounts.models import User
+from accounts.selectors import user_get_by_id
 
 _VALIDATED = "_tradehive_access_token"  # (raw token, AccessToken) kept on the HttpRequest
 
@@ -57,6 +61,26 @@ class JWTAuthentication(authentication.JWTAuthentication):
             raise exceptions.AuthenticationFailed(
                 TokenNotValid.default_message, code=TokenNotValid.code
             ) from exc
+
+    # simplejwt types this with an unbound TypeVar; ours returns a User (or raises).
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
+        """simplejwt's checks (the user exists and is active, the token's password hash is the
+        user's current one) on a user read by ``user_get_by_id`` instead of the ORM's ``get``."""
+        claim = validated_token.get(api_settings.USER_ID_CLAIM)  # simplejwt writes str(pk)
+        if not isinstance(claim, str | int) or not re.fullmatch(r"[0-9]{1,19}", str(claim)):
+            raise InvalidToken("Token contained no recognizable user identification")
+        user = user_get_by_id(user_id=int(claim))
+        if user is None:
+            raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise exceptions.AuthenticationFailed(
+                "The user's password has been changed.", code="password_changed"
+            )
+        return user
 
 
 class JWTScheme(SimpleJWTScheme):

@@ -258,6 +258,23 @@ def test_token_of_a_disabled_user_is_token_not_valid(api_client: APIClient, user
     assert _error_code(response) == "token_not_valid"
 
 
+@pytest.mark.parametrize("claim", ["999999999", "12345678901234567890", "-1", "1 OR 1=1", "", None])
+def test_a_signed_token_naming_no_user_is_token_not_valid(
+    api_client: APIClient, user: User, claim: str | None
+) -> None:
+    # given an access token signed with our key whose user id names nobody (or is no id)
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(user)
+    token["user_id"] = claim
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    # when it is used
+    response = api_client.get("/api/v1/auth/me")
+    # then it is refused like any other token that does not work, never a 500
+    assert response.status_code == 401
+    assert _error_code(response) == "token_not_valid"
+
+
 def test_me_without_credentials_is_401_not_authenticated(api_client: APIClient) -> None:
     response = api_client.get("/api/v1/auth/me")
     assert response.status_code == 401
