@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import queue
@@ -26,6 +25,7 @@ from settlement.services import (
     settlement_group_ensure,
     settlement_publisher_set,
 )
+from tradehive.gc_tune import gc_tune
 from tradehive.push import LoopRunner
 from tradehive.redis_client import get_redis
 
@@ -130,19 +130,6 @@ def shard_pairs(pairs: list[TradingPair], shard: Shard | None) -> list[TradingPa
     return [pair for pair in pairs if pair.pk % count == index]
 
 
-def gc_tune() -> None:
-    """Tune the cyclic garbage collector for a settlement process.
-
-    A batch allocates tens of thousands of short-lived objects (events, Decimals, legs, rows),
-    so the collector runs often, and each older-generation pass rescanned every long-lived
-    object of the process (Django, models, modules: hundreds of thousands). Freezing what
-    exists after start-up moves those out of the collector's sight, and a larger first
-    threshold runs it less often; cycles are still collected. Measured on the bench backlog:
-    settle CPU 0.27 -> 0.19 ms per fill."""
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 100)
-
-
 def settle_forever(
     *,
     count: int = 1000,
@@ -152,7 +139,8 @@ def settle_forever(
 ) -> None:
     """Settle every market's events (or those of ``shard``) until stopped. Markets are re-read
     every few seconds so new ones are picked up; a market whose engine state is missing is
-    recovered first."""
+    recovered first. The collector is tuned first (``tradehive.gc_tune``: measured on the bench
+    backlog, settle CPU 0.27 -> 0.19 ms per fill)."""
     gc_tune()
     client = get_redis()
     consumer = consumer_name()

@@ -14,6 +14,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from tradehive.body_limit import BodyLimitASGIMiddleware  # noqa: E402
+from tradehive.gc_tune import web_process_gc_tune  # noqa: E402
 from tradehive.middleware import WebsocketNulRefusal  # noqa: E402
 from tradehive.routing import websocket_urlpatterns  # noqa: E402
 
@@ -46,3 +47,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+web_process_gc_tune()
