@@ -23,8 +23,8 @@ _BIGINT_MAX = 2**63 - 1
 
 def followers_count_many(user_ids: Sequence[int]) -> dict[int, int]:
     """Live followers per leader user id (the rankings' followers provider). Raw and prepared:
-    every leaderboard page and profile asks, and the ORM's query took longer to build than to
-    run (1.4 ms against 0.3 ms)."""
+    every leaderboard page and profile asks, and the ORM's query took four times as long as the
+    statement (2.5 against 0.5 ms for a page's 51 traders)."""
     with prepared_cursor(read_alias(Subscription)) as cursor:
         cursor.execute(sql.followers_count_sql(), [list(user_ids), list(LIVE)])
         return dict(cursor.fetchall())

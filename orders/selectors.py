@@ -99,7 +99,7 @@ class PublicFill:
 def fill_list_older_than(*, user_id: int, before: datetime, limit: int) -> list[PublicFill]:
     """A user's newest fills dated before ``before`` (public profiles show fills only after a
     delay), newest first. Walks ``fill_user_recent`` backwards, so it reads few rows. Raw and
-    prepared (``sql.PUBLIC_FILLS``): every profile view reads it, and building and loading the
+    prepared (``sql.public_fills_sql``): every profile view reads it, and building and loading the
     ORM's query with its market took longer than running it."""
     with prepared_cursor(read_alias(Fill)) as cursor:
         cursor.execute(
