@@ -1500,9 +1500,9 @@ FROM (
 
 
 # The reads are prepared (``prepared_cursor``) on the connection the router gives them (the
-# replica when there is one): planning the page's statement cost more than running it (1.7 ms
-# of 3.8 ms at 100,000 traders), and once PostgreSQL settles on its generic plan (the same
-# shape of index probes, measured: docs/decisions.md) a request only runs it.
+# replica when there is one): planning the page's statement cost more than running it (3.2 ms
+# against 2.4 ms at 100,000 traders), and once PostgreSQL settles on its generic plan (the
+# same index probes, measured: docs/decisions.md "Rankings") a request only runs it.
 def _read(statement: str, params: dict[str, Any], model: type[models.Model]) -> list[Any]:
     with prepared_cursor(read_alias(model)) as cursor:
         cursor.execute(statement, params)
