@@ -9,8 +9,6 @@ from accounts import sql
 from accounts.models import AuditEvent, User
 from tradehive.sql import prepared_cursor
 
-_BIGINT_MAX = 2**63 - 1
-
 
 def audit_events_recent_for_user(*, user: User, limit: int = 20) -> QuerySet[AuditEvent]:
     """The user's latest security events, newest first (shown on the account page)."""
@@ -21,8 +19,6 @@ def user_get_by_id(*, user_id: int) -> User | None:
     """The user with this id (from the primary: authentication must see a password change or
     a deactivation at once), or None. Raw and prepared: every request carrying a JWT reads it,
     and the ORM's ``get`` took three times as long as the statement (0.8 against 0.25 ms)."""
-    if not 0 < user_id <= _BIGINT_MAX:
-        return None
     statement, names = sql.user_by_id_sql()
     with prepared_cursor(DEFAULT_DB_ALIAS) as cursor:
         cursor.execute(statement, [user_id])

@@ -23,8 +23,9 @@ dropped and created at start and dropped at the end (``--keep`` leaves it). Traf
    moves on; then a refresh with nothing new.
 4. ``VACUUM (ANALYZE)`` of the rankings tables (what autovacuum does next after a rebuild),
    then production's HTTP server (compose's gunicorn command; ``--http asgi``: the image's
-   uvicorn) with one worker on the bench database; sequential keep-alive GETs of ``/api/v1/rankings`` (random
-   period, sort and page) and ``/api/v1/traders/{handle}`` (random traders): p50/p99.
+   uvicorn) with one worker on the bench database; sequential keep-alive GETs of
+   ``/api/v1/rankings`` (random period, sort and page) and ``/api/v1/traders/{handle}``
+   (random traders): p50/p99.
 Prints a markdown table, writes it under ``## Rankings`` in docs/benchmarks.md (unless
 ``--no-record``), and ends with ``RESULT rankings_full_rebuild_s <seconds> s``."""
 

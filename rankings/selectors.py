@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import HANDLE_PATTERN
+from accounts.models import HANDLE_PATTERN, User
 from orders.selectors import PublicFill, fill_list_older_than
 from rankings import sql
 from rankings.models import Period, RankingsState
@@ -125,17 +125,6 @@ def rankings_computed_at() -> datetime | None:
     return state.computed_at if state else None
 
 
-class Trader(Protocol):
-    """Whose profile is read: a ``PublicTrader`` or a ``User``."""
-
-    @property
-    def pk(self) -> Any: ...
-    @property
-    def handle(self) -> str: ...
-    @property
-    def is_bot(self) -> bool: ...
-
-
 @dataclass(frozen=True)
 class PublicTrader:
     """A trader who shows in rankings, as their profile names them."""
@@ -175,7 +164,7 @@ class AssetShare:
 
 @dataclass(frozen=True)
 class TraderProfile:
-    user: Trader
+    user: PublicTrader | User
     periods: dict[str, Figures | None]
     curve: list[CurvePoint]
     asset_mix: list[AssetShare]
@@ -199,7 +188,7 @@ def _asset_mix(user_id: int) -> list[AssetShare]:
 
 
 @reads_replica
-def trader_profile(*, user: Trader, now: datetime | None = None) -> TraderProfile:
+def trader_profile(*, user: PublicTrader | User, now: datetime | None = None) -> TraderProfile:
     now = now or timezone.now()
     found = sql.profile_rows(user_id=user.pk, reference=settings.RANKINGS_REFERENCE_ASSET)
     rows = {row["period"]: _figures(row, "rank_return", "rank_pnl", "eligible") for row in found}
