@@ -6,6 +6,8 @@ import signal
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError
+from django.utils import timezone
 
 from engine.events import parse_entry
 from engine.keys import events_key
@@ -43,6 +45,43 @@ def test_redelivered_events_are_applied_once(lpj_krw, make_user, settle) -> None
     outcome = settle_events(pair=lpj_krw, events=events)
     # then nothing more happens
     assert outcome.applied == 0
+    assert Fill.objects.count() == 2
+    assert balance(buyer, "LPJ") == (D(5), D(0))
+
+
+def test_a_write_refused_mid_batch_rolls_the_whole_batch_back(lpj_krw, make_user, settle) -> None:
+    # given a resting sell and a crossing buy whose events wait in the stream, and a public
+    # trade row already holding the sequence the fill will have (so the batch's trade insert,
+    # sent in pipeline mode with the statements after it, is refused by the database)
+    seller = make_user(LPJ="5")
+    place(seller, "sell", "5", "1000")
+    settle(lpj_krw)
+    buyer = make_user(KRW="10000")
+    place(buyer, "buy", "5", "1000")
+    entries = get_redis().xrange(events_key("LPJ-KRW"))
+    events = [event for _, fields in entries for event in parse_entry(fields)]
+    fill_seq = next(e.seq for e in events if type(e).__name__ == "Fill")
+    squatter = Trade.objects.create(
+        pair=lpj_krw,
+        sequence=fill_seq,
+        price=D(1),
+        quantity=D(1),
+        quote_quantity=D(1),
+        taker_side="buy",
+        created_at=timezone.now(),
+    )
+    cursor_before = MarketCursor.objects.get(pair=lpj_krw).last_seq
+    # when the batch is settled, it fails with Django's own exception
+    with pytest.raises(IntegrityError):
+        settle_events(pair=lpj_krw, events=events)
+    # then nothing of it was written: no fill, no money moved, the cursor did not advance
+    assert Fill.objects.count() == 0
+    assert balance(buyer, "KRW") == (D(10000 - 5010), D(5010))
+    assert balance(seller, "LPJ") == (D(0), D(5))
+    assert MarketCursor.objects.get(pair=lpj_krw).last_seq == cursor_before
+    # and once the conflict is gone the same events apply exactly once
+    squatter.delete()
+    assert settle_events(pair=lpj_krw, events=events).fills == 1
     assert Fill.objects.count() == 2
     assert balance(buyer, "LPJ") == (D(5), D(0))
 
