@@ -1,17 +1,23 @@
-"""The bell's unread count in a real browser against the live stack: a notification created
-while the page's subscription is still on its way is counted (the REST read waits for the
-server's confirmation of the subscription, ``static/js/notifications.js``)."""
+"""The bell's unread count in a real browser against the live stack (``static/js/
+notifications.js``): a notification created while the page's subscription is still on its way
+is counted (the REST read waits for the server's confirmation of the subscription), and one
+the REST read already counted is not counted again when its push arrives after the read."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, Route, WebSocketRoute, expect
 
 from notifications.models import Notification
 from notifications.services import notification_send
 from tradehive.testing.exchange import log_in, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The start of a push's frame on the private notifications channel (realtime.protocol).
+PUSH = '{"channel":"notifications",'
 
 
 def test_a_notification_created_before_the_subscription_took_hold_is_counted(
@@ -58,3 +64,70 @@ def test_a_notification_created_before_the_subscription_took_hold_is_counted(
     expect(page.locator("[data-notifications] [data-unread]")).to_have_text("1")
     page.get_by_role("button", name="Notifications, 1 unread").click()
     expect(page.locator("#notify-panel")).to_contain_text("Withdrawal of 1 KRW completed")
+
+
+def test_a_notification_the_unread_read_counted_is_not_counted_again_when_its_push_comes(
+    page: Page, web_stack: str, web_user
+) -> None:
+    # given a page whose bell reads its two lists (the latest and the unread) once subscribed:
+    # the latest is answered at once, the unread held back, and pushes to the page held too
+    user = web_user("bell2")
+    held_reads: list[Route] = []
+    held_pushes: list[tuple[WebSocketRoute, str | bytes]] = []
+    holding = True
+
+    def reads(route: Route) -> None:
+        if holding and "unread=true" in route.request.url:
+            held_reads.append(route)
+        else:
+            route.continue_()
+
+    def sockets(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            if holding and isinstance(message, str) and message.startswith(PUSH):
+                held_pushes.append((ws, message))
+            else:
+                ws.send(message)
+
+        server.on_message(to_page)
+
+    page.route("**/api/v1/notifications?*", reads)
+    page.route_web_socket("**/ws/", sockets)
+    log_in(page, web_stack, "bell2", "/wallet/")
+    for _ in range(200):
+        if held_reads:
+            break
+        page.wait_for_timeout(25)
+    assert held_reads, "the bell never read its unread notifications"
+    page.wait_for_timeout(300)  # the latest list's answer (empty) reaches the page
+
+    # when a notification is created between the two reads: the unread read, let through now,
+    # counts it, and its push reaches the page only after that read was answered
+    off_the_loop(
+        lambda: notification_send(
+            user_id=user.pk,
+            kind=Notification.Kind.WITHDRAWAL_COMPLETED,
+            key="between-1",
+            title="Withdrawal of 2 KRW completed",
+        )
+    )
+    for _ in range(200):
+        if held_pushes:
+            break
+        page.wait_for_timeout(25)
+    assert held_pushes, "the notification was never pushed"
+    holding = False
+    for route in held_reads:
+        route.continue_()
+    bell = page.locator("[data-notifications]")
+    expect(bell.locator("[data-unread]")).to_have_text("1")
+    for ws, message in held_pushes:
+        ws.send(message)
+
+    # then the push is shown (the bell pulses) and the count stays 1
+    expect(bell).to_have_class(re.compile(r"\bpulse\b"))
+    expect(bell.locator("[data-unread]")).to_have_text("1")
+    page.get_by_role("button", name="Notifications, 1 unread").click()
+    expect(page.locator("#notify-panel")).to_contain_text("Withdrawal of 2 KRW completed")

@@ -20,6 +20,11 @@ function start(root) {
   let items = [];
   let unread = 0;
   let unreadMore = false;
+  // Ids already listed or counted: the last REST read's two lists (the latest and the unread)
+  // and every push since. A push of a notification one of them already holds is not counted
+  // again: the unread list may have been read after it was created and the latest list before,
+  // and its push may arrive after both answers.
+  let seen = new Set();
 
   function renderBadge() {
     badge.hidden = unread === 0;
@@ -67,16 +72,17 @@ function start(root) {
       items = latest.results;
       unread = unreadPage.results.length;
       unreadMore = Boolean(unreadPage.next);
-      const counted = new Set([...items, ...unreadPage.results].map((i) => i.id));
-      for (const notification of arrived) add(notification, counted.has(notification.id));
+      seen = new Set([...items, ...unreadPage.results].map((i) => i.id));
+      for (const notification of arrived) add(notification);
       render();
     } finally {
       if (inFlight === arrived) inFlight = null;
     }
   }
 
-  function add(notification, counted) {
-    const known = counted || items.some((i) => i.id === notification.id);
+  function add(notification) {
+    const known = seen.has(notification.id);
+    seen.add(notification.id);
     items = [notification, ...items.filter((i) => i.id !== notification.id)].slice(0, SHOWN);
     if (!notification.read && !known) unread += 1;
   }
@@ -122,7 +128,7 @@ function start(root) {
 
   function pushed(notification) {
     if (inFlight) inFlight.push(notification);
-    add(notification, false);
+    add(notification);
     render();
     root.classList.add("pulse");
     setTimeout(() => root.classList.remove("pulse"), 1200);
