@@ -6,9 +6,10 @@ number of round trips changes:
 
 - ``group_send``: the parent sends four commands one after another (drop expired members, read
   the members, drop each member's expired messages, a Lua ``EVAL`` that queues the message).
-  Here the first two go as one pipeline and the last two as one cached script (``EVALSHA``):
-  two round trips. ``group_send_many`` sends a whole batch of messages (settlement's push: the
-  trade, each user's orders and fills) in those same two round trips, in order, and in one
+  Here the first two go as one cached script (``EVALSHA``) for all the groups of a host, and
+  the last two as another: two round trips. ``group_send_many`` sends a whole batch of
+  messages (settlement's push: the trade, each user's orders and fills) in those same two
+  round trips, in order, and in one
   when the caller has read the members already (settlement's push reads them to know which
   groups anyone listens to, ``tradehive.push.listeners_get``); one by one, a user's fill
   waited for the group sends before it on the user's lane (orders, then fills: eight round
@@ -96,6 +97,17 @@ end
 return taken
 """
 
+# KEYS: group keys. ARGV: the score (a join time) at or below which a member has expired. Drops
+# each group's expired members and returns the others' channel names, a list per key in order.
+_GROUP_MEMBERS = """
+local members = {}
+for i = 1, #KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[1])
+    members[i] = redis.call('ZRANGE', KEYS[i], 0, -1)
+end
+return members
+"""
+
 # Messages one take may move off a channel into the process (and its backup set).
 TAKE_MAX = 100
 
@@ -110,6 +122,10 @@ class PushChannelLayer(RedisChannelLayer):
         # ``NOSCRIPT``); each call names the connection it runs on.
         self._group_send_script = AsyncScript(None, _GROUP_SEND.encode())  # type: ignore[arg-type]
         self._take_script = AsyncScript(None, _TAKE.encode())  # type: ignore[arg-type]
+        self._group_members_script = AsyncScript(
+            None,  # type: ignore[arg-type]
+            _GROUP_MEMBERS.encode(),
+        )
         # channel key -> the messages handed over since its last take, still in the backup set
         self._handed_over: dict[str, list[bytes]] = defaultdict(list)
         # channel key -> messages taken (and backed up) but not yet handed over, oldest first
@@ -119,9 +135,11 @@ class PushChannelLayer(RedisChannelLayer):
         await self.group_send_many([(group, message)])
 
     async def group_members_many(self, groups: Sequence[str]) -> dict[str, list[str]]:
-        """Each group's live members (channel names), in one pipeline per Redis host that drops
-        the groups' expired members and reads the rest (the parent's first two round trips of
-        a ``group_send``)."""
+        """Each group's live members (channel names), in one script call per Redis host that
+        drops the groups' expired members and reads the rest (the parent's first two round
+        trips of a ``group_send``). A pipeline of two commands per group did the same in one
+        round trip, but packing and parsing its 30 commands (a one-fill batch's groups) took
+        0.6-1.0 ms against 0.4 ms for the script."""
         by_host: dict[int, list[str]] = defaultdict(list)
         for group in dict.fromkeys(groups):
             assert self.require_valid_group_name(group), "Group name not valid"
@@ -129,12 +147,12 @@ class PushChannelLayer(RedisChannelLayer):
         members: dict[str, list[str]] = {}
         expired_members = int(time.time()) - self.group_expiry
         for index, names in by_host.items():
-            pipe = self.connection(index).pipeline(transaction=False)
-            for name in names:
-                pipe.zremrangebyscore(self._group_key(name), min=0, max=expired_members)
-                pipe.zrange(self._group_key(name), 0, -1)
-            answers = await pipe.execute()
-            for name, found in zip(names, answers[1::2], strict=True):
+            answers = await self._group_members_script(
+                keys=[self._group_key(name) for name in names],
+                args=[expired_members],
+                client=self.connection(index),
+            )
+            for name, found in zip(names, answers, strict=True):
                 members[name] = [member.decode("utf8") for member in found]
         return members
 

@@ -164,3 +164,21 @@ def test_a_send_given_the_members_just_read_reads_them_no_more(
         await layer.flush()
 
     run(scenario)
+
+
+def test_a_member_past_the_group_expiry_is_dropped_and_not_read() -> None:
+    async def scenario() -> None:
+        layer, alive = await member_of("t6.g")
+        # given a second member that joined longer ago than the group expiry
+        gone = await layer.new_channel()
+        key = layer._group_key("t6.g")
+        connection = layer.connection(layer.consistent_hash("t6.g"))
+        await connection.zadd(key, {gone: 1})
+        # when the members of the group and of an empty one are read
+        members = await layer.group_members_many(["t6.g", "t6.none"])
+        # then only the live one is returned, and the expired one is gone from Redis
+        assert members == {"t6.g": [alive], "t6.none": []}
+        assert await connection.zscore(key, gone) is None
+        await layer.flush()
+
+    run(scenario)
