@@ -9,11 +9,10 @@ number of round trips changes:
   Here the first two go as one cached script (``EVALSHA``) for all the groups of a host, and
   the last two as another: two round trips. ``group_send_many`` sends a whole batch of
   messages (settlement's push: the trade, each user's orders and fills) in those same two
-  round trips, in order, and in one
-  when the caller has read the members already (settlement's push reads them to know which
-  groups anyone listens to, ``tradehive.push.listeners_get``); one by one, a user's fill
-  waited for the group sends before it on the user's lane (orders, then fills: eight round
-  trips after the commit).
+  round trips, in order, and in one when the caller has read the members already
+  (settlement's push reads them to know which groups anyone listens to,
+  ``tradehive.push.listeners_get``); one by one, a user's fill waited for the group sends
+  before it on the user's lane (orders, then fills: eight round trips after the commit).
 - receiving (``receive_single``): the parent runs, per message, a Lua ``EVAL`` that puts back
   what an interrupted receive had taken, a ``BZPOPMIN``, a ``ZADD`` of the message to the
   backup set, and after handing it over a ``ZPOPMIN`` of the backup that the next receive waits
