@@ -4,11 +4,14 @@ It runs before Django's settings are imported, so it can give the suite its serv
 - ``DATABASE_URL`` / ``REDIS_URL`` unset: start the embedded PostgreSQL and the bundled
   redis-server (``make test`` on a fresh machine); under CI (``CI=true``) a missing URL is an
   error, never a silent fallback.
-- Checks that Redis answers before any test runs, and fails the run loudly if not."""
+- Checks that Redis answers before any test runs, and fails the run loudly if not.
+- Empties the tables after a transactional test with ``DELETE`` instead of ``TRUNCATE``
+  (``_flush_by_delete``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import pytest
 
@@ -27,8 +30,43 @@ ensure_database_url()
 ensure_redis_url()
 
 
+def _flush_by_delete() -> None:
+    """After each transactional test Django empties every table (``flush``) with one
+    ``TRUNCATE`` of all of them: PostgreSQL gives each of the 44 tables and their indexes new
+    files, 0.39-0.42 s a test, most of a transactional test's time. A test leaves a few rows
+    in a few tables, which ``DELETE`` removes in 0.03 s (measured on the same tables and
+    rows). The foreign keys Django creates are ``DEFERRABLE``, so with the constraints
+    deferred the order of the deletes does not matter. Tests only: ``manage.py flush`` keeps
+    ``TRUNCATE``, and a flush that resets sequences too."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(
+        self: DatabaseOperations,
+        style: object,
+        tables: Sequence[str],
+        *,
+        reset_sequences: bool = False,
+        allow_cascade: bool = False,
+    ) -> list[str]:
+        if reset_sequences or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [
+            "SET CONSTRAINTS ALL DEFERRED",
+            # table names from Django's introspection, quoted
+            *(f"DELETE FROM {self.quote_name(table)}" for table in tables),  # noqa: S608
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign,assignment]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     import redis
+
+    _flush_by_delete()
 
     url = os.environ["REDIS_URL"]
     try:
