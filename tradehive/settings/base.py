@@ -154,7 +154,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
     "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
-    "timeout": 10,
+    # How long a request waits for a connection (all lent, or the server unreachable) before
+    # it fails.
+    "timeout": float(os.environ.get("DB_POOL_TIMEOUT_S", "10")),
 }
 
 # --- PostgreSQL read replica (docs/scaling.md "PostgreSQL: primary and read replica") ---------

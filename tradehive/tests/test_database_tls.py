@@ -214,8 +214,8 @@ def test_migrate_runs_over_verify_full(tls_server: TlsServer) -> None:
 def test_verify_full_with_another_ca_is_refused(tls_server: TlsServer) -> None:
     # Given a DATABASE_URL whose sslrootcert is a CA that did not sign the server's certificate
     url = tls_server.url(f"sslmode=verify-full&sslrootcert={tls_server.wrong_ca}")
-    # When the project tries to connect
-    result = run_python(PROBE, DATABASE_URL=url)
+    # When the project tries to connect (its pool giving up after 2 s, not 10)
+    result = run_python(PROBE, DATABASE_URL=url, DB_POOL_TIMEOUT_S="2")
     # Then the connection fails on certificate verification, before any query
     assert result.returncode != 0
     assert "certificate verify failed" in result.stderr.decode()
@@ -225,8 +225,8 @@ def test_verify_full_with_another_ca_is_refused(tls_server: TlsServer) -> None:
 def test_plain_connection_is_refused_by_the_tls_only_server(tls_server: TlsServer) -> None:
     # Given the same server and a DATABASE_URL that turns TLS off
     url = tls_server.url("sslmode=disable")
-    # When the project tries to connect
-    result = run_python(PROBE, DATABASE_URL=url)
+    # When the project tries to connect (its pool giving up after 2 s, not 10)
+    result = run_python(PROBE, DATABASE_URL=url, DB_POOL_TIMEOUT_S="2")
     # Then the server finds no pg_hba.conf entry for an unencrypted connection
     assert result.returncode != 0
     assert "no encryption" in result.stderr.decode()
