@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -387,7 +387,8 @@ def settle_events(*, pair: TradingPair, events: Sequence[ev.Event]) -> SettleOut
     (``SettlementGap`` otherwise: nothing is written). Lock order: the cursor row, then the
     orders by primary key, then balances (inside ``ledger_post``, by primary key)."""
     outcome = SettleOutcome()
-    with transaction.atomic(), _pipelined(len(events) <= PIPELINE_MAX_EVENTS):
+    pipelined = _pipelined() if len(events) <= PIPELINE_MAX_EVENTS else nullcontext()
+    with transaction.atomic(), pipelined:
         cursor = _cursor_lock(pair)
         todo = sorted((e for e in events if e.seq > cursor.last_seq), key=lambda e: e.seq)
         if not todo:
@@ -457,18 +458,14 @@ PIPELINE_MAX_EVENTS = 32
 
 
 @contextmanager
-def _pipelined(enabled: bool) -> Iterator[None]:
-    """Run the batch's statements in psycopg's pipeline mode (if ``enabled``): each is sent
-    without waiting for the answer of the one before, and the client waits only where it reads
-    a result (the locks, the ids the inserts return). Writes that return nothing (the
-    balances' update, the ledger entries, the trade, the candles, the orders' progress) no
-    longer cost a round trip each, and the client's work on the next statement overlaps the
-    server's on the last one. An error surfaces at the next read or at the block's end, as
-    Django's exception (the database errors are translated here), and the transaction rolls
-    back as before."""
-    if not enabled:
-        yield
-        return
+def _pipelined() -> Iterator[None]:
+    """Run the batch's statements in psycopg's pipeline mode: each is sent without waiting for
+    the answer of the one before, and the client waits only where it reads a result (the
+    locks, the ids the inserts return). Writes that return nothing (the balances' update, the
+    ledger entries, the trade, the candles, the orders' progress) no longer cost a round trip
+    each, and the client's work on the next statement overlaps the server's on the last one.
+    An error surfaces at the next read or at the block's end, as Django's exception (the
+    database errors are translated here), and the transaction rolls back as before."""
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield

@@ -6,6 +6,7 @@ the REST read already counted is not counted again when its push arrives after t
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Route, WebSocketRoute, expect
@@ -18,6 +19,25 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # The start of a push's frame on the private notifications channel (realtime.protocol).
 PUSH = '{"channel":"notifications",'
+
+
+def _wait_for(page: Page, held: list[Any], what: str) -> None:
+    """Let the page run (route handlers are called while it does) until ``held`` has
+    something, at most 5 s."""
+    for _ in range(200):
+        if held:
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError(what)
+
+
+def _notify(user_id: int, key: str, title: str) -> None:
+    """A withdrawal notification created and pushed as the exchange does, off the test's loop."""
+    off_the_loop(
+        lambda: notification_send(
+            user_id=user_id, kind=Notification.Kind.WITHDRAWAL_COMPLETED, key=key, title=title
+        )
+    )
 
 
 def test_a_notification_created_before_the_subscription_took_hold_is_counted(
@@ -41,21 +61,10 @@ def test_a_notification_created_before_the_subscription_took_hold_is_counted(
 
     page.route_web_socket("**/ws/", route)
     log_in(page, web_stack, "bell", "/wallet/")
-    for _ in range(200):
-        if held:
-            break
-        page.wait_for_timeout(25)
-    assert held, "the page never asked for its notifications"
+    _wait_for(page, held, "the page never asked for its notifications")
 
     # when a notification is created in that gap, and then the subscription reaches the server
-    off_the_loop(
-        lambda: notification_send(
-            user_id=user.pk,
-            kind=Notification.Kind.WITHDRAWAL_COMPLETED,
-            key="gap-1",
-            title="Withdrawal of 1 KRW completed",
-        )
-    )
+    _notify(user.pk, "gap-1", "Withdrawal of 1 KRW completed")
     holding = False
     for server, message in held:
         server.send(message)
@@ -95,29 +104,15 @@ def test_a_notification_the_unread_read_counted_is_not_counted_again_when_its_pu
 
     page.route("**/api/v1/notifications?*", reads)
     page.route_web_socket("**/ws/", sockets)
-    log_in(page, web_stack, "bell2", "/wallet/")
-    for _ in range(200):
-        if held_reads:
-            break
-        page.wait_for_timeout(25)
-    assert held_reads, "the bell never read its unread notifications"
-    page.wait_for_timeout(300)  # the latest list's answer (empty) reaches the page
+    latest = re.compile(r"/api/v1/notifications\?(?!.*unread=true)")
+    with page.expect_response(latest):  # the latest list's answer (empty) reaches the page
+        log_in(page, web_stack, "bell2", "/wallet/")
+    _wait_for(page, held_reads, "the bell never read its unread notifications")
 
     # when a notification is created between the two reads: the unread read, let through now,
     # counts it, and its push reaches the page only after that read was answered
-    off_the_loop(
-        lambda: notification_send(
-            user_id=user.pk,
-            kind=Notification.Kind.WITHDRAWAL_COMPLETED,
-            key="between-1",
-            title="Withdrawal of 2 KRW completed",
-        )
-    )
-    for _ in range(200):
-        if held_pushes:
-            break
-        page.wait_for_timeout(25)
-    assert held_pushes, "the notification was never pushed"
+    _notify(user.pk, "between-1", "Withdrawal of 2 KRW completed")
+    _wait_for(page, held_pushes, "the notification was never pushed")
     holding = False
     for route in held_reads:
         route.continue_()
